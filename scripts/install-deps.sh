@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs every Debian package Daisy needs to build, test and benchmark.
+# Idempotent: does nothing when all packages are already present.
+# Usage: scripts/install-deps.sh   (as root, or with sudo available)
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain
+  g++ cmake ninja-build ccache pkg-config make git
+  # libraries (Boost 1.81 explicitly: the unversioned boost packages are 1.74 and conflict)
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+  libsimdjson-dev libsqlite3-dev libpq-dev liblua5.4-dev libpugixml-dev
+  libhiredis-dev libvalijson-dev libfmt-dev libspdlog-dev libcli11-dev
+  libcurl4-openssl-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
+  # servers and tools used by tests and benchmarks
+  sqlite3 wrk nginx-light redis-server postgresql curl procps
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+# policy-rc.d keeps the packaged services (nginx, redis, postgresql) from starting:
+# tests and benchmarks start their own instances on free ports.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+  $SUDO chmod +x /usr/sbin/policy-rc.d
+  trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
+fi
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

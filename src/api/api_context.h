@@ -1,0 +1,22 @@
+#pragma once
+// What the route handlers share: the store, the authenticator and the
+// process-wide settings they need. Owned by the server's main.
+
+#include <cstddef>
+
+#include "auth/authenticator.h"
+#include "store/store.h"
+
+namespace daisy {
+class Metrics;
+}
+
+namespace daisy::api {
+
+struct ApiContext {
+  Store& store;
+  Authenticator& auth;
+  Metrics* metrics = nullptr;  // set once the router is complete
+};
+
+}  // namespace daisy::api

@@ -1,0 +1,68 @@
+#include "api/replies.h"
+
+#include <boost/json/serialize.hpp>
+#include <charconv>
+#include <spdlog/spdlog.h>
+
+namespace daisy::api {
+
+http::Response store_failure(const Status& status, std::string_view what) {
+  switch (status.code()) {
+    case Status::Code::not_found:
+      return http::not_found(what);
+    case Status::Code::conflict:
+      return http::problem(409, "conflict", status.message());
+    case Status::Code::unavailable: {
+      auto r = http::problem(503, "store-unavailable",
+                             "The store cannot take this request now; retry shortly.");
+      r.headers.emplace_back("Retry-After", "1");
+      return r;
+    }
+    case Status::Code::internal:
+    case Status::Code::ok:
+      break;
+  }
+  spdlog::error("msg=\"store failure\" what=\"{}\" error=\"{}\"", what, status.message());
+  return http::problem(500, "internal-error", "The store failed; the error has been logged.");
+}
+
+http::Response json_reply(int status, const boost::json::value& body) {
+  return http::Response(status, boost::json::serialize(body));
+}
+
+std::variant<Page, http::Response> page_from_query(const http::Request& req) {
+  Page page;
+  if (auto limit = req.query_param("limit")) {
+    int value = 0;
+    auto [ptr, ec] = std::from_chars(limit->data(), limit->data() + limit->size(), value);
+    if (ec != std::errc{} || ptr != limit->data() + limit->size() || value < 1 || value > 1000) {
+      return http::validation_problem({{"limit", "must be an integer from 1 to 1000"}},
+                                      "Invalid query parameter.");
+    }
+    page.limit = static_cast<std::size_t>(value);
+  }
+  auto after = req.query_param("after");
+  if (!after) after = req.query_param("cursor");
+  if (after) {
+    if (after->size() > 256) {
+      return http::validation_problem({{"after", "must be at most 256 characters"}},
+                                      "Invalid query parameter.");
+    }
+    page.after = *after;
+  }
+  return page;
+}
+
+boost::json::object page_body(boost::json::array items, const Page& page, std::string last_id) {
+  boost::json::object body;
+  bool full = items.size() == page.limit;
+  body["items"] = std::move(items);
+  if (full && !last_id.empty()) {
+    body["next"] = std::move(last_id);
+  } else {
+    body["next"] = nullptr;
+  }
+  return body;
+}
+
+}  // namespace daisy::api

@@ -1,0 +1,27 @@
+#pragma once
+// Reply helpers shared by the resource handlers: store failures mapped to HTTP
+// in one place, JSON bodies, and page parameters.
+
+#include <boost/json/value.hpp>
+
+#include <optional>
+#include <variant>
+
+#include "http/problem.h"
+#include "http/request.h"
+#include "store/store.h"
+
+namespace daisy::api {
+
+// not_found -> 404, conflict -> 409, unavailable -> 503 + Retry-After, internal -> 500.
+http::Response store_failure(const Status& status, std::string_view what);
+
+http::Response json_reply(int status, const boost::json::value& body);
+
+// Reads ?limit= (1..1000, default 50) and ?after= (or its synonym ?cursor=).
+std::variant<Page, http::Response> page_from_query(const http::Request& req);
+
+// {"items": [...], "next": "<cursor>" | null}; next is set when the page is full.
+boost::json::object page_body(boost::json::array items, const Page& page, std::string last_id);
+
+}  // namespace daisy::api

@@ -1,0 +1,10 @@
+#include "api/routes.h"
+
+namespace daisy::api {
+
+void register_routes(http::Router& router, ApiContext& ctx) {
+  register_health_routes(router, ctx);
+  register_app_routes(router, ctx);
+}
+
+}  // namespace daisy::api

@@ -1,0 +1,15 @@
+#pragma once
+// Registers every route of the API on a router. Each resource has its own
+// file in src/api/ with a register_* function.
+
+#include "api/api_context.h"
+#include "http/router.h"
+
+namespace daisy::api {
+
+void register_routes(http::Router& router, ApiContext& ctx);
+
+void register_health_routes(http::Router& router, ApiContext& ctx);
+void register_app_routes(http::Router& router, ApiContext& ctx);
+
+}  // namespace daisy::api

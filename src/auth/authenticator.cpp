@@ -1,0 +1,83 @@
+#include "auth/authenticator.h"
+
+#include <cstring>
+#include <mutex>
+
+#include "http/request.h"
+
+namespace daisy {
+namespace {
+
+std::string key_of(const Sha256& h) { return std::string(reinterpret_cast<const char*>(h.data()), h.size()); }
+
+}  // namespace
+
+std::size_t Authenticator::HashKey::operator()(const std::string& h) const {
+  // The key is already a uniformly distributed hash.
+  std::size_t v = 0;
+  std::memcpy(&v, h.data(), std::min(h.size(), sizeof v));
+  return v;
+}
+
+void Authenticator::set_admin_hash(const Sha256& hash) {
+  std::unique_lock lock(mu_);
+  admin_hash_ = key_of(hash);
+}
+
+void Authenticator::replace_app_tokens(const std::vector<AppToken>& tokens) {
+  std::unique_lock lock(mu_);
+  app_by_hash_.clear();
+  hash_by_app_.clear();
+  for (const auto& t : tokens) {
+    app_by_hash_[key_of(t.token_hash)] = t.app_id;
+    hash_by_app_[t.app_id] = key_of(t.token_hash);
+  }
+}
+
+void Authenticator::put_app(const std::string& app_id, const Sha256& hash) {
+  std::unique_lock lock(mu_);
+  if (auto it = hash_by_app_.find(app_id); it != hash_by_app_.end()) {
+    app_by_hash_.erase(it->second);
+  }
+  app_by_hash_[key_of(hash)] = app_id;
+  hash_by_app_[app_id] = key_of(hash);
+}
+
+void Authenticator::remove_app(const std::string& app_id) {
+  std::unique_lock lock(mu_);
+  if (auto it = hash_by_app_.find(app_id); it != hash_by_app_.end()) {
+    app_by_hash_.erase(it->second);
+    hash_by_app_.erase(it);
+  }
+}
+
+Authenticator::Outcome Authenticator::authenticate(std::string_view authorization,
+                                                   Principal& out) const {
+  out = Principal{};
+  if (authorization.empty()) return Outcome::missing;
+  constexpr std::string_view scheme = "bearer ";
+  if (authorization.size() <= scheme.size() ||
+      !http::iequals(authorization.substr(0, scheme.size()), scheme)) {
+    return Outcome::malformed;
+  }
+  std::string_view token = authorization.substr(scheme.size());
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
+  if (token.empty() || token.size() > 512) return Outcome::malformed;
+
+  std::string presented = key_of(sha256(token));
+  std::shared_lock lock(mu_);
+  if (!admin_hash_.empty() && constant_time_equal(presented, admin_hash_)) {
+    out.kind = Principal::Kind::admin;
+    return Outcome::ok;
+  }
+  auto it = app_by_hash_.find(presented);
+  if (it != app_by_hash_.end() && constant_time_equal(presented, it->first)) {
+    out.kind = Principal::Kind::app;
+    out.app_id = it->second;
+    return Outcome::ok;
+  }
+  return Outcome::unknown;
+}
+
+}  // namespace daisy

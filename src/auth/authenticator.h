@@ -1,0 +1,44 @@
+#pragma once
+// Resolves an Authorization header to a Principal. Holds the admin token's hash
+// and a cache of app token hashes (hash -> app id) kept in step with the store
+// by the apps API, so a deleted or rotated token stops working at once.
+//
+// Lookups hash the presented token first; the map is keyed by that hash, and
+// the final comparison of hashes is constant-time.
+
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "domain/principal.h"
+#include "store/store.h"
+#include "util/crypto.h"
+
+namespace daisy {
+
+class Authenticator {
+ public:
+  enum class Outcome { ok, missing, malformed, unknown };
+
+  void set_admin_hash(const Sha256& hash);
+  void replace_app_tokens(const std::vector<AppToken>& tokens);
+  void put_app(const std::string& app_id, const Sha256& hash);  // replaces any earlier token
+  void remove_app(const std::string& app_id);
+
+  // authorization: the raw header value, e.g. "Bearer dsy_app_...".
+  Outcome authenticate(std::string_view authorization, Principal& out) const;
+
+ private:
+  struct HashKey {
+    std::size_t operator()(const std::string& h) const;
+  };
+  mutable std::shared_mutex mu_;
+  std::string admin_hash_;                                           // 32 bytes
+  std::unordered_map<std::string, std::string, HashKey> app_by_hash_;  // hash -> app id
+  std::unordered_map<std::string, std::string> hash_by_app_;
+};
+
+}  // namespace daisy

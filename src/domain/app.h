@@ -1,0 +1,17 @@
+#pragma once
+// A client application: the holder of an app token.
+
+#include <string>
+
+namespace daisy {
+
+struct App {
+  std::string id;          // UUIDv7
+  std::string name;        // 1..200 characters
+  std::string created_at;  // ISO 8601 UTC
+};
+
+// Validation of an app name; returns an empty string when valid, else the reason.
+std::string check_app_name(std::string_view name);
+
+}  // namespace daisy

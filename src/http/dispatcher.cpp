@@ -1,0 +1,114 @@
+#include "http/dispatcher.h"
+
+#include <spdlog/spdlog.h>
+
+#include "http/problem.h"
+
+namespace daisy::http {
+namespace {
+
+Response unauthorized(std::string_view detail, bool invalid_token) {
+  Response r = problem(401, "unauthorized", detail);
+  r.headers.emplace_back("WWW-Authenticate",
+                         invalid_token ? "Bearer error=\"invalid_token\"" : "Bearer");
+  return r;
+}
+
+std::string_view media_type(std::string_view content_type) {
+  auto semi = content_type.find(';');
+  std::string_view t = content_type.substr(0, semi);
+  while (!t.empty() && t.back() == ' ') t.remove_suffix(1);
+  while (!t.empty() && t.front() == ' ') t.remove_prefix(1);
+  return t;
+}
+
+// nullopt when the request may proceed; otherwise the refusal.
+std::optional<Response> check_access(const Route& route, Request& req, const Authenticator& auth) {
+  if (route.access == Access::public_) return std::nullopt;
+  switch (auth.authenticate(req.header("Authorization"), req.principal)) {
+    case Authenticator::Outcome::missing:
+      return unauthorized("This route needs a bearer token: Authorization: Bearer <token>.", false);
+    case Authenticator::Outcome::malformed:
+      return unauthorized("The Authorization header must be 'Bearer <token>'.", true);
+    case Authenticator::Outcome::unknown:
+      return unauthorized("The bearer token is not valid (unknown, rotated or deleted).", true);
+    case Authenticator::Outcome::ok:
+      break;
+  }
+  if (route.access == Access::admin && !req.principal.is_admin()) {
+    return problem(403, "forbidden", "This route needs the admin token.");
+  }
+  return std::nullopt;
+}
+
+std::optional<Response> check_content_type(const Route& route, const Request& req) {
+  const auto& accepted = route.options.content_types;
+  if (accepted.empty()) return std::nullopt;
+  std::string_view type = media_type(req.header("Content-Type"));
+  if (type.empty() && req.body.empty()) return std::nullopt;  // no body: the handler decides
+  for (auto a : accepted) {
+    if (iequals(a, type)) return std::nullopt;
+  }
+  std::string list;
+  for (auto a : accepted) {
+    if (!list.empty()) list += ", ";
+    list += a;
+  }
+  return problem(415, "unsupported-media-type",
+                 (type.empty() ? std::string("The request has no Content-Type")
+                               : "Content-Type '" + std::string(type) + "' is not accepted") +
+                     "; send " + list + ".");
+}
+
+}  // namespace
+
+Response Dispatcher::not_found_reply() {
+  return problem(404, "not-found", "No route matches this path.");
+}
+
+Response Dispatcher::method_not_allowed_reply(const RoutePattern& pattern) {
+  Response r = problem(405, "method-not-allowed",
+                       "This path does not accept that method; allowed: " + pattern.allow + ".");
+  r.headers.emplace_back("Allow", pattern.allow);
+  return r;
+}
+
+boost::asio::awaitable<Response> Dispatcher::dispatch(const Route& route, Request& req) {
+  if (auto refusal = check_access(route, req, auth_)) co_return std::move(*refusal);
+  if (auto refusal = check_content_type(route, req)) co_return std::move(*refusal);
+
+  if (static_cast<std::size_t>(metrics_.in_flight.fetch_add(1, std::memory_order_relaxed)) >=
+      max_in_flight_) {
+    metrics_.in_flight.fetch_sub(1, std::memory_order_relaxed);
+    metrics_.rejected_overload.fetch_add(1, std::memory_order_relaxed);
+    Response r = problem(503, "overloaded", "Too many requests are in progress; retry shortly.");
+    r.headers.emplace_back("Retry-After", "1");
+    co_return r;
+  }
+  struct InFlight {
+    Metrics& m;
+    ~InFlight() { m.in_flight.fetch_sub(1, std::memory_order_relaxed); }
+  } in_flight{metrics_};
+
+  Response response;
+  bool failed = false;
+  try {
+    if (const auto* sync = std::get_if<SyncHandler>(&route.handler)) {
+      response = (*sync)(req);
+    } else {
+      response = co_await std::get<AsyncHandler>(route.handler)(req);
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("msg=\"handler failed\" request_id={} route=\"{}\" error=\"{}\"", req.request_id,
+                  req.route, e.what());
+    failed = true;
+  }
+  if (failed) {
+    response = problem(500, "internal-error",
+                       "The server failed to handle this request; it has been logged with the "
+                       "request id " + req.request_id + ".");
+  }
+  co_return response;
+}
+
+}  // namespace daisy::http

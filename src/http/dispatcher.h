@@ -1,0 +1,35 @@
+#pragma once
+// What happens to a request once its header and body are read: authentication,
+// the content-type check, the in-flight limit, then the route's handler. Every
+// refusal is a problem+json reply. Independent of the socket layer.
+
+#include <boost/asio/awaitable.hpp>
+
+#include "auth/authenticator.h"
+#include "http/router.h"
+#include "observability/metrics.h"
+
+namespace daisy::http {
+
+class Dispatcher {
+ public:
+  Dispatcher(const Router& router, const Authenticator& auth, Metrics& metrics,
+             std::size_t max_in_flight)
+      : router_(router), auth_(auth), metrics_(metrics), max_in_flight_(max_in_flight) {}
+
+  const Router& router() const { return router_; }
+
+  // match.route must be set (404 and 405 are answered by the caller).
+  boost::asio::awaitable<Response> dispatch(const Route& route, Request& req);
+
+  static Response not_found_reply();
+  static Response method_not_allowed_reply(const RoutePattern& pattern);
+
+ private:
+  const Router& router_;
+  const Authenticator& auth_;
+  Metrics& metrics_;
+  std::size_t max_in_flight_;
+};
+
+}  // namespace daisy::http

@@ -1,0 +1,108 @@
+#include "http/json_body.h"
+
+#include <boost/json/stream_parser.hpp>
+#include <fmt/format.h>
+
+#include <vector>
+
+namespace daisy::http {
+namespace {
+
+constexpr std::size_t max_pooled_parsers = 8;
+// Big documents leave big buffers behind; parsers above this capacity are not kept.
+constexpr std::size_t max_pooled_capacity = 1 << 20;
+
+std::vector<std::unique_ptr<simdjson::dom::parser>>& pool() {
+  thread_local std::vector<std::unique_ptr<simdjson::dom::parser>> parsers;
+  return parsers;
+}
+
+std::unique_ptr<simdjson::dom::parser> acquire_parser() {
+  auto& p = pool();
+  if (p.empty()) return std::make_unique<simdjson::dom::parser>();
+  auto parser = std::move(p.back());
+  p.pop_back();
+  return parser;
+}
+
+// simdjson reports what went wrong but not where; Boost.JSON's parser stops at
+// the first bad byte, which gives a position a person can use.
+Response malformed_json(std::string_view text, simdjson::error_code code) {
+  boost::json::stream_parser parser;
+  boost::system::error_code ec;
+  std::size_t consumed = parser.write_some(text.data(), text.size(), ec);
+  if (!ec) parser.finish(ec);
+  if (!ec && consumed < text.size()) ec = boost::json::error::extra_data;
+  std::size_t offset = consumed;
+  std::size_t line = 1, column = 1;
+  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+  }
+  std::string reason = ec ? ec.message() : std::string(simdjson::error_message(code));
+  if (text.empty()) {
+    return problem(400, "malformed-json", "The request body is empty; a JSON document is required.");
+  }
+  return problem(400, "malformed-json",
+                 fmt::format("Malformed JSON at line {}, column {} (byte {}): {}.", line, column,
+                             offset, reason));
+}
+
+}  // namespace
+
+ParsedJson::ParsedJson(std::unique_ptr<simdjson::dom::parser> parser, simdjson::dom::element root)
+    : parser_(std::move(parser)), root_(root) {}
+
+ParsedJson::~ParsedJson() {
+  if (!parser_) return;
+  auto& p = pool();
+  if (p.size() < max_pooled_parsers && parser_->capacity() <= max_pooled_capacity) {
+    p.push_back(std::move(parser_));
+  }
+}
+
+std::variant<ParsedJson, Response> parse_json(std::string_view text) {
+  auto parser = acquire_parser();
+  simdjson::dom::element root;
+  auto error = parser->parse(text.data(), text.size(), true).get(root);
+  if (error) {
+    auto& p = pool();
+    if (p.size() < max_pooled_parsers) p.push_back(std::move(parser));
+    return malformed_json(text, error);
+  }
+  return ParsedJson(std::move(parser), root);
+}
+
+std::variant<ParsedJson, Response> parse_json_object_body(const Request& req) {
+  auto parsed = parse_json(req.body);
+  if (auto* doc = std::get_if<ParsedJson>(&parsed)) {
+    if (!doc->root().is_object()) {
+      return problem(422, "validation-failed", "The request body must be a JSON object.",
+                     {{"", "must be an object"}});
+    }
+  }
+  return parsed;
+}
+
+std::optional<std::string_view> get_string(simdjson::dom::object obj, std::string_view key,
+                                           bool required, std::vector<FieldError>& errors,
+                                           std::string_view path_prefix) {
+  std::string field = std::string(path_prefix) + std::string(key);
+  simdjson::dom::element value;
+  if (obj[key].get(value)) {
+    if (required) errors.push_back({field, "is required"});
+    return std::nullopt;
+  }
+  std::string_view s;
+  if (value.get(s)) {
+    errors.push_back({field, "must be a string"});
+    return std::nullopt;
+  }
+  return s;
+}
+
+}  // namespace daisy::http

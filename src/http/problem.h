@@ -1,0 +1,27 @@
+#pragma once
+// RFC 9457 problem details: the body of every error reply.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "http/request.h"
+
+namespace daisy::http {
+
+struct FieldError {
+  std::string field;    // JSON path of the offending input, e.g. "name" or "events[3].timestamp"
+  std::string message;  // what is wrong with it, for a person
+};
+
+// type is "urn:daisy:problem:<slug>"; title is the standard phrase of the status.
+Response problem(int status, std::string_view slug, std::string_view detail,
+                 const std::vector<FieldError>& errors = {});
+
+Response validation_problem(std::vector<FieldError> errors,
+                            std::string_view detail = "The request has invalid fields.");
+Response not_found(std::string_view what);
+
+std::string_view status_reason(int status);
+
+}  // namespace daisy::http

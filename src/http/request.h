@@ -1,0 +1,59 @@
+#pragma once
+// The request and response as handlers see them: plain types with no Beast or
+// Asio in sight, so handler translation units compile fast.
+
+#include <array>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "domain/principal.h"
+
+namespace daisy::http {
+
+enum class Method { get, head, post, put, patch, del, options, other };
+
+std::string_view method_name(Method m);
+Method parse_method(std::string_view s);
+
+// Views into the connection's parser: valid for the lifetime of the handler call.
+struct Request {
+  Method method = Method::other;
+  std::string_view target;  // path and query as received
+  std::string_view path;
+  std::string_view query;  // without '?'
+  std::string_view body;
+  std::vector<std::pair<std::string_view, std::string_view>> headers;
+  std::string request_id;
+  Principal principal;
+  std::string_view route;  // the matched pattern, e.g. /v1/apps/{id}
+
+  static constexpr std::size_t max_params = 6;
+  std::array<std::string, max_params> params;  // percent-decoded path parameters
+  std::size_t param_count = 0;
+
+  // The first header with this name (case-insensitive), or empty.
+  std::string_view header(std::string_view name) const;
+  // A path parameter by position in the pattern.
+  const std::string& param(std::size_t i) const { return params[i]; }
+  // A query parameter, percent-decoded, or nullopt when absent.
+  std::optional<std::string> query_param(std::string_view name) const;
+};
+
+struct Response {
+  int status = 200;
+  std::string_view content_type = "application/json";  // must point to static storage
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  Response() = default;
+  Response(int s, std::string b, std::string_view type = "application/json")
+      : status(s), content_type(type), body(std::move(b)) {}
+};
+
+std::string percent_decode(std::string_view s, bool plus_is_space);
+bool iequals(std::string_view a, std::string_view b);
+
+}  // namespace daisy::http

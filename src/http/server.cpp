@@ -1,0 +1,514 @@
+#include "http/server.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "http/problem.h"
+#include "observability/access_log.h"
+#include "util/ids.h"
+#include "util/time.h"
+
+namespace daisy::http {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using SteadyClock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+constexpr auto sweep_interval = std::chrono::milliseconds(250);
+constexpr auto log_flush_bytes = std::size_t{64 * 1024};
+
+// One client connection. Lives in its session coroutine's frame; linked into
+// its worker's list so the sweeper can enforce deadlines without a timer per
+// operation.
+struct Connection {
+  enum class State { waiting, reading_body, handling, writing, closing };
+
+  Connection(tcp::socket s, std::size_t max_buffer) : socket(std::move(s)), buffer(max_buffer) {}
+
+  tcp::socket socket;
+  beast::flat_buffer buffer;
+  State state = State::waiting;
+  SteadyClock::time_point deadline = SteadyClock::time_point::max();
+  SteadyClock::time_point header_started{};  // epoch: no byte of the next request yet
+  bool timed_out = false;
+  Connection* prev = nullptr;
+  Connection* next = nullptr;
+
+  bool idle() const {
+    return state == State::waiting && header_started == SteadyClock::time_point{} &&
+           buffer.size() == 0;
+  }
+};
+
+bool valid_request_id(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.' || c == ':';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::mutex log_write_mu;
+
+void write_all(int fd, std::string& buffer) {
+  if (buffer.empty()) return;
+  std::lock_guard lock(log_write_mu);
+  const char* p = buffer.data();
+  std::size_t left = buffer.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd, p, left);
+    if (n <= 0) break;  // a broken log pipe must not stop the server
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+  buffer.clear();
+}
+
+}  // namespace
+
+struct Server::Impl {
+  struct Worker {
+    asio::io_context ioc{1};
+    Connection* head = nullptr;
+    std::string log_buffer;
+    std::thread thread;
+
+    void link(Connection* c) {
+      c->next = head;
+      if (head) head->prev = c;
+      head = c;
+    }
+    void unlink(Connection* c) {
+      if (c->prev) c->prev->next = c->next;
+      else head = c->next;
+      if (c->next) c->next->prev = c->prev;
+      c->prev = c->next = nullptr;
+    }
+  };
+
+  Impl(ServerConfig cfg, Dispatcher& d, Metrics& m)
+      : config(std::move(cfg)), dispatcher(d), metrics(m) {
+    if (config.threads == 0) config.threads = 1;
+    for (unsigned i = 0; i < config.threads; ++i) workers.push_back(std::make_unique<Worker>());
+    acceptor.emplace(workers[0]->ioc);
+  }
+
+  ServerConfig config;
+  Dispatcher& dispatcher;
+  Metrics& metrics;
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::optional<tcp::acceptor> acceptor;
+  std::atomic<bool> stopping{false};
+  std::atomic<bool> stop_started{false};
+  SteadyClock::time_point stop_deadline{};
+  std::atomic<std::size_t> open{0};
+
+  std::uint16_t listen();
+  void run();
+  void begin_stop();
+  asio::awaitable<void> accept_loop();
+  asio::awaitable<void> sweep(Worker& w);
+  asio::awaitable<void> session(Worker& w, tcp::socket socket);
+  asio::awaitable<void> serve(Worker& w, Connection& conn, const std::string& remote);
+  asio::awaitable<bool> send(Connection& conn, const Request& req, Response& resp, bool keep_alive,
+                             bool head_only, int version);
+  asio::awaitable<void> linger_close(Connection& conn);
+  void log_request(Worker& w, const Request& req, const Response& resp, std::string_view method,
+                   std::size_t bytes_in, std::size_t bytes_out, SteadyClock::time_point start,
+                   const std::string& remote);
+};
+
+std::uint16_t Server::Impl::listen() {
+  tcp::resolver resolver(workers[0]->ioc);
+  auto results = resolver.resolve(config.host, std::to_string(config.port),
+                                  tcp::resolver::numeric_service);
+  tcp::endpoint endpoint = results.begin()->endpoint();
+  acceptor->open(endpoint.protocol());
+  acceptor->set_option(asio::socket_base::reuse_address(true));
+  acceptor->bind(endpoint);
+  acceptor->listen(asio::socket_base::max_listen_connections);
+  return acceptor->local_endpoint().port();
+}
+
+void Server::Impl::run() {
+  Worker& first = *workers[0];
+  asio::co_spawn(first.ioc, accept_loop(), asio::detached);
+
+  asio::signal_set signals(first.ioc, SIGINT, SIGTERM);
+  signals.async_wait([this, &signals](const boost::system::error_code& ec, int signal) {
+    if (ec) return;
+    spdlog::info("msg=\"stopping\" signal={}", signal);
+    begin_stop();
+  });
+
+  for (auto& w : workers) asio::co_spawn(w->ioc, sweep(*w), asio::detached);
+  for (std::size_t i = 1; i < workers.size(); ++i) {
+    Worker* w = workers[i].get();
+    w->thread = std::thread([w] { w->ioc.run(); });
+  }
+  // The signal set must not keep worker 0 alive once the stop has begun.
+  asio::co_spawn(
+      first.ioc,
+      [this, &signals]() -> asio::awaitable<void> {
+        asio::steady_timer t(co_await asio::this_coro::executor);
+        while (!stopping.load()) {
+          t.expires_after(sweep_interval);
+          co_await t.async_wait(use_tuple);
+        }
+        signals.cancel();
+      },
+      asio::detached);
+  first.ioc.run();
+  for (std::size_t i = 1; i < workers.size(); ++i) workers[i]->thread.join();
+}
+
+void Server::Impl::begin_stop() {
+  if (stop_started.exchange(true)) return;
+  asio::post(workers[0]->ioc, [this] {
+    stop_deadline = SteadyClock::now() + config.shutdown_grace;
+    stopping.store(true);
+    boost::system::error_code ec;
+    acceptor->close(ec);
+  });
+}
+
+asio::awaitable<void> Server::Impl::accept_loop() {
+  std::size_t next = 0;
+  asio::steady_timer backoff(workers[0]->ioc);
+  while (!stopping.load()) {
+    Worker& target = *workers[next++ % workers.size()];
+    auto [ec, socket] = co_await acceptor->async_accept(target.ioc, use_tuple);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || stopping.load()) break;
+      // Out of descriptors or similar: pause rather than spin.
+      spdlog::warn("msg=\"accept failed\" error=\"{}\"", ec.message());
+      backoff.expires_after(std::chrono::milliseconds(100));
+      co_await backoff.async_wait(use_tuple);
+      continue;
+    }
+    if (open.load() >= config.max_connections) {
+      boost::system::error_code ignored;
+      socket.close(ignored);
+      continue;
+    }
+    boost::system::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    asio::co_spawn(target.ioc, session(target, std::move(socket)), asio::detached);
+  }
+}
+
+asio::awaitable<void> Server::Impl::sweep(Worker& w) {
+  asio::steady_timer timer(w.ioc);
+  for (;;) {
+    timer.expires_after(sweep_interval);
+    co_await timer.async_wait(use_tuple);
+    auto now = SteadyClock::now();
+    bool stop = stopping.load();
+    bool force = stop && now >= stop_deadline;
+    for (Connection* c = w.head; c; c = c->next) {
+      boost::system::error_code ignored;
+      if (c->state == Connection::State::waiting && c->header_started == SteadyClock::time_point{} &&
+          c->buffer.size() > 0) {
+        // The first bytes of a request arrived: the header clock starts.
+        c->header_started = now;
+        c->deadline = std::min(c->deadline, now + config.header_timeout);
+      }
+      if ((stop && c->idle()) || force) {
+        c->state = Connection::State::closing;
+        c->socket.close(ignored);
+        continue;
+      }
+      if (now >= c->deadline) {
+        if (!c->timed_out) {
+          // First expiry: cancel the operation so the session can answer 408.
+          c->timed_out = true;
+          c->deadline = now + std::chrono::seconds(1);
+          metrics.connections_timed_out.fetch_add(1, std::memory_order_relaxed);
+          c->socket.cancel(ignored);
+        } else {
+          c->socket.close(ignored);
+        }
+      }
+    }
+    write_all(config.log_fd, w.log_buffer);
+    if (stop && w.head == nullptr) break;
+  }
+}
+
+asio::awaitable<void> Server::Impl::session(Worker& w, tcp::socket socket) {
+  open.fetch_add(1);
+  metrics.open_connections.fetch_add(1, std::memory_order_relaxed);
+  std::string remote;
+  {
+    boost::system::error_code ec;
+    auto ep = socket.remote_endpoint(ec);
+    if (!ec) remote = ep.address().to_string();
+  }
+  Connection conn(std::move(socket), config.max_header_bytes + 16 * 1024);
+  w.link(&conn);
+  try {
+    co_await serve(w, conn, remote);
+  } catch (const std::exception& e) {
+    spdlog::error("msg=\"connection failed\" remote={} error=\"{}\"", remote, e.what());
+  }
+  boost::system::error_code ignored;
+  conn.socket.close(ignored);
+  w.unlink(&conn);
+  metrics.open_connections.fetch_sub(1, std::memory_order_relaxed);
+  open.fetch_sub(1);
+}
+
+asio::awaitable<void> Server::Impl::serve(Worker& w, Connection& conn, const std::string& remote) {
+  Request req;
+  const std::size_t largest_body = std::max(config.max_body_bytes, config.max_batch_body_bytes);
+  for (;;) {
+    if (stopping.load()) co_return;
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(config.max_header_bytes));
+    parser.body_limit(largest_body);
+
+    conn.state = Connection::State::waiting;
+    conn.timed_out = false;
+    auto now = SteadyClock::now();
+    if (conn.buffer.size() > 0) {
+      conn.header_started = now;
+      conn.deadline = now + config.header_timeout;
+    } else {
+      conn.header_started = {};
+      conn.deadline = now + config.idle_timeout;
+    }
+
+    auto [ec, header_bytes] = co_await bhttp::async_read_header(conn.socket, conn.buffer, parser, use_tuple);
+    auto start = SteadyClock::now();
+    if (ec) {
+      Response refusal;
+      if (ec == bhttp::error::header_limit || ec == bhttp::error::buffer_overflow) {
+        refusal = problem(431, "header-too-large",
+                          fmt::format("The request header exceeds {} bytes.", config.max_header_bytes));
+      } else if (ec == bhttp::error::body_limit) {
+        refusal = problem(413, "body-too-large",
+                          fmt::format("The request body exceeds {} bytes.", largest_body));
+      } else if (conn.timed_out && conn.header_started != SteadyClock::time_point{}) {
+        refusal = problem(408, "request-timeout", "The request header was not received in time.");
+      } else if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
+                 ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
+        refusal = problem(400, "bad-request", "The request is not valid HTTP/1.1: " + ec.message() + ".");
+      } else {
+        co_return;  // the client went away, or an idle connection timed out
+      }
+      req.request_id = new_request_id();
+      req.route = {};
+      co_await send(conn, req, refusal, false, false, 11);
+      log_request(w, req, refusal, "-", 0, refusal.body.size(), start, remote);
+      metrics.record_request(metrics.unmatched_route(), refusal.status,
+                             std::chrono::duration<double>(SteadyClock::now() - start).count());
+      co_await linger_close(conn);
+      co_return;
+    }
+
+    auto& msg = parser.get();
+    req.method = parse_method(msg.method_string());
+    req.target = msg.target();
+    auto qmark = req.target.find('?');
+    req.path = req.target.substr(0, qmark);
+    req.query = qmark == std::string_view::npos ? std::string_view{} : req.target.substr(qmark + 1);
+    req.headers.clear();
+    for (const auto& field : msg) req.headers.emplace_back(field.name_string(), field.value());
+    std::string_view given_id = req.header("X-Request-Id");
+    req.request_id = valid_request_id(given_id) ? std::string(given_id) : new_request_id();
+    req.principal = Principal{};
+    req.body = {};
+    req.param_count = 0;
+
+    RouteMatch match = dispatcher.router().match(req.method, req.path, req);
+    req.route = match.pattern ? std::string_view(match.pattern->pattern) : std::string_view{};
+    std::size_t body_limit = config.max_body_bytes;
+    if (match.route) {
+      const auto& o = match.route->options;
+      body_limit = o.max_body ? o.max_body : (o.batch ? config.max_batch_body_bytes : config.max_body_bytes);
+    }
+
+    Response resp;
+    bool close_after = false;
+    bool have_body = true;
+    if (!parser.is_done()) {
+      auto length = parser.content_length();
+      if (length && *length > body_limit) {
+        resp = problem(413, "body-too-large", fmt::format("The request body exceeds {} bytes.", body_limit));
+        close_after = true;
+        have_body = false;
+      } else {
+        parser.body_limit(body_limit);
+        if (iequals(req.header("Expect"), "100-continue")) {
+          static constexpr std::string_view interim = "HTTP/1.1 100 Continue\r\n\r\n";
+          conn.state = Connection::State::writing;
+          conn.deadline = SteadyClock::now() + config.write_timeout;
+          auto [wec, wn] = co_await asio::async_write(conn.socket, asio::buffer(interim), use_tuple);
+          if (wec) co_return;
+        }
+        conn.state = Connection::State::reading_body;
+        conn.deadline = SteadyClock::now() + config.body_timeout;
+        auto [bec, body_bytes] = co_await bhttp::async_read(conn.socket, conn.buffer, parser, use_tuple);
+        if (bec) {
+          have_body = false;
+          close_after = true;
+          if (bec == bhttp::error::body_limit) {
+            resp = problem(413, "body-too-large", fmt::format("The request body exceeds {} bytes.", body_limit));
+          } else if (conn.timed_out) {
+            resp = problem(408, "request-timeout", "The request body was not received in time.");
+          } else if (bec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
+                     bec != bhttp::error::end_of_stream && bec != bhttp::error::partial_message) {
+            resp = problem(400, "bad-request", "The request body is not valid HTTP/1.1: " + bec.message() + ".");
+          } else {
+            co_return;  // truncated body: the client went away
+          }
+        }
+      }
+    }
+
+    if (have_body) {
+      req.body = msg.body();
+      if (!match.pattern) {
+        resp = Dispatcher::not_found_reply();
+      } else if (!match.route) {
+        resp = Dispatcher::method_not_allowed_reply(*match.pattern);
+      } else {
+        conn.state = Connection::State::handling;
+        conn.deadline = SteadyClock::time_point::max();
+        resp = co_await dispatcher.dispatch(*match.route, req);
+      }
+    }
+
+    bool keep_alive = parser.keep_alive() && !close_after && !stopping.load();
+    bool head_only = req.method == Method::head;
+    bool sent = co_await send(conn, req, resp, keep_alive, head_only, msg.version());
+    std::size_t bytes_in = header_bytes + req.body.size();
+    log_request(w, req, resp, msg.method_string(), bytes_in, head_only ? 0 : resp.body.size(), start, remote);
+    metrics.record_request(match.route ? match.route->metrics_index : metrics.unmatched_route(),
+                           resp.status,
+                           std::chrono::duration<double>(SteadyClock::now() - start).count());
+    if (!sent) co_return;
+    if (close_after) {
+      co_await linger_close(conn);
+      co_return;
+    }
+    if (!keep_alive) {
+      boost::system::error_code ignored;
+      conn.socket.shutdown(tcp::socket::shutdown_send, ignored);
+      co_return;
+    }
+  }
+}
+
+asio::awaitable<bool> Server::Impl::send(Connection& conn, const Request& req, Response& resp,
+                                         bool keep_alive, bool head_only, int version) {
+  std::string head;
+  head.reserve(256);
+  auto out = std::back_inserter(head);
+  fmt::format_to(out, "HTTP/1.1 {} {}\r\nServer: daisy\r\nDate: {}\r\n", resp.status,
+                 status_reason(resp.status), http_date_now());
+  if (resp.status != 204) {
+    if (!resp.body.empty() || !resp.content_type.empty()) {
+      fmt::format_to(out, "Content-Type: {}\r\n", resp.content_type);
+    }
+    fmt::format_to(out, "Content-Length: {}\r\n", resp.body.size());
+  }
+  if (!req.request_id.empty()) fmt::format_to(out, "X-Request-Id: {}\r\n", req.request_id);
+  for (const auto& [name, value] : resp.headers) fmt::format_to(out, "{}: {}\r\n", name, value);
+  if (!keep_alive) {
+    head += "Connection: close\r\n";
+  } else if (version == 10) {
+    head += "Connection: keep-alive\r\n";
+  }
+  head += "\r\n";
+
+  conn.state = Connection::State::writing;
+  conn.deadline = SteadyClock::now() + config.write_timeout;
+  std::array<asio::const_buffer, 2> buffers{asio::buffer(head),
+                                            head_only ? asio::const_buffer{} : asio::buffer(resp.body)};
+  auto [ec, n] = co_await asio::async_write(conn.socket, buffers, use_tuple);
+  co_return !ec;
+}
+
+// After refusing a request whose body was not read, stop sending and drain
+// what the client still sends for a moment, so it can read the refusal
+// instead of seeing a reset.
+asio::awaitable<void> Server::Impl::linger_close(Connection& conn) {
+  boost::system::error_code ignored;
+  conn.socket.shutdown(tcp::socket::shutdown_send, ignored);
+  conn.state = Connection::State::closing;
+  conn.timed_out = true;  // the sweeper closes instead of cancelling
+  conn.deadline = SteadyClock::now() + std::chrono::seconds(2);
+  std::array<char, 16 * 1024> sink;
+  std::size_t drained = 0;
+  while (drained < 4 * 1024 * 1024) {
+    auto [ec, n] = co_await conn.socket.async_read_some(asio::buffer(sink), use_tuple);
+    if (ec) break;
+    drained += n;
+  }
+}
+
+void Server::Impl::log_request(Worker& w, const Request& req, const Response& resp,
+                               std::string_view method, std::size_t bytes_in, std::size_t bytes_out,
+                               SteadyClock::time_point start, const std::string& remote) {
+  std::string principal_label;
+  std::string_view principal = "-";
+  if (req.principal.is_admin()) {
+    principal = "admin";
+  } else if (req.principal.is_app()) {
+    principal_label = "app:" + req.principal.app_id;
+    principal = principal_label;
+  }
+  AccessRecord record;
+  record.request_id = req.request_id;
+  record.method = method;
+  record.target = req.target;
+  record.route = req.route;
+  record.status = resp.status;
+  record.duration_ms = std::chrono::duration<double, std::milli>(SteadyClock::now() - start).count();
+  record.bytes_in = bytes_in;
+  record.bytes_out = bytes_out;
+  record.principal = principal;
+  record.remote = remote;
+  append_access_line(w.log_buffer, record);
+  if (w.log_buffer.size() >= log_flush_bytes) write_all(config.log_fd, w.log_buffer);
+}
+
+Server::Server(ServerConfig config, Dispatcher& dispatcher, Metrics& metrics)
+    : impl_(std::make_unique<Impl>(std::move(config), dispatcher, metrics)) {}
+
+Server::~Server() = default;
+
+std::uint16_t Server::listen() { return impl_->listen(); }
+void Server::run() { impl_->run(); }
+void Server::stop() { impl_->begin_stop(); }
+
+}  // namespace daisy::http

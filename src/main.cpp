@@ -1,0 +1,111 @@
+// The daisy command line: serve, migrate, version.
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+
+#include "runtime/config.h"
+#include "runtime/daisy_server.h"
+
+namespace {
+
+void setup_logging(const std::string& level) {
+  auto logger = spdlog::stderr_logger_mt("daisy");
+  logger->set_pattern("ts=%Y-%m-%dT%H:%M:%S.%eZ level=%l %v", spdlog::pattern_time_type::utc);
+  logger->set_level(spdlog::level::from_str(level));
+  logger->flush_on(spdlog::level::info);
+  spdlog::set_default_logger(logger);
+}
+
+void add_store_options(CLI::App& cmd, daisy::Config& c) {
+  cmd.add_option("--data-dir", c.data_dir, "Directory for the embedded database")
+      ->envname("DAISY_DATA_DIR")
+      ->capture_default_str();
+  cmd.add_option("--db", c.db, "Database: sqlite:<path> (default sqlite:<data-dir>/daisy.db)")
+      ->envname("DAISY_DB");
+  cmd.add_option("--sqlite-synchronous", c.sqlite_synchronous,
+                 "full: acknowledged writes survive power loss; normal: they survive a crash")
+      ->envname("DAISY_SQLITE_SYNCHRONOUS")
+      ->check(CLI::IsMember({"full", "normal"}))
+      ->capture_default_str();
+  cmd.add_option("--log-level", c.log_level, "trace, debug, info, warn, error")
+      ->envname("DAISY_LOG_LEVEL")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
+      ->capture_default_str();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Daisy: collect data, store it durably, act on it.", "daisy"};
+  app.require_subcommand(1);
+  daisy::Config config;
+
+  auto* serve = app.add_subcommand("serve", "Run the HTTP server");
+  add_store_options(*serve, config);
+  serve->add_option("--listen", config.listen, "Address to listen on, host:port (port 0: any free port)")
+      ->envname("DAISY_LISTEN")
+      ->capture_default_str();
+  serve->add_option("--admin-token", config.admin_token,
+                    "Admin token (at least 16 characters); without it one is generated on first start")
+      ->envname("DAISY_ADMIN_TOKEN");
+  serve->add_option("--threads", config.threads, "I/O threads (default: one per core)")
+      ->envname("DAISY_THREADS")
+      ->check(CLI::Range(0u, 256u));
+  serve->add_option("--max-body-bytes", config.max_body_bytes, "Largest request body")
+      ->envname("DAISY_MAX_BODY_BYTES")
+      ->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 30))
+      ->capture_default_str();
+  serve->add_option("--max-batch-body-bytes", config.max_batch_body_bytes,
+                    "Largest request body on batch endpoints")
+      ->envname("DAISY_MAX_BATCH_BODY_BYTES")
+      ->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 30))
+      ->capture_default_str();
+  serve->add_option("--max-header-bytes", config.max_header_bytes, "Largest request header")
+      ->envname("DAISY_MAX_HEADER_BYTES")
+      ->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 20))
+      ->capture_default_str();
+  serve->add_option("--max-in-flight", config.max_in_flight,
+                    "Requests handled at once; beyond it 503 with Retry-After")
+      ->envname("DAISY_MAX_IN_FLIGHT")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20))
+      ->capture_default_str();
+  serve->add_option("--max-connections", config.max_connections, "Open client connections at most")
+      ->envname("DAISY_MAX_CONNECTIONS")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20))
+      ->capture_default_str();
+  serve->add_option("--header-timeout-ms", config.header_timeout_ms,
+                    "Time allowed from a request's first byte to the end of its header")
+      ->envname("DAISY_HEADER_TIMEOUT_MS")
+      ->capture_default_str();
+  serve->add_option("--body-timeout-ms", config.body_timeout_ms, "Time allowed to receive a body")
+      ->envname("DAISY_BODY_TIMEOUT_MS")
+      ->capture_default_str();
+  serve->add_option("--idle-timeout-ms", config.idle_timeout_ms, "Keep-alive wait for the next request")
+      ->envname("DAISY_IDLE_TIMEOUT_MS")
+      ->capture_default_str();
+  serve->add_option("--write-timeout-ms", config.write_timeout_ms, "Time allowed to send one reply")
+      ->envname("DAISY_WRITE_TIMEOUT_MS")
+      ->capture_default_str();
+  serve->add_option("--shutdown-grace-ms", config.shutdown_grace_ms,
+                    "Longest wait for in-flight requests on SIGTERM/SIGINT")
+      ->envname("DAISY_SHUTDOWN_GRACE_MS")
+      ->capture_default_str();
+
+  auto* migrate = app.add_subcommand("migrate", "Apply pending database migrations and exit");
+  add_store_options(*migrate, config);
+
+  auto* version = app.add_subcommand("version", "Print the version and exit");
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (version->parsed()) {
+    std::printf("daisy %s\n", DAISY_VERSION);
+    return 0;
+  }
+  setup_logging(config.log_level);
+  if (serve->parsed()) return daisy::serve(config);
+  if (migrate->parsed()) return daisy::migrate(config);
+  return 2;
+}

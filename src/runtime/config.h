@@ -1,0 +1,37 @@
+#pragma once
+// Everything `daisy serve` can be told, with its defaults. Filled from flags
+// and DAISY_* environment variables by the command line in main.cpp.
+
+#include <string>
+
+#include "http/server.h"
+
+namespace daisy {
+
+struct Config {
+  std::string listen = "127.0.0.1:8080";
+  std::string data_dir = "./daisy-data";
+  std::string db;  // default: sqlite:<data_dir>/daisy.db
+  std::string admin_token;
+  unsigned threads = 0;  // 0: one per core
+  std::size_t max_body_bytes = 1024 * 1024;
+  std::size_t max_batch_body_bytes = 16 * 1024 * 1024;
+  std::size_t max_header_bytes = 16 * 1024;
+  std::size_t max_in_flight = 4096;
+  std::size_t max_connections = 10'000;
+  unsigned header_timeout_ms = 10'000;
+  unsigned body_timeout_ms = 30'000;
+  unsigned idle_timeout_ms = 60'000;
+  unsigned write_timeout_ms = 30'000;
+  unsigned shutdown_grace_ms = 15'000;
+  std::string sqlite_synchronous = "full";  // full | normal
+  std::string log_level = "info";
+};
+
+// The database location after defaults: "sqlite:<path>".
+std::string effective_db(const Config& config);
+
+// Splits host:port (also [v6]:port). Returns false when malformed.
+bool parse_listen(const std::string& listen, std::string& host, unsigned short& port);
+
+}  // namespace daisy

@@ -1,0 +1,186 @@
+#include "runtime/daisy_server.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include "api/routes.h"
+#include "auth/authenticator.h"
+#include "auth/tokens.h"
+#include "http/dispatcher.h"
+#include "http/server.h"
+#include "observability/metrics.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace daisy {
+namespace {
+
+constexpr std::string_view admin_hash_setting = "admin_token_sha256";
+
+// Opens the store named by --db. Only SQLite exists so far.
+std::unique_ptr<Store> open_store(const Config& config, Metrics* metrics, std::string& error) {
+  std::string db = effective_db(config);
+  if (db.rfind("sqlite:", 0) != 0) {
+    error = "unsupported --db '" + db + "': use sqlite:<path>";
+    return nullptr;
+  }
+  SqliteOptions options;
+  options.path = db.substr(7);
+  if (config.sqlite_synchronous == "full") {
+    options.synchronous_full = true;
+  } else if (config.sqlite_synchronous == "normal") {
+    options.synchronous_full = false;
+  } else {
+    error = "--sqlite-synchronous must be full or normal";
+    return nullptr;
+  }
+  std::error_code ec;
+  auto parent = std::filesystem::path(options.path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  if (ec) {
+    error = "cannot create " + parent.string() + ": " + ec.message();
+    return nullptr;
+  }
+  try {
+    return std::make_unique<SqliteStore>(options, metrics);
+  } catch (const std::exception& e) {
+    error = e.what();
+    return nullptr;
+  }
+}
+
+bool run_migrations(Store& store) {
+  auto applied = store.migrate();
+  if (!applied.is_ok()) {
+    spdlog::critical("msg=\"migration failed\" error=\"{}\"", applied.status().message());
+    return false;
+  }
+  for (int v : applied.value()) spdlog::info("msg=\"migration applied\" version={}", v);
+  return true;
+}
+
+// The admin token: the configured one, else the stored hash, else a new token
+// printed once. Only its hash is kept.
+bool establish_admin_token(const Config& config, Store& store, Authenticator& auth) {
+  if (!config.admin_token.empty()) {
+    if (config.admin_token.size() < 16) {
+      spdlog::critical("msg=\"the admin token must be at least 16 characters\"");
+      return false;
+    }
+    Sha256 hash = hash_token(config.admin_token);
+    std::string hex = to_hex({reinterpret_cast<const char*>(hash.data()), hash.size()});
+    Status s = store.put_setting_blocking(std::string(admin_hash_setting), hex);
+    if (!s.is_ok()) {
+      spdlog::critical("msg=\"cannot store the admin token hash\" error=\"{}\"", s.message());
+      return false;
+    }
+    auth.set_admin_hash(hash);
+    return true;
+  }
+  auto stored = store.get_setting(admin_hash_setting);
+  if (!stored.is_ok()) {
+    spdlog::critical("msg=\"cannot read settings\" error=\"{}\"", stored.status().message());
+    return false;
+  }
+  if (stored.value() && stored.value()->size() == 64) {
+    Sha256 hash{};
+    for (std::size_t i = 0; i < 32; ++i) {
+      hash[i] = static_cast<std::uint8_t>(std::stoi(stored.value()->substr(i * 2, 2), nullptr, 16));
+    }
+    auth.set_admin_hash(hash);
+    return true;
+  }
+  std::string token = generate_token(admin_token_prefix);
+  Sha256 hash = hash_token(token);
+  std::string hex = to_hex({reinterpret_cast<const char*>(hash.data()), hash.size()});
+  Status s = store.put_setting_blocking(std::string(admin_hash_setting), hex);
+  if (!s.is_ok()) {
+    spdlog::critical("msg=\"cannot store the admin token hash\" error=\"{}\"", s.message());
+    return false;
+  }
+  auth.set_admin_hash(hash);
+  std::printf(
+      "\nDaisy admin token (shown only this once; only its hash is stored):\n\n  %s\n\n"
+      "Use it as: Authorization: Bearer <token>\n\n",
+      token.c_str());
+  std::fflush(stdout);
+  return true;
+}
+
+}  // namespace
+
+int migrate(const Config& config) {
+  std::string error;
+  auto store = open_store(config, nullptr, error);
+  if (!store) {
+    spdlog::critical("msg=\"cannot open the store\" error=\"{}\"", error);
+    return 1;
+  }
+  bool ok = run_migrations(*store);
+  store->close();
+  return ok ? 0 : 1;
+}
+
+int serve(const Config& config) {
+  http::ServerConfig server_config;
+  if (!parse_listen(config.listen, server_config.host, server_config.port)) {
+    spdlog::critical("msg=\"--listen must be host:port\" value=\"{}\"", config.listen);
+    return 2;
+  }
+
+  std::string error;
+  Metrics metrics;
+  auto store = open_store(config, &metrics, error);
+  if (!store) {
+    spdlog::critical("msg=\"cannot open the store\" error=\"{}\"", error);
+    return 1;
+  }
+  if (!run_migrations(*store)) return 1;
+
+  Authenticator auth;
+  if (!establish_admin_token(config, *store, auth)) return 1;
+  auto tokens = store->app_tokens();
+  if (!tokens.is_ok()) {
+    spdlog::critical("msg=\"cannot load app tokens\" error=\"{}\"", tokens.status().message());
+    return 1;
+  }
+  auth.replace_app_tokens(tokens.value());
+
+  api::ApiContext ctx{*store, auth, &metrics};
+  http::Router router;
+  api::register_routes(router, ctx);
+  metrics.set_routes(router.route_labels());
+
+  server_config.threads = config.threads ? config.threads : std::max(1u, std::thread::hardware_concurrency());
+  server_config.max_header_bytes = config.max_header_bytes;
+  server_config.max_body_bytes = config.max_body_bytes;
+  server_config.max_batch_body_bytes = config.max_batch_body_bytes;
+  server_config.header_timeout = std::chrono::milliseconds(config.header_timeout_ms);
+  server_config.body_timeout = std::chrono::milliseconds(config.body_timeout_ms);
+  server_config.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
+  server_config.write_timeout = std::chrono::milliseconds(config.write_timeout_ms);
+  server_config.shutdown_grace = std::chrono::milliseconds(config.shutdown_grace_ms);
+  server_config.max_connections = config.max_connections;
+
+  http::Dispatcher dispatcher(router, auth, metrics, config.max_in_flight);
+  http::Server server(server_config, dispatcher, metrics);
+  std::uint16_t port = 0;
+  try {
+    port = server.listen();
+  } catch (const std::exception& e) {
+    spdlog::critical("msg=\"cannot listen\" address={} error=\"{}\"", config.listen, e.what());
+    return 1;
+  }
+  spdlog::info("msg=listening address={}:{} threads={} db=\"{}\" version={}", server_config.host, port,
+               server_config.threads, effective_db(config), DAISY_VERSION);
+  server.run();
+  spdlog::info("msg=\"connections drained; flushing the store\"");
+  store->close();
+  spdlog::info("msg=stopped");
+  return 0;
+}
+
+}  // namespace daisy

@@ -1,0 +1,57 @@
+#pragma once
+// The single writer thread of the SQLite store. It takes every write queued
+// since its last commit, runs each in its own savepoint inside one transaction,
+// commits once, then completes them all (group commit). A write's completion
+// runs only after the commit is durable, so a caller acknowledged by it
+// survives kill -9 (and power loss with synchronous=FULL).
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include "store/sqlite/connection.h"
+#include "store/status.h"
+
+namespace daisy {
+class Metrics;
+}
+
+namespace daisy::sqlite {
+
+class GroupWriter {
+ public:
+  // Runs inside the transaction; a non-ok Status rolls back this write only.
+  using Work = std::function<Status(Connection&)>;
+  // Called on the writer thread after commit (or failure); must not block.
+  using Done = std::function<void(Status)>;
+
+  GroupWriter(std::unique_ptr<Connection> connection, Metrics* metrics,
+              std::size_t max_batch = 2048);
+  ~GroupWriter();  // same as close()
+
+  // Queues a write. After close(), completes at once with unavailable.
+  void submit(Work work, Done done);
+  // Commits what is queued, then stops the thread. Idempotent.
+  void close();
+
+ private:
+  struct Op {
+    Work work;
+    Done done;
+  };
+  void run();
+  void commit_batch(std::deque<Op>& batch);
+
+  std::unique_ptr<Connection> connection_;
+  Metrics* metrics_;
+  std::size_t max_batch_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Op> queue_;
+  bool closing_ = false;
+  std::thread thread_;
+};
+
+}  // namespace daisy::sqlite

@@ -1,0 +1,276 @@
+#include "store/sqlite/sqlite_store.h"
+
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/prefer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+
+#include <future>
+#include <set>
+#include <stdexcept>
+
+#include "store/migrations.h"
+#include "util/time.h"
+
+namespace daisy {
+namespace asio = boost::asio;
+using sqlite::Connection;
+
+namespace {
+
+std::string_view as_bytes(const Sha256& h) {
+  return {reinterpret_cast<const char*>(h.data()), h.size()};
+}
+
+Status from_sqlite(int rc, Connection& db) {
+  if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW) return Status::ok();
+  int primary = rc & 0xff;
+  if (primary == SQLITE_CONSTRAINT) return Status::conflict(db.last_error());
+  if (primary == SQLITE_FULL || primary == SQLITE_IOERR || primary == SQLITE_BUSY ||
+      primary == SQLITE_LOCKED || primary == SQLITE_CANTOPEN) {
+    return Status::unavailable(db.last_error());
+  }
+  return Status::internal(db.last_error());
+}
+
+void configure(Connection& db, const SqliteOptions& options) {
+  // WAL lets readers run beside the single writer.
+  if (db.exec("PRAGMA journal_mode=WAL") != SQLITE_OK) {
+    throw std::runtime_error("cannot enable WAL: " + db.last_error());
+  }
+  db.exec(options.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+  db.exec("PRAGMA foreign_keys=ON");
+}
+
+}  // namespace
+
+class SqliteStore::ReaderLease {
+ public:
+  ReaderLease(SqliteStore& store, std::unique_ptr<Connection> c)
+      : store_(store), connection_(std::move(c)) {}
+  ReaderLease(ReaderLease&&) = default;
+  ~ReaderLease() {
+    if (!connection_) return;
+    std::lock_guard lock(store_.readers_mu_);
+    store_.idle_readers_.push_back(std::move(connection_));
+  }
+  Connection& operator*() { return *connection_; }
+  Connection* operator->() { return connection_.get(); }
+
+ private:
+  SqliteStore& store_;
+  std::unique_ptr<Connection> connection_;
+};
+
+SqliteStore::SqliteStore(SqliteOptions options, Metrics* metrics) : options_(std::move(options)) {
+  auto connection = std::make_unique<Connection>(options_.path, Connection::Mode::read_write);
+  configure(*connection, options_);
+  writer_ = std::make_unique<sqlite::GroupWriter>(std::move(connection), metrics);
+}
+
+SqliteStore::~SqliteStore() { close(); }
+
+void SqliteStore::close() {
+  if (writer_) writer_->close();
+}
+
+SqliteStore::ReaderLease SqliteStore::reader() {
+  {
+    std::lock_guard lock(readers_mu_);
+    if (!idle_readers_.empty()) {
+      auto c = std::move(idle_readers_.back());
+      idle_readers_.pop_back();
+      return ReaderLease(*this, std::move(c));
+    }
+  }
+  auto c = std::make_unique<Connection>(options_.path, Connection::Mode::read_only);
+  return ReaderLease(*this, std::move(c));
+}
+
+asio::awaitable<Status> SqliteStore::write(sqlite::GroupWriter::Work work) {
+  auto initiate = [this, work = std::move(work)](auto handler) mutable {
+    using Handler = std::decay_t<decltype(handler)>;
+    auto executor = asio::prefer(asio::get_associated_executor(handler),
+                                 asio::execution::outstanding_work.tracked);
+    auto shared = std::make_shared<Handler>(std::move(handler));
+    writer_->submit(std::move(work), [executor, shared](Status status) {
+      asio::post(executor, [shared, status = std::move(status)]() mutable {
+        (*shared)(std::move(status));
+      });
+    });
+  };
+  co_return co_await asio::async_initiate<const asio::use_awaitable_t<>, void(Status)>(
+      std::move(initiate), asio::use_awaitable);
+}
+
+Result<std::vector<int>> SqliteStore::migrate() {
+  Connection db(options_.path, Connection::Mode::read_write);
+  configure(db, options_);
+  if (db.exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
+              " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)") !=
+      SQLITE_OK) {
+    return Status::unavailable("cannot create schema_migrations: " + db.last_error());
+  }
+  if (db.exec("BEGIN IMMEDIATE") != SQLITE_OK) {
+    return Status::unavailable("cannot lock the database for migration: " + db.last_error());
+  }
+  std::set<int> applied;
+  {
+    auto stmt = db.prepare("SELECT version FROM schema_migrations");
+    while (stmt.step() == SQLITE_ROW) applied.insert(static_cast<int>(stmt.integer(0)));
+  }
+  const auto& all = sqlite_migrations();
+  int newest_known = all.empty() ? 0 : all.back().version;
+  if (!applied.empty() && *applied.rbegin() > newest_known) {
+    db.exec("ROLLBACK");
+    return Status::internal(fmt::format(
+        "the database has schema version {} but this daisy knows only up to {}: upgrade daisy",
+        *applied.rbegin(), newest_known));
+  }
+  std::vector<int> done;
+  for (const auto& m : all) {
+    if (applied.count(m.version)) continue;
+    if (db.exec(m.sql) != SQLITE_OK) {
+      std::string error = db.last_error();
+      db.exec("ROLLBACK");
+      return Status::internal(fmt::format("migration {} ({}) failed: {}", m.version, m.name, error));
+    }
+    auto stmt = db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)");
+    stmt.bind(1, static_cast<std::int64_t>(m.version)).bind(2, m.name).bind(3, now_utc());
+    if (stmt.step() != SQLITE_DONE) {
+      db.exec("ROLLBACK");
+      return Status::internal("cannot record migration: " + db.last_error());
+    }
+    done.push_back(m.version);
+  }
+  if (db.exec("COMMIT") != SQLITE_OK) {
+    db.exec("ROLLBACK");
+    return Status::unavailable("cannot commit migrations: " + db.last_error());
+  }
+  return done;
+}
+
+bool SqliteStore::ready() {
+  try {
+    auto db = reader();
+    auto stmt = db->prepare("SELECT 1");
+    return stmt.step() == SQLITE_ROW;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+Result<std::optional<std::string>> SqliteStore::get_setting(std::string_view key) {
+  auto db = reader();
+  auto stmt = db->prepare("SELECT value FROM settings WHERE key = ?");
+  stmt.bind(1, key);
+  int rc = stmt.step();
+  if (rc == SQLITE_ROW) return std::optional<std::string>(stmt.text(0));
+  if (rc == SQLITE_DONE) return std::optional<std::string>();
+  return from_sqlite(rc, *db);
+}
+
+static sqlite::GroupWriter::Work put_setting_work(std::string key, std::string value) {
+  return [key = std::move(key), value = std::move(value)](Connection& db) {
+    auto stmt = db.prepare(
+        "INSERT INTO settings (key, value) VALUES (?, ?)"
+        " ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+    stmt.bind(1, key).bind(2, value);
+    return from_sqlite(stmt.step(), db);
+  };
+}
+
+asio::awaitable<Status> SqliteStore::put_setting(std::string key, std::string value) {
+  sqlite::GroupWriter::Work work = put_setting_work(std::move(key), std::move(value));
+  co_return co_await write(std::move(work));
+}
+
+Status SqliteStore::put_setting_blocking(std::string key, std::string value) {
+  std::promise<Status> promise;
+  auto future = promise.get_future();
+  writer_->submit(put_setting_work(std::move(key), std::move(value)),
+                  [&promise](Status s) { promise.set_value(std::move(s)); });
+  return future.get();
+}
+
+asio::awaitable<Status> SqliteStore::create_app(App app, Sha256 token_hash) {
+  // g++ 12 mis-destroys a lambda built in the same expression as co_await.
+  sqlite::GroupWriter::Work work = [app = std::move(app), token_hash](Connection& db) {
+    auto stmt = db.prepare("INSERT INTO apps (id, name, token_hash, created_at) VALUES (?, ?, ?, ?)");
+    stmt.bind(1, app.id).bind(2, app.name).bind_blob(3, as_bytes(token_hash)).bind(4, app.created_at);
+    return from_sqlite(stmt.step(), db);
+  };
+  co_return co_await write(std::move(work));
+}
+
+Result<std::vector<App>> SqliteStore::list_apps(const Page& page) {
+  auto db = reader();
+  auto stmt = db->prepare(
+      "SELECT id, name, created_at FROM apps WHERE deleted_at IS NULL AND id > ?"
+      " ORDER BY id LIMIT ?");
+  stmt.bind(1, page.after).bind(2, static_cast<std::int64_t>(page.limit));
+  std::vector<App> apps;
+  int rc;
+  while ((rc = stmt.step()) == SQLITE_ROW) {
+    apps.push_back({stmt.text(0), stmt.text(1), stmt.text(2)});
+  }
+  if (rc != SQLITE_DONE) return from_sqlite(rc, *db);
+  return apps;
+}
+
+Result<App> SqliteStore::get_app(std::string_view id) {
+  auto db = reader();
+  auto stmt = db->prepare("SELECT id, name, created_at FROM apps WHERE id = ? AND deleted_at IS NULL");
+  stmt.bind(1, id);
+  int rc = stmt.step();
+  if (rc == SQLITE_ROW) return App{stmt.text(0), stmt.text(1), stmt.text(2)};
+  if (rc == SQLITE_DONE) return Status::not_found("app");
+  return from_sqlite(rc, *db);
+}
+
+asio::awaitable<Status> SqliteStore::delete_app(std::string id) {
+  // g++ 12 mis-destroys a lambda built in the same expression as co_await.
+  sqlite::GroupWriter::Work work = [id = std::move(id)](Connection& db) {
+    auto stmt = db.prepare(
+        "UPDATE apps SET deleted_at = ?, token_hash = NULL WHERE id = ? AND deleted_at IS NULL");
+    stmt.bind(1, now_utc()).bind(2, id);
+    Status s = from_sqlite(stmt.step(), db);
+    if (s.is_ok() && sqlite3_changes(db.handle()) == 0) return Status::not_found("app");
+    return s;
+  };
+  co_return co_await write(std::move(work));
+}
+
+asio::awaitable<Status> SqliteStore::set_app_token(std::string id, Sha256 token_hash) {
+  // g++ 12 mis-destroys a lambda built in the same expression as co_await.
+  sqlite::GroupWriter::Work work = [id = std::move(id), token_hash](Connection& db) {
+    auto stmt = db.prepare("UPDATE apps SET token_hash = ? WHERE id = ? AND deleted_at IS NULL");
+    stmt.bind_blob(1, as_bytes(token_hash)).bind(2, id);
+    Status s = from_sqlite(stmt.step(), db);
+    if (s.is_ok() && sqlite3_changes(db.handle()) == 0) return Status::not_found("app");
+    return s;
+  };
+  co_return co_await write(std::move(work));
+}
+
+Result<std::vector<AppToken>> SqliteStore::app_tokens() {
+  auto db = reader();
+  auto stmt = db->prepare("SELECT id, token_hash FROM apps WHERE token_hash IS NOT NULL");
+  std::vector<AppToken> out;
+  int rc;
+  while ((rc = stmt.step()) == SQLITE_ROW) {
+    AppToken t;
+    t.app_id = stmt.text(0);
+    std::string h = stmt.blob(1);
+    if (h.size() != t.token_hash.size()) continue;
+    std::copy(h.begin(), h.end(), t.token_hash.begin());
+    out.push_back(std::move(t));
+  }
+  if (rc != SQLITE_DONE) return from_sqlite(rc, *db);
+  return out;
+}
+
+}  // namespace daisy

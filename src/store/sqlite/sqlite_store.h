@@ -1,0 +1,56 @@
+#pragma once
+// The embedded backend: one SQLite database file in WAL mode, one group-commit
+// writer thread, and a pool of read-only connections for readers.
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "store/sqlite/connection.h"
+#include "store/sqlite/group_writer.h"
+#include "store/store.h"
+
+namespace daisy {
+
+struct SqliteOptions {
+  std::string path;
+  // FULL: an acknowledged write survives power loss. NORMAL: survives a crash
+  // of the process (kill -9) but the last commits may be lost on power loss.
+  bool synchronous_full = true;
+};
+
+class SqliteStore final : public Store {
+ public:
+  // Opens (creating if needed) the database. Throws std::runtime_error when it cannot.
+  SqliteStore(SqliteOptions options, Metrics* metrics);
+  ~SqliteStore() override;
+
+  Result<std::vector<int>> migrate() override;
+  bool ready() override;
+  void close() override;
+
+  Result<std::optional<std::string>> get_setting(std::string_view key) override;
+  boost::asio::awaitable<Status> put_setting(std::string key, std::string value) override;
+  Status put_setting_blocking(std::string key, std::string value) override;
+
+  boost::asio::awaitable<Status> create_app(App app, Sha256 token_hash) override;
+  Result<std::vector<App>> list_apps(const Page& page) override;
+  Result<App> get_app(std::string_view id) override;
+  boost::asio::awaitable<Status> delete_app(std::string id) override;
+  boost::asio::awaitable<Status> set_app_token(std::string id, Sha256 token_hash) override;
+  Result<std::vector<AppToken>> app_tokens() override;
+
+ private:
+  class ReaderLease;
+  ReaderLease reader();
+  // Runs work on the writer and resumes the caller after the commit.
+  boost::asio::awaitable<Status> write(sqlite::GroupWriter::Work work);
+
+  SqliteOptions options_;
+  std::unique_ptr<sqlite::GroupWriter> writer_;
+  std::mutex readers_mu_;
+  std::vector<std::unique_ptr<sqlite::Connection>> idle_readers_;
+};
+
+}  // namespace daisy

@@ -1,0 +1,24 @@
+#pragma once
+// Hashing, secure randomness and constant-time comparison (OpenSSL underneath).
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace daisy {
+
+using Sha256 = std::array<std::uint8_t, 32>;
+
+Sha256 sha256(std::string_view data);
+
+// Cryptographically secure random bytes; aborts if the system RNG fails.
+std::string secure_random_bytes(std::size_t n);
+
+// True when a and b are equal; the time taken depends only on their lengths.
+bool constant_time_equal(std::string_view a, std::string_view b);
+
+std::string to_hex(std::string_view bytes);
+std::string base64url(std::string_view bytes);  // no padding
+
+}  // namespace daisy

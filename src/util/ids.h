@@ -1,0 +1,17 @@
+#pragma once
+// Identifiers: UUIDv7 for stored records (time-ordered, so ids sort by creation),
+// and cheap random request ids for logs.
+
+#include <string>
+
+namespace daisy {
+
+// RFC 9562 UUIDv7, lower-case canonical form. Monotonic within a process.
+std::string new_uuid_v7();
+
+// 32 hex characters from a fast per-thread generator; not for secrets.
+std::string new_request_id();
+
+bool is_uuid(std::string_view s);
+
+}  // namespace daisy
