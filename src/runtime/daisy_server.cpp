@@ -9,7 +9,7 @@
 
 #include "api/routes.h"
 #include "auth/authenticator.h"
-#include "auth/tokens.h"
+#include "auth/admin_token.h"
 #include "http/dispatcher.h"
 #include "http/server.h"
 #include "observability/metrics.h"
@@ -17,8 +17,6 @@
 
 namespace daisy {
 namespace {
-
-constexpr std::string_view admin_hash_setting = "admin_token_sha256";
 
 // Opens the store named by --db. Only SQLite exists so far.
 std::unique_ptr<Store> open_store(const Config& config, Metrics* metrics, std::string& error) {
@@ -62,54 +60,6 @@ bool run_migrations(Store& store) {
   return true;
 }
 
-// The admin token: the configured one, else the stored hash, else a new token
-// printed once. Only its hash is kept.
-bool establish_admin_token(const Config& config, Store& store, Authenticator& auth) {
-  if (!config.admin_token.empty()) {
-    if (config.admin_token.size() < 16) {
-      spdlog::critical("msg=\"the admin token must be at least 16 characters\"");
-      return false;
-    }
-    Sha256 hash = hash_token(config.admin_token);
-    std::string hex = to_hex({reinterpret_cast<const char*>(hash.data()), hash.size()});
-    Status s = store.put_setting_blocking(std::string(admin_hash_setting), hex);
-    if (!s.is_ok()) {
-      spdlog::critical("msg=\"cannot store the admin token hash\" error=\"{}\"", s.message());
-      return false;
-    }
-    auth.set_admin_hash(hash);
-    return true;
-  }
-  auto stored = store.get_setting(admin_hash_setting);
-  if (!stored.is_ok()) {
-    spdlog::critical("msg=\"cannot read settings\" error=\"{}\"", stored.status().message());
-    return false;
-  }
-  if (stored.value() && stored.value()->size() == 64) {
-    Sha256 hash{};
-    for (std::size_t i = 0; i < 32; ++i) {
-      hash[i] = static_cast<std::uint8_t>(std::stoi(stored.value()->substr(i * 2, 2), nullptr, 16));
-    }
-    auth.set_admin_hash(hash);
-    return true;
-  }
-  std::string token = generate_token(admin_token_prefix);
-  Sha256 hash = hash_token(token);
-  std::string hex = to_hex({reinterpret_cast<const char*>(hash.data()), hash.size()});
-  Status s = store.put_setting_blocking(std::string(admin_hash_setting), hex);
-  if (!s.is_ok()) {
-    spdlog::critical("msg=\"cannot store the admin token hash\" error=\"{}\"", s.message());
-    return false;
-  }
-  auth.set_admin_hash(hash);
-  std::printf(
-      "\nDaisy admin token (shown only this once; only its hash is stored):\n\n  %s\n\n"
-      "Use it as: Authorization: Bearer <token>\n\n",
-      token.c_str());
-  std::fflush(stdout);
-  return true;
-}
-
 }  // namespace
 
 int migrate(const Config& config) {
@@ -141,7 +91,18 @@ int serve(const Config& config) {
   if (!run_migrations(*store)) return 1;
 
   Authenticator auth;
-  if (!establish_admin_token(config, *store, auth)) return 1;
+  auto admin = establish_admin_token(config.admin_token, *store, auth);
+  if (!admin.is_ok()) {
+    spdlog::critical("msg=\"cannot establish the admin token\" error=\"{}\"", admin.status().message());
+    return 1;
+  }
+  if (!admin.value().empty()) {
+    std::printf(
+        "\nDaisy admin token (shown only this once; only its hash is stored):\n\n  %s\n\n"
+        "Use it as: Authorization: Bearer <token>\n\n",
+        admin.value().c_str());
+    std::fflush(stdout);
+  }
   auto tokens = store->app_tokens();
   if (!tokens.is_ok()) {
     spdlog::critical("msg=\"cannot load app tokens\" error=\"{}\"", tokens.status().message());

@@ -19,6 +19,8 @@ std::string secure_random_bytes(std::size_t n);
 bool constant_time_equal(std::string_view a, std::string_view b);
 
 std::string to_hex(std::string_view bytes);
+// Bytes from lower- or upper-case hex; empty when the input is not hex of even length.
+std::string from_hex(std::string_view hex);
 std::string base64url(std::string_view bytes);  // no padding
 
 }  // namespace daisy

@@ -1,0 +1,55 @@
+#include "auth/admin_token.h"
+
+#include "auth/tokens.h"
+
+namespace daisy {
+namespace {
+
+constexpr std::string_view admin_hash_setting = "admin_token_sha256";
+constexpr std::size_t min_admin_token_length = 16;
+
+std::string hash_hex(const Sha256& hash) {
+  return to_hex({reinterpret_cast<const char*>(hash.data()), hash.size()});
+}
+
+std::optional<Sha256> parse_hash_hex(const std::string& hex) {
+  std::string bytes = from_hex(hex);
+  Sha256 hash{};
+  if (bytes.size() != hash.size()) return std::nullopt;
+  std::copy(bytes.begin(), bytes.end(), hash.begin());
+  return hash;
+}
+
+Status install(Store& store, Authenticator& auth, const Sha256& hash) {
+  Status s = store.put_setting_blocking(std::string(admin_hash_setting), hash_hex(hash));
+  if (s.is_ok()) auth.set_admin_hash(hash);
+  return s;
+}
+
+}  // namespace
+
+Result<std::string> establish_admin_token(const std::string& configured, Store& store,
+                                          Authenticator& auth) {
+  if (!configured.empty()) {
+    if (configured.size() < min_admin_token_length) {
+      return Status::internal("the admin token must be at least 16 characters");
+    }
+    Status s = install(store, auth, hash_token(configured));
+    if (!s.is_ok()) return s;
+    return std::string();
+  }
+  auto stored = store.get_setting(admin_hash_setting);
+  if (!stored.is_ok()) return stored.status();
+  if (stored.value()) {
+    if (auto hash = parse_hash_hex(*stored.value())) {
+      auth.set_admin_hash(*hash);
+      return std::string();
+    }
+  }
+  std::string token = generate_token(admin_token_prefix);
+  Status s = install(store, auth, hash_token(token));
+  if (!s.is_ok()) return s;
+  return token;
+}
+
+}  // namespace daisy
