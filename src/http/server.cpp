@@ -27,6 +27,7 @@
 
 #include "http/problem.h"
 #include "observability/access_log.h"
+#include "util/append.h"
 #include "util/ids.h"
 #include "util/time.h"
 
@@ -53,6 +54,7 @@ struct Connection {
 
   tcp::socket socket;
   beast::flat_buffer buffer;
+  std::string head;  // reply head, reused across requests
   State state = State::waiting;
   SteadyClock::time_point deadline = SteadyClock::time_point::max();
   SteadyClock::time_point header_started{};  // epoch: no byte of the next request yet
@@ -430,25 +432,42 @@ asio::awaitable<void> Server::Impl::serve(Worker& w, Connection& conn, const std
 
 asio::awaitable<bool> Server::Impl::send(Connection& conn, const Request& req, Response& resp,
                                          bool keep_alive, bool head_only, int version) {
-  std::string head;
-  head.reserve(256);
-  auto out = std::back_inserter(head);
-  fmt::format_to(out, "HTTP/1.1 {} {}\r\nServer: daisy\r\nDate: {}\r\n", resp.status,
-                 status_reason(resp.status), http_date_now());
+  std::string& head = conn.head;
+  head.clear();
+  head.append("HTTP/1.1 ");
+  append_decimal(head, static_cast<std::uint64_t>(resp.status));
+  head.push_back(' ');
+  head.append(status_reason(resp.status));
+  head.append("\r\nServer: daisy\r\nDate: ");
+  head.append(http_date_now());
+  head.append("\r\n");
   if (resp.status != 204) {
     if (!resp.body.empty() || !resp.content_type.empty()) {
-      fmt::format_to(out, "Content-Type: {}\r\n", resp.content_type);
+      head.append("Content-Type: ");
+      head.append(resp.content_type);
+      head.append("\r\n");
     }
-    fmt::format_to(out, "Content-Length: {}\r\n", resp.body.size());
+    head.append("Content-Length: ");
+    append_decimal(head, resp.body.size());
+    head.append("\r\n");
   }
-  if (!req.request_id.empty()) fmt::format_to(out, "X-Request-Id: {}\r\n", req.request_id);
-  for (const auto& [name, value] : resp.headers) fmt::format_to(out, "{}: {}\r\n", name, value);
+  if (!req.request_id.empty()) {
+    head.append("X-Request-Id: ");
+    head.append(req.request_id);
+    head.append("\r\n");
+  }
+  for (const auto& [name, value] : resp.headers) {
+    head.append(name);
+    head.append(": ");
+    head.append(value);
+    head.append("\r\n");
+  }
   if (!keep_alive) {
-    head += "Connection: close\r\n";
+    head.append("Connection: close\r\n");
   } else if (version == 10) {
-    head += "Connection: keep-alive\r\n";
+    head.append("Connection: keep-alive\r\n");
   }
-  head += "\r\n";
+  head.append("\r\n");
 
   conn.state = Connection::State::writing;
   conn.deadline = SteadyClock::now() + config.write_timeout;

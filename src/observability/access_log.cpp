@@ -1,7 +1,10 @@
 #include "observability/access_log.h"
 
+#include "util/append.h"
+
 #include <fmt/format.h>
 
+#include <array>
 #include <chrono>
 #include <ctime>
 
@@ -20,15 +23,31 @@ void append_timestamp(std::string& out) {
     std::strftime(prefix, sizeof prefix, "%Y-%m-%dT%H:%M:%S", &tm);
     cached = secs;
   }
-  fmt::format_to(std::back_inserter(out), "{}.{:03}Z", prefix, (us / 1000) % 1000);
+  out.append(prefix);
+  int ms = static_cast<int>((us / 1000) % 1000);
+  char frac[5] = {'.', static_cast<char>('0' + ms / 100), static_cast<char>('0' + ms / 10 % 10),
+                  static_cast<char>('0' + ms % 10), 'Z'};
+  out.append(frac, 5);
 }
+
+}  // namespace
+
+namespace {
+
+// Bytes that force a logfmt value into quotes: space and controls, '"', '=', '\\', DEL.
+constexpr std::array<bool, 256> needs_quote_table = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0; c <= ' '; ++c) t[c] = true;
+  t['"'] = t['='] = t['\\'] = t[0x7f] = true;
+  return t;
+}();
 
 }  // namespace
 
 void append_logfmt_value(std::string& out, std::string_view value) {
   bool quote = value.empty();
   for (unsigned char c : value) {
-    if (c <= ' ' || c == '"' || c == '=' || c == '\\' || c == 0x7f) {
+    if (needs_quote_table[c]) {
       quote = true;
       break;
     }
@@ -62,8 +81,14 @@ void append_access_line(std::string& out, const AccessRecord& r) {
   append_logfmt_value(out, r.target.size() > 512 ? r.target.substr(0, 512) : r.target);
   out.append(" route=");
   append_logfmt_value(out, r.route.empty() ? std::string_view("-") : r.route);
-  fmt::format_to(std::back_inserter(out), " status={} duration_ms={:.3f} bytes_in={} bytes_out={}",
-                 r.status, r.duration_ms, r.bytes_in, r.bytes_out);
+  out.append(" status=");
+  append_decimal(out, static_cast<std::uint64_t>(r.status));
+  out.append(" duration_ms=");
+  append_fixed3(out, r.duration_ms < 0 ? 0 : r.duration_ms);
+  out.append(" bytes_in=");
+  append_decimal(out, r.bytes_in);
+  out.append(" bytes_out=");
+  append_decimal(out, r.bytes_out);
   out.append(" principal=");
   append_logfmt_value(out, r.principal);
   out.append(" remote=");
