@@ -13,10 +13,13 @@ class Metrics;
 
 namespace daisy::api {
 
+class FormCache;
+
 struct ApiContext {
   Store& store;
   Authenticator& auth;
-  Metrics* metrics = nullptr;  // set once the router is complete
+  Metrics* metrics = nullptr;
+  FormCache* forms = nullptr;
 };
 
 }  // namespace daisy::api

@@ -58,9 +58,9 @@ boost::json::object page_body(boost::json::array items, const Page& page, std::s
   bool full = items.size() == page.limit;
   body["items"] = std::move(items);
   if (full && !last_id.empty()) {
-    body["next"] = std::move(last_id);
+    body["next_cursor"] = std::move(last_id);
   } else {
-    body["next"] = nullptr;
+    body["next_cursor"] = nullptr;
   }
   return body;
 }

@@ -21,7 +21,7 @@ http::Response json_reply(int status, const boost::json::value& body);
 // Reads ?limit= (1..1000, default 50) and ?after= (or its synonym ?cursor=).
 std::variant<Page, http::Response> page_from_query(const http::Request& req);
 
-// {"items": [...], "next": "<cursor>" | null}; next is set when the page is full.
+// {"items": [...], "next_cursor": "<cursor>" | null}; set when the page is full.
 boost::json::object page_body(boost::json::array items, const Page& page, std::string last_id);
 
 }  // namespace daisy::api

@@ -5,6 +5,8 @@ namespace daisy::api {
 void register_routes(http::Router& router, ApiContext& ctx) {
   register_health_routes(router, ctx);
   register_app_routes(router, ctx);
+  register_form_routes(router, ctx);
+  register_response_routes(router, ctx);
 }
 
 }  // namespace daisy::api

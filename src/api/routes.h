@@ -11,5 +11,7 @@ void register_routes(http::Router& router, ApiContext& ctx);
 
 void register_health_routes(http::Router& router, ApiContext& ctx);
 void register_app_routes(http::Router& router, ApiContext& ctx);
+void register_form_routes(http::Router& router, ApiContext& ctx);
+void register_response_routes(http::Router& router, ApiContext& ctx);
 
 }  // namespace daisy::api

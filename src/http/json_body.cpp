@@ -1,6 +1,8 @@
 #include "http/json_body.h"
 
 #include <boost/json/stream_parser.hpp>
+#include <boost/json/array.hpp>
+#include <boost/json/string.hpp>
 #include <fmt/format.h>
 
 #include <vector>
@@ -86,6 +88,38 @@ std::variant<ParsedJson, Response> parse_json_object_body(const Request& req) {
     }
   }
   return parsed;
+}
+
+boost::json::value to_boost_json(simdjson::dom::element e) {
+  using simdjson::dom::element_type;
+  switch (e.type()) {
+    case element_type::ARRAY: {
+      simdjson::dom::array source = e.get_array().value_unsafe();
+      boost::json::array a;
+      a.reserve(source.size());
+      for (simdjson::dom::element child : source) a.push_back(to_boost_json(child));
+      return a;
+    }
+    case element_type::OBJECT: {
+      simdjson::dom::object source = e.get_object().value_unsafe();
+      boost::json::object o;
+      for (simdjson::dom::key_value_pair field : source) o[field.key] = to_boost_json(field.value);
+      return o;
+    }
+    case element_type::INT64: return e.get_int64().value_unsafe();
+    case element_type::UINT64: return e.get_uint64().value_unsafe();
+    case element_type::DOUBLE: return e.get_double().value_unsafe();
+    case element_type::STRING: return boost::json::string(e.get_string().value_unsafe());
+    case element_type::BOOL: return e.get_bool().value_unsafe();
+    case element_type::NULL_VALUE: return nullptr;
+  }
+  return nullptr;
+}
+
+std::variant<boost::json::object, Response> parse_body_object(const Request& req) {
+  auto parsed = parse_json_object_body(req);
+  if (auto* refusal = std::get_if<Response>(&parsed)) return std::move(*refusal);
+  return std::move(to_boost_json(std::get<ParsedJson>(parsed).root()).as_object());
 }
 
 std::optional<std::string_view> get_string(simdjson::dom::object obj, std::string_view key,

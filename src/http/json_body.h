@@ -3,6 +3,8 @@
 // Parsers are pooled: a ParsedJson keeps its parser (and so its elements valid)
 // for as long as it lives, across any co_await in the handler.
 
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
 #include <simdjson.h>
 
 #include <memory>
@@ -35,6 +37,13 @@ std::variant<ParsedJson, Response> parse_json(std::string_view text);
 
 // Parses the request body, which must be a JSON object (else 400/422 problems).
 std::variant<ParsedJson, Response> parse_json_object_body(const Request& req);
+
+// A simdjson element as a Boost.JSON value (for handlers that keep or edit the
+// document). Fails with a 400 problem only on numbers Boost.JSON cannot hold.
+boost::json::value to_boost_json(simdjson::dom::element element);
+
+// Parses the body as a JSON object into a Boost.JSON object (400/422 problems otherwise).
+std::variant<boost::json::object, Response> parse_body_object(const Request& req);
 
 // Field accessors used by handlers; they append to errors and return nullopt on mismatch.
 std::optional<std::string_view> get_string(simdjson::dom::object obj, std::string_view key,

@@ -5,14 +5,12 @@
 #include <string_view>
 #include <vector>
 
+#include "domain/field_error.h"
 #include "http/request.h"
 
 namespace daisy::http {
 
-struct FieldError {
-  std::string field;    // JSON path of the offending input, e.g. "name" or "events[3].timestamp"
-  std::string message;  // what is wrong with it, for a person
-};
+using daisy::FieldError;
 
 // type is "urn:daisy:problem:<slug>"; title is the standard phrase of the status.
 Response problem(int status, std::string_view slug, std::string_view detail,

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "api/form_cache.h"
 #include "api/routes.h"
 #include "auth/authenticator.h"
 #include "auth/admin_token.h"
@@ -110,7 +111,8 @@ int serve(const Config& config) {
   }
   auth.replace_app_tokens(tokens.value());
 
-  api::ApiContext ctx{*store, auth, &metrics};
+  api::FormCache forms(*store);
+  api::ApiContext ctx{*store, auth, &metrics, &forms};
   http::Router router;
   api::register_routes(router, ctx);
   metrics.set_routes(router.route_labels());

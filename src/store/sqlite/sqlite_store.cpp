@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include "store/migrations.h"
+#include "store/sqlite/sqlite_status.h"
 #include "util/time.h"
 
 namespace daisy {
@@ -25,17 +26,6 @@ std::string_view as_bytes(const Sha256& h) {
   return {reinterpret_cast<const char*>(h.data()), h.size()};
 }
 
-Status from_sqlite(int rc, Connection& db) {
-  if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW) return Status::ok();
-  int primary = rc & 0xff;
-  if (primary == SQLITE_CONSTRAINT) return Status::conflict(db.last_error());
-  if (primary == SQLITE_FULL || primary == SQLITE_IOERR || primary == SQLITE_BUSY ||
-      primary == SQLITE_LOCKED || primary == SQLITE_CANTOPEN) {
-    return Status::unavailable(db.last_error());
-  }
-  return Status::internal(db.last_error());
-}
-
 void configure(Connection& db, const SqliteOptions& options) {
   // WAL lets readers run beside the single writer.
   if (db.exec("PRAGMA journal_mode=WAL") != SQLITE_OK) {
@@ -46,24 +36,6 @@ void configure(Connection& db, const SqliteOptions& options) {
 }
 
 }  // namespace
-
-class SqliteStore::ReaderLease {
- public:
-  ReaderLease(SqliteStore& store, std::unique_ptr<Connection> c)
-      : store_(store), connection_(std::move(c)) {}
-  ReaderLease(ReaderLease&&) = default;
-  ~ReaderLease() {
-    if (!connection_) return;
-    std::lock_guard lock(store_.readers_mu_);
-    store_.idle_readers_.push_back(std::move(connection_));
-  }
-  Connection& operator*() { return *connection_; }
-  Connection* operator->() { return connection_.get(); }
-
- private:
-  SqliteStore& store_;
-  std::unique_ptr<Connection> connection_;
-};
 
 SqliteStore::SqliteStore(SqliteOptions options, Metrics* metrics) : options_(std::move(options)) {
   auto connection = std::make_unique<Connection>(options_.path, Connection::Mode::read_write);
@@ -170,7 +142,7 @@ Result<std::optional<std::string>> SqliteStore::get_setting(std::string_view key
   int rc = stmt.step();
   if (rc == SQLITE_ROW) return std::optional<std::string>(stmt.text(0));
   if (rc == SQLITE_DONE) return std::optional<std::string>();
-  return from_sqlite(rc, *db);
+  return sqlite::status_of(rc, *db);
 }
 
 static sqlite::GroupWriter::Work put_setting_work(std::string key, std::string value) {
@@ -179,7 +151,7 @@ static sqlite::GroupWriter::Work put_setting_work(std::string key, std::string v
         "INSERT INTO settings (key, value) VALUES (?, ?)"
         " ON CONFLICT (key) DO UPDATE SET value = excluded.value");
     stmt.bind(1, key).bind(2, value);
-    return from_sqlite(stmt.step(), db);
+    return sqlite::status_of(stmt.step(), db);
   };
 }
 
@@ -201,7 +173,7 @@ asio::awaitable<Status> SqliteStore::create_app(App app, Sha256 token_hash) {
   sqlite::GroupWriter::Work work = [app = std::move(app), token_hash](Connection& db) {
     auto stmt = db.prepare("INSERT INTO apps (id, name, token_hash, created_at) VALUES (?, ?, ?, ?)");
     stmt.bind(1, app.id).bind(2, app.name).bind_blob(3, as_bytes(token_hash)).bind(4, app.created_at);
-    return from_sqlite(stmt.step(), db);
+    return sqlite::status_of(stmt.step(), db);
   };
   co_return co_await write(std::move(work));
 }
@@ -217,7 +189,7 @@ Result<std::vector<App>> SqliteStore::list_apps(const Page& page) {
   while ((rc = stmt.step()) == SQLITE_ROW) {
     apps.push_back({stmt.text(0), stmt.text(1), stmt.text(2)});
   }
-  if (rc != SQLITE_DONE) return from_sqlite(rc, *db);
+  if (rc != SQLITE_DONE) return sqlite::status_of(rc, *db);
   return apps;
 }
 
@@ -228,7 +200,7 @@ Result<App> SqliteStore::get_app(std::string_view id) {
   int rc = stmt.step();
   if (rc == SQLITE_ROW) return App{stmt.text(0), stmt.text(1), stmt.text(2)};
   if (rc == SQLITE_DONE) return Status::not_found("app");
-  return from_sqlite(rc, *db);
+  return sqlite::status_of(rc, *db);
 }
 
 asio::awaitable<Status> SqliteStore::delete_app(std::string id) {
@@ -237,7 +209,7 @@ asio::awaitable<Status> SqliteStore::delete_app(std::string id) {
     auto stmt = db.prepare(
         "UPDATE apps SET deleted_at = ?, token_hash = NULL WHERE id = ? AND deleted_at IS NULL");
     stmt.bind(1, now_utc()).bind(2, id);
-    Status s = from_sqlite(stmt.step(), db);
+    Status s = sqlite::status_of(stmt.step(), db);
     if (s.is_ok() && sqlite3_changes(db.handle()) == 0) return Status::not_found("app");
     return s;
   };
@@ -249,7 +221,7 @@ asio::awaitable<Status> SqliteStore::set_app_token(std::string id, Sha256 token_
   sqlite::GroupWriter::Work work = [id = std::move(id), token_hash](Connection& db) {
     auto stmt = db.prepare("UPDATE apps SET token_hash = ? WHERE id = ? AND deleted_at IS NULL");
     stmt.bind_blob(1, as_bytes(token_hash)).bind(2, id);
-    Status s = from_sqlite(stmt.step(), db);
+    Status s = sqlite::status_of(stmt.step(), db);
     if (s.is_ok() && sqlite3_changes(db.handle()) == 0) return Status::not_found("app");
     return s;
   };
@@ -269,7 +241,7 @@ Result<std::vector<AppToken>> SqliteStore::app_tokens() {
     std::copy(h.begin(), h.end(), t.token_hash.begin());
     out.push_back(std::move(t));
   }
-  if (rc != SQLITE_DONE) return from_sqlite(rc, *db);
+  if (rc != SQLITE_DONE) return sqlite::status_of(rc, *db);
   return out;
 }
 

@@ -41,8 +41,41 @@ class SqliteStore final : public Store {
   boost::asio::awaitable<Status> set_app_token(std::string id, Sha256 token_hash) override;
   Result<std::vector<AppToken>> app_tokens() override;
 
+  boost::asio::awaitable<Status> create_form(FormRow form) override;
+  Result<std::vector<FormRow>> list_forms(const Page& page) override;
+  Result<FormRow> get_form(std::string_view id) override;
+  boost::asio::awaitable<Status> update_form(FormRow form, bool new_version) override;
+  boost::asio::awaitable<Status> archive_form(std::string id, std::string archived_at) override;
+
+  boost::asio::awaitable<Result<SubmitOutcome>> insert_response(std::shared_ptr<ResponseRow> row,
+                                                                std::string idempotency_key,
+                                                                std::string request_hash) override;
+  Result<ResponseRow> get_response(std::string_view form_id, std::string_view id) override;
+  Result<std::vector<ResponseRow>> list_responses(std::string_view form_id,
+                                                  const ResponseFilter& filter) override;
+  boost::asio::awaitable<Status> revise_response(std::shared_ptr<ResponseRow> row) override;
+  Result<std::vector<RevisionRow>> list_revisions(std::string_view response_id) override;
+
  private:
-  class ReaderLease;
+  // A pooled read-only connection, returned to the pool when the lease ends.
+  class ReaderLease {
+   public:
+    ReaderLease(SqliteStore& store, std::unique_ptr<sqlite::Connection> c)
+        : store_(store), connection_(std::move(c)) {}
+    ReaderLease(ReaderLease&&) = default;
+    ~ReaderLease() {
+      if (!connection_) return;
+      std::lock_guard lock(store_.readers_mu_);
+      store_.idle_readers_.push_back(std::move(connection_));
+    }
+    sqlite::Connection& operator*() { return *connection_; }
+    sqlite::Connection* operator->() { return connection_.get(); }
+
+   private:
+    SqliteStore& store_;
+    std::unique_ptr<sqlite::Connection> connection_;
+  };
+
   ReaderLease reader();
   // Runs work on the writer and resumes the caller after the commit.
   boost::asio::awaitable<Status> write(sqlite::GroupWriter::Work work);

@@ -1,0 +1,41 @@
+#pragma once
+// Forms as submissions need them: the parsed definition with its rules
+// compiled, kept in memory and replaced whenever the form changes here.
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "domain/form.h"
+#include "script/rule_engine.h"
+#include "store/store.h"
+
+namespace daisy::api {
+
+struct CompiledForm {
+  Form form;
+  std::shared_ptr<const RuleSet> rules;
+};
+
+// Parses a stored form and compiles its rules. internal when the stored
+// definition no longer parses (it was checked when saved, so that is a bug).
+Result<std::shared_ptr<const CompiledForm>> compile_form(const FormRow& row);
+
+class FormCache {
+ public:
+  explicit FormCache(Store& store) : store_(store) {}
+
+  // From memory, else from the store. not_found when there is no such form.
+  Result<std::shared_ptr<const CompiledForm>> get(const std::string& id);
+  // Installs a form just written; an older version never replaces a newer one.
+  void put(std::shared_ptr<const CompiledForm> form);
+
+ private:
+  static constexpr std::size_t max_entries = 10'000;
+  Store& store_;
+  std::mutex mu_;
+  std::unordered_map<std::string, std::shared_ptr<const CompiledForm>> forms_;
+};
+
+}  // namespace daisy::api

@@ -1,0 +1,351 @@
+// /v1/forms/{id}/responses: submission (admin or app token), corrections,
+// reading (admin). Every response is checked against its form's questions and
+// rules before it is stored; the reply is sent only after the commit.
+#include <boost/json/array.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <charconv>
+
+#include "api/form_cache.h"
+#include "api/replies.h"
+#include "api/routes.h"
+#include "http/json_body.h"
+#include "util/ids.h"
+#include "util/iso8601.h"
+#include "util/time.h"
+
+namespace daisy::api {
+namespace {
+
+using http::Request;
+using http::Response;
+namespace json = boost::json;
+
+constexpr auto future_skew = std::chrono::minutes(5);
+constexpr std::size_t max_idempotency_key = 255;
+constexpr std::size_t max_metadata_bytes = 16 * 1024;
+
+void append_quoted(std::string& out, std::string_view safe) {
+  out.push_back('"');
+  out.append(safe);
+  out.push_back('"');
+}
+
+// The reply body of a response. Ids, statuses and times need no escaping;
+// the JSON columns are spliced in as stored.
+std::string response_json(const ResponseRow& r) {
+  std::string out;
+  out.reserve(256 + r.answers.size() + r.metadata.size() + r.checks.size());
+  out += "{\"id\":";
+  append_quoted(out, r.id);
+  out += ",\"form_id\":";
+  append_quoted(out, r.form_id);
+  out += ",\"form_version\":" + std::to_string(r.form_version);
+  out += ",\"status\":";
+  append_quoted(out, r.status);
+  out += ",\"answers\":" + r.answers;
+  out += ",\"metadata\":" + r.metadata;
+  out += ",\"submitted_at\":";
+  append_quoted(out, r.submitted_at);
+  out += ",\"received_at\":";
+  append_quoted(out, r.received_at);
+  out += ",\"updated_at\":";
+  append_quoted(out, r.updated_at);
+  out += ",\"revision\":" + std::to_string(r.revision);
+  out += ",\"app_id\":";
+  if (r.app_id.empty()) {
+    out += "null";
+  } else {
+    append_quoted(out, r.app_id);
+  }
+  out += ",\"checks\":" + r.checks;
+  out += "}";
+  return out;
+}
+
+json::array checks_json(const std::vector<RuleOutcome>& outcomes) {
+  json::array checks;
+  for (const auto& o : outcomes) {
+    json::object c{{"rule", o.rule}, {"passed", o.passed}};
+    if (!o.passed) c["message"] = o.message;
+    checks.push_back(std::move(c));
+  }
+  return checks;
+}
+
+struct Checked {
+  std::string status;  // accepted | flagged
+  json::array checks;
+};
+
+// Answers against questions, then rules. A refusal (422) or the outcome.
+std::variant<Checked, Response> check_response(const CompiledForm& form, const json::object& answers) {
+  auto errors = check_answers(form.form.definition, answers);
+  if (!errors.empty()) return http::validation_problem(std::move(errors), "The answers do not fit the form.");
+  auto outcomes = form.rules->evaluate(answers);
+  std::vector<FieldError> rejections;
+  bool flagged = false;
+  for (const auto& o : outcomes) {
+    if (o.passed) continue;
+    if (o.reject) {
+      rejections.push_back({"rules." + o.rule, o.message});
+    } else {
+      flagged = true;
+    }
+  }
+  if (!rejections.empty()) {
+    std::string detail = rejections.front().message;
+    return http::problem(422, "rule-rejected", detail, rejections);
+  }
+  return Checked{flagged ? "flagged" : "accepted", checks_json(outcomes)};
+}
+
+std::variant<std::shared_ptr<const CompiledForm>, Response> active_form(ApiContext& ctx, const std::string& id) {
+  auto form = ctx.forms->get(id);
+  if (!form.is_ok()) return store_failure(form.status(), "form " + id);
+  if (form.value()->form.archived()) {
+    return http::problem(409, "form-archived", "The form is archived and takes no more responses.");
+  }
+  return form.value();
+}
+
+bool valid_idempotency_key(std::string_view key) {
+  if (key.empty() || key.size() > max_idempotency_key) return false;
+  for (unsigned char c : key) {
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+boost::asio::awaitable<Response> submit(ApiContext& ctx, Request& req) {
+  std::string form_id = req.param(0);
+  auto body = http::parse_body_object(req);
+  if (auto* refusal = std::get_if<Response>(&body)) co_return std::move(*refusal);
+  const json::object& o = std::get<json::object>(body);
+
+  std::vector<FieldError> errors;
+  const json::object* answers = nullptr;
+  if (auto it = o.find("answers"); it == o.end() || !it->value().is_object()) {
+    errors.push_back({"answers", "is required and must be an object"});
+  } else {
+    answers = &it->value().get_object();
+  }
+  std::string metadata = "{}";
+  if (auto it = o.find("metadata"); it != o.end() && !it->value().is_null()) {
+    if (!it->value().is_object()) {
+      errors.push_back({"metadata", "must be an object"});
+    } else {
+      metadata = json::serialize(it->value());
+      if (metadata.size() > max_metadata_bytes) errors.push_back({"metadata", "must be at most 16 KiB"});
+    }
+  }
+  std::string received_at = now_utc();
+  std::string submitted_at = received_at;
+  if (auto it = o.find("submitted_at"); it != o.end() && !it->value().is_null()) {
+    std::optional<std::int64_t> ns;
+    if (it->value().is_string()) ns = parse_timestamp_ns(it->value().get_string());
+    if (!ns) {
+      errors.push_back({"submitted_at", "must be an ISO 8601 date and time"});
+    } else {
+      Clock::time_point t{std::chrono::duration_cast<Clock::duration>(std::chrono::nanoseconds(*ns))};
+      if (t > Clock::now() + future_skew) {
+        errors.push_back({"submitted_at", "is in the future"});
+      } else {
+        submitted_at = format_utc(t);
+      }
+    }
+  }
+  for (const auto& field : o) {
+    std::string_view k = field.key();
+    if (k != "answers" && k != "metadata" && k != "submitted_at") {
+      errors.push_back({std::string(k), "is not a field of a submission"});
+    }
+  }
+  std::string key(req.header("Idempotency-Key"));
+  if (!key.empty() && !valid_idempotency_key(key)) {
+    errors.push_back({"Idempotency-Key", "must be 1 to 255 visible ASCII characters"});
+  }
+  if (!errors.empty()) co_return http::validation_problem(std::move(errors));
+
+  auto loaded = active_form(ctx, form_id);
+  if (auto* refusal = std::get_if<Response>(&loaded)) co_return std::move(*refusal);
+  const auto& form = *std::get<std::shared_ptr<const CompiledForm>>(loaded);
+  auto checked = check_response(form, *answers);
+  if (auto* refusal = std::get_if<Response>(&checked)) co_return std::move(*refusal);
+  auto& outcome = std::get<Checked>(checked);
+
+  auto row = std::make_shared<ResponseRow>();
+  row->id = new_uuid_v7();
+  row->form_id = form_id;
+  row->form_version = form.form.version;
+  row->status = outcome.status;
+  row->answers = json::serialize(*answers);
+  row->metadata = std::move(metadata);
+  row->checks = json::serialize(outcome.checks);
+  row->submitted_at = submitted_at;
+  row->received_at = received_at;
+  row->updated_at = received_at;
+  row->revision = 1;
+  if (req.principal.is_app()) row->app_id = req.principal.app_id;
+  std::string hash = key.empty() ? std::string() : to_hex({reinterpret_cast<const char*>(sha256(req.body).data()), 32});
+
+  auto stored = co_await ctx.store.insert_response(row, key, hash);
+  if (!stored.is_ok()) co_return store_failure(stored.status(), "response");
+  if (stored.value() == SubmitOutcome::key_mismatch) {
+    co_return http::problem(422, "idempotency-key-reused",
+                            "This Idempotency-Key was already used on this form with a different body.",
+                            {{"Idempotency-Key", "was already used with a different body"}});
+  }
+  Response r(201, response_json(*row));
+  r.headers.emplace_back("Location", "/v1/forms/" + form_id + "/responses/" + row->id);
+  if (stored.value() == SubmitOutcome::replayed) r.headers.emplace_back("Idempotent-Replayed", "true");
+  co_return r;
+}
+
+Response get_response(ApiContext& ctx, Request& req) {
+  auto row = ctx.store.get_response(req.param(0), req.param(1));
+  if (!row.is_ok()) return store_failure(row.status(), "response " + req.param(1));
+  return Response(200, response_json(row.value()));
+}
+
+// ISO 8601 query bound -> the stored text form (comparable as text).
+bool read_time_bound(const Request& req, std::string_view name, std::string& out, std::vector<FieldError>& errors) {
+  auto v = req.query_param(name);
+  if (!v) return true;
+  auto ns = parse_timestamp_ns(*v);
+  if (!ns) {
+    errors.push_back({std::string(name), "must be an ISO 8601 date and time"});
+    return false;
+  }
+  out = format_utc(Clock::time_point{std::chrono::duration_cast<Clock::duration>(std::chrono::nanoseconds(*ns))});
+  return true;
+}
+
+Response list_responses(ApiContext& ctx, Request& req) {
+  std::string form_id = req.param(0);
+  auto form = ctx.forms->get(form_id);
+  if (!form.is_ok()) return store_failure(form.status(), "form " + form_id);
+  auto page = page_from_query(req);
+  if (auto* refusal = std::get_if<Response>(&page)) return std::move(*refusal);
+  const Page& p = std::get<Page>(page);
+  ResponseFilter filter;
+  filter.limit = p.limit;
+  std::vector<FieldError> errors;
+  if (!p.after.empty()) {
+    auto [ptr, ec] = std::from_chars(p.after.data(), p.after.data() + p.after.size(), filter.after_seq);
+    if (ec != std::errc{} || ptr != p.after.data() + p.after.size() || filter.after_seq < 0) {
+      errors.push_back({"after", "must be a cursor returned as next_cursor"});
+    }
+  }
+  if (auto status = req.query_param("status")) {
+    if (*status != "accepted" && *status != "flagged") {
+      errors.push_back({"status", "must be accepted or flagged"});
+    }
+    filter.status = *status;
+  }
+  read_time_bound(req, "since", filter.since, errors);
+  read_time_bound(req, "until", filter.until, errors);
+  if (!errors.empty()) return http::validation_problem(std::move(errors), "Invalid query parameter.");
+
+  auto rows = ctx.store.list_responses(form_id, filter);
+  if (!rows.is_ok()) return store_failure(rows.status(), "responses");
+  std::string body = "{\"items\":[";
+  for (std::size_t i = 0; i < rows.value().size(); ++i) {
+    if (i) body += ',';
+    body += response_json(rows.value()[i]);
+  }
+  body += "],\"next_cursor\":";
+  if (rows.value().size() == filter.limit && !rows.value().empty()) {
+    body += "\"" + std::to_string(rows.value().back().seq) + "\"";
+  } else {
+    body += "null";
+  }
+  body += "}";
+  return Response(200, std::move(body));
+}
+
+boost::asio::awaitable<Response> correct(ApiContext& ctx, Request& req) {
+  std::string form_id = req.param(0);
+  std::string response_id = req.param(1);
+  auto body = http::parse_body_object(req);
+  if (auto* refusal = std::get_if<Response>(&body)) co_return std::move(*refusal);
+  const json::object& o = std::get<json::object>(body);
+  std::vector<FieldError> errors;
+  const json::object* answers = nullptr;
+  if (auto it = o.find("answers"); it == o.end() || !it->value().is_object()) {
+    errors.push_back({"answers", "is required and must be an object"});
+  } else {
+    answers = &it->value().get_object();
+  }
+  for (const auto& field : o) {
+    if (field.key() != "answers") errors.push_back({std::string(field.key()), "is not a field of a correction"});
+  }
+  if (!errors.empty()) co_return http::validation_problem(std::move(errors));
+
+  auto existing = ctx.store.get_response(form_id, response_id);
+  if (!existing.is_ok()) co_return store_failure(existing.status(), "response " + response_id);
+  if (req.principal.is_app() && existing.value().app_id != req.principal.app_id) {
+    co_return http::not_found("response " + response_id);  // another app's data does not exist for it
+  }
+  auto loaded = active_form(ctx, form_id);
+  if (auto* refusal = std::get_if<Response>(&loaded)) co_return std::move(*refusal);
+  const auto& form = *std::get<std::shared_ptr<const CompiledForm>>(loaded);
+  auto checked = check_response(form, *answers);
+  if (auto* refusal = std::get_if<Response>(&checked)) co_return std::move(*refusal);
+  auto& outcome = std::get<Checked>(checked);
+
+  auto row = std::make_shared<ResponseRow>();
+  row->id = response_id;
+  row->form_id = form_id;
+  row->form_version = form.form.version;
+  row->status = outcome.status;
+  row->answers = json::serialize(*answers);
+  row->checks = json::serialize(outcome.checks);
+  row->updated_at = now_utc();
+  Status status = co_await ctx.store.revise_response(row);
+  if (!status.is_ok()) co_return store_failure(status, "response " + response_id);
+  co_return Response(200, response_json(*row));
+}
+
+Response list_revisions(ApiContext& ctx, Request& req) {
+  auto existing = ctx.store.get_response(req.param(0), req.param(1));
+  if (!existing.is_ok()) return store_failure(existing.status(), "response " + req.param(1));
+  auto revisions = ctx.store.list_revisions(req.param(1));
+  if (!revisions.is_ok()) return store_failure(revisions.status(), "revisions");
+  std::string body = "{\"response_id\":\"" + req.param(1) + "\",\"items\":[";
+  bool first = true;
+  for (const auto& r : revisions.value()) {
+    if (!first) body += ',';
+    first = false;
+    body += "{\"revision\":" + std::to_string(r.revision) + ",\"form_version\":" + std::to_string(r.form_version) +
+            ",\"status\":\"" + r.status + "\",\"answers\":" + r.answers + ",\"checks\":" + r.checks +
+            ",\"created_at\":\"" + r.created_at + "\"}";
+  }
+  body += "]}";
+  return Response(200, std::move(body));
+}
+
+}  // namespace
+
+void register_response_routes(http::Router& router, ApiContext& ctx) {
+  using http::Access;
+  using http::AsyncHandler;
+  using http::Method;
+  using http::SyncHandler;
+  http::RouteOptions json_body;
+  json_body.content_types = {"application/json"};
+
+  router.add(Method::post, "/v1/forms/{id}/responses", Access::app_or_admin,
+             AsyncHandler([&ctx](Request& req) { return submit(ctx, req); }), json_body);
+  router.add(Method::get, "/v1/forms/{id}/responses", Access::admin,
+             SyncHandler([&ctx](Request& req) { return list_responses(ctx, req); }));
+  router.add(Method::get, "/v1/forms/{id}/responses/{rid}", Access::admin,
+             SyncHandler([&ctx](Request& req) { return get_response(ctx, req); }));
+  router.add(Method::put, "/v1/forms/{id}/responses/{rid}", Access::app_or_admin,
+             AsyncHandler([&ctx](Request& req) { return correct(ctx, req); }), json_body);
+  router.add(Method::get, "/v1/forms/{id}/responses/{rid}/revisions", Access::admin,
+             SyncHandler([&ctx](Request& req) { return list_revisions(ctx, req); }));
+}
+
+}  // namespace daisy::api

@@ -1,0 +1,274 @@
+#include "script/rule_engine.h"
+
+// Debian's lua5.4-c++ build: the API has C++ linkage and Lua errors unwind as
+// C++ exceptions, so these headers are included without extern "C".
+#include <lua5.4/lauxlib.h>
+#include <lua5.4/lua.h>
+#include <lua5.4/lualib.h>
+
+#include <boost/json/array.hpp>
+#include <fmt/format.h>
+
+#include <cstdlib>
+
+namespace daisy {
+namespace json = boost::json;
+
+namespace {
+
+constexpr int hook_every = 1000;   // instructions between budget checks
+constexpr int max_depth = 16;      // nesting of answers converted to Lua
+constexpr std::size_t max_idle_states = 16;
+
+}  // namespace
+
+struct RuleSet::State {
+  lua_State* L = nullptr;
+  std::size_t used = 0;
+  std::size_t memory_limit = 0;
+  std::size_t instructions = 0;
+  std::size_t budget = 0;
+  std::vector<int> rule_refs;
+
+  ~State() {
+    if (L) lua_close(L);
+  }
+
+  static void* allocate(void* ud, void* ptr, std::size_t osize, std::size_t nsize) {
+    auto* s = static_cast<State*>(ud);
+    std::size_t old = ptr ? osize : 0;  // without ptr, osize is a type tag
+    if (nsize == 0) {
+      s->used -= old;
+      std::free(ptr);
+      return nullptr;
+    }
+    if (nsize > old && s->used + (nsize - old) > s->memory_limit) return nullptr;
+    void* p = std::realloc(ptr, nsize);
+    if (p) s->used = s->used - old + nsize;
+    return p;
+  }
+
+  static void count_hook(lua_State* L, lua_Debug*) {
+    void* ud = nullptr;
+    lua_getallocf(L, &ud);
+    auto* s = static_cast<State*>(ud);
+    s->instructions += hook_every;
+    if (s->instructions > s->budget) luaL_error(L, "exceeded its instruction budget");
+  }
+};
+
+namespace {
+
+void push_json(lua_State* L, const json::value& v, int depth) {
+  if (depth > max_depth) {
+    lua_pushnil(L);
+    return;
+  }
+  luaL_checkstack(L, 4, "answers nested too deeply");
+  switch (v.kind()) {
+    case json::kind::null: lua_pushnil(L); break;
+    case json::kind::bool_: lua_pushboolean(L, v.get_bool()); break;
+    case json::kind::int64: lua_pushinteger(L, static_cast<lua_Integer>(v.get_int64())); break;
+    case json::kind::uint64: lua_pushnumber(L, static_cast<lua_Number>(v.get_uint64())); break;
+    case json::kind::double_: lua_pushnumber(L, v.get_double()); break;
+    case json::kind::string: {
+      const auto& s = v.get_string();
+      lua_pushlstring(L, s.data(), s.size());
+      break;
+    }
+    case json::kind::array: {
+      const auto& a = v.get_array();
+      lua_createtable(L, static_cast<int>(a.size()), 0);
+      lua_Integer i = 1;
+      for (const auto& item : a) {
+        push_json(L, item, depth + 1);
+        lua_rawseti(L, -2, i++);
+      }
+      break;
+    }
+    case json::kind::object: {
+      const auto& o = v.get_object();
+      lua_createtable(L, 0, static_cast<int>(o.size()));
+      for (const auto& field : o) {
+        lua_pushlstring(L, field.key().data(), field.key().size());
+        push_json(L, field.value(), depth + 1);
+        lua_rawset(L, -3);
+      }
+      break;
+    }
+  }
+}
+
+struct Evaluation {
+  RuleSet::State* state;
+  const std::vector<Rule>* rules;
+  const json::object* answers;
+  std::size_t budget;
+  std::vector<RuleOutcome>* outcomes;
+};
+
+std::string error_text(lua_State* L, int rc) {
+  if (rc == LUA_ERRMEM) return "exceeded its memory limit";
+  const char* msg = lua_tostring(L, -1);
+  return msg ? msg : "raised an error that is not a string";
+}
+
+}  // namespace
+
+// Runs inside lua_pcall: builds the environment, then calls each rule under its
+// own protected call so that one failing rule does not stop the others.
+static int run_rules(lua_State* L) {
+  auto* e = static_cast<Evaluation*>(lua_touserdata(L, 1));
+  RuleSet::State* state = e->state;
+  lua_newtable(L);  // env
+  push_json(L, json::value(*e->answers), 0);
+  lua_setfield(L, -2, "answers");
+  lua_createtable(L, 0, 1);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
+  lua_setfield(L, -2, "__index");
+  lua_setmetatable(L, -2);
+  int env = lua_gettop(L);
+  for (std::size_t i = 0; i < e->rules->size(); ++i) {
+    const Rule& rule = (*e->rules)[i];
+    RuleOutcome& out = (*e->outcomes)[i];
+    lua_rawgeti(L, LUA_REGISTRYINDEX, state->rule_refs[i]);
+    lua_pushvalue(L, env);
+    lua_setupvalue(L, -2, 1);  // the chunk's only upvalue is _ENV
+    state->instructions = 0;
+    state->budget = e->budget;
+    int rc = lua_pcall(L, 0, 1, 0);
+    if (rc == LUA_OK) {
+      out.passed = lua_toboolean(L, -1);
+      if (!out.passed) out.message = rule.message;
+    } else {
+      out.passed = false;
+      out.message = rule.message + " (the check could not be evaluated: " + error_text(L, rc) + ")";
+    }
+    lua_pop(L, 1);
+  }
+  return 0;
+}
+
+namespace {
+
+// Creates a sandboxed state with every rule loaded; returns an error per rule
+// that does not compile.
+std::unique_ptr<RuleSet::State> make_state(const std::vector<Rule>& rules, const RuleLimits& limits,
+                                           std::vector<FieldError>* errors) {
+  auto s = std::make_unique<RuleSet::State>();
+  s->memory_limit = limits.memory_bytes;
+  s->L = lua_newstate(&RuleSet::State::allocate, s.get());
+  if (!s->L) return nullptr;
+  lua_State* L = s->L;
+  static const luaL_Reg libs[] = {{LUA_GNAME, luaopen_base},
+                                  {LUA_STRLIBNAME, luaopen_string},
+                                  {LUA_TABLIBNAME, luaopen_table},
+                                  {LUA_MATHLIBNAME, luaopen_math},
+                                  {LUA_UTF8LIBNAME, luaopen_utf8}};
+  for (const auto& lib : libs) {
+    luaL_requiref(L, lib.name, lib.func, 1);
+    lua_pop(L, 1);
+  }
+  for (const char* name : {"load", "loadstring", "dofile", "loadfile", "require", "collectgarbage", "print"}) {
+    lua_pushnil(L);
+    lua_setglobal(L, name);
+  }
+  lua_getglobal(L, "string");
+  lua_pushnil(L);
+  lua_setfield(L, -2, "dump");
+  lua_pop(L, 1);
+  lua_sethook(L, &RuleSet::State::count_hook, LUA_MASKCOUNT, hook_every);
+
+  bool ok = true;
+  for (std::size_t i = 0; i < rules.size(); ++i) {
+    std::string code = "return (" + rules[i].check + "\n)";
+    std::string chunk = "=rule " + rules[i].name;
+    int rc = luaL_loadbufferx(L, code.data(), code.size(), chunk.c_str(), "t");
+    if (rc != LUA_OK) {
+      if (errors) {
+        errors->push_back({fmt::format("rules[{}].check", i),
+                           "does not compile as a Lua expression: " + error_text(L, rc)});
+      }
+      lua_pop(L, 1);
+      ok = false;
+      continue;
+    }
+    s->rule_refs.push_back(luaL_ref(L, LUA_REGISTRYINDEX));
+  }
+  if (!ok) return nullptr;
+  return s;
+}
+
+}  // namespace
+
+std::variant<std::shared_ptr<RuleSet>, std::vector<FieldError>> RuleSet::compile(const std::vector<Rule>& rules,
+                                                                                  RuleLimits limits) {
+  std::vector<FieldError> errors;
+  auto state = make_state(rules, limits, &errors);
+  if (!state) {
+    if (errors.empty()) errors.push_back({"rules", "the rules could not be prepared"});
+    return errors;
+  }
+  std::shared_ptr<RuleSet> set(new RuleSet(rules, limits));
+  set->release(std::move(state));
+  return set;
+}
+
+RuleSet::RuleSet(std::vector<Rule> rules, RuleLimits limits) : rules_(std::move(rules)), limits_(limits) {}
+
+RuleSet::~RuleSet() = default;
+
+std::unique_ptr<RuleSet::State> RuleSet::acquire() const {
+  {
+    std::lock_guard lock(mu_);
+    if (!idle_.empty()) {
+      auto s = std::move(idle_.back());
+      idle_.pop_back();
+      return s;
+    }
+  }
+  return make_state(rules_, limits_, nullptr);
+}
+
+void RuleSet::release(std::unique_ptr<State> state) const {
+  if (!state) return;
+  if (state->used > state->memory_limit / 2) {
+    lua_gc(state->L, LUA_GCCOLLECT);
+    if (state->used > state->memory_limit / 2) return;  // drop a state that stays bloated
+  }
+  std::lock_guard lock(mu_);
+  if (idle_.size() < max_idle_states) idle_.push_back(std::move(state));
+}
+
+std::vector<RuleOutcome> RuleSet::evaluate(const json::object& answers) const {
+  std::vector<RuleOutcome> outcomes(rules_.size());
+  for (std::size_t i = 0; i < rules_.size(); ++i) {
+    outcomes[i].rule = rules_[i].name;
+    outcomes[i].reject = rules_[i].reject;
+  }
+  if (rules_.empty()) return outcomes;
+  auto state = acquire();
+  if (!state) {
+    for (auto& o : outcomes) o.message = "the rules could not be prepared";
+    return outcomes;
+  }
+  Evaluation e{state.get(), &rules_, &answers, limits_.instruction_budget, &outcomes};
+  lua_State* L = state->L;
+  lua_pushcfunction(L, &run_rules);
+  lua_pushlightuserdata(L, &e);
+  int rc = lua_pcall(L, 1, 0, 0);
+  if (rc != LUA_OK) {
+    std::string reason = error_text(L, rc);
+    lua_pop(L, 1);
+    for (std::size_t i = 0; i < outcomes.size(); ++i) {
+      if (outcomes[i].message.empty() && !outcomes[i].passed) {
+        outcomes[i].message = rules_[i].message + " (the check could not be evaluated: " + reason + ")";
+      }
+    }
+  }
+  lua_settop(L, 0);
+  release(std::move(state));
+  return outcomes;
+}
+
+}  // namespace daisy

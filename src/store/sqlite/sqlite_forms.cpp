@@ -1,0 +1,283 @@
+// SqliteStore: forms, responses and revisions.
+#include <fmt/format.h>
+
+#include "store/sqlite/sqlite_status.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace daisy {
+namespace asio = boost::asio;
+using sqlite::Connection;
+using sqlite::Statement;
+
+namespace {
+
+constexpr const char* response_columns =
+    "seq, id, form_id, form_version, status, answers, metadata, checks, submitted_at, received_at,"
+    " updated_at, revision, app_id";
+
+void read_response(Statement& stmt, ResponseRow& r) {
+  r.seq = stmt.integer(0);
+  r.id = stmt.text(1);
+  r.form_id = stmt.text(2);
+  r.form_version = static_cast<int>(stmt.integer(3));
+  r.status = stmt.text(4);
+  r.answers = stmt.text(5);
+  r.metadata = stmt.text(6);
+  r.checks = stmt.text(7);
+  r.submitted_at = stmt.text(8);
+  r.received_at = stmt.text(9);
+  r.updated_at = stmt.text(10);
+  r.revision = static_cast<int>(stmt.integer(11));
+  r.app_id = stmt.is_null(12) ? std::string() : stmt.text(12);
+}
+
+FormRow read_form(Statement& stmt) {
+  FormRow f;
+  f.id = stmt.text(0);
+  f.version = static_cast<int>(stmt.integer(1));
+  f.definition = stmt.text(2);
+  f.created_at = stmt.text(3);
+  f.updated_at = stmt.text(4);
+  f.archived_at = stmt.is_null(5) ? std::string() : stmt.text(5);
+  return f;
+}
+
+Status insert_form_version(Connection& db, const FormRow& form) {
+  auto stmt = db.prepare(
+      "INSERT INTO form_versions (form_id, version, definition, created_at) VALUES (?, ?, ?, ?)");
+  stmt.bind(1, form.id).bind(2, std::int64_t{form.version}).bind(3, form.definition).bind(4, form.updated_at);
+  return sqlite::status_of(stmt.step(), db);
+}
+
+Status insert_revision(Connection& db, const ResponseRow& r) {
+  auto stmt = db.prepare(
+      "INSERT INTO response_revisions (response_id, revision, form_version, status, answers, checks, created_at)"
+      " VALUES (?, ?, ?, ?, ?, ?, ?)");
+  stmt.bind(1, r.id)
+      .bind(2, std::int64_t{r.revision})
+      .bind(3, std::int64_t{r.form_version})
+      .bind(4, r.status)
+      .bind(5, r.answers)
+      .bind(6, r.checks)
+      .bind(7, r.updated_at);
+  return sqlite::status_of(stmt.step(), db);
+}
+
+}  // namespace
+
+asio::awaitable<Status> SqliteStore::create_form(FormRow form) {
+  sqlite::GroupWriter::Work work = [form = std::move(form)](Connection& db) {
+    auto stmt = db.prepare(
+        "INSERT INTO forms (id, version, definition, created_at, updated_at) VALUES (?, ?, ?, ?, ?)");
+    stmt.bind(1, form.id)
+        .bind(2, std::int64_t{form.version})
+        .bind(3, form.definition)
+        .bind(4, form.created_at)
+        .bind(5, form.updated_at);
+    Status s = sqlite::status_of(stmt.step(), db);
+    if (!s.is_ok()) return s;
+    return insert_form_version(db, form);
+  };
+  co_return co_await write(std::move(work));
+}
+
+Result<std::vector<FormRow>> SqliteStore::list_forms(const Page& page) {
+  auto db = reader();
+  auto stmt = db->prepare(
+      "SELECT id, version, definition, created_at, updated_at, archived_at FROM forms"
+      " WHERE id > ? ORDER BY id LIMIT ?");
+  stmt.bind(1, page.after).bind(2, static_cast<std::int64_t>(page.limit));
+  std::vector<FormRow> out;
+  int rc;
+  while ((rc = stmt.step()) == SQLITE_ROW) out.push_back(read_form(stmt));
+  if (rc != SQLITE_DONE) return sqlite::status_of(rc, *db);
+  return out;
+}
+
+Result<FormRow> SqliteStore::get_form(std::string_view id) {
+  auto db = reader();
+  auto stmt = db->prepare(
+      "SELECT id, version, definition, created_at, updated_at, archived_at FROM forms WHERE id = ?");
+  stmt.bind(1, id);
+  int rc = stmt.step();
+  if (rc == SQLITE_ROW) return read_form(stmt);
+  if (rc == SQLITE_DONE) return Status::not_found("form");
+  return sqlite::status_of(rc, *db);
+}
+
+asio::awaitable<Status> SqliteStore::update_form(FormRow form, bool new_version) {
+  sqlite::GroupWriter::Work work = [form = std::move(form), new_version](Connection& db) {
+    auto stmt = db.prepare(
+        "UPDATE forms SET version = ?, definition = ?, updated_at = ?"
+        " WHERE id = ? AND archived_at IS NULL AND version = ?");
+    stmt.bind(1, std::int64_t{form.version})
+        .bind(2, form.definition)
+        .bind(3, form.updated_at)
+        .bind(4, form.id)
+        .bind(5, std::int64_t{new_version ? form.version - 1 : form.version});
+    Status s = sqlite::status_of(stmt.step(), db);
+    if (!s.is_ok()) return s;
+    if (sqlite3_changes(db.handle()) == 0) {
+      return Status::conflict("the form was changed or archived meanwhile; read it again");
+    }
+    if (new_version) return insert_form_version(db, form);
+    return Status::ok();
+  };
+  co_return co_await write(std::move(work));
+}
+
+asio::awaitable<Status> SqliteStore::archive_form(std::string id, std::string archived_at) {
+  sqlite::GroupWriter::Work work = [id = std::move(id), archived_at = std::move(archived_at)](Connection& db) {
+    auto stmt = db.prepare("UPDATE forms SET archived_at = ?, updated_at = ? WHERE id = ? AND archived_at IS NULL");
+    stmt.bind(1, archived_at).bind(2, archived_at).bind(3, id);
+    Status s = sqlite::status_of(stmt.step(), db);
+    if (s.is_ok() && sqlite3_changes(db.handle()) == 0) return Status::not_found("form");
+    return s;
+  };
+  co_return co_await write(std::move(work));
+}
+
+asio::awaitable<Result<SubmitOutcome>> SqliteStore::insert_response(std::shared_ptr<ResponseRow> row,
+                                                                    std::string key, std::string hash) {
+  auto outcome = std::make_shared<SubmitOutcome>(SubmitOutcome::stored);
+  sqlite::GroupWriter::Work work = [row, key = std::move(key), hash = std::move(hash), outcome](Connection& db) {
+    if (!key.empty()) {
+      // The writer runs one write at a time, so this check and the insert
+      // below cannot interleave with a concurrent duplicate.
+      auto find = db.prepare(
+          "SELECT seq, id, form_id, form_version, status, answers, metadata, checks, submitted_at,"
+          " received_at, updated_at, revision, app_id, request_hash FROM responses"
+          " WHERE form_id = ? AND idempotency_key = ?");
+      find.bind(1, row->form_id).bind(2, key);
+      int rc = find.step();
+      if (rc == SQLITE_ROW) {
+        if (find.text(13) != hash) {
+          *outcome = SubmitOutcome::key_mismatch;
+          return Status::ok();
+        }
+        read_response(find, *row);
+        *outcome = SubmitOutcome::replayed;
+        return Status::ok();
+      }
+      if (rc != SQLITE_DONE) return sqlite::status_of(rc, db);
+    }
+    auto stmt = db.prepare(
+        "INSERT INTO responses (id, form_id, form_version, status, answers, metadata, checks, submitted_at,"
+        " received_at, updated_at, revision, app_id, idempotency_key, request_hash)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    stmt.bind(1, row->id)
+        .bind(2, row->form_id)
+        .bind(3, std::int64_t{row->form_version})
+        .bind(4, row->status)
+        .bind(5, row->answers)
+        .bind(6, row->metadata)
+        .bind(7, row->checks)
+        .bind(8, row->submitted_at)
+        .bind(9, row->received_at)
+        .bind(10, row->updated_at)
+        .bind(11, std::int64_t{row->revision});
+    if (row->app_id.empty()) stmt.bind_null(12); else stmt.bind(12, row->app_id);
+    if (key.empty()) stmt.bind_null(13); else stmt.bind(13, key);
+    if (key.empty()) stmt.bind_null(14); else stmt.bind(14, hash);
+    Status s = sqlite::status_of(stmt.step(), db);
+    if (!s.is_ok()) return s;
+    row->seq = sqlite3_last_insert_rowid(db.handle());
+    return insert_revision(db, *row);
+  };
+  Status status = co_await write(std::move(work));
+  if (!status.is_ok()) co_return status;
+  co_return *outcome;
+}
+
+Result<ResponseRow> SqliteStore::get_response(std::string_view form_id, std::string_view id) {
+  auto db = reader();
+  static const std::string sql =
+      fmt::format("SELECT {} FROM responses WHERE id = ? AND form_id = ?", response_columns);
+  auto stmt = db->prepare(sql.c_str());
+  stmt.bind(1, id).bind(2, form_id);
+  int rc = stmt.step();
+  if (rc == SQLITE_ROW) {
+    ResponseRow r;
+    read_response(stmt, r);
+    return r;
+  }
+  if (rc == SQLITE_DONE) return Status::not_found("response");
+  return sqlite::status_of(rc, *db);
+}
+
+Result<std::vector<ResponseRow>> SqliteStore::list_responses(std::string_view form_id, const ResponseFilter& f) {
+  auto db = reader();
+  static const std::string sql = fmt::format(
+      "SELECT {} FROM responses WHERE form_id = ?1 AND seq > ?2"
+      " AND (?3 = '' OR status = ?3) AND (?4 = '' OR received_at >= ?4) AND (?5 = '' OR received_at < ?5)"
+      " ORDER BY seq LIMIT ?6",
+      response_columns);
+  auto stmt = db->prepare(sql.c_str());
+  stmt.bind(1, form_id).bind(2, f.after_seq).bind(3, f.status).bind(4, f.since).bind(5, f.until);
+  stmt.bind(6, static_cast<std::int64_t>(f.limit));
+  std::vector<ResponseRow> out;
+  int rc;
+  while ((rc = stmt.step()) == SQLITE_ROW) {
+    out.emplace_back();
+    read_response(stmt, out.back());
+  }
+  if (rc != SQLITE_DONE) return sqlite::status_of(rc, *db);
+  return out;
+}
+
+asio::awaitable<Status> SqliteStore::revise_response(std::shared_ptr<ResponseRow> row) {
+  sqlite::GroupWriter::Work work = [row](Connection& db) {
+    auto current = db.prepare("SELECT revision FROM responses WHERE id = ? AND form_id = ?");
+    current.bind(1, row->id).bind(2, row->form_id);
+    int rc = current.step();
+    if (rc == SQLITE_DONE) return Status::not_found("response");
+    if (rc != SQLITE_ROW) return sqlite::status_of(rc, db);
+    row->revision = static_cast<int>(current.integer(0)) + 1;
+    auto update = db.prepare(
+        "UPDATE responses SET form_version = ?, status = ?, answers = ?, checks = ?, updated_at = ?, revision = ?"
+        " WHERE id = ?");
+    update.bind(1, std::int64_t{row->form_version})
+        .bind(2, row->status)
+        .bind(3, row->answers)
+        .bind(4, row->checks)
+        .bind(5, row->updated_at)
+        .bind(6, std::int64_t{row->revision})
+        .bind(7, row->id);
+    Status s = sqlite::status_of(update.step(), db);
+    if (!s.is_ok()) return s;
+    s = insert_revision(db, *row);
+    if (!s.is_ok()) return s;
+    static const std::string sql = fmt::format("SELECT {} FROM responses WHERE id = ?", response_columns);
+    auto reread = db.prepare(sql.c_str());
+    reread.bind(1, row->id);
+    rc = reread.step();
+    if (rc != SQLITE_ROW) return sqlite::status_of(rc, db);
+    read_response(reread, *row);
+    return Status::ok();
+  };
+  co_return co_await write(std::move(work));
+}
+
+Result<std::vector<RevisionRow>> SqliteStore::list_revisions(std::string_view response_id) {
+  auto db = reader();
+  auto stmt = db->prepare(
+      "SELECT revision, form_version, status, answers, checks, created_at FROM response_revisions"
+      " WHERE response_id = ? ORDER BY revision");
+  stmt.bind(1, response_id);
+  std::vector<RevisionRow> out;
+  int rc;
+  while ((rc = stmt.step()) == SQLITE_ROW) {
+    RevisionRow r;
+    r.revision = static_cast<int>(stmt.integer(0));
+    r.form_version = static_cast<int>(stmt.integer(1));
+    r.status = stmt.text(2);
+    r.answers = stmt.text(3);
+    r.checks = stmt.text(4);
+    r.created_at = stmt.text(5);
+    out.push_back(std::move(r));
+  }
+  if (rc != SQLITE_DONE) return sqlite::status_of(rc, *db);
+  return out;
+}
+
+}  // namespace daisy
