@@ -3,6 +3,7 @@
 // Asio in sight, so handler translation units compile fast.
 
 #include <array>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,10 +44,16 @@ struct Request {
 };
 
 struct Response {
+  // Appends the next part of a streamed body to `out`; returns false after the
+  // last part. Called on the I/O thread between writes: each call must do a
+  // bounded amount of work. An exception ends the connection mid-body.
+  using Stream = std::function<bool(std::string& out)>;
+
   int status = 200;
   std::string_view content_type = "application/json";  // must point to static storage
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  Stream stream;  // when set, the body is streamed (chunked) instead of `body`
 
   Response() = default;
   Response(int s, std::string b, std::string_view type = "application/json")

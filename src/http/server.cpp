@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <charconv>
 #include <atomic>
 #include <mutex>
 #include <thread>
@@ -142,6 +143,7 @@ struct Server::Impl {
   asio::awaitable<void> serve(Worker& w, Connection& conn, const std::string& remote);
   asio::awaitable<bool> send(Connection& conn, const Request& req, Response& resp, bool keep_alive,
                              bool head_only, int version);
+  asio::awaitable<bool> send_stream(Connection& conn, Response& resp, bool raw);
   asio::awaitable<void> linger_close(Connection& conn);
   void log_request(Worker& w, const Request& req, const Response& resp, std::string_view method,
                    std::size_t bytes_in, std::size_t bytes_out, SteadyClock::time_point start,
@@ -447,9 +449,14 @@ asio::awaitable<bool> Server::Impl::send(Connection& conn, const Request& req, R
       head.append(resp.content_type);
       head.append("\r\n");
     }
-    head.append("Content-Length: ");
-    append_decimal(head, resp.body.size());
-    head.append("\r\n");
+    if (resp.stream) {
+      // HTTP/1.0 has no chunked encoding: the body ends when the connection does.
+      if (version != 10) head.append("Transfer-Encoding: chunked\r\n");
+    } else {
+      head.append("Content-Length: ");
+      append_decimal(head, resp.body.size());
+      head.append("\r\n");
+    }
   }
   if (!req.request_id.empty()) {
     head.append("X-Request-Id: ");
@@ -462,6 +469,7 @@ asio::awaitable<bool> Server::Impl::send(Connection& conn, const Request& req, R
     head.append(value);
     head.append("\r\n");
   }
+  if (resp.stream && version == 10) keep_alive = false;
   if (!keep_alive) {
     head.append("Connection: close\r\n");
   } else if (version == 10) {
@@ -471,9 +479,53 @@ asio::awaitable<bool> Server::Impl::send(Connection& conn, const Request& req, R
 
   conn.state = Connection::State::writing;
   conn.deadline = SteadyClock::now() + config.write_timeout;
-  std::array<asio::const_buffer, 2> buffers{asio::buffer(head),
-                                            head_only ? asio::const_buffer{} : asio::buffer(resp.body)};
-  auto [ec, n] = co_await asio::async_write(conn.socket, buffers, use_tuple);
+  if (!resp.stream || head_only) {
+    std::array<asio::const_buffer, 2> buffers{asio::buffer(head),
+                                              head_only ? asio::const_buffer{} : asio::buffer(resp.body)};
+    auto [ec, n] = co_await asio::async_write(conn.socket, buffers, use_tuple);
+    co_return !ec;
+  }
+  auto [ec, n] = co_await asio::async_write(conn.socket, asio::buffer(head), use_tuple);
+  if (ec) co_return false;
+  co_return co_await send_stream(conn, resp, version == 10);
+}
+
+// Writes a streamed body chunk by chunk. The producer runs on this I/O thread
+// between writes, so each call must be short (it is given no more than one
+// chunk's worth of work); the writes in between let other connections run.
+asio::awaitable<bool> Server::Impl::send_stream(Connection& conn, Response& resp, bool raw) {
+  std::string chunk;
+  std::string size_line;
+  for (;;) {
+    chunk.clear();
+    bool more = false;
+    try {
+      more = resp.stream(chunk);
+    } catch (const std::exception& e) {
+      spdlog::error("msg=\"stream failed\" error=\"{}\"", e.what());
+      co_return false;  // the client sees a truncated body, never a false end
+    }
+    if (!chunk.empty()) {
+      conn.deadline = SteadyClock::now() + config.write_timeout;
+      if (raw) {
+        auto [ec, n] = co_await asio::async_write(conn.socket, asio::buffer(chunk), use_tuple);
+        if (ec) co_return false;
+      } else {
+        size_line.clear();
+        char hex[20];
+        auto [end, err] = std::to_chars(hex, hex + sizeof hex, chunk.size(), 16);
+        size_line.append(hex, end);
+        size_line.append("\r\n");
+        std::array<asio::const_buffer, 3> buffers{asio::buffer(size_line), asio::buffer(chunk),
+                                                  asio::buffer("\r\n", 2)};
+        auto [ec, n] = co_await asio::async_write(conn.socket, buffers, use_tuple);
+        if (ec) co_return false;
+      }
+    }
+    if (!more) break;
+  }
+  if (raw) co_return false;  // close-delimited: the connection must end
+  auto [ec, n] = co_await asio::async_write(conn.socket, asio::buffer("0\r\n\r\n", 5), use_tuple);
   co_return !ec;
 }
 

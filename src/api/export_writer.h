@@ -1,0 +1,26 @@
+#pragma once
+// Rows of a response export: CSV (RFC 4180: fields with a comma, quote, CR or
+// LF are quoted, quotes doubled, lines end with CRLF) or NDJSON.
+
+#include <simdjson.h>
+
+#include <string>
+#include <vector>
+
+#include "domain/question.h"
+#include "store/store.h"
+
+namespace daisy::api {
+
+// The header line: response_id, submitted_at, status, then the question keys.
+void append_csv_header(std::string& out, const std::vector<Question>& questions);
+
+// One response as a CSV line; answers are parsed with the caller's parser.
+// A multi_choice answer is joined with ';', a geopoint written "lat,lon", a
+// missing answer left empty.
+void append_csv_row(std::string& out, const ResponseRow& row, const std::vector<Question>& questions,
+                    simdjson::dom::parser& parser);
+
+void append_csv_field(std::string& out, std::string_view value);
+
+}  // namespace daisy::api
