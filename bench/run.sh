@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# make bench: measures Daisy against the ceiling of this machine (nginx
-# returning a constant on loopback) in the same run, and writes the table to
-# docs/benchmarks.md. Every load is on 127.0.0.1, bounded in time, and stops
-# by itself.
+# make bench: measures Daisy against references run on the same machine in the
+# same run, and writes docs/benchmarks.md. Every load targets 127.0.0.1, is
+# bounded in time, and stops by itself.
 #
-# Environment: DURATION (s per run, default 10), ROUNDS (default 3; the median
-# of the rounds is reported), CONNECTIONS (default 64).
+# References: nginx returning a constant body (the ceiling of this machine's
+# HTTP) for request rates; the sqlite3 command-line tool writing the same rows
+# as CSV for the export.
+#
+# Environment: DURATION (s per wrk run, default 10), ROUNDS (default 3; the
+# median round is reported), CONNECTIONS (default 64), EXPORT_ROWS (default
+# 1000000).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -13,6 +17,7 @@ DAISY="$ROOT/build/release/daisy"
 DURATION="${DURATION:-10}"
 ROUNDS="${ROUNDS:-3}"
 CONNECTIONS="${CONNECTIONS:-64}"
+EXPORT_ROWS="${EXPORT_ROWS:-1000000}"
 THREADS="$(nproc)"
 WORK="$(mktemp -d /tmp/daisy-bench.XXXXXX)"
 OUT="$ROOT/docs/benchmarks.md"
@@ -39,7 +44,29 @@ wait_http() {  # url
   exit 1
 }
 
-# --- start nginx (the ceiling) ----------------------------------------------
+json_field() {  # field: reads JSON on stdin
+  python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"
+}
+
+start_daisy() {  # data-dir port -> pid in DAISY_PID
+  "$DAISY" serve --listen "127.0.0.1:$2" --data-dir "$1" --admin-token "$ADMIN_TOKEN" \
+    > "$WORK/daisy-$2.out" 2> "$WORK/daisy-$2.log" &
+  DAISY_PID=$!
+  pids+=("$DAISY_PID")
+  wait_http "http://127.0.0.1:$2/healthz"
+}
+
+stop_daisy() {  # pid
+  kill -TERM "$1"
+  wait "$1" 2>/dev/null || true
+}
+
+admin_post() {  # port path body
+  curl -sf -X POST "http://127.0.0.1:$1$2" -H "Authorization: Bearer $ADMIN_TOKEN" \
+    -H 'Content-Type: application/json' --data-binary "$3"
+}
+
+# --- the servers --------------------------------------------------------------
 NGINX_PORT="$(free_port)"
 mkdir -p "$WORK/nginx"
 sed -e "s#@DIR@#$WORK/nginx#g" -e "s#@PORT@#$NGINX_PORT#g" -e "s#@WORKERS@#$THREADS#g" \
@@ -48,98 +75,140 @@ sed -e "s#@DIR@#$WORK/nginx#g" -e "s#@PORT@#$NGINX_PORT#g" -e "s#@WORKERS@#$THRE
 pids+=($!)
 wait_http "http://127.0.0.1:$NGINX_PORT/"
 
-# --- start daisy ----------------------------------------------------------------
-DAISY_PORT="$(free_port)"
-"$DAISY" serve --listen "127.0.0.1:$DAISY_PORT" --data-dir "$WORK/daisy-data" \
-  --admin-token "$ADMIN_TOKEN" > "$WORK/daisy.out" 2> "$WORK/daisy.log" &
-pids+=($!)
-wait_http "http://127.0.0.1:$DAISY_PORT/healthz"
+PORT="$(free_port)"
+start_daisy "$WORK/daisy-data" "$PORT"
+BASE="http://127.0.0.1:$PORT"
+APP_ID="$(admin_post "$PORT" /v1/apps '{"name":"bench"}' | json_field id)"
+APP_TOKEN="$(admin_post "$PORT" "/v1/apps/$APP_ID/token" '' | json_field token)"
+FORM_ID="$(admin_post "$PORT" /v1/forms "$(cat "$ROOT/bench/form.json")" | json_field id)"
 
-# An app to read back in the authenticated scenario.
-APP_ID="$(curl -sf -X POST "http://127.0.0.1:$DAISY_PORT/v1/apps" \
-  -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' \
-  -d '{"name":"bench"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')"
-
-# --- measuring ----------------------------------------------------------------
-# run_wrk NAME URL [wrk args...] -> appends "rate p50 p99" for one round
+# --- request rates --------------------------------------------------------------
+# run_wrk KEY URL [wrk args...]: one round, appends "rate p50 p99" to rounds-KEY
 run_wrk() {
-  local name="$1" url="$2"; shift 2
-  local log="$WORK/wrk-$name-$RANDOM.txt"
+  local key="$1" url="$2"; shift 2
+  local log="$WORK/wrk-$key-$RANDOM.txt"
   wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "$@" "$url" > "$log"
-  local rate p50 p99 non2xx
-  rate="$(awk '/^Requests\/sec:/ {print $2}' "$log")"
-  p50="$(awk '$1=="50%" {print $2}' "$log")"
-  p99="$(awk '$1=="99%" {print $2}' "$log")"
+  local non2xx
   non2xx="$(awk '/Non-2xx or 3xx responses:/ {print $5}' "$log")"
   if [ -n "$non2xx" ]; then
-    echo "bench: $name had $non2xx non-2xx responses" >&2
+    echo "bench: $key had $non2xx non-2xx responses" >&2
     cat "$log" >&2
     exit 1
   fi
-  echo "$rate $p50 $p99"
+  awk '/^Requests\/sec:/ {r=$2} $1=="50%" {p50=$2} $1=="99%" {p99=$2} END {print r, p50, p99}' "$log" \
+    >> "$WORK/rounds-$key"
 }
 
-median_row() {  # reads "rate p50 p99" lines; prints the line with the median rate
-  sort -n -k1,1 | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}'
-}
-
-declare -A RESULT CMD
-scenario() {  # key url [wrk args...]
-  local key="$1" url="$2"; shift 2
-  CMD[$key]="wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency $* $url"
-  : > "$WORK/rounds-$key"
-}
-
-scenario nginx "http://127.0.0.1:$NGINX_PORT/healthz"
-scenario healthz "http://127.0.0.1:$DAISY_PORT/healthz"
-scenario get_app "http://127.0.0.1:$DAISY_PORT/v1/apps/$APP_ID" -H "'Authorization: Bearer <admin>'"
+declare -A CMD LABEL GOAL
+KEYS=(nginx healthz get_app submit)
+CMD[nginx]="wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency http://127.0.0.1:<nginx>/healthz"
+CMD[healthz]="wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency http://127.0.0.1:<daisy>/healthz"
+CMD[get_app]="wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency -H 'Authorization: Bearer <admin>' http://127.0.0.1:<daisy>/v1/apps/<id>"
+CMD[submit]="DAISY_TOKEN=<app token> DAISY_FORM=<id> wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency -s bench/submit.lua http://127.0.0.1:<daisy>"
+LABEL[nginx]="nginx constant body (ceiling)"
+LABEL[healthz]="Daisy GET /healthz"
+LABEL[get_app]="Daisy GET /v1/apps/{id} (admin token, SQLite read)"
+LABEL[submit]="Daisy POST /v1/forms/{id}/responses (10 questions, 2 rules, app token, synchronous=FULL)"
+GOAL[nginx]="-"
+GOAL[healthz]="ratio >= 0.80"
+GOAL[get_app]="-"
+GOAL[submit]="ratio >= 0.30, p99 < 20 ms"
 
 for round in $(seq 1 "$ROUNDS"); do
   echo "bench: round $round/$ROUNDS" >&2
-  run_wrk nginx "http://127.0.0.1:$NGINX_PORT/healthz" >> "$WORK/rounds-nginx"
-  run_wrk healthz "http://127.0.0.1:$DAISY_PORT/healthz" >> "$WORK/rounds-healthz"
-  run_wrk get_app "http://127.0.0.1:$DAISY_PORT/v1/apps/$APP_ID" \
-    -H "Authorization: Bearer $ADMIN_TOKEN" >> "$WORK/rounds-get_app"
+  run_wrk nginx "http://127.0.0.1:$NGINX_PORT/healthz"
+  run_wrk healthz "$BASE/healthz"
+  run_wrk get_app "$BASE/v1/apps/$APP_ID" -H "Authorization: Bearer $ADMIN_TOKEN"
+  DAISY_TOKEN="$APP_TOKEN" DAISY_FORM="$FORM_ID" run_wrk submit "$BASE" -s "$ROOT/bench/submit.lua"
 done
+SUBMITTED="$(curl -s "$BASE/metrics" | awk -F'[{} ]' '/^daisy_http_requests_total/ && /POST \/v1\/forms\/\{id\}\/responses/ && /status="201"/ {print $NF}')"
+stop_daisy "$DAISY_PID"
 
-for key in nginx healthz get_app; do
-  RESULT[$key]="$(median_row < "$WORK/rounds-$key")"
-done
+median() {  # key -> "rate p50 p99" of the median-rate round
+  sort -n -k1,1 "$WORK/rounds-$1" | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}'
+}
+nginx_rate="$(median nginx | awk '{print $1}')"
 
-nginx_rate="$(echo "${RESULT[nginx]}" | awk '{print $1}')"
-row() {  # key label goal
-  local key="$1" label="$2" goal="$3"
-  read -r rate p50 p99 <<< "${RESULT[$key]}"
-  local ratio
+# --- export of many responses -----------------------------------------------------
+EXPORT_PORT="$(free_port)"
+EXPORT_DIR="$WORK/export-data"
+start_daisy "$EXPORT_DIR" "$EXPORT_PORT"
+EXPORT_FORM="$(admin_post "$EXPORT_PORT" /v1/forms "$(cat "$ROOT/bench/form.json")" | json_field id)"
+stop_daisy "$DAISY_PID"
+# Seeded straight into the database: submitting a million responses over HTTP
+# would measure submission again, not the export.
+ANSWERS='{"name":"Ada, \"the\" first\nof her name","age":36,"income":5200.5,"savings":800,"employed":true,"region":"north","channels":["sms","email"],"born":"1815-12-10","email":"ada@example.org","phone":"+442071234567"}'
+sqlite3 "$EXPORT_DIR/daisy.db" <<SQL
+PRAGMA journal_mode=WAL;
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $EXPORT_ROWS)
+INSERT INTO responses (id, form_id, form_version, status, answers, metadata, checks, submitted_at,
+                       received_at, updated_at, revision)
+SELECT printf('01900000-0000-7000-8000-%012d', i), '$EXPORT_FORM', 1, 'accepted', '$ANSWERS', '{}', '[]',
+       '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', 1
+FROM n;
+SQL
+start_daisy "$EXPORT_DIR" "$EXPORT_PORT"
+t0="$(date +%s.%N)"
+curl -sf "http://127.0.0.1:$EXPORT_PORT/v1/forms/$EXPORT_FORM/responses/export?format=csv" \
+  -H "Authorization: Bearer $ADMIN_TOKEN" -o "$WORK/export.csv"
+t1="$(date +%s.%N)"
+export_rss_kb="$(awk '/VmHWM/ {print $2}' "/proc/$DAISY_PID/status")"
+export_lines="$(grep -c $'\r$' "$WORK/export.csv")"  # rows end with CRLF; answers may hold LF
+stop_daisy "$DAISY_PID"
+rm -f "$WORK/export.csv"
+t2="$(date +%s.%N)"
+sqlite3 -csv "$EXPORT_DIR/daisy.db" \
+  "SELECT id, submitted_at, status, answers FROM responses WHERE form_id = '$EXPORT_FORM' ORDER BY seq" > /dev/null
+t3="$(date +%s.%N)"
+export_s="$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}')"
+sqlite_s="$(awk -v a="$t2" -v b="$t3" 'BEGIN {printf "%.2f", b - a}')"
+
+# --- the report -------------------------------------------------------------------
+row() {  # key
+  local key="$1" rate p50 p99 ratio
+  read -r rate p50 p99 <<< "$(median "$key")"
   ratio="$(awk -v a="$rate" -v b="$nginx_rate" 'BEGIN {printf "%.2f", a / b}')"
-  printf '| %s | %.0f | %s | %s | %s | %s | `%s` |\n' "$label" "$rate" "$p50" "$p99" "$ratio" "$goal" "${CMD[$key]}"
+  printf '| %s | %.0f | %s | %s | %s | %s | `%s` |\n' "${LABEL[$key]}" "$rate" "$p50" "$p99" "$ratio" "${GOAL[$key]}" "${CMD[$key]}"
 }
 
 {
   echo "# Benchmarks"
   echo
   echo "Written by \`make bench\` (bench/run.sh); do not edit by hand. Every figure is"
-  echo "measured in the same run as its reference, nginx answering a constant body on"
-  echo "loopback (the ceiling of this machine's HTTP), because these machines are shared"
-  echo "and noisy: read the ratios, not the absolute rates."
+  echo "measured in the same run as its reference, because these machines are shared and"
+  echo "noisy: read the ratios, not the absolute rates."
   echo
-  echo "- Run: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
-  echo "- Load: wrk with $THREADS threads and $CONNECTIONS keep-alive connections for ${DURATION} s, on the same machine as the server;"
-  echo "  median of $ROUNDS rounds (rounds alternate between nginx and Daisy)."
-  echo "- Daisy: release build, default settings ($THREADS I/O threads, SQLite with synchronous=FULL), access log on;"
-  echo "  nginx: $THREADS workers, access log on (buffered)."
+  echo "- Run: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  echo "- Load: wrk with $THREADS threads and $CONNECTIONS keep-alive connections for ${DURATION} s on the same machine"
+  echo "  as the server (so the load generator shares the 2 cores); median of $ROUNDS rounds, rounds alternate"
+  echo "  between nginx and Daisy."
+  echo "- Daisy: release build, default settings ($THREADS I/O threads, SQLite synchronous=FULL: every 201 is"
+  echo "  durable against power loss), access log on. nginx: $THREADS workers, access log on (buffered)."
+  echo
+  echo "## Request rates (reference: nginx returning a constant body)"
   echo
   echo "| scenario | req/s | p50 | p99 | ratio to nginx | goal | command |"
   echo "|---|---|---|---|---|---|---|"
-  row nginx "nginx constant body (ceiling)" "-"
-  row healthz "Daisy GET /healthz" ">= 0.80"
-  row get_app "Daisy GET /v1/apps/{id} (admin token, SQLite read)" "-"
+  for key in "${KEYS[@]}"; do row "$key"; done
+  echo
+  echo "Responses stored by the submission rounds: ${SUBMITTED:-unknown}."
   echo
   echo "Per-round figures (req/s p50 p99):"
   echo
-  for key in nginx healthz get_app; do
+  for key in "${KEYS[@]}"; do
     echo "- $key: $(tr '\n' ';' < "$WORK/rounds-$key" | sed 's/;$//; s/;/; /g')"
   done
+  echo
+  echo "## Export (reference: the sqlite3 tool writing the same rows as CSV)"
+  echo
+  echo "| scenario | rows | time | peak RSS of daisy | reference time | ratio | goal |"
+  echo "|---|---|---|---|---|---|---|"
+  printf '| GET /v1/forms/{id}/responses/export?format=csv | %s | %s s | %s MB | %s s | %s | < 10 s, < 100 MB |\n' \
+    "$((export_lines - 1))" "$export_s" "$((export_rss_kb / 1024))" "$sqlite_s" \
+    "$(awk -v a="$export_s" -v b="$sqlite_s" 'BEGIN {printf "%.2f", a / b}')"
+  echo
+  echo "The export rows are seeded straight into SQLite (10 answers each, with a comma, quotes and a newline"
+  echo "in one answer); peak RSS is the server's VmHWM after a fresh start and the one export."
 } > "$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
 cat "$OUT"

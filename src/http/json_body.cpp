@@ -1,5 +1,6 @@
 #include "http/json_body.h"
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/stream_parser.hpp>
 #include <boost/json/array.hpp>
 #include <boost/json/string.hpp>
@@ -27,15 +28,11 @@ std::unique_ptr<simdjson::dom::parser> acquire_parser() {
   return parser;
 }
 
-// simdjson reports what went wrong but not where; Boost.JSON's parser stops at
-// the first bad byte, which gives a position a person can use.
-Response malformed_json(std::string_view text, simdjson::error_code code) {
-  boost::json::stream_parser parser;
-  boost::system::error_code ec;
-  std::size_t consumed = parser.write_some(text.data(), text.size(), ec);
-  if (!ec) parser.finish(ec);
-  if (!ec && consumed < text.size()) ec = boost::json::error::extra_data;
-  std::size_t offset = consumed;
+Response empty_body() {
+  return problem(400, "malformed-json", "The request body is empty; a JSON document is required.");
+}
+
+Response malformed_at(std::string_view text, std::size_t offset, const std::string& reason) {
   std::size_t line = 1, column = 1;
   for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
     if (text[i] == '\n') {
@@ -45,13 +42,29 @@ Response malformed_json(std::string_view text, simdjson::error_code code) {
       ++column;
     }
   }
-  std::string reason = ec ? ec.message() : std::string(simdjson::error_message(code));
-  if (text.empty()) {
-    return problem(400, "malformed-json", "The request body is empty; a JSON document is required.");
-  }
   return problem(400, "malformed-json",
-                 fmt::format("Malformed JSON at line {}, column {} (byte {}): {}.", line, column,
-                             offset, reason));
+                 fmt::format("Malformed JSON at line {}, column {} (byte {}): {}.", line, column, offset, reason));
+}
+
+// Parses with Boost.JSON into storage; on failure, the 400 problem saying where.
+std::variant<boost::json::value, Response> boost_parse(std::string_view text, boost::json::storage_ptr storage) {
+  if (text.empty()) return empty_body();
+  boost::json::stream_parser parser;
+  parser.reset(std::move(storage));
+  boost::system::error_code ec;
+  std::size_t consumed = parser.write_some(text.data(), text.size(), ec);
+  if (!ec) parser.finish(ec);
+  if (!ec && consumed < text.size()) ec = boost::json::error::extra_data;
+  if (ec) return malformed_at(text, consumed, ec.message());
+  return parser.release();
+}
+
+// simdjson reports what went wrong but not where; Boost.JSON's parser stops at
+// the first bad byte, which gives a position a person can use.
+Response malformed_json(std::string_view text, simdjson::error_code code) {
+  auto parsed = boost_parse(text, {});
+  if (auto* refusal = std::get_if<Response>(&parsed)) return std::move(*refusal);
+  return malformed_at(text, text.size(), simdjson::error_message(code));
 }
 
 }  // namespace
@@ -117,9 +130,14 @@ boost::json::value to_boost_json(simdjson::dom::element e) {
 }
 
 std::variant<boost::json::object, Response> parse_body_object(const Request& req) {
-  auto parsed = parse_json_object_body(req);
+  // One arena per document: the many small allocations of a parse are one.
+  auto parsed = boost_parse(req.body, boost::json::make_shared_resource<boost::json::monotonic_resource>());
   if (auto* refusal = std::get_if<Response>(&parsed)) return std::move(*refusal);
-  return std::move(to_boost_json(std::get<ParsedJson>(parsed).root()).as_object());
+  auto& value = std::get<boost::json::value>(parsed);
+  if (!value.is_object()) {
+    return problem(422, "validation-failed", "The request body must be a JSON object.", {{"", "must be an object"}});
+  }
+  return std::move(value.get_object());
 }
 
 std::optional<std::string_view> get_string(simdjson::dom::object obj, std::string_view key,

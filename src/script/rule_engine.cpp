@@ -29,6 +29,9 @@ struct RuleSet::State {
   std::size_t instructions = 0;
   std::size_t budget = 0;
   std::vector<int> rule_refs;
+  // The answers being evaluated; null between evaluations, so an `answers`
+  // table a rule smuggled out (say into the string library) reads nothing.
+  const json::object* answers = nullptr;
 
   ~State() {
     if (L) lua_close(L);
@@ -59,6 +62,8 @@ struct RuleSet::State {
 
 namespace {
 
+void push_object(lua_State* L, const json::object& o, int depth);
+
 void push_json(lua_State* L, const json::value& v, int depth) {
   if (depth > max_depth) {
     lua_pushnil(L);
@@ -86,16 +91,18 @@ void push_json(lua_State* L, const json::value& v, int depth) {
       }
       break;
     }
-    case json::kind::object: {
-      const auto& o = v.get_object();
-      lua_createtable(L, 0, static_cast<int>(o.size()));
-      for (const auto& field : o) {
-        lua_pushlstring(L, field.key().data(), field.key().size());
-        push_json(L, field.value(), depth + 1);
-        lua_rawset(L, -3);
-      }
+    case json::kind::object:
+      push_object(L, v.get_object(), depth);
       break;
-    }
+  }
+}
+
+void push_object(lua_State* L, const json::object& o, int depth) {
+  lua_createtable(L, 0, static_cast<int>(o.size()));
+  for (const auto& field : o) {
+    lua_pushlstring(L, field.key().data(), field.key().size());
+    push_json(L, field.value(), depth + 1);
+    lua_rawset(L, -3);
   }
 }
 
@@ -115,13 +122,57 @@ std::string error_text(lua_State* L, int rc) {
 
 }  // namespace
 
+// `answers` is filled lazily: a field becomes a Lua value the first time a
+// rule reads it (most rules read two or three of many answers); pairs()
+// converts the rest first. Upvalue 1 of both closures is the State.
+static const json::object* current_answers(lua_State* L) {
+  return static_cast<RuleSet::State*>(lua_touserdata(L, lua_upvalueindex(1)))->answers;
+}
+
+static int lazy_answer(lua_State* L) {
+  const json::object* answers = current_answers(L);
+  if (!answers) return 0;
+  std::size_t length = 0;
+  const char* key = lua_tolstring(L, 2, &length);
+  if (!key || lua_type(L, 2) != LUA_TSTRING) return 0;
+  auto it = answers->find(std::string_view(key, length));
+  if (it == answers->end()) return 0;
+  push_json(L, it->value(), 1);
+  lua_pushvalue(L, 2);
+  lua_pushvalue(L, -2);
+  lua_rawset(L, 1);  // cache in the table itself
+  return 1;
+}
+
+static int all_answers(lua_State* L) {
+  const json::object* answers = current_answers(L);
+  if (!answers) return 0;
+  for (const auto& field : *answers) {
+    lua_pushlstring(L, field.key().data(), field.key().size());
+    push_json(L, field.value(), 1);
+    lua_rawset(L, 1);
+  }
+  lua_getglobal(L, "next");
+  lua_pushvalue(L, 1);
+  lua_pushnil(L);
+  return 3;
+}
+
 // Runs inside lua_pcall: builds the environment, then calls each rule under its
 // own protected call so that one failing rule does not stop the others.
 static int run_rules(lua_State* L) {
   auto* e = static_cast<Evaluation*>(lua_touserdata(L, 1));
   RuleSet::State* state = e->state;
   lua_newtable(L);  // env
-  push_json(L, json::value(*e->answers), 0);
+  lua_newtable(L);  // answers
+  lua_createtable(L, 0, 2);
+  lua_pushlightuserdata(L, state);
+  lua_pushcclosure(L, &lazy_answer, 1);
+  lua_setfield(L, -2, "__index");
+  lua_pushlightuserdata(L, state);
+  lua_pushcclosure(L, &all_answers, 1);
+  lua_setfield(L, -2, "__pairs");
+  lua_setmetatable(L, -2);
   lua_setfield(L, -2, "answers");
   lua_createtable(L, 0, 1);
   lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
@@ -254,9 +305,11 @@ std::vector<RuleOutcome> RuleSet::evaluate(const json::object& answers) const {
   }
   Evaluation e{state.get(), &rules_, &answers, limits_.instruction_budget, &outcomes};
   lua_State* L = state->L;
+  state->answers = &answers;
   lua_pushcfunction(L, &run_rules);
   lua_pushlightuserdata(L, &e);
   int rc = lua_pcall(L, 1, 0, 0);
+  state->answers = nullptr;
   if (rc != LUA_OK) {
     std::string reason = error_text(L, rc);
     lua_pop(L, 1);

@@ -1,5 +1,6 @@
 #include "util/ids.h"
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
@@ -23,6 +24,19 @@ std::uint64_t thread_seed() {
   std::uint64_t seed;
   std::memcpy(&seed, bytes.data(), 8);
   return seed;
+}
+
+// Random words for ids, drawn from the system CSPRNG a page at a time: one
+// RAND_bytes call per id cost more than the rest of the id.
+std::uint64_t random_word() {
+  thread_local std::array<std::uint64_t, 512> pool;
+  thread_local std::size_t next = pool.size();
+  if (next == pool.size()) {
+    std::string bytes = secure_random_bytes(sizeof pool);
+    std::memcpy(pool.data(), bytes.data(), sizeof pool);
+    next = 0;
+  }
+  return pool[next++];
 }
 
 void put_hex(char* out, std::uint64_t v, int digits) {
@@ -60,9 +74,7 @@ std::string new_uuid_v7() {
     last_ms = ms;
     seq = counter;
   }
-  std::string rnd = secure_random_bytes(8);
-  std::uint64_t r;
-  std::memcpy(&r, rnd.data(), 8);
+  std::uint64_t r = random_word();
 
   std::uint64_t hi = (ms << 16) | (0x7ULL << 12) | seq;
   std::uint64_t lo = (r & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;

@@ -1,7 +1,5 @@
 #include "util/time.h"
 
-#include <fmt/format.h>
-
 #include <ctime>
 
 namespace daisy {
@@ -16,8 +14,23 @@ std::string format_utc(Clock::time_point t) {
   }
   std::tm tm{};
   gmtime_r(&secs, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+  // Written by hand: this runs several times per write request, and fmt's
+  // generic path cost more than the rest of the formatting.
+  char out[25] = "0000-00-00T00:00:00.000Z";
+  auto put = [&](int pos, int value, int digits) {
+    for (int i = digits - 1; i >= 0; --i) {
+      out[pos + i] = static_cast<char>('0' + value % 10);
+      value /= 10;
+    }
+  };
+  put(0, tm.tm_year + 1900, 4);
+  put(5, tm.tm_mon + 1, 2);
+  put(8, tm.tm_mday, 2);
+  put(11, tm.tm_hour, 2);
+  put(14, tm.tm_min, 2);
+  put(17, tm.tm_sec, 2);
+  put(20, millis, 3);
+  return std::string(out, 24);
 }
 
 std::string_view http_date_now() {

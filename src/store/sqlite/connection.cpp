@@ -59,6 +59,12 @@ Connection::~Connection() {
 
 int Connection::exec(const char* sql) { return sqlite3_exec(db_, sql, nullptr, nullptr, nullptr); }
 
+int Connection::run(const char* sql) {
+  Statement stmt = prepare(sql);
+  int rc = stmt.step();
+  return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
+}
+
 Statement Connection::prepare(const char* sql) {
   auto it = cache_.find(sql);
   if (it != cache_.end()) return Statement(it->second);

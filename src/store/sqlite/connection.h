@@ -48,6 +48,9 @@ class Connection {
 
   // Runs statements without results; returns SQLITE_OK or the error code.
   int exec(const char* sql);
+  // Runs one statement without results through the statement cache (for the
+  // transaction-control statements run on every write).
+  int run(const char* sql);
   // A cached prepared statement; reset when the returned Statement dies.
   Statement prepare(const char* sql);
 

@@ -61,24 +61,24 @@ void GroupWriter::commit_batch(std::deque<Op>& batch) {
   Connection& db = *connection_;
   std::vector<Status> results(batch.size());
   Status batch_status;
-  if (db.exec("BEGIN IMMEDIATE") != SQLITE_OK) {
+  if (db.run("BEGIN IMMEDIATE") != SQLITE_OK) {
     batch_status = Status::unavailable("cannot begin a transaction: " + db.last_error());
   } else {
     for (std::size_t i = 0; i < batch.size(); ++i) {
-      db.exec("SAVEPOINT w");
+      db.run("SAVEPOINT w");
       try {
         results[i] = batch[i].work(db);
       } catch (const std::exception& e) {
         results[i] = Status::internal(e.what());
       }
       if (results[i].is_ok()) {
-        db.exec("RELEASE w");
+        db.run("RELEASE w");
       } else {
-        db.exec("ROLLBACK TO w");
-        db.exec("RELEASE w");
+        db.run("ROLLBACK TO w");
+        db.run("RELEASE w");
       }
     }
-    if (db.exec("COMMIT") != SQLITE_OK) {
+    if (db.run("COMMIT") != SQLITE_OK) {
       batch_status = Status::unavailable("commit failed: " + db.last_error());
       db.exec("ROLLBACK");
     }

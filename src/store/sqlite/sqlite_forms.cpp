@@ -182,7 +182,8 @@ asio::awaitable<Result<SubmitOutcome>> SqliteStore::insert_response(std::shared_
     Status s = sqlite::status_of(stmt.step(), db);
     if (!s.is_ok()) return s;
     row->seq = sqlite3_last_insert_rowid(db.handle());
-    return insert_revision(db, *row);
+    // Revision 1 is the row itself until a correction copies it to the history.
+    return Status::ok();
   };
   Status status = co_await write(std::move(work));
   if (!status.is_ok()) co_return status;
@@ -227,12 +228,22 @@ Result<std::vector<ResponseRow>> SqliteStore::list_responses(std::string_view fo
 
 asio::awaitable<Status> SqliteStore::revise_response(std::shared_ptr<ResponseRow> row) {
   sqlite::GroupWriter::Work work = [row](Connection& db) {
-    auto current = db.prepare("SELECT revision FROM responses WHERE id = ? AND form_id = ?");
+    static const std::string current_sql =
+        fmt::format("SELECT {} FROM responses WHERE id = ? AND form_id = ?", response_columns);
+    auto current = db.prepare(current_sql.c_str());
     current.bind(1, row->id).bind(2, row->form_id);
     int rc = current.step();
     if (rc == SQLITE_DONE) return Status::not_found("response");
     if (rc != SQLITE_ROW) return sqlite::status_of(rc, db);
-    row->revision = static_cast<int>(current.integer(0)) + 1;
+    ResponseRow before;
+    read_response(current, before);
+    if (before.revision == 1) {
+      // The first correction moves the original into the history.
+      before.updated_at = before.received_at;
+      Status s = insert_revision(db, before);
+      if (!s.is_ok()) return s;
+    }
+    row->revision = before.revision + 1;
     auto update = db.prepare(
         "UPDATE responses SET form_version = ?, status = ?, answers = ?, checks = ?, updated_at = ?, revision = ?"
         " WHERE id = ?");
@@ -260,6 +271,12 @@ asio::awaitable<Status> SqliteStore::revise_response(std::shared_ptr<ResponseRow
 
 Result<std::vector<RevisionRow>> SqliteStore::list_revisions(std::string_view response_id) {
   auto db = reader();
+  // Read in one transaction so a correction cannot land between the two reads.
+  db->run("BEGIN");
+  struct EndRead {
+    Connection& db;
+    ~EndRead() { db.run("COMMIT"); }
+  } end_read{*db};
   auto stmt = db->prepare(
       "SELECT revision, form_version, status, answers, checks, created_at FROM response_revisions"
       " WHERE response_id = ? ORDER BY revision");
@@ -277,6 +294,18 @@ Result<std::vector<RevisionRow>> SqliteStore::list_revisions(std::string_view re
     out.push_back(std::move(r));
   }
   if (rc != SQLITE_DONE) return sqlite::status_of(rc, *db);
+  if (out.empty()) {
+    // Never corrected: the response itself is revision 1.
+    static const std::string sql = fmt::format("SELECT {} FROM responses WHERE id = ?", response_columns);
+    auto original = db->prepare(sql.c_str());
+    original.bind(1, response_id);
+    rc = original.step();
+    if (rc == SQLITE_DONE) return Status::not_found("response");
+    if (rc != SQLITE_ROW) return sqlite::status_of(rc, *db);
+    ResponseRow r;
+    read_response(original, r);
+    out.push_back({1, r.form_version, r.status, r.answers, r.checks, r.received_at});
+  }
   return out;
 }
 
