@@ -110,7 +110,8 @@ struct Evaluation {
   RuleSet::State* state;
   const std::vector<Rule>* rules;
   const json::object* answers;
-  std::size_t budget;
+  std::size_t budget;        // per rule
+  std::size_t total_budget;  // for the whole evaluation
   std::vector<RuleOutcome>* outcomes;
 };
 
@@ -179,15 +180,23 @@ static int run_rules(lua_State* L) {
   lua_setfield(L, -2, "__index");
   lua_setmetatable(L, -2);
   int env = lua_gettop(L);
+  std::size_t spent = 0;
   for (std::size_t i = 0; i < e->rules->size(); ++i) {
     const Rule& rule = (*e->rules)[i];
     RuleOutcome& out = (*e->outcomes)[i];
+    if (spent >= e->total_budget) {
+      out.passed = false;
+      out.message = rule.message + " (the check could not be evaluated: the rules of this form exhausted "
+                                   "their shared instruction budget)";
+      continue;
+    }
     lua_rawgeti(L, LUA_REGISTRYINDEX, state->rule_refs[i]);
     lua_pushvalue(L, env);
     lua_setupvalue(L, -2, 1);  // the chunk's only upvalue is _ENV
     state->instructions = 0;
-    state->budget = e->budget;
+    state->budget = std::min(e->budget, e->total_budget - spent);
     int rc = lua_pcall(L, 0, 1, 0);
+    spent += state->instructions;
     if (rc == LUA_OK) {
       out.passed = lua_toboolean(L, -1);
       if (!out.passed) out.message = rule.message;
@@ -303,7 +312,7 @@ std::vector<RuleOutcome> RuleSet::evaluate(const json::object& answers) const {
     for (auto& o : outcomes) o.message = "the rules could not be prepared";
     return outcomes;
   }
-  Evaluation e{state.get(), &rules_, &answers, limits_.instruction_budget, &outcomes};
+  Evaluation e{state.get(), &rules_, &answers, limits_.instruction_budget, limits_.total_budget, &outcomes};
   lua_State* L = state->L;
   state->answers = &answers;
   lua_pushcfunction(L, &run_rules);

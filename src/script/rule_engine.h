@@ -25,7 +25,8 @@
 namespace daisy {
 
 struct RuleLimits {
-  std::size_t instruction_budget = 1'000'000;  // per rule evaluation
+  std::size_t instruction_budget = 200'000;    // per rule: a few milliseconds at most
+  std::size_t total_budget = 1'000'000;        // all rules of one submission together
   std::size_t memory_bytes = 8 * 1024 * 1024;  // per Lua state
 };
 
