@@ -9,17 +9,23 @@ void append_number(std::string& out, simdjson::dom::element e) {
   char buf[32];
   switch (e.type()) {
     case simdjson::dom::element_type::INT64: {
-      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, e.get_int64().value_unsafe());
+      std::int64_t v = 0;
+      if (e.get_int64().get(v)) return;
+      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
       out.append(buf, end);
       return;
     }
     case simdjson::dom::element_type::UINT64: {
-      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, e.get_uint64().value_unsafe());
+      std::uint64_t v = 0;
+      if (e.get_uint64().get(v)) return;
+      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
       out.append(buf, end);
       return;
     }
     default: {
-      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, e.get_double().value_unsafe());
+      double v = 0;
+      if (e.get_double().get(v)) return;
+      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
       out.append(buf, end);
       return;
     }
@@ -30,12 +36,16 @@ void append_number(std::string& out, simdjson::dom::element e) {
 std::string cell_text(simdjson::dom::element e) {
   std::string text;
   switch (e.type()) {
-    case simdjson::dom::element_type::STRING:
-      text = std::string(e.get_string().value_unsafe());
+    case simdjson::dom::element_type::STRING: {
+      std::string_view sv;
+      if (!e.get_string().get(sv)) text = std::string(sv);
       break;
-    case simdjson::dom::element_type::BOOL:
-      text = e.get_bool().value_unsafe() ? "true" : "false";
+    }
+    case simdjson::dom::element_type::BOOL: {
+      bool b = false;
+      if (!e.get_bool().get(b)) text = b ? "true" : "false";
       break;
+    }
     case simdjson::dom::element_type::INT64:
     case simdjson::dom::element_type::UINT64:
     case simdjson::dom::element_type::DOUBLE:
@@ -43,7 +53,8 @@ std::string cell_text(simdjson::dom::element e) {
       break;
     case simdjson::dom::element_type::ARRAY: {
       bool first = true;
-      simdjson::dom::array items = e.get_array().value_unsafe();
+      simdjson::dom::array items;
+      if (e.get_array().get(items)) break;
       for (simdjson::dom::element item : items) {
         if (!first) text.push_back(';');
         first = false;
@@ -52,7 +63,8 @@ std::string cell_text(simdjson::dom::element e) {
       break;
     }
     case simdjson::dom::element_type::OBJECT: {
-      simdjson::dom::object o = e.get_object().value_unsafe();
+      simdjson::dom::object o;
+      if (e.get_object().get(o)) break;
       simdjson::dom::element lat, lon;
       if (!o["lat"].get(lat) && !o["lon"].get(lon)) {
         append_number(text, lat);

@@ -66,12 +66,18 @@ void read_questions(const json::value& v, FormDefinition& def, std::vector<Field
     return;
   }
   def.questions.clear();
+  std::set<std::string> keys;
   std::size_t i = 0;
   for (const auto& item : arr) {
-    auto q = parse_question(item, fmt::format("questions[{}]", i++), errors);
-    if (q) def.questions.push_back(std::move(*q));
+    std::string path = fmt::format("questions[{}]", i++);
+    auto q = parse_question(item, path, errors);
+    if (!q) continue;
+    if (!keys.insert(q->key).second) {
+      errors.push_back({path + ".key", "duplicates the key of an earlier question"});
+      continue;
+    }
+    def.questions.push_back(std::move(*q));
   }
-  check_questions(def.questions, errors);
 }
 
 void read_rules(const json::value& v, FormDefinition& def, std::vector<FieldError>& errors) {
@@ -191,7 +197,11 @@ std::variant<FormDefinition, std::vector<FieldError>> patch_form_definition(cons
     if (!definition_fields.count(field.key())) errors.push_back({std::string(field.key()), "is not a field of a form"});
   }
   if (!errors.empty()) return errors;
-  if (changed && json::value(def.to_json()) == json::value(current.to_json())) changed = false;
+  if (changed) {
+    // Only a real change to questions or rules makes a new version.
+    json::object before = current.to_json(), after = def.to_json();
+    changed = before["questions"] != after["questions"] || before["rules"] != after["rules"];
+  }
   return def;
 }
 

@@ -81,8 +81,11 @@ std::optional<double> read_bound(const json::object& o, std::string_view key, co
   auto it = o.find(key);
   if (it == o.end() || it->value().is_null()) return std::nullopt;
   std::optional<double> d = as_number(it->value());
-  if (!d || !std::isfinite(*d) || (integral && *d != std::floor(*d))) {
-    errors.push_back({path + "." + std::string(key), integral ? "must be an integer" : "must be a number"});
+  // Integer bounds stay within ±2^53, where a double holds every integer exactly.
+  constexpr double max_exact = 9007199254740992.0;
+  if (!d || !std::isfinite(*d) || (integral && (*d != std::floor(*d) || std::fabs(*d) > max_exact))) {
+    errors.push_back({path + "." + std::string(key),
+                      integral ? "must be an integer between -2^53 and 2^53" : "must be a number"});
     return std::nullopt;
   }
   return d;
@@ -218,8 +221,9 @@ std::optional<Question> parse_question(const json::value& input, const std::stri
         errors.push_back({path + ".min_length", "must not be greater than max_length"});
       }
       if (auto it = o.find("pattern"); it != o.end() && !it->value().is_null()) {
-        if (!it->value().is_string() || it->value().get_string().size() > max_pattern_length) {
-          errors.push_back({path + ".pattern", "must be a string of at most 1000 bytes"});
+        if (!it->value().is_string() || it->value().get_string().empty() ||
+            it->value().get_string().size() > max_pattern_length) {
+          errors.push_back({path + ".pattern", "must be a non-empty string of at most 1000 bytes"});
         } else {
           q.pattern = std::string(it->value().get_string());
           RE2::Options options;

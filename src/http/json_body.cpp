@@ -53,8 +53,12 @@ std::variant<boost::json::value, Response> boost_parse(std::string_view text, bo
   parser.reset(std::move(storage));
   boost::system::error_code ec;
   std::size_t consumed = parser.write_some(text.data(), text.size(), ec);
+  if (!ec && consumed < text.size()) {
+    // write_some stops after one complete value: anything left is extra.
+    ec = parser.done() ? boost::system::error_code(boost::json::error::extra_data)
+                       : boost::system::error_code(boost::json::error::incomplete);
+  }
   if (!ec) parser.finish(ec);
-  if (!ec && consumed < text.size()) ec = boost::json::error::extra_data;
   if (ec) return malformed_at(text, consumed, ec.message());
   return parser.release();
 }
@@ -85,8 +89,7 @@ std::variant<ParsedJson, Response> parse_json(std::string_view text) {
   simdjson::dom::element root;
   auto error = parser->parse(text.data(), text.size(), true).get(root);
   if (error) {
-    auto& p = pool();
-    if (p.size() < max_pooled_parsers) p.push_back(std::move(parser));
+    ParsedJson recycle(std::move(parser), {});  // back to the pool under the usual size check
     return malformed_json(text, error);
   }
   return ParsedJson(std::move(parser), root);
@@ -101,32 +104,6 @@ std::variant<ParsedJson, Response> parse_json_object_body(const Request& req) {
     }
   }
   return parsed;
-}
-
-boost::json::value to_boost_json(simdjson::dom::element e) {
-  using simdjson::dom::element_type;
-  switch (e.type()) {
-    case element_type::ARRAY: {
-      simdjson::dom::array source = e.get_array().value_unsafe();
-      boost::json::array a;
-      a.reserve(source.size());
-      for (simdjson::dom::element child : source) a.push_back(to_boost_json(child));
-      return a;
-    }
-    case element_type::OBJECT: {
-      simdjson::dom::object source = e.get_object().value_unsafe();
-      boost::json::object o;
-      for (simdjson::dom::key_value_pair field : source) o[field.key] = to_boost_json(field.value);
-      return o;
-    }
-    case element_type::INT64: return e.get_int64().value_unsafe();
-    case element_type::UINT64: return e.get_uint64().value_unsafe();
-    case element_type::DOUBLE: return e.get_double().value_unsafe();
-    case element_type::STRING: return boost::json::string(e.get_string().value_unsafe());
-    case element_type::BOOL: return e.get_bool().value_unsafe();
-    case element_type::NULL_VALUE: return nullptr;
-  }
-  return nullptr;
 }
 
 std::variant<boost::json::object, Response> parse_body_object(const Request& req) {

@@ -38,10 +38,6 @@ std::variant<ParsedJson, Response> parse_json(std::string_view text);
 // Parses the request body, which must be a JSON object (else 400/422 problems).
 std::variant<ParsedJson, Response> parse_json_object_body(const Request& req);
 
-// A simdjson element as a Boost.JSON value (for handlers that keep or edit the
-// document). Fails with a 400 problem only on numbers Boost.JSON cannot hold.
-boost::json::value to_boost_json(simdjson::dom::element element);
-
 // Parses the body as a JSON object into a Boost.JSON object (400/422 problems
 // otherwise), for handlers that keep or edit the document. Parsed by Boost.JSON
 // straight into an arena owned by the object: converting from simdjson cost

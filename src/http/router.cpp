@@ -1,5 +1,6 @@
 #include "http/router.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace daisy::http {
@@ -67,6 +68,10 @@ bool match_pattern(const RoutePattern& p, std::string_view path, Request& req) {
 void Router::add(Method method, std::string_view pattern, Access access, Handler handler,
                  RouteOptions options) {
   if (pattern.empty() || pattern[0] != '/') throw std::invalid_argument("pattern must start with /");
+  auto segments = split_pattern(pattern);
+  if (std::count_if(segments.begin(), segments.end(), is_param) > static_cast<long>(Request::max_params)) {
+    throw std::invalid_argument("pattern has more parameters than Request::max_params");
+  }
   RoutePattern* target = nullptr;
   for (auto& p : patterns_) {
     if (p.pattern == pattern) target = &p;
@@ -91,14 +96,18 @@ void Router::add(Method method, std::string_view pattern, Access access, Handler
 
 RouteMatch Router::match(Method method, std::string_view path, Request& req) const {
   Method wanted = method == Method::head ? Method::get : method;
+  // A path may match several patterns (/x/batch and /x/{id}); the first one
+  // with the method wins, else the first path match answers 405.
+  const RoutePattern* first_path_match = nullptr;
   for (const auto& p : patterns_) {
     if (!match_pattern(p, path, req)) continue;
     for (const auto& r : p.routes) {
       if (r.method == wanted) return {&p, &r};
     }
-    return {&p, nullptr};
+    if (!first_path_match) first_path_match = &p;
   }
-  return {};
+  if (first_path_match) match_pattern(*first_path_match, path, req);
+  return {first_path_match, nullptr};
 }
 
 }  // namespace daisy::http

@@ -14,6 +14,7 @@ bool parse_listen(const std::string& listen, std::string& host, unsigned short& 
   if (colon == std::string::npos || colon == 0 || colon + 1 >= listen.size()) return false;
   host = listen.substr(0, colon);
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.empty()) return false;
   unsigned value = 0;
   const char* begin = listen.data() + colon + 1;
   const char* end = listen.data() + listen.size();

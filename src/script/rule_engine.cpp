@@ -56,7 +56,12 @@ struct RuleSet::State {
     lua_getallocf(L, &ud);
     auto* s = static_cast<State*>(ud);
     s->instructions += hook_every;
-    if (s->instructions > s->budget) luaL_error(L, "exceeded its instruction budget");
+    if (s->instructions > s->budget) {
+      // From now on every instruction fails, so a pcall inside the rule cannot
+      // catch the error and carry on: the frame around it fails next.
+      lua_sethook(L, &count_hook, LUA_MASKCOUNT, 1);
+      luaL_error(L, "exceeded its instruction budget");
+    }
   }
 };
 
@@ -175,6 +180,8 @@ static int run_rules(lua_State* L) {
   lua_setfield(L, -2, "__pairs");
   lua_setmetatable(L, -2);
   lua_setfield(L, -2, "answers");
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -2, "_G");  // _G is this evaluation's environment, not the shared globals
   lua_createtable(L, 0, 1);
   lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
   lua_setfield(L, -2, "__index");
@@ -195,6 +202,7 @@ static int run_rules(lua_State* L) {
     lua_setupvalue(L, -2, 1);  // the chunk's only upvalue is _ENV
     state->instructions = 0;
     state->budget = std::min(e->budget, e->total_budget - spent);
+    lua_sethook(L, &RuleSet::State::count_hook, LUA_MASKCOUNT, hook_every);
     int rc = lua_pcall(L, 0, 1, 0);
     spent += state->instructions;
     if (rc == LUA_OK) {
@@ -229,7 +237,8 @@ std::unique_ptr<RuleSet::State> make_state(const std::vector<Rule>& rules, const
     luaL_requiref(L, lib.name, lib.func, 1);
     lua_pop(L, 1);
   }
-  for (const char* name : {"load", "loadstring", "dofile", "loadfile", "require", "collectgarbage", "print"}) {
+  for (const char* name :
+       {"load", "loadstring", "dofile", "loadfile", "require", "collectgarbage", "print", "rawset", "_G"}) {
     lua_pushnil(L);
     lua_setglobal(L, name);
   }

@@ -91,7 +91,13 @@ std::optional<std::int64_t> parse_timestamp_ns(std::string_view s) {
   if (pos != s.size()) return std::nullopt;
   std::int64_t days = days_from_civil(date->year, date->month, date->day);
   std::int64_t secs = days * 86400 + hh * 3600 + mm * 60 + ss - offset_s;
-  return secs * 1'000'000'000 + nanos;
+  // Only instants that fit in int64 nanoseconds (1677-09-21 to 2262-04-11).
+  std::int64_t result;
+  if (__builtin_mul_overflow(secs, std::int64_t{1'000'000'000}, &result) ||
+      __builtin_add_overflow(result, nanos, &result)) {
+    return std::nullopt;
+  }
+  return result;
 }
 
 }  // namespace daisy

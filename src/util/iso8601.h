@@ -22,7 +22,8 @@ struct CivilDate {
 // A calendar date YYYY-MM-DD (checked: 2023-02-29 is refused).
 std::optional<CivilDate> parse_date(std::string_view s);
 
-// Nanoseconds since the Unix epoch, UTC.
+// Nanoseconds since the Unix epoch, UTC; nullopt outside what int64
+// nanoseconds hold (1677-09-21 to 2262-04-11).
 std::optional<std::int64_t> parse_timestamp_ns(std::string_view s);
 
 }  // namespace daisy

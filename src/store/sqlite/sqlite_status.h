@@ -10,7 +10,8 @@ namespace daisy::sqlite {
 inline Status status_of(int rc, Connection& db) {
   if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW) return Status::ok();
   int primary = rc & 0xff;
-  if (primary == SQLITE_CONSTRAINT) return Status::conflict(db.last_error());
+  // The client sees a plain reason; SQLite's text names tables and columns.
+  if (primary == SQLITE_CONSTRAINT) return Status::conflict("the write conflicts with data already stored");
   if (primary == SQLITE_FULL || primary == SQLITE_IOERR || primary == SQLITE_BUSY ||
       primary == SQLITE_LOCKED || primary == SQLITE_CANTOPEN) {
     return Status::unavailable(db.last_error());
