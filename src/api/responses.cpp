@@ -119,6 +119,16 @@ bool valid_idempotency_key(std::string_view key) {
   return true;
 }
 
+// The "answers" object of a submission or correction, or null with an error.
+const json::object* read_answers(const json::object& body, std::vector<FieldError>& errors) {
+  auto it = body.find("answers");
+  if (it == body.end() || !it->value().is_object()) {
+    errors.push_back({"answers", "is required and must be an object"});
+    return nullptr;
+  }
+  return &it->value().get_object();
+}
+
 boost::asio::awaitable<Response> submit(ApiContext& ctx, Request& req) {
   std::string form_id = req.param(0);
   auto body = http::parse_body_object(req);
@@ -126,12 +136,7 @@ boost::asio::awaitable<Response> submit(ApiContext& ctx, Request& req) {
   const json::object& o = std::get<json::object>(body);
 
   std::vector<FieldError> errors;
-  const json::object* answers = nullptr;
-  if (auto it = o.find("answers"); it == o.end() || !it->value().is_object()) {
-    errors.push_back({"answers", "is required and must be an object"});
-  } else {
-    answers = &it->value().get_object();
-  }
+  const json::object* answers = read_answers(o, errors);
   std::string metadata = "{}";
   if (auto it = o.find("metadata"); it != o.end() && !it->value().is_null()) {
     if (!it->value().is_object()) {
@@ -273,12 +278,7 @@ boost::asio::awaitable<Response> correct(ApiContext& ctx, Request& req) {
   if (auto* refusal = std::get_if<Response>(&body)) co_return std::move(*refusal);
   const json::object& o = std::get<json::object>(body);
   std::vector<FieldError> errors;
-  const json::object* answers = nullptr;
-  if (auto it = o.find("answers"); it == o.end() || !it->value().is_object()) {
-    errors.push_back({"answers", "is required and must be an object"});
-  } else {
-    answers = &it->value().get_object();
-  }
+  const json::object* answers = read_answers(o, errors);
   for (const auto& field : o) {
     if (field.key() != "answers") errors.push_back({std::string(field.key()), "is not a field of a correction"});
   }
