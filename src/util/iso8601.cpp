@@ -1,5 +1,7 @@
 #include "util/iso8601.h"
 
+#include <limits>
+
 namespace daisy {
 namespace {
 
@@ -92,12 +94,11 @@ std::optional<std::int64_t> parse_timestamp_ns(std::string_view s) {
   std::int64_t days = days_from_civil(date->year, date->month, date->day);
   std::int64_t secs = days * 86400 + hh * 3600 + mm * 60 + ss - offset_s;
   // Only instants that fit in int64 nanoseconds (1677-09-21 to 2262-04-11).
-  std::int64_t result;
-  if (__builtin_mul_overflow(secs, std::int64_t{1'000'000'000}, &result) ||
-      __builtin_add_overflow(result, nanos, &result)) {
+  __int128 total = static_cast<__int128>(secs) * 1'000'000'000 + nanos;
+  if (total < std::numeric_limits<std::int64_t>::min() || total > std::numeric_limits<std::int64_t>::max()) {
     return std::nullopt;
   }
-  return result;
+  return static_cast<std::int64_t>(total);
 }
 
 }  // namespace daisy
