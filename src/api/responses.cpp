@@ -119,6 +119,20 @@ bool valid_idempotency_key(std::string_view key) {
   return true;
 }
 
+Response idempotency_key_reused() {
+  return http::problem(422, "idempotency-key-reused",
+                       "This Idempotency-Key was already used on this form with a different body or by another caller.",
+                       {{"Idempotency-Key", "was already used with a different body or by another caller"}});
+}
+
+// The reply to a retry: the original response, as first stored.
+Response replayed(const std::string& form_id, const ResponseRow& row) {
+  Response r(201, response_json(row));
+  r.headers.emplace_back("Location", "/v1/forms/" + form_id + "/responses/" + row.id);
+  r.headers.emplace_back("Idempotent-Replayed", "true");
+  return r;
+}
+
 // The "answers" object of a submission or correction, or null with an error.
 const json::object* read_answers(const json::object& body, std::vector<FieldError>& errors) {
   auto it = body.find("answers");
@@ -174,6 +188,22 @@ boost::asio::awaitable<Response> submit(ApiContext& ctx, Request& req) {
   }
   if (!errors.empty()) co_return http::validation_problem(std::move(errors));
 
+  // A retry is answered from what was stored, before any check: the form may
+  // have changed or been archived since, and the client only lost the reply.
+  // The hash covers the caller too, so another app's key never returns this one's data.
+  std::string hash;
+  if (!key.empty()) {
+    std::string caller = req.principal.is_app() ? "app:" + req.principal.app_id : std::string("admin");
+    Sha256 digest = sha256(caller + "\n" + std::string(req.body));
+    hash = to_hex({reinterpret_cast<const char*>(digest.data()), digest.size()});
+    auto earlier = ctx.store.find_by_idempotency_key(form_id, key);
+    if (!earlier.is_ok()) co_return store_failure(earlier.status(), "response");
+    if (earlier.value()) {
+      if (earlier.value()->second != hash) co_return idempotency_key_reused();
+      co_return replayed(form_id, earlier.value()->first);
+    }
+  }
+
   auto loaded = active_form(ctx, form_id);
   if (auto* refusal = std::get_if<Response>(&loaded)) co_return std::move(*refusal);
   const auto& form = *std::get<std::shared_ptr<const CompiledForm>>(loaded);
@@ -194,18 +224,13 @@ boost::asio::awaitable<Response> submit(ApiContext& ctx, Request& req) {
   row->updated_at = received_at;
   row->revision = 1;
   if (req.principal.is_app()) row->app_id = req.principal.app_id;
-  std::string hash = key.empty() ? std::string() : to_hex({reinterpret_cast<const char*>(sha256(req.body).data()), 32});
 
   auto stored = co_await ctx.store.insert_response(row, key, hash);
   if (!stored.is_ok()) co_return store_failure(stored.status(), "response");
-  if (stored.value() == SubmitOutcome::key_mismatch) {
-    co_return http::problem(422, "idempotency-key-reused",
-                            "This Idempotency-Key was already used on this form with a different body.",
-                            {{"Idempotency-Key", "was already used with a different body"}});
-  }
+  if (stored.value() == SubmitOutcome::key_mismatch) co_return idempotency_key_reused();
+  if (stored.value() == SubmitOutcome::replayed) co_return replayed(form_id, *row);
   Response r(201, response_json(*row));
   r.headers.emplace_back("Location", "/v1/forms/" + form_id + "/responses/" + row->id);
-  if (stored.value() == SubmitOutcome::replayed) r.headers.emplace_back("Idempotent-Replayed", "true");
   co_return r;
 }
 

@@ -121,13 +121,16 @@ struct Server::Impl {
       : config(std::move(cfg)), dispatcher(d), metrics(m) {
     if (config.threads == 0) config.threads = 1;
     for (unsigned i = 0; i < config.threads; ++i) workers.push_back(std::make_unique<Worker>());
-    acceptor.emplace(workers[0]->ioc);
+    acceptor.emplace(accept_ioc);
   }
 
   ServerConfig config;
   Dispatcher& dispatcher;
   Metrics& metrics;
   std::vector<std::unique_ptr<Worker>> workers;
+  // Accepting and signals live on their own thread, so a worker busy with a
+  // slow request never delays new connections or a stop.
+  asio::io_context accept_ioc{1};
   std::optional<tcp::acceptor> acceptor;
   std::atomic<bool> stopping{false};
   std::atomic<bool> stop_started{false};
@@ -151,7 +154,7 @@ struct Server::Impl {
 };
 
 std::uint16_t Server::Impl::listen() {
-  tcp::resolver resolver(workers[0]->ioc);
+  tcp::resolver resolver(accept_ioc);
   auto results = resolver.resolve(config.host, std::to_string(config.port),
                                   tcp::resolver::numeric_service);
   tcp::endpoint endpoint = results.begin()->endpoint();
@@ -163,24 +166,17 @@ std::uint16_t Server::Impl::listen() {
 }
 
 void Server::Impl::run() {
-  Worker& first = *workers[0];
-  asio::co_spawn(first.ioc, accept_loop(), asio::detached);
+  asio::co_spawn(accept_ioc, accept_loop(), asio::detached);
 
-  asio::signal_set signals(first.ioc, SIGINT, SIGTERM);
-  signals.async_wait([this, &signals](const boost::system::error_code& ec, int signal) {
+  asio::signal_set signals(accept_ioc, SIGINT, SIGTERM);
+  signals.async_wait([this](const boost::system::error_code& ec, int signal) {
     if (ec) return;
     spdlog::info("msg=\"stopping\" signal={}", signal);
     begin_stop();
   });
-
-  for (auto& w : workers) asio::co_spawn(w->ioc, sweep(*w), asio::detached);
-  for (std::size_t i = 1; i < workers.size(); ++i) {
-    Worker* w = workers[i].get();
-    w->thread = std::thread([w] { w->ioc.run(); });
-  }
-  // The signal set must not keep worker 0 alive once the stop has begun.
+  // The signal set must not keep the accept thread alive once the stop has begun.
   asio::co_spawn(
-      first.ioc,
+      accept_ioc,
       [this, &signals]() -> asio::awaitable<void> {
         asio::steady_timer t(co_await asio::this_coro::executor);
         while (!stopping.load()) {
@@ -190,13 +186,19 @@ void Server::Impl::run() {
         signals.cancel();
       },
       asio::detached);
-  first.ioc.run();
-  for (std::size_t i = 1; i < workers.size(); ++i) workers[i]->thread.join();
+
+  for (auto& w : workers) {
+    asio::co_spawn(w->ioc, sweep(*w), asio::detached);
+    Worker* worker = w.get();
+    worker->thread = std::thread([worker] { worker->ioc.run(); });
+  }
+  accept_ioc.run();
+  for (auto& w : workers) w->thread.join();
 }
 
 void Server::Impl::begin_stop() {
   if (stop_started.exchange(true)) return;
-  asio::post(workers[0]->ioc, [this] {
+  asio::post(accept_ioc, [this] {
     stop_deadline = SteadyClock::now() + config.shutdown_grace;
     stopping.store(true);
     boost::system::error_code ec;
@@ -206,7 +208,7 @@ void Server::Impl::begin_stop() {
 
 asio::awaitable<void> Server::Impl::accept_loop() {
   std::size_t next = 0;
-  asio::steady_timer backoff(workers[0]->ioc);
+  asio::steady_timer backoff(accept_ioc);
   while (!stopping.load()) {
     Worker& target = *workers[next++ % workers.size()];
     auto [ec, socket] = co_await acceptor->async_accept(target.ioc, use_tuple);
@@ -298,6 +300,13 @@ asio::awaitable<void> Server::Impl::serve(Worker& w, Connection& conn, const std
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(config.max_header_bytes));
     parser.body_limit(largest_body);
+
+    // The views in req point into the previous request's parser, which is gone.
+    req.target = req.path = req.query = req.body = req.route = {};
+    req.headers.clear();
+    req.principal = Principal{};
+    req.request_id.clear();
+    req.param_count = 0;
 
     conn.state = Connection::State::waiting;
     conn.timed_out = false;

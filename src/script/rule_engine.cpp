@@ -178,13 +178,17 @@ static int run_rules(lua_State* L) {
   lua_pushlightuserdata(L, state);
   lua_pushcclosure(L, &all_answers, 1);
   lua_setfield(L, -2, "__pairs");
+  lua_pushboolean(L, 0);
+  lua_setfield(L, -2, "__metatable");
   lua_setmetatable(L, -2);
   lua_setfield(L, -2, "answers");
   lua_pushvalue(L, -1);
   lua_setfield(L, -2, "_G");  // _G is this evaluation's environment, not the shared globals
-  lua_createtable(L, 0, 1);
+  lua_createtable(L, 0, 2);
   lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
   lua_setfield(L, -2, "__index");
+  lua_pushboolean(L, 0);
+  lua_setfield(L, -2, "__metatable");  // the shared globals stay out of reach
   lua_setmetatable(L, -2);
   int env = lua_gettop(L);
   std::size_t spent = 0;
@@ -219,6 +223,38 @@ static int run_rules(lua_State* L) {
 
 namespace {
 
+int refuse_write(lua_State* L) { return luaL_error(L, "the standard libraries are read-only"); }
+
+// Replaces each library table with a read-only proxy (and hides the string
+// metatable), so that no rule can change what later evaluations in the same
+// pooled state see.
+void make_libraries_read_only(lua_State* L) {
+  for (const char* name : {"string", "table", "math", "utf8"}) {
+    lua_getglobal(L, name);  // the real table
+    lua_newtable(L);         // its proxy
+    lua_createtable(L, 0, 3);
+    lua_pushvalue(L, -3);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, &refuse_write);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_setmetatable(L, -2);
+    lua_setglobal(L, name);
+    lua_pop(L, 1);
+  }
+  // ("x"):upper() looks methods up through the string metatable.
+  lua_pushliteral(L, "");
+  if (lua_getmetatable(L, -1)) {
+    lua_getglobal(L, "string");
+    lua_setfield(L, -2, "__index");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+}
+
 // Creates a sandboxed state with every rule loaded; returns an error per rule
 // that does not compile.
 std::unique_ptr<RuleSet::State> make_state(const std::vector<Rule>& rules, const RuleLimits& limits,
@@ -242,10 +278,16 @@ std::unique_ptr<RuleSet::State> make_state(const std::vector<Rule>& rules, const
     lua_pushnil(L);
     lua_setglobal(L, name);
   }
+  // string.dump reaches bytecode; Lua patterns (find, match, gmatch, gsub)
+  // backtrack inside C, where the instruction hook never fires, so one
+  // pattern could hold a thread for minutes.
   lua_getglobal(L, "string");
-  lua_pushnil(L);
-  lua_setfield(L, -2, "dump");
+  for (const char* name : {"dump", "find", "match", "gmatch", "gsub"}) {
+    lua_pushnil(L);
+    lua_setfield(L, -2, name);
+  }
   lua_pop(L, 1);
+  make_libraries_read_only(L);
   lua_sethook(L, &RuleSet::State::count_hook, LUA_MASKCOUNT, hook_every);
 
   bool ok = true;

@@ -2,8 +2,10 @@
 // Evaluates a form's business rules in a Lua 5.4 sandbox.
 //
 // Sandbox: only the base (minus load, loadstring, dofile, loadfile, require,
-// collectgarbage, print), string (minus dump), table, math and utf8 libraries;
-// text chunks only. Each rule evaluation has an instruction budget and the
+// collectgarbage, print, rawset), string (minus dump and the pattern functions
+// find, match, gmatch and gsub, which backtrack in C beyond the reach of the
+// instruction count), table, math and utf8 libraries, all read-only; text
+// chunks only. Each rule evaluation has an instruction budget and the
 // state a memory cap; a rule that errors or exceeds either fails with the
 // reason, it never takes the server down. Globals written by a rule live in a
 // per-evaluation environment and are gone afterwards.

@@ -125,6 +125,10 @@ class Store {
   // per (form, key): on a repeat, row is replaced by the stored one.
   virtual boost::asio::awaitable<Result<SubmitOutcome>> insert_response(
       std::shared_ptr<ResponseRow> row, std::string idempotency_key, std::string request_hash) = 0;
+  // The response stored under an idempotency key, with the hash of the request
+  // that stored it; nullopt when the key is unused on this form.
+  virtual Result<std::optional<std::pair<ResponseRow, std::string>>> find_by_idempotency_key(
+      std::string_view form_id, std::string_view key) = 0;
   virtual Result<ResponseRow> get_response(std::string_view form_id, std::string_view id) = 0;
   virtual Result<std::vector<ResponseRow>> list_responses(std::string_view form_id,
                                                           const ResponseFilter& filter) = 0;

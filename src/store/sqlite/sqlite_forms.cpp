@@ -190,6 +190,22 @@ asio::awaitable<Result<SubmitOutcome>> SqliteStore::insert_response(std::shared_
   co_return *outcome;
 }
 
+Result<std::optional<std::pair<ResponseRow, std::string>>> SqliteStore::find_by_idempotency_key(
+    std::string_view form_id, std::string_view key) {
+  auto db = reader();
+  static const std::string sql = fmt::format(
+      "SELECT {}, request_hash FROM responses WHERE form_id = ? AND idempotency_key = ?", response_columns);
+  auto stmt = db->prepare(sql.c_str());
+  stmt.bind(1, form_id).bind(2, key);
+  int rc = stmt.step();
+  using Found = std::optional<std::pair<ResponseRow, std::string>>;
+  if (rc == SQLITE_DONE) return Found();
+  if (rc != SQLITE_ROW) return sqlite::status_of(rc, *db);
+  ResponseRow r;
+  read_response(stmt, r);
+  return Found(std::make_pair(std::move(r), stmt.text(13)));
+}
+
 Result<ResponseRow> SqliteStore::get_response(std::string_view form_id, std::string_view id) {
   auto db = reader();
   static const std::string sql =

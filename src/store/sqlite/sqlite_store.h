@@ -50,6 +50,8 @@ class SqliteStore final : public Store {
   boost::asio::awaitable<Result<SubmitOutcome>> insert_response(std::shared_ptr<ResponseRow> row,
                                                                 std::string idempotency_key,
                                                                 std::string request_hash) override;
+  Result<std::optional<std::pair<ResponseRow, std::string>>> find_by_idempotency_key(
+      std::string_view form_id, std::string_view key) override;
   Result<ResponseRow> get_response(std::string_view form_id, std::string_view id) override;
   Result<std::vector<ResponseRow>> list_responses(std::string_view form_id,
                                                   const ResponseFilter& filter) override;
