@@ -1,0 +1,254 @@
+// GET /v1/forms/{id}/responses/export end to end: CSV (RFC 4180) and NDJSON,
+// streamed with chunked transfer encoding, read whole and decoded here.
+#include <boost/json.hpp>
+
+#include <set>
+
+#include "forms_support.h"
+#include "harness.h"
+
+namespace daisy_e2e {
+namespace {
+
+using namespace fx;
+
+class ExportTest : public SharedServer<ExportTest> {
+ public:
+  static DaisyProcess::Options options() { return {}; }
+
+ protected:
+  static std::string export_path(std::string_view form_id, std::string_view format) {
+    return responses_path(form_id) + "/export?format=" + std::string(format);
+  }
+
+  // The export, checked to be a complete chunked 200 reply.
+  static std::string fetch(std::string_view form_id, std::string_view format) {
+    Streamed s = get_streamed(server().port(), export_path(form_id, format), server().admin());
+    const HttpResponse& r = s.response;
+    EXPECT_EQ(r.status, 200) << r.summary();
+    EXPECT_TRUE(s.chunked) << "Transfer-Encoding: " << r.header("Transfer-Encoding");
+    EXPECT_TRUE(s.terminated) << "the stream did not end with the last chunk";
+    EXPECT_FALSE(r.has_header("Content-Length"));
+    if (format == "csv") {
+      EXPECT_EQ(r.header("Content-Type").rfind("text/csv", 0), 0u) << r.header("Content-Type");
+    } else {
+      EXPECT_EQ(r.header("Content-Type"), "application/x-ndjson");
+    }
+    EXPECT_NE(r.header("Content-Disposition").find("responses-" + std::string(form_id) + "." + std::string(format)),
+              std::string::npos)
+        << r.header("Content-Disposition");
+    return r.body;
+  }
+
+  static std::vector<std::vector<std::string>> fetch_csv(std::string_view form_id) {
+    std::string body = fetch(form_id, "csv");
+    std::string why;
+    auto rows = parse_csv(body, why);
+    if (!rows) {
+      ADD_FAILURE() << "the export is not RFC 4180 CSV: " << why << "\n" << body.substr(0, 2000);
+      return {};
+    }
+    return *rows;
+  }
+
+  // Splits NDJSON into parsed lines; every line must end with \n and parse.
+  static std::vector<json::value> fetch_ndjson(std::string_view form_id) {
+    std::string body = fetch(form_id, "ndjson");
+    std::vector<json::value> out;
+    if (!body.empty() && body.back() != '\n') ADD_FAILURE() << "the last line does not end with \\n";
+    std::size_t pos = 0;
+    while (pos < body.size()) {
+      std::size_t eol = body.find('\n', pos);
+      if (eol == std::string::npos) eol = body.size();
+      std::string_view line(body.data() + pos, eol - pos);
+      boost::system::error_code ec;
+      json::value v = json::parse(line, ec);
+      if (ec || !v.is_object()) {
+        ADD_FAILURE() << "an NDJSON line is not a JSON object: " << line.substr(0, 300);
+      } else {
+        out.push_back(std::move(v));
+      }
+      pos = eol + 1;
+    }
+    return out;
+  }
+};
+
+constexpr std::string_view kHeader = "response_id,submitted_at,status,name,count,ratio,ok,colour,tags,day,at,mail,tel,where,note";
+
+std::string every_type_form() {
+  return R"({"title":"export","questions":[
+    {"key":"name","type":"text"},
+    {"key":"count","type":"integer"},
+    {"key":"ratio","type":"number"},
+    {"key":"ok","type":"boolean"},
+    {"key":"colour","type":"choice","options":["red","green, or blue"]},
+    {"key":"tags","type":"multi_choice","options":["a","b","c"]},
+    {"key":"day","type":"date"},
+    {"key":"at","type":"datetime"},
+    {"key":"mail","type":"email"},
+    {"key":"tel","type":"phone"},
+    {"key":"where","type":"geopoint"},
+    {"key":"note","type":"text"}],
+   "rules":[{"name":"small","check":"answers.count == nil or answers.count < 100","message":"big count"}]})";
+}
+
+TEST_F(ExportTest, CsvQuotesFieldsAndFormatsEveryType) {
+  std::string id = create_form_id(server(), J(every_type_form()));
+  ASSERT_FALSE(id.empty());
+  const char* submissions[] = {
+      R"({"name":"Smith, \"Bob\"\nJr.","count":42,"ratio":2.5,"ok":true,"colour":"red","tags":["a","c"],
+          "day":"2024-02-29","at":"2024-05-01T09:30:00Z","mail":"a@b.org","tel":"+14155552671",
+          "where":{"lat":52.5,"lon":13.25},"note":"line1\r\nline2"})",
+      R"({"name":"plain","count":500,"ok":false,"colour":"green, or blue","where":{"lat":-90,"lon":180}})",
+      R"({})",
+      R"({"name":"semi;colon","tags":["b"],"note":"\"","ratio":-0.125})",
+      R"({"name":"cr\ronly","note":"ends with a quote\""})",
+  };
+  std::vector<json::value> stored;
+  for (const char* answers : submissions) {
+    HttpResponse r = submit(server(), id, J(answers));
+    ASSERT_EQ(r.status, 201) << r.summary();
+    stored.push_back(r.json());
+  }
+  auto lead = [&](std::size_t i) {
+    return str(stored[i], "id") + "," + str(stored[i], "submitted_at") + "," + str(stored[i], "status") + ",";
+  };
+  ASSERT_EQ(str(stored[1], "status"), "flagged");
+  std::string want = std::string(kHeader) + "\r\n";
+  want += lead(0) +
+          "\"Smith, \"\"Bob\"\"\nJr.\",42,2.5,true,red,a;c,2024-02-29,2024-05-01T09:30:00Z,a@b.org,+14155552671,"
+          "\"52.5,13.25\",\"line1\r\nline2\"\r\n";
+  want += lead(1) + "plain,500,,false,\"green, or blue\",,,,,,\"-90,180\",\r\n";
+  want += lead(2) + ",,,,,,,,,,,\r\n";
+  want += lead(3) + "semi;colon,,-0.125,,,b,,,,,,\"\"\"\"\r\n";
+  want += lead(4) + "\"cr\ronly\",,,,,,,,,,,\"ends with a quote\"\"\"\r\n";
+  std::string body = fetch(id, "csv");
+  EXPECT_EQ(body, want);
+
+  // And it parses back to the answers.
+  std::string why;
+  auto rows = parse_csv(body, why);
+  ASSERT_TRUE(rows) << why;
+  ASSERT_EQ(rows->size(), 6u);
+  EXPECT_EQ((*rows)[1][3], "Smith, \"Bob\"\nJr.");
+  EXPECT_EQ((*rows)[1][13], "52.5,13.25");
+  EXPECT_EQ((*rows)[1][14], "line1\r\nline2");
+  EXPECT_EQ((*rows)[4][14], "\"");
+  EXPECT_EQ((*rows)[5][3], "cr\ronly");
+  for (const auto& row : *rows) EXPECT_EQ(row.size(), 15u);
+}
+
+TEST_F(ExportTest, NdjsonHasOneResponsePerLine) {
+  std::string id = create_form_id(server(), J(every_type_form()));
+  ASSERT_FALSE(id.empty());
+  for (const char* answers : {R"({"name":"multi\nline","note":"{\"not\":\"json\"}\n"})", R"({"count":500})",
+                              R"({"where":{"lat":1.5,"lon":-2.25},"tags":["c","a"]})"}) {
+    ASSERT_EQ(submit(server(), id, J(answers)).status, 201);
+  }
+  std::vector<json::value> listed = list_all_responses(server(), id);
+  ASSERT_EQ(listed.size(), 3u);
+  // A correction shows in the export as the latest revision.
+  HttpResponse fixed = correct(server(), id, str(listed[1], "id"), J(R"({"count":5})"));
+  ASSERT_EQ(fixed.status, 200) << fixed.summary();
+  listed = list_all_responses(server(), id);
+
+  std::vector<json::value> lines = fetch_ndjson(id);
+  ASSERT_EQ(lines.size(), 3u);
+  for (std::size_t i = 0; i < lines.size(); ++i) EXPECT_EQ(lines[i], listed[i]) << i;
+  EXPECT_EQ(at(lines[1], "revision"), json::value(2));
+  EXPECT_EQ(at(lines[1], "answers"), J(R"({"count":5})"));
+  EXPECT_EQ(str(lines[1], "status"), "accepted");
+
+  std::vector<std::vector<std::string>> rows = fetch_csv(id);
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(rows[2][2], "accepted");
+  EXPECT_EQ(rows[2][4], "5");
+}
+
+TEST_F(ExportTest, EveryRowArrivesOnceBeyondOnePage) {
+  // The stream reads 1000 rows at a time: cross that boundary twice, and end
+  // on neither side of it.
+  constexpr std::size_t kCount = 2345;
+  std::string id = create_form_id(server(), J(R"({"title":"big","questions":[{"key":"n","type":"integer"},
+                                                                              {"key":"label","type":"text"}]})"));
+  ASSERT_FALSE(id.empty());
+  std::vector<std::string> ids = submit_many(
+      server(), id, kCount,
+      [](std::size_t i) {
+        return json::object{{"n", i}, {"label", "row " + std::to_string(i) + ", \"q\""}};
+      },
+      fx::unique("bulk") + "-");
+  std::set<std::string> submitted(ids.begin(), ids.end());
+  ASSERT_EQ(submitted.size(), kCount);
+  ASSERT_EQ(submitted.count(""), 0u);
+  std::vector<std::string> order = ids_of(list_all_responses(server(), id));
+  ASSERT_EQ(order.size(), kCount);
+
+  std::vector<std::vector<std::string>> rows = fetch_csv(id);
+  ASSERT_EQ(rows.size(), kCount + 1);
+  EXPECT_EQ(rows[0], (std::vector<std::string>{"response_id", "submitted_at", "status", "n", "label"}));
+  std::vector<std::string> csv_ids;
+  for (std::size_t i = 1; i < rows.size(); ++i) {
+    ASSERT_EQ(rows[i].size(), 5u) << i;
+    csv_ids.push_back(rows[i][0]);
+    // The row carries its own answers.
+    std::size_t n = std::stoul(rows[i][3]);
+    EXPECT_EQ(rows[i][4], "row " + std::to_string(n) + ", \"q\"");
+    EXPECT_EQ(ids[n], rows[i][0]);
+  }
+  EXPECT_EQ(csv_ids, order) << "CSV rows are not every response once, in arrival order";
+
+  std::vector<json::value> lines = fetch_ndjson(id);
+  EXPECT_EQ(ids_of(lines), order) << "NDJSON lines are not every response once, in arrival order";
+}
+
+TEST_F(ExportTest, EmptyFormExportsOnlyTheHeader) {
+  std::string id = create_form_id(server(), J(every_type_form()));
+  ASSERT_FALSE(id.empty());
+  EXPECT_EQ(fetch(id, "csv"), std::string(kHeader) + "\r\n");
+  EXPECT_EQ(fetch(id, "ndjson"), "");
+}
+
+TEST_F(ExportTest, ColumnsFollowTheCurrentQuestionsAndArchivedFormsExport) {
+  std::string id = create_form_id(server(), J(R"({"title":"cols","questions":[{"key":"a","type":"integer"},
+                                                                              {"key":"b","type":"text"}]})"));
+  ASSERT_FALSE(id.empty());
+  HttpResponse r = submit(server(), id, J(R"({"a":1,"b":"gone soon"})"));
+  ASSERT_EQ(r.status, 201);
+  const std::string questions = "/v1/forms/" + id + "/questions";
+  ASSERT_EQ(server().request("DELETE", questions + "/b", server().admin()).status, 200);
+  ASSERT_EQ(server().request("POST", questions, admin_json(), R"({"key":"c","type":"boolean"})").status, 201);
+  ASSERT_EQ(server().request("POST", questions, admin_json(), R"({"key":"aa","type":"text"})").status, 201);
+  HttpResponse later = submit(server(), id, J(R"({"a":2,"c":true,"aa":"x"})"));
+  ASSERT_EQ(later.status, 201);
+
+  auto check = [&] {
+    std::vector<std::vector<std::string>> rows = fetch_csv(id);
+    ASSERT_EQ(rows.size(), 3u);
+    EXPECT_EQ(rows[0], (std::vector<std::string>{"response_id", "submitted_at", "status", "a", "c", "aa"}));
+    EXPECT_EQ(rows[1], (std::vector<std::string>{str(r.json(), "id"), str(r.json(), "submitted_at"), "accepted", "1",
+                                                 "", ""}));
+    EXPECT_EQ(rows[2], (std::vector<std::string>{str(later.json(), "id"), str(later.json(), "submitted_at"),
+                                                 "accepted", "2", "true", "x"}));
+  };
+  check();
+  ASSERT_EQ(server().request("DELETE", "/v1/forms/" + id, server().admin()).status, 200);
+  check();
+  EXPECT_EQ(fetch_ndjson(id).size(), 2u);
+}
+
+TEST_F(ExportTest, ExportRefusesBadRequests) {
+  std::string id = create_form_id(server(), J(every_type_form()));
+  ASSERT_FALSE(id.empty());
+  EXPECT_TRUE(IsValidationError(server().get(export_path(id, "xml"), server().admin()), {"format"}));
+  EXPECT_TRUE(IsValidationError(server().get(export_path(id, ""), server().admin()), {"format"}));
+  EXPECT_TRUE(IsProblem(server().get(export_path("01900000-0000-7000-8000-000000000000", "csv"), server().admin()),
+                        404, "not-found"));
+  App app = make_app(server(), fx::unique("export-app"));
+  EXPECT_TRUE(IsProblem(server().get(export_path(id, "csv"), bearer(app.token)), 403, "forbidden"));
+  EXPECT_TRUE(IsProblem(server().get(export_path(id, "ndjson")), 401, "unauthorized"));
+}
+
+}  // namespace
+}  // namespace daisy_e2e

@@ -1,0 +1,382 @@
+// Process lifecycle: admin token generation, restarts, SIGTERM, kill -9
+// durability, and the command line (version, --help, migrate, bad flags).
+#include <boost/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "harness.h"
+
+namespace daisy_e2e {
+namespace {
+
+namespace json = boost::json;
+
+// A temporary directory removed at the end of the test.
+struct TempDir {
+  TempDir() {
+    char tmpl[] = "/tmp/daisy-e2e-cli-XXXXXX";
+    if (::mkdtemp(tmpl)) path = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    if (!path.empty()) std::filesystem::remove_all(path, ec);
+  }
+  std::string path;
+};
+
+std::string project_version() {
+  std::ifstream in(std::string(DAISY_SOURCE_DIR) + "/CMakeLists.txt");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string text = ss.str();
+  constexpr std::string_view marker = "project(daisy VERSION ";
+  auto at = text.find(marker);
+  if (at == std::string::npos) return {};
+  at += marker.size();
+  return text.substr(at, text.find_first_of(" )", at) - at);
+}
+
+// Every dsy_admin_ token printed on stdout.
+std::vector<std::string> printed_admin_tokens(const std::string& out) {
+  std::vector<std::string> tokens;
+  std::size_t pos = 0;
+  while ((pos = out.find("dsy_admin_", pos)) != std::string::npos) {
+    std::size_t end = pos;
+    while (end < out.size() && (std::isalnum(static_cast<unsigned char>(out[end])) || out[end] == '_' ||
+                                out[end] == '-')) {
+      ++end;
+    }
+    tokens.push_back(out.substr(pos, end - pos));
+    pos = end;
+  }
+  return tokens;
+}
+
+struct App {
+  std::string id, token;
+};
+
+App create(const DaisyProcess& d, std::string_view name, const Headers& auth) {
+  boost::json::object body{{"name", name}};
+  HttpResponse r = d.request("POST", "/v1/apps", with(auth, json_content()), json::serialize(body));
+  EXPECT_EQ(r.status, 201) << r.summary();
+  if (r.status != 201) return {};
+  return {std::string(r.json().at("id").as_string()), std::string(r.json().at("token").as_string())};
+}
+
+class LifecycleTest : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    for (const auto& d : servers_) {
+      std::string report = d->sanitizer_report();
+      EXPECT_TRUE(report.empty()) << report.substr(0, 3000);
+      if (HasFailure()) std::fprintf(stderr, "--- server stderr (tail) ---\n%s\n", d->err_tail().c_str());
+    }
+  }
+  // A server owned by the test (checked for sanitizer reports at the end).
+  DaisyProcess& make(DaisyProcess::Options options = {}) {
+    servers_.push_back(std::make_unique<DaisyProcess>(std::move(options)));
+    return *servers_.back();
+  }
+  std::vector<std::unique_ptr<DaisyProcess>> servers_;
+};
+
+TEST_F(LifecycleTest, GeneratedAdminTokenIsPrintedOnceAndKept) {
+  DaisyProcess& d = make({{}, false});
+  ASSERT_TRUE(d.start()) << d.start_error();
+  ASSERT_TRUE(d.wait_for_out("dsy_admin_")) << "stdout: " << d.out_text();
+  // The token is printed before the server listens; it is complete by now.
+  std::vector<std::string> tokens = printed_admin_tokens(d.out_text());
+  ASSERT_EQ(tokens.size(), 1u) << d.out_text();
+  const std::string token = tokens[0];
+  EXPECT_EQ(token.size(), std::string("dsy_admin_").size() + 43) << token;
+  EXPECT_EQ(d.err_text().find(token), std::string::npos) << "the token must not be logged";
+
+  EXPECT_EQ(d.get("/v1/apps", bearer(token)).status, 200);
+  EXPECT_EQ(d.get("/v1/apps", bearer(kAdminToken)).status, 401);
+  App app = create(d, "made-with-generated-token", bearer(token));
+
+  ExitStatus stopped = d.stop();
+  ASSERT_TRUE(stopped.exited && stopped.code == 0) << stopped.describe();
+  EXPECT_EQ(printed_admin_tokens(d.out_text()).size(), 1u) << d.out_text();
+
+  ASSERT_TRUE(d.start()) << d.start_error();
+  EXPECT_EQ(d.get("/v1/apps", bearer(token)).status, 200) << "the generated token survives a restart";
+  EXPECT_EQ(d.get("/v1/apps/" + app.id, bearer(token)).status, 200);
+  stopped = d.stop();
+  EXPECT_TRUE(stopped.exited && stopped.code == 0) << stopped.describe();
+  EXPECT_TRUE(printed_admin_tokens(d.out_text()).empty()) << "printed again on restart: " << d.out_text();
+}
+
+TEST_F(LifecycleTest, ConfiguredAdminTokenCanBeChangedOnRestart) {
+  DaisyProcess& d = make();
+  ASSERT_TRUE(d.start()) << d.start_error();
+  EXPECT_EQ(d.get("/v1/apps", d.admin()).status, 200);
+  EXPECT_TRUE(d.out_text().find("dsy_admin_") == std::string::npos) << "no token printed when one is given";
+  ASSERT_EQ(d.stop().code, 0);
+
+  const std::string other = "another-admin-token-for-e2e-0001";
+  ASSERT_TRUE(d.start({{"--admin-token", other}, false})) << d.start_error();
+  EXPECT_EQ(d.get("/v1/apps", bearer(other)).status, 200);
+  EXPECT_EQ(d.get("/v1/apps", d.admin()).status, 401) << "the replaced admin token must stop working";
+  ASSERT_EQ(d.stop().code, 0);
+
+  // Without --admin-token the last configured one is kept (and none printed).
+  ASSERT_TRUE(d.start({{}, false})) << d.start_error();
+  EXPECT_EQ(d.get("/v1/apps", bearer(other)).status, 200);
+  EXPECT_TRUE(printed_admin_tokens(d.out_text()).empty()) << d.out_text();
+}
+
+TEST_F(LifecycleTest, ShortAdminTokenIsRefused) {
+  TempDir dir;
+  RunResult r = run_daisy({"serve", "--listen", "127.0.0.1:0", "--data-dir", dir.path, "--admin-token", "short"});
+  EXPECT_TRUE(r.status.exited && r.status.code != 0) << r.status.describe();
+  EXPECT_NE(r.err.find("at least 16"), std::string::npos) << r.err;
+}
+
+TEST_F(LifecycleTest, SigtermExitsZeroAndKeepsTheData) {
+  DaisyProcess& d = make();
+  ASSERT_TRUE(d.start()) << d.start_error();
+  App kept = create(d, "survivor", d.admin());
+  App deleted = create(d, "deleted", d.admin());
+  App rotated = create(d, "rotated", d.admin());
+  ASSERT_EQ(d.request("DELETE", "/v1/apps/" + deleted.id, d.admin()).status, 204);
+  HttpResponse rot = d.request("POST", "/v1/apps/" + rotated.id + "/token", d.admin());
+  ASSERT_EQ(rot.status, 200);
+  std::string rotated_token(rot.json().at("token").as_string());
+
+  ExitStatus s = d.stop(SIGTERM);
+  ASSERT_TRUE(s.exited) << s.describe();
+  EXPECT_EQ(s.code, 0) << s.describe();
+  EXPECT_NE(d.err_text().find("msg=stopped"), std::string::npos) << d.err_tail();
+
+  ASSERT_TRUE(d.start()) << d.start_error();
+  HttpResponse got = d.get("/v1/apps/" + kept.id, d.admin());
+  ASSERT_EQ(got.status, 200) << got.summary();
+  EXPECT_EQ(got.json().at("name").as_string(), "survivor");
+  HttpResponse list = d.get("/v1/apps", d.admin());
+  EXPECT_NE(list.body.find(kept.id), std::string::npos);
+  EXPECT_NE(list.body.find(rotated.id), std::string::npos);
+  EXPECT_EQ(list.body.find(deleted.id), std::string::npos);
+  EXPECT_EQ(d.get("/v1/apps/" + deleted.id, d.admin()).status, 404);
+  // Tokens after the restart: live ones authenticate (403: not admin), the
+  // deleted app's and the rotated-away one do not.
+  EXPECT_EQ(d.get("/v1/apps", bearer(kept.token)).status, 403);
+  EXPECT_EQ(d.get("/v1/apps", bearer(rotated_token)).status, 403);
+  EXPECT_EQ(d.get("/v1/apps", bearer(rotated.token)).status, 401);
+  EXPECT_EQ(d.get("/v1/apps", bearer(deleted.token)).status, 401);
+}
+
+TEST_F(LifecycleTest, SigintAlsoStopsCleanly) {
+  DaisyProcess& d = make();
+  ASSERT_TRUE(d.start()) << d.start_error();
+  ASSERT_EQ(d.get("/healthz").status, 200);
+  ExitStatus s = d.stop(SIGINT);
+  EXPECT_TRUE(s.exited && s.code == 0) << s.describe();
+}
+
+TEST_F(LifecycleTest, SigtermClosesIdleKeepAliveConnections) {
+  DaisyProcess& d = make();
+  ASSERT_TRUE(d.start()) << d.start_error();
+  Client idle = d.connect();
+  ASSERT_EQ(idle.request("GET", "/healthz").status, 200);
+  Client never_sent = d.connect();
+  ExitStatus s = d.stop(SIGTERM);
+  EXPECT_TRUE(s.exited && s.code == 0) << s.describe();
+  EXPECT_TRUE(idle.wait_closed(5s));
+  EXPECT_TRUE(never_sent.wait_closed(5s));
+}
+
+TEST_F(LifecycleTest, SigtermDoesNotWaitForeverForAStalledClient) {
+  // A client stuck mid-header (header timeout 60 s) is closed once the
+  // shutdown grace (1 s) has passed.
+  DaisyProcess& d = make({{"--shutdown-grace-ms", "1000", "--header-timeout-ms", "60000"}, true});
+  ASSERT_TRUE(d.start()) << d.start_error();
+  Client stalled = d.connect();
+  ASSERT_TRUE(stalled.send_raw("GET /healthz HTTP/1.1\r\nHost: x\r\n"));
+  ASSERT_EQ(d.get("/healthz").status, 200);
+  ExitStatus s = d.stop(SIGTERM, 60s);
+  EXPECT_TRUE(s.exited && s.code == 0) << s.describe();
+  EXPECT_TRUE(stalled.wait_closed(5s));
+}
+
+TEST_F(LifecycleTest, SigtermLetsARequestInProgressFinish) {
+  DaisyProcess& d = make();
+  ASSERT_TRUE(d.start()) << d.start_error();
+  Client c = d.connect();
+  std::string body = R"({"name":"in-flight at shutdown"})";
+  ASSERT_TRUE(c.send_raw(build_request("POST", "/v1/apps",
+                                       with(d.admin(), {{"Content-Type", "application/json"},
+                                                        {"Expect", "100-continue"},
+                                                        {"Content-Length", std::to_string(body.size())}}))));
+  // The interim reply proves the server is now reading this request's body.
+  ASSERT_EQ(c.read_response().status, 100);
+  d.signal(SIGTERM);
+  ASSERT_TRUE(d.wait_for_err("msg=\"stopping\"")) << d.err_tail();
+  ASSERT_TRUE(c.send_raw(body));
+  HttpResponse r = c.read_response();
+  ASSERT_EQ(r.status, 201) << r.summary();
+  std::string id(r.json().at("id").as_string());
+  EXPECT_TRUE(c.wait_closed()) << "the connection closes after the reply during a stop";
+  ExitStatus s = d.wait_exit(60s);
+  EXPECT_TRUE(s.exited && s.code == 0) << s.describe();
+
+  ASSERT_TRUE(d.start()) << d.start_error();
+  EXPECT_EQ(d.get("/v1/apps/" + id, d.admin()).status, 200) << "the acknowledged app was kept";
+}
+
+TEST_F(LifecycleTest, AcknowledgedWritesSurviveKill9) {
+  DaisyProcess& d = make();
+  ASSERT_TRUE(d.start()) << d.start_error();
+  constexpr int threads = 4, per_thread = 5;
+  std::vector<std::vector<App>> created(threads);
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      Client c = d.connect();
+      for (int i = 0; i < per_thread; ++i) {
+        std::string body = R"({"name":"durable-)" + std::to_string(t) + "-" + std::to_string(i) + R"("})";
+        HttpResponse r = c.request("POST", "/v1/apps", with(d.admin(), json_content()), body);
+        if (r.status != 201) {
+          ADD_FAILURE() << r.summary();
+          return;
+        }
+        json::value v = r.json();
+        created[t].push_back({std::string(v.at("id").as_string()), std::string(v.at("token").as_string())});
+      }
+    });
+  }
+  for (auto& w : workers) w.join();
+  ExitStatus killed = d.kill9();  // right after the last 201
+  EXPECT_EQ(killed.signal, SIGKILL) << killed.describe();
+
+  std::vector<App> all;
+  for (const auto& v : created) all.insert(all.end(), v.begin(), v.end());
+  ASSERT_EQ(all.size(), static_cast<std::size_t>(threads * per_thread));
+
+  ASSERT_TRUE(d.start()) << d.start_error();
+  HttpResponse list = d.get("/v1/apps?limit=1000", d.admin());
+  ASSERT_EQ(list.status, 200);
+  std::set<std::string> listed;
+  json::value page = list.json();
+  for (const auto& item : page.at("items").as_array()) listed.emplace(item.at("id").as_string());
+  for (const auto& app : all) {
+    EXPECT_EQ(listed.count(app.id), 1u) << "acknowledged app lost after kill -9: " << app.id;
+    EXPECT_EQ(d.get("/v1/apps/" + app.id, d.admin()).status, 200) << app.id;
+    EXPECT_EQ(d.get("/v1/apps", bearer(app.token)).status, 403) << "its token survives too";
+  }
+  EXPECT_EQ(listed.size(), all.size());
+}
+
+TEST_F(LifecycleTest, Kill9AfterDeleteAndRotateKeepsThem) {
+  DaisyProcess& d = make();
+  ASSERT_TRUE(d.start()) << d.start_error();
+  App gone = create(d, "gone", d.admin());
+  App turned = create(d, "turned", d.admin());
+  ASSERT_EQ(d.request("DELETE", "/v1/apps/" + gone.id, d.admin()).status, 204);
+  HttpResponse rot = d.request("POST", "/v1/apps/" + turned.id + "/token", d.admin());
+  ASSERT_EQ(rot.status, 200);
+  std::string fresh(rot.json().at("token").as_string());
+  d.kill9();
+  ASSERT_TRUE(d.start()) << d.start_error();
+  EXPECT_EQ(d.get("/v1/apps/" + gone.id, d.admin()).status, 404);
+  EXPECT_EQ(d.get("/v1/apps", bearer(gone.token)).status, 401);
+  EXPECT_EQ(d.get("/v1/apps", bearer(turned.token)).status, 401);
+  EXPECT_EQ(d.get("/v1/apps", bearer(fresh)).status, 403);
+}
+
+TEST_F(LifecycleTest, SecondServerOnTheSamePortFails) {
+  DaisyProcess& first = make();
+  ASSERT_TRUE(first.start()) << first.start_error();
+  DaisyProcess& second = make({{"--listen", "127.0.0.1:" + std::to_string(first.port())}, true});
+  EXPECT_FALSE(second.start()) << "a second server bound the port in use";
+  EXPECT_NE(second.err_text().find("cannot listen"), std::string::npos) << second.err_text();
+  EXPECT_EQ(first.get("/healthz").status, 200);
+}
+
+TEST_F(LifecycleTest, VersionPrintsTheProjectVersion) {
+  RunResult r = run_daisy({"version"});
+  EXPECT_TRUE(r.status.exited && r.status.code == 0) << r.status.describe();
+  std::string version = project_version();
+  ASSERT_FALSE(version.empty());
+  EXPECT_EQ(r.out, "daisy " + version + "\n");
+}
+
+TEST_F(LifecycleTest, ServerLogsItsVersionWhenListening) {
+  DaisyProcess& d = make();
+  ASSERT_TRUE(d.start()) << d.start_error();
+  EXPECT_NE(d.err_text().find("version=" + project_version()), std::string::npos) << d.err_text();
+}
+
+TEST_F(LifecycleTest, HelpExitsZero) {
+  RunResult r = run_daisy({"--help"});
+  EXPECT_TRUE(r.status.exited && r.status.code == 0) << r.status.describe();
+  for (std::string word : {"serve", "migrate", "version"}) {
+    EXPECT_NE(r.out.find(word), std::string::npos) << word << " missing from:\n" << r.out;
+  }
+  RunResult serve = run_daisy({"serve", "--help"});
+  EXPECT_TRUE(serve.status.exited && serve.status.code == 0) << serve.status.describe();
+  for (std::string flag : {"--listen", "--data-dir", "--admin-token", "--max-body-bytes", "--header-timeout-ms"}) {
+    EXPECT_NE(serve.out.find(flag), std::string::npos) << flag << " missing from:\n" << serve.out;
+  }
+}
+
+TEST_F(LifecycleTest, MigrateThenServe) {
+  DaisyProcess& d = make();
+  RunResult first = run_daisy({"migrate", "--data-dir", d.data_dir()});
+  EXPECT_TRUE(first.status.exited && first.status.code == 0) << first.status.describe() << "\n" << first.err;
+  EXPECT_NE(first.err.find("msg=\"migration applied\" version=1"), std::string::npos) << first.err;
+  EXPECT_TRUE(std::filesystem::exists(d.data_dir() + "/daisy.db"));
+
+  RunResult again = run_daisy({"migrate", "--data-dir", d.data_dir()});
+  EXPECT_TRUE(again.status.exited && again.status.code == 0) << again.status.describe() << "\n" << again.err;
+  EXPECT_EQ(again.err.find("migration applied"), std::string::npos) << "migrations are applied once:\n"
+                                                                     << again.err;
+
+  ASSERT_TRUE(d.start()) << d.start_error();
+  EXPECT_EQ(d.err_text().find("migration applied"), std::string::npos) << d.err_text();
+  EXPECT_EQ(d.get("/healthz").status, 200);
+  EXPECT_EQ(d.get("/readyz").status, 200);
+  App app = create(d, "after-migrate", d.admin());
+  EXPECT_EQ(d.get("/v1/apps/" + app.id, d.admin()).status, 200);
+}
+
+TEST_F(LifecycleTest, UnknownFlagFailsWithAMessage) {
+  TempDir dir;
+  RunResult r = run_daisy({"serve", "--data-dir", dir.path, "--bogus-flag"});
+  EXPECT_TRUE(r.status.exited && r.status.code != 0) << r.status.describe();
+  EXPECT_NE((r.out + r.err).find("--bogus-flag"), std::string::npos) << "out: " << r.out << "\nerr: " << r.err;
+}
+
+TEST_F(LifecycleTest, BadCommandLinesFail) {
+  TempDir dir;
+  struct Case {
+    std::vector<std::string> args;
+    std::string mentions;
+  };
+  std::vector<Case> cases = {
+      {{}, "subcommand"},
+      {{"frobnicate"}, "subcommand"},
+      {{"serve", "--data-dir", dir.path, "--listen", "nonsense"}, "--listen"},
+      {{"serve", "--data-dir", dir.path, "--max-body-bytes", "12"}, "--max-body-bytes"},
+      {{"serve", "--data-dir", dir.path, "--sqlite-synchronous", "sometimes"}, "--sqlite-synchronous"},
+      {{"serve", "--data-dir", dir.path, "--log-level", "loud"}, "--log-level"},
+      {{"migrate", "--data-dir", dir.path, "--listen", "127.0.0.1:0"}, "--listen"},
+  };
+  for (const auto& c : cases) {
+    RunResult r = run_daisy(c.args, 30s);
+    std::string joined;
+    for (const auto& a : c.args) joined += a + " ";
+    EXPECT_TRUE(r.status.exited && r.status.code != 0) << joined << ": " << r.status.describe();
+    EXPECT_FALSE((r.out + r.err).empty()) << joined << ": no message";
+    if (!c.mentions.empty()) {
+      EXPECT_NE((r.out + r.err).find(c.mentions), std::string::npos) << joined << ":\n" << r.out << r.err;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace daisy_e2e
