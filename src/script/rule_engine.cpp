@@ -32,6 +32,9 @@ struct RuleSet::State {
   // The answers being evaluated; null between evaluations, so an `answers`
   // table a rule smuggled out (say into the string library) reads nothing.
   const json::object* answers = nullptr;
+  // Registry references to the metatables every evaluation uses; made once.
+  int answers_meta = LUA_NOREF;
+  int env_meta = LUA_NOREF;
 
   ~State() {
     if (L) lua_close(L);
@@ -169,26 +172,32 @@ static int all_answers(lua_State* L) {
 static int run_rules(lua_State* L) {
   auto* e = static_cast<Evaluation*>(lua_touserdata(L, 1));
   RuleSet::State* state = e->state;
-  lua_newtable(L);  // env
-  lua_newtable(L);  // answers
-  lua_createtable(L, 0, 2);
-  lua_pushlightuserdata(L, state);
-  lua_pushcclosure(L, &lazy_answer, 1);
-  lua_setfield(L, -2, "__index");
-  lua_pushlightuserdata(L, state);
-  lua_pushcclosure(L, &all_answers, 1);
-  lua_setfield(L, -2, "__pairs");
-  lua_pushboolean(L, 0);
-  lua_setfield(L, -2, "__metatable");
+  if (state->answers_meta == LUA_NOREF) {
+    lua_createtable(L, 0, 3);
+    lua_pushlightuserdata(L, state);
+    lua_pushcclosure(L, &lazy_answer, 1);
+    lua_setfield(L, -2, "__index");
+    lua_pushlightuserdata(L, state);
+    lua_pushcclosure(L, &all_answers, 1);
+    lua_setfield(L, -2, "__pairs");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    state->answers_meta = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_createtable(L, 0, 2);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
+    lua_setfield(L, -2, "__index");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");  // the shared globals stay out of reach
+    state->env_meta = luaL_ref(L, LUA_REGISTRYINDEX);
+  }
+  lua_createtable(L, 0, 2);  // env: fresh per evaluation
+  lua_createtable(L, 0, 4);  // answers: filled on first read
+  lua_rawgeti(L, LUA_REGISTRYINDEX, state->answers_meta);
   lua_setmetatable(L, -2);
   lua_setfield(L, -2, "answers");
   lua_pushvalue(L, -1);
   lua_setfield(L, -2, "_G");  // _G is this evaluation's environment, not the shared globals
-  lua_createtable(L, 0, 2);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
-  lua_setfield(L, -2, "__index");
-  lua_pushboolean(L, 0);
-  lua_setfield(L, -2, "__metatable");  // the shared globals stay out of reach
+  lua_rawgeti(L, LUA_REGISTRYINDEX, state->env_meta);
   lua_setmetatable(L, -2);
   int env = lua_gettop(L);
   std::size_t spent = 0;

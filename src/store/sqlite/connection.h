@@ -20,7 +20,11 @@ class Statement {
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
 
-  Statement& bind(int i, std::string_view text);
+  Statement& bind(int i, std::string_view text);  // copies the text
+  // Binds without copying: text must stay alive and unchanged until the
+  // statement is reset (when this Statement dies). For hot paths binding
+  // fields of a record that outlives the statement.
+  Statement& bind_ref(int i, std::string_view text);
   Statement& bind_blob(int i, std::string_view bytes);
   Statement& bind(int i, std::int64_t v);
   Statement& bind_null(int i);

@@ -56,6 +56,41 @@ void GroupWriter::run() {
   }
 }
 
+namespace {
+
+Status run_work(const GroupWriter::Work& work, Connection& db) {
+  try {
+    return work(db);
+  } catch (const std::exception& e) {
+    return Status::internal(e.what());
+  }
+}
+
+}  // namespace
+
+// Runs the batch in one transaction. Optimistic first: no savepoints, since
+// nearly every write succeeds and a savepoint pair costs about as much as a
+// small insert. If any write fails, the whole transaction is rolled back and
+// the batch runs again with a savepoint per write, so the failure stays its
+// own. Writes are closures over their inputs, so running one twice after a
+// rollback is the same as running it once.
+bool GroupWriter::run_batch(std::deque<Op>& batch, std::vector<Status>& results, bool isolate) {
+  Connection& db = *connection_;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (isolate) db.run("SAVEPOINT w");
+    results[i] = run_work(batch[i].work, db);
+    if (results[i].is_ok()) {
+      if (isolate) db.run("RELEASE w");
+    } else if (isolate) {
+      db.run("ROLLBACK TO w");
+      db.run("RELEASE w");
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
 void GroupWriter::commit_batch(std::deque<Op>& batch) {
   auto start = std::chrono::steady_clock::now();
   Connection& db = *connection_;
@@ -64,21 +99,15 @@ void GroupWriter::commit_batch(std::deque<Op>& batch) {
   if (db.run("BEGIN IMMEDIATE") != SQLITE_OK) {
     batch_status = Status::unavailable("cannot begin a transaction: " + db.last_error());
   } else {
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      db.run("SAVEPOINT w");
-      try {
-        results[i] = batch[i].work(db);
-      } catch (const std::exception& e) {
-        results[i] = Status::internal(e.what());
-      }
-      if (results[i].is_ok()) {
-        db.run("RELEASE w");
+    if (!run_batch(batch, results, batch.size() == 1)) {
+      db.run("ROLLBACK");
+      if (db.run("BEGIN IMMEDIATE") != SQLITE_OK) {
+        batch_status = Status::unavailable("cannot begin a transaction: " + db.last_error());
       } else {
-        db.run("ROLLBACK TO w");
-        db.run("RELEASE w");
+        run_batch(batch, results, true);
       }
     }
-    if (db.run("COMMIT") != SQLITE_OK) {
+    if (batch_status.is_ok() && db.run("COMMIT") != SQLITE_OK) {
       batch_status = Status::unavailable("commit failed: " + db.last_error());
       db.exec("ROLLBACK");
     }

@@ -1,7 +1,7 @@
 #pragma once
 // The single writer thread of the SQLite store. It takes every write queued
-// since its last commit, runs each in its own savepoint inside one transaction,
-// commits once, then completes them all (group commit). A write's completion
+// since its last commit, runs them inside one transaction (each isolated from
+// the others' failures), commits once, then completes them all (group commit). A write's completion
 // runs only after the commit is durable, so a caller acknowledged by it
 // survives kill -9 (and power loss with synchronous=FULL).
 
@@ -9,6 +9,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <vector>
 #include <thread>
 
 #include "store/sqlite/connection.h"
@@ -23,6 +24,8 @@ namespace daisy::sqlite {
 class GroupWriter {
  public:
   // Runs inside the transaction; a non-ok Status rolls back this write only.
+  // May run twice (after a rollback caused by another write in its batch), so
+  // it must depend only on its inputs and the database.
   using Work = std::function<Status(Connection&)>;
   // Called on the writer thread after commit (or failure); must not block.
   using Done = std::function<void(Status)>;
@@ -43,6 +46,8 @@ class GroupWriter {
   };
   void run();
   void commit_batch(std::deque<Op>& batch);
+  // False (at the first failed write) when not isolating writes in savepoints.
+  bool run_batch(std::deque<Op>& batch, std::vector<Status>& results, bool isolate);
 
   std::unique_ptr<Connection> connection_;
   Metrics* metrics_;

@@ -165,20 +165,21 @@ asio::awaitable<Result<SubmitOutcome>> SqliteStore::insert_response(std::shared_
         "INSERT INTO responses (id, form_id, form_version, status, answers, metadata, checks, submitted_at,"
         " received_at, updated_at, revision, app_id, idempotency_key, request_hash)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    stmt.bind(1, row->id)
-        .bind(2, row->form_id)
+    // The row, key and hash outlive the statement: bind without copying.
+    stmt.bind_ref(1, row->id)
+        .bind_ref(2, row->form_id)
         .bind(3, std::int64_t{row->form_version})
-        .bind(4, row->status)
-        .bind(5, row->answers)
-        .bind(6, row->metadata)
-        .bind(7, row->checks)
-        .bind(8, row->submitted_at)
-        .bind(9, row->received_at)
-        .bind(10, row->updated_at)
+        .bind_ref(4, row->status)
+        .bind_ref(5, row->answers)
+        .bind_ref(6, row->metadata)
+        .bind_ref(7, row->checks)
+        .bind_ref(8, row->submitted_at)
+        .bind_ref(9, row->received_at)
+        .bind_ref(10, row->updated_at)
         .bind(11, std::int64_t{row->revision});
-    if (row->app_id.empty()) stmt.bind_null(12); else stmt.bind(12, row->app_id);
-    if (key.empty()) stmt.bind_null(13); else stmt.bind(13, key);
-    if (key.empty()) stmt.bind_null(14); else stmt.bind(14, hash);
+    if (row->app_id.empty()) stmt.bind_null(12); else stmt.bind_ref(12, row->app_id);
+    if (key.empty()) stmt.bind_null(13); else stmt.bind_ref(13, key);
+    if (key.empty()) stmt.bind_null(14); else stmt.bind_ref(14, hash);
     Status s = sqlite::status_of(stmt.step(), db);
     if (!s.is_ok()) return s;
     row->seq = sqlite3_last_insert_rowid(db.handle());
