@@ -14,6 +14,7 @@
 #include "http/json_body.h"
 #include "util/ids.h"
 #include "util/iso8601.h"
+#include "util/json_text.h"
 #include "util/time.h"
 
 namespace daisy::api {
@@ -156,7 +157,7 @@ boost::asio::awaitable<Response> submit(ApiContext& ctx, Request& req) {
     if (!it->value().is_object()) {
       errors.push_back({"metadata", "must be an object"});
     } else {
-      metadata = json::serialize(it->value());
+      metadata = to_json_text(it->value());
       if (metadata.size() > max_metadata_bytes) errors.push_back({"metadata", "must be at most 16 KiB"});
     }
   }
@@ -216,9 +217,9 @@ boost::asio::awaitable<Response> submit(ApiContext& ctx, Request& req) {
   row->form_id = form_id;
   row->form_version = form.form.version;
   row->status = outcome.status;
-  row->answers = json::serialize(*answers);
+  row->answers = to_json_text(*answers);
   row->metadata = std::move(metadata);
-  row->checks = json::serialize(outcome.checks);
+  row->checks = to_json_text(outcome.checks);
   row->submitted_at = submitted_at;
   row->received_at = received_at;
   row->updated_at = received_at;
@@ -326,8 +327,8 @@ boost::asio::awaitable<Response> correct(ApiContext& ctx, Request& req) {
   row->form_id = form_id;
   row->form_version = form.form.version;
   row->status = outcome.status;
-  row->answers = json::serialize(*answers);
-  row->checks = json::serialize(outcome.checks);
+  row->answers = to_json_text(*answers);
+  row->checks = to_json_text(outcome.checks);
   row->updated_at = now_utc();
   Status status = co_await ctx.store.revise_response(row);
   if (!status.is_ok()) co_return store_failure(status, "response " + response_id);
