@@ -112,6 +112,25 @@ std::variant<std::shared_ptr<const CompiledForm>, Response> active_form(ApiConte
   return form.value();
 }
 
+// Checks answers against the form's current version; the row to store
+// (form, version, status, answers, checks set) or the refusal.
+std::variant<std::shared_ptr<ResponseRow>, Response> checked_row(ApiContext& ctx, const std::string& form_id,
+                                                                 const json::object& answers) {
+  auto loaded = active_form(ctx, form_id);
+  if (auto* refusal = std::get_if<Response>(&loaded)) return std::move(*refusal);
+  const auto& form = *std::get<std::shared_ptr<const CompiledForm>>(loaded);
+  auto checked = check_response(form, answers);
+  if (auto* refusal = std::get_if<Response>(&checked)) return std::move(*refusal);
+  auto& outcome = std::get<Checked>(checked);
+  auto row = std::make_shared<ResponseRow>();
+  row->form_id = form_id;
+  row->form_version = form.form.version;
+  row->status = outcome.status;
+  row->answers = to_json_text(answers);
+  row->checks = to_json_text(outcome.checks);
+  return row;
+}
+
 bool valid_idempotency_key(std::string_view key) {
   if (key.empty() || key.size() > max_idempotency_key) return false;
   for (unsigned char c : key) {
@@ -205,21 +224,11 @@ boost::asio::awaitable<Response> submit(ApiContext& ctx, Request& req) {
     }
   }
 
-  auto loaded = active_form(ctx, form_id);
-  if (auto* refusal = std::get_if<Response>(&loaded)) co_return std::move(*refusal);
-  const auto& form = *std::get<std::shared_ptr<const CompiledForm>>(loaded);
-  auto checked = check_response(form, *answers);
+  auto checked = checked_row(ctx, form_id, *answers);
   if (auto* refusal = std::get_if<Response>(&checked)) co_return std::move(*refusal);
-  auto& outcome = std::get<Checked>(checked);
-
-  auto row = std::make_shared<ResponseRow>();
+  auto row = std::get<std::shared_ptr<ResponseRow>>(checked);
   row->id = new_uuid_v7();
-  row->form_id = form_id;
-  row->form_version = form.form.version;
-  row->status = outcome.status;
-  row->answers = to_json_text(*answers);
   row->metadata = std::move(metadata);
-  row->checks = to_json_text(outcome.checks);
   row->submitted_at = submitted_at;
   row->received_at = received_at;
   row->updated_at = received_at;
@@ -315,20 +324,10 @@ boost::asio::awaitable<Response> correct(ApiContext& ctx, Request& req) {
   if (req.principal.is_app() && existing.value().app_id != req.principal.app_id) {
     co_return http::not_found("response " + response_id);  // another app's data does not exist for it
   }
-  auto loaded = active_form(ctx, form_id);
-  if (auto* refusal = std::get_if<Response>(&loaded)) co_return std::move(*refusal);
-  const auto& form = *std::get<std::shared_ptr<const CompiledForm>>(loaded);
-  auto checked = check_response(form, *answers);
+  auto checked = checked_row(ctx, form_id, *answers);
   if (auto* refusal = std::get_if<Response>(&checked)) co_return std::move(*refusal);
-  auto& outcome = std::get<Checked>(checked);
-
-  auto row = std::make_shared<ResponseRow>();
+  auto row = std::get<std::shared_ptr<ResponseRow>>(checked);
   row->id = response_id;
-  row->form_id = form_id;
-  row->form_version = form.form.version;
-  row->status = outcome.status;
-  row->answers = to_json_text(*answers);
-  row->checks = to_json_text(outcome.checks);
   row->updated_at = now_utc();
   Status status = co_await ctx.store.revise_response(row);
   if (!status.is_ok()) co_return store_failure(status, "response " + response_id);
