@@ -4,23 +4,31 @@
 
 namespace daisy::api {
 
-Result<std::shared_ptr<const CompiledForm>> compile_form(const FormRow& row) {
+Result<Form> form_from_row(const FormRow& row) {
   boost::system::error_code ec;
   auto value = boost::json::parse(row.definition, ec);
   if (ec) return Status::internal("stored form " + row.id + " is not valid JSON");
   auto definition = definition_from_json(value);
   if (!definition) return Status::internal("stored form " + row.id + " no longer parses");
-  auto rules = RuleSet::compile(definition->rules);
+  Form form;
+  form.id = row.id;
+  form.version = row.version;
+  form.created_at = row.created_at;
+  form.updated_at = row.updated_at;
+  form.archived_at = row.archived_at;
+  form.definition = std::move(*definition);
+  return form;
+}
+
+Result<std::shared_ptr<const CompiledForm>> compile_form(const FormRow& row) {
+  auto form = form_from_row(row);
+  if (!form.is_ok()) return form.status();
+  auto rules = RuleSet::compile(form.value().definition.rules);
   if (!std::holds_alternative<std::shared_ptr<RuleSet>>(rules)) {
     return Status::internal("stored rules of form " + row.id + " no longer compile");
   }
   auto compiled = std::make_shared<CompiledForm>();
-  compiled->form.id = row.id;
-  compiled->form.version = row.version;
-  compiled->form.created_at = row.created_at;
-  compiled->form.updated_at = row.updated_at;
-  compiled->form.archived_at = row.archived_at;
-  compiled->form.definition = std::move(*definition);
+  compiled->form = std::move(form.value());
   compiled->rules = std::get<std::shared_ptr<RuleSet>>(rules);
   return std::shared_ptr<const CompiledForm>(std::move(compiled));
 }

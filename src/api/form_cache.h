@@ -18,6 +18,9 @@ struct CompiledForm {
   std::shared_ptr<const RuleSet> rules;
 };
 
+// Parses a stored form, without compiling its rules (for listings).
+Result<Form> form_from_row(const FormRow& row);
+
 // Parses a stored form and compiles its rules. internal when the stored
 // definition no longer parses (it was checked when saved, so that is a bug).
 Result<std::shared_ptr<const CompiledForm>> compile_form(const FormRow& row);

@@ -28,10 +28,6 @@ std::variant<std::shared_ptr<RuleSet>, Response> compile_rules(const FormDefinit
   return std::get<std::shared_ptr<RuleSet>>(compiled);
 }
 
-Result<std::shared_ptr<const CompiledForm>> load(ApiContext& ctx, const std::string& id) {
-  return ctx.forms->get(id);
-}
-
 // Writes def as the next version of current (or the same version when only
 // title, description or metadata changed) and installs it in the cache.
 boost::asio::awaitable<Response> save(ApiContext& ctx, const CompiledForm& current, FormDefinition def,
@@ -91,16 +87,17 @@ Response list_forms(ApiContext& ctx, Request& req) {
   if (!rows.is_ok()) return store_failure(rows.status(), "forms");
   json::array items;
   for (const auto& row : rows.value()) {
-    auto compiled = compile_form(row);
-    if (!compiled.is_ok()) return store_failure(compiled.status(), "form " + row.id);
-    items.push_back(compiled.value()->form.to_json());
+    // A listing shows definitions: no rule needs compiling for it.
+    auto form = form_from_row(row);
+    if (!form.is_ok()) return store_failure(form.status(), "form " + row.id);
+    items.push_back(form.value().to_json());
   }
   std::string last = rows.value().empty() ? std::string() : rows.value().back().id;
   return json_reply(200, page_body(std::move(items), p, std::move(last)));
 }
 
 Response get_form(ApiContext& ctx, Request& req) {
-  auto form = load(ctx, req.param(0));
+  auto form = ctx.forms->get(req.param(0));
   if (!form.is_ok()) return store_failure(form.status(), "form " + req.param(0));
   return form_reply(200, form.value()->form);
 }
@@ -108,7 +105,7 @@ Response get_form(ApiContext& ctx, Request& req) {
 boost::asio::awaitable<Response> patch_form(ApiContext& ctx, Request& req) {
   auto body = http::parse_body_object(req);
   if (auto* refusal = std::get_if<Response>(&body)) co_return std::move(*refusal);
-  auto current = load(ctx, req.param(0));
+  auto current = ctx.forms->get(req.param(0));
   if (!current.is_ok()) co_return store_failure(current.status(), "form " + req.param(0));
   if (current.value()->form.archived()) {
     co_return http::problem(409, "form-archived", "The form is archived and cannot change.");
@@ -126,7 +123,7 @@ boost::asio::awaitable<Response> patch_form(ApiContext& ctx, Request& req) {
 
 boost::asio::awaitable<Response> archive_form(ApiContext& ctx, Request& req) {
   std::string id = req.param(0);
-  auto current = load(ctx, id);
+  auto current = ctx.forms->get(id);
   if (!current.is_ok()) co_return store_failure(current.status(), "form " + id);
   if (current.value()->form.archived()) co_return form_reply(200, current.value()->form);
   std::string at = now_utc();
@@ -155,13 +152,13 @@ json::object question_body(const Form& form, const Question& q) {
 }
 
 Response list_questions(ApiContext& ctx, Request& req) {
-  auto form = load(ctx, req.param(0));
+  auto form = ctx.forms->get(req.param(0));
   if (!form.is_ok()) return store_failure(form.status(), "form " + req.param(0));
   return json_reply(200, questions_body(form.value()->form));
 }
 
 Response get_question(ApiContext& ctx, Request& req) {
-  auto form = load(ctx, req.param(0));
+  auto form = ctx.forms->get(req.param(0));
   if (!form.is_ok()) return store_failure(form.status(), "form " + req.param(0));
   const Question* q = form.value()->form.definition.question(req.param(1));
   if (!q) return http::not_found("question " + req.param(1));
@@ -170,7 +167,7 @@ Response get_question(ApiContext& ctx, Request& req) {
 
 // Loads the form for a question change; a refusal when it is missing or archived.
 std::variant<std::shared_ptr<const CompiledForm>, Response> load_for_change(ApiContext& ctx, const std::string& id) {
-  auto form = load(ctx, id);
+  auto form = ctx.forms->get(id);
   if (!form.is_ok()) return store_failure(form.status(), "form " + id);
   if (form.value()->form.archived()) {
     return http::problem(409, "form-archived", "The form is archived and cannot change.");

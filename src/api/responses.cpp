@@ -215,7 +215,7 @@ boost::asio::awaitable<Response> submit(ApiContext& ctx, Request& req) {
   if (!key.empty()) {
     std::string caller = req.principal.is_app() ? "app:" + req.principal.app_id : std::string("admin");
     Sha256 digest = sha256(caller + "\n" + std::string(req.body));
-    hash = to_hex({reinterpret_cast<const char*>(digest.data()), digest.size()});
+    hash = to_hex(bytes_of(digest));
     auto earlier = ctx.store.find_by_idempotency_key(form_id, key);
     if (!earlier.is_ok()) co_return store_failure(earlier.status(), "response");
     if (earlier.value()) {

@@ -9,7 +9,7 @@ constexpr std::string_view admin_hash_setting = "admin_token_sha256";
 constexpr std::size_t min_admin_token_length = 16;
 
 std::string hash_hex(const Sha256& hash) {
-  return to_hex({reinterpret_cast<const char*>(hash.data()), hash.size()});
+  return to_hex(bytes_of(hash));
 }
 
 std::optional<Sha256> parse_hash_hex(const std::string& hex) {

@@ -8,7 +8,7 @@
 namespace daisy {
 namespace {
 
-std::string key_of(const Sha256& h) { return std::string(reinterpret_cast<const char*>(h.data()), h.size()); }
+std::string key_of(const Sha256& h) { return std::string(bytes_of(h)); }
 
 }  // namespace
 

@@ -135,7 +135,6 @@ struct Server::Impl {
   std::atomic<bool> stopping{false};
   std::atomic<bool> stop_started{false};
   SteadyClock::time_point stop_deadline{};
-  std::atomic<std::size_t> open{0};
 
   std::uint16_t listen();
   void run();
@@ -220,7 +219,8 @@ asio::awaitable<void> Server::Impl::accept_loop() {
       co_await backoff.async_wait(use_tuple);
       continue;
     }
-    if (open.load() >= config.max_connections) {
+    if (static_cast<std::size_t>(metrics.open_connections.load(std::memory_order_relaxed)) >=
+        config.max_connections) {
       boost::system::error_code ignored;
       socket.close(ignored);
       continue;
@@ -270,7 +270,6 @@ asio::awaitable<void> Server::Impl::sweep(Worker& w) {
 }
 
 asio::awaitable<void> Server::Impl::session(Worker& w, tcp::socket socket) {
-  open.fetch_add(1);
   metrics.open_connections.fetch_add(1, std::memory_order_relaxed);
   std::string remote;
   {
@@ -289,7 +288,6 @@ asio::awaitable<void> Server::Impl::session(Worker& w, tcp::socket socket) {
   conn.socket.close(ignored);
   w.unlink(&conn);
   metrics.open_connections.fetch_sub(1, std::memory_order_relaxed);
-  open.fetch_sub(1);
 }
 
 asio::awaitable<void> Server::Impl::serve(Worker& w, Connection& conn, const std::string& remote) {

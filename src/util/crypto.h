@@ -11,6 +11,7 @@ namespace daisy {
 using Sha256 = std::array<std::uint8_t, 32>;
 
 Sha256 sha256(std::string_view data);
+inline std::string_view bytes_of(const Sha256& h) { return {reinterpret_cast<const char*>(h.data()), h.size()}; }
 
 // Cryptographically secure random bytes; aborts if the system RNG fails.
 std::string secure_random_bytes(std::size_t n);

@@ -15,25 +15,17 @@
 #include <variant>
 #include <vector>
 
+#include "test_support.h"
+
 namespace {
+
+using daisy::test::describe;
+using daisy::test::has_field;
 
 using namespace daisy;
 namespace json = boost::json;
 
 using Parsed = std::variant<FormDefinition, std::vector<FieldError>>;
-
-std::string describe(const std::vector<FieldError>& errors) {
-  std::string out;
-  for (const auto& e : errors) out += "[" + e.field + ": " + e.message + "] ";
-  return out;
-}
-
-bool has_field(const std::vector<FieldError>& errors, std::string_view field) {
-  for (const auto& e : errors) {
-    if (e.field == field) return true;
-  }
-  return false;
-}
 
 std::size_t count_field(const std::vector<FieldError>& errors, std::string_view field) {
   std::size_t n = 0;

@@ -17,23 +17,15 @@
 #include <utility>
 #include <vector>
 
+#include "test_support.h"
+
 namespace {
+
+using daisy::test::describe;
+using daisy::test::has_field;
 
 using namespace daisy;
 namespace json = boost::json;
-
-std::string describe(const std::vector<FieldError>& errors) {
-  std::string out;
-  for (const auto& e : errors) out += "[" + e.field + ": " + e.message + "] ";
-  return out;
-}
-
-bool has_field(const std::vector<FieldError>& errors, std::string_view field) {
-  for (const auto& e : errors) {
-    if (e.field == field) return true;
-  }
-  return false;
-}
 
 const FieldError* find_field(const std::vector<FieldError>& errors, std::string_view field) {
   for (const auto& e : errors) {

@@ -14,8 +14,25 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
+
+#include "domain/field_error.h"
 
 namespace daisy::test {
+
+// Field errors in one line, for assertion messages.
+inline std::string describe(const std::vector<FieldError>& errors) {
+  std::string out;
+  for (const auto& e : errors) out += "[" + e.field + ": " + e.message + "] ";
+  return out;
+}
+
+inline bool has_field(const std::vector<FieldError>& errors, std::string_view field) {
+  for (const auto& e : errors) {
+    if (e.field == field) return true;
+  }
+  return false;
+}
 
 // True when s has exactly the shape: '#' a decimal digit, '%' a lower-case hex
 // digit, '@' an ASCII letter; any other character stands for itself.

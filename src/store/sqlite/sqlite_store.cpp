@@ -22,10 +22,6 @@ using sqlite::Connection;
 
 namespace {
 
-std::string_view as_bytes(const Sha256& h) {
-  return {reinterpret_cast<const char*>(h.data()), h.size()};
-}
-
 void configure(Connection& db, const SqliteOptions& options) {
   // WAL lets readers run beside the single writer.
   if (db.exec("PRAGMA journal_mode=WAL") != SQLITE_OK) {
@@ -172,7 +168,7 @@ asio::awaitable<Status> SqliteStore::create_app(App app, Sha256 token_hash) {
   // g++ 12 mis-destroys a lambda built in the same expression as co_await.
   sqlite::GroupWriter::Work work = [app = std::move(app), token_hash](Connection& db) {
     auto stmt = db.prepare("INSERT INTO apps (id, name, token_hash, created_at) VALUES (?, ?, ?, ?)");
-    stmt.bind(1, app.id).bind(2, app.name).bind_blob(3, as_bytes(token_hash)).bind(4, app.created_at);
+    stmt.bind(1, app.id).bind(2, app.name).bind_blob(3, bytes_of(token_hash)).bind(4, app.created_at);
     return sqlite::status_of(stmt.step(), db);
   };
   co_return co_await write(std::move(work));
@@ -220,7 +216,7 @@ asio::awaitable<Status> SqliteStore::set_app_token(std::string id, Sha256 token_
   // g++ 12 mis-destroys a lambda built in the same expression as co_await.
   sqlite::GroupWriter::Work work = [id = std::move(id), token_hash](Connection& db) {
     auto stmt = db.prepare("UPDATE apps SET token_hash = ? WHERE id = ? AND deleted_at IS NULL");
-    stmt.bind_blob(1, as_bytes(token_hash)).bind(2, id);
+    stmt.bind_blob(1, bytes_of(token_hash)).bind(2, id);
     Status s = sqlite::status_of(stmt.step(), db);
     if (s.is_ok() && sqlite3_changes(db.handle()) == 0) return Status::not_found("app");
     return s;
