@@ -9,7 +9,8 @@
 #
 # Environment: DURATION (s per wrk run, default 10), ROUNDS (default 3; the
 # median round is reported), CONNECTIONS (default 64), EXPORT_ROWS (default
-# 1000000).
+# 1000000), EVENT_ROWS (events seeded for the session query, default 10000000),
+# EVENT_SESSIONS (sessions they belong to, default 1000000).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -18,6 +19,8 @@ DURATION="${DURATION:-10}"
 ROUNDS="${ROUNDS:-3}"
 CONNECTIONS="${CONNECTIONS:-64}"
 EXPORT_ROWS="${EXPORT_ROWS:-1000000}"
+EVENT_ROWS="${EVENT_ROWS:-10000000}"
+EVENT_SESSIONS="${EVENT_SESSIONS:-1000000}"
 THREADS="$(nproc)"
 WORK="$(mktemp -d /tmp/daisy-bench.XXXXXX)"
 OUT="$ROOT/docs/benchmarks.md"
@@ -100,12 +103,21 @@ run_wrk() {
 }
 
 declare -A CMD LABEL GOAL
-KEYS=(nginx healthz get_app submit)
+KEYS=(nginx healthz get_app submit nginx_post event event_batch)
 CMD[nginx]="wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency http://127.0.0.1:<nginx>/healthz"
 CMD[healthz]="wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency http://127.0.0.1:<daisy>/healthz"
 CMD[get_app]="wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency -H 'Authorization: Bearer <admin>' http://127.0.0.1:<daisy>/v1/apps/<id>"
 CMD[submit]="DAISY_TOKEN=<app token> DAISY_FORM=<id> wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency -s bench/submit.lua http://127.0.0.1:<daisy>"
+CMD[nginx_post]="wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency -s bench/event.lua http://127.0.0.1:<nginx>"
+CMD[event]="DAISY_TOKEN=<app token> wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency -s bench/event.lua http://127.0.0.1:<daisy>"
+CMD[event_batch]="DAISY_TOKEN=<app token> wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency -s bench/event_batch.lua http://127.0.0.1:<daisy>"
 LABEL[nginx]="nginx constant body (ceiling)"
+LABEL[nginx_post]="nginx POST of one event, body discarded, constant 202 (POST ceiling)"
+LABEL[event]="Daisy POST /v1/events, one event per request (schema-checked, synchronous=FULL)"
+LABEL[event_batch]="Daisy POST /v1/events, batches of 100 events"
+GOAL[nginx_post]="-"
+GOAL[event]="ratio to nginx POST >= 0.70, p99 < 10 ms"
+GOAL[event_batch]=">= 500,000 events/s"
 LABEL[healthz]="Daisy GET /healthz"
 LABEL[get_app]="Daisy GET /v1/apps/{id} (admin token, SQLite read)"
 LABEL[submit]="Daisy POST /v1/forms/{id}/responses (10 questions, 2 rules, app token, synchronous=FULL)"
@@ -120,7 +132,15 @@ for round in $(seq 1 "$ROUNDS"); do
   run_wrk healthz "$BASE/healthz"
   run_wrk get_app "$BASE/v1/apps/$APP_ID" -H "Authorization: Bearer $ADMIN_TOKEN"
   DAISY_TOKEN="$APP_TOKEN" DAISY_FORM="$FORM_ID" run_wrk submit "$BASE" -s "$ROOT/bench/submit.lua"
+  run_wrk nginx_post "http://127.0.0.1:$NGINX_PORT" -s "$ROOT/bench/event.lua"
+  DAISY_TOKEN="$APP_TOKEN" run_wrk event "$BASE" -s "$ROOT/bench/event.lua"
+  DAISY_TOKEN="$APP_TOKEN" run_wrk event_batch "$BASE" -s "$ROOT/bench/event_batch.lua"
 done
+metric() {  # prometheus line pattern -> value
+  curl -s "$BASE/metrics" | awk -v pat="$1" 'index($0, pat) == 1 {print $NF}'
+}
+EVENTS_202="$(metric 'daisy_http_requests_total{route="POST /v1/events",status="202"}')"
+EVENTS_STORED="$(sqlite3 "$WORK/daisy-data/daisy.db" 'SELECT count(*) FROM events')"
 SUBMITTED="$(curl -s "$BASE/metrics" | awk -F'[{} ]' '/^daisy_http_requests_total/ && /POST \/v1\/forms\/\{id\}\/responses/ && /status="201"/ {print $NF}')"
 stop_daisy "$DAISY_PID"
 
@@ -128,6 +148,40 @@ median() {  # key -> "rate p50 p99" of the median-rate round
   sort -n -k1,1 "$WORK/rounds-$1" | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}'
 }
 nginx_rate="$(median nginx | awk '{print $1}')"
+nginx_post_rate="$(median nginx_post | awk '{print $1}')"
+
+# --- one session among many stored events ------------------------------------------
+SESSION_PORT="$(free_port)"
+SESSION_DIR="$WORK/session-data"
+start_daisy "$SESSION_DIR" "$SESSION_PORT"
+SESSION_APP="$(admin_post "$SESSION_PORT" /v1/apps '{"name":"seed"}' | json_field id)"
+stop_daisy "$DAISY_PID"
+# Seeded straight into the database (through the same indexes the server
+# writes): EVENT_ROWS events, EVENT_SESSIONS sessions, interleaved in time the
+# way concurrent visitors are.
+seed_t0="$(date +%s.%N)"
+sqlite3 "$SESSION_DIR/daisy.db" <<SQL
+PRAGMA journal_mode=WAL;
+PRAGMA cache_size=-2000000;
+WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < $EVENT_ROWS - 1)
+INSERT INTO events (id, app_id, session_id, category, name, ts, data, received_at)
+SELECT printf('01900000-0000-7000-8000-%012d', i), '$SESSION_APP',
+       printf('%08x-0000-4000-8000-%012x', i % $EVENT_SESSIONS, i % $EVENT_SESSIONS),
+       'page interaction', CASE i % 4 WHEN 0 THEN 'cta click' ELSE 'pageview' END,
+       1767225600000000000 + i * 1000000,
+       '{"host":"example.org","path":"/pricing","element":"buy"}',
+       1767225600000000000 + i * 1000000
+FROM n;
+SQL
+seed_s="$(awk -v a="$seed_t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.0f", b - a}')"
+start_daisy "$SESSION_DIR" "$SESSION_PORT"
+: > "$WORK/rounds-session"
+for round in $(seq 1 "$ROUNDS"); do
+  DAISY_TOKEN="$ADMIN_TOKEN" DAISY_SESSIONS="$EVENT_SESSIONS" \
+    run_wrk session "http://127.0.0.1:$SESSION_PORT" -s "$ROOT/bench/session.lua"
+done
+stop_daisy "$DAISY_PID"
+rm -rf "$SESSION_DIR"
 
 # --- export of many responses -----------------------------------------------------
 EXPORT_PORT="$(free_port)"
@@ -164,10 +218,10 @@ export_s="$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}')"
 sqlite_s="$(awk -v a="$t2" -v b="$t3" 'BEGIN {printf "%.2f", b - a}')"
 
 # --- the report -------------------------------------------------------------------
-row() {  # key
-  local key="$1" rate p50 p99 ratio
+row() {  # key [reference rate]
+  local key="$1" reference="${2:-$nginx_rate}" rate p50 p99 ratio
   read -r rate p50 p99 <<< "$(median "$key")"
-  ratio="$(awk -v a="$rate" -v b="$nginx_rate" 'BEGIN {printf "%.2f", a / b}')"
+  ratio="$(awk -v a="$rate" -v b="$reference" 'BEGIN {printf "%.2f", a / b}')"
   printf '| %s | %.0f | %s | %s | %s | %s | `%s` |\n' "${LABEL[$key]}" "$rate" "$p50" "$p99" "$ratio" "${GOAL[$key]}" "${CMD[$key]}"
 }
 
@@ -189,13 +243,36 @@ row() {  # key
   echo
   echo "| scenario | req/s | p50 | p99 | ratio to nginx | goal | command |"
   echo "|---|---|---|---|---|---|---|"
-  for key in "${KEYS[@]}"; do row "$key"; done
+  for key in nginx healthz get_app submit; do row "$key"; done
   echo
   echo "Responses stored by the submission rounds: ${SUBMITTED:-unknown}."
   echo
+  echo "## Events (reference: nginx reading the same POST and answering a constant 202)"
+  echo
+  echo "| scenario | req/s | p50 | p99 | ratio to nginx POST | goal | command |"
+  echo "|---|---|---|---|---|---|---|"
+  for key in nginx_post event event_batch; do row "$key" "$nginx_post_rate"; done
+  echo
+  batch_rate="$(median event_batch | awk '{print $1}')"
+  printf -- '- Batches of 100: **%.0f events/s** accepted and committed (median round x 100; goal >= 500,000).\n' \
+    "$(awk -v r="$batch_rate" 'BEGIN {print r * 100}')"
+  echo "- Events stored by all event rounds: ${EVENTS_STORED:-unknown} (202 replies to POST /v1/events: ${EVENTS_202:-unknown};"
+  echo "  a batch reply counts once). Every event carries data checked against the pageview schema."
+  echo
+  echo "## One session among $EVENT_ROWS stored events"
+  echo
+  echo "| scenario | req/s | p50 | p99 | goal | command |"
+  echo "|---|---|---|---|---|---|"
+  read -r srate sp50 sp99 <<< "$(median session)"
+  printf '| GET /v1/sessions/{id} (admin), random session of %s, 10 events each | %.0f | %s | %s | p99 < 5 ms | `DAISY_TOKEN=<admin> DAISY_SESSIONS=%s wrk -t%s -c%s -d%ss --latency -s bench/session.lua http://127.0.0.1:<daisy>` |\n' \
+    "$EVENT_SESSIONS" "$srate" "$sp50" "$sp99" "$EVENT_SESSIONS" "$THREADS" "$CONNECTIONS" "$DURATION"
+  echo
+  echo "The events are seeded straight into SQLite (in ${seed_s} s) through the server's own schema and indexes;"
+  echo "sessions are interleaved in time, so one session's events lie far apart in the table."
+  echo
   echo "Per-round figures (req/s p50 p99):"
   echo
-  for key in "${KEYS[@]}"; do
+  for key in "${KEYS[@]}" session; do
     echo "- $key: $(tr '\n' ';' < "$WORK/rounds-$key" | sed 's/;$//; s/;/; /g')"
   done
   echo

@@ -66,6 +66,16 @@ int main(int argc, char** argv) {
       ->envname("DAISY_MAX_HEADER_BYTES")
       ->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 20))
       ->capture_default_str();
+  serve->add_option("--event-max-skew", config.event_max_skew_seconds,
+                    "Seconds an event's timestamp may be ahead of the server's clock")
+      ->envname("DAISY_EVENT_MAX_SKEW")
+      ->check(CLI::Range(0u, 86'400u))
+      ->capture_default_str();
+  serve->add_option("--event-rejections-cap", config.event_rejections_cap,
+                    "Rejected events kept for monitoring; the oldest are dropped beyond it")
+      ->envname("DAISY_EVENT_REJECTIONS_CAP")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100'000'000}))
+      ->capture_default_str();
   serve->add_option("--max-in-flight", config.max_in_flight,
                     "Requests handled at once; beyond it 503 with Retry-After")
       ->envname("DAISY_MAX_IN_FLIGHT")

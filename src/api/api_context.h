@@ -9,6 +9,9 @@
 
 namespace daisy {
 class Metrics;
+namespace events {
+struct EventsState;
+}
 }
 
 namespace daisy::api {
@@ -20,6 +23,7 @@ struct ApiContext {
   Authenticator& auth;
   Metrics* metrics = nullptr;
   FormCache* forms = nullptr;
+  events::EventsState* events = nullptr;
 };
 
 }  // namespace daisy::api

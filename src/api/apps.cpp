@@ -5,6 +5,7 @@
 #include "api/replies.h"
 #include "api/routes.h"
 #include "auth/tokens.h"
+#include "events/events_state.h"
 #include "http/json_body.h"
 #include "util/ids.h"
 #include "util/time.h"
@@ -17,7 +18,10 @@ using http::Response;
 namespace json = boost::json;
 
 json::object app_json(const App& app) {
-  return {{"id", app.id}, {"name", app.name}, {"created_at", app.created_at}};
+  return {{"id", app.id},
+          {"name", app.name},
+          {"created_at", app.created_at},
+          {"unknown_event_types", app.unknown_event_types}};
 }
 
 boost::asio::awaitable<Response> create_app(ApiContext& ctx, Request& req) {
@@ -67,6 +71,31 @@ Response get_app(ApiContext& ctx, Request& req) {
   return json_reply(200, app_json(app.value()));
 }
 
+// PATCH /v1/apps/{id}: the app's settings; today its policy for events of
+// unknown types ("accept" or "reject").
+boost::asio::awaitable<Response> patch_app(ApiContext& ctx, Request& req) {
+  auto parsed = http::parse_json_object_body(req);
+  if (auto* refusal = std::get_if<Response>(&parsed)) co_return std::move(*refusal);
+  auto root = std::get<http::ParsedJson>(parsed).root().get_object().value();
+  std::vector<http::FieldError> errors;
+  auto policy = http::get_string(root, "unknown_event_types", true, errors);
+  if (policy && *policy != "accept" && *policy != "reject") {
+    errors.push_back({"unknown_event_types", "must be \"accept\" or \"reject\""});
+  }
+  for (auto field : root) {
+    if (field.key != "unknown_event_types") errors.push_back({std::string(field.key), "is not a known field"});
+  }
+  if (!errors.empty()) co_return http::validation_problem(std::move(errors));
+  std::string id = req.param(0);
+  std::string value(*policy);
+  Status status = co_await ctx.store.set_unknown_event_types(id, value);
+  if (!status.is_ok()) co_return store_failure(status, "app " + id);
+  ctx.events->unknown_types.set(id, value == "reject");
+  auto app = ctx.store.get_app(id);
+  if (!app.is_ok()) co_return store_failure(app.status(), "app " + id);
+  co_return json_reply(200, app_json(app.value()));
+}
+
 boost::asio::awaitable<Response> delete_app(ApiContext& ctx, Request& req) {
   std::string id = req.param(0);
   Status status = co_await ctx.store.delete_app(id);
@@ -103,6 +132,8 @@ void register_app_routes(http::Router& router, ApiContext& ctx) {
              http::SyncHandler([&ctx](Request& req) { return list_apps(ctx, req); }));
   router.add(Method::get, "/v1/apps/{id}", Access::admin,
              http::SyncHandler([&ctx](Request& req) { return get_app(ctx, req); }));
+  router.add(Method::patch, "/v1/apps/{id}", Access::admin,
+             http::AsyncHandler([&ctx](Request& req) { return patch_app(ctx, req); }), json_body);
   router.add(Method::del, "/v1/apps/{id}", Access::admin,
              http::AsyncHandler([&ctx](Request& req) { return delete_app(ctx, req); }));
   router.add(Method::post, "/v1/apps/{id}/token", Access::admin,

@@ -7,6 +7,9 @@ void register_routes(http::Router& router, ApiContext& ctx) {
   register_app_routes(router, ctx);
   register_form_routes(router, ctx);
   register_response_routes(router, ctx);
+  register_event_ingest_routes(router, ctx);
+  register_event_read_routes(router, ctx);
+  register_event_type_routes(router, ctx);
 }
 
 }  // namespace daisy::api

@@ -13,5 +13,8 @@ void register_health_routes(http::Router& router, ApiContext& ctx);
 void register_app_routes(http::Router& router, ApiContext& ctx);
 void register_form_routes(http::Router& router, ApiContext& ctx);
 void register_response_routes(http::Router& router, ApiContext& ctx);
+void register_event_ingest_routes(http::Router& router, ApiContext& ctx);
+void register_event_read_routes(http::Router& router, ApiContext& ctx);
+void register_event_type_routes(http::Router& router, ApiContext& ctx);
 
 }  // namespace daisy::api

@@ -1,4 +1,5 @@
 #include "domain/question.h"
+#include "util/utf8.h"
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
@@ -46,12 +47,6 @@ std::set<std::string_view> constraint_keys(QuestionType t) {
     case QuestionType::multi_choice: return {"options", "min_selected", "max_selected"};
     default: return {};
   }
-}
-
-std::size_t utf8_length(std::string_view s) {
-  std::size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-  return n;
 }
 
 std::optional<double> as_number(const json::value& v) {

@@ -46,8 +46,9 @@ Response malformed_at(std::string_view text, std::size_t offset, const std::stri
                  fmt::format("Malformed JSON at line {}, column {} (byte {}): {}.", line, column, offset, reason));
 }
 
-// Parses with Boost.JSON into storage; on failure, the 400 problem saying where.
-std::variant<boost::json::value, Response> boost_parse(std::string_view text, boost::json::storage_ptr storage) {
+}  // namespace
+
+std::variant<boost::json::value, Response> parse_json_value(std::string_view text, boost::json::storage_ptr storage) {
   if (text.empty()) return empty_body();
   boost::json::stream_parser parser;
   parser.reset(std::move(storage));
@@ -63,10 +64,12 @@ std::variant<boost::json::value, Response> boost_parse(std::string_view text, bo
   return parser.release();
 }
 
+namespace {
+
 // simdjson reports what went wrong but not where; Boost.JSON's parser stops at
 // the first bad byte, which gives a position a person can use.
 Response malformed_json(std::string_view text, simdjson::error_code code) {
-  auto parsed = boost_parse(text, {});
+  auto parsed = parse_json_value(text, {});
   if (auto* refusal = std::get_if<Response>(&parsed)) return std::move(*refusal);
   return malformed_at(text, text.size(), simdjson::error_message(code));
 }
@@ -108,7 +111,7 @@ std::variant<ParsedJson, Response> parse_json_object_body(const Request& req) {
 
 std::variant<boost::json::object, Response> parse_body_object(const Request& req) {
   // One arena per document: the many small allocations of a parse are one.
-  auto parsed = boost_parse(req.body, boost::json::make_shared_resource<boost::json::monotonic_resource>());
+  auto parsed = parse_json_value(req.body, boost::json::make_shared_resource<boost::json::monotonic_resource>());
   if (auto* refusal = std::get_if<Response>(&parsed)) return std::move(*refusal);
   auto& value = std::get<boost::json::value>(parsed);
   if (!value.is_object()) {

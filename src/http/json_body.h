@@ -35,6 +35,11 @@ class ParsedJson {
 // line, column and byte offset of the first error.
 std::variant<ParsedJson, Response> parse_json(std::string_view text);
 
+// Parses text as one JSON document with Boost.JSON into storage; on failure,
+// a 400 problem naming the line, column and byte offset.
+std::variant<boost::json::value, Response> parse_json_value(std::string_view text,
+                                                            boost::json::storage_ptr storage);
+
 // Parses the request body, which must be a JSON object (else 400/422 problems).
 std::variant<ParsedJson, Response> parse_json_object_body(const Request& req);
 

@@ -35,21 +35,29 @@ std::string_view status_reason(int status) {
   }
 }
 
-Response problem(int status, std::string_view slug, std::string_view detail,
-                 const std::vector<FieldError>& errors) {
+boost::json::array field_errors_json(const std::vector<FieldError>& errors) {
+  boost::json::array list;
+  for (const auto& e : errors) {
+    list.push_back(boost::json::object{{"field", e.field}, {"message", e.message}});
+  }
+  return list;
+}
+
+boost::json::object problem_body(int status, std::string_view slug, std::string_view detail,
+                                 const std::vector<FieldError>& errors) {
   boost::json::object body;
   body["type"] = std::string("urn:daisy:problem:") + std::string(slug);
   body["title"] = status_reason(status);
   body["status"] = status;
   body["detail"] = detail;
-  if (!errors.empty()) {
-    boost::json::array list;
-    for (const auto& e : errors) {
-      list.push_back(boost::json::object{{"field", e.field}, {"message", e.message}});
-    }
-    body["errors"] = std::move(list);
-  }
-  return Response(status, boost::json::serialize(body), "application/problem+json");
+  if (!errors.empty()) body["errors"] = field_errors_json(errors);
+  return body;
+}
+
+Response problem(int status, std::string_view slug, std::string_view detail,
+                 const std::vector<FieldError>& errors) {
+  return Response(status, boost::json::serialize(problem_body(status, slug, detail, errors)),
+                  "application/problem+json");
 }
 
 Response validation_problem(std::vector<FieldError> errors, std::string_view detail) {

@@ -1,6 +1,9 @@
 #pragma once
 // RFC 9457 problem details: the body of every error reply.
 
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+
 #include <string>
 #include <string_view>
 #include <vector>
@@ -11,6 +14,13 @@
 namespace daisy::http {
 
 using daisy::FieldError;
+
+// The members of a problem document, for replies that add their own
+// extension members (RFC 9457 allows them) before sending it.
+boost::json::object problem_body(int status, std::string_view slug, std::string_view detail,
+                                 const std::vector<FieldError>& errors = {});
+// errors as [{"field", "message"}, ...].
+boost::json::array field_errors_json(const std::vector<FieldError>& errors);
 
 // type is "urn:daisy:problem:<slug>"; title is the standard phrase of the status.
 Response problem(int status, std::string_view slug, std::string_view detail,

@@ -25,6 +25,8 @@ struct Config {
   unsigned write_timeout_ms = 30'000;
   unsigned shutdown_grace_ms = 15'000;
   std::string sqlite_synchronous = "full";  // full | normal
+  unsigned event_max_skew_seconds = 60;        // how far in the future an event's timestamp may be
+  std::size_t event_rejections_cap = 100'000;  // rejected events kept
   std::string log_level = "info";
 };
 

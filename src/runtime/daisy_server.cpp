@@ -11,6 +11,7 @@
 #include "api/routes.h"
 #include "auth/authenticator.h"
 #include "auth/admin_token.h"
+#include "events/events_state.h"
 #include "http/dispatcher.h"
 #include "http/server.h"
 #include "observability/metrics.h"
@@ -63,6 +64,28 @@ bool run_migrations(Store& store) {
 
 }  // namespace
 
+// The event types and unknown-type policies in force, from the store.
+bool load_events_state(const Config& config, Store& store, events::EventsState& events) {
+  events.settings.max_future_skew_ns = static_cast<std::int64_t>(config.event_max_skew_seconds) * 1'000'000'000;
+  events.settings.rejection_cap = config.event_rejections_cap;
+  events.settings.max_inflated_bytes = config.max_batch_body_bytes;
+  auto types = store.list_event_types();
+  auto rejecting = store.apps_rejecting_unknown_event_types();
+  if (!types.is_ok() || !rejecting.is_ok()) {
+    spdlog::critical("msg=\"cannot load event types\" error=\"{}\"",
+                     (types.is_ok() ? rejecting.status() : types.status()).message());
+    return false;
+  }
+  try {
+    events.types.load(types.value());
+  } catch (const std::exception& e) {
+    spdlog::critical("msg=\"cannot load event types\" error=\"{}\"", e.what());
+    return false;
+  }
+  events.unknown_types.load(rejecting.value());
+  return true;
+}
+
 int migrate(const Config& config) {
   std::string error;
   auto store = open_store(config, nullptr, error);
@@ -112,7 +135,10 @@ int serve(const Config& config) {
   auth.replace_app_tokens(tokens.value());
 
   api::FormCache forms(*store);
-  api::ApiContext ctx{*store, auth, &metrics, &forms};
+  events::EventsState events;
+  if (!load_events_state(config, *store, events)) return 1;
+  metrics.add_collector([&events](std::string& out) { events.render_metrics(out); });
+  api::ApiContext ctx{*store, auth, &metrics, &forms, &events};
   http::Router router;
   api::register_routes(router, ctx);
   metrics.set_routes(router.route_labels());

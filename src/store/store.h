@@ -87,6 +87,64 @@ struct Page {
   std::string after;  // exclusive cursor: the last id of the previous page
 };
 
+// An accepted event as stored. Times are nanoseconds since the epoch, UTC.
+struct EventRow {
+  std::int64_t seq = 0;  // arrival order; set by reads
+  std::string id;
+  std::string app_id;
+  std::string session_id;
+  std::string category;
+  std::string name;
+  std::int64_t ts_ns = 0;
+  std::string data;  // JSON object
+  std::int64_t received_ns = 0;
+};
+
+// A rejected event, kept for monitoring.
+struct RejectionRow {
+  std::int64_t seq = 0;
+  std::string app_id;
+  std::int64_t received_ns = 0;
+  std::string reason;   // as counted in /metrics
+  std::string errors;   // JSON array of {"field","message"}
+  std::string payload;  // the raw event, capped
+  bool truncated = false;
+};
+
+// What one ingest request writes, in one transaction.
+struct EventBatch {
+  std::vector<EventRow> events;
+  std::vector<RejectionRow> rejections;
+  std::size_t rejection_cap = 100000;  // rows kept; the oldest beyond it are dropped
+};
+
+// Filters of an event query; empty strings and nullopts mean "any". Results
+// are ordered by (ts, seq), starting after the cursor (after_ts, after_seq).
+struct EventFilter {
+  std::string session_id, category, name, app_id;
+  std::optional<std::int64_t> since_ns, until_ns;  // inclusive, exclusive
+  std::optional<std::pair<std::int64_t, std::int64_t>> after;  // (ts, seq)
+  std::size_t limit = 100;
+};
+
+struct SessionSummary {
+  std::int64_t count = 0;
+  std::int64_t first_ns = 0, last_ns = 0;
+};
+
+struct RejectionFilter {
+  std::string app_id;
+  std::optional<std::int64_t> since_ns, until_ns;
+  std::int64_t after_seq = 0;
+  std::size_t limit = 100;
+};
+
+struct EventTypeRow {
+  std::string category, name;
+  std::string schema;  // JSON text
+  std::string created_at, updated_at;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -111,6 +169,9 @@ class Store {
   virtual boost::asio::awaitable<Status> delete_app(std::string id) = 0;
   virtual boost::asio::awaitable<Status> set_app_token(std::string id, Sha256 token_hash) = 0;
   virtual Result<std::vector<AppToken>> app_tokens() = 0;  // live apps only
+  // policy: "accept" or "reject" (checked by the caller).
+  virtual boost::asio::awaitable<Status> set_unknown_event_types(std::string id, std::string policy) = 0;
+  virtual Result<std::vector<std::string>> apps_rejecting_unknown_event_types() = 0;
 
   // Forms. A new version also records the definition in the version history.
   virtual boost::asio::awaitable<Status> create_form(FormRow form) = 0;
@@ -135,6 +196,21 @@ class Store {
   // Stores a correction as the next revision; row.revision is set to it.
   virtual boost::asio::awaitable<Status> revise_response(std::shared_ptr<ResponseRow> row) = 0;
   virtual Result<std::vector<RevisionRow>> list_revisions(std::string_view response_id) = 0;
+
+  // Events. The batch's rows are written in one transaction (shared with other
+  // writes by group commit); rejections beyond the cap are dropped, oldest first.
+  virtual boost::asio::awaitable<Status> insert_events(std::shared_ptr<const EventBatch> batch) = 0;
+  virtual Result<std::vector<EventRow>> list_events(const EventFilter& filter) = 0;
+  // Count and time span of a session's events (of one app when app_id is set);
+  // not_found when it has none.
+  virtual Result<SessionSummary> session_summary(std::string_view session_id, std::string_view app_id) = 0;
+  virtual Result<std::vector<RejectionRow>> list_rejections(const RejectionFilter& filter) = 0;
+
+  // Event types, keyed by (category, name).
+  virtual Result<std::vector<EventTypeRow>> list_event_types() = 0;
+  // Creates or replaces; returns true when it was created.
+  virtual boost::asio::awaitable<Result<bool>> put_event_type(EventTypeRow row) = 0;
+  virtual boost::asio::awaitable<Status> delete_event_type(std::string category, std::string name) = 0;
 };
 
 }  // namespace daisy

@@ -33,6 +33,55 @@ std::string format_utc(Clock::time_point t) {
   return std::string(out, 24);
 }
 
+void append_utc_ns(std::string& out, std::int64_t ns) {
+  std::int64_t secs = ns / 1'000'000'000;
+  std::int64_t frac = ns % 1'000'000'000;
+  if (frac < 0) {
+    frac += 1'000'000'000;
+    --secs;
+  }
+  std::time_t t = static_cast<std::time_t>(secs);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[40];
+  int year = tm.tm_year + 1900;
+  char* p = buf;
+  auto put = [&](long long value, int digits) {
+    for (int i = digits - 1; i >= 0; --i) {
+      p[i] = static_cast<char>('0' + value % 10);
+      value /= 10;
+    }
+    p += digits;
+  };
+  put(year, 4);
+  *p++ = '-';
+  put(tm.tm_mon + 1, 2);
+  *p++ = '-';
+  put(tm.tm_mday, 2);
+  *p++ = 'T';
+  put(tm.tm_hour, 2);
+  *p++ = ':';
+  put(tm.tm_min, 2);
+  *p++ = ':';
+  put(tm.tm_sec, 2);
+  if (frac != 0) {
+    *p++ = '.';
+    if (frac % 1'000'000 == 0) {
+      put(frac / 1'000'000, 3);
+    } else if (frac % 1'000 == 0) {
+      put(frac / 1'000, 6);
+    } else {
+      put(frac, 9);
+    }
+  }
+  *p++ = 'Z';
+  out.append(buf, static_cast<std::size_t>(p - buf));
+}
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+}
+
 std::string_view http_date_now() {
   thread_local std::time_t cached_second = 0;
   thread_local char buffer[64];

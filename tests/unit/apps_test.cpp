@@ -94,7 +94,8 @@ TEST_F(AppsApi, CreateReturnsTheAppWithItsToken) {
   ASSERT_EQ(r.status, 201) << r.body;
   EXPECT_EQ(r.content_type, "application/json");
   json::object b = json::parse(r.body).as_object();
-  EXPECT_EQ(b.size(), 4u);
+  EXPECT_EQ(b.size(), 5u);
+  EXPECT_EQ(b.at("unknown_event_types").as_string(), "accept");
   std::string id(b.at("id").as_string());
   EXPECT_TRUE(is_uuid(id));
   EXPECT_EQ(id[14], '7');
@@ -170,7 +171,7 @@ TEST_F(AppsApi, ListPagesWithNextCursor) {
   json::object p1 = json::parse(first.body).as_object();
   ASSERT_EQ(p1.at("items").as_array().size(), 2u);
   json::object item = p1.at("items").as_array()[0].as_object();
-  EXPECT_EQ(item.size(), 3u) << "id, name, created_at; never the token";
+  EXPECT_EQ(item.size(), 4u) << "id, name, created_at, unknown_event_types; never the token";
   EXPECT_EQ(item.at("id").as_string(), ids[0]);
   EXPECT_EQ(item.at("name").as_string(), "a");
   ASSERT_TRUE(p1.at("next_cursor").is_string());
@@ -198,7 +199,7 @@ TEST_F(AppsApi, GetApp) {
   Response r = call(Method::get, "/v1/apps/" + id);
   ASSERT_EQ(r.status, 200);
   json::object b = json::parse(r.body).as_object();
-  EXPECT_EQ(b.size(), 3u);
+  EXPECT_EQ(b.size(), 4u);
   EXPECT_EQ(b.at("id").as_string(), id);
   EXPECT_EQ(b.at("name").as_string(), "one");
   EXPECT_EQ(b.at("created_at"), created.at("created_at"));

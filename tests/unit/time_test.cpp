@@ -65,3 +65,16 @@ TEST(Time, HttpDateIsImfFixdate) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(TimeNs, KeepsThePrecisionThatWasSent) {
+  constexpr std::int64_t base = 1'609'492'527LL * 1'000'000'000;  // 2021-01-01T09:15:27Z
+  EXPECT_EQ(daisy::format_utc_ns(base), "2021-01-01T09:15:27Z");
+  EXPECT_EQ(daisy::format_utc_ns(base + 243'000'000), "2021-01-01T09:15:27.243Z");
+  EXPECT_EQ(daisy::format_utc_ns(base + 243'860'000), "2021-01-01T09:15:27.243860Z");
+  EXPECT_EQ(daisy::format_utc_ns(base + 1), "2021-01-01T09:15:27.000000001Z");
+  EXPECT_EQ(daisy::format_utc_ns(-1), "1969-12-31T23:59:59.999999999Z");
+}
+
+}  // namespace

@@ -59,6 +59,7 @@ Connection::Connection(const std::string& path, Mode mode) {
 
 Connection::~Connection() {
   for (auto& [_, stmt] : cache_) sqlite3_finalize(stmt);
+  for (auto& [_, stmt] : text_cache_) sqlite3_finalize(stmt);
   sqlite3_close(db_);
 }
 
@@ -70,14 +71,31 @@ int Connection::run(const char* sql) {
   return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
 }
 
+namespace {
+
+sqlite3_stmt* prepare_persistent(sqlite3* db, const char* sql) {
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK) {
+    throw std::runtime_error(std::string("SQL prepare failed: ") + sqlite3_errmsg(db) + " in: " + sql);
+  }
+  return stmt;
+}
+
+}  // namespace
+
 Statement Connection::prepare(const char* sql) {
   auto it = cache_.find(sql);
   if (it != cache_.end()) return Statement(it->second);
-  sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK) {
-    throw std::runtime_error(std::string("SQL prepare failed: ") + sqlite3_errmsg(db_) + " in: " + sql);
-  }
+  sqlite3_stmt* stmt = prepare_persistent(db_, sql);
   cache_.emplace(sql, stmt);
+  return Statement(stmt);
+}
+
+Statement Connection::prepare_text(const std::string& sql) {
+  auto it = text_cache_.find(sql);
+  if (it != text_cache_.end()) return Statement(it->second);
+  sqlite3_stmt* stmt = prepare_persistent(db_, sql.c_str());
+  text_cache_.emplace(sql, stmt);
   return Statement(stmt);
 }
 

@@ -31,6 +31,8 @@ class Statement {
 
   // SQLITE_ROW, SQLITE_DONE or an error code.
   int step() { return sqlite3_step(stmt_); }
+  // Makes the statement ready to run again (with new bindings).
+  void reset() { sqlite3_reset(stmt_); }
 
   std::string text(int col) const;
   std::string blob(int col) const;
@@ -58,12 +60,17 @@ class Connection {
   // A cached prepared statement; reset when the returned Statement dies.
   Statement prepare(const char* sql);
 
+  // The same for SQL assembled at run time (for example a query whose WHERE
+  // clause depends on which filters were given); cached by text, so the set of
+  // distinct texts must be small.
+  Statement prepare_text(const std::string& sql);
   sqlite3* handle() { return db_; }
   std::string last_error() const { return sqlite3_errmsg(db_); }
 
  private:
   sqlite3* db_ = nullptr;
   std::unordered_map<const char*, sqlite3_stmt*> cache_;  // keyed by literal address
+  std::unordered_map<std::string, sqlite3_stmt*> text_cache_;
 };
 
 }  // namespace daisy::sqlite

@@ -40,6 +40,8 @@ class SqliteStore final : public Store {
   boost::asio::awaitable<Status> delete_app(std::string id) override;
   boost::asio::awaitable<Status> set_app_token(std::string id, Sha256 token_hash) override;
   Result<std::vector<AppToken>> app_tokens() override;
+  boost::asio::awaitable<Status> set_unknown_event_types(std::string id, std::string policy) override;
+  Result<std::vector<std::string>> apps_rejecting_unknown_event_types() override;
 
   boost::asio::awaitable<Status> create_form(FormRow form) override;
   Result<std::vector<FormRow>> list_forms(const Page& page) override;
@@ -57,6 +59,14 @@ class SqliteStore final : public Store {
                                                   const ResponseFilter& filter) override;
   boost::asio::awaitable<Status> revise_response(std::shared_ptr<ResponseRow> row) override;
   Result<std::vector<RevisionRow>> list_revisions(std::string_view response_id) override;
+
+  boost::asio::awaitable<Status> insert_events(std::shared_ptr<const EventBatch> batch) override;
+  Result<std::vector<EventRow>> list_events(const EventFilter& filter) override;
+  Result<SessionSummary> session_summary(std::string_view session_id, std::string_view app_id) override;
+  Result<std::vector<RejectionRow>> list_rejections(const RejectionFilter& filter) override;
+  Result<std::vector<EventTypeRow>> list_event_types() override;
+  boost::asio::awaitable<Result<bool>> put_event_type(EventTypeRow row) override;
+  boost::asio::awaitable<Status> delete_event_type(std::string category, std::string name) override;
 
  private:
   // A pooled read-only connection, returned to the pool when the lease ends.

@@ -1,0 +1,248 @@
+// POST /v1/events: apps send one event, a batch ({"events": [...]}) or NDJSON,
+// optionally gzip-compressed. Every event is checked (envelope, then the JSON
+// Schema of its type); accepted ones are stored and rejected ones logged in the
+// same transaction, and the reply (202) is sent only after it commits.
+#include <boost/json/array.hpp>
+#include <boost/json/monotonic_resource.hpp>
+#include <boost/json/parser.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <deque>
+
+#include "api/replies.h"
+#include "api/routes.h"
+#include "events/events_state.h"
+#include "http/json_body.h"
+#include "util/gzip.h"
+#include "util/ids.h"
+#include "util/json_text.h"
+#include "util/time.h"
+
+namespace daisy::api {
+namespace {
+
+using http::Request;
+using http::Response;
+namespace json = boost::json;
+
+// One event of the request body, parsed or not.
+struct Item {
+  const json::value* value = nullptr;  // into the parsed body, or into `owned` below
+  std::string_view raw;                 // its text in the body, when known (NDJSON lines, single events)
+  std::string parse_error;              // set when the text was not JSON
+};
+
+// Parsed documents that items point into; a deque keeps them in place as it grows.
+using OwnedValues = std::deque<json::value>;
+
+bool is_ndjson(const Request& req) {
+  std::string_view type = req.header("Content-Type");
+  std::string_view media = type.substr(0, type.find(';'));
+  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
+  return http::iequals(media, "application/x-ndjson");
+}
+
+// Splits NDJSON into items; blank lines are skipped.
+void parse_ndjson(std::string_view body, const json::storage_ptr& storage, std::vector<Item>& items,
+                  OwnedValues& owned) {
+  std::size_t line_number = 0;
+  json::parser parser;
+  while (!body.empty()) {
+    std::size_t end = body.find('\n');
+    std::string_view line = body.substr(0, end);
+    body = end == std::string_view::npos ? std::string_view() : body.substr(end + 1);
+    ++line_number;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
+    Item& item = items.emplace_back();
+    item.raw = line;
+    boost::system::error_code ec;
+    parser.reset(storage);
+    parser.write(line.data(), line.size(), ec);
+    if (!ec) item.value = &owned.emplace_back(parser.release());
+    if (ec) item.parse_error = "line " + std::to_string(line_number) + " is not JSON: " + ec.message();
+  }
+}
+
+std::string errors_text(const std::vector<FieldError>& errors) {
+  return json::serialize(http::field_errors_json(errors));
+}
+
+Response single_reply(const std::string& id, const std::vector<FieldError>& errors) {
+  if (!errors.empty()) return http::validation_problem(errors, "The event was rejected.");
+  std::string body = "{\"id\":\"";
+  body += id;
+  body += "\"}";
+  return Response(202, std::move(body));
+}
+
+Response batch_reply(const std::vector<std::string>& ids,
+                     const std::vector<std::pair<std::size_t, std::vector<FieldError>>>& rejected) {
+  json::array rejected_json;
+  for (const auto& [index, errors] : rejected) {
+    rejected_json.push_back(json::object{{"index", index}, {"errors", http::field_errors_json(errors)}});
+  }
+  json::array ids_json;
+  for (const auto& id : ids) ids_json.push_back(json::string(id));
+  if (ids.empty()) {
+    json::object body = http::problem_body(422, "events-rejected", "No event of the batch was accepted.");
+    body["accepted"] = 0;
+    body["ids"] = std::move(ids_json);
+    body["rejected"] = std::move(rejected_json);
+    return Response(422, json::serialize(body), "application/problem+json");
+  }
+  json::object body{{"accepted", ids.size()}, {"ids", std::move(ids_json)}, {"rejected", std::move(rejected_json)}};
+  return Response(202, json::serialize(body));
+}
+
+boost::asio::awaitable<Response> ingest(ApiContext& ctx, Request& req) {
+  events::EventsState& state = *ctx.events;
+  const events::EventSettings& settings = state.settings;
+  if (!req.principal.is_app()) {
+    co_return http::problem(403, "forbidden", "Events are sent with an app token, not the admin token.");
+  }
+  const std::string& app_id = req.principal.app_id;
+  std::int64_t received = now_ns();
+  auto batch = std::make_shared<EventBatch>();
+  batch->rejection_cap = settings.rejection_cap;
+
+  auto reject = [&](RejectionReason reason, const std::vector<FieldError>& errors, std::string_view raw) {
+    RejectionRow& r = batch->rejections.emplace_back();
+    r.app_id = app_id;
+    r.received_ns = received;
+    r.reason = rejection_reason_name(reason);
+    r.errors = errors_text(errors);
+    r.truncated = raw.size() > settings.max_payload_bytes;
+    r.payload.assign(raw.substr(0, settings.max_payload_bytes));
+    state.count_rejection(reason);
+  };
+
+  std::string inflated;
+  std::string_view body = req.body;
+  std::string_view encoding = req.header("Content-Encoding");
+  if (!encoding.empty() && !http::iequals(encoding, "identity")) {
+    if (!http::iequals(encoding, "gzip")) {
+      co_return http::problem(415, "unsupported-encoding",
+                              "Content-Encoding must be gzip or identity, not '" + std::string(encoding) + "'.");
+    }
+    switch (gunzip(req.body, settings.max_inflated_bytes, inflated)) {
+      case GunzipResult::ok: break;
+      case GunzipResult::too_large:
+        co_return http::problem(413, "body-too-large",
+                                "The decompressed body exceeds " + std::to_string(settings.max_inflated_bytes) +
+                                    " bytes.");
+      case GunzipResult::corrupt:
+        co_return http::problem(400, "malformed-gzip", "The body is not a complete gzip stream.");
+    }
+    body = inflated;
+  }
+
+  // One arena for the whole request: the many small allocations of a parse are one.
+  json::storage_ptr storage = json::make_shared_resource<json::monotonic_resource>();
+  std::vector<Item> items;
+  OwnedValues owned;
+  bool is_batch = true;
+  if (is_ndjson(req)) {
+    parse_ndjson(body, storage, items, owned);
+  } else {
+    auto parsed = http::parse_json_value(body, storage);
+    if (auto* refusal = std::get_if<Response>(&parsed)) {
+      // Nothing could be read: the whole body is one rejected event.
+      reject(RejectionReason::malformed, {{"", "the body is not JSON"}}, body);
+      Status logged = co_await ctx.store.insert_events(batch);
+      if (!logged.is_ok()) co_return store_failure(logged, "rejected event");
+      co_return std::move(*refusal);
+    }
+    const json::value& root = owned.emplace_back(std::move(std::get<json::value>(parsed)));
+    const json::value* list = root.is_object() ? root.get_object().if_contains("events") : nullptr;
+    if (list) {
+      if (!list->is_array()) {
+        co_return http::validation_problem({{"events", "must be an array of events"}});
+      }
+      for (const auto& element : list->get_array()) items.push_back({&element, {}, {}});
+    } else {
+      is_batch = false;
+      items.push_back({&root, body, {}});
+    }
+  }
+  if (is_batch && items.empty()) {
+    co_return http::validation_problem({{"events", "must hold at least one event"}});
+  }
+  if (items.size() > settings.max_batch_events) {
+    co_return http::problem(413, "too-many-events",
+                            "A batch holds at most " + std::to_string(settings.max_batch_events) + " events; this one has " +
+                                std::to_string(items.size()) + ".");
+  }
+
+  auto types = state.types.snapshot();
+  bool reject_unknown = state.unknown_types.rejects(app_id);
+  std::vector<std::string> ids;
+  std::vector<std::pair<std::size_t, std::vector<FieldError>>> rejected;
+  batch->events.reserve(items.size());
+  std::string raw_text;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    Item& item = items[i];
+    std::vector<FieldError> errors;
+    RejectionReason reason = RejectionReason::malformed;
+    EventCheck check;
+    if (!item.parse_error.empty()) {
+      errors.push_back({"", item.parse_error});
+    } else {
+      check = check_event(*item.value, received, settings.max_future_skew_ns);
+      errors = std::move(check.errors);
+      reason = check.reason;
+      if (errors.empty()) {
+        const events::EventType* type = events::find_type(*types, check.event.category, check.event.name);
+        if (type) {
+          type->schema->validate(*check.event.data, errors);
+          reason = RejectionReason::schema;
+        } else if (reject_unknown) {
+          errors.push_back({"name", "'" + check.event.category + "' / '" + check.event.name +
+                                        "' is not a known event type, and this app refuses unknown types"});
+          reason = RejectionReason::unknown_type;
+        }
+      }
+    }
+    if (!errors.empty()) {
+      std::string_view raw = item.raw;
+      if (raw.empty() && item.parse_error.empty()) {
+        raw_text.clear();
+        append_json(raw_text, *item.value);
+        raw = raw_text;
+      }
+      reject(reason, errors, raw);
+      rejected.emplace_back(i, std::move(errors));
+      continue;
+    }
+    EventRow& row = batch->events.emplace_back();
+    row.id = new_uuid_v7();
+    row.app_id = app_id;
+    row.session_id = std::move(check.event.session_id);
+    row.category = std::move(check.event.category);
+    row.name = std::move(check.event.name);
+    row.ts_ns = check.event.timestamp_ns;
+    append_json(row.data, *check.event.data);
+    row.received_ns = received;
+    ids.push_back(row.id);
+  }
+
+  Status status = co_await ctx.store.insert_events(batch);
+  if (!status.is_ok()) co_return store_failure(status, "events");
+  if (!is_batch) {
+    co_return single_reply(ids.empty() ? std::string() : ids.front(),
+                           rejected.empty() ? std::vector<FieldError>{} : rejected.front().second);
+  }
+  co_return batch_reply(ids, rejected);
+}
+
+}  // namespace
+
+void register_event_ingest_routes(http::Router& router, ApiContext& ctx) {
+  http::RouteOptions options;
+  options.batch = true;
+  options.content_types = {"application/json", "application/x-ndjson"};
+  router.add(http::Method::post, "/v1/events", http::Access::app_or_admin,
+             http::AsyncHandler([&ctx](Request& req) { return ingest(ctx, req); }), options);
+}
+
+}  // namespace daisy::api

@@ -1,0 +1,215 @@
+// Reading events: GET /v1/events (filters, cursor), GET /v1/sessions/{id} and
+// the rejections log GET /v1/events/rejections (admin). An app token sees only
+// its own app's events.
+#include <boost/json/array.hpp>
+#include <boost/json/parse.hpp>
+
+#include <charconv>
+
+#include "api/replies.h"
+#include "api/routes.h"
+#include "util/ids.h"
+#include "util/iso8601.h"
+#include "util/json_text.h"
+#include "util/time.h"
+
+namespace daisy::api {
+namespace {
+
+using http::Request;
+using http::Response;
+namespace json = boost::json;
+
+constexpr std::size_t default_session_limit = 1000;
+
+// Event JSON written by hand: ids, UUIDs and times need no escaping, data is
+// spliced in as stored.
+void append_event(std::string& out, const EventRow& e) {
+  out += "{\"id\":\"";
+  out += e.id;
+  out += "\",\"session_id\":\"";
+  out += e.session_id;
+  out += "\",\"category\":";
+  append_json_string(out, e.category);
+  out += ",\"name\":";
+  append_json_string(out, e.name);
+  out += ",\"timestamp\":\"";
+  append_utc_ns(out, e.ts_ns);
+  out += "\",\"data\":";
+  out += e.data;
+  out += ",\"app_id\":\"";
+  out += e.app_id;
+  out += "\",\"received_at\":\"";
+  append_utc_ns(out, e.received_ns);
+  out += "\"}";
+}
+
+std::string event_cursor(const EventRow& e) { return std::to_string(e.ts_ns) + "_" + std::to_string(e.seq); }
+
+std::optional<std::pair<std::int64_t, std::int64_t>> parse_event_cursor(std::string_view s) {
+  auto sep = s.find('_');
+  if (sep == std::string_view::npos) return std::nullopt;
+  std::int64_t ts = 0, seq = 0;
+  auto a = std::from_chars(s.data(), s.data() + sep, ts);
+  auto b = std::from_chars(s.data() + sep + 1, s.data() + s.size(), seq);
+  if (a.ec != std::errc{} || a.ptr != s.data() + sep || b.ec != std::errc{} || b.ptr != s.data() + s.size()) {
+    return std::nullopt;
+  }
+  return std::make_pair(ts, seq);
+}
+
+// ?since= and ?until= as nanoseconds; appends an error when malformed.
+void read_time_bounds(const Request& req, std::optional<std::int64_t>& since, std::optional<std::int64_t>& until,
+                      std::vector<FieldError>& errors) {
+  for (auto [name, target] : {std::pair{"since", &since}, std::pair{"until", &until}}) {
+    auto value = req.query_param(name);
+    if (!value) continue;
+    *target = parse_timestamp_ns(*value);
+    if (!*target) errors.push_back({name, "must be an ISO 8601 timestamp such as 2021-01-01T09:15:27Z"});
+  }
+}
+
+std::optional<std::string> read_session_id(std::string_view raw, std::vector<FieldError>& errors,
+                                           const char* field) {
+  if (!is_uuid(raw)) {
+    errors.push_back({field, "must be a UUID"});
+    return std::nullopt;
+  }
+  std::string id(raw);
+  for (char& c : id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return id;
+}
+
+// The app whose events a caller may read: an app token is held to its own.
+std::optional<Response> scope_to_caller(const Request& req, std::string& app_id) {
+  if (!req.principal.is_app()) return std::nullopt;
+  if (!app_id.empty() && app_id != req.principal.app_id) {
+    return http::problem(403, "forbidden", "An app token reads only its own app's events.");
+  }
+  app_id = req.principal.app_id;
+  return std::nullopt;
+}
+
+// prefix: the reply up to the list, e.g. "{"; key: the list's name.
+Response events_page(Result<std::vector<EventRow>>& rows, std::size_t limit, std::string prefix,
+                     std::string_view key = "items") {
+  if (!rows.is_ok()) return store_failure(rows.status(), "events");
+  std::string body = std::move(prefix);
+  body += '"';
+  body += key;
+  body += "\":[";
+  for (std::size_t i = 0; i < rows.value().size(); ++i) {
+    if (i) body += ',';
+    append_event(body, rows.value()[i]);
+  }
+  body += "],\"next_cursor\":";
+  if (rows.value().size() == limit && limit > 0) {
+    body += '"' + event_cursor(rows.value().back()) + '"';
+  } else {
+    body += "null";
+  }
+  body += '}';
+  return Response(200, std::move(body));
+}
+
+// Fills the filter's page fields from ?limit= and ?after=.
+std::optional<Response> read_page(const Request& req, EventFilter& filter, std::size_t default_limit,
+                                  std::vector<FieldError>& errors) {
+  auto page = page_from_query(req);
+  if (auto* refusal = std::get_if<Response>(&page)) return std::move(*refusal);
+  const Page& p = std::get<Page>(page);
+  filter.limit = req.query_param("limit") ? p.limit : default_limit;
+  if (!p.after.empty()) {
+    filter.after = parse_event_cursor(p.after);
+    if (!filter.after) errors.push_back({"after", "is not a cursor returned by this API (next_cursor)"});
+  }
+  return std::nullopt;
+}
+
+Response list_events(ApiContext& ctx, Request& req) {
+  EventFilter filter;
+  std::vector<FieldError> errors;
+  if (auto refusal = read_page(req, filter, 100, errors)) return std::move(*refusal);
+  if (auto session = req.query_param("session_id")) {
+    if (auto id = read_session_id(*session, errors, "session_id")) filter.session_id = *id;
+  }
+  for (auto [name, target] : {std::pair{"category", &filter.category}, std::pair{"name", &filter.name},
+                              std::pair{"app_id", &filter.app_id}}) {
+    if (auto value = req.query_param(name)) *target = *value;
+  }
+  read_time_bounds(req, filter.since_ns, filter.until_ns, errors);
+  if (!errors.empty()) return http::validation_problem(std::move(errors), "Invalid query parameter.");
+  if (auto refusal = scope_to_caller(req, filter.app_id)) return std::move(*refusal);
+  auto rows = ctx.store.list_events(filter);
+  return events_page(rows, filter.limit, "{");
+}
+
+Response get_session(ApiContext& ctx, Request& req) {
+  EventFilter filter;
+  std::vector<FieldError> errors;
+  if (auto refusal = read_page(req, filter, default_session_limit, errors)) return std::move(*refusal);
+  if (auto id = read_session_id(req.param(0), errors, "session_id")) filter.session_id = *id;
+  if (!errors.empty()) return http::validation_problem(std::move(errors), "Invalid session or query parameter.");
+  if (auto refusal = scope_to_caller(req, filter.app_id)) return std::move(*refusal);
+  auto summary = ctx.store.session_summary(filter.session_id, filter.app_id);
+  if (!summary.is_ok()) return store_failure(summary.status(), "session " + filter.session_id);
+  auto rows = ctx.store.list_events(filter);
+  std::string prefix = "{\"session_id\":\"" + filter.session_id + "\",\"count\":" +
+                       std::to_string(summary.value().count) + ",\"first_timestamp\":\"" +
+                       format_utc_ns(summary.value().first_ns) + "\",\"last_timestamp\":\"" +
+                       format_utc_ns(summary.value().last_ns) + "\",";
+  return events_page(rows, filter.limit, std::move(prefix), "events");
+}
+
+Response list_rejections(ApiContext& ctx, Request& req) {
+  auto page = page_from_query(req);
+  if (auto* refusal = std::get_if<Response>(&page)) return std::move(*refusal);
+  const Page& p = std::get<Page>(page);
+  RejectionFilter filter;
+  filter.limit = p.limit;
+  std::vector<FieldError> errors;
+  if (!p.after.empty()) {
+    auto [ptr, ec] = std::from_chars(p.after.data(), p.after.data() + p.after.size(), filter.after_seq);
+    if (ec != std::errc{} || ptr != p.after.data() + p.after.size()) {
+      errors.push_back({"after", "is not a cursor returned by this API (next_cursor)"});
+    }
+  }
+  if (auto app = req.query_param("app_id")) filter.app_id = *app;
+  read_time_bounds(req, filter.since_ns, filter.until_ns, errors);
+  if (!errors.empty()) return http::validation_problem(std::move(errors), "Invalid query parameter.");
+  auto rows = ctx.store.list_rejections(filter);
+  if (!rows.is_ok()) return store_failure(rows.status(), "rejections");
+  json::array items;
+  for (const auto& r : rows.value()) {
+    json::value errors_json;
+    try {
+      errors_json = json::parse(r.errors);
+    } catch (const std::exception&) {
+      errors_json = json::array();
+    }
+    items.push_back(json::object{{"id", std::to_string(r.seq)},
+                                 {"app_id", r.app_id},
+                                 {"received_at", format_utc_ns(r.received_ns)},
+                                 {"reason", r.reason},
+                                 {"errors", std::move(errors_json)},
+                                 {"payload", r.payload},
+                                 {"payload_truncated", r.truncated}});
+  }
+  std::string last = rows.value().empty() ? std::string() : std::to_string(rows.value().back().seq);
+  return json_reply(200, page_body(std::move(items), p, std::move(last)));
+}
+
+}  // namespace
+
+void register_event_read_routes(http::Router& router, ApiContext& ctx) {
+  using http::Access;
+  using http::Method;
+  router.add(Method::get, "/v1/events", Access::app_or_admin,
+             http::SyncHandler([&ctx](Request& req) { return list_events(ctx, req); }));
+  router.add(Method::get, "/v1/events/rejections", Access::admin,
+             http::SyncHandler([&ctx](Request& req) { return list_rejections(ctx, req); }));
+  router.add(Method::get, "/v1/sessions/{session_id}", Access::app_or_admin,
+             http::SyncHandler([&ctx](Request& req) { return get_session(ctx, req); }));
+}
+
+}  // namespace daisy::api

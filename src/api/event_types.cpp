@@ -1,0 +1,125 @@
+// /v1/event-types: the JSON Schemas that events' data must satisfy, by
+// (category, name); admin only. A schema is compiled before it is stored, so
+// a broken one is refused with 422 and never reaches the ingest path.
+#include <boost/json/array.hpp>
+#include <boost/json/parse.hpp>
+
+#include "api/replies.h"
+#include "api/routes.h"
+#include "events/events_state.h"
+#include "http/json_body.h"
+#include "util/json_text.h"
+#include "util/time.h"
+#include "util/utf8.h"
+
+namespace daisy::api {
+namespace {
+
+using http::Request;
+using http::Response;
+namespace json = boost::json;
+
+constexpr std::size_t max_schema_bytes = 64 * 1024;
+
+json::object type_json(const EventTypeRow& row) {
+  json::value schema;
+  try {
+    schema = json::parse(row.schema);
+  } catch (const std::exception&) {
+    schema = row.schema;
+  }
+  return {{"category", row.category},
+          {"name", row.name},
+          {"schema", std::move(schema)},
+          {"created_at", row.created_at},
+          {"updated_at", row.updated_at}};
+}
+
+void check_key(std::string_view field, const std::string& value, std::vector<FieldError>& errors) {
+  if (value.empty()) errors.push_back({std::string(field), "must not be empty"});
+  if (utf8_length(value) > max_event_name_length) errors.push_back({std::string(field), "must be at most 128 characters"});
+}
+
+Response list_types(ApiContext& ctx) {
+  auto rows = ctx.store.list_event_types();
+  if (!rows.is_ok()) return store_failure(rows.status(), "event types");
+  json::array items;
+  for (const auto& row : rows.value()) items.push_back(type_json(row));
+  return json_reply(200, json::object{{"items", std::move(items)}});
+}
+
+Response get_type(ApiContext& ctx, Request& req) {
+  auto types = ctx.events->types.snapshot();
+  const events::EventType* type = events::find_type(*types, req.param(0), req.param(1));
+  if (!type) return http::not_found("event type '" + req.param(0) + "' / '" + req.param(1) + "'");
+  return json_reply(200, type_json(type->row));
+}
+
+boost::asio::awaitable<Response> put_type(ApiContext& ctx, Request& req) {
+  auto parsed = http::parse_body_object(req);
+  if (auto* refusal = std::get_if<Response>(&parsed)) co_return std::move(*refusal);
+  json::object& body = std::get<json::object>(parsed);
+  std::vector<FieldError> errors;
+  check_key("category", req.param(0), errors);
+  check_key("name", req.param(1), errors);
+  for (const auto& field : body) {
+    if (field.key() != "schema") errors.push_back({std::string(field.key()), "is not a known field"});
+  }
+  auto type = std::make_shared<events::EventType>();
+  const json::value* schema = body.if_contains("schema");
+  if (!schema) {
+    errors.push_back({"schema", "is required (a JSON Schema object)"});
+  } else {
+    try {
+      type->schema = events::EventSchema::compile(*schema);
+    } catch (const std::exception& e) {
+      errors.push_back({"schema", e.what()});
+    }
+  }
+  if (!errors.empty()) co_return http::validation_problem(std::move(errors));
+  type->row.category = req.param(0);
+  type->row.name = req.param(1);
+  type->row.schema = to_json_text(*schema);
+  if (type->row.schema.size() > max_schema_bytes) {
+    co_return http::validation_problem({{"schema", "must be at most 64 KiB"}});
+  }
+  type->row.created_at = type->row.updated_at = now_utc();
+  auto created = co_await ctx.store.put_event_type(type->row);
+  if (!created.is_ok()) co_return store_failure(created.status(), "event type");
+  if (!created.value()) {
+    // Replaced: keep the original creation time.
+    auto types = ctx.events->types.snapshot();
+    if (const events::EventType* old = events::find_type(*types, type->row.category, type->row.name)) {
+      type->row.created_at = old->row.created_at;
+    }
+  }
+  ctx.events->types.put(type);
+  co_return json_reply(created.value() ? 201 : 200, type_json(type->row));
+}
+
+boost::asio::awaitable<Response> delete_type(ApiContext& ctx, Request& req) {
+  std::string category = req.param(0), name = req.param(1);
+  Status status = co_await ctx.store.delete_event_type(category, name);
+  if (!status.is_ok()) co_return store_failure(status, "event type '" + category + "' / '" + name + "'");
+  ctx.events->types.remove(category, name);
+  co_return Response(204, std::string(), "");
+}
+
+}  // namespace
+
+void register_event_type_routes(http::Router& router, ApiContext& ctx) {
+  using http::Access;
+  using http::Method;
+  http::RouteOptions json_body;
+  json_body.content_types = {"application/json"};
+  router.add(Method::get, "/v1/event-types", Access::admin,
+             http::SyncHandler([&ctx](Request&) { return list_types(ctx); }));
+  router.add(Method::get, "/v1/event-types/{category}/{name}", Access::admin,
+             http::SyncHandler([&ctx](Request& req) { return get_type(ctx, req); }));
+  router.add(Method::put, "/v1/event-types/{category}/{name}", Access::admin,
+             http::AsyncHandler([&ctx](Request& req) { return put_type(ctx, req); }), json_body);
+  router.add(Method::del, "/v1/event-types/{category}/{name}", Access::admin,
+             http::AsyncHandler([&ctx](Request& req) { return delete_type(ctx, req); }));
+}
+
+}  // namespace daisy::api

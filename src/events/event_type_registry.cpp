@@ -1,0 +1,68 @@
+#include "events/event_type_registry.h"
+
+#include <boost/json/parse.hpp>
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace daisy::events {
+
+void EventTypeRegistry::load(const std::vector<EventTypeRow>& rows) {
+  auto map = std::make_shared<Map>();
+  for (const auto& row : rows) {
+    auto type = std::make_shared<EventType>();
+    type->row = row;
+    try {
+      type->schema = EventSchema::compile(boost::json::parse(row.schema));
+    } catch (const std::exception& e) {
+      throw std::runtime_error("stored event type '" + row.category + "/" + row.name +
+                               "' has a schema that does not compile: " + e.what());
+    }
+    (*map)[{row.category, row.name}] = std::move(type);
+  }
+  std::lock_guard lock(mu_);
+  types_ = std::move(map);
+}
+
+void EventTypeRegistry::put(std::shared_ptr<const EventType> type) {
+  std::lock_guard lock(mu_);
+  auto map = std::make_shared<Map>(*types_);
+  (*map)[{type->row.category, type->row.name}] = std::move(type);
+  types_ = std::move(map);
+}
+
+void EventTypeRegistry::remove(const std::string& category, const std::string& name) {
+  std::lock_guard lock(mu_);
+  auto map = std::make_shared<Map>(*types_);
+  map->erase({category, name});
+  types_ = std::move(map);
+}
+
+std::shared_ptr<const EventTypeRegistry::Map> EventTypeRegistry::snapshot() const {
+  std::lock_guard lock(mu_);
+  return types_;
+}
+
+const EventType* find_type(const EventTypeRegistry::Map& types, std::string_view category, std::string_view name) {
+  auto it = types.find(std::pair<std::string_view, std::string_view>(category, name));
+  return it == types.end() ? nullptr : it->second.get();
+}
+
+void UnknownTypePolicies::load(const std::vector<std::string>& rejecting_app_ids) {
+  std::lock_guard lock(mu_);
+  rejecting_ = rejecting_app_ids;
+}
+
+void UnknownTypePolicies::set(const std::string& app_id, bool reject) {
+  std::lock_guard lock(mu_);
+  auto it = std::find(rejecting_.begin(), rejecting_.end(), app_id);
+  if (reject && it == rejecting_.end()) rejecting_.push_back(app_id);
+  if (!reject && it != rejecting_.end()) rejecting_.erase(it);
+}
+
+bool UnknownTypePolicies::rejects(const std::string& app_id) const {
+  std::lock_guard lock(mu_);
+  return std::find(rejecting_.begin(), rejecting_.end(), app_id) != rejecting_.end();
+}
+
+}  // namespace daisy::events
