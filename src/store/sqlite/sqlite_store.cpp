@@ -32,7 +32,7 @@ void configure(Connection& db, const SqliteOptions& options) {
   // The writer keeps the hot pages of every index in memory: with the default
   // 2 MiB cache, inserts into the event indexes re-read most pages from the OS
   // (a copy per page) before changing them.
-  db.exec("PRAGMA cache_size=-131072");
+  db.exec("PRAGMA cache_size=-16384");
   // Read the database file through a mapping instead of a copy per page.
   db.exec("PRAGMA mmap_size=1073741824");
 }
