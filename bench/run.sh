@@ -163,10 +163,12 @@ seed_t0="$(date +%s.%N)"
 sqlite3 "$SESSION_DIR/daisy.db" <<SQL
 PRAGMA journal_mode=WAL;
 PRAGMA cache_size=-2000000;
+WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < $EVENT_SESSIONS - 1)
+INSERT INTO sessions (seq, session_id) SELECT i + 1, printf('%08x-0000-4000-8000-%012x', i, i) FROM n;
 WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < $EVENT_ROWS - 1)
-INSERT INTO events (id, app_id, session_id, category, name, ts, data, received_at)
+INSERT INTO events (id, app_id, session_id, session_seq, category, name, ts, data, received_at)
 SELECT printf('01900000-0000-7000-8000-%012d', i), '$SESSION_APP',
-       printf('%08x-0000-4000-8000-%012x', i % $EVENT_SESSIONS, i % $EVENT_SESSIONS),
+       printf('%08x-0000-4000-8000-%012x', i % $EVENT_SESSIONS, i % $EVENT_SESSIONS), i % $EVENT_SESSIONS + 1,
        'page interaction', CASE i % 4 WHEN 0 THEN 'cta click' ELSE 'pageview' END,
        1767225600000000000 + i * 1000000,
        '{"host":"example.org","path":"/pricing","element":"buy"}',

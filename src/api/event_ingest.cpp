@@ -17,6 +17,7 @@
 #include "util/ids.h"
 #include "util/json_text.h"
 #include "util/time.h"
+#include "util/utf8.h"
 
 namespace daisy::api {
 namespace {
@@ -112,8 +113,9 @@ boost::asio::awaitable<Response> ingest(ApiContext& ctx, Request& req) {
     r.received_ns = received;
     r.reason = rejection_reason_name(reason);
     r.errors = errors_text(errors);
-    r.truncated = raw.size() > settings.max_payload_bytes;
-    r.payload.assign(raw.substr(0, settings.max_payload_bytes));
+    // Kept as valid UTF-8 (cut at a character, bad bytes replaced) so the log
+    // always reads back as JSON.
+    r.payload = sanitize_utf8(raw, settings.max_payload_bytes, r.truncated);
     state.count_rejection(reason);
   };
 
@@ -156,9 +158,14 @@ boost::asio::awaitable<Response> ingest(ApiContext& ctx, Request& req) {
     const json::value& root = owned.emplace_back(std::move(std::get<json::value>(parsed)));
     const json::value* list = root.is_object() ? root.get_object().if_contains("events") : nullptr;
     if (list) {
-      if (!list->is_array()) {
-        co_return http::validation_problem({{"events", "must be an array of events"}});
+      std::vector<FieldError> wrapper_errors;
+      if (!list->is_array()) wrapper_errors.push_back({"events", "must be an array of events"});
+      for (const auto& field : root.get_object()) {
+        if (field.key() != "events") {
+          wrapper_errors.push_back({std::string(field.key()), "is not a known field of a batch"});
+        }
       }
+      if (!wrapper_errors.empty()) co_return http::validation_problem(std::move(wrapper_errors));
       for (const auto& element : list->get_array()) items.push_back({&element, {}, {}});
     } else {
       is_batch = false;

@@ -67,7 +67,7 @@ TEST_F(ErrorsTest, WrongMethodIs405WithAllow) {
   std::vector<Case> cases = {
       {"PUT", "/v1/apps", {"GET", "POST", "HEAD"}},
       {"DELETE", "/v1/apps", {"GET", "POST"}},
-      {"PATCH", "/v1/apps/some-id", {"GET", "DELETE", "HEAD"}},
+      {"PUT", "/v1/apps/some-id", {"GET", "PATCH", "DELETE", "HEAD"}},
       {"GET", "/v1/apps/some-id/token", {"POST"}},
       {"POST", "/healthz", {"GET", "HEAD"}},
       {"DELETE", "/metrics", {"GET", "HEAD"}},

@@ -94,3 +94,29 @@ TEST(EventCheck, ReasonNames) {
 }
 
 }  // namespace
+
+#include "util/utf8.h"
+
+namespace {
+
+TEST(SanitizeUtf8, KeepsValidTextAndCutsAtACharacter) {
+  bool truncated = true;
+  EXPECT_EQ(daisy::sanitize_utf8("caf\xC3\xA9", 100, truncated), "caf\xC3\xA9");
+  EXPECT_FALSE(truncated);
+  EXPECT_EQ(daisy::sanitize_utf8("caf\xC3\xA9", 4, truncated), "caf");
+  EXPECT_TRUE(truncated);
+  EXPECT_EQ(daisy::sanitize_utf8("\xF0\x9F\x8C\xBC!", 4, truncated), "\xF0\x9F\x8C\xBC");
+  EXPECT_TRUE(truncated);
+}
+
+TEST(SanitizeUtf8, ReplacesBytesThatAreNotUtf8) {
+  bool truncated = true;
+  EXPECT_EQ(daisy::sanitize_utf8("a\x8B" "b", 100, truncated), "a\xEF\xBF\xBD" "b");
+  EXPECT_EQ(daisy::sanitize_utf8("\xC3", 100, truncated), "\xEF\xBF\xBD");      // cut sequence
+  EXPECT_EQ(daisy::sanitize_utf8("\xED\xA0\x80", 100, truncated),              // a surrogate
+            "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
+  EXPECT_EQ(daisy::sanitize_utf8("\xC0\xAF", 100, truncated), "\xEF\xBF\xBD\xEF\xBF\xBD");  // overlong
+  EXPECT_FALSE(truncated);
+}
+
+}  // namespace

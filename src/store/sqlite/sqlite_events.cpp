@@ -10,21 +10,47 @@ using sqlite::Statement;
 
 namespace {
 
+// The number of a session, numbering it when it is new.
+Result<std::int64_t> session_number(Connection& db, const std::string& session_id) {
+  {
+    auto find = db.prepare("SELECT seq FROM sessions WHERE session_id = ?");
+    find.bind_ref(1, session_id);
+    int rc = find.step();
+    if (rc == SQLITE_ROW) return find.integer(0);
+    if (rc != SQLITE_DONE) return sqlite::status_of(rc, db);
+  }
+  auto insert = db.prepare("INSERT INTO sessions (session_id) VALUES (?)");
+  insert.bind_ref(1, session_id);
+  int rc = insert.step();
+  if (rc != SQLITE_DONE) return sqlite::status_of(rc, db);
+  return static_cast<std::int64_t>(sqlite3_last_insert_rowid(db.handle()));
+}
+
 Status insert_event_rows(Connection& db, const std::vector<EventRow>& events) {
   if (events.empty()) return Status::ok();
   auto stmt = db.prepare(
-      "INSERT INTO events (id, app_id, session_id, category, name, ts, data, received_at)"
-      " VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+      "INSERT INTO events (id, app_id, session_id, session_seq, category, name, ts, data, received_at)"
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  const std::string* last_session = nullptr;
+  std::int64_t last_number = 0;
   for (const EventRow& e : events) {
+    // A batch often holds runs of one session's events: look each run up once.
+    if (!last_session || *last_session != e.session_id) {
+      auto number = session_number(db, e.session_id);
+      if (!number.is_ok()) return number.status();
+      last_session = &e.session_id;
+      last_number = number.value();
+    }
     // The batch outlives the statement: bind without copying.
     stmt.bind_ref(1, e.id)
         .bind_ref(2, e.app_id)
         .bind_ref(3, e.session_id)
-        .bind_ref(4, e.category)
-        .bind_ref(5, e.name)
-        .bind(6, e.ts_ns)
-        .bind_ref(7, e.data)
-        .bind(8, e.received_ns);
+        .bind(4, last_number)
+        .bind_ref(5, e.category)
+        .bind_ref(6, e.name)
+        .bind(7, e.ts_ns)
+        .bind_ref(8, e.data)
+        .bind(9, e.received_ns);
     int rc = stmt.step();
     if (rc != SQLITE_DONE) return sqlite::status_of(rc, db);
     stmt.reset();
@@ -95,7 +121,7 @@ Result<std::vector<EventRow>> SqliteStore::list_events(const EventFilter& f) {
   const bool by_app = !by_session && !by_category && !f.app_id.empty();
   std::string sql =
       "SELECT seq, id, app_id, session_id, category, name, ts, data, received_at FROM events WHERE 1";
-  if (!f.session_id.empty()) sql += " AND session_id = ?";
+  if (!f.session_id.empty()) sql += " AND session_seq = (SELECT seq FROM sessions WHERE session_id = ?)";
   if (!f.category.empty()) sql += by_category ? " AND category = ?" : " AND +category = ?";
   if (!f.name.empty()) sql += " AND +name = ?";
   if (!f.app_id.empty()) sql += by_app ? " AND app_id = ?" : " AND +app_id = ?";
@@ -129,9 +155,12 @@ Result<std::vector<EventRow>> SqliteStore::list_events(const EventFilter& f) {
 Result<SessionSummary> SqliteStore::session_summary(std::string_view session_id, std::string_view app_id) {
   auto db = reader();
   auto stmt = app_id.empty()
-                  ? db->prepare("SELECT count(*), min(ts), max(ts) FROM events WHERE session_id = ?")
+                  ? db->prepare(
+                        "SELECT count(*), min(ts), max(ts) FROM events"
+                        " WHERE session_seq = (SELECT seq FROM sessions WHERE session_id = ?)")
                   : db->prepare(
-                        "SELECT count(*), min(ts), max(ts) FROM events WHERE session_id = ? AND +app_id = ?");
+                        "SELECT count(*), min(ts), max(ts) FROM events"
+                        " WHERE session_seq = (SELECT seq FROM sessions WHERE session_id = ?) AND +app_id = ?");
   stmt.bind(1, session_id);
   if (!app_id.empty()) stmt.bind(2, app_id);
   int rc = stmt.step();

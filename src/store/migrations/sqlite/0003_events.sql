@@ -3,6 +3,17 @@
 
 ALTER TABLE apps ADD COLUMN unknown_event_types TEXT NOT NULL DEFAULT 'accept';
 
+-- Sessions get a number in the order they are first seen. Events are indexed
+-- by that number rather than by the (random) session UUID: the sessions that
+-- are active at a moment are the recent ones, so their index entries sit side
+-- by side in a few pages, and a commit rewrites those few pages instead of one
+-- page per event. Only a session's first event inserts at a random place (the
+-- UNIQUE index below).
+CREATE TABLE sessions (
+  seq         INTEGER PRIMARY KEY,
+  session_id  TEXT NOT NULL UNIQUE       -- lower-case canonical UUID
+);
+
 -- seq is the arrival order; ts the event's own time in nanoseconds since the
 -- Unix epoch (UTC). Reads are ordered by (ts, seq). Secondary index entries end
 -- with the rowid (seq), so each index below serves that order directly.
@@ -11,13 +22,14 @@ CREATE TABLE events (
   id           TEXT NOT NULL,            -- UUIDv7, generated at arrival
   app_id       TEXT NOT NULL,
   session_id   TEXT NOT NULL,            -- lower-case canonical UUID
+  session_seq  INTEGER NOT NULL,         -- sessions.seq
   category     TEXT NOT NULL,
   name         TEXT NOT NULL,
   ts           INTEGER NOT NULL,
   data         TEXT NOT NULL,            -- JSON object
   received_at  INTEGER NOT NULL          -- nanoseconds since the epoch
 );
-CREATE INDEX events_by_session ON events (session_id, ts);
+CREATE INDEX events_by_session ON events (session_seq, ts);
 CREATE INDEX events_by_time ON events (ts);
 CREATE INDEX events_by_category ON events (category, ts);
 CREATE INDEX events_by_app ON events (app_id, ts);
