@@ -151,9 +151,19 @@ Response get_session(ApiContext& ctx, Request& req) {
   if (auto id = read_session_id(req.param(0), errors, "session_id")) filter.session_id = *id;
   if (!errors.empty()) return http::validation_problem(std::move(errors), "Invalid session or query parameter.");
   if (auto refusal = scope_to_caller(req, filter.app_id)) return std::move(*refusal);
-  auto summary = ctx.store.session_summary(filter.session_id, filter.app_id);
-  if (!summary.is_ok()) return store_failure(summary.status(), "session " + filter.session_id);
   auto rows = ctx.store.list_events(filter);
+  if (!rows.is_ok()) return store_failure(rows.status(), "session " + filter.session_id);
+  // A first page that holds the whole session is its own summary: one query
+  // instead of two for nearly every session.
+  Result<SessionSummary> summary = SessionSummary{};
+  const auto& events = rows.value();
+  if (!filter.after && events.size() < filter.limit) {
+    if (events.empty()) return store_failure(Status::not_found("session"), "session " + filter.session_id);
+    summary = SessionSummary{static_cast<std::int64_t>(events.size()), events.front().ts_ns, events.back().ts_ns};
+  } else {
+    summary = ctx.store.session_summary(filter.session_id, filter.app_id);
+    if (!summary.is_ok()) return store_failure(summary.status(), "session " + filter.session_id);
+  }
   std::string prefix = "{\"session_id\":\"" + filter.session_id + "\",\"count\":" +
                        std::to_string(summary.value().count) + ",\"first_timestamp\":\"" +
                        format_utc_ns(summary.value().first_ns) + "\",\"last_timestamp\":\"" +

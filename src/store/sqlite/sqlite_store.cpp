@@ -33,14 +33,11 @@ void configure(Connection& db, const SqliteOptions& options) {
   // 2 MiB cache, inserts into the event indexes re-read most pages from the OS
   // (a copy per page) before changing them.
   db.exec("PRAGMA cache_size=-16384");
-  // Read the database file through a mapping instead of a copy per page.
-  db.exec("PRAGMA mmap_size=1073741824");
 }
 
-void configure_reader(Connection& db) {
-  db.exec("PRAGMA cache_size=-16384");
-  db.exec("PRAGMA mmap_size=1073741824");
-}
+// No mmap: mapped pages count in the process's RSS, so one export of a big
+// table would show the whole file as resident memory.
+void configure_reader(Connection& db) { db.exec("PRAGMA cache_size=-16384"); }
 
 }  // namespace
 
