@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <condition_variable>
 #include <future>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -106,4 +109,64 @@ TEST(GroupWriter, SubmitAfterCloseIsUnavailable) {
   std::promise<Status> p;
   writer.submit(insert("late"), [&](Status s) { p.set_value(s); });
   EXPECT_EQ(p.get_future().get().code(), Status::Code::unavailable);
+}
+
+TEST(GroupWriter, WithASyncWritesCompleteOnlyAfterTheSyncThatFollowsTheirCommit) {
+  Fixture f;
+  auto connection = std::make_unique<Connection>(f.path, Connection::Mode::read_write);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  std::atomic<int> syncs{0};
+  // The sync blocks until the test releases it: nothing may complete before.
+  GroupWriter::Sync sync = [&] {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return release; });
+    ++syncs;
+    return true;
+  };
+  GroupWriter writer(std::move(connection), nullptr, 2048, sync);
+  std::vector<std::future<Status>> results;
+  for (int i = 0; i < 20; ++i) {
+    auto promise = std::make_shared<std::promise<Status>>();
+    results.push_back(promise->get_future());
+    writer.submit(insert("k" + std::to_string(i)), [promise](Status s) { promise->set_value(std::move(s)); });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  for (auto& r : results) {
+    EXPECT_EQ(r.wait_for(std::chrono::seconds(0)), std::future_status::timeout) << "completed before its sync";
+  }
+  {
+    std::lock_guard lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  for (auto& r : results) EXPECT_TRUE(r.get().is_ok());
+  EXPECT_GE(syncs.load(), 1);
+  EXPECT_EQ(f.keys().size(), 20u);
+}
+
+TEST(GroupWriter, AFailedSyncFailsTheWritesItCovered) {
+  Fixture f;
+  auto connection = std::make_unique<Connection>(f.path, Connection::Mode::read_write);
+  GroupWriter writer(std::move(connection), nullptr, 2048, [] { return false; });
+  std::promise<Status> done;
+  writer.submit(insert("lost"), [&](Status s) { done.set_value(std::move(s)); });
+  Status s = done.get_future().get();
+  EXPECT_FALSE(s.is_ok());
+  EXPECT_EQ(s.code(), Status::Code::unavailable);
+}
+
+TEST(GroupWriter, CloseCompletesWhatWasWaitingForASync) {
+  Fixture f;
+  auto connection = std::make_unique<Connection>(f.path, Connection::Mode::read_write);
+  std::atomic<int> completed{0};
+  {
+    GroupWriter writer(std::move(connection), nullptr, 2048, [] { return true; });
+    for (int i = 0; i < 50; ++i) {
+      writer.submit(insert("c" + std::to_string(i)), [&](Status s) { completed += s.is_ok(); });
+    }
+    writer.close();
+  }
+  EXPECT_EQ(completed.load(), 50);
 }

@@ -9,8 +9,9 @@
 namespace daisy::sqlite {
 
 GroupWriter::GroupWriter(std::unique_ptr<Connection> connection, Metrics* metrics,
-                         std::size_t max_batch)
-    : connection_(std::move(connection)), metrics_(metrics), max_batch_(max_batch) {
+                         std::size_t max_batch, Sync sync)
+    : connection_(std::move(connection)), metrics_(metrics), max_batch_(max_batch), sync_(std::move(sync)) {
+  if (sync_) syncer_ = std::thread([this] { run_syncer(); });
   thread_ = std::thread([this] { run(); });
 }
 
@@ -36,11 +37,53 @@ void GroupWriter::close() {
     cv_.notify_one();
   }
   if (thread_.joinable()) thread_.join();
+  {
+    std::lock_guard lock(sync_mu_);
+    writer_done_ = true;
+    sync_cv_.notify_all();
+  }
+  if (syncer_.joinable()) syncer_.join();
+}
+
+void GroupWriter::run_syncer() {
+  std::vector<Committed> pending;
+  for (;;) {
+    {
+      std::unique_lock lock(sync_mu_);
+      sync_cv_.wait(lock, [&] { return writer_done_ || !unsynced_.empty(); });
+      if (unsynced_.empty() && writer_done_) return;
+      pending.swap(unsynced_);
+    }
+    sync_cv_.notify_all();  // the writer may commit again
+    // Every commit in `pending` returned before this sync began, so its WAL
+    // frames are among those the sync makes durable.
+    auto start = std::chrono::steady_clock::now();
+    bool durable = sync_();
+    if (metrics_) {
+      metrics_->sync_seconds.observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    }
+    if (!durable) spdlog::error("msg=\"store sync failed: acknowledging writes as failed\"");
+    for (auto& committed : pending) {
+      for (std::size_t i = 0; i < committed.done.size(); ++i) {
+        committed.done[i](durable ? committed.results[i]
+                                  : Status::unavailable("the write may not be durable: the disk sync failed"));
+      }
+    }
+    pending.clear();
+  }
 }
 
 void GroupWriter::run() {
   std::deque<Op> batch;
   for (;;) {
+    if (sync_) {
+      // At most one commit waits for a sync to begin: while the disk is busy,
+      // writes gather into the next, larger batch instead of many small
+      // commits that would each rewrite the same index pages to the WAL.
+      std::unique_lock lock(sync_mu_);
+      sync_cv_.wait(lock, [&] { return unsynced_.empty(); });
+    }
     {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [&] { return closing_ || !queue_.empty(); });
@@ -117,6 +160,16 @@ void GroupWriter::commit_batch(std::deque<Op>& batch) {
     metrics_->commit_seconds.observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     metrics_->commit_batch_size.observe(static_cast<double>(batch.size()));
+  }
+  if (sync_ && batch_status.is_ok()) {
+    Committed committed;
+    committed.done.reserve(batch.size());
+    for (auto& op : batch) committed.done.push_back(std::move(op.done));
+    committed.results = std::move(results);
+    std::lock_guard lock(sync_mu_);
+    unsynced_.push_back(std::move(committed));
+    sync_cv_.notify_all();
+    return;
   }
   for (std::size_t i = 0; i < batch.size(); ++i) {
     batch[i].done(batch_status.is_ok() ? results[i] : batch_status);

@@ -1,9 +1,15 @@
 #pragma once
 // The single writer thread of the SQLite store. It takes every write queued
 // since its last commit, runs them inside one transaction (each isolated from
-// the others' failures), commits once, then completes them all (group commit). A write's completion
-// runs only after the commit is durable, so a caller acknowledged by it
-// survives kill -9 (and power loss with synchronous=FULL).
+// the others' failures), commits once, then completes them all (group commit).
+// A write's completion runs only after the commit is durable, so a caller
+// acknowledged by it survives kill -9 (and power loss when a Sync is given).
+//
+// With a Sync, the connection commits without waiting for the disk
+// (synchronous=NORMAL) and a second thread makes the commits durable: it runs
+// Sync once for every commit made since its last one, then completes their
+// writes. The writer meanwhile runs the next transaction, so the disk's
+// latency no longer stalls it, and one sync serves several commits.
 
 #include <condition_variable>
 #include <deque>
@@ -30,8 +36,11 @@ class GroupWriter {
   // Called on the writer thread after commit (or failure); must not block.
   using Done = std::function<void(Status)>;
 
+  // Makes every commit so far durable (e.g. fdatasync of the WAL); false on failure.
+  using Sync = std::function<bool()>;
+
   GroupWriter(std::unique_ptr<Connection> connection, Metrics* metrics,
-              std::size_t max_batch = 2048);
+              std::size_t max_batch = 2048, Sync sync = {});
   ~GroupWriter();  // same as close()
 
   // Queues a write. After close(), completes at once with unavailable.
@@ -44,7 +53,12 @@ class GroupWriter {
     Work work;
     Done done;
   };
+  struct Committed {  // writes committed but not yet known durable
+    std::vector<Done> done;
+    std::vector<Status> results;
+  };
   void run();
+  void run_syncer();
   void commit_batch(std::deque<Op>& batch);
   // False (at the first failed write) when not isolating writes in savepoints.
   bool run_batch(std::deque<Op>& batch, std::vector<Status>& results, bool isolate);
@@ -57,6 +71,13 @@ class GroupWriter {
   std::deque<Op> queue_;
   bool closing_ = false;
   std::thread thread_;
+
+  Sync sync_;
+  std::mutex sync_mu_;
+  std::condition_variable sync_cv_;
+  std::vector<Committed> unsynced_;
+  bool writer_done_ = false;  // no more commits will be queued for the syncer
+  std::thread syncer_;
 };
 
 }  // namespace daisy::sqlite

@@ -89,10 +89,13 @@ class SqliteStore final : public Store {
   };
 
   ReaderLease reader();
+  // Makes every commit so far durable (on the group writer's sync thread).
+  bool sync_wal();
   // Runs work on the writer and resumes the caller after the commit.
   boost::asio::awaitable<Status> write(sqlite::GroupWriter::Work work);
 
   SqliteOptions options_;
+  int wal_fd_ = -1;  // used by the sync thread only
   std::unique_ptr<sqlite::GroupWriter> writer_;
   std::mutex readers_mu_;
   std::vector<std::unique_ptr<sqlite::Connection>> idle_readers_;
