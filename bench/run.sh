@@ -84,6 +84,15 @@ BASE="http://127.0.0.1:$PORT"
 APP_ID="$(admin_post "$PORT" /v1/apps '{"name":"bench"}' | json_field id)"
 APP_TOKEN="$(admin_post "$PORT" "/v1/apps/$APP_ID/token" '' | json_field token)"
 FORM_ID="$(admin_post "$PORT" /v1/forms "$(cat "$ROOT/bench/form.json")" | json_field id)"
+MAIN_PID="$DAISY_PID"
+# The event scenarios get a server and database of their own, so the millions
+# of events they write do not weigh on the form figures (and the reverse).
+EV_PORT="$(free_port)"
+start_daisy "$WORK/events-data" "$EV_PORT"
+EV_PID="$DAISY_PID"
+EV_BASE="http://127.0.0.1:$EV_PORT"
+EV_APP_ID="$(admin_post "$EV_PORT" /v1/apps '{"name":"bench-events"}' | json_field id)"
+EV_APP_TOKEN="$(admin_post "$EV_PORT" "/v1/apps/$EV_APP_ID/token" '' | json_field token)"
 
 # --- request rates --------------------------------------------------------------
 # run_wrk KEY URL [wrk args...]: one round, appends "rate p50 p99" to rounds-KEY
@@ -133,16 +142,16 @@ for round in $(seq 1 "$ROUNDS"); do
   run_wrk get_app "$BASE/v1/apps/$APP_ID" -H "Authorization: Bearer $ADMIN_TOKEN"
   DAISY_TOKEN="$APP_TOKEN" DAISY_FORM="$FORM_ID" run_wrk submit "$BASE" -s "$ROOT/bench/submit.lua"
   run_wrk nginx_post "http://127.0.0.1:$NGINX_PORT" -s "$ROOT/bench/event.lua"
-  DAISY_TOKEN="$APP_TOKEN" run_wrk event "$BASE" -s "$ROOT/bench/event.lua"
-  DAISY_TOKEN="$APP_TOKEN" run_wrk event_batch "$BASE" -s "$ROOT/bench/event_batch.lua"
+  DAISY_TOKEN="$EV_APP_TOKEN" run_wrk event "$EV_BASE" -s "$ROOT/bench/event.lua"
+  DAISY_TOKEN="$EV_APP_TOKEN" run_wrk event_batch "$EV_BASE" -s "$ROOT/bench/event_batch.lua"
 done
-metric() {  # prometheus line pattern -> value
-  curl -s "$BASE/metrics" | awk -v pat="$1" 'index($0, pat) == 1 {print $NF}'
-}
-EVENTS_202="$(metric 'daisy_http_requests_total{route="POST /v1/events",status="202"}')"
-EVENTS_STORED="$(sqlite3 "$WORK/daisy-data/daisy.db" 'SELECT count(*) FROM events')"
+EVENTS_202="$(curl -s "$EV_BASE/metrics" |
+  awk 'index($0, "daisy_http_requests_total{route=\"POST /v1/events\",status=\"202\"}") == 1 {print $NF}')"
 SUBMITTED="$(curl -s "$BASE/metrics" | awk -F'[{} ]' '/^daisy_http_requests_total/ && /POST \/v1\/forms\/\{id\}\/responses/ && /status="201"/ {print $NF}')"
-stop_daisy "$DAISY_PID"
+stop_daisy "$EV_PID"
+EVENTS_STORED="$(sqlite3 "$WORK/events-data/daisy.db" 'SELECT count(*) FROM events')"
+rm -rf "$WORK/events-data"
+stop_daisy "$MAIN_PID"
 
 median() {  # key -> "rate p50 p99" of the median-rate round
   sort -n -k1,1 "$WORK/rounds-$1" | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}'
@@ -176,6 +185,7 @@ SELECT printf('01900000-0000-7000-8000-%012d', i), '$SESSION_APP',
 FROM n;
 SQL
 seed_s="$(awk -v a="$seed_t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.0f", b - a}')"
+sync  # write the seeded file back now, not while the rounds are measured
 start_daisy "$SESSION_DIR" "$SESSION_PORT"
 # Warm-up, not recorded: the first seconds after a start fill the readers' page caches.
 DAISY_TOKEN="$ADMIN_TOKEN" DAISY_SESSIONS="$EVENT_SESSIONS" wrk -t"$THREADS" -c"$CONNECTIONS" -d5s \

@@ -18,6 +18,8 @@ http::Response store_failure(const Status& status, std::string_view what) {
       r.headers.emplace_back("Retry-After", "1");
       return r;
     }
+    case Status::Code::too_costly:
+      return http::problem(422, "query-too-costly", status.message());
     case Status::Code::internal:
     case Status::Code::ok:
       break;

@@ -10,7 +10,7 @@ namespace daisy {
 
 class Status {
  public:
-  enum class Code { ok, not_found, conflict, unavailable, internal };
+  enum class Code { ok, not_found, conflict, unavailable, too_costly, internal };
 
   Status() = default;
   static Status ok() { return {}; }
@@ -18,6 +18,8 @@ class Status {
   static Status conflict(std::string m) { return {Code::conflict, std::move(m)}; }
   // The store cannot answer now (disk full, database gone): retry later.
   static Status unavailable(std::string m) { return {Code::unavailable, std::move(m)}; }
+  // A read would take longer than its budget (answered 422: narrow the query).
+  static Status too_costly(std::string m) { return {Code::too_costly, std::move(m)}; }
   static Status internal(std::string m) { return {Code::internal, std::move(m)}; }
 
   bool is_ok() const { return code_ == Code::ok; }

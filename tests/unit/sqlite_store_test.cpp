@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "observability/metrics.h"
+#include "store/sqlite/sqlite_status.h"
 #include "store/migrations.h"
 #include "store/sqlite/connection.h"
 #include "test_support.h"
@@ -325,6 +326,30 @@ TEST_F(SqliteStoreTest, ConcurrentWritesAllLandWithGroupCommit) {
   EXPECT_DOUBLE_EQ(batches.sum, threads * per_thread) << "every write was committed once";
   EXPECT_LT(batches.count, std::uint64_t(threads * per_thread)) << "writes shared transactions";
   EXPECT_EQ(metrics_.commit_seconds.snapshot().count, batches.count);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(ConnectionDeadline, InterruptsAQueryPastItsDeadlineAndIsClearedAfter) {
+  daisy::test::TempDir dir;
+  daisy::sqlite::Connection db((dir.path() / "d.db").string(), daisy::sqlite::Connection::Mode::read_write);
+  const char* endless =
+      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000000000) SELECT count(*) FROM n";
+  db.set_deadline(std::chrono::steady_clock::now() + std::chrono::milliseconds(20));
+  {
+    auto stmt = db.prepare(endless);
+    int rc = stmt.step();
+    EXPECT_EQ(rc & 0xff, SQLITE_INTERRUPT);
+    daisy::Status s = daisy::sqlite::status_of(rc, db);
+    EXPECT_EQ(s.code(), daisy::Status::Code::too_costly);
+    EXPECT_NE(s.message().find("since/until"), std::string::npos);
+  }
+  db.clear_deadline();
+  auto quick = db.prepare("SELECT 41 + 1");
+  ASSERT_EQ(quick.step(), SQLITE_ROW);
+  EXPECT_EQ(quick.integer(0), 42);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -65,10 +66,17 @@ class Connection {
   // distinct texts must be small.
   Statement prepare_text(const std::string& sql);
   sqlite3* handle() { return db_; }
+
+  // Statements run after this interrupt themselves (SQLITE_INTERRUPT) once the
+  // deadline has passed, until clear_deadline(). For reads whose cost depends
+  // on the data, so one broad query cannot hold an I/O thread for long.
+  void set_deadline(std::chrono::steady_clock::time_point deadline);
+  void clear_deadline();
   std::string last_error() const { return sqlite3_errmsg(db_); }
 
  private:
   sqlite3* db_ = nullptr;
+  std::chrono::steady_clock::time_point deadline_;
   std::unordered_map<const char*, sqlite3_stmt*> cache_;  // keyed by literal address
   std::unordered_map<std::string, sqlite3_stmt*> text_cache_;
 };

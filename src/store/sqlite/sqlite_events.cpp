@@ -10,6 +10,21 @@ using sqlite::Statement;
 
 namespace {
 
+// Queries whose cost depends on the filters (a rare name among millions of
+// events) stop after this long rather than hold an I/O thread.
+constexpr auto query_budget = std::chrono::seconds(2);
+
+class QueryBudget {
+ public:
+  explicit QueryBudget(Connection& db) : db_(db) { db_.set_deadline(std::chrono::steady_clock::now() + query_budget); }
+  ~QueryBudget() { db_.clear_deadline(); }
+  QueryBudget(const QueryBudget&) = delete;
+  QueryBudget& operator=(const QueryBudget&) = delete;
+
+ private:
+  Connection& db_;
+};
+
 // The number of a session, numbering it when it is new.
 Result<std::int64_t> session_number(Connection& db, const std::string& session_id) {
   {
@@ -131,6 +146,7 @@ Result<std::vector<EventRow>> SqliteStore::list_events(const EventFilter& f) {
   sql += " ORDER BY ts, seq LIMIT ?";
 
   auto db = reader();
+  QueryBudget budget(*db);
   auto stmt = db->prepare_text(sql);
   int i = 1;
   if (!f.session_id.empty()) stmt.bind(i++, f.session_id);
@@ -179,6 +195,7 @@ Result<std::vector<RejectionRow>> SqliteStore::list_rejections(const RejectionFi
   if (f.until_ns) sql += " AND received_at < ?";
   sql += " ORDER BY seq LIMIT ?";
   auto db = reader();
+  QueryBudget budget(*db);
   auto stmt = db->prepare_text(sql);
   int i = 1;
   stmt.bind(i++, f.after_seq);

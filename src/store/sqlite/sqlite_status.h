@@ -11,6 +11,10 @@ inline Status status_of(int rc, Connection& db) {
   if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW) return Status::ok();
   int primary = rc & 0xff;
   // The client sees a plain reason; SQLite's text names tables and columns.
+  if (primary == SQLITE_INTERRUPT) {
+    return Status::too_costly(
+        "The query ran past its time budget. Narrow it: add since/until, session_id or category.");
+  }
   if (primary == SQLITE_CONSTRAINT) return Status::conflict("the write conflicts with data already stored");
   if (primary == SQLITE_FULL || primary == SQLITE_IOERR || primary == SQLITE_BUSY ||
       primary == SQLITE_LOCKED || primary == SQLITE_CANTOPEN) {
