@@ -90,7 +90,7 @@ boost::asio::awaitable<Response> patch_app(ApiContext& ctx, Request& req) {
   std::string value(*policy);
   Status status = co_await ctx.store.set_unknown_event_types(id, value);
   if (!status.is_ok()) co_return store_failure(status, "app " + id);
-  ctx.events->unknown_types.set(id, value == "reject");
+  ctx.events->unknown_types.refresh(ctx.store, id);
   auto app = ctx.store.get_app(id);
   if (!app.is_ok()) co_return store_failure(app.status(), "app " + id);
   co_return json_reply(200, app_json(app.value()));

@@ -36,6 +36,12 @@ struct Item {
 // Parsed documents that items point into; a deque keeps them in place as it grows.
 using OwnedValues = std::deque<json::value>;
 
+std::string too_many_detail(std::size_t max) {
+  return "A batch holds at most " + std::to_string(max) + " events.";
+}
+
+Response too_many_events(std::size_t max) { return http::problem(413, "too-many-events", too_many_detail(max)); }
+
 bool is_ndjson(const Request& req) {
   std::string_view type = req.header("Content-Type");
   std::string_view media = type.substr(0, type.find(';'));
@@ -43,12 +49,13 @@ bool is_ndjson(const Request& req) {
   return http::iequals(media, "application/x-ndjson");
 }
 
-// Splits NDJSON into items; blank lines are skipped.
-void parse_ndjson(std::string_view body, const json::storage_ptr& storage, std::vector<Item>& items,
-                  OwnedValues& owned) {
+// Splits NDJSON into items; blank lines are skipped. Stops after max_items
+// (the caller refuses a body that reaches it), so memory follows the limit.
+void parse_ndjson(std::string_view body, const json::storage_ptr& storage, std::size_t max_items,
+                  std::vector<Item>& items, OwnedValues& owned) {
   std::size_t line_number = 0;
   json::parser parser;
-  while (!body.empty()) {
+  while (!body.empty() && items.size() < max_items) {
     std::size_t end = body.find('\n');
     std::string_view line = body.substr(0, end);
     body = end == std::string_view::npos ? std::string_view() : body.substr(end + 1);
@@ -96,6 +103,15 @@ Response batch_reply(const std::vector<std::string>& ids,
   return Response(202, json::serialize(body));
 }
 
+// Stores what a request rejected (and nothing else), then answers `reply`.
+boost::asio::awaitable<Response> log_then_reply(ApiContext& ctx, std::shared_ptr<EventBatch> batch,
+                                               std::vector<RejectionReason> reasons, Response reply) {
+  Status logged = co_await ctx.store.insert_events(batch);
+  if (!logged.is_ok()) co_return store_failure(logged, "rejected event");
+  for (RejectionReason reason : reasons) ctx.events->count_rejection(reason);
+  co_return reply;
+}
+
 boost::asio::awaitable<Response> ingest(ApiContext& ctx, Request& req) {
   events::EventsState& state = *ctx.events;
   const events::EventSettings& settings = state.settings;
@@ -107,6 +123,7 @@ boost::asio::awaitable<Response> ingest(ApiContext& ctx, Request& req) {
   auto batch = std::make_shared<EventBatch>();
   batch->rejection_cap = settings.rejection_cap;
 
+  std::vector<RejectionReason> reasons;  // counted in /metrics once stored
   auto reject = [&](RejectionReason reason, const std::vector<FieldError>& errors, std::string_view raw) {
     RejectionRow& r = batch->rejections.emplace_back();
     r.app_id = app_id;
@@ -116,7 +133,7 @@ boost::asio::awaitable<Response> ingest(ApiContext& ctx, Request& req) {
     // Kept as valid UTF-8 (cut at a character, bad bytes replaced) so the log
     // always reads back as JSON.
     r.payload = sanitize_utf8(raw, settings.max_payload_bytes, r.truncated);
-    state.count_rejection(reason);
+    reasons.push_back(reason);
   };
 
   std::string inflated;
@@ -124,17 +141,20 @@ boost::asio::awaitable<Response> ingest(ApiContext& ctx, Request& req) {
   std::string_view encoding = req.header("Content-Encoding");
   if (!encoding.empty() && !http::iequals(encoding, "identity")) {
     if (!http::iequals(encoding, "gzip")) {
-      co_return http::problem(415, "unsupported-encoding",
-                              "Content-Encoding must be gzip or identity, not '" + std::string(encoding) + "'.");
+      reject(RejectionReason::malformed, {{"", "unsupported Content-Encoding"}}, req.body);
+      Response reply = http::problem(415, "unsupported-encoding",
+                                     "Content-Encoding must be gzip or identity, not '" + std::string(encoding) + "'.");
+      co_return co_await log_then_reply(ctx, batch, std::move(reasons), std::move(reply));
     }
-    switch (gunzip(req.body, settings.max_inflated_bytes, inflated)) {
-      case GunzipResult::ok: break;
-      case GunzipResult::too_large:
-        co_return http::problem(413, "body-too-large",
-                                "The decompressed body exceeds " + std::to_string(settings.max_inflated_bytes) +
-                                    " bytes.");
-      case GunzipResult::corrupt:
-        co_return http::problem(400, "malformed-gzip", "The body is not a complete gzip stream.");
+    GunzipResult inflate = gunzip(req.body, settings.max_inflated_bytes, inflated);
+    if (inflate != GunzipResult::ok) {
+      Response refusal = inflate == GunzipResult::too_large
+                             ? http::problem(413, "body-too-large",
+                                             "The decompressed body exceeds " +
+                                                 std::to_string(settings.max_inflated_bytes) + " bytes.")
+                             : http::problem(400, "malformed-gzip", "The body is not a complete gzip stream.");
+      reject(RejectionReason::malformed, {{"", "the body could not be decompressed"}}, req.body);
+      co_return co_await log_then_reply(ctx, batch, std::move(reasons), std::move(refusal));
     }
     body = inflated;
   }
@@ -145,15 +165,14 @@ boost::asio::awaitable<Response> ingest(ApiContext& ctx, Request& req) {
   OwnedValues owned;
   bool is_batch = true;
   if (is_ndjson(req)) {
-    parse_ndjson(body, storage, items, owned);
+    parse_ndjson(body, storage, settings.max_batch_events + 1, items, owned);
   } else {
     auto parsed = http::parse_json_value(body, storage);
     if (auto* refusal = std::get_if<Response>(&parsed)) {
       // Nothing could be read: the whole body is one rejected event.
       reject(RejectionReason::malformed, {{"", "the body is not JSON"}}, body);
-      Status logged = co_await ctx.store.insert_events(batch);
-      if (!logged.is_ok()) co_return store_failure(logged, "rejected event");
-      co_return std::move(*refusal);
+      Response reply = std::move(*refusal);
+      co_return co_await log_then_reply(ctx, batch, std::move(reasons), std::move(reply));
     }
     const json::value& root = owned.emplace_back(std::move(std::get<json::value>(parsed)));
     const json::value* list = root.is_object() ? root.get_object().if_contains("events") : nullptr;
@@ -165,7 +184,18 @@ boost::asio::awaitable<Response> ingest(ApiContext& ctx, Request& req) {
           wrapper_errors.push_back({std::string(field.key()), "is not a known field of a batch"});
         }
       }
-      if (!wrapper_errors.empty()) co_return http::validation_problem(std::move(wrapper_errors));
+      if (!wrapper_errors.empty()) {
+        reject(RejectionReason::invalid, wrapper_errors, body);
+        Response reply = http::validation_problem(wrapper_errors);
+        co_return co_await log_then_reply(ctx, batch, std::move(reasons), std::move(reply));
+      }
+      // Refused before an item is built, so memory follows the limit.
+      if (list->get_array().size() > settings.max_batch_events) {
+        reject(RejectionReason::invalid, {{"events", too_many_detail(settings.max_batch_events)}}, body);
+        Response reply = too_many_events(settings.max_batch_events);
+        co_return co_await log_then_reply(ctx, batch, std::move(reasons), std::move(reply));
+      }
+      items.reserve(list->get_array().size());
       for (const auto& element : list->get_array()) items.push_back({&element, {}, {}});
     } else {
       is_batch = false;
@@ -173,12 +203,15 @@ boost::asio::awaitable<Response> ingest(ApiContext& ctx, Request& req) {
     }
   }
   if (is_batch && items.empty()) {
-    co_return http::validation_problem({{"events", "must hold at least one event"}});
+    std::vector<FieldError> errors{{"events", "must hold at least one event"}};
+    reject(RejectionReason::invalid, errors, body);
+    Response reply = http::validation_problem(errors);
+    co_return co_await log_then_reply(ctx, batch, std::move(reasons), std::move(reply));
   }
-  if (items.size() > settings.max_batch_events) {
-    co_return http::problem(413, "too-many-events",
-                            "A batch holds at most " + std::to_string(settings.max_batch_events) + " events; this one has " +
-                                std::to_string(items.size()) + ".");
+  if (items.size() > settings.max_batch_events) {  // NDJSON: parsing stopped one past the limit
+    reject(RejectionReason::invalid, {{"events", too_many_detail(settings.max_batch_events)}}, body);
+    Response reply = too_many_events(settings.max_batch_events);
+    co_return co_await log_then_reply(ctx, batch, std::move(reasons), std::move(reply));
   }
 
   auto types = state.types.snapshot();
@@ -187,17 +220,26 @@ boost::asio::awaitable<Response> ingest(ApiContext& ctx, Request& req) {
   std::vector<std::pair<std::size_t, std::vector<FieldError>>> rejected;
   batch->events.reserve(items.size());
   std::string raw_text;
+  std::string data_text;
   for (std::size_t i = 0; i < items.size(); ++i) {
     Item& item = items[i];
     std::vector<FieldError> errors;
     RejectionReason reason = RejectionReason::malformed;
     EventCheck check;
+    data_text.clear();
     if (!item.parse_error.empty()) {
       errors.push_back({"", item.parse_error});
     } else {
       check = check_event(*item.value, received, settings.max_future_skew_ns);
       errors = std::move(check.errors);
       reason = check.reason;
+      if (errors.empty()) {
+        append_json(data_text, *check.event.data);
+        if (data_text.size() > settings.max_data_bytes) {
+          errors.push_back({"data", "must be at most " + std::to_string(settings.max_data_bytes) + " bytes of JSON"});
+          reason = RejectionReason::invalid;
+        }
+      }
       if (errors.empty()) {
         const events::EventType* type = events::find_type(*types, check.event.category, check.event.name);
         if (type) {
@@ -228,13 +270,14 @@ boost::asio::awaitable<Response> ingest(ApiContext& ctx, Request& req) {
     row.category = std::move(check.event.category);
     row.name = std::move(check.event.name);
     row.ts_ns = check.event.timestamp_ns;
-    append_json(row.data, *check.event.data);
+    row.data = data_text;
     row.received_ns = received;
     ids.push_back(row.id);
   }
 
   Status status = co_await ctx.store.insert_events(batch);
   if (!status.is_ok()) co_return store_failure(status, "events");
+  for (RejectionReason reason : reasons) state.count_rejection(reason);
   if (!is_batch) {
     co_return single_reply(ids.empty() ? std::string() : ids.front(),
                            rejected.empty() ? std::vector<FieldError>{} : rejected.front().second);

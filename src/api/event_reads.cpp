@@ -90,21 +90,27 @@ std::optional<Response> scope_to_caller(const Request& req, std::string& app_id)
   return std::nullopt;
 }
 
+// The reply is built in memory: a page stops early past this size (events
+// carry up to 64 KiB of data each), with next_cursor set to go on.
+constexpr std::size_t max_page_bytes = 8 * 1024 * 1024;
+
 // prefix: the reply up to the list, e.g. "{"; key: the list's name.
 Response events_page(Result<std::vector<EventRow>>& rows, std::size_t limit, std::string prefix,
                      std::string_view key = "items") {
   if (!rows.is_ok()) return store_failure(rows.status(), "events");
+  const auto& events = rows.value();
   std::string body = std::move(prefix);
   body += '"';
   body += key;
   body += "\":[";
-  for (std::size_t i = 0; i < rows.value().size(); ++i) {
-    if (i) body += ',';
-    append_event(body, rows.value()[i]);
+  std::size_t written = 0;
+  while (written < events.size() && (written == 0 || body.size() < max_page_bytes)) {
+    if (written) body += ',';
+    append_event(body, events[written++]);
   }
   body += "],\"next_cursor\":";
-  if (rows.value().size() == limit && limit > 0) {
-    body += '"' + event_cursor(rows.value().back()) + '"';
+  if (written > 0 && (written < events.size() || events.size() == limit)) {
+    body += '"' + event_cursor(events[written - 1]) + '"';
   } else {
     body += "null";
   }

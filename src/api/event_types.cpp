@@ -36,6 +36,11 @@ json::object type_json(const EventTypeRow& row) {
 }
 
 void check_key(std::string_view field, const std::string& value, std::vector<FieldError>& errors) {
+  bool cut = false;
+  if (sanitize_utf8(value, value.size(), cut) != value) {
+    errors.push_back({std::string(field), "must be UTF-8 text (percent-encoded in the path)"});
+    return;
+  }
   if (value.empty()) errors.push_back({std::string(field), "must not be empty"});
   if (utf8_length(value) > max_event_name_length) errors.push_back({std::string(field), "must be at most 128 characters"});
 }
@@ -65,43 +70,36 @@ boost::asio::awaitable<Response> put_type(ApiContext& ctx, Request& req) {
   for (const auto& field : body) {
     if (field.key() != "schema") errors.push_back({std::string(field.key()), "is not a known field"});
   }
-  auto type = std::make_shared<events::EventType>();
+  EventTypeRow row;
   const json::value* schema = body.if_contains("schema");
   if (!schema) {
     errors.push_back({"schema", "is required (a JSON Schema object)"});
+  } else if ((row.schema = to_json_text(*schema)).size() > max_schema_bytes) {
+    errors.push_back({"schema", "must be at most 64 KiB"});
   } else {
     try {
-      type->schema = events::EventSchema::compile(*schema);
+      events::EventSchema::compile(*schema);
     } catch (const std::exception& e) {
       errors.push_back({"schema", e.what()});
     }
   }
   if (!errors.empty()) co_return http::validation_problem(std::move(errors));
-  type->row.category = req.param(0);
-  type->row.name = req.param(1);
-  type->row.schema = to_json_text(*schema);
-  if (type->row.schema.size() > max_schema_bytes) {
-    co_return http::validation_problem({{"schema", "must be at most 64 KiB"}});
-  }
-  type->row.created_at = type->row.updated_at = now_utc();
-  auto created = co_await ctx.store.put_event_type(type->row);
+  row.category = req.param(0);
+  row.name = req.param(1);
+  row.created_at = row.updated_at = now_utc();
+  auto created = co_await ctx.store.put_event_type(row);
   if (!created.is_ok()) co_return store_failure(created.status(), "event type");
-  if (!created.value()) {
-    // Replaced: keep the original creation time.
-    auto types = ctx.events->types.snapshot();
-    if (const events::EventType* old = events::find_type(*types, type->row.category, type->row.name)) {
-      type->row.created_at = old->row.created_at;
-    }
-  }
-  ctx.events->types.put(type);
-  co_return json_reply(created.value() ? 201 : 200, type_json(type->row));
+  // The registry takes the committed row (with its original creation time
+  // when this replaced it).
+  auto in_force = ctx.events->types.refresh(ctx.store, row.category, row.name);
+  co_return json_reply(created.value() ? 201 : 200, type_json(in_force ? in_force->row : row));
 }
 
 boost::asio::awaitable<Response> delete_type(ApiContext& ctx, Request& req) {
   std::string category = req.param(0), name = req.param(1);
   Status status = co_await ctx.store.delete_event_type(category, name);
   if (!status.is_ok()) co_return store_failure(status, "event type '" + category + "' / '" + name + "'");
-  ctx.events->types.remove(category, name);
+  ctx.events->types.refresh(ctx.store, category, name);
   co_return Response(204, std::string(), "");
 }
 

@@ -7,6 +7,7 @@
 #include <valijson/validation_results.hpp>
 #include <valijson/validator.hpp>
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace daisy::events {
@@ -25,23 +26,63 @@ const char* pattern_for_format(std::string_view format) {
 
 constexpr int max_schema_depth = 32;
 
-void rewrite_formats(json::value& node, int depth) {
+// Keywords whose values are data, not schemas: never rewritten or inspected.
+bool holds_data(std::string_view key) {
+  return key == "const" || key == "enum" || key == "default" || key == "examples";
+}
+
+// What compiling found out about a schema document.
+struct SchemaScan {
+  bool uses_regex = false;  // a pattern or a regex-checked format somewhere
+};
+
+// Rewrites uuid/email/uri formats into patterns, refuses $ref (a reference
+// can make validation recurse without end: {"allOf": [{"$ref": "#"}]}), and
+// notes whether any regex will run.
+void prepare(json::value& node, int depth, SchemaScan& scan) {
   if (depth > max_schema_depth) throw std::invalid_argument("the schema is nested too deeply");
   if (node.is_array()) {
-    for (auto& item : node.get_array()) rewrite_formats(item, depth + 1);
+    for (auto& item : node.get_array()) prepare(item, depth + 1, scan);
     return;
   }
   if (!node.is_object()) return;
   auto& obj = node.get_object();
-  for (auto& field : obj) rewrite_formats(field.value(), depth + 1);
+  for (auto& field : obj) {
+    if (field.key() == "$ref") throw std::invalid_argument("$ref is not supported; write the schema out in full");
+    if (!holds_data(field.key())) prepare(field.value(), depth + 1, scan);
+  }
+  if (obj.contains("pattern") || obj.contains("patternProperties")) scan.uses_regex = true;
   auto* format = obj.if_contains("format");
   if (!format || !format->is_string()) return;
-  const char* pattern = pattern_for_format(format->get_string());
+  std::string_view name = format->get_string();
+  if (name == "date" || name == "time" || name == "date-time") scan.uses_regex = true;
+  const char* pattern = pattern_for_format(name);
   if (!pattern) return;
+  scan.uses_regex = true;
   obj.erase("format");
   json::value& all_of = obj["allOf"];
   if (!all_of.is_array()) all_of = json::array();
   all_of.get_array().push_back(json::object{{"pattern", pattern}});
+}
+
+// The longest string anywhere in a document (keys included).
+std::size_t longest_string(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::string: return v.get_string().size();
+    case json::kind::array: {
+      std::size_t n = 0;
+      for (const auto& item : v.get_array()) n = std::max(n, longest_string(item));
+      return n;
+    }
+    case json::kind::object: {
+      std::size_t n = 0;
+      for (const auto& field : v.get_object()) {
+        n = std::max({n, field.key().size(), longest_string(field.value())});
+      }
+      return n;
+    }
+    default: return 0;
+  }
 }
 
 bool is_index(std::string_view s) {
@@ -74,6 +115,8 @@ bool is_prefix(const std::vector<std::string>& a, const std::vector<std::string>
   return a.size() < b.size() && std::equal(a.begin(), a.end(), b.begin());
 }
 
+constexpr std::size_t max_reported_errors = 20;
+
 }  // namespace
 
 EventSchema::~EventSchema() = default;
@@ -81,8 +124,10 @@ EventSchema::~EventSchema() = default;
 std::shared_ptr<const EventSchema> EventSchema::compile(const json::value& document) {
   if (!document.is_object()) throw std::invalid_argument("a schema must be a JSON object");
   json::value rewritten = document;
-  rewrite_formats(rewritten, 0);
+  SchemaScan scan;
+  prepare(rewritten, 0, scan);
   std::shared_ptr<EventSchema> compiled(new EventSchema());
+  compiled->uses_regex_ = scan.uses_regex;
   compiled->schema_ = std::make_unique<valijson::Schema>();
   try {
     valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
@@ -95,19 +140,32 @@ std::shared_ptr<const EventSchema> EventSchema::compile(const json::value& docum
 }
 
 void EventSchema::validate(const json::value& data, std::vector<FieldError>& errors) const {
+  // std::regex (inside valijson) recurses once per character it matches: a
+  // long string could overflow the stack, so it never meets one.
+  if (uses_regex_ && longest_string(data) > max_regex_string) {
+    errors.push_back({"data", "holds a string longer than " + std::to_string(max_regex_string) +
+                                  " characters, the most this type's patterns and formats check"});
+    return;
+  }
   // A validator caches the regexes of pattern constraints; one per thread.
   thread_local valijson::Validator validator;
   valijson::adapters::BoostJsonAdapter target(data);
+  // First without collecting errors: it stops at the first failure, while
+  // collecting visits everything (an array of 10,000 bad items is 20,000 errors).
+  if (validator.validate(*schema_, target, nullptr)) return;
   valijson::ValidationResults results;
-  if (validator.validate(*schema_, target, &results)) return;
+  validator.validate(*schema_, target, &results);
   std::vector<valijson::ValidationResults::Error> all;
   valijson::ValidationResults::Error error;
   while (results.popError(error)) all.push_back(std::move(error));
   // Keep the most specific errors: drop one whose place encloses another's.
-  for (std::size_t i = 0; i < all.size(); ++i) {
-    bool encloses = false;
-    for (std::size_t j = 0; j < all.size() && !encloses; ++j) encloses = is_prefix(all[i].context, all[j].context);
-    if (!encloses) errors.push_back({field_of(all[i].context), all[i].description});
+  // Sorted by place, an enclosing place comes right before those it encloses.
+  std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.context < b.context; });
+  for (std::size_t i = 0; i < all.size() && errors.size() < max_reported_errors; ++i) {
+    std::size_t next = i + 1;
+    while (next < all.size() && all[next].context == all[i].context) ++next;
+    if (next < all.size() && is_prefix(all[i].context, all[next].context)) continue;
+    errors.push_back({field_of(all[i].context), all[i].description});
   }
 }
 

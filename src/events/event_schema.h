@@ -6,7 +6,10 @@
 // additionalProperties, enum, const, minLength, maxLength, pattern, minimum,
 // maximum, items, allOf/anyOf/oneOf, ...), plus the formats date, time and
 // date-time (valijson) and uuid, email and uri (rewritten here into patterns,
-// since valijson 1.0 ignores them). Remote $refs are never fetched.
+// since valijson 1.0 ignores them). $ref is refused (a reference can make
+// validation recurse without end). valijson runs patterns and date formats
+// with std::regex, which recurses per character: for a type that uses them,
+// data holding a string longer than max_regex_string is refused unchecked.
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
@@ -30,13 +33,16 @@ class EventSchema {
   static std::shared_ptr<const EventSchema> compile(const boost::json::value& document);
   ~EventSchema();
 
-  // Appends one error per offending place of data, with fields such as
-  // "data.form.first_name". Thread-safe.
+  static constexpr std::size_t max_regex_string = 4096;
+
+  // Appends one error per offending place of data (at most 20), with fields
+  // such as "data.form.first_name". Thread-safe.
   void validate(const boost::json::value& data, std::vector<FieldError>& errors) const;
 
  private:
   EventSchema() = default;
   std::unique_ptr<valijson::Schema> schema_;
+  bool uses_regex_ = false;
 };
 
 }  // namespace daisy::events

@@ -24,15 +24,28 @@ void EventTypeRegistry::load(const std::vector<EventTypeRow>& rows) {
   types_ = std::move(map);
 }
 
-void EventTypeRegistry::put(std::shared_ptr<const EventType> type) {
+std::shared_ptr<const EventType> EventTypeRegistry::refresh(Store& store, const std::string& category,
+                                                            const std::string& name) {
   std::lock_guard lock(mu_);
+  auto row = store.get_event_type(category, name);
+  if (!row.is_ok()) {
+    if (row.status().code() == Status::Code::not_found) remove_locked(category, name);
+    return nullptr;
+  }
+  auto type = std::make_shared<EventType>();
+  type->row = std::move(row.value());
+  type->schema = EventSchema::compile(boost::json::parse(type->row.schema));
+  put_locked(type);
+  return type;
+}
+
+void EventTypeRegistry::put_locked(std::shared_ptr<const EventType> type) {
   auto map = std::make_shared<Map>(*types_);
   (*map)[{type->row.category, type->row.name}] = std::move(type);
   types_ = std::move(map);
 }
 
-void EventTypeRegistry::remove(const std::string& category, const std::string& name) {
-  std::lock_guard lock(mu_);
+void EventTypeRegistry::remove_locked(const std::string& category, const std::string& name) {
   auto map = std::make_shared<Map>(*types_);
   map->erase({category, name});
   types_ = std::move(map);
@@ -53,8 +66,13 @@ void UnknownTypePolicies::load(const std::vector<std::string>& rejecting_app_ids
   rejecting_ = rejecting_app_ids;
 }
 
-void UnknownTypePolicies::set(const std::string& app_id, bool reject) {
+void UnknownTypePolicies::refresh(Store& store, const std::string& app_id) {
   std::lock_guard lock(mu_);
+  auto app = store.get_app(app_id);
+  set_locked(app_id, app.is_ok() && app.value().unknown_event_types == "reject");
+}
+
+void UnknownTypePolicies::set_locked(const std::string& app_id, bool reject) {
   auto it = std::find(rejecting_.begin(), rejecting_.end(), app_id);
   if (reject && it == rejecting_.end()) rejecting_.push_back(app_id);
   if (!reject && it != rejecting_.end()) rejecting_.erase(it);

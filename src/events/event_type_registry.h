@@ -38,12 +38,18 @@ class EventTypeRegistry {
   // Compiles every stored type; throws std::runtime_error naming a stored
   // schema that no longer compiles.
   void load(const std::vector<EventTypeRow>& rows);
-  void put(std::shared_ptr<const EventType> type);
-  void remove(const std::string& category, const std::string& name);
+  // Brings one type in line with the store, after a change to it committed.
+  // Reading the store under the registry's lock orders concurrent refreshes:
+  // the last one reads the last committed state, whatever order the changes'
+  // completions arrive in. Returns the type now in force (null when deleted).
+  std::shared_ptr<const EventType> refresh(Store& store, const std::string& category, const std::string& name);
 
   std::shared_ptr<const Map> snapshot() const;
 
  private:
+  void put_locked(std::shared_ptr<const EventType> type);
+  void remove_locked(const std::string& category, const std::string& name);
+
   mutable std::mutex mu_;
   std::shared_ptr<const Map> types_ = std::make_shared<Map>();
 };
@@ -55,10 +61,13 @@ const EventType* find_type(const EventTypeRegistry::Map& types, std::string_view
 class UnknownTypePolicies {
  public:
   void load(const std::vector<std::string>& rejecting_app_ids);
-  void set(const std::string& app_id, bool reject);
+  // Brings one app's policy in line with the store (see EventTypeRegistry::refresh).
+  void refresh(Store& store, const std::string& app_id);
   bool rejects(const std::string& app_id) const;
 
  private:
+  void set_locked(const std::string& app_id, bool reject);
+
   mutable std::mutex mu_;
   std::vector<std::string> rejecting_;  // few apps: a vector beats a hash set here
 };

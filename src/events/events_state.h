@@ -17,6 +17,7 @@ struct EventSettings {
   std::int64_t max_future_skew_ns = 60'000'000'000;  // a later timestamp is refused
   std::size_t rejection_cap = 100'000;               // rejected events kept, newest first
   std::size_t max_payload_bytes = 4096;              // raw payload kept per rejected event
+  std::size_t max_data_bytes = 64 * 1024;            // an event's data, as JSON text
   std::size_t max_batch_events = 10'000;
   std::size_t max_inflated_bytes = 16 * 1024 * 1024;  // a gzip body, once decompressed
 };

@@ -208,6 +208,7 @@ class Store {
 
   // Event types, keyed by (category, name).
   virtual Result<std::vector<EventTypeRow>> list_event_types() = 0;
+  virtual Result<EventTypeRow> get_event_type(std::string_view category, std::string_view name) = 0;
   // Creates or replaces; returns true when it was created.
   virtual boost::asio::awaitable<Result<bool>> put_event_type(EventTypeRow row) = 0;
   virtual boost::asio::awaitable<Status> delete_event_type(std::string category, std::string name) = 0;

@@ -2,9 +2,16 @@
 
 #include <zlib.h>
 
-#include <algorithm>
+#include <array>
 
 namespace daisy {
+
+namespace {
+
+// A body of many tiny gzip members costs a reset each: bound them.
+constexpr int max_members = 1024;
+
+}  // namespace
 
 GunzipResult gunzip(std::string_view compressed, std::size_t max_output, std::string& out) {
   out.clear();
@@ -13,24 +20,25 @@ GunzipResult gunzip(std::string_view compressed, std::size_t max_output, std::st
   if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) return GunzipResult::corrupt;
   zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(compressed.data()));
   zs.avail_in = static_cast<uInt>(compressed.size());
+  // Inflated into a fixed buffer and appended as produced: memory follows the
+  // output, never a guess of it.
+  std::array<unsigned char, 64 * 1024> buffer;
   GunzipResult result = GunzipResult::ok;
-  constexpr std::size_t max_chunk = 1 << 20;  // the most inflated past max_output
-  std::size_t chunk = std::clamp<std::size_t>(compressed.size() * 4, 4096, max_chunk);
+  int members = 1;
   for (;;) {
-    if (out.size() > max_output) {
+    zs.next_out = buffer.data();
+    zs.avail_out = static_cast<uInt>(buffer.size());
+    int rc = inflate(&zs, Z_NO_FLUSH);
+    std::size_t produced = buffer.size() - zs.avail_out;
+    if (out.size() + produced > max_output) {
       result = GunzipResult::too_large;
       break;
     }
-    std::size_t used = out.size();
-    out.resize(used + chunk);
-    zs.next_out = reinterpret_cast<Bytef*>(out.data() + used);
-    zs.avail_out = static_cast<uInt>(chunk);
-    int rc = inflate(&zs, Z_NO_FLUSH);
-    out.resize(used + (chunk - zs.avail_out));
+    out.append(reinterpret_cast<const char*>(buffer.data()), produced);
     if (rc == Z_STREAM_END) {
       if (zs.avail_in == 0) break;
       // Another gzip member follows.
-      if (inflateReset(&zs) != Z_OK) {
+      if (++members > max_members || inflateReset(&zs) != Z_OK) {
         result = GunzipResult::corrupt;
         break;
       }
@@ -44,10 +52,8 @@ GunzipResult gunzip(std::string_view compressed, std::size_t max_output, std::st
       result = GunzipResult::corrupt;
       break;
     }
-    chunk = std::min(chunk * 2, max_chunk);
   }
   inflateEnd(&zs);
-  if (out.size() > max_output) result = GunzipResult::too_large;
   if (result != GunzipResult::ok) out.clear();
   return result;
 }

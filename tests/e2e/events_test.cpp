@@ -925,6 +925,15 @@ TEST_F(EventsTest, GzipBodyInflatingBeyond16MiBIs413) {
   EXPECT_EQ(server().get("/healthz").status, 200);
 }
 
+TEST_F(EventsTest, DataIsCappedAt64KiB) {
+  App app = make_app(server(), unique("big-data"));
+  std::string s = new_session();
+  json::object fits = ev(s, "bulk", "d", json::object{{"blob", std::string(60'000, 'x')}});
+  EXPECT_EQ(post_value(server(), app.token, fits).status, 202);
+  json::object too_big = ev(s, "bulk", "d", json::object{{"blob", std::string(70'000, 'x')}});
+  EXPECT_TRUE(IsValidationError(post_value(server(), app.token, too_big), {"data"}));
+}
+
 TEST_F(EventsTest, MoreThan10000EventsIs413) {
   App app = make_app(server(), unique("big-batch"));
   std::string s = new_session();
@@ -947,6 +956,13 @@ TEST_F(EventsTest, MoreThan10000EventsIs413) {
   HttpResponse over_nd = post_text(server(), app.token, gzip(ndjson),
                                    {{"Content-Type", "application/x-ndjson"}, {"Content-Encoding", "gzip"}});
   EXPECT_EQ(over_nd.status, 413) << over_nd.summary();
+  // Refused as a whole, each body is still one entry of the rejections log.
+  auto logged = read_rejections(server(), "app_id=" + app.id);
+  ASSERT_EQ(logged.size(), 2u);
+  for (const auto& item : logged) {
+    EXPECT_EQ(str(item, "reason"), "invalid");
+    EXPECT_TRUE(item.as_object().at("payload_truncated").as_bool());
+  }
 
   HttpResponse limit = post_text(server(), app.token, build(10'000));
   ASSERT_EQ(limit.status, 202) << limit.summary();

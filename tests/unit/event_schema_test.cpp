@@ -79,3 +79,40 @@ TEST(EventSchema, RefusesSchemasThatCannotWork) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(EventSchema, RefusesReferencesThatCouldRecurseWithoutEnd) {
+  EXPECT_THROW(EventSchema::compile(json::parse(R"({"allOf":[{"$ref":"#"}]})")), std::invalid_argument);
+}
+
+TEST(EventSchema, LeavesDataKeywordsAlone) {
+  // {"format":"email"} inside const is a value to compare with, not a schema.
+  const char* schema = R"({"properties":{"a":{"const":{"format":"email"}}}})";
+  EXPECT_TRUE(validate(schema, R"({"a":{"format":"email"}})").empty());
+  EXPECT_FALSE(validate(schema, R"({"a":{"format":"uri"}})").empty());
+}
+
+TEST(EventSchema, LongStringsNeverReachARegex) {
+  std::string long_text(EventSchema::max_regex_string + 1, '7');
+  std::string data = R"({"t":")" + long_text + R"("})";
+  auto with_format = validate(R"({"properties":{"t":{"format":"date-time"}}})", data.c_str());
+  ASSERT_EQ(with_format.size(), 1u);
+  EXPECT_EQ(with_format[0].field, "data");
+  EXPECT_NE(with_format[0].message.find("4096"), std::string::npos);
+  EXPECT_FALSE(validate(R"({"properties":{"t":{"pattern":"^7+$"}}})", data.c_str()).empty());
+  // A type without patterns or formats checks long strings as usual.
+  EXPECT_TRUE(validate(R"({"properties":{"t":{"type":"string"}}})", data.c_str()).empty());
+}
+
+TEST(EventSchema, ReportsAtMostTwentyErrors) {
+  std::string items = "[";
+  for (int i = 0; i < 5000; ++i) items += i ? ",0" : "0";
+  items += "]";
+  std::string data = R"({"tags":)" + items + "}";
+  auto errors = validate(R"({"properties":{"tags":{"type":"array","items":{"type":"string"}}}})", data.c_str());
+  EXPECT_EQ(errors.size(), 20u);
+  EXPECT_EQ(errors[0].field.rfind("data.tags[", 0), 0u) << errors[0].field;
+}
+
+}  // namespace

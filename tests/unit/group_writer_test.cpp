@@ -155,6 +155,11 @@ TEST(GroupWriter, AFailedSyncFailsTheWritesItCovered) {
   Status s = done.get_future().get();
   EXPECT_FALSE(s.is_ok());
   EXPECT_EQ(s.code(), Status::Code::unavailable);
+  // Fail-stop: nothing is taken after a failed sync.
+  std::promise<Status> later;
+  writer.submit(insert("later"), [&](Status st) { later.set_value(std::move(st)); });
+  EXPECT_EQ(later.get_future().get().code(), Status::Code::unavailable);
+  EXPECT_EQ(f.keys(), std::vector<std::string>{"lost"}) << "committed, but never acknowledged";
 }
 
 TEST(GroupWriter, CloseCompletesWhatWasWaitingForASync) {

@@ -37,6 +37,17 @@ TEST(Gunzip, ReadsConcatenatedMembers) {
   EXPECT_EQ(out, "hello world");
 }
 
+TEST(Gunzip, BoundsTheNumberOfMembers) {
+  std::string many;
+  for (int i = 0; i < 2000; ++i) many += gzip("");
+  std::string out;
+  EXPECT_EQ(gunzip(many, 1 << 20, out), GunzipResult::corrupt);
+  std::string some;
+  for (int i = 0; i < 100; ++i) some += gzip("x");
+  ASSERT_EQ(gunzip(some, 1 << 20, out), GunzipResult::ok);
+  EXPECT_EQ(out, std::string(100, 'x'));
+}
+
 TEST(Gunzip, StopsAtTheOutputLimit) {
   std::string bomb = gzip(std::string(8 << 20, 'a'));  // 8 MiB of 'a' in a few KiB
   std::string out;

@@ -18,6 +18,10 @@ GroupWriter::GroupWriter(std::unique_ptr<Connection> connection, Metrics* metric
 GroupWriter::~GroupWriter() { close(); }
 
 void GroupWriter::submit(Work work, Done done) {
+  if (sync_failed_.load()) {
+    done(Status::unavailable("the store stopped taking writes after a failed disk sync; restart Daisy"));
+    return;
+  }
   {
     std::lock_guard lock(mu_);
     if (!closing_) {
@@ -63,11 +67,17 @@ void GroupWriter::run_syncer() {
       metrics_->sync_seconds.observe(
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     }
-    if (!durable) spdlog::error("msg=\"store sync failed: acknowledging writes as failed\"");
+    if (!durable && !sync_failed_.exchange(true)) {
+      // After a failed fsync the kernel may have dropped the dirty pages, and a
+      // later sync can succeed without them: nothing written after this point
+      // could be trusted, so writes stop until a restart recovers the WAL.
+      spdlog::critical("msg=\"store sync failed: refusing every write until restart\"");
+    }
+    bool trusted = durable && !sync_failed_.load();
     for (auto& committed : pending) {
       for (std::size_t i = 0; i < committed.done.size(); ++i) {
-        committed.done[i](durable ? committed.results[i]
-                                  : Status::unavailable("the write may not be durable: the disk sync failed"));
+        committed.done[i](trusted ? committed.results[i]
+                                  : Status::unavailable("the write may not be durable: a disk sync failed"));
       }
     }
     pending.clear();

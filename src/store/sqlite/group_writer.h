@@ -9,8 +9,10 @@
 // (synchronous=NORMAL) and a second thread makes the commits durable: it runs
 // Sync once for every commit made since its last one, then completes their
 // writes. The writer meanwhile runs the next transaction, so the disk's
-// latency no longer stalls it, and one sync serves several commits.
+// latency no longer stalls it, and one sync serves several commits. A failed
+// sync fails the writes it covered and every write after it, until restart.
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -33,7 +35,8 @@ class GroupWriter {
   // May run twice (after a rollback caused by another write in its batch), so
   // it must depend only on its inputs and the database.
   using Work = std::function<Status(Connection&)>;
-  // Called on the writer thread after commit (or failure); must not block.
+  // Called after the commit is durable (or the write failed), on the writer
+  // thread or, with a Sync, on the sync thread; must not block.
   using Done = std::function<void(Status)>;
 
   // Makes every commit so far durable (e.g. fdatasync of the WAL); false on failure.
@@ -77,6 +80,8 @@ class GroupWriter {
   std::condition_variable sync_cv_;
   std::vector<Committed> unsynced_;
   bool writer_done_ = false;  // no more commits will be queued for the syncer
+  // Set by the first failed sync: every later write is refused (fail-stop).
+  std::atomic<bool> sync_failed_{false};
   std::thread syncer_;
 };
 

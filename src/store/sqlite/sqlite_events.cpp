@@ -232,6 +232,17 @@ Result<std::vector<EventTypeRow>> SqliteStore::list_event_types() {
   return out;
 }
 
+Result<EventTypeRow> SqliteStore::get_event_type(std::string_view category, std::string_view name) {
+  auto db = reader();
+  auto stmt = db->prepare(
+      "SELECT category, name, schema, created_at, updated_at FROM event_types WHERE category = ? AND name = ?");
+  stmt.bind(1, category).bind(2, name);
+  int rc = stmt.step();
+  if (rc == SQLITE_ROW) return EventTypeRow{stmt.text(0), stmt.text(1), stmt.text(2), stmt.text(3), stmt.text(4)};
+  if (rc == SQLITE_DONE) return Status::not_found("event type");
+  return sqlite::status_of(rc, *db);
+}
+
 asio::awaitable<Result<bool>> SqliteStore::put_event_type(EventTypeRow row) {
   auto created = std::make_shared<bool>(false);
   // g++ 12 mis-destroys a lambda built in the same expression as co_await.
