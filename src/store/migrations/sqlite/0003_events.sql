@@ -29,9 +29,13 @@ CREATE TABLE events (
   data         TEXT NOT NULL,            -- JSON object
   received_at  INTEGER NOT NULL          -- nanoseconds since the epoch
 );
+-- name rides along in the time and category indexes: a filter on it is
+-- checked on index entries, without a table lookup per candidate row (on 10M
+-- events, a name that matches nothing: 1.0 s -> 0.33 s alone, 1.3 s -> 0.49 s
+-- within a category).
 CREATE INDEX events_by_session ON events (session_seq, ts);
-CREATE INDEX events_by_time ON events (ts);
-CREATE INDEX events_by_category ON events (category, ts);
+CREATE INDEX events_by_time ON events (ts, name);
+CREATE INDEX events_by_category ON events (category, ts, name);
 CREATE INDEX events_by_app ON events (app_id, ts);
 
 CREATE TABLE event_types (
