@@ -75,9 +75,7 @@ std::optional<std::string> read_session_id(std::string_view raw, std::vector<Fie
     errors.push_back({field, "must be a UUID"});
     return std::nullopt;
   }
-  std::string id(raw);
-  for (char& c : id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return id;
+  return lower_case_uuid(raw);
 }
 
 // The app whose events a caller may read: an app token is held to its own.
@@ -184,11 +182,10 @@ Response list_rejections(ApiContext& ctx, Request& req) {
   RejectionFilter filter;
   filter.limit = p.limit;
   std::vector<FieldError> errors;
-  if (!p.after.empty()) {
-    auto [ptr, ec] = std::from_chars(p.after.data(), p.after.data() + p.after.size(), filter.after_seq);
-    if (ec != std::errc{} || ptr != p.after.data() + p.after.size()) {
-      errors.push_back({"after", "is not a cursor returned by this API (next_cursor)"});
-    }
+  if (auto after = seq_cursor(p)) {
+    filter.after_seq = *after;
+  } else {
+    errors.push_back({"after", "is not a cursor returned by this API (next_cursor)"});
   }
   if (auto app = req.query_param("app_id")) filter.app_id = *app;
   read_time_bounds(req, filter.since_ns, filter.until_ns, errors);

@@ -55,6 +55,15 @@ std::variant<Page, http::Response> page_from_query(const http::Request& req) {
   return page;
 }
 
+std::optional<std::int64_t> seq_cursor(const Page& page) {
+  if (page.after.empty()) return 0;
+  std::int64_t seq = 0;
+  const char* end = page.after.data() + page.after.size();
+  auto [ptr, ec] = std::from_chars(page.after.data(), end, seq);
+  if (ec != std::errc{} || ptr != end || seq < 0) return std::nullopt;
+  return seq;
+}
+
 boost::json::object page_body(boost::json::array items, const Page& page, std::string last_id) {
   boost::json::object body;
   bool full = items.size() == page.limit;

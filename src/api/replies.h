@@ -21,6 +21,10 @@ http::Response json_reply(int status, const boost::json::value& body);
 // Reads ?limit= (1..1000, default 50) and ?after= (or its synonym ?cursor=).
 std::variant<Page, http::Response> page_from_query(const http::Request& req);
 
+// A cursor that is a row's sequence number (a non-negative integer), or
+// nullopt when `after` is not one; 0 when the page has no cursor.
+std::optional<std::int64_t> seq_cursor(const Page& page);
+
 // {"items": [...], "next_cursor": "<cursor>" | null}; set when the page is full.
 boost::json::object page_body(boost::json::array items, const Page& page, std::string last_id);
 

@@ -273,11 +273,10 @@ Response list_responses(ApiContext& ctx, Request& req) {
   ResponseFilter filter;
   filter.limit = p.limit;
   std::vector<FieldError> errors;
-  if (!p.after.empty()) {
-    auto [ptr, ec] = std::from_chars(p.after.data(), p.after.data() + p.after.size(), filter.after_seq);
-    if (ec != std::errc{} || ptr != p.after.data() + p.after.size() || filter.after_seq < 0) {
-      errors.push_back({"after", "must be a cursor returned as next_cursor"});
-    }
+  if (auto after = seq_cursor(p)) {
+    filter.after_seq = *after;
+  } else {
+    errors.push_back({"after", "must be a cursor returned as next_cursor"});
   }
   if (auto status = req.query_param("status")) {
     if (*status != "accepted" && *status != "flagged") {

@@ -2,7 +2,6 @@
 
 #include <boost/json/object.hpp>
 
-#include <cctype>
 
 #include "util/ids.h"
 #include "util/iso8601.h"
@@ -66,8 +65,7 @@ EventCheck check_event(const json::value& value, std::int64_t now_ns, std::int64
     if (!is_uuid(*s)) {
       errors.push_back({"session_id", "must be a UUID such as 0190c7a2-5b1e-7c3d-9f00-2a1b3c4d5e6f"});
     } else {
-      result.event.session_id.assign(s->data(), s->size());
-      for (char& c : result.event.session_id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      result.event.session_id = lower_case_uuid(*s);
     }
   }
   check_name(obj, "category", result.event.category, errors);

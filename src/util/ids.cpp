@@ -108,4 +108,12 @@ bool is_uuid(std::string_view s) {
   return true;
 }
 
+std::string lower_case_uuid(std::string_view uuid) {
+  std::string out(uuid);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
 }  // namespace daisy

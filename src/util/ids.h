@@ -13,5 +13,7 @@ std::string new_uuid_v7();
 std::string new_request_id();
 
 bool is_uuid(std::string_view s);
+// A UUID (is_uuid) in lower case, the one form Daisy stores and compares.
+std::string lower_case_uuid(std::string_view uuid);
 
 }  // namespace daisy

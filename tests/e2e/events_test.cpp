@@ -156,13 +156,13 @@ std::string gzip(std::string_view in) {
   return out;
 }
 
-// Every event GET /v1/events returns for this query, walking the cursor.
-std::vector<json::value> read_events(const DaisyProcess& d, const Headers& auth, const std::string& query = "",
-                                     int limit = 1000) {
+// Every item a paged list route returns for this query, walking the cursor.
+std::vector<json::value> read_all_pages(const DaisyProcess& d, const std::string& path, const Headers& auth,
+                                        const std::string& query, int limit) {
   std::vector<json::value> out;
   std::string after;
   for (int page = 0; page < 100'000; ++page) {
-    std::string target = "/v1/events?limit=" + std::to_string(limit);
+    std::string target = path + "?limit=" + std::to_string(limit);
     if (!query.empty()) target += "&" + query;
     if (!after.empty()) target += "&after=" + url_encode(after);
     HttpResponse r = d.get(target, auth);
@@ -182,6 +182,11 @@ std::vector<json::value> read_events(const DaisyProcess& d, const Headers& auth,
   }
   ADD_FAILURE() << "pagination did not end";
   return out;
+}
+
+std::vector<json::value> read_events(const DaisyProcess& d, const Headers& auth, const std::string& query = "",
+                                     int limit = 1000) {
+  return read_all_pages(d, "/v1/events", auth, query, limit);
 }
 
 std::vector<std::string> names_of(const std::vector<json::value>& items) {
@@ -234,24 +239,7 @@ double rejection_counter(const std::string& text, std::string_view reason) {
 }
 
 std::vector<json::value> read_rejections(const DaisyProcess& d, const std::string& query = "") {
-  std::vector<json::value> out;
-  std::string after;
-  for (int page = 0; page < 10'000; ++page) {
-    std::string target = "/v1/events/rejections?limit=1000";
-    if (!query.empty()) target += "&" + query;
-    if (!after.empty()) target += "&after=" + url_encode(after);
-    HttpResponse r = d.get(target, d.admin());
-    if (r.status != 200) {
-      ADD_FAILURE() << target << ": " << r.summary();
-      return out;
-    }
-    json::value v = r.json();
-    for (const auto& item : arr(v, "items")) out.push_back(item);
-    json::value next = at(v, "next_cursor");
-    if (next.is_null() || !next.is_string()) return out;
-    after = std::string(next.get_string());
-  }
-  return out;
+  return read_all_pages(d, "/v1/events/rejections", d.admin(), query, 1000);
 }
 
 // ---------------------------------------------------------------- fixture
@@ -1518,21 +1506,7 @@ struct ScopedEnv {
   const char* name;
 };
 
-class EventsProcessTest : public ::testing::Test {
- protected:
-  void TearDown() override {
-    for (const auto& d : servers_) {
-      std::string report = d->sanitizer_report();
-      EXPECT_TRUE(report.empty()) << report.substr(0, 3000);
-      if (HasFailure()) std::fprintf(stderr, "--- server stderr (tail) ---\n%s\n", d->err_tail().c_str());
-    }
-  }
-  DaisyProcess& make(DaisyProcess::Options options = {}) {
-    servers_.push_back(std::make_unique<DaisyProcess>(std::move(options)));
-    return *servers_.back();
-  }
-  std::vector<std::unique_ptr<DaisyProcess>> servers_;
-};
+class EventsProcessTest : public OwnedServers {};
 
 TEST_F(EventsProcessTest, RejectionsCapKeepsOnlyTheNewest) {
   DaisyProcess& d = make({{"--event-rejections-cap", "5"}, true});

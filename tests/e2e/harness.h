@@ -255,4 +255,22 @@ class SharedServer : public ::testing::Test {
   static inline std::unique_ptr<DaisyProcess> server_;
 };
 
+// A fixture for tests that start (and restart, kill...) servers of their own:
+// each is checked for sanitizer reports when the test ends.
+class OwnedServers : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    for (const auto& d : servers_) {
+      std::string report = d->sanitizer_report();
+      EXPECT_TRUE(report.empty()) << report.substr(0, 3000);
+      if (HasFailure()) std::fprintf(stderr, "--- server stderr (tail) ---\n%s\n", d->err_tail().c_str());
+    }
+  }
+  DaisyProcess& make(DaisyProcess::Options options = {}) {
+    servers_.push_back(std::make_unique<DaisyProcess>(std::move(options)));
+    return *servers_.back();
+  }
+  std::vector<std::unique_ptr<DaisyProcess>> servers_;
+};
+
 }  // namespace daisy_e2e

@@ -67,22 +67,7 @@ App create(const DaisyProcess& d, std::string_view name, const Headers& auth) {
   return {std::string(r.json().at("id").as_string()), std::string(r.json().at("token").as_string())};
 }
 
-class LifecycleTest : public ::testing::Test {
- protected:
-  void TearDown() override {
-    for (const auto& d : servers_) {
-      std::string report = d->sanitizer_report();
-      EXPECT_TRUE(report.empty()) << report.substr(0, 3000);
-      if (HasFailure()) std::fprintf(stderr, "--- server stderr (tail) ---\n%s\n", d->err_tail().c_str());
-    }
-  }
-  // A server owned by the test (checked for sanitizer reports at the end).
-  DaisyProcess& make(DaisyProcess::Options options = {}) {
-    servers_.push_back(std::make_unique<DaisyProcess>(std::move(options)));
-    return *servers_.back();
-  }
-  std::vector<std::unique_ptr<DaisyProcess>> servers_;
-};
+class LifecycleTest : public OwnedServers {};
 
 TEST_F(LifecycleTest, GeneratedAdminTokenIsPrintedOnceAndKept) {
   DaisyProcess& d = make({{}, false});
