@@ -11,7 +11,7 @@ PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libsimdjson-dev libsqlite3-dev libpq-dev liblua5.4-dev libpugixml-dev
   libhiredis-dev libvalijson-dev libfmt-dev libspdlog-dev libcli11-dev
-  libcurl4-openssl-dev libssl-dev zlib1g-dev libre2-dev libgoogle-perftools-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libcurl4-openssl-dev libssl-dev zlib1g-dev libhowardhinnant-date-dev tzdata libre2-dev libgoogle-perftools-dev libgtest-dev libgmock-dev libbenchmark-dev
   # servers and tools used by tests and benchmarks
   sqlite3 wrk nginx-light redis-server postgresql curl procps
 )

@@ -76,6 +76,13 @@ int main(int argc, char** argv) {
       ->envname("DAISY_EVENT_REJECTIONS_CAP")
       ->check(CLI::Range(std::size_t{1}, std::size_t{100'000'000}))
       ->capture_default_str();
+  serve->add_flag("--allow-private-targets", config.allow_private_targets,
+                  "Let provider pulls reach loopback, private and link-local addresses (refused by default)")
+      ->envname("DAISY_ALLOW_PRIVATE_TARGETS");
+  serve->add_option("--feed-max-bytes", config.feed_max_bytes, "Largest provider response a pull accepts")
+      ->envname("DAISY_FEED_MAX_BYTES")
+      ->check(CLI::Range(std::size_t{1024}, std::size_t{4} << 30))
+      ->capture_default_str();
   serve->add_option("--max-in-flight", config.max_in_flight,
                     "Requests handled at once; beyond it 503 with Retry-After")
       ->envname("DAISY_MAX_IN_FLIGHT")

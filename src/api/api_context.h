@@ -12,6 +12,9 @@ class Metrics;
 namespace events {
 struct EventsState;
 }
+namespace feeds {
+class FeedService;
+}
 }
 
 namespace daisy::api {
@@ -24,6 +27,7 @@ struct ApiContext {
   Metrics* metrics = nullptr;
   FormCache* forms = nullptr;
   events::EventsState* events = nullptr;
+  feeds::FeedService* feeds = nullptr;
 };
 
 }  // namespace daisy::api

@@ -10,6 +10,9 @@ void register_routes(http::Router& router, ApiContext& ctx) {
   register_event_ingest_routes(router, ctx);
   register_event_read_routes(router, ctx);
   register_event_type_routes(router, ctx);
+  register_provider_routes(router, ctx);
+  register_search_routes(router, ctx);
+  register_item_routes(router, ctx);
 }
 
 }  // namespace daisy::api

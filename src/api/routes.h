@@ -16,5 +16,8 @@ void register_response_routes(http::Router& router, ApiContext& ctx);
 void register_event_ingest_routes(http::Router& router, ApiContext& ctx);
 void register_event_read_routes(http::Router& router, ApiContext& ctx);
 void register_event_type_routes(http::Router& router, ApiContext& ctx);
+void register_provider_routes(http::Router& router, ApiContext& ctx);
+void register_search_routes(http::Router& router, ApiContext& ctx);
+void register_item_routes(http::Router& router, ApiContext& ctx);
 
 }  // namespace daisy::api

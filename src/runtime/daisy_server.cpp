@@ -12,6 +12,7 @@
 #include "auth/authenticator.h"
 #include "auth/admin_token.h"
 #include "events/events_state.h"
+#include "feeds/feed_service.h"
 #include "http/dispatcher.h"
 #include "http/server.h"
 #include "observability/metrics.h"
@@ -138,7 +139,13 @@ int serve(const Config& config) {
   events::EventsState events;
   if (!load_events_state(config, *store, events)) return 1;
   metrics.add_collector([&events](std::string& out) { events.render_metrics(out); });
-  api::ApiContext ctx{*store, auth, &metrics, &forms, &events};
+  feeds::FeedSettings feed_settings;
+  feed_settings.allow_private_targets = config.allow_private_targets;
+  feed_settings.max_response_bytes = config.feed_max_bytes;
+  feeds::FeedService feeds(*store, feed_settings);
+  if (!feeds.start()) return 1;
+  metrics.add_collector([&feeds](std::string& out) { feeds.render_metrics(out); });
+  api::ApiContext ctx{*store, auth, &metrics, &forms, &events, &feeds};
   http::Router router;
   api::register_routes(router, ctx);
   metrics.set_routes(router.route_labels());
@@ -166,6 +173,7 @@ int serve(const Config& config) {
   spdlog::info("msg=listening address={}:{} threads={} db=\"{}\" version={}", server_config.host, port,
                server_config.threads, effective_db(config), DAISY_VERSION);
   server.run();
+  feeds.stop();
   spdlog::info("msg=\"connections drained; flushing the store\"");
   store->close();
   spdlog::info("msg=stopped");

@@ -47,6 +47,17 @@ void put_hex(char* out, std::uint64_t v, int digits) {
   }
 }
 
+// The canonical 8-4-4-4-12 form of a UUID's two 64-bit halves.
+std::string format_uuid(std::uint64_t hi, std::uint64_t lo) {
+  std::string out(36, '-');
+  put_hex(&out[0], hi >> 32, 8);
+  put_hex(&out[9], (hi >> 16) & 0xffff, 4);
+  put_hex(&out[14], hi & 0xffff, 4);
+  put_hex(&out[19], lo >> 48, 4);
+  put_hex(&out[24], lo & 0xffffffffffffULL, 12);
+  return out;
+}
+
 }  // namespace
 
 std::string new_uuid_v7() {
@@ -78,13 +89,17 @@ std::string new_uuid_v7() {
 
   std::uint64_t hi = (ms << 16) | (0x7ULL << 12) | seq;
   std::uint64_t lo = (r & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
-  std::string out(36, '-');
-  put_hex(&out[0], hi >> 32, 8);
-  put_hex(&out[9], (hi >> 16) & 0xffff, 4);
-  put_hex(&out[14], hi & 0xffff, 4);
-  put_hex(&out[19], lo >> 48, 4);
-  put_hex(&out[24], lo & 0xffffffffffffULL, 12);
-  return out;
+  return format_uuid(hi, lo);
+}
+
+std::string name_based_uuid(std::string_view name) {
+  Sha256 h = sha256(name);
+  std::uint64_t hi = 0, lo = 0;
+  for (int i = 0; i < 8; ++i) hi = (hi << 8) | h[i];
+  for (int i = 8; i < 16; ++i) lo = (lo << 8) | h[i];
+  hi = (hi & ~0xf000ULL) | 0x8000ULL;                          // version 8
+  lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // RFC 9562 variant
+  return format_uuid(hi, lo);
 }
 
 std::string new_request_id() {

@@ -9,6 +9,9 @@ namespace daisy {
 // RFC 9562 UUIDv7, lower-case canonical form. Monotonic within a process.
 std::string new_uuid_v7();
 
+// An RFC 9562 UUIDv8 made from SHA-256 of the name: the same name always gives
+// the same id (for records keyed by someone else's ids, such as a provider's plans).
+std::string name_based_uuid(std::string_view name);
 // 32 hex characters from a fast per-thread generator; not for secrets.
 std::string new_request_id();
 

@@ -116,4 +116,13 @@ TEST(Ids, ShapeMatcherUsedByTheseTestsRejectsWrongShapes) {
   EXPECT_FALSE(matches_shape("M0n, 01 Jan 2026 00:00:00 GMT", "@@@, ## @@@ #### ##:##:## GMT"));
 }
 
+TEST(Ids, NameBasedUuidIsStableAndDistinct) {
+  std::string a = name_based_uuid("provider\n12\n900");
+  EXPECT_EQ(a, name_based_uuid("provider\n12\n900"));
+  EXPECT_NE(a, name_based_uuid("provider\n78\n900"));
+  EXPECT_TRUE(matches_shape(a, uuid_shape)) << a;
+  EXPECT_EQ(a[14], '8');  // version 8
+  EXPECT_NE(std::string("89ab").find(a[19]), std::string::npos) << a;  // RFC 9562 variant
+}
+
 }  // namespace

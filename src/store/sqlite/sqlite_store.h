@@ -69,6 +69,18 @@ class SqliteStore final : public Store {
   boost::asio::awaitable<Result<bool>> put_event_type(EventTypeRow row) override;
   boost::asio::awaitable<Status> delete_event_type(std::string category, std::string name) override;
 
+  boost::asio::awaitable<Status> create_provider(ProviderRow row) override;
+  Result<std::vector<ProviderRow>> list_providers(const Page& page) override;
+  Result<ProviderRow> get_provider(std::string_view id) override;
+  boost::asio::awaitable<Status> update_provider(ProviderRow row) override;
+  boost::asio::awaitable<Status> delete_provider(std::string id) override;
+  boost::asio::awaitable<Result<SyncRow>> store_pull(std::shared_ptr<PullWrite> pull) override;
+  Result<std::vector<SyncRow>> list_syncs(std::string_view provider_id, std::int64_t before_seq,
+                                          std::size_t limit) override;
+  Result<std::vector<SearchablePlan>> searchable_plans(std::string_view provider_id) override;
+  Result<std::vector<ItemRow>> list_items(std::string_view provider_id, std::string_view after,
+                                          std::size_t limit) override;
+
  private:
   // A pooled read-only connection, returned to the pool when the lease ends.
   class ReaderLease {

@@ -1,0 +1,252 @@
+#include "domain/provider.h"
+
+#include <boost/json/array.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/url/parse.hpp>
+
+#include "util/ids.h"
+#include "util/time_zone.h"
+
+namespace daisy {
+namespace json = boost::json;
+
+namespace {
+
+bool is_name_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+         c == '.';
+}
+
+// A string field: false (and an error) when present but not a string.
+bool read_string(const json::object& body, std::string_view key, std::string& out, std::vector<FieldError>& errors) {
+  const json::value* v = body.if_contains(key);
+  if (!v) return false;
+  if (!v->is_string()) {
+    errors.push_back({std::string(key), "must be a string"});
+    return false;
+  }
+  out = std::string(v->as_string());
+  return true;
+}
+
+void read_int(const json::object& body, std::string_view key, int lo, int hi, int& out,
+              std::vector<FieldError>& errors) {
+  const json::value* v = body.if_contains(key);
+  if (!v) return;
+  if (!v->is_int64() && !v->is_uint64()) {
+    errors.push_back({std::string(key), "must be an integer"});
+    return;
+  }
+  auto n = v->is_int64() ? v->as_int64() : static_cast<std::int64_t>(std::min<std::uint64_t>(v->as_uint64(), INT64_MAX));
+  if (n < lo || n > hi) {
+    errors.push_back({std::string(key), "must be between " + std::to_string(lo) + " and " + std::to_string(hi)});
+    return;
+  }
+  out = static_cast<int>(n);
+}
+
+bool is_http_url(const std::string& url) {
+  auto parsed = boost::urls::parse_absolute_uri(url);
+  if (!parsed) return false;
+  auto scheme = parsed->scheme();
+  return (scheme == "http" || scheme == "https") && !parsed->host().empty();
+}
+
+// Header names and values that cannot smuggle a second header or request.
+bool is_header_name(std::string_view s) {
+  if (s.empty() || s.size() > 100) return false;
+  for (char c : s) {
+    if (!(is_name_char(c) && c != '.')) return false;
+  }
+  return true;
+}
+
+bool is_header_value(std::string_view s) {
+  if (s.size() > 4096) return false;
+  for (unsigned char c : s) {
+    if (c < 0x20 && c != '\t') return false;
+    if (c == 0x7f) return false;
+  }
+  return true;
+}
+
+const json::object* read_options(const json::object& body, std::vector<FieldError>& errors) {
+  const json::value* v = body.if_contains("options");
+  if (!v) return nullptr;
+  if (!v->is_object()) {
+    errors.push_back({"options", "must be an object"});
+    return nullptr;
+  }
+  return &v->as_object();
+}
+
+}  // namespace
+
+std::string_view format_name(FeedFormat format) {
+  switch (format) {
+    case FeedFormat::fever_xml: return "fever-xml";
+    case FeedFormat::json: return "json";
+    case FeedFormat::daisy: return "daisy";
+  }
+  return "fever-xml";
+}
+
+json::object ProviderDefinition::to_json(bool reveal_token) const {
+  json::object o;
+  o["name"] = name;
+  o["url"] = url;
+  o["format"] = format_name(format);
+  o["interval_s"] = interval_s;
+  o["timeout_ms"] = timeout_ms;
+  json::object h;
+  for (const auto& [k, v] : headers) h[k] = v;
+  o["headers"] = std::move(h);
+  o["enabled"] = enabled;
+  o["timezone"] = timezone;
+  json::object options;
+  if (format == FeedFormat::json) {
+    options["id_field"] = id_field;
+    if (!cursor_param.empty()) options["cursor_param"] = cursor_param;
+    if (!items_path.empty()) options["items_path"] = items_path;
+  } else if (format == FeedFormat::daisy) {
+    options["form_id"] = form_id;
+    options["token"] = reveal_token ? token : std::string("***");
+  }
+  o["options"] = std::move(options);
+  return o;
+}
+
+std::variant<ProviderDefinition, std::vector<FieldError>> parse_provider_definition(const json::object& body,
+                                                                                     const ProviderDefinition* base) {
+  std::vector<FieldError> errors;
+  ProviderDefinition d = base ? *base : ProviderDefinition{};
+  static constexpr std::string_view known[] = {"name",    "url",     "format",   "interval_s", "timeout_ms",
+                                               "headers", "enabled", "timezone", "options"};
+  for (const auto& field : body) {
+    if (std::find(std::begin(known), std::end(known), field.key()) == std::end(known)) {
+      errors.push_back({std::string(field.key()), "is not a known field"});
+    }
+  }
+  bool creating = base == nullptr;
+
+  if (read_string(body, "name", d.name, errors) || creating) {
+    if (d.name.empty()) {
+      errors.push_back({"name", "is required: 1 to 100 letters, digits, '-', '_' or '.'"});
+    } else if (d.name.size() > 100 || !std::all_of(d.name.begin(), d.name.end(), is_name_char)) {
+      errors.push_back({"name", "must be 1 to 100 letters, digits, '-', '_' or '.'"});
+    }
+  }
+  if (read_string(body, "url", d.url, errors) || creating) {
+    if (d.url.empty()) {
+      errors.push_back({"url", "is required (an http:// or https:// URL)"});
+    } else if (d.url.size() > 2048 || !is_http_url(d.url)) {
+      errors.push_back({"url", "must be an absolute http:// or https:// URL"});
+    }
+  }
+  std::string format;
+  FeedFormat old_format = d.format;
+  if (read_string(body, "format", format, errors)) {
+    if (format == "fever-xml") {
+      d.format = FeedFormat::fever_xml;
+    } else if (format == "json") {
+      d.format = FeedFormat::json;
+    } else if (format == "daisy") {
+      d.format = FeedFormat::daisy;
+    } else {
+      errors.push_back({"format", "must be fever-xml, json or daisy"});
+    }
+  } else if (creating && !body.contains("format")) {
+    errors.push_back({"format", "is required: fever-xml, json or daisy"});
+  }
+  read_int(body, "interval_s", 5, 86400, d.interval_s, errors);
+  read_int(body, "timeout_ms", 100, 120000, d.timeout_ms, errors);
+  if (const json::value* v = body.if_contains("enabled")) {
+    if (v->is_bool()) {
+      d.enabled = v->as_bool();
+    } else {
+      errors.push_back({"enabled", "must be true or false"});
+    }
+  }
+  if (const json::value* v = body.if_contains("headers")) {
+    if (!v->is_object()) {
+      errors.push_back({"headers", "must be an object of header names to string values"});
+    } else if (v->as_object().size() > 32) {
+      errors.push_back({"headers", "may hold at most 32 headers"});
+    } else {
+      d.headers.clear();
+      for (const auto& h : v->as_object()) {
+        std::string field = "headers." + std::string(h.key());
+        if (!is_header_name(h.key())) {
+          errors.push_back({field, "is not a valid header name"});
+        } else if (!h.value().is_string() || !is_header_value(h.value().as_string())) {
+          errors.push_back({field, "must be a string without control characters (at most 4096 bytes)"});
+        } else {
+          d.headers.emplace_back(std::string(h.key()), std::string(h.value().as_string()));
+        }
+      }
+    }
+  }
+  if (read_string(body, "timezone", d.timezone, errors) && !is_time_zone(d.timezone)) {
+    errors.push_back({"timezone", "must be an IANA time zone name such as Europe/Madrid"});
+  }
+
+  // Options belong to the format; a new format starts from its defaults.
+  const json::object* options = read_options(body, errors);
+  if (d.format != old_format && !creating) {
+    ProviderDefinition defaults;
+    d.id_field = defaults.id_field;
+    d.cursor_param = d.items_path = d.form_id = d.token = "";
+  }
+  if (options) {
+    static constexpr std::string_view json_keys[] = {"id_field", "cursor_param", "items_path"};
+    static constexpr std::string_view daisy_keys[] = {"form_id", "token"};
+    for (const auto& field : *options) {
+      bool ok = d.format == FeedFormat::json
+                    ? std::find(std::begin(json_keys), std::end(json_keys), field.key()) != std::end(json_keys)
+                : d.format == FeedFormat::daisy
+                    ? std::find(std::begin(daisy_keys), std::end(daisy_keys), field.key()) != std::end(daisy_keys)
+                    : false;
+      if (!ok) {
+        errors.push_back({"options." + std::string(field.key()),
+                          "is not an option of the " + std::string(format_name(d.format)) + " format"});
+      }
+    }
+    auto option = [&](std::string_view key, std::string& out) {
+      const json::value* v = options->if_contains(key);
+      if (!v) return;
+      if (!v->is_string() || v->as_string().size() > 200) {
+        errors.push_back({"options." + std::string(key), "must be a string of at most 200 characters"});
+        return;
+      }
+      out = std::string(v->as_string());
+    };
+    if (d.format == FeedFormat::json) {
+      option("id_field", d.id_field);
+      option("cursor_param", d.cursor_param);
+      option("items_path", d.items_path);
+      if (d.id_field.empty()) errors.push_back({"options.id_field", "must not be empty"});
+    } else if (d.format == FeedFormat::daisy) {
+      option("form_id", d.form_id);
+      std::string kept = d.token;
+      option("token", d.token);
+      if (d.token == "***" && !creating) d.token = kept;  // the masked value sent back: keep the token
+    }
+  }
+  if (d.format == FeedFormat::daisy) {
+    if (!is_uuid(d.form_id)) errors.push_back({"options.form_id", "is required: the id of the other Daisy's form"});
+    if (d.token.empty()) errors.push_back({"options.token", "is required: a token of the other Daisy"});
+  }
+  if (!errors.empty()) return errors;
+  return d;
+}
+
+std::optional<ProviderDefinition> provider_definition_from_json(std::string_view text) {
+  json::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  auto parsed = parse_provider_definition(v.as_object());
+  if (auto* d = std::get_if<ProviderDefinition>(&parsed)) return std::move(*d);
+  return std::nullopt;
+}
+
+}  // namespace daisy

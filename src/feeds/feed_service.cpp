@@ -1,0 +1,484 @@
+#include "feeds/feed_service.h"
+
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/prefer.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/parse.hpp>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <random>
+
+#include "feeds/fever_xml.h"
+#include "feeds/json_feed.h"
+#include "util/ids.h"
+#include "util/time.h"
+
+namespace daisy::feeds {
+namespace asio = boost::asio;
+namespace json = boost::json;
+using Clock = std::chrono::steady_clock;
+
+struct FeedService::Tracked {
+  ProviderRow row;  // pull state kept current after each pull
+  ProviderDefinition definition;
+  Clock::time_point next_due;
+  int failures = 0;
+  bool pulling = false;
+  std::vector<Waiter> waiters;
+};
+
+namespace {
+
+// The interval give or take 10%, so providers added together drift apart.
+Clock::duration jittered(std::chrono::seconds interval) {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::uniform_real_distribution<double> factor(0.9, 1.1);
+  return std::chrono::duration_cast<Clock::duration>(interval * factor(rng));
+}
+
+// After n failures in a row: the interval doubled n times, at most an hour
+// (or the interval, when that is longer).
+std::chrono::seconds backoff(int interval_s, int failures) {
+  std::int64_t cap = std::max<std::int64_t>(interval_s, 3600);
+  std::int64_t delay = interval_s;
+  for (int i = 0; i < failures && delay < cap; ++i) delay *= 2;
+  return std::chrono::seconds(std::min(delay, cap));
+}
+
+std::string with_query(const std::string& url, const std::string& name, const std::string& value) {
+  std::string out = url;
+  out += url.find('?') == std::string::npos ? '?' : '&';
+  out += name;
+  out += '=';
+  static constexpr char hex[] = "0123456789ABCDEF";
+  for (unsigned char c : value) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+std::string trimmed_base(std::string url) {
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url;
+}
+
+}  // namespace
+
+FeedService::FeedService(Store& store, FeedSettings settings)
+    : store_(store), settings_(settings), fetcher_(std::make_unique<Fetcher>(settings.allow_private_targets)) {}
+
+FeedService::~FeedService() { stop(); }
+
+bool FeedService::start() {
+  Page page;
+  page.limit = 1000;
+  for (;;) {
+    auto rows = store_.list_providers(page);
+    if (!rows.is_ok()) {
+      spdlog::critical("msg=\"cannot load providers\" error=\"{}\"", rows.status().message());
+      return false;
+    }
+    for (const ProviderRow& row : rows.value()) provider_changed(row);
+    if (rows.value().size() < page.limit) break;
+    page.after = rows.value().back().id;
+  }
+  asio::co_spawn(io_, schedule_loop(), asio::detached);
+  thread_ = std::thread([this] { io_.run(); });
+  return true;
+}
+
+void FeedService::stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopped_) return;
+    stopped_ = true;
+  }
+  io_.stop();
+  if (thread_.joinable()) thread_.join();
+  parse_pool_.join();
+  fetcher_.reset();
+  std::lock_guard lock(mu_);
+  providers_.clear();  // waiters hold executors of the HTTP threads: drop them while those live
+}
+
+void FeedService::provider_changed(const ProviderRow& row) {
+  auto definition = provider_definition_from_json(row.definition);
+  if (!definition) {
+    spdlog::error("msg=\"stored provider definition is unreadable; provider skipped\" provider={}", row.id);
+    return;
+  }
+  {
+    std::lock_guard lock(mu_);
+    auto& tracked = providers_[row.id];
+    if (!tracked) {
+      tracked = std::make_shared<Tracked>();
+      tracked->next_due = Clock::now();  // a new provider (or a restart) pulls soon
+    }
+    tracked->row = row;
+    tracked->definition = std::move(*definition);
+  }
+  // The time zone (or the format) may have changed what the index holds.
+  refresh_index_in_force(row.id);
+}
+
+void FeedService::provider_removed(const std::string& id) {
+  {
+    std::lock_guard lock(mu_);
+    providers_.erase(id);
+  }
+  index_.replace(id, {});
+}
+
+std::optional<FeedService::ProviderView> FeedService::find_by_name(const std::string& name) const {
+  std::lock_guard lock(mu_);
+  for (const auto& [id, tracked] : providers_) {
+    if (tracked->definition.name == name) return ProviderView{id, tracked->definition, tracked->row.last_sync_at};
+  }
+  return std::nullopt;
+}
+
+void FeedService::refresh_index_in_force(const std::string& provider_id) {
+  // One refresh at a time, so an older read never replaces a newer one.
+  std::lock_guard refreshing(refresh_mu_);
+  std::optional<std::string> timezone;  // nullopt: not a fever-xml provider (any more)
+  {
+    std::lock_guard lock(mu_);
+    auto it = providers_.find(provider_id);
+    if (it != providers_.end() && it->second->definition.format == FeedFormat::fever_xml) {
+      timezone = it->second->definition.timezone;
+    }
+  }
+  if (!timezone) {
+    index_.replace(provider_id, {});
+    return;
+  }
+  auto plans = store_.searchable_plans(provider_id);
+  if (!plans.is_ok()) {
+    spdlog::error("msg=\"cannot read plans for the search index\" provider={} error=\"{}\"", provider_id,
+                  plans.status().message());
+    return;
+  }
+  index_.replace(provider_id, search_plans(plans.value(), *timezone));
+}
+
+void FeedService::render_metrics(std::string& out) const {
+  static constexpr const char* triggers[] = {"schedule", "manual", "fresh"};
+  static constexpr const char* outcomes[] = {"ok", "error"};
+  out += "# HELP daisy_feed_pulls_total Provider pulls ended, by trigger and outcome.\n";
+  out += "# TYPE daisy_feed_pulls_total counter\n";
+  for (std::size_t t = 0; t < 3; ++t) {
+    for (std::size_t o = 0; o < 2; ++o) {
+      out += "daisy_feed_pulls_total{trigger=\"";
+      out += triggers[t];
+      out += "\",outcome=\"";
+      out += outcomes[o];
+      out += "\"} " + std::to_string(pulls_[t][o].load(std::memory_order_relaxed)) + "\n";
+    }
+  }
+  std::size_t providers;
+  {
+    std::lock_guard lock(mu_);
+    providers = providers_.size();
+  }
+  out += "# HELP daisy_feed_providers Providers configured.\n# TYPE daisy_feed_providers gauge\n";
+  out += "daisy_feed_providers " + std::to_string(providers) + "\n";
+  out += "# HELP daisy_feed_search_plans Plans /search can return.\n# TYPE daisy_feed_search_plans gauge\n";
+  out += "daisy_feed_search_plans " + std::to_string(index_.snapshot()->plans.size()) + "\n";
+}
+
+void FeedService::start_pull(const std::string& id, const std::string& trigger, Waiter waiter) {
+  bool spawn = false;
+  {
+    std::lock_guard lock(mu_);
+    auto it = providers_.find(id);
+    if (stopped_ || it == providers_.end()) {
+      PullResult none;
+      none.status = stopped_ ? Status::unavailable("the feeds are shutting down") : Status::not_found("provider");
+      if (waiter) waiter(std::move(none));
+      return;
+    }
+    Tracked& tracked = *it->second;
+    if (waiter) tracked.waiters.push_back(std::move(waiter));
+    if (!tracked.pulling) tracked.pulling = spawn = true;
+  }
+  if (spawn) asio::co_spawn(io_, run_pull(id, trigger), asio::detached);
+}
+
+asio::awaitable<void> FeedService::run_pull(std::string id, std::string trigger) {
+  ProviderRow row;
+  ProviderDefinition definition;
+  {
+    std::lock_guard lock(mu_);
+    auto it = providers_.find(id);
+    if (it == providers_.end()) co_return;
+    row = it->second->row;
+    definition = it->second->definition;
+  }
+  PullResult result = co_await pull_once(row, definition, trigger);
+  std::vector<Waiter> waiters;
+  {
+    std::lock_guard lock(mu_);
+    auto it = providers_.find(id);
+    if (it != providers_.end()) {
+      Tracked& tracked = *it->second;
+      if (result.ok()) {
+        tracked.failures = 0;
+        tracked.next_due = Clock::now() + jittered(std::chrono::seconds(definition.interval_s));
+        if (tracked.row.updated_at == row.updated_at) {  // else changed meanwhile: its state was reset
+          tracked.row.etag = row.etag;
+          tracked.row.last_modified = row.last_modified;
+          tracked.row.cursor = row.cursor;
+        }
+        tracked.row.last_sync_at = row.last_sync_at;
+      } else {
+        ++tracked.failures;
+        tracked.next_due = Clock::now() + jittered(backoff(definition.interval_s, tracked.failures));
+      }
+      tracked.pulling = false;
+      waiters.swap(tracked.waiters);
+    }
+  }
+  std::size_t trigger_index = trigger == "schedule" ? 0 : trigger == "manual" ? 1 : 2;
+  pulls_[trigger_index][result.ok() ? 0 : 1].fetch_add(1, std::memory_order_relaxed);
+  if (!result.ok()) {
+    spdlog::warn("msg=\"provider pull failed\" provider={} name={} trigger={} http_status={} error=\"{}\"", id,
+                 definition.name, trigger, result.sync.http_status,
+                 result.status.is_ok() ? result.sync.error : result.status.message());
+  } else {
+    spdlog::info("msg=\"provider pulled\" provider={} name={} trigger={} http_status={} seen={} new={} changed={} "
+                 "skipped={} duration_ms={}",
+                 id, definition.name, trigger, result.sync.http_status, result.sync.seen, result.sync.added,
+                 result.sync.changed, result.sync.skipped, result.sync.duration_ms);
+  }
+  for (auto& w : waiters) w(result);
+}
+
+asio::awaitable<PullResult> FeedService::pull_once(ProviderRow& row, const ProviderDefinition& def,
+                                                   std::string trigger) {
+  auto started = Clock::now();
+  auto deadline = started + std::chrono::milliseconds(def.timeout_ms);
+  auto write = std::make_shared<PullWrite>();
+  write->provider_id = row.id;
+  write->definition_updated_at = row.updated_at;
+  SyncRow& sync = write->sync;
+  sync.provider_id = row.id;
+  sync.started_at = now_utc();
+  sync.trigger = trigger;
+  std::vector<std::string> skip_reasons;
+
+  if (def.format == FeedFormat::fever_xml) {
+    FetchRequest request{def.url, def.headers, std::chrono::milliseconds(def.timeout_ms),
+                         settings_.max_response_bytes, row.etag, row.last_modified};
+    FetchResult fetched = co_await fetcher_->fetch(std::move(request));
+    sync.http_status = static_cast<int>(fetched.status);
+    write->etag = row.etag;
+    write->last_modified = row.last_modified;
+    if (!fetched.error.empty()) {
+      sync.error = fetched.error;
+    } else if (fetched.status == 304) {
+      // Unchanged since the last pull: nothing to parse.
+    } else if (fetched.status < 200 || fetched.status > 299) {
+      sync.error = "the provider answered HTTP " + std::to_string(fetched.status);
+    } else {
+      co_await asio::post(parse_pool_, asio::use_awaitable);
+      auto parsed = parse_fever_xml(fetched.body);
+      std::string().swap(fetched.body);
+      co_await asio::post(io_, asio::use_awaitable);
+      if (auto* error = std::get_if<std::string>(&parsed)) {
+        sync.error = *error;
+      } else {
+        FeverFeed& feed = std::get<FeverFeed>(parsed);
+        sync.seen = static_cast<std::int64_t>(feed.plans.size());
+        sync.skipped = static_cast<std::int64_t>(feed.skipped);
+        skip_reasons = std::move(feed.skip_reasons);
+        write->online_base_plans = std::move(feed.online_base_plans);
+        write->plans.reserve(feed.plans.size());
+        for (FeverPlan& p : feed.plans) {
+          PlanRow r;
+          r.id = name_based_uuid(row.id + '\n' + p.base_plan_id + '\n' + p.plan_id);
+          r.base_plan_id = std::move(p.base_plan_id);
+          r.plan_id = std::move(p.plan_id);
+          r.title = std::move(p.title);
+          r.sell_mode = std::move(p.sell_mode);
+          r.starts_local = std::move(p.starts_local);
+          r.ends_local = std::move(p.ends_local);
+          r.min_price = std::move(p.min_price);
+          r.max_price = std::move(p.max_price);
+          r.attributes = std::move(p.attributes);
+          write->plans.push_back(std::move(r));
+        }
+        write->etag = fetched.etag;
+        write->last_modified = fetched.last_modified;
+      }
+    }
+  } else {
+    // json and daisy: pages until the provider says there are no more.
+    bool daisy = def.format == FeedFormat::daisy;
+    std::string base = daisy ? trimmed_base(def.url) + "/v1/forms/" + def.form_id + "/responses?limit=1000" : def.url;
+    std::string cursor_param = daisy ? "after" : def.cursor_param;
+    std::string items_path = daisy ? "items" : def.items_path;
+    std::string id_field = daisy ? "id" : def.id_field;
+    auto headers = def.headers;
+    if (daisy) headers.emplace_back("Authorization", "Bearer " + def.token);
+    std::string cursor = row.cursor;
+    for (std::size_t page = 0; page < settings_.max_pages; ++page) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      if (left.count() <= 0) {
+        sync.error = "timed out after " + std::to_string(def.timeout_ms) + " ms";
+        break;
+      }
+      std::string url = !cursor.empty() && !cursor_param.empty() ? with_query(base, cursor_param, cursor) : base;
+      FetchRequest request{url, headers, left, settings_.max_response_bytes, "", ""};
+      FetchResult fetched = co_await fetcher_->fetch(std::move(request));
+      sync.http_status = static_cast<int>(fetched.status);
+      if (!fetched.error.empty()) {
+        sync.error = fetched.error;
+        break;
+      }
+      if (fetched.status < 200 || fetched.status > 299) {
+        sync.error = "the provider answered HTTP " + std::to_string(fetched.status);
+        break;
+      }
+      auto parsed = parse_json_page(fetched.body, items_path, id_field);
+      if (auto* error = std::get_if<std::string>(&parsed)) {
+        sync.error = *error;
+        break;
+      }
+      JsonPage& got = std::get<JsonPage>(parsed);
+      sync.seen += static_cast<std::int64_t>(got.items.size());
+      sync.skipped += static_cast<std::int64_t>(got.skipped);
+      for (auto& reason : got.skip_reasons) {
+        if (skip_reasons.size() < 10) skip_reasons.push_back(std::move(reason));
+      }
+      std::string last_id = got.items.empty() ? std::string() : got.items.back().id;
+      for (JsonItem& item : got.items) {
+        ItemRow r;
+        r.provider_id = row.id;
+        r.item_id = std::move(item.id);
+        r.data = std::move(item.data);
+        write->items.push_back(std::move(r));
+      }
+      if (got.next_cursor && !got.items.empty()) {
+        cursor = *got.next_cursor;
+        if (cursor_param.empty()) break;  // no way to ask for the next page
+        continue;
+      }
+      // The last page. A daisy cursor comes only with a full page, so the next
+      // pull re-reads from the last one given (unchanged items count as seen
+      // only); a json provider is asked for what follows the last id.
+      if (!daisy && !last_id.empty() && !cursor_param.empty()) cursor = last_id;
+      break;
+    }
+    write->cursor = cursor;
+  }
+
+  sync.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
+  if (sync.error.empty() && !skip_reasons.empty()) {
+    // Recorded with a successful pull: what was skipped, and why (the first few).
+    spdlog::warn("msg=\"provider items skipped\" provider={} skipped={} first=\"{}\"", row.id, sync.skipped,
+                 skip_reasons.front());
+  }
+  write->success = sync.error.empty();
+  write->synced_at = now_utc();
+  if (!write->success) {
+    write->plans.clear();
+    write->items.clear();
+  }
+  auto stored = co_await store_.store_pull(write);
+  PullResult result;
+  if (!stored.is_ok()) {
+    result.status = stored.status();
+    result.sync = sync;
+    co_return result;
+  }
+  result.sync = stored.value();
+  if (write->success) {
+    row.etag = write->etag;
+    row.last_modified = write->last_modified;
+    row.cursor = write->cursor;
+    row.last_sync_at = write->synced_at;
+    refresh_index_in_force(row.id);
+  }
+  co_return result;
+}
+
+asio::awaitable<void> FeedService::schedule_loop() {
+  asio::steady_timer timer(io_);
+  for (;;) {
+    timer.expires_after(std::chrono::milliseconds(250));
+    co_await timer.async_wait(asio::use_awaitable);
+    std::vector<std::string> due;
+    {
+      std::lock_guard lock(mu_);
+      auto now = Clock::now();
+      for (const auto& [id, tracked] : providers_) {
+        if (tracked->definition.enabled && !tracked->pulling && tracked->next_due <= now) due.push_back(id);
+      }
+    }
+    for (const auto& id : due) start_pull(id, "schedule", {});
+  }
+}
+
+asio::awaitable<std::vector<std::optional<PullResult>>> FeedService::pull(std::vector<PullAsk> asks,
+                                                                          std::string trigger) {
+  using Results = std::vector<std::optional<PullResult>>;
+  auto initiate = [this, asks = std::move(asks), trigger = std::move(trigger)](auto handler) mutable {
+    using Handler = std::decay_t<decltype(handler)>;
+    auto executor =
+        asio::prefer(asio::get_associated_executor(handler), asio::execution::outstanding_work.tracked);
+    // Every callback below runs on the caller's executor (one thread), so the
+    // shared state needs no lock. Each ask ends once: by its pull or its deadline.
+    struct Wait {
+      Handler handler;
+      Results results;
+      std::vector<bool> ended;
+      std::vector<std::unique_ptr<asio::steady_timer>> timers;
+      std::size_t remaining;
+      Wait(Handler h, std::size_t n) : handler(std::move(h)), results(n), ended(n, false), timers(n), remaining(n) {}
+      void end(std::size_t i, std::optional<PullResult> result) {
+        if (ended[i]) return;
+        ended[i] = true;
+        results[i] = std::move(result);
+        if (timers[i]) timers[i]->cancel();
+        if (--remaining == 0) {
+          for (auto& t : timers) t.reset();
+          handler(std::move(results));
+        }
+      }
+    };
+    auto wait = std::make_shared<Wait>(std::move(handler), asks.size());
+    if (asks.empty()) {
+      asio::post(executor, [wait] { wait->handler(Results()); });
+      return;
+    }
+    for (std::size_t i = 0; i < asks.size(); ++i) {
+      if (!asks[i].deadline) continue;
+      wait->timers[i] = std::make_unique<asio::steady_timer>(executor, *asks[i].deadline);
+      wait->timers[i]->async_wait([wait, i](const boost::system::error_code& ec) {
+        if (!ec) wait->end(i, std::nullopt);
+      });
+    }
+    for (std::size_t i = 0; i < asks.size(); ++i) {
+      start_pull(asks[i].provider_id, trigger, [executor, wait, i](PullResult result) {
+        asio::post(executor, [wait, i, result = std::move(result)]() mutable { wait->end(i, std::move(result)); });
+      });
+    }
+  };
+  co_return co_await asio::async_initiate<const asio::use_awaitable_t<>, void(Results)>(std::move(initiate),
+                                                                                       asio::use_awaitable);
+}
+
+}  // namespace daisy::feeds

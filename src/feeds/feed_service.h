@@ -1,0 +1,116 @@
+#pragma once
+// The feeds subsystem: the providers in force, the scheduler that pulls each
+// enabled one at its interval (with jitter, never twice at once, backing off
+// while it fails), on-demand pulls shared by everyone who asks at the same
+// time, and the in-memory search index those pulls keep current.
+//
+// Threads: pulls run as coroutines on the service's own io_context thread;
+// parsing runs on a second thread, fetching on the Fetcher's. Nothing here
+// runs on, or blocks, the HTTP I/O threads: handlers wait for a pull with a
+// deadline and are resumed on their own executor.
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "domain/provider.h"
+#include "feeds/fetcher.h"
+#include "feeds/search_index.h"
+#include "store/store.h"
+
+namespace daisy::feeds {
+
+struct FeedSettings {
+  bool allow_private_targets = false;
+  std::size_t max_response_bytes = 256u << 20;
+  std::size_t max_pages = 100;  // json/daisy: pages followed per pull
+};
+
+// What a pull came to: the stored sync record, or why none could be stored.
+struct PullResult {
+  Status status;  // not ok: the record could not be written (the store failed)
+  SyncRow sync;
+  bool ok() const { return status.is_ok() && sync.error.empty(); }
+};
+
+class FeedService {
+ public:
+  FeedService(Store& store, FeedSettings settings);
+  ~FeedService();  // stops the scheduler and abandons pulls in progress
+
+  // Loads the providers and the search index from the store and starts the
+  // scheduler. False (with the reason logged) when the store cannot be read.
+  bool start();
+  void stop();
+
+  // After the store has changed a provider: take it (or its removal) into account.
+  void provider_changed(const ProviderRow& row);
+  void provider_removed(const std::string& id);
+
+  // Pulls providers now (all at once), each joining the pull already in
+  // progress for it if there is one. Resumes the caller on its own executor
+  // once every pull has ended or passed its deadline; a pull past its deadline
+  // gives nullopt (and goes on in the background).
+  struct PullAsk {
+    std::string provider_id;
+    std::optional<std::chrono::steady_clock::time_point> deadline;
+  };
+  boost::asio::awaitable<std::vector<std::optional<PullResult>>> pull(std::vector<PullAsk> asks,
+                                                                      std::string trigger);
+
+  const SearchIndex& search_index() const { return index_; }
+
+  // Prometheus text: pulls by trigger and outcome, providers, searchable plans.
+  void render_metrics(std::string& out) const;
+
+  // The definition in force and the last successful pull time, by provider name.
+  struct ProviderView {
+    std::string id;
+    ProviderDefinition definition;
+    std::string last_sync_at;
+  };
+  std::optional<ProviderView> find_by_name(const std::string& name) const;
+
+ private:
+  struct Tracked;
+  using Waiter = std::function<void(PullResult)>;
+
+  void start_pull(const std::string& id, const std::string& trigger, Waiter waiter);
+  boost::asio::awaitable<void> run_pull(std::string id, std::string trigger);
+  boost::asio::awaitable<void> schedule_loop();
+  // Updates row's pull state (ETag, cursor, last sync) when the pull succeeds.
+  boost::asio::awaitable<PullResult> pull_once(ProviderRow& row, const ProviderDefinition& def,
+                                               std::string trigger);
+  // Rebuilds one provider's part of the search index from the store, with the
+  // definition in force now (a pull may have begun under an older one).
+  void refresh_index_in_force(const std::string& provider_id);
+
+  Store& store_;
+  FeedSettings settings_;
+  SearchIndex index_;
+  boost::asio::io_context io_;
+  boost::asio::thread_pool parse_pool_{1};
+  // Declared after io_: destroyed first, with the callbacks that post to io_.
+  std::unique_ptr<Fetcher> fetcher_;
+  std::thread thread_;
+  std::mutex refresh_mu_;  // see refresh_index_in_force
+  // Pulls ended, by trigger (schedule, manual, fresh) and outcome (ok, error).
+  std::array<std::array<std::atomic<std::uint64_t>, 2>, 3> pulls_{};
+  mutable std::mutex mu_;
+  std::map<std::string, std::shared_ptr<Tracked>> providers_;  // by id
+  bool stopped_ = false;
+};
+
+}  // namespace daisy::feeds

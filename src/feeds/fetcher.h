@@ -1,0 +1,70 @@
+#pragma once
+// Outgoing HTTP(S) GETs for provider pulls, through libcurl's multi interface
+// on one thread of its own: every pull in progress shares that thread, each
+// bounded by its own connect and total timeouts and a size limit, so a
+// provider that hangs holds nothing but its own transfer. Redirects (up to 5),
+// gzip and certificate checks come from libcurl.
+//
+// Unless private targets are allowed, a connection to a loopback, private,
+// link-local or otherwise internal address is refused (checked on the address
+// actually connected to, so a redirect or a DNS answer cannot get around it).
+
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace daisy::feeds {
+
+struct FetchRequest {
+  std::string url;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::chrono::milliseconds timeout{5000};  // the whole transfer; connecting takes at most 3 s of it
+  std::size_t max_bytes = 256u << 20;       // a larger body fails the fetch
+  std::string etag, last_modified;          // sent as If-None-Match / If-Modified-Since when set
+};
+
+struct FetchResult {
+  long status = 0;  // HTTP status; 0 when no response came
+  std::string body;
+  std::string etag, last_modified;  // from the response
+  std::string error;                // empty on a completed exchange (any status)
+  bool timed_out = false;
+};
+
+// True for addresses a pull must not reach unless allowed (see above).
+bool is_internal_address(const struct sockaddr* address);
+
+class Fetcher {
+ public:
+  explicit Fetcher(bool allow_private_targets);
+  ~Fetcher();  // abandons transfers in progress (their callbacks do not run)
+  Fetcher(const Fetcher&) = delete;
+  Fetcher& operator=(const Fetcher&) = delete;
+
+  // `done` runs on the fetcher's thread and must not block.
+  void fetch(FetchRequest request, std::function<void(FetchResult)> done);
+  // The same, resuming the calling coroutine on its own executor.
+  boost::asio::awaitable<FetchResult> fetch(FetchRequest request);
+
+ private:
+  struct Transfer;
+  void run();
+
+  bool allow_private_;
+  void* multi_ = nullptr;  // CURLM*
+  std::mutex mu_;
+  std::deque<std::unique_ptr<Transfer>> incoming_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace daisy::feeds
