@@ -10,7 +10,8 @@
 # Environment: DURATION (s per wrk run, default 10), ROUNDS (default 3; the
 # median round is reported), CONNECTIONS (default 64), EXPORT_ROWS (default
 # 1000000), EVENT_ROWS (events seeded for the session query, default 10000000),
-# EVENT_SESSIONS (sessions they belong to, default 1000000).
+# EVENT_SESSIONS (sessions they belong to, default 1000000), FEED_PLANS and
+# FEED_ZONES (the provider feed pulled and searched, default 10000 x 100).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -21,6 +22,8 @@ CONNECTIONS="${CONNECTIONS:-64}"
 EXPORT_ROWS="${EXPORT_ROWS:-1000000}"
 EVENT_ROWS="${EVENT_ROWS:-10000000}"
 EVENT_SESSIONS="${EVENT_SESSIONS:-1000000}"
+FEED_PLANS="${FEED_PLANS:-10000}"
+FEED_ZONES="${FEED_ZONES:-100}"
 THREADS="$(nproc)"
 WORK="$(mktemp -d /tmp/daisy-bench.XXXXXX)"
 OUT="$ROOT/docs/benchmarks.md"
@@ -51,8 +54,8 @@ json_field() {  # field: reads JSON on stdin
   python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"
 }
 
-start_daisy() {  # data-dir port -> pid in DAISY_PID
-  "$DAISY" serve --listen "127.0.0.1:$2" --data-dir "$1" --admin-token "$ADMIN_TOKEN" \
+start_daisy() {  # data-dir port [serve options...] -> pid in DAISY_PID
+  "$DAISY" serve --listen "127.0.0.1:$2" --data-dir "$1" --admin-token "$ADMIN_TOKEN" "${@:3}" \
     > "$WORK/daisy-$2.out" 2> "$WORK/daisy-$2.log" &
   DAISY_PID=$!
   pids+=("$DAISY_PID")
@@ -67,6 +70,11 @@ stop_daisy() {  # pid
 admin_post() {  # port path body
   curl -sf -X POST "http://127.0.0.1:$1$2" -H "Authorization: Bearer $ADMIN_TOKEN" \
     -H 'Content-Type: application/json' --data-binary "$3"
+}
+
+admin_patch() {  # port path body
+  curl -sf -X PATCH "http://127.0.0.1:$1$2" -H "Authorization: Bearer $ADMIN_TOKEN" \
+    -H 'Content-Type: application/json' --data-binary "$3" > /dev/null
 }
 
 # --- the servers --------------------------------------------------------------
@@ -134,6 +142,13 @@ GOAL[nginx]="-"
 GOAL[healthz]="ratio >= 0.80"
 GOAL[get_app]="-"
 GOAL[submit]="ratio >= 0.30, p99 < 20 ms"
+LABEL[search]="Daisy GET /search (public, from memory), provider up"
+LABEL[search_down]="the same, provider down (connection refused)"
+LABEL[search_hang]="the same, provider hanging"
+for key in search search_down search_hang; do
+  GOAL[$key]="ratio >= 0.70, p99 < 5 ms"
+  CMD[$key]="wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency -s bench/search.lua http://127.0.0.1:<daisy>"
+done
 
 for round in $(seq 1 "$ROUNDS"); do
   echo "bench: round $round/$ROUNDS" >&2
@@ -207,6 +222,72 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 stop_daisy "$DAISY_PID"
 rm -rf "$SESSION_DIR"
+
+# --- provider feeds: one big pull, then searches whatever the provider does ------
+mkdir -p "$WORK/nginx/feeds"
+chmod 755 "$WORK" "$WORK/nginx" "$WORK/nginx/feeds"  # nginx's workers may run as another user
+awk -v plans="$FEED_PLANS" -v zones="$FEED_ZONES" -f "$ROOT/bench/fever_feed.awk" > "$WORK/nginx/feeds/plans.xml"
+feed_mb="$(awk -v b="$(stat -c %s "$WORK/nginx/feeds/plans.xml")" 'BEGIN {printf "%.0f", b / 1048576}')"
+FEED_URL="http://127.0.0.1:$NGINX_PORT/feeds/plans.xml"
+t0="$(date +%s.%N)"
+curl -sf -o /dev/null "$FEED_URL"  # the reference: only fetching the same feed
+t1="$(date +%s.%N)"
+feed_fetch_s="$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}')"
+FEED_PORT="$(free_port)"
+start_daisy "$WORK/feed-data" "$FEED_PORT" --allow-private-targets
+FEED_BASE="http://127.0.0.1:$FEED_PORT"
+# Disabled, so that only the timed pull below pulls it.
+PROVIDER_ID="$(admin_post "$FEED_PORT" /v1/providers \
+  "{\"name\":\"bench\",\"url\":\"$FEED_URL\",\"format\":\"fever-xml\",\"timeout_ms\":60000,\"enabled\":false}" |
+  json_field id)"
+t0="$(date +%s.%N)"
+admin_post "$FEED_PORT" "/v1/providers/$PROVIDER_ID/sync" '' > "$WORK/sync.json"
+t1="$(date +%s.%N)"
+pull_s="$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}')"
+pull_rss_kb="$(awk '/VmHWM/ {print $2}' "/proc/$DAISY_PID/status")"
+pull_seen="$(json_field seen < "$WORK/sync.json")"
+if [ "$pull_seen" != "$FEED_PLANS" ]; then
+  echo "bench: the pull stored $pull_seen plans, not $FEED_PLANS: $(cat "$WORK/sync.json")" >&2
+  exit 1
+fi
+SEARCH_PROBE="$FEED_BASE/search?starts_at=2024-05-01T00:00:00Z&ends_at=2024-05-02T00:00:00Z"
+curl -sf "$SEARCH_PROBE" > "$WORK/search-before.json"
+# keep_pulling: asks for a pull every 0.2 s in the background (while the
+# provider is down or hanging); the pid is in PULLER_PID.
+keep_pulling() {
+  while :; do
+    curl -s -o /dev/null -X POST "$FEED_BASE/v1/providers/$PROVIDER_ID/sync" -H "Authorization: Bearer $ADMIN_TOKEN"
+    sleep 0.2
+  done &
+  PULLER_PID=$!
+}
+same_search() {  # the search must answer exactly as before the provider's trouble
+  curl -sf "$SEARCH_PROBE" | cmp -s - "$WORK/search-before.json" || {
+    echo "bench: /search changed while the provider was $1" >&2
+    exit 1
+  }
+}
+CLOSED_PORT="$(free_port)"  # nothing listens there: the provider is down
+for round in $(seq 1 "$ROUNDS"); do
+  admin_patch "$FEED_PORT" "/v1/providers/$PROVIDER_ID" "{\"url\":\"$FEED_URL\",\"timeout_ms\":60000}"
+  run_wrk search "$FEED_BASE" -s "$ROOT/bench/search.lua"
+  admin_patch "$FEED_PORT" "/v1/providers/$PROVIDER_ID" \
+    "{\"url\":\"http://127.0.0.1:$CLOSED_PORT/feeds/plans.xml\",\"timeout_ms\":2000}"
+  keep_pulling
+  run_wrk search_down "$FEED_BASE" -s "$ROOT/bench/search.lua"
+  kill "$PULLER_PID"; wait "$PULLER_PID" 2>/dev/null || true
+  same_search down
+  admin_patch "$FEED_PORT" "/v1/providers/$PROVIDER_ID" \
+    "{\"url\":\"http://127.0.0.1:$NGINX_PORT/feeds-slow/plans.xml\",\"timeout_ms\":3000}"
+  keep_pulling
+  run_wrk search_hang "$FEED_BASE" -s "$ROOT/bench/search.lua"
+  kill "$PULLER_PID"; wait "$PULLER_PID" 2>/dev/null || true
+  same_search hanging
+done
+FEED_FAILED_PULLS="$(curl -sf "$FEED_BASE/v1/providers/$PROVIDER_ID/syncs?limit=1000" -H "Authorization: Bearer $ADMIN_TOKEN" |
+  python3 -c 'import json,sys; print(sum(1 for s in json.load(sys.stdin)["items"] if s["error"]))')"
+stop_daisy "$DAISY_PID"
+rm -rf "$WORK/feed-data" "$WORK/nginx/feeds"
 
 # --- export of many responses -----------------------------------------------------
 EXPORT_PORT="$(free_port)"
@@ -308,9 +389,29 @@ row() {  # key [reference rate]
   echo
   echo "Per-round figures (req/s p50 p99):"
   echo
-  for key in "${KEYS[@]}" session session_latency; do
+  for key in "${KEYS[@]}" session session_latency search search_down search_hang; do
     echo "- $key: $(tr '\n' ';' < "$WORK/rounds-$key" | sed 's/;$//; s/;/; /g')"
   done
+  echo
+  echo "## Provider feeds"
+  echo
+  echo "| scenario | req/s | p50 | p99 | ratio to nginx | goal | command |"
+  echo "|---|---|---|---|---|---|---|"
+  for key in search search_down search_hang; do row "$key"; done
+  echo
+  printf -- '- Each search asks for a random 6-hour window of 2024 over %s stored plans of %s zones (about 7 plans\n' "$FEED_PLANS" "$FEED_ZONES"
+  echo "  per reply); the ratio is to the nginx constant-body rounds above."
+  echo "- Down: the provider's URL points at a closed port; hanging: nginx trickles the feed at 1 byte/s (timeout"
+  echo "  3 s). In both, a pull is asked for every 0.2 s during the round (${FEED_FAILED_PULLS:-unknown} failed pulls were"
+  echo "  recorded in all), and after each round a probe search answers byte for byte as before the trouble."
+  echo
+  echo "| scenario | feed | time | peak RSS of daisy | reference: fetching the feed only | goal |"
+  echo "|---|---|---|---|---|---|"
+  printf '| POST /v1/providers/{id}/sync: fetch, parse, store %s new plans | %s plans x %s zones, %s MB of XML | %s s | %s MB | %s s | < 10 s, < 500 MB |\n' \
+    "$FEED_PLANS" "$FEED_PLANS" "$FEED_ZONES" "$feed_mb" "$pull_s" "$((pull_rss_kb / 1024))" "$feed_fetch_s"
+  echo
+  echo "The feed (bench/fever_feed.awk) is served by nginx from a file; peak RSS is the server's VmHWM after a"
+  echo "fresh start and the one pull."
   echo
   echo "## Export (reference: the sqlite3 tool writing the same rows as CSV)"
   echo
