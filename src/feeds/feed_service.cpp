@@ -135,11 +135,21 @@ void FeedService::provider_changed(const ProviderRow& row) {
 }
 
 void FeedService::provider_removed(const std::string& id) {
+  std::vector<Waiter> waiters;
   {
     std::lock_guard lock(mu_);
-    providers_.erase(id);
+    auto it = providers_.find(id);
+    if (it == providers_.end()) return;
+    waiters.swap(it->second->waiters);  // a pull in progress ends unheard: answer its waiters now
+    providers_.erase(it);
   }
-  index_.replace(id, {});
+  {
+    std::lock_guard refreshing(refresh_mu_);  // after any refresh that read the plans before the delete
+    index_.replace(id, {});
+  }
+  PullResult gone;
+  gone.status = Status::not_found("provider");
+  for (auto& w : waiters) w(gone);
 }
 
 std::optional<FeedService::ProviderView> FeedService::find_by_name(const std::string& name) const {

@@ -1511,6 +1511,27 @@ TEST_F(FeedsTest, FreshQueriesDoNotWaitForAHangingProvider) {
   EXPECT_EQ(num(fast_syncs[0], "new"), 1);
 }
 
+TEST_F(FeedsTest, DeletingAProviderAnswersASyncWaitingOnIt) {
+  FakeProvider fake;
+  fake.set("/feed", json_reply(J(R"([{"id": "a"}])")));
+  std::string id = create_provider(json_def("doomed", fake.url("/feed"), {{"timeout_ms", 60000}}));
+  ASSERT_FALSE(id.empty());
+  ASSERT_TRUE(at(wait_first_sync(id), "error").is_null());
+  fake.set("/feed", Reply{.status = 200, .body = "[]", .content_type = "application/json", .hang = true});
+  fake.clear_log();
+
+  // A manual sync waits on a pull that hangs (for up to its 60 s timeout)...
+  const DaisyProcess& d = daisy();
+  HttpResponse waiting;
+  std::thread syncer([&] { waiting = d.request("POST", "/v1/providers/" + id + "/sync", d.admin()); });
+  ASSERT_TRUE(eventually([&] { return fake.count("/feed") >= 1; }, 15s)) << "the pull never reached the provider";
+  // ...and the provider is deleted meanwhile: the waiting request is answered at once, not at the timeout.
+  EXPECT_EQ(d.request("DELETE", "/v1/providers/" + id, d.admin()).status, 204);
+  syncer.join();
+  EXPECT_EQ(waiting.status, 404) << waiting.summary();
+  fake.release_hangs();
+}
+
 TEST_F(FeedsTest, ConcurrentFreshQueriesSharePulls) {
   FakeProvider fake;
   auto gate = std::make_shared<Gate>();
