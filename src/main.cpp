@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
   serve->add_flag("--allow-private-targets", config.allow_private_targets,
                   "Let provider pulls reach loopback, private and link-local addresses (refused by default)")
       ->envname("DAISY_ALLOW_PRIVATE_TARGETS");
-  serve->add_option("--feed-max-bytes", config.feed_max_bytes, "Largest provider response a pull accepts")
+  serve->add_option("--feed-max-bytes", config.feed_max_bytes, "Largest provider response a pull accepts (json/daisy: all its pages together)")
       ->envname("DAISY_FEED_MAX_BYTES")
       ->check(CLI::Range(std::size_t{1024}, std::size_t{4} << 30))
       ->capture_default_str();

@@ -344,6 +344,8 @@ asio::awaitable<PullResult> FeedService::pull_once(ProviderRow& row, const Provi
     auto headers = def.headers;
     if (daisy) headers.emplace_back("Authorization", "Bearer " + def.token);
     std::string cursor = row.cursor;
+    // The size limit holds for the pull as a whole, not per page.
+    std::size_t bytes_left = settings_.max_response_bytes;
     for (std::size_t page = 0; page < settings_.max_pages; ++page) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
       if (left.count() <= 0) {
@@ -351,18 +353,23 @@ asio::awaitable<PullResult> FeedService::pull_once(ProviderRow& row, const Provi
         break;
       }
       std::string url = !cursor.empty() && !cursor_param.empty() ? with_query(base, cursor_param, cursor) : base;
-      FetchRequest request{url, headers, left, settings_.max_response_bytes, "", ""};
+      FetchRequest request{url, headers, left, bytes_left, "", ""};
       FetchResult fetched = co_await fetcher_->fetch(std::move(request));
       sync.http_status = static_cast<int>(fetched.status);
       if (!fetched.error.empty()) {
-        sync.error = fetched.error;
+        sync.error = page == 0 ? fetched.error
+                               : "page " + std::to_string(page + 1) + ": " + fetched.error +
+                                     " (the limit holds for all the pages of a pull)";
         break;
       }
+      bytes_left -= std::min(bytes_left, fetched.body.size());
       if (fetched.status < 200 || fetched.status > 299) {
         sync.error = "the provider answered HTTP " + std::to_string(fetched.status);
         break;
       }
+      co_await asio::post(parse_pool_, asio::use_awaitable);
       auto parsed = parse_json_page(fetched.body, items_path, id_field);
+      co_await asio::post(io_, asio::use_awaitable);
       if (auto* error = std::get_if<std::string>(&parsed)) {
         sync.error = *error;
         break;

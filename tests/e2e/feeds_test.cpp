@@ -1601,6 +1601,37 @@ TEST_F(FeedsTest, ConcurrentFreshQueriesSharePulls) {
 
 // ---------------------------------------------------------------- 11. private targets
 
+TEST_F(FeedsTest, ThePullSizeLimitHoldsPerFeedAndForAllThePagesOfAPull) {
+  DaisyProcess& small = make({{"--allow-private-targets", "--feed-max-bytes", "4096"}});
+  ASSERT_TRUE(small.start()) << small.start_error();
+  FakeProvider fake;
+  // A fever-xml document over the limit fails the pull and stores nothing.
+  std::vector<std::string> bases;
+  for (int i = 0; i < 40; ++i) {
+    bases.push_back(base(std::to_string(i), "online", "Big", {plan("1", "2024-06-01T10:00:00", "2024-06-01T12:00:00")}));
+  }
+  fake.set("/big.xml", xml(plan_list(bases)));
+  std::string big = create_provider(fever_def("big", fake.url("/big.xml")), &small);
+  ASSERT_FALSE(big.empty());
+  json::value refused = wait_first_sync(big, &small);
+  EXPECT_NE(str(refused, "error").find("larger than 4096 bytes"), std::string::npos) << dump(refused);
+  EXPECT_TRUE(arr(at(small.get("/search").json(), "data"), "events").empty());
+
+  // json pages of 3000 bytes each: the first fits, the second would pass 4096 in all.
+  fake.set_handler("/pages", [](const FakeProvider::Request& r) {
+    std::string filler(2900, 'x');
+    std::string next = r.query_param("after").empty() ? R"("p2")" : "null";
+    std::string id = r.query_param("after").empty() ? "a" : "b";
+    return json_reply(J(R"({"items": [{"id": ")" + id + R"(", "pad": ")" + filler + R"("}], "next_cursor": )" + next + "}"));
+  });
+  std::string paged = create_provider(
+      json_def("paged", fake.url("/pages"), {{"options", J(R"({"cursor_param": "after"})")}}), &small);
+  ASSERT_FALSE(paged.empty());
+  json::value over = wait_first_sync(paged, &small);
+  EXPECT_NE(str(over, "error").find("all the pages of a pull"), std::string::npos) << dump(over);
+  EXPECT_EQ(fake.count("/pages"), 2u);
+}
+
 TEST_F(FeedsTest, PrivateTargetsAreRefusedByDefault) {
   DaisyProcess& strict = make();
   ASSERT_TRUE(strict.start()) << strict.start_error();
