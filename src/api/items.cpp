@@ -144,12 +144,17 @@ boost::asio::awaitable<Response> list_items(ApiContext& ctx, Request& req) {
       for (const ItemRow& row : rows.value()) {
         ++scanned;
         after = row.item_id;
-        json::error_code ec;
-        json::value data = json::parse(row.data, ec);
-        bool match = !ec && std::all_of(filters.begin(), filters.end(), [&](const Filter& f) {
-          auto v = value_at(data, f.path);
-          return v && *v == f.value;
-        });
+        bool match = true;
+        if (!filters.empty()) {
+          json::error_code ec;
+          json::parse_options options;
+          options.max_depth = 64;  // as deep as a pull accepts
+          json::value data = json::parse(row.data, ec, {}, options);
+          match = !ec && std::all_of(filters.begin(), filters.end(), [&](const Filter& f) {
+            auto v = value_at(data, f.path);
+            return v && *v == f.value;
+          });
+        }
         if (match) {
           if (count++) body += ',';
           body += "{\"provider\":";

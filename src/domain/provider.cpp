@@ -234,7 +234,11 @@ std::variant<ProviderDefinition, std::vector<FieldError>> parse_provider_definit
   }
   if (d.format == FeedFormat::daisy) {
     if (!is_uuid(d.form_id)) errors.push_back({"options.form_id", "is required: the id of the other Daisy's form"});
-    if (d.token.empty()) errors.push_back({"options.token", "is required: a token of the other Daisy"});
+    if (d.token.empty()) {
+      errors.push_back({"options.token", "is required: the other Daisy's admin token"});
+    } else if (!is_header_value(d.token)) {
+      errors.push_back({"options.token", "must not hold control characters"});
+    }
   }
   if (!errors.empty()) return errors;
   return d;

@@ -70,6 +70,17 @@ std::string with_query(const std::string& url, const std::string& name, const st
   return out;
 }
 
+// Parsing runs as its own coroutine on the parse thread (co_spawn there): a
+// plain post to the pool would resume this coroutine on its own executor.
+asio::awaitable<std::variant<FeverFeed, std::string>> parse_fever_task(std::string body) {
+  co_return parse_fever_xml(body);
+}
+
+asio::awaitable<std::variant<JsonPage, std::string>> parse_json_task(std::string body, std::string items_path,
+                                                                     std::string id_field) {
+  co_return parse_json_page(body, items_path, id_field);
+}
+
 std::string trimmed_base(std::string url) {
   while (!url.empty() && url.back() == '/') url.pop_back();
   return url;
@@ -122,7 +133,12 @@ void FeedService::provider_changed(const ProviderRow& row) {
   }
   {
     std::lock_guard lock(mu_);
+    // Handlers resume on different threads, so changes can arrive out of
+    // order: a deleted provider stays deleted, and an older row never
+    // replaces a newer one.
+    if (deleted_.count(row.id)) return;
     auto& tracked = providers_[row.id];
+    if (tracked && row.updated_at < tracked->row.updated_at) return;
     if (!tracked) {
       tracked = std::make_shared<Tracked>();
       tracked->next_due = Clock::now();  // a new provider (or a restart) pulls soon
@@ -138,6 +154,7 @@ void FeedService::provider_removed(const std::string& id) {
   std::vector<Waiter> waiters;
   {
     std::lock_guard lock(mu_);
+    deleted_.insert(id);  // ids are UUIDv7: never given again
     auto it = providers_.find(id);
     if (it == providers_.end()) return;
     waiters.swap(it->second->waiters);  // a pull in progress ends unheard: answer its waiters now
@@ -237,7 +254,14 @@ asio::awaitable<void> FeedService::run_pull(std::string id, std::string trigger)
     row = it->second->row;
     definition = it->second->definition;
   }
-  PullResult result = co_await pull_once(row, definition, trigger);
+  PullResult result;
+  try {
+    result = co_await pull_once(row, definition, trigger);
+  } catch (const std::exception& e) {
+    // Whatever went wrong, the provider is pulled again later and its waiters are answered.
+    result.status = Status::internal(std::string("the pull failed: ") + e.what());
+    result.sync.error = result.status.message();
+  }
   std::vector<Waiter> waiters;
   {
     std::lock_guard lock(mu_);
@@ -288,6 +312,7 @@ asio::awaitable<PullResult> FeedService::pull_once(ProviderRow& row, const Provi
   sync.started_at = now_utc();
   sync.trigger = trigger;
   std::vector<std::string> skip_reasons;
+  bool pages_kept = false;  // json/daisy: pages read before a later page failed are stored
 
   if (def.format == FeedFormat::fever_xml) {
     FetchRequest request{def.url, def.headers, std::chrono::milliseconds(def.timeout_ms),
@@ -303,10 +328,8 @@ asio::awaitable<PullResult> FeedService::pull_once(ProviderRow& row, const Provi
     } else if (fetched.status < 200 || fetched.status > 299) {
       sync.error = "the provider answered HTTP " + std::to_string(fetched.status);
     } else {
-      co_await asio::post(parse_pool_, asio::use_awaitable);
-      auto parsed = parse_fever_xml(fetched.body);
-      std::string().swap(fetched.body);
-      co_await asio::post(io_, asio::use_awaitable);
+      auto parsed =
+          co_await asio::co_spawn(parse_pool_, parse_fever_task(std::move(fetched.body)), asio::use_awaitable);
       if (auto* error = std::get_if<std::string>(&parsed)) {
         sync.error = *error;
       } else {
@@ -344,22 +367,21 @@ asio::awaitable<PullResult> FeedService::pull_once(ProviderRow& row, const Provi
     auto headers = def.headers;
     if (daisy) headers.emplace_back("Authorization", "Bearer " + def.token);
     std::string cursor = row.cursor;
-    // The size limit holds for the pull as a whole, not per page.
+    // The size limit holds for the pull as a whole, not per page. Pages read
+    // before the time or size runs out are kept, with the cursor they reached:
+    // the next pull goes on from there, so a long backlog is read over several.
     std::size_t bytes_left = settings_.max_response_bytes;
+    bool provider_cursors = false;  // the provider pages with next_cursor (else the last id is the cursor)
     for (std::size_t page = 0; page < settings_.max_pages; ++page) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-      if (left.count() <= 0) {
-        sync.error = "timed out after " + std::to_string(def.timeout_ms) + " ms";
-        break;
-      }
+      if (left.count() <= 0) break;  // only after a page: the first has the whole timeout
       std::string url = !cursor.empty() && !cursor_param.empty() ? with_query(base, cursor_param, cursor) : base;
       FetchRequest request{url, headers, left, bytes_left, "", ""};
       FetchResult fetched = co_await fetcher_->fetch(std::move(request));
+      if (!fetched.error.empty() && page > 0 && (fetched.timed_out || fetched.too_large)) break;  // goes on next pull
       sync.http_status = static_cast<int>(fetched.status);
       if (!fetched.error.empty()) {
-        sync.error = page == 0 ? fetched.error
-                               : "page " + std::to_string(page + 1) + ": " + fetched.error +
-                                     " (the limit holds for all the pages of a pull)";
+        sync.error = page == 0 ? fetched.error : "page " + std::to_string(page + 1) + ": " + fetched.error;
         break;
       }
       bytes_left -= std::min(bytes_left, fetched.body.size());
@@ -367,9 +389,8 @@ asio::awaitable<PullResult> FeedService::pull_once(ProviderRow& row, const Provi
         sync.error = "the provider answered HTTP " + std::to_string(fetched.status);
         break;
       }
-      co_await asio::post(parse_pool_, asio::use_awaitable);
-      auto parsed = parse_json_page(fetched.body, items_path, id_field);
-      co_await asio::post(io_, asio::use_awaitable);
+      auto parsed = co_await asio::co_spawn(
+          parse_pool_, parse_json_task(std::move(fetched.body), items_path, id_field), asio::use_awaitable);
       if (auto* error = std::get_if<std::string>(&parsed)) {
         sync.error = *error;
         break;
@@ -388,18 +409,21 @@ asio::awaitable<PullResult> FeedService::pull_once(ProviderRow& row, const Provi
         r.data = std::move(item.data);
         write->items.push_back(std::move(r));
       }
-      if (got.next_cursor && !got.items.empty()) {
+      if (got.next_cursor && !got.next_cursor->empty() && *got.next_cursor != cursor && !got.items.empty()) {
+        provider_cursors = true;
         cursor = *got.next_cursor;
         if (cursor_param.empty()) break;  // no way to ask for the next page
         continue;
       }
-      // The last page. A daisy cursor comes only with a full page, so the next
-      // pull re-reads from the last one given (unchanged items count as seen
-      // only); a json provider is asked for what follows the last id.
-      if (!daisy && !last_id.empty() && !cursor_param.empty()) cursor = last_id;
+      // The last page. A provider that pages with cursors is asked again from
+      // the last cursor it gave (the daisy format gives one only with a full
+      // page; unchanged items count as seen only); one that does not is asked
+      // for what follows the last id.
+      if (!provider_cursors && !daisy && !last_id.empty() && !cursor_param.empty()) cursor = last_id;
       break;
     }
     write->cursor = cursor;
+    pages_kept = !write->items.empty();
   }
 
   sync.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
@@ -408,7 +432,7 @@ asio::awaitable<PullResult> FeedService::pull_once(ProviderRow& row, const Provi
     spdlog::warn("msg=\"provider items skipped\" provider={} skipped={} first=\"{}\"", row.id, sync.skipped,
                  skip_reasons.front());
   }
-  write->success = sync.error.empty();
+  write->success = sync.error.empty() || pages_kept;
   write->synced_at = now_utc();
   if (!write->success) {
     write->plans.clear();

@@ -21,6 +21,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -110,6 +111,7 @@ class FeedService {
   std::array<std::array<std::atomic<std::uint64_t>, 2>, 3> pulls_{};
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<Tracked>> providers_;  // by id
+  std::set<std::string> deleted_;                               // ids deleted in this process's life
   bool stopped_ = false;
 };
 

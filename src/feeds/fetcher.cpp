@@ -54,6 +54,12 @@ bool is_internal_address(const sockaddr* address) {
       return true;
     }
     if ((a->s6_addr[0] & 0xfe) == 0xfc) return true;  // unique local fc00::/7
+    static constexpr std::uint8_t nat64[12] = {0x00, 0x64, 0xff, 0x9b};  // 64:ff9b::/96 embeds an IPv4 address
+    if (std::memcmp(a->s6_addr, nat64, 12) == 0) {
+      std::uint32_t v4;
+      std::memcpy(&v4, a->s6_addr + 12, 4);
+      return internal_v4(ntohl(v4));
+    }
     if (IN6_IS_ADDR_V4MAPPED(a) || IN6_IS_ADDR_V4COMPAT(a)) {
       std::uint32_t v4;
       std::memcpy(&v4, a->s6_addr + 12, 4);
@@ -193,6 +199,8 @@ void Fetcher::run() {
       curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
       curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");  // every encoding libcurl decodes
       curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+      // No proxy from the environment: the address check below must see the provider itself.
+      curl_easy_setopt(e, CURLOPT_PROXY, "");
       curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(r.timeout.count()));
       curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<long>(r.timeout.count(), 3000)));
       curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(r.max_bytes));
@@ -237,6 +245,7 @@ void Fetcher::run() {
           result.error = "refused: the provider's address is internal (loopback, private or link-local); "
                          "start Daisy with --allow-private-targets to allow it";
         } else if (t->too_large || code == CURLE_FILESIZE_EXCEEDED) {
+          result.too_large = true;
           result.error = "the response is larger than " + std::to_string(t->request.max_bytes) + " bytes";
         } else if (code == CURLE_OPERATION_TIMEDOUT) {
           result.timed_out = true;

@@ -38,6 +38,7 @@ struct FetchResult {
   std::string etag, last_modified;  // from the response
   std::string error;                // empty on a completed exchange (any status)
   bool timed_out = false;
+  bool too_large = false;  // the body passed max_bytes
 };
 
 // True for addresses a pull must not reach unless allowed (see above).

@@ -4,6 +4,7 @@
 #include <pugixml.hpp>
 
 #include <cstdlib>
+#include <cstring>
 #include <string_view>
 
 #include "util/iso8601.h"
@@ -29,6 +30,9 @@ constexpr Vocabulary plan_words{"planList", "base_plan", "base_plan_id", "plan",
                                 "plan_end_date"};
 constexpr Vocabulary event_words{"eventList", "base_event", "base_event_id", "event", "event_id",
                                  "event_start_date", "event_end_date"};
+
+constexpr std::size_t max_title_bytes = 1000;
+constexpr std::size_t max_attribute_bytes = 16 * 1024;
 
 bool two_digits(std::string_view s, std::size_t at, unsigned max, unsigned& out) {
   if (s[at] < '0' || s[at] > '9' || s[at + 1] < '0' || s[at + 1] > '9') return false;
@@ -68,6 +72,8 @@ class PlanReader {
       problem = std::string(w_.base) + " " + base_id + " has no sell_mode";
     } else if (!title) {
       problem = std::string(w_.base) + " " + base_id + " has no title";
+    } else if (std::strlen(title) > max_title_bytes) {
+      problem = std::string(w_.base) + " " + base_id + " has a title longer than 1000 bytes";
     }
     if (base_id && *base_id && sell_mode && std::string_view(sell_mode) == "online") {
       feed_.online_base_plans.emplace_back(base_id);
@@ -123,6 +129,7 @@ class PlanReader {
     for (const auto& a : node.attributes()) attributes[a.name()] = a.value();
     attributes["zones"] = zones;
     plan.attributes = to_json_text(attributes);
+    if (plan.attributes.size() > max_attribute_bytes) return skip(where + ": its attributes pass 16 KiB");
     feed_.plans.push_back(std::move(plan));
   }
 
@@ -140,6 +147,14 @@ bool is_local_datetime(std::string_view s) {
 }
 
 std::variant<FeverFeed, std::string> parse_fever_xml(std::string& document) {
+  // Counted before the tree is built: every tag starts with '<'.
+  std::size_t tags = 0;
+  const char* end = document.data() + document.size();
+  for (const char* p = document.data(); p < end; ++p) {
+    p = static_cast<const char*>(std::memchr(p, '<', static_cast<std::size_t>(end - p)));
+    if (!p) break;
+    if (++tags > max_tags) return "the document has more than " + std::to_string(max_tags) + " tags";
+  }
   pugi::xml_document doc;
   // Entities and end-of-line handling on; no DOCTYPE processing exists in
   // pugixml, so no entity expansion attack applies.

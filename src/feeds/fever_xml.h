@@ -32,7 +32,11 @@ struct FeverFeed {
 };
 
 // Parses the document in place (the buffer is modified). A document that is
-// not XML, or not one of the two trees, is an error (the string).
+// not XML, or not one of the two trees, or with more than max_tags tags (the
+// parsed tree takes several times the text's size: this bounds it whatever the
+// text holds), is an error (the string). A plan whose title passes 1,000 bytes
+// or whose attributes pass 16 KiB of JSON is skipped.
+constexpr std::size_t max_tags = 8'000'000;
 std::variant<FeverFeed, std::string> parse_fever_xml(std::string& document);
 
 // A local date and time YYYY-MM-DDTHH:MM:SS that exists in the calendar.

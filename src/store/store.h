@@ -175,13 +175,14 @@ struct ItemRow {
 // added and changed into sync.
 struct PullWrite {
   std::string provider_id;
-  // The provider's updated_at when the pull began: the new pull state is kept
-  // only if the provider has not been changed since (a new URL starts afresh).
+  // The provider's updated_at when the pull began: if the provider has been
+  // changed since (another URL, perhaps), only the sync record is written.
   std::string definition_updated_at;
   std::vector<PlanRow> plans;
   std::vector<std::string> online_base_plans;  // base plan ids seen with sell_mode="online"
   std::vector<ItemRow> items;
-  bool success = false;  // when false only the sync record is written
+  bool success = false;  // when false only the sync record is written (also when sync.error is set:
+                         // json pages read before a later page failed are kept)
   std::string etag, last_modified, cursor, synced_at;
   SyncRow sync;
 };

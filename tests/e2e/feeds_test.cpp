@@ -1254,7 +1254,8 @@ TEST_F(FeedsTest, JsonPullsFollowCursorsIncrementally) {
     EXPECT_FALSE(str(item, "updated_at").empty());
   }
 
-  // The next pull starts after the last item seen and brings only what is new.
+  // The next pull starts from the last cursor the provider gave (i004: the
+  // last page had none), so it reads that page again and then what is new.
   items_feed->add("i006");
   items_feed->add("i007");
   fake.clear_log();
@@ -1262,18 +1263,18 @@ TEST_F(FeedsTest, JsonPullsFollowCursorsIncrementally) {
   ASSERT_TRUE(at(second, "error").is_null()) << dump(second);
   requests = fake.requests("/items");
   ASSERT_GE(requests.size(), 1u);
-  EXPECT_EQ(requests[0].query_param("after"), "i005");
-  EXPECT_EQ(num(second, "seen"), 2) << dump(second);
+  EXPECT_EQ(requests[0].query_param("after"), "i004");
+  EXPECT_EQ(num(second, "seen"), 3) << dump(second);  // i005 again, i006, i007
   EXPECT_EQ(num(second, "new"), 2) << dump(second);
   EXPECT_EQ(item_ids(items("provider=paged")),
             (std::vector<std::string>{"i001", "i002", "i003", "i004", "i005", "i006", "i007"}));
 
-  // Nothing new: the same cursor, nothing seen.
+  // Nothing new: from the last cursor given (i006), nothing new.
   fake.clear_log();
   json::value third = sync(id);
   requests = fake.requests("/items");
   ASSERT_GE(requests.size(), 1u);
-  EXPECT_EQ(requests[0].query_param("after"), "i007");
+  EXPECT_EQ(requests[0].query_param("after"), "i006");
   EXPECT_EQ(num(third, "new"), 0) << dump(third);
 
   // Paging through /v1/items itself.
@@ -1617,7 +1618,8 @@ TEST_F(FeedsTest, ThePullSizeLimitHoldsPerFeedAndForAllThePagesOfAPull) {
   EXPECT_NE(str(refused, "error").find("larger than 4096 bytes"), std::string::npos) << dump(refused);
   EXPECT_TRUE(arr(at(small.get("/search").json(), "data"), "events").empty());
 
-  // json pages of 3000 bytes each: the first fits, the second would pass 4096 in all.
+  // json pages of 3000 bytes each: the first fits, the second would pass 4096
+  // in all. The pull keeps the first and stops; the next one goes on from there.
   fake.set_handler("/pages", [](const FakeProvider::Request& r) {
     std::string filler(2900, 'x');
     std::string next = r.query_param("after").empty() ? R"("p2")" : "null";
@@ -1627,9 +1629,18 @@ TEST_F(FeedsTest, ThePullSizeLimitHoldsPerFeedAndForAllThePagesOfAPull) {
   std::string paged = create_provider(
       json_def("paged", fake.url("/pages"), {{"options", J(R"({"cursor_param": "after"})")}}), &small);
   ASSERT_FALSE(paged.empty());
-  json::value over = wait_first_sync(paged, &small);
-  EXPECT_NE(str(over, "error").find("all the pages of a pull"), std::string::npos) << dump(over);
+  json::value first = wait_first_sync(paged, &small);
+  EXPECT_TRUE(at(first, "error").is_null()) << dump(first);
+  EXPECT_EQ(num(first, "seen"), 1) << dump(first);
+  EXPECT_EQ(num(first, "http_status"), 200) << dump(first);
   EXPECT_EQ(fake.count("/pages"), 2u);
+  fake.clear_log();
+  json::value next = sync(paged, &small);
+  EXPECT_TRUE(at(next, "error").is_null()) << dump(next);
+  EXPECT_EQ(num(next, "new"), 1) << dump(next);
+  auto asked = fake.requests("/pages");
+  ASSERT_EQ(asked.size(), 1u);
+  EXPECT_EQ(asked[0].query_param("after"), "p2");
 }
 
 TEST_F(FeedsTest, PrivateTargetsAreRefusedByDefault) {

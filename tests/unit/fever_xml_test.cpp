@@ -104,6 +104,28 @@ TEST(FeverXml, TheSharedFixtureGivesThreePlansAndOneSkipped) {
   EXPECT_EQ(feed.skipped, 1u);  // 2024-04-31 does not exist
 }
 
+TEST(FeverXml, BoundsWhatAHostileFeedCanCost) {
+  std::string one_plan =
+      "<plan plan_start_date=\"2024-01-01T10:00:00\" plan_end_date=\"2024-01-01T11:00:00\" plan_id=\"1\">"
+      "<zone zone_id=\"1\" price=\"1\"/></plan>";
+  std::string long_title = plan_feed("<base_plan base_plan_id=\"1\" sell_mode=\"online\" title=\"" +
+                                     std::string(1001, 't') + "\">" + one_plan + "</base_plan>");
+  auto parsed = parse_fever_xml(long_title);
+  EXPECT_EQ(feed_of(parsed).plans.size(), 0u);
+  EXPECT_EQ(feed_of(parsed).skipped, 1u);
+  std::string big_attribute = plan_feed("<base_plan base_plan_id=\"1\" sell_mode=\"online\" title=\"t\" note=\"" +
+                                        std::string(17 * 1024, 'n') + "\">" + one_plan + "</base_plan>");
+  parsed = parse_fever_xml(big_attribute);
+  EXPECT_EQ(feed_of(parsed).plans.size(), 0u);
+  EXPECT_EQ(feed_of(parsed).skipped, 1u);
+  std::string many_tags = plan_feed("");
+  many_tags.reserve(4 * max_tags + 100);
+  for (std::size_t i = 0; i < max_tags; ++i) many_tags += "<a/>";
+  parsed = parse_fever_xml(many_tags);
+  ASSERT_TRUE(std::holds_alternative<std::string>(parsed));
+  EXPECT_NE(std::get<std::string>(parsed).find("tags"), std::string::npos);
+}
+
 TEST(FeverXml, LocalDateTimes) {
   EXPECT_TRUE(is_local_datetime("2024-02-29T23:59:59"));
   EXPECT_FALSE(is_local_datetime("2023-02-29T10:00:00"));

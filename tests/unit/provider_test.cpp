@@ -48,6 +48,10 @@ TEST(Provider, NamesEveryBadField) {
             (std::set<std::string>{"options.id_field", "options.form_id", "options.token"}));
   EXPECT_EQ(error_fields(R"({"name": "h", "url": "http://h", "format": "json", "headers": {"X": "a\r\nB: c"}})"),
             (std::set<std::string>{"headers.X"}));
+  // The daisy token becomes a header line too.
+  EXPECT_EQ(error_fields(R"({"name": "d", "url": "http://h", "format": "daisy", "options":
+                            {"form_id": "01900000-0000-7000-8000-000000000001", "token": "t\r\nX-Evil: 1"}})"),
+            (std::set<std::string>{"options.token"}));
 }
 
 TEST(Provider, PatchChangesOnlyWhatIsGiven) {

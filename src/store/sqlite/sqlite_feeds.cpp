@@ -183,12 +183,19 @@ asio::awaitable<Result<SyncRow>> SqliteStore::store_pull(std::shared_ptr<PullWri
   sqlite::GroupWriter::Work work = [pull, stored](Connection& db) {
     // May run twice (see GroupWriter): start from the pull's own record.
     *stored = pull->sync;
+    bool unchanged;
     {
-      auto exists = db.prepare("SELECT 1 FROM providers WHERE id = ?");
+      auto exists = db.prepare("SELECT updated_at FROM providers WHERE id = ?");
       exists.bind_ref(1, pull->provider_id);
       if (exists.step() != SQLITE_ROW) return Status::not_found("provider");
+      unchanged = exists.text(0) == pull->definition_updated_at;
     }
-    if (pull->success) {
+    if (pull->success && !unchanged) {
+      // Pulled under a definition that has been replaced (another URL, perhaps):
+      // what it brought may not belong to the provider any more.
+      stored->seen = stored->skipped = 0;
+      if (stored->error.empty()) stored->error = "the provider was changed during the pull; its results were dropped";
+    } else if (pull->success) {
       Counts counts;
       std::string now = pull->synced_at;
       if (Status s = write_plans(db, *pull, now, counts); !s.is_ok()) return s;
@@ -197,9 +204,9 @@ asio::awaitable<Result<SyncRow>> SqliteStore::store_pull(std::shared_ptr<PullWri
       stored->changed = counts.changed;
       auto state = db.prepare(
           "UPDATE providers SET etag = ?, last_modified = ?, cursor = ?, last_sync_at = ?"
-          " WHERE id = ? AND updated_at = ?");
+          " WHERE id = ?");
       state.bind_ref(1, pull->etag).bind_ref(2, pull->last_modified).bind_ref(3, pull->cursor);
-      state.bind_ref(4, pull->synced_at).bind_ref(5, pull->provider_id).bind_ref(6, pull->definition_updated_at);
+      state.bind_ref(4, pull->synced_at).bind_ref(5, pull->provider_id);
       if (Status s = sqlite::status_of(state.step(), db); !s.is_ok()) return s;
     }
     auto insert = db.prepare(
