@@ -59,21 +59,6 @@ std::string iso_utc(std::chrono::system_clock::time_point tp) {
 
 std::string now_plus(std::chrono::seconds s) { return iso_utc(std::chrono::system_clock::now() + s); }
 
-std::string url_encode(std::string_view s) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(hex[c >> 4]);
-      out.push_back(hex[c & 15]);
-    }
-  }
-  return out;
-}
-
 std::string type_path(std::string_view category, std::string_view name) {
   return "/v1/event-types/" + url_encode(category) + "/" + url_encode(name);
 }

@@ -122,21 +122,6 @@ Reply json_reply(const json::value& v) {
 
 // ---------------------------------------------------------------- small helpers
 
-std::string enc(std::string_view s) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == ':') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(hex[c >> 4]);
-      out.push_back(hex[c & 15]);
-    }
-  }
-  return out;
-}
-
 bool is_uuid(std::string_view s) {
   if (s.size() != 36) return false;
   for (std::size_t i = 0; i < s.size(); ++i) {
@@ -843,8 +828,8 @@ TEST_F(FeedsTest, SearchContainmentAtTheEdgesAndOpenSides) {
   };
   for (const Case& c : cases) {
     std::string query;
-    if (!c.starts_at.empty()) query += "starts_at=" + enc(c.starts_at);
-    if (!c.ends_at.empty()) query += std::string(query.empty() ? "" : "&") + "ends_at=" + enc(c.ends_at);
+    if (!c.starts_at.empty()) query += "starts_at=" + url_encode(c.starts_at);
+    if (!c.ends_at.empty()) query += std::string(query.empty() ? "" : "&") + "ends_at=" + url_encode(c.ends_at);
     SCOPED_TRACE(query);
     EXPECT_EQ(found(query, edge), c.included);
   }
@@ -892,7 +877,7 @@ TEST_F(FeedsTest, PlanTimesAreLocalToTheProvidersTimeZone) {
   EXPECT_FALSE(found("starts_at=2024-03-08T19:30:00Z&ends_at=2024-03-08T20:59:59Z", winter));
   EXPECT_FALSE(found("starts_at=2024-03-08T20:30:00Z", winter)) << "20:30 local is not 20:30Z";
   EXPECT_TRUE(
-      found("starts_at=" + enc("2024-03-08T20:30:00+01:00") + "&ends_at=" + enc("2024-03-08T22:00:00+01:00"), winter));
+      found("starts_at=" + url_encode("2024-03-08T20:30:00+01:00") + "&ends_at=" + url_encode("2024-03-08T22:00:00+01:00"), winter));
   auto events = by_key(search("starts_at=2024-03-08T19:30:00Z&ends_at=2024-03-08T21:00:00Z"));
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(str(events[winter], "start_date"), "2024-03-08");
@@ -1281,7 +1266,7 @@ TEST_F(FeedsTest, JsonPullsFollowCursorsIncrementally) {
   std::vector<std::string> paged;
   std::string after;
   for (int page = 0; page < 10; ++page) {
-    json::value r = items("provider=paged&limit=3" + (after.empty() ? "" : "&after=" + enc(after)));
+    json::value r = items("provider=paged&limit=3" + (after.empty() ? "" : "&after=" + url_encode(after)));
     for (const auto& item : arr(r, "items")) paged.push_back(str(item, "id"));
     json::value next = at(r, "next_cursor");
     if (next.is_null()) break;
@@ -1460,7 +1445,7 @@ TEST_F(FeedsTest, DaisyPullsFollowResponsePages) {
   std::set<std::string> pulled;
   std::string after;
   for (int page = 0; page < 10; ++page) {
-    json::value r = items("provider=source&limit=1000" + (after.empty() ? "" : "&after=" + enc(after)));
+    json::value r = items("provider=source&limit=1000" + (after.empty() ? "" : "&after=" + url_encode(after)));
     for (const auto& item : arr(r, "items")) pulled.insert(str(item, "id"));
     json::value next = at(r, "next_cursor");
     if (next.is_null()) break;

@@ -68,6 +68,9 @@ Headers bearer(std::string_view token);
 Headers with(Headers a, const Headers& b);
 inline Headers json_content() { return {{"Content-Type", "application/json"}}; }
 
+// Percent-encodes everything but unreserved characters, for path segments and query values.
+std::string url_encode(std::string_view s);
+
 class Client {
  public:
   struct CloseResult {
