@@ -52,13 +52,11 @@ json::object sync_json(const SyncRow& s) {
   return o;
 }
 
-Response definition_errors(std::vector<FieldError> errors) { return http::validation_problem(std::move(errors)); }
-
 boost::asio::awaitable<Response> create_provider(ApiContext& ctx, Request& req) {
   auto parsed = http::parse_body_object(req);
   if (auto* refusal = std::get_if<Response>(&parsed)) co_return std::move(*refusal);
   auto definition = parse_provider_definition(std::get<json::object>(parsed));
-  if (auto* errors = std::get_if<std::vector<FieldError>>(&definition)) co_return definition_errors(std::move(*errors));
+  if (auto* errors = std::get_if<std::vector<FieldError>>(&definition)) co_return http::validation_problem(std::move(*errors));
   const ProviderDefinition& d = std::get<ProviderDefinition>(definition);
   ProviderRow row;
   row.id = new_uuid_v7();
@@ -108,7 +106,7 @@ boost::asio::awaitable<Response> update_provider(ApiContext& ctx, Request& req) 
   auto base = provider_definition_from_json(row.value().definition);
   if (!base) co_return store_failure(Status::internal("unreadable provider definition"), "provider");
   auto definition = parse_provider_definition(std::get<json::object>(parsed), &*base);
-  if (auto* errors = std::get_if<std::vector<FieldError>>(&definition)) co_return definition_errors(std::move(*errors));
+  if (auto* errors = std::get_if<std::vector<FieldError>>(&definition)) co_return http::validation_problem(std::move(*errors));
   const ProviderDefinition& d = std::get<ProviderDefinition>(definition);
   ProviderRow updated = row.value();
   updated.name = d.name;

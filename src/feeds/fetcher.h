@@ -12,7 +12,6 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <functional>
