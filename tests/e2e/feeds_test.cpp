@@ -1060,7 +1060,7 @@ TEST_F(FeedsTest, SearchIsUnaffectedByTheProvidersState) {
     fake.set("/feed.xml", Reply{.status = 200, .body = changed_title, .hang = true});
     std::size_t asked = fake.count("/feed.xml");
     json::value s;
-    std::thread puller([&] { s = sync(id); });
+    std::jthread puller([&] { s = sync(id); });
     // While the provider holds the pull (or after it gave up), /search answers the same.
     eventually([&] { return fake.count("/feed.xml") > asked; }, 10s);
     expect_unchanged();
@@ -1503,13 +1503,16 @@ TEST_F(FeedsTest, DeletingAProviderAnswersASyncWaitingOnIt) {
   std::string id = create_provider(json_def("doomed", fake.url("/feed"), {{"timeout_ms", 60000}}));
   ASSERT_FALSE(id.empty());
   ASSERT_TRUE(at(wait_first_sync(id), "error").is_null());
+  // A manual sync of its own: once it has answered, no pull is in progress
+  // that the next one could join instead of reaching the provider.
+  ASSERT_TRUE(at(sync(id), "error").is_null());
   fake.set("/feed", Reply{.status = 200, .body = "[]", .content_type = "application/json", .hang = true});
   fake.clear_log();
 
   // A manual sync waits on a pull that hangs (for up to its 60 s timeout)...
   const DaisyProcess& d = daisy();
   HttpResponse waiting;
-  std::thread syncer([&] { waiting = d.request("POST", "/v1/providers/" + id + "/sync", d.admin()); });
+  std::jthread syncer([&] { waiting = d.request("POST", "/v1/providers/" + id + "/sync", d.admin()); });
   ASSERT_TRUE(eventually([&] { return fake.count("/feed") >= 1; }, 15s)) << "the pull never reached the provider";
   // ...and the provider is deleted meanwhile: the waiting request is answered at once, not at the timeout.
   EXPECT_EQ(d.request("DELETE", "/v1/providers/" + id, d.admin()).status, 204);
@@ -1542,7 +1545,7 @@ TEST_F(FeedsTest, ConcurrentFreshQueriesSharePulls) {
   fake.clear_log();
   constexpr int kRequests = 5;
   std::vector<HttpResponse> replies(kRequests);
-  std::vector<std::thread> threads;
+  std::vector<std::jthread> threads;
   const DaisyProcess& d = daisy();
   auto ask = [&d, &replies](int i) { replies[i] = d.request("GET", "/v1/items?provider=fast&fresh=true", d.admin()); };
   threads.emplace_back(ask, 0);
