@@ -18,6 +18,7 @@
 #include "feeds/fever_xml.h"
 #include "feeds/json_feed.h"
 #include "util/ids.h"
+#include "util/thread_name.h"
 #include "util/time.h"
 
 namespace daisy::feeds {
@@ -107,7 +108,11 @@ bool FeedService::start() {
     page.after = rows.value().back().id;
   }
   asio::co_spawn(io_, schedule_loop(), asio::detached);
-  thread_ = std::thread([this] { io_.run(); });
+  asio::post(parse_pool_, [] { name_this_thread("daisy-parse"); });
+  thread_ = std::thread([this] {
+    name_this_thread("daisy-feeds");
+    io_.run();
+  });
   return true;
 }
 

@@ -17,6 +17,8 @@
 #include <map>
 #include <memory>
 
+#include "util/thread_name.h"
+
 namespace daisy::feeds {
 namespace asio = boost::asio;
 
@@ -138,7 +140,10 @@ struct Fetcher::Transfer {
 Fetcher::Fetcher(bool allow_private_targets) : allow_private_(allow_private_targets) {
   static Init init;
   multi_ = curl_multi_init();
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    name_this_thread("daisy-fetch");
+    run();
+  });
 }
 
 Fetcher::~Fetcher() {

@@ -30,6 +30,7 @@
 #include "observability/access_log.h"
 #include "util/append.h"
 #include "util/ids.h"
+#include "util/thread_name.h"
 #include "util/time.h"
 
 namespace daisy::http {
@@ -189,8 +190,13 @@ void Server::Impl::run() {
   for (auto& w : workers) {
     asio::co_spawn(w->ioc, sweep(*w), asio::detached);
     Worker* worker = w.get();
-    worker->thread = std::thread([worker] { worker->ioc.run(); });
+    const std::string name = "daisy-io-" + std::to_string(&w - workers.data());
+    worker->thread = std::thread([worker, name] {
+      name_this_thread(name);
+      worker->ioc.run();
+    });
   }
+  name_this_thread("daisy-accept");
   accept_ioc.run();
   for (auto& w : workers) w->thread.join();
 }

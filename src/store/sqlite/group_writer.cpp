@@ -5,14 +5,23 @@
 #include <chrono>
 
 #include "observability/metrics.h"
+#include "util/thread_name.h"
 
 namespace daisy::sqlite {
 
 GroupWriter::GroupWriter(std::unique_ptr<Connection> connection, Metrics* metrics,
                          std::size_t max_batch, Sync sync)
     : connection_(std::move(connection)), metrics_(metrics), max_batch_(max_batch), sync_(std::move(sync)) {
-  if (sync_) syncer_ = std::thread([this] { run_syncer(); });
-  thread_ = std::thread([this] { run(); });
+  if (sync_) {
+    syncer_ = std::thread([this] {
+      name_this_thread("daisy-sync");
+      run_syncer();
+    });
+  }
+  thread_ = std::thread([this] {
+    name_this_thread("daisy-writer");
+    run();
+  });
 }
 
 GroupWriter::~GroupWriter() { close(); }

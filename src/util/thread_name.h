@@ -1,0 +1,11 @@
+#pragma once
+// Names the calling thread as top -H, perf and gdb show it (at most 15
+// characters kept), so an operator can tell the writer from an I/O thread.
+
+#include <string>
+
+namespace daisy {
+
+void name_this_thread(const std::string& name);
+
+}  // namespace daisy
