@@ -76,6 +76,12 @@ int main(int argc, char** argv) {
       ->envname("DAISY_EVENT_REJECTIONS_CAP")
       ->check(CLI::Range(std::size_t{1}, std::size_t{100'000'000}))
       ->capture_default_str();
+  serve->add_option("--event-index-delay-ms", config.event_index_delay_ms,
+                    "Longest time new events' index entries are held in memory before being written in bulk "
+                    "(queries see them either way)")
+      ->envname("DAISY_EVENT_INDEX_DELAY_MS")
+      ->check(CLI::Range(0u, 3'600'000u))
+      ->capture_default_str();
   serve->add_flag("--allow-private-targets", config.allow_private_targets,
                   "Let provider pulls reach loopback, private and link-local addresses (refused by default)")
       ->envname("DAISY_ALLOW_PRIVATE_TARGETS");

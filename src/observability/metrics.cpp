@@ -108,7 +108,8 @@ struct Metrics::Shard {
 Metrics::Metrics()
     : commit_seconds(latency_bounds),
       commit_batch_size({1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096}),
-      sync_seconds(latency_bounds) {
+      sync_seconds(latency_bounds),
+      background_seconds(latency_bounds) {
   set_routes({});
 }
 
@@ -199,6 +200,9 @@ std::string Metrics::render() const {
   out += "# HELP daisy_store_sync_seconds Duration of one disk sync making the commits before it durable.\n";
   out += "# TYPE daisy_store_sync_seconds histogram\n";
   sync_seconds.render(out, "daisy_store_sync_seconds", "");
+  out += "# HELP daisy_store_background_seconds Duration of one step of the writer's work between commits (writing deferred index entries).\n";
+  out += "# TYPE daisy_store_background_seconds histogram\n";
+  background_seconds.render(out, "daisy_store_background_seconds", "");
 
   std::lock_guard lock(collectors_mu_);
   for (const auto& c : collectors_) c(out);

@@ -63,6 +63,7 @@ class Metrics {
   Histogram commit_seconds;
   Histogram commit_batch_size;
   Histogram sync_seconds;  // one disk sync making commits durable
+  Histogram background_seconds;  // one step of the writer's work between commits
 
   // Later subsystems add their own series here; each appends complete lines.
   void add_collector(std::function<void(std::string&)> collector);

@@ -30,6 +30,7 @@ std::unique_ptr<Store> open_store(const Config& config, Metrics* metrics, std::s
   }
   SqliteOptions options;
   options.path = db.substr(7);
+  options.event_index.generation_age = std::chrono::milliseconds(config.event_index_delay_ms);
   if (config.sqlite_synchronous == "full") {
     options.synchronous_full = true;
   } else if (config.sqlite_synchronous == "normal") {

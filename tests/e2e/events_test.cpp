@@ -1744,5 +1744,163 @@ TEST_F(EventsProcessTest, BinaryMalformedBodyKeepsTheRejectionsLogReadable) {
   EXPECT_EQ(arr(whole, "items").size(), 2u);
 }
 
+// ------------------------------------------------- the deferred event index
+// Index entries wait in memory (up to --event-index-delay-ms) before they are
+// written to the index tables in bulk. Every query must give the same answer
+// whichever side an event's entries are on, across kill -9 and restarts.
+
+struct SentEvent {
+  std::string id, app_id, session, category, name;
+  int second = 0;  // timestamp: base + second
+  int order = 0;   // arrival order
+};
+
+class EventIndexTest : public EventsProcessTest {
+ protected:
+  static constexpr int kBaseEpoch = 1614556800;  // 2021-03-01T00:00:00Z
+
+  static std::string at_second(int s) {
+    return iso_utc(std::chrono::system_clock::time_point(std::chrono::seconds(kBaseEpoch + s)));
+  }
+
+  // Posts `count` events spread over apps, sessions, categories and names,
+  // with timestamps out of arrival order, in batches per app.
+  void send(DaisyProcess& d, int count, int first_second) {
+    std::vector<json::object> pending[2];
+    std::vector<SentEvent> meta[2];
+    for (int i = 0; i < count; ++i) {
+      int k = static_cast<int>(sent.size()) + i;
+      SentEvent e;
+      int a = k % 2;
+      e.app_id = apps[a].id;
+      e.session = sessions[k % 3];
+      e.category = k % 4 < 2 ? "page interaction" : "shop";
+      e.name = "n" + std::to_string(k % 5);
+      e.second = first_second + (i * 37) % count;
+      pending[a].push_back(ev(e.session, e.category, e.name, json::object{{"k", k}}, at_second(e.second)));
+      meta[a].push_back(e);
+    }
+    for (int a = 0; a < 2; ++a) {
+      for (std::size_t from = 0; from < pending[a].size(); from += 40) {
+        std::size_t to = std::min(pending[a].size(), from + 40);
+        std::vector<json::object> chunk(pending[a].begin() + static_cast<std::ptrdiff_t>(from),
+                                        pending[a].begin() + static_cast<std::ptrdiff_t>(to));
+        HttpResponse r = post_value(d, apps[a].token, batch_of(chunk));
+        ASSERT_EQ(r.status, 202) << r.summary();
+        auto ids = ids_in(r.json());
+        ASSERT_EQ(ids.size(), to - from) << r.body;
+        for (std::size_t j = from; j < to; ++j) {
+          meta[a][j].id = ids[j - from];
+          meta[a][j].order = static_cast<int>(sent.size());
+          sent.push_back(meta[a][j]);
+        }
+      }
+    }
+  }
+
+  struct Query {
+    std::string label;
+    int auth = -1;  // -1: admin, else the app's index
+    std::string query;
+    int limit;
+    std::function<bool(const SentEvent&)> match;
+  };
+
+  std::vector<Query> queries() const {
+    const std::string a0 = apps[0].id, a1 = apps[1].id, s0 = sessions[0], s1 = sessions[1];
+    return {
+        {"all", -1, "", 7, [](const SentEvent&) { return true; }},
+        {"session", -1, "session_id=" + s0, 5, [s0](const SentEvent& e) { return e.session == s0; }},
+        {"category", -1, "category=shop", 9, [](const SentEvent& e) { return e.category == "shop"; }},
+        {"category+name", -1, "category=shop&name=n3", 4,
+         [](const SentEvent& e) { return e.category == "shop" && e.name == "n3"; }},
+        {"name", -1, "name=n2", 6, [](const SentEvent& e) { return e.name == "n2"; }},
+        {"time range", -1, "since=" + url_encode(at_second(60)) + "&until=" + url_encode(at_second(180)), 8,
+         [](const SentEvent& e) { return e.second >= 60 && e.second < 180; }},
+        {"app filter", -1, "app_id=" + a1 + "&category=" + url_encode("page interaction"), 10,
+         [a1](const SentEvent& e) { return e.app_id == a1 && e.category == "page interaction"; }},
+        {"app token", 0, "", 11, [a0](const SentEvent& e) { return e.app_id == a0; }},
+        {"app token + session", 0, "session_id=" + s1, 3,
+         [a0, s1](const SentEvent& e) { return e.app_id == a0 && e.session == s1; }},
+    };
+  }
+
+  // Every query, paged, returns exactly the expected events in (time, arrival) order,
+  // and each session's summary agrees.
+  void check_queries(DaisyProcess& d, const std::string& when) {
+    std::vector<SentEvent> ordered = sent;
+    std::sort(ordered.begin(), ordered.end(), [](const SentEvent& a, const SentEvent& b) {
+      return std::pair(a.second, a.order) < std::pair(b.second, b.order);
+    });
+    for (const Query& q : queries()) {
+      std::vector<std::string> expected;
+      for (const auto& e : ordered) {
+        if (q.match(e)) expected.push_back(e.id);
+      }
+      Headers auth = q.auth < 0 ? d.admin() : bearer(apps[static_cast<std::size_t>(q.auth)].token);
+      std::vector<std::string> got;
+      for (const auto& item : read_events(d, auth, q.query, q.limit)) got.push_back(str(item, "id"));
+      EXPECT_EQ(got, expected) << when << ": query '" << q.label << "' (" << q.query << ")";
+    }
+    for (const auto& session : sessions) {
+      int count = 0, first = INT32_MAX, last = INT32_MIN;
+      for (const auto& e : sent) {
+        if (e.session != session) continue;
+        ++count;
+        first = std::min(first, e.second);
+        last = std::max(last, e.second);
+      }
+      // A small page: the summary comes from the tables and memory, not from the page.
+      HttpResponse r = d.get("/v1/sessions/" + session + "?limit=2", d.admin());
+      ASSERT_EQ(r.status, 200) << when << ": " << r.summary();
+      json::value v = r.json();
+      EXPECT_EQ(num(v, "count"), count) << when << ": session " << session;
+      EXPECT_EQ(canon_ts(str(v, "first_timestamp")), canon_ts(at_second(first))) << when;
+      EXPECT_EQ(canon_ts(str(v, "last_timestamp")), canon_ts(at_second(last))) << when;
+    }
+  }
+
+  double pending(DaisyProcess& d) { return metric_value(metrics_text(d), "daisy_event_index_pending").value_or(-1); }
+
+  std::vector<App> apps;
+  std::vector<std::string> sessions{new_session(), new_session(), new_session()};
+  std::vector<SentEvent> sent;
+};
+
+TEST_F(EventIndexTest, QueriesAgreeWhetherEntriesAreInMemoryWrittenOrBoth) {
+  const DaisyProcess::Options in_memory{{"--event-index-delay-ms", "3600000"}};
+  const DaisyProcess::Options written_at_once{{"--event-index-delay-ms", "0"}};
+  DaisyProcess& d = make(in_memory);
+  ASSERT_TRUE(d.start()) << d.start_error();
+  apps = {make_app(d, "index-a"), make_app(d, "index-b")};
+  ASSERT_FALSE(apps[1].token.empty());
+
+  // 1. Every entry held in memory.
+  send(d, 240, 0);
+  EXPECT_EQ(pending(d), 240.0) << "every event's entries still in memory";
+  check_queries(d, "in memory");
+
+  // 2. kill -9 loses the memory; the restart reads the entries back from the
+  //    events and writes them to the tables.
+  EXPECT_EQ(d.kill9().signal, SIGKILL);
+  ASSERT_TRUE(d.start(written_at_once)) << d.start_error();
+  EXPECT_TRUE(eventually([&] { return pending(d) == 0; })) << "the entries were not written";
+  check_queries(d, "written after kill -9");
+
+  // 3. Older events in the tables, newer ones in memory, timestamps interleaved.
+  ASSERT_EQ(d.stop().code, 0);
+  ASSERT_TRUE(d.start(in_memory)) << d.start_error();
+  EXPECT_EQ(pending(d), 0.0);
+  send(d, 120, 30);
+  EXPECT_EQ(pending(d), 120.0);
+  check_queries(d, "tables and memory");
+
+  // 4. A graceful restart keeps everything too.
+  ASSERT_EQ(d.stop().code, 0);
+  ASSERT_TRUE(d.start(written_at_once)) << d.start_error();
+  EXPECT_TRUE(eventually([&] { return pending(d) == 0; }));
+  check_queries(d, "after a restart");
+}
+
 }  // namespace
 }  // namespace daisy_e2e

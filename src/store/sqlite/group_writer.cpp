@@ -10,8 +10,12 @@
 namespace daisy::sqlite {
 
 GroupWriter::GroupWriter(std::unique_ptr<Connection> connection, Metrics* metrics,
-                         std::size_t max_batch, Sync sync)
-    : connection_(std::move(connection)), metrics_(metrics), max_batch_(max_batch), sync_(std::move(sync)) {
+                         std::size_t max_batch, Sync sync, Background background)
+    : connection_(std::move(connection)),
+      metrics_(metrics),
+      max_batch_(max_batch),
+      sync_(std::move(sync)),
+      background_(std::move(background)) {
   if (sync_) {
     syncer_ = std::thread([this] {
       name_this_thread("daisy-sync");
@@ -26,7 +30,7 @@ GroupWriter::GroupWriter(std::unique_ptr<Connection> connection, Metrics* metric
 
 GroupWriter::~GroupWriter() { close(); }
 
-void GroupWriter::submit(Work work, Done done) {
+void GroupWriter::submit(Work work, Done done, AfterCommit after_commit) {
   if (sync_failed_.load()) {
     done(Status::unavailable("the store stopped taking writes after a failed disk sync; restart Daisy"));
     return;
@@ -34,7 +38,7 @@ void GroupWriter::submit(Work work, Done done) {
   {
     std::lock_guard lock(mu_);
     if (!closing_) {
-      queue_.push_back({std::move(work), std::move(done)});
+      queue_.push_back({std::move(work), std::move(done), std::move(after_commit)});
       cv_.notify_one();
       return;
     }
@@ -93,9 +97,35 @@ void GroupWriter::run_syncer() {
   }
 }
 
+GroupWriter::Backlog GroupWriter::run_background() {
+  if (!background_) return Backlog::none;
+  auto start = std::chrono::steady_clock::now();
+  Backlog backlog = Backlog::none;
+  try {
+    backlog = background_(*connection_);
+  } catch (const std::exception& e) {
+    spdlog::error("msg=\"store background work failed\" error=\"{}\"", e.what());
+  }
+  if (metrics_ && backlog != Backlog::none) {
+    metrics_->background_seconds.observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  return backlog;
+}
+
+bool GroupWriter::closing_now() {
+  std::lock_guard lock(mu_);
+  return closing_;
+}
+
 void GroupWriter::run() {
   std::deque<Op> batch;
   for (;;) {
+    // Runs while the sync of the last commit (if any) is under way; while it
+    // is too far behind, writes wait.
+    Backlog backlog = run_background();
+    while (backlog == Backlog::too_much && !closing_now()) backlog = run_background();
+    const bool more_background = backlog != Backlog::none;
     if (sync_) {
       // At most one commit waits for a sync to begin: while the disk is busy,
       // writes gather into the next, larger batch instead of many small
@@ -105,8 +135,16 @@ void GroupWriter::run() {
     }
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return closing_ || !queue_.empty(); });
-      if (queue_.empty() && closing_) return;
+      auto ready = [&] { return closing_ || !queue_.empty(); };
+      if (!background_) {
+        cv_.wait(lock, ready);
+      } else if (!more_background) {
+        cv_.wait_for(lock, std::chrono::milliseconds(250), ready);
+      }
+      if (queue_.empty()) {
+        if (closing_) return;
+        continue;
+      }
       std::size_t n = std::min(queue_.size(), max_batch_);
       for (std::size_t i = 0; i < n; ++i) {
         batch.push_back(std::move(queue_.front()));
@@ -175,6 +213,11 @@ void GroupWriter::commit_batch(std::deque<Op>& batch) {
     }
   }
   if (!batch_status.is_ok()) spdlog::error("msg=\"store write failed\" error=\"{}\"", batch_status.message());
+  if (batch_status.is_ok()) {
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (results[i].is_ok() && batch[i].after_commit) batch[i].after_commit();
+    }
+  }
   if (metrics_) {
     metrics_->commit_seconds.observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());

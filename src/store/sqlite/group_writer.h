@@ -39,15 +39,25 @@ class GroupWriter {
   // thread or, with a Sync, on the sync thread; must not block.
   using Done = std::function<void(Status)>;
 
+  // Called on the writer thread right after the commit that made the write
+  // visible (before it is durable, before Done); only when the write
+  // succeeded. Must not block.
+  using AfterCommit = std::function<void()>;
   // Makes every commit so far durable (e.g. fdatasync of the WAL); false on failure.
   using Sync = std::function<bool()>;
+  // Background work between commits, in its own transactions (e.g. writing
+  // deferred index entries), one step per call. Also called every quarter
+  // second when idle. It says whether it has more to do now, and whether it
+  // is so far behind that writes must wait for it (backpressure).
+  enum class Backlog { none, some, too_much };
+  using Background = std::function<Backlog(Connection&)>;
 
   GroupWriter(std::unique_ptr<Connection> connection, Metrics* metrics,
-              std::size_t max_batch = 2048, Sync sync = {});
+              std::size_t max_batch = 2048, Sync sync = {}, Background background = {});
   ~GroupWriter();  // same as close()
 
   // Queues a write. After close(), completes at once with unavailable.
-  void submit(Work work, Done done);
+  void submit(Work work, Done done, AfterCommit after_commit = {});
   // Commits what is queued, then stops the thread. Idempotent.
   void close();
 
@@ -55,6 +65,7 @@ class GroupWriter {
   struct Op {
     Work work;
     Done done;
+    AfterCommit after_commit;
   };
   struct Committed {  // writes committed but not yet known durable
     std::vector<Done> done;
@@ -62,6 +73,8 @@ class GroupWriter {
   };
   void run();
   void run_syncer();
+  Backlog run_background();
+  bool closing_now();
   void commit_batch(std::deque<Op>& batch);
   // False (at the first failed write) when not isolating writes in savepoints.
   bool run_batch(std::deque<Op>& batch, std::vector<Status>& results, bool isolate);
@@ -76,6 +89,7 @@ class GroupWriter {
   std::thread thread_;
 
   Sync sync_;
+  Background background_;
   std::mutex sync_mu_;
   std::condition_variable sync_cv_;
   std::vector<Committed> unsynced_;

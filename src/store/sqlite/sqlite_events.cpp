@@ -1,4 +1,10 @@
 // SqliteStore: events, rejected events and event types.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <limits>
+#include <unordered_set>
+
 #include "store/sqlite/sqlite_status.h"
 #include "store/sqlite/sqlite_store.h"
 #include "util/time.h"
@@ -41,8 +47,12 @@ Result<std::int64_t> session_number(Connection& db, const std::string& session_i
   return static_cast<std::int64_t>(sqlite3_last_insert_rowid(db.handle()));
 }
 
-Status insert_event_rows(Connection& db, const std::vector<EventRow>& events) {
+// Inserts the events and records what the deferred indexes need of each.
+Status insert_event_rows(Connection& db, const std::vector<EventRow>& events,
+                         std::vector<sqlite::IndexEntry>& entries) {
+  entries.clear();  // the work may run twice
   if (events.empty()) return Status::ok();
+  entries.reserve(events.size());
   auto stmt = db.prepare(
       "INSERT INTO events (id, app_id, session_id, session_seq, category, name, ts, data, received_at)"
       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
@@ -69,6 +79,7 @@ Status insert_event_rows(Connection& db, const std::vector<EventRow>& events) {
     int rc = stmt.step();
     if (rc != SQLITE_DONE) return sqlite::status_of(rc, db);
     stmt.reset();
+    entries.push_back({sqlite3_last_insert_rowid(db.handle()), e.ts_ns, last_number, e.category, e.name, e.app_id});
   }
   return Status::ok();
 }
@@ -100,6 +111,18 @@ Status insert_rejection_rows(Connection& db, const std::vector<RejectionRow>& re
   return sqlite::status_of(trim.step(), db);
 }
 
+constexpr const char* event_columns = "e.seq, e.id, e.app_id, e.session_id, e.category, e.name, e.ts, e.data, e.received_at";
+
+// The seq of a session, or 0 when it has no events.
+Result<std::int64_t> find_session(Connection& db, std::string_view session_id) {
+  auto stmt = db.prepare("SELECT seq FROM sessions WHERE session_id = ?");
+  stmt.bind(1, session_id);
+  int rc = stmt.step();
+  if (rc == SQLITE_ROW) return stmt.integer(0);
+  if (rc == SQLITE_DONE) return std::int64_t{0};
+  return sqlite::status_of(rc, db);
+}
+
 void read_event(Statement& stmt, EventRow& e) {
   e.seq = stmt.integer(0);
   e.id = stmt.text(1);
@@ -115,41 +138,64 @@ void read_event(Statement& stmt, EventRow& e) {
 }  // namespace
 
 asio::awaitable<Status> SqliteStore::insert_events(std::shared_ptr<const EventBatch> batch) {
+  // The entries view strings of the batch, which the closures keep alive.
+  auto entries = std::make_shared<std::vector<sqlite::IndexEntry>>();
   // g++ 12 mis-destroys a lambda built in the same expression as co_await.
-  sqlite::GroupWriter::Work work = [batch](Connection& db) {
-    Status s = insert_event_rows(db, batch->events);
+  sqlite::GroupWriter::Work work = [batch, entries](Connection& db) {
+    Status s = insert_event_rows(db, batch->events, *entries);
     if (!s.is_ok()) return s;
     return insert_rejection_rows(db, batch->rejections, batch->rejection_cap);
   };
-  co_return co_await write(std::move(work));
+  sqlite::GroupWriter::AfterCommit committed = [this, batch, entries] { event_index_.add(*entries); };
+  co_return co_await write(std::move(work), std::move(committed));
 }
 
 Result<std::vector<EventRow>> SqliteStore::list_events(const EventFilter& f) {
-  // The WHERE clause names only the filters given, and one index serves it:
-  // the most selective filter given picks it (session, then category, then
-  // app, else time); the others are written as +column so that SQLite checks
-  // them on the rows of that index instead of choosing an index that would
-  // need a sort or a long scan. Each index ends with ts (and the rowid, seq),
-  // so the rows come out in the reply's order.
+  // One index table serves the query: the most selective filter given picks
+  // it (session, then category, then app, else time); the other filters are
+  // checked on its rows. Each table's key ends with (ts, seq), so rows come
+  // out in the reply's order. The entries still in memory are merged in.
   const bool by_session = !f.session_id.empty();
   const bool by_category = !by_session && !f.category.empty();
   const bool by_app = !by_session && !by_category && !f.app_id.empty();
-  std::string sql =
-      "SELECT seq, id, app_id, session_id, category, name, ts, data, received_at FROM events WHERE 1";
-  if (!f.session_id.empty()) sql += " AND session_seq = (SELECT seq FROM sessions WHERE session_id = ?)";
-  if (!f.category.empty()) sql += by_category ? " AND category = ?" : " AND +category = ?";
-  if (!f.name.empty()) sql += " AND +name = ?";
-  if (!f.app_id.empty()) sql += by_app ? " AND app_id = ?" : " AND +app_id = ?";
-  if (f.since_ns) sql += " AND ts >= ?";
-  if (f.until_ns) sql += " AND ts < ?";
-  if (f.after) sql += " AND (ts, seq) > (?, ?)";
-  sql += " ORDER BY ts, seq LIMIT ?";
+  const bool table_has_name = !by_session && !by_app;  // time and category tables carry name
 
   auto db = reader();
   QueryBudget budget(*db);
+  sqlite::RecentQuery recent_query;
+  if (by_session) {
+    auto session = find_session(*db, f.session_id);
+    if (!session.is_ok()) return session.status();
+    if (session.value() == 0) return std::vector<EventRow>{};
+    recent_query.session_seq = session.value();
+  }
+  recent_query.category = f.category;
+  recent_query.name = f.name;
+  recent_query.app_id = f.app_id;
+  recent_query.since_ns = f.since_ns;
+  recent_query.until_ns = f.until_ns;
+  recent_query.after = f.after;
+  // Before the tables are read (see DeferredEventIndex::match).
+  auto recent = event_index_.match(recent_query, f.limit);
+
+  std::string sql = fmt::format("SELECT {} FROM {} AS x CROSS JOIN events AS e ON e.seq = x.seq WHERE 1",
+                                event_columns,
+                                by_session    ? "event_idx_session"
+                                : by_category ? "event_idx_category"
+                                : by_app      ? "event_idx_app"
+                                              : "event_idx_time");
+  if (by_session) sql += " AND x.session_seq = ?";
+  if (!f.category.empty()) sql += by_category ? " AND x.category = ?" : " AND e.category = ?";
+  if (!f.name.empty()) sql += table_has_name ? " AND x.name = ?" : " AND e.name = ?";
+  if (!f.app_id.empty()) sql += by_app ? " AND x.app_id = ?" : " AND e.app_id = ?";
+  if (f.since_ns) sql += " AND x.ts >= ?";
+  if (f.until_ns) sql += " AND x.ts < ?";
+  if (f.after) sql += " AND (x.ts, x.seq) > (?, ?)";
+  sql += " ORDER BY x.ts, x.seq LIMIT ?";
+
   auto stmt = db->prepare_text(sql);
   int i = 1;
-  if (!f.session_id.empty()) stmt.bind(i++, f.session_id);
+  if (by_session) stmt.bind(i++, *recent_query.session_seq);
   if (!f.category.empty()) stmt.bind(i++, f.category);
   if (!f.name.empty()) stmt.bind(i++, f.name);
   if (!f.app_id.empty()) stmt.bind(i++, f.app_id);
@@ -165,23 +211,62 @@ Result<std::vector<EventRow>> SqliteStore::list_events(const EventFilter& f) {
   int rc;
   while ((rc = stmt.step()) == SQLITE_ROW) read_event(stmt, out.emplace_back());
   if (rc != SQLITE_DONE) return sqlite::status_of(rc, *db);
+  if (recent.empty()) return out;
+
+  // Each list holds the first `limit` of its own matches, so the first
+  // `limit` of their union are among them.
+  std::unordered_set<std::int64_t> seen;
+  for (const EventRow& e : out) seen.insert(e.seq);
+  auto by_seq = db->prepare_text(fmt::format("SELECT {} FROM events AS e WHERE e.seq = ?", event_columns));
+  for (const auto& [ts, seq] : recent) {
+    if (seen.count(seq)) continue;
+    by_seq.bind(1, seq);
+    rc = by_seq.step();
+    if (rc == SQLITE_ROW) read_event(by_seq, out.emplace_back());
+    else if (rc != SQLITE_DONE) return sqlite::status_of(rc, *db);
+    by_seq.reset();
+  }
+  std::sort(out.begin(), out.end(), [](const EventRow& a, const EventRow& b) {
+    return std::pair(a.ts_ns, a.seq) < std::pair(b.ts_ns, b.seq);
+  });
+  if (out.size() > f.limit) out.resize(f.limit);
   return out;
 }
 
 Result<SessionSummary> SqliteStore::session_summary(std::string_view session_id, std::string_view app_id) {
   auto db = reader();
+  auto session = find_session(*db, session_id);
+  if (!session.is_ok()) return session.status();
+  if (session.value() == 0) return Status::not_found("session");
+  sqlite::RecentQuery recent_query;
+  recent_query.session_seq = session.value();
+  recent_query.app_id = app_id;
+  // Before the tables are read (see DeferredEventIndex::match).
+  auto recent = event_index_.match(recent_query, std::numeric_limits<std::size_t>::max());
+
   auto stmt = app_id.empty()
-                  ? db->prepare(
-                        "SELECT count(*), min(ts), max(ts) FROM events"
-                        " WHERE session_seq = (SELECT seq FROM sessions WHERE session_id = ?)")
+                  ? db->prepare("SELECT count(*), min(ts), max(ts) FROM event_idx_session WHERE session_seq = ?")
                   : db->prepare(
-                        "SELECT count(*), min(ts), max(ts) FROM events"
-                        " WHERE session_seq = (SELECT seq FROM sessions WHERE session_id = ?) AND +app_id = ?");
-  stmt.bind(1, session_id);
+                        "SELECT count(*), min(x.ts), max(x.ts) FROM event_idx_session AS x"
+                        " CROSS JOIN events AS e ON e.seq = x.seq WHERE x.session_seq = ? AND e.app_id = ?");
+  stmt.bind(1, session.value());
   if (!app_id.empty()) stmt.bind(2, app_id);
   int rc = stmt.step();
   if (rc != SQLITE_ROW) return sqlite::status_of(rc, *db);
   SessionSummary s{stmt.integer(0), stmt.integer(1), stmt.integer(2)};
+
+  // An entry in memory may also be in the table already (being written).
+  auto in_table = db->prepare("SELECT 1 FROM event_idx_session WHERE session_seq = ? AND ts = ? AND seq = ?");
+  for (const auto& [ts, seq] : recent) {
+    in_table.bind(1, session.value()).bind(2, ts).bind(3, seq);
+    rc = in_table.step();
+    in_table.reset();
+    if (rc == SQLITE_ROW) continue;
+    if (rc != SQLITE_DONE) return sqlite::status_of(rc, *db);
+    s.first_ns = s.count == 0 ? ts : std::min(s.first_ns, ts);
+    s.last_ns = s.count == 0 ? ts : std::max(s.last_ns, ts);
+    ++s.count;
+  }
   if (s.count == 0) return Status::not_found("session");
   return s;
 }

@@ -18,6 +18,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "observability/metrics.h"
 #include "store/migrations.h"
 #include "store/sqlite/sqlite_status.h"
 #include "util/time.h"
@@ -50,12 +51,22 @@ void configure_reader(Connection& db) { db.exec("PRAGMA cache_size=-16384"); }
 
 }  // namespace
 
-SqliteStore::SqliteStore(SqliteOptions options, Metrics* metrics) : options_(std::move(options)) {
+SqliteStore::SqliteStore(SqliteOptions options, Metrics* metrics)
+    : options_(std::move(options)), event_index_(options_.event_index) {
   auto connection = std::make_unique<Connection>(options_.path, Connection::Mode::read_write);
   configure(*connection);
   sqlite::GroupWriter::Sync sync;
   if (options_.synchronous_full) sync = [this] { return sync_wal(); };
-  writer_ = std::make_unique<sqlite::GroupWriter>(std::move(connection), metrics, 2048, std::move(sync));
+  sqlite::GroupWriter::Background index_events = [this](Connection& db) { return event_index_.step(db); };
+  writer_ = std::make_unique<sqlite::GroupWriter>(std::move(connection), metrics, 2048, std::move(sync),
+                                                  std::move(index_events));
+  if (metrics) {
+    metrics->add_collector([this](std::string& out) {
+      out += "# HELP daisy_event_index_pending Stored events whose index entries are held in memory, not yet written to the index tables.\n";
+      out += "# TYPE daisy_event_index_pending gauge\n";
+      out += fmt::format("daisy_event_index_pending {}\n", event_index_.pending());
+    });
+  }
 }
 
 SqliteStore::~SqliteStore() {
@@ -98,17 +109,19 @@ SqliteStore::ReaderLease SqliteStore::reader() {
   return ReaderLease(*this, std::move(c));
 }
 
-asio::awaitable<Status> SqliteStore::write(sqlite::GroupWriter::Work work) {
-  auto initiate = [this, work = std::move(work)](auto handler) mutable {
+asio::awaitable<Status> SqliteStore::write(sqlite::GroupWriter::Work work,
+                                           sqlite::GroupWriter::AfterCommit after_commit) {
+  auto initiate = [this, work = std::move(work), after_commit = std::move(after_commit)](auto handler) mutable {
     using Handler = std::decay_t<decltype(handler)>;
     auto executor = asio::prefer(asio::get_associated_executor(handler),
                                  asio::execution::outstanding_work.tracked);
     auto shared = std::make_shared<Handler>(std::move(handler));
-    writer_->submit(std::move(work), [executor, shared](Status status) {
-      asio::post(executor, [shared, status = std::move(status)]() mutable {
-        (*shared)(std::move(status));
-      });
-    });
+    writer_->submit(
+        std::move(work),
+        [executor, shared](Status status) {
+          asio::post(executor, [shared, status = std::move(status)]() mutable { (*shared)(std::move(status)); });
+        },
+        std::move(after_commit));
   };
   co_return co_await asio::async_initiate<const asio::use_awaitable_t<>, void(Status)>(
       std::move(initiate), asio::use_awaitable);
@@ -160,6 +173,8 @@ Result<std::vector<int>> SqliteStore::migrate() {
     db.exec("ROLLBACK");
     return Status::unavailable("cannot commit migrations: " + db.last_error());
   }
+  // Before any write: the events whose index entries may not all be written.
+  if (Status s = event_index_.recover(db); !s.is_ok()) return s;
   return done;
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "store/sqlite/connection.h"
+#include "store/sqlite/deferred_event_index.h"
 #include "store/sqlite/group_writer.h"
 #include "store/store.h"
 
@@ -18,6 +19,7 @@ struct SqliteOptions {
   // FULL: an acknowledged write survives power loss. NORMAL: survives a crash
   // of the process (kill -9) but the last commits may be lost on power loss.
   bool synchronous_full = true;
+  sqlite::DeferredIndexOptions event_index{};
 };
 
 class SqliteStore final : public Store {
@@ -105,10 +107,12 @@ class SqliteStore final : public Store {
   // Makes every commit so far durable (on the group writer's sync thread).
   bool sync_wal();
   // Runs work on the writer and resumes the caller after the commit.
-  boost::asio::awaitable<Status> write(sqlite::GroupWriter::Work work);
+  boost::asio::awaitable<Status> write(sqlite::GroupWriter::Work work,
+                                       sqlite::GroupWriter::AfterCommit after_commit = {});
 
   SqliteOptions options_;
   int wal_fd_ = -1;  // used by the sync thread only
+  sqlite::DeferredEventIndex event_index_;  // before writer_: the writer's background work uses it
   std::unique_ptr<sqlite::GroupWriter> writer_;
   std::mutex readers_mu_;
   std::vector<std::unique_ptr<sqlite::Connection>> idle_readers_;

@@ -1,0 +1,256 @@
+#include "store/sqlite/deferred_event_index.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <mutex>
+
+#include "store/sqlite/connection.h"
+#include "store/sqlite/sqlite_status.h"
+
+namespace daisy::sqlite {
+
+namespace {
+
+enum Kind : std::size_t { kind_session, kind_time, kind_category, kind_app, kinds };
+
+constexpr std::array<const char*, kinds> insert_head = {
+    "INSERT OR IGNORE INTO event_idx_session (session_seq, ts, seq) VALUES ",
+    "INSERT OR IGNORE INTO event_idx_time (ts, seq, name) VALUES ",
+    "INSERT OR IGNORE INTO event_idx_category (category, ts, seq, name) VALUES ",
+    "INSERT OR IGNORE INTO event_idx_app (app_id, ts, seq) VALUES ",
+};
+constexpr std::array<int, kinds> columns = {3, 3, 4, 3};
+
+// Rows per INSERT: one statement of many rows costs much less per row than
+// a statement per row.
+constexpr std::size_t rows_per_insert = 64;
+
+std::string insert_sql(std::size_t kind, std::size_t rows) {
+  std::string one = "(?";
+  for (int c = 1; c < columns[kind]; ++c) one += ", ?";
+  one += ")";
+  std::string sql = insert_head[kind];
+  for (std::size_t r = 0; r < rows; ++r) sql += (r ? ", " : "") + one;
+  return sql;
+}
+
+// Strings are interned per generation, so equal strings share one address:
+// sorting by that address groups equal values together, which is all the
+// tables need for locality (the groups' own order does not matter).
+std::uintptr_t address(std::string_view s) { return reinterpret_cast<std::uintptr_t>(s.data()); }
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+struct DeferredEventIndex::Generation {
+  std::vector<IndexEntry> entries;  // in seq order
+  std::unordered_set<std::string> strings;
+  std::unordered_multimap<std::int64_t, std::uint32_t> by_session;  // session_seq -> entries index
+  std::int64_t first_added_ms = 0;
+  std::int64_t max_seq = 0;
+  // Once frozen, on the writer thread only: each table's entries in key order
+  // (sorted when first needed) and how many of them are written.
+  std::array<std::vector<std::uint32_t>, kinds> order;
+  std::array<std::size_t, kinds> written{};
+
+  std::string_view intern(std::string_view s) { return *strings.emplace(s).first; }
+
+  void add(const IndexEntry& e) {
+    if (entries.empty()) first_added_ms = now_ms();
+    auto i = static_cast<std::uint32_t>(entries.size());
+    entries.push_back({e.seq, e.ts, e.session_seq, intern(e.category), intern(e.name), intern(e.app_id)});
+    by_session.emplace(e.session_seq, i);
+    max_seq = std::max(max_seq, e.seq);
+  }
+
+  const std::vector<std::uint32_t>& sorted(Kind kind) {
+    auto& o = order[kind];
+    if (!o.empty() || entries.empty()) return o;
+    o.resize(entries.size());
+    for (std::uint32_t i = 0; i < o.size(); ++i) o[i] = i;
+    auto key = [this, kind](std::uint32_t i) {
+      const IndexEntry& e = entries[i];
+      switch (kind) {
+        case kind_session: return std::tuple(static_cast<std::uintptr_t>(e.session_seq), e.ts, e.seq);
+        case kind_category: return std::tuple(address(e.category), e.ts, e.seq);
+        case kind_app: return std::tuple(address(e.app_id), e.ts, e.seq);
+        default: return std::tuple(std::uintptr_t{0}, e.ts, e.seq);
+      }
+    };
+    std::sort(o.begin(), o.end(), [&key](std::uint32_t a, std::uint32_t b) { return key(a) < key(b); });
+    return o;
+  }
+
+  bool complete() const {
+    return std::all_of(written.begin(), written.end(), [this](std::size_t n) { return n == entries.size(); });
+  }
+};
+
+DeferredEventIndex::DeferredEventIndex(DeferredIndexOptions options) : options_(options) {}
+DeferredEventIndex::~DeferredEventIndex() = default;
+
+void DeferredEventIndex::add(const std::vector<IndexEntry>& entries) {
+  if (entries.empty()) return;
+  std::unique_lock lock(mu_);
+  if (!active_) active_ = std::make_unique<Generation>();
+  for (const IndexEntry& e : entries) active_->add(e);
+}
+
+Status DeferredEventIndex::recover(Connection& db) {
+  {
+    std::shared_lock lock(mu_);
+    if (active_ || frozen_) return Status::ok();  // recovered already, or serving
+  }
+  std::int64_t indexed_through = 0;
+  {
+    auto stmt = db.prepare("SELECT indexed_through FROM event_index_state WHERE id = 1");
+    int rc = stmt.step();
+    if (rc == SQLITE_ROW) indexed_through = stmt.integer(0);
+    else if (rc != SQLITE_DONE) return status_of(rc, db);
+  }
+  auto stmt = db.prepare(
+      "SELECT seq, ts, session_seq, category, name, app_id FROM events WHERE seq > ? ORDER BY seq");
+  stmt.bind(1, indexed_through);
+  std::unique_lock lock(mu_);
+  if (!active_) active_ = std::make_unique<Generation>();
+  int rc;
+  std::string category, name, app_id;
+  while ((rc = stmt.step()) == SQLITE_ROW) {
+    category = stmt.text(3);
+    name = stmt.text(4);
+    app_id = stmt.text(5);
+    active_->add({stmt.integer(0), stmt.integer(1), stmt.integer(2), category, name, app_id});
+  }
+  if (rc != SQLITE_DONE) return status_of(rc, db);
+  if (!active_->entries.empty()) {
+    spdlog::info("msg=\"event index: re-reading events not yet in the index tables\" events={}",
+                 active_->entries.size());
+  }
+  return Status::ok();
+}
+
+bool DeferredEventIndex::due(const Generation& g) const {
+  if (g.entries.empty()) return false;
+  return g.entries.size() >= options_.generation_entries ||
+         now_ms() - g.first_added_ms >= options_.generation_age.count();
+}
+
+GroupWriter::Backlog DeferredEventIndex::backlog_locked() const {
+  std::size_t pending = (active_ ? active_->entries.size() : 0) + (frozen_ ? frozen_->entries.size() : 0);
+  if (pending > options_.max_pending) return GroupWriter::Backlog::too_much;
+  if (frozen_ || (active_ && due(*active_))) return GroupWriter::Backlog::some;
+  return GroupWriter::Backlog::none;
+}
+
+GroupWriter::Backlog DeferredEventIndex::step(Connection& db) {
+  Generation* g;
+  {
+    std::unique_lock lock(mu_);
+    if (!frozen_ && active_ && due(*active_)) frozen_ = std::move(active_);
+    g = frozen_.get();
+  }
+  // Only this thread replaces frozen_, so g stays valid without the lock.
+  if (!g) return GroupWriter::Backlog::none;
+  Status s = write_slice(db, *g, options_.entries_per_step);
+  if (!s.is_ok()) {
+    // The entries stay in memory (readers still see them); retried at the
+    // next step, and writes go on meanwhile.
+    spdlog::error("msg=\"event index: writing entries failed\" error=\"{}\"", s.message());
+    return GroupWriter::Backlog::none;
+  }
+  std::unique_lock lock(mu_);
+  if (g->complete()) frozen_.reset();
+  return backlog_locked();
+}
+
+Status DeferredEventIndex::write_slice(Connection& db, Generation& g, std::size_t budget) {
+  if (db.run("BEGIN IMMEDIATE") != SQLITE_OK) return Status::unavailable("cannot begin: " + db.last_error());
+  std::array<std::size_t, kinds> written = g.written;
+  Status status;
+  for (std::size_t k = 0; k < kinds && budget > 0 && status.is_ok(); ++k) {
+    if (written[k] == g.entries.size()) continue;
+    const auto& order = g.sorted(static_cast<Kind>(k));
+    while (written[k] < order.size() && budget > 0 && status.is_ok()) {
+      std::size_t rows = std::min({rows_per_insert, order.size() - written[k], budget});
+      auto stmt = db.prepare_text(insert_sql(k, rows));
+      int p = 1;
+      for (std::size_t r = 0; r < rows; ++r) {
+        const IndexEntry& e = g.entries[order[written[k] + r]];
+        switch (k) {
+          case kind_session: stmt.bind(p, e.session_seq).bind(p + 1, e.ts).bind(p + 2, e.seq); break;
+          case kind_time: stmt.bind(p, e.ts).bind(p + 1, e.seq).bind_ref(p + 2, e.name); break;
+          case kind_category:
+            stmt.bind_ref(p, e.category).bind(p + 1, e.ts).bind(p + 2, e.seq).bind_ref(p + 3, e.name);
+            break;
+          default: stmt.bind_ref(p, e.app_id).bind(p + 1, e.ts).bind(p + 2, e.seq); break;
+        }
+        p += columns[k];
+      }
+      int rc = stmt.step();
+      if (rc != SQLITE_DONE) status = status_of(rc, db);
+      written[k] += rows;
+      budget -= rows;
+    }
+  }
+  bool complete = std::all_of(written.begin(), written.end(),
+                              [&g](std::size_t n) { return n == g.entries.size(); });
+  if (status.is_ok() && complete) {
+    auto mark = db.prepare(
+        "UPDATE event_index_state SET indexed_through = max(indexed_through, ?) WHERE id = 1");
+    mark.bind(1, g.max_seq);
+    status = status_of(mark.step(), db);
+  }
+  if (status.is_ok() && db.run("COMMIT") != SQLITE_OK) status = Status::unavailable("commit: " + db.last_error());
+  if (!status.is_ok()) {
+    db.exec("ROLLBACK");
+    return status;
+  }
+  g.written = written;
+  return Status::ok();
+}
+
+std::vector<std::pair<std::int64_t, std::int64_t>> DeferredEventIndex::match(const RecentQuery& q,
+                                                                             std::size_t limit) const {
+  std::vector<std::pair<std::int64_t, std::int64_t>> out;
+  auto consider = [&q, &out](const IndexEntry& e) {
+    if (!q.category.empty() && e.category != q.category) return;
+    if (!q.name.empty() && e.name != q.name) return;
+    if (!q.app_id.empty() && e.app_id != q.app_id) return;
+    if (q.since_ns && e.ts < *q.since_ns) return;
+    if (q.until_ns && e.ts >= *q.until_ns) return;
+    if (q.after && std::pair(e.ts, e.seq) <= *q.after) return;
+    out.emplace_back(e.ts, e.seq);
+  };
+  {
+    std::shared_lock lock(mu_);
+    for (const Generation* g : {frozen_.get(), active_.get()}) {
+      if (!g) continue;
+      if (q.session_seq) {
+        auto [from, to] = g->by_session.equal_range(*q.session_seq);
+        for (auto it = from; it != to; ++it) consider(g->entries[it->second]);
+      } else {
+        for (const IndexEntry& e : g->entries) consider(e);
+      }
+    }
+  }
+  if (out.size() > limit) {
+    std::partial_sort(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(limit), out.end());
+    out.resize(limit);
+  } else {
+    std::sort(out.begin(), out.end());
+  }
+  return out;
+}
+
+std::size_t DeferredEventIndex::pending() const {
+  std::shared_lock lock(mu_);
+  return (active_ ? active_->entries.size() : 0) + (frozen_ ? frozen_->entries.size() : 0);
+}
+
+}  // namespace daisy::sqlite

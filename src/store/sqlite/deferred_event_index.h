@@ -1,0 +1,109 @@
+#pragma once
+// The four event indexes (by session, time, category and app), maintained in
+// bulk instead of at each commit.
+//
+// Why: events arrive out of key order. A session's events recur among
+// thousands of live sessions, and even event times arrive a little out of
+// order. A B-tree index updated at every group commit then dirties one page
+// per event, and the commit writes it to the WAL: 4 KB per 250-byte event,
+// five times the cost of the rows themselves (measured in docs/benchmarks.md).
+//
+// How: a commit appends each event's index entries to an in-memory
+// generation. When the generation is big or old enough it is frozen, sorted
+// per index, and written into the index tables (event_idx_*) in key order, a
+// slice per writer transaction between the event commits, so each index page
+// is written once per generation instead of once per commit. Readers merge
+// the entries of the (at most two) generations in memory with what the
+// tables hold: every committed event is visible to queries at once.
+//
+// Durability: the rows in `events` are the truth; the tables are derived.
+// event_index_state.indexed_through is the last seq whose entries are all in
+// the tables, advanced when a whole generation is written; at start-up the
+// events after it are read back into memory (recover), and rewriting an entry
+// is harmless (INSERT OR IGNORE).
+//
+// Threads: add, recover and step run on the writer thread; matching runs on
+// any reader thread.
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "store/sqlite/group_writer.h"
+#include "store/status.h"
+
+namespace daisy::sqlite {
+
+class Connection;
+
+// What the indexes hold of one event.
+struct IndexEntry {
+  std::int64_t seq = 0;
+  std::int64_t ts = 0;
+  std::int64_t session_seq = 0;
+  std::string_view category, name, app_id;  // owned by the generation
+};
+
+// A query on the entries held in memory; empty views and nullopts mean "any".
+struct RecentQuery {
+  std::optional<std::int64_t> session_seq;
+  std::string_view category, name, app_id;
+  std::optional<std::int64_t> since_ns, until_ns;              // inclusive, exclusive
+  std::optional<std::pair<std::int64_t, std::int64_t>> after;  // (ts, seq), exclusive
+};
+
+struct DeferredIndexOptions {
+  // Counted in events (an IndexEntry holds an event's four table entries).
+  std::size_t generation_entries = 131072;  // a generation is frozen at this size...
+  std::chrono::milliseconds generation_age{1000};  // ...or once its first entry is this old
+  std::size_t entries_per_step = 4096;  // table rows written per writer transaction
+  std::size_t max_pending = 262144;  // beyond this many in memory, writes wait for the index
+};
+
+class DeferredEventIndex {
+ public:
+  explicit DeferredEventIndex(DeferredIndexOptions options = {});
+  ~DeferredEventIndex();
+
+  // Writer thread, after the commit that stored these events.
+  void add(const std::vector<IndexEntry>& entries);
+
+  // Writer thread, at start-up: reads back the events whose entries may be
+  // missing from the tables.
+  Status recover(Connection& db);
+
+  // Writer thread, between commits: freezes the generation when it is due and
+  // writes the next slice of a frozen one in its own transaction.
+  GroupWriter::Backlog step(Connection& db);
+
+  // The (ts, seq) of matching entries held in memory, in (ts, seq) order, at
+  // most `limit`. Call it before querying the tables: an entry that leaves
+  // memory meanwhile is then in the table's snapshot (results may overlap;
+  // dedupe by seq).
+  std::vector<std::pair<std::int64_t, std::int64_t>> match(const RecentQuery& query, std::size_t limit) const;
+
+  // Entries held in memory (not yet known to be in the tables).
+  std::size_t pending() const;
+
+ private:
+  struct Generation;
+  bool due(const Generation& g) const;
+  GroupWriter::Backlog backlog_locked() const;
+  Status write_slice(Connection& db, Generation& g, std::size_t budget);
+
+  DeferredIndexOptions options_;
+  mutable std::shared_mutex mu_;  // guards the pointers and the active generation's contents
+  std::unique_ptr<Generation> active_;
+  std::unique_ptr<Generation> frozen_;  // contents immutable once frozen
+};
+
+}  // namespace daisy::sqlite

@@ -1,0 +1,142 @@
+#include "store/sqlite/deferred_event_index.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "store/sqlite/connection.h"
+#include "store/sqlite/sqlite_store.h"
+#include "test_support.h"
+
+using daisy::sqlite::Connection;
+using daisy::sqlite::DeferredEventIndex;
+using daisy::sqlite::DeferredIndexOptions;
+using daisy::sqlite::GroupWriter;
+using daisy::sqlite::IndexEntry;
+using daisy::sqlite::RecentQuery;
+using Pairs = std::vector<std::pair<std::int64_t, std::int64_t>>;
+
+namespace {
+
+// A migrated database and a connection to it, as the writer has.
+struct Database {
+  daisy::test::TempDir dir;
+  std::string path = (dir.path() / "d.db").string();
+  Database() {
+    daisy::SqliteStore store(daisy::SqliteOptions{path, false}, nullptr);
+    EXPECT_TRUE(store.migrate().is_ok());
+  }
+  std::int64_t scalar(const char* sql) {
+    Connection db(path, Connection::Mode::read_only);
+    auto stmt = db.prepare(sql);
+    EXPECT_EQ(stmt.step(), SQLITE_ROW) << sql;
+    return stmt.integer(0);
+  }
+};
+
+// Entry i: session i % 3, app a/b alternating, category c<i%2>, name n<i%4>,
+// time 1000 - 10 * i (arrival order reverses time order).
+std::vector<IndexEntry> entries(int from, int to) {
+  static const std::string apps[] = {"app-a", "app-b"}, categories[] = {"c0", "c1"},
+                           names[] = {"n0", "n1", "n2", "n3"};
+  std::vector<IndexEntry> out;
+  for (int i = from; i < to; ++i) {
+    out.push_back({i, 1000 - 10 * i, i % 3 + 1, categories[i % 2], names[i % 4], apps[i % 2]});
+  }
+  return out;
+}
+
+TEST(DeferredEventIndex, MatchesFiltersInTimeThenArrivalOrderUpToTheLimit) {
+  DeferredEventIndex index;
+  index.add(entries(1, 13));
+  EXPECT_EQ(index.pending(), 12u);
+
+  RecentQuery by_session;
+  by_session.session_seq = 2;  // entries 1, 4, 7, 10
+  EXPECT_EQ(index.match(by_session, 100), (Pairs{{900, 10}, {930, 7}, {960, 4}, {990, 1}}));
+  EXPECT_EQ(index.match(by_session, 2), (Pairs{{900, 10}, {930, 7}}));
+
+  RecentQuery filtered;
+  filtered.category = "c1";  // odd entries
+  filtered.app_id = "app-b";
+  filtered.name = "n1";  // 1, 5, 9
+  filtered.since_ns = 911;  // inclusive: 910 (entry 9) is just outside
+  EXPECT_EQ(index.match(filtered, 100), (Pairs{{950, 5}, {990, 1}}));
+
+  RecentQuery after;
+  after.after = std::pair<std::int64_t, std::int64_t>{930, 7};
+  after.until_ns = 980;
+  EXPECT_EQ(index.match(after, 100), (Pairs{{940, 6}, {950, 5}, {960, 4}, {970, 3}}));
+
+  RecentQuery none;
+  none.category = "unknown";
+  EXPECT_TRUE(index.match(none, 100).empty());
+}
+
+TEST(DeferredEventIndex, WritesAFrozenGenerationInSlicesThenForgetsIt) {
+  Database database;
+  Connection db(database.path, Connection::Mode::read_write);
+  DeferredIndexOptions options;
+  options.generation_entries = 10;
+  options.generation_age = std::chrono::hours(1);
+  options.entries_per_step = 7;
+  DeferredEventIndex index(options);
+
+  index.add(entries(1, 6));
+  EXPECT_EQ(index.step(db), GroupWriter::Backlog::none) << "5 entries: neither big nor old enough";
+  index.add(entries(6, 26));
+  int steps = 0;
+  while (index.step(db) != GroupWriter::Backlog::none) ASSERT_LT(++steps, 100);
+  // 25 entries x 4 tables in slices of 7.
+  EXPECT_GE(steps, 25 * 4 / 7);
+  EXPECT_EQ(index.pending(), 0u);
+  EXPECT_EQ(database.scalar("SELECT count(*) FROM event_idx_session"), 25);
+  EXPECT_EQ(database.scalar("SELECT count(*) FROM event_idx_time"), 25);
+  EXPECT_EQ(database.scalar("SELECT count(*) FROM event_idx_category WHERE category = 'c1'"), 13);
+  EXPECT_EQ(database.scalar("SELECT count(*) FROM event_idx_app WHERE app_id = 'app-a'"), 12);
+  EXPECT_EQ(database.scalar("SELECT indexed_through FROM event_index_state"), 25);
+}
+
+TEST(DeferredEventIndex, TooManyPendingEntriesHoldWritesBack) {
+  Database database;
+  Connection db(database.path, Connection::Mode::read_write);
+  DeferredIndexOptions options;
+  options.generation_entries = 4;
+  options.entries_per_step = 1;
+  options.max_pending = 6;
+  DeferredEventIndex index(options);
+  index.add(entries(1, 11));
+  EXPECT_EQ(index.step(db), GroupWriter::Backlog::too_much);
+  while (index.step(db) == GroupWriter::Backlog::too_much) {
+  }
+  EXPECT_LE(index.pending(), 6u);
+}
+
+TEST(DeferredEventIndex, RecoverReadsBackTheEventsAfterTheLastWrittenGeneration) {
+  Database database;
+  {
+    Connection db(database.path, Connection::Mode::read_write);
+    db.exec("INSERT INTO sessions (seq, session_id) VALUES (1, 's1'), (2, 's2')");
+    for (int i = 1; i <= 5; ++i) {
+      std::string sql = "INSERT INTO events (seq, id, app_id, session_id, session_seq, category, name, ts, data, "
+                        "received_at) VALUES (" +
+                        std::to_string(i) + ", 'e" + std::to_string(i) + "', 'app', 's', " +
+                        std::to_string(i % 2 + 1) + ", 'c', 'n', " + std::to_string(100 * i) + ", '{}', 0)";
+      ASSERT_EQ(db.exec(sql.c_str()), SQLITE_OK) << db.last_error();
+    }
+    db.exec("UPDATE event_index_state SET indexed_through = 2");
+  }
+  Connection db(database.path, Connection::Mode::read_write);
+  DeferredEventIndex index;
+  ASSERT_TRUE(index.recover(db).is_ok());
+  EXPECT_EQ(index.pending(), 3u);
+  RecentQuery session;
+  session.session_seq = 2;  // odd seqs after 2
+  EXPECT_EQ(index.match(session, 10), (Pairs{{300, 3}, {500, 5}}));
+  // Recovering again (e.g. a second migrate) adds nothing twice.
+  ASSERT_TRUE(index.recover(db).is_ok());
+  EXPECT_EQ(index.pending(), 3u);
+}
+
+}  // namespace
