@@ -1,7 +1,8 @@
 -- wrk script: posts one behaviour event per request (page interaction /
 -- pageview, checked against its JSON Schema), as a site's visitors send them:
--- sessions of 8 events each with random-looking ids, timestamps increasing
--- from the start of the run. The requests are formatted once, in init, so the
+-- sessions of 8 events each with random-looking ids, timestamps in the
+-- current second (as live traffic has them). The requests are formatted once,
+-- in init, around the timestamp's second, which request() fills in, so the
 -- load generator spends as little as possible of the shared CPU per request.
 -- Environment: DAISY_TOKEN (an app token). Also run against nginx for the POST
 -- ceiling, so both sides pay the same load-generator cost.
@@ -16,25 +17,31 @@ function setup(thread)
   thread:set("thread_id", thread_counter)
 end
 
-local requests = {}
+-- Stands for the timestamp's second ("2026-01-01T00:00:00") in the formatted
+-- requests; as long as it, so that their Content-Length holds.
+local SECOND = string.rep("\1", 19)
+local heads, tails = {}, {}  -- each request split at SECOND
 local pool = 16384
 local template = '{"session_id":"%08x-%04x-4000-8000-%012x","category":"page interaction","name":"pageview",' ..
   '"data":{"host":"example.org","path":"/pricing","referrer":"https://search.example/"},' ..
-  '"timestamp":"%s.%06dZ"}'
+  '"timestamp":"' .. SECOND .. '.%06dZ"}'
 
 function init(args)
-  local start = os.time() - 60
   for i = 1, pool do
     local session = math.floor(i / 8)
     local hashed = (session * 2654435761) % 4294967296  -- spread ids over the key space
-    local second = os.date("!%Y-%m-%dT%H:%M:%S", start + math.floor(i / 1000))
-    local body = string.format(template, hashed, thread_id or 0, session, second, (i % 1000) * 1000)
-    requests[i] = wrk.format(nil, nil, nil, body)
+    local body = string.format(template, hashed, thread_id or 0, session, (i % 1000) * 1000)
+    local request = wrk.format(nil, nil, nil, body)
+    local at = string.find(request, SECOND, 1, true)
+    heads[i] = string.sub(request, 1, at - 1)
+    tails[i] = string.sub(request, at + #SECOND)
   end
 end
 
-local n = 0
+local n, now, second = 0, 0, ""
 function request()
+  local t = os.time()
+  if t ~= now then now, second = t, os.date("!%Y-%m-%dT%H:%M:%S", t) end
   n = n % pool + 1
-  return requests[n]
+  return heads[n] .. second .. tails[n]
 end

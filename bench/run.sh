@@ -183,9 +183,9 @@ SESSION_DIR="$WORK/session-data"
 start_daisy "$SESSION_DIR" "$SESSION_PORT"
 SESSION_APP="$(admin_post "$SESSION_PORT" /v1/apps '{"name":"seed"}' | json_field id)"
 stop_daisy "$DAISY_PID"
-# Seeded straight into the database (through the same indexes the server
-# writes): EVENT_ROWS events, EVENT_SESSIONS sessions, interleaved in time the
-# way concurrent visitors are.
+# Seeded straight into the database (the same rows and index tables the
+# server writes): EVENT_ROWS events, EVENT_SESSIONS sessions, interleaved in
+# time the way concurrent visitors are.
 seed_t0="$(date +%s.%N)"
 sqlite3 "$SESSION_DIR/daisy.db" <<SQL
 PRAGMA journal_mode=WAL;
@@ -201,6 +201,11 @@ SELECT printf('01900000-0000-7000-8000-%012d', i), '$SESSION_APP',
        '{"host":"example.org","path":"/pricing","element":"buy"}',
        1767225600000000000 + i * 1000000
 FROM n;
+INSERT INTO event_idx_session SELECT session_seq, ts, seq FROM events ORDER BY 1, 2, 3;
+INSERT INTO event_idx_time SELECT ts, seq, name FROM events ORDER BY 1, 2;
+INSERT INTO event_idx_category SELECT category, ts, seq, name FROM events ORDER BY 1, 2, 3;
+INSERT INTO event_idx_app SELECT app_id, ts, seq FROM events ORDER BY 1, 2, 3;
+UPDATE event_index_state SET indexed_through = (SELECT max(seq) FROM events);
 SQL
 seed_exact="$(awk -v a="$seed_t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.3f", b - a}')"
 seed_s="$(awk -v s="$seed_exact" 'BEGIN {printf "%.0f", s}')"
