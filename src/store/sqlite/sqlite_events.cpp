@@ -48,7 +48,9 @@ Result<std::int64_t> session_number(Connection& db, const std::string& session_i
 }
 
 // Inserts the events and records what the deferred indexes need of each.
+// Session numbers come from `known` (committed ones) or the database.
 Status insert_event_rows(Connection& db, const std::vector<EventRow>& events,
+                         const std::unordered_map<std::string, std::int64_t>& known,
                          std::vector<sqlite::IndexEntry>& entries) {
   entries.clear();  // the work may run twice
   if (events.empty()) return Status::ok();
@@ -61,10 +63,14 @@ Status insert_event_rows(Connection& db, const std::vector<EventRow>& events,
   for (const EventRow& e : events) {
     // A batch often holds runs of one session's events: look each run up once.
     if (!last_session || *last_session != e.session_id) {
-      auto number = session_number(db, e.session_id);
-      if (!number.is_ok()) return number.status();
       last_session = &e.session_id;
-      last_number = number.value();
+      if (auto it = known.find(e.session_id); it != known.end()) {
+        last_number = it->second;
+      } else {
+        auto number = session_number(db, e.session_id);
+        if (!number.is_ok()) return number.status();
+        last_number = number.value();
+      }
     }
     // The batch outlives the statement: bind without copying.
     stmt.bind_ref(1, e.id)
@@ -141,12 +147,20 @@ asio::awaitable<Status> SqliteStore::insert_events(std::shared_ptr<const EventBa
   // The entries view strings of the batch, which the closures keep alive.
   auto entries = std::make_shared<std::vector<sqlite::IndexEntry>>();
   // g++ 12 mis-destroys a lambda built in the same expression as co_await.
-  sqlite::GroupWriter::Work work = [batch, entries](Connection& db) {
-    Status s = insert_event_rows(db, batch->events, *entries);
+  sqlite::GroupWriter::Work work = [this, batch, entries](Connection& db) {
+    Status s = insert_event_rows(db, batch->events, session_numbers_, *entries);
     if (!s.is_ok()) return s;
     return insert_rejection_rows(db, batch->rejections, batch->rejection_cap);
   };
-  sqlite::GroupWriter::AfterCommit committed = [this, batch, entries] { event_index_.add(*entries); };
+  sqlite::GroupWriter::AfterCommit committed = [this, batch, entries] {
+    // Numbers are remembered only once committed: a rolled-back write's
+    // new sessions do not exist.
+    if (session_numbers_.size() > max_known_sessions) session_numbers_.clear();
+    for (std::size_t i = 0; i < entries->size(); ++i) {  // an entry per event, in order
+      session_numbers_.try_emplace(batch->events[i].session_id, (*entries)[i].session_seq);
+    }
+    event_index_.add(*entries);
+  };
   co_return co_await write(std::move(work), std::move(committed));
 }
 

@@ -5,6 +5,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "store/sqlite/connection.h"
@@ -113,6 +114,10 @@ class SqliteStore final : public Store {
   SqliteOptions options_;
   int wal_fd_ = -1;  // used by the sync thread only
   sqlite::DeferredEventIndex event_index_;  // before writer_: the writer's background work uses it
+  // Committed session ids and their numbers, so that most events skip a
+  // lookup in the sessions table. Writer thread only; emptied when full.
+  static constexpr std::size_t max_known_sessions = 100'000;
+  std::unordered_map<std::string, std::int64_t> session_numbers_;
   std::unique_ptr<sqlite::GroupWriter> writer_;
   std::mutex readers_mu_;
   std::vector<std::unique_ptr<sqlite::Connection>> idle_readers_;
