@@ -3,10 +3,12 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <future>
 #include <mutex>
 
 #include "store/sqlite/connection.h"
 #include "store/sqlite/sqlite_status.h"
+#include "util/thread_name.h"
 
 namespace daisy::sqlite {
 
@@ -67,10 +69,12 @@ struct DeferredEventIndex::Generation {
   std::unordered_multimap<std::int64_t, std::uint32_t> by_session;  // session_seq -> entries index
   std::int64_t first_added_ms = 0;
   std::int64_t max_seq = 0;
-  // Once frozen, on the writer thread only: each table's entries in key order
-  // (copied and sorted when first needed, so that writing them reads memory
-  // in sequence) and how many of them are written.
+  // Once frozen: each table's entries in key order, copied (so that writing
+  // them reads memory in sequence) and sorted on a thread of their own, so
+  // the writer never stalls commits for a sort; then, on the writer thread,
+  // how many of them are written.
   std::array<std::vector<IndexEntry>, kinds> order;
+  std::future<void> sorting;
   std::array<std::size_t, kinds> written{};
 
   std::string_view intern(std::string_view s) { return *strings.emplace(s).first; }
@@ -83,9 +87,12 @@ struct DeferredEventIndex::Generation {
     max_seq = std::max(max_seq, e.seq);
   }
 
-  const std::vector<IndexEntry>& sorted(Kind kind) {
+  void sort_all() {
+    for (std::size_t k = 0; k < kinds; ++k) sort(static_cast<Kind>(k));
+  }
+
+  void sort(Kind kind) {
     auto& o = order[kind];
-    if (!o.empty() || entries.empty()) return o;
     // Keys copied out first: sorting them is several times faster than
     // comparing through the entries.
     struct Key {
@@ -109,7 +116,6 @@ struct DeferredEventIndex::Generation {
     });
     o.reserve(keys.size());
     for (const Key& key : keys) o.push_back(entries[key.index]);
-    return o;
   }
 
   bool complete() const {
@@ -184,11 +190,31 @@ GroupWriter::Backlog DeferredEventIndex::step(Connection& db) {
   Generation* g;
   {
     std::unique_lock lock(mu_);
-    if (!frozen_ && active_ && due(*active_)) frozen_ = std::move(active_);
+    if (!frozen_ && active_ && due(*active_)) {
+      frozen_ = std::move(active_);
+      Generation* frozen = frozen_.get();
+      frozen->sorting = std::async(std::launch::async, [frozen] {
+        name_this_thread("daisy-index-sort");
+        frozen->sort_all();
+      });
+    }
     g = frozen_.get();
   }
   // Only this thread replaces frozen_, so g stays valid without the lock.
   if (!g) return GroupWriter::Backlog::none;
+  if (g->sorting.valid()) {
+    if (g->sorting.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+      bool behind;
+      {
+        std::shared_lock lock(mu_);
+        behind = backlog_locked() == GroupWriter::Backlog::too_much;
+      }
+      // Commits go on meanwhile, unless the index is too far behind: then
+      // waiting for the sort is the backpressure.
+      if (!behind) return GroupWriter::Backlog::none;
+    }
+    g->sorting.get();
+  }
   Status s = write_slice(db, *g, options_.entries_per_step);
   if (!s.is_ok()) {
     // The entries stay in memory (readers still see them); retried at the
@@ -208,7 +234,7 @@ Status DeferredEventIndex::write_slice(Connection& db, Generation& g, std::size_
   std::string scratch;
   for (std::size_t k = 0; k < kinds && budget > 0 && status.is_ok(); ++k) {
     if (written[k] == g.entries.size()) continue;
-    const auto& order = g.sorted(static_cast<Kind>(k));
+    const auto& order = g.order[k];
     while (written[k] < order.size() && budget > 0 && status.is_ok()) {
       std::size_t rows = std::min({rows_per_insert, order.size() - written[k], budget});
       auto stmt = db.prepare_text(insert_sql(k, rows, scratch));

@@ -55,6 +55,11 @@ SqliteStore::SqliteStore(SqliteOptions options, Metrics* metrics)
     : options_(std::move(options)), event_index_(options_.event_index) {
   auto connection = std::make_unique<Connection>(options_.path, Connection::Mode::read_write);
   configure(*connection);
+  // Checkpoints run in whichever commit or index step crosses the threshold,
+  // and their cost (copy and fsync of the database file) grows with it:
+  // 1 MiB of WAL instead of SQLite's 4 MiB keeps those pauses short (single
+  // event p99 about 6-7 ms against 8-11 ms, measured with 5M stored events).
+  connection->exec("PRAGMA wal_autocheckpoint=256");
   sqlite::GroupWriter::Sync sync;
   if (options_.synchronous_full) sync = [this] { return sync_wal(); };
   sqlite::GroupWriter::Background index_events = [this](Connection& db) { return event_index_.step(db); };
