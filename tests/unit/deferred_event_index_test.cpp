@@ -152,3 +152,31 @@ TEST(DeferredEventIndex, RecoverReadsBackTheEventsAfterTheLastWrittenGeneration)
 }
 
 }  // namespace
+
+namespace {
+
+TEST(DeferredEventIndex, AFailedSliceLeavesNoTransactionOpenAndIsRetried) {
+  Database database;
+  Connection db(database.path, Connection::Mode::read_write);
+  DeferredIndexOptions options;
+  options.generation_entries = 4;
+  options.max_pending = 1;  // behind from the start: each step waits for the sort and writes
+  DeferredEventIndex index(options);
+  index.add(entries(1, 5));
+  // The time table is missing: preparing its INSERT fails inside the slice.
+  ASSERT_EQ(db.exec("ALTER TABLE event_idx_time RENAME TO hidden"), SQLITE_OK) << db.last_error();
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(index.step(db), GroupWriter::Backlog::too_much) << "backpressure holds while slices fail";
+  }
+  EXPECT_EQ(index.pending(), 4u) << "nothing is dropped from memory while a slice fails";
+  ASSERT_EQ(db.exec("BEGIN IMMEDIATE"), SQLITE_OK) << "a failed slice left its transaction open: " << db.last_error();
+  ASSERT_EQ(db.exec("ROLLBACK"), SQLITE_OK);
+
+  ASSERT_EQ(db.exec("ALTER TABLE hidden RENAME TO event_idx_time"), SQLITE_OK) << db.last_error();
+  for (int i = 0; i < 200 && index.pending() > 0; ++i) index.step(db);
+  EXPECT_EQ(index.pending(), 0u);
+  EXPECT_EQ(database.scalar("SELECT count(*) FROM event_idx_time"), 4);
+  EXPECT_EQ(database.scalar("SELECT indexed_through FROM event_index_state"), 4);
+}
+
+}  // namespace

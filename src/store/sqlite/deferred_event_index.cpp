@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <future>
 #include <mutex>
+#include <thread>
 
 #include "store/sqlite/connection.h"
 #include "store/sqlite/sqlite_status.h"
@@ -93,6 +94,8 @@ struct DeferredEventIndex::Generation {
 
   void sort(Kind kind) {
     auto& o = order[kind];
+    if (o.size() == entries.size()) return;  // sorted already
+    o.clear();
     // Keys copied out first: sorting them is several times faster than
     // comparing through the entries.
     struct Key {
@@ -193,10 +196,14 @@ GroupWriter::Backlog DeferredEventIndex::step(Connection& db) {
     if (!frozen_ && active_ && due(*active_)) {
       frozen_ = std::move(active_);
       Generation* frozen = frozen_.get();
-      frozen->sorting = std::async(std::launch::async, [frozen] {
-        name_this_thread("daisy-index-sort");
-        frozen->sort_all();
-      });
+      try {
+        frozen->sorting = std::async(std::launch::async, [frozen] {
+          name_this_thread("daisy-index-sort");
+          frozen->sort_all();
+        });
+      } catch (const std::exception& e) {
+        spdlog::warn("msg=\"event index: no thread to sort on; sorting on the writer\" error=\"{}\"", e.what());
+      }
     }
     g = frozen_.get();
   }
@@ -213,14 +220,25 @@ GroupWriter::Backlog DeferredEventIndex::step(Connection& db) {
       // waiting for the sort is the backpressure.
       if (!behind) return GroupWriter::Backlog::none;
     }
-    g->sorting.get();
+    try {
+      g->sorting.get();
+    } catch (const std::exception& e) {
+      spdlog::error("msg=\"event index: sorting failed; sorting again on the writer\" error=\"{}\"", e.what());
+      for (auto& order : g->order) order.clear();
+    }
   }
+  // Sorted here only when the sorting thread could not start or failed.
+  g->sort_all();
   Status s = write_slice(db, *g, options_.entries_per_step);
   if (!s.is_ok()) {
-    // The entries stay in memory (readers still see them); retried at the
-    // next step, and writes go on meanwhile.
+    // The entries stay in memory (readers still see them) and the slice is
+    // retried at the next step; the pause keeps a failing disk from being
+    // retried in a loop. Backpressure still holds.
     spdlog::error("msg=\"event index: writing entries failed\" error=\"{}\"", s.message());
-    return GroupWriter::Backlog::none;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::shared_lock lock(mu_);
+    return backlog_locked() == GroupWriter::Backlog::too_much ? GroupWriter::Backlog::too_much
+                                                              : GroupWriter::Backlog::none;
   }
   std::unique_lock lock(mu_);
   if (g->complete()) frozen_.reset();
@@ -232,6 +250,9 @@ Status DeferredEventIndex::write_slice(Connection& db, Generation& g, std::size_
   std::array<std::size_t, kinds> written = g.written;
   Status status;
   std::string scratch;
+  // An exception (a failed prepare, no memory) must not leave the
+  // transaction open: every later BEGIN would fail.
+  try {
   for (std::size_t k = 0; k < kinds && budget > 0 && status.is_ok(); ++k) {
     if (written[k] == g.entries.size()) continue;
     const auto& order = g.order[k];
@@ -256,6 +277,9 @@ Status DeferredEventIndex::write_slice(Connection& db, Generation& g, std::size_
       written[k] += rows;
       budget -= rows;
     }
+  }
+  } catch (const std::exception& e) {
+    status = Status::internal(e.what());
   }
   bool complete = std::all_of(written.begin(), written.end(),
                               [&g](std::size_t n) { return n == g.entries.size(); });

@@ -10,9 +10,10 @@
 //
 // How: a commit appends each event's index entries to an in-memory
 // generation. When the generation is big or old enough it is frozen, sorted
-// per index, and written into the index tables (event_idx_*) in key order, a
-// slice per writer transaction between the event commits, so each index page
-// is written once per generation instead of once per commit. Readers merge
+// per index (on a thread of its own), and written into the index tables
+// (event_idx_*) in key order, a slice per writer transaction between the
+// event commits, so each index page is written once per generation instead
+// of once per commit. Readers merge
 // the entries of the (at most two) generations in memory with what the
 // tables hold: every committed event is visible to queries at once.
 //
@@ -22,15 +23,16 @@
 // events after it are read back into memory (recover), and rewriting an entry
 // is harmless (INSERT OR IGNORE).
 //
-// Threads: add, recover and step run on the writer thread; matching runs on
-// any reader thread.
+// Threads: add and step run on the writer thread, recover at start-up before
+// any write (from migrate()); matching runs on any reader thread. A frozen
+// generation is sorted on a short-lived thread of its own.
 
 #include <array>
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
-#include <shared_mutex>
+#include <shared_mutex>  // std::shared_lock
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -40,6 +42,7 @@
 
 #include "store/sqlite/group_writer.h"
 #include "store/status.h"
+#include "util/rw_lock.h"
 
 namespace daisy::sqlite {
 
@@ -101,7 +104,7 @@ class DeferredEventIndex {
   Status write_slice(Connection& db, Generation& g, std::size_t budget);
 
   DeferredIndexOptions options_;
-  mutable std::shared_mutex mu_;  // guards the pointers and the active generation's contents
+  mutable RwLock mu_;  // guards the pointers and the active generation's contents
   std::unique_ptr<Generation> active_;
   std::unique_ptr<Generation> frozen_;  // contents immutable once frozen
 };

@@ -215,7 +215,12 @@ void GroupWriter::commit_batch(std::deque<Op>& batch) {
   if (!batch_status.is_ok()) spdlog::error("msg=\"store write failed\" error=\"{}\"", batch_status.message());
   if (batch_status.is_ok()) {
     for (std::size_t i = 0; i < batch.size(); ++i) {
-      if (results[i].is_ok() && batch[i].after_commit) batch[i].after_commit();
+      if (!results[i].is_ok() || !batch[i].after_commit) continue;
+      try {
+        batch[i].after_commit();
+      } catch (const std::exception& e) {
+        spdlog::error("msg=\"after-commit work failed\" error=\"{}\"", e.what());
+      }
     }
   }
   if (metrics_) {
