@@ -48,11 +48,13 @@ Result<std::int64_t> session_number(Connection& db, const std::string& session_i
 }
 
 // Inserts the events and records what the deferred indexes need of each.
-// Session numbers come from `known` (committed ones) or the database.
+// Session numbers come from `known` (committed ones) or the database; the
+// events whose number came from the database are listed in `looked_up`.
 Status insert_event_rows(Connection& db, const std::vector<EventRow>& events,
                          const std::unordered_map<std::string, std::int64_t>& known,
-                         std::vector<sqlite::IndexEntry>& entries) {
+                         std::vector<sqlite::IndexEntry>& entries, std::vector<std::size_t>& looked_up) {
   entries.clear();  // the work may run twice
+  looked_up.clear();
   if (events.empty()) return Status::ok();
   entries.reserve(events.size());
   auto stmt = db.prepare(
@@ -70,6 +72,7 @@ Status insert_event_rows(Connection& db, const std::vector<EventRow>& events,
         auto number = session_number(db, e.session_id);
         if (!number.is_ok()) return number.status();
         last_number = number.value();
+        looked_up.push_back(entries.size());
       }
     }
     // The batch outlives the statement: bind without copying.
@@ -145,20 +148,19 @@ void read_event(Statement& stmt, EventRow& e) {
 
 asio::awaitable<Status> SqliteStore::insert_events(std::shared_ptr<const EventBatch> batch) {
   // The entries view strings of the batch, which the closures keep alive.
-  auto entries = std::make_shared<std::vector<sqlite::IndexEntry>>();
+  auto entries = std::make_shared<std::vector<sqlite::IndexEntry>>();  // an entry per event, in order
+  auto looked_up = std::make_shared<std::vector<std::size_t>>();
   // g++ 12 mis-destroys a lambda built in the same expression as co_await.
-  sqlite::GroupWriter::Work work = [this, batch, entries](Connection& db) {
-    Status s = insert_event_rows(db, batch->events, session_numbers_, *entries);
+  sqlite::GroupWriter::Work work = [this, batch, entries, looked_up](Connection& db) {
+    Status s = insert_event_rows(db, batch->events, session_numbers_, *entries, *looked_up);
     if (!s.is_ok()) return s;
     return insert_rejection_rows(db, batch->rejections, batch->rejection_cap);
   };
-  sqlite::GroupWriter::AfterCommit committed = [this, batch, entries] {
+  sqlite::GroupWriter::AfterCommit committed = [this, batch, entries, looked_up] {
     // Numbers are remembered only once committed: a rolled-back write's
     // new sessions do not exist.
     if (session_numbers_.size() > max_known_sessions) session_numbers_.clear();
-    for (std::size_t i = 0; i < entries->size(); ++i) {  // an entry per event, in order
-      session_numbers_.try_emplace(batch->events[i].session_id, (*entries)[i].session_seq);
-    }
+    for (std::size_t i : *looked_up) session_numbers_.try_emplace(batch->events[i].session_id, (*entries)[i].session_seq);
     event_index_.add(*entries);
   };
   co_return co_await write(std::move(work), std::move(committed));
