@@ -1902,5 +1902,68 @@ TEST_F(EventIndexTest, QueriesAgreeWhetherEntriesAreInMemoryWrittenOrBoth) {
   check_queries(d, "after a restart");
 }
 
+
+TEST_F(EventIndexTest, ReadsStayExactWhileEntriesMoveFromMemoryToTheTables) {
+  // Delay 0: every step freezes what is in memory and writes it, so entries
+  // move to the tables while the reads below run. Each read must hold every
+  // event acknowledged before it began, exactly once.
+  DaisyProcess& d = make({{"--event-index-delay-ms", "0"}});
+  ASSERT_TRUE(d.start()) << d.start_error();
+  App app = make_app(d, "index-churn");
+  const std::string session = new_session();
+  std::mutex mu;
+  std::vector<std::string> acked;
+  std::atomic<bool> stop{false};
+  std::jthread writer([&] {
+    Client c(d.port());
+    for (int i = 0; !stop && i < 190; ++i) {  // 950 events: one page of 1000 holds them all
+      std::vector<json::object> events;
+      for (int k = 0; k < 5; ++k) {
+        // Times interleave with earlier batches, so new entries land between old ones.
+        events.push_back(ev(session, "churn", "e", json::object{{"i", i}, {"k", k}},
+                            EventIndexTest::at_second((i * 7 + k * 13) % 500)));
+      }
+      HttpResponse r = c.request("POST", "/v1/events", token_json(app.token), dump(batch_of(events)));
+      if (r.status != 202) {
+        ADD_FAILURE() << r.summary();
+        return;
+      }
+      auto ids = ids_in(r.json());
+      std::lock_guard lock(mu);
+      acked.insert(acked.end(), ids.begin(), ids.end());
+    }
+  });
+  Client reader(d.port());
+  int reads = 0;
+  while (reads < 300) {
+    std::vector<std::string> before;
+    {
+      std::lock_guard lock(mu);
+      before = acked;
+    }
+    bool by_session_route = reads % 2 == 0;
+    HttpResponse r = by_session_route
+                         ? reader.request("GET", "/v1/sessions/" + session + "?limit=1000", d.admin())
+                         : reader.request("GET", "/v1/events?limit=1000&session_id=" + session, d.admin());
+    if (before.empty() && r.status == 404) continue;
+    ASSERT_EQ(r.status, 200) << r.summary();
+    json::value v = r.json();
+    const json::array& items = arr(v, by_session_route ? "events" : "items");
+    std::set<std::string> got;
+    for (const auto& item : items) got.insert(str(item, "id"));
+    ASSERT_EQ(got.size(), items.size()) << "an event was listed twice (read " << reads << ")";
+    for (const auto& id : before) {
+      ASSERT_TRUE(got.count(id)) << "acknowledged event " << id << " missing from read " << reads;
+    }
+    if (by_session_route) {
+      EXPECT_EQ(num(v, "count"), static_cast<std::int64_t>(items.size()));
+    }
+    ++reads;
+  }
+  stop = true;
+  writer.join();
+  EXPECT_GT(acked.size(), 100u) << "the writes made too little progress for the test to mean much";
+}
+
 }  // namespace
 }  // namespace daisy_e2e
