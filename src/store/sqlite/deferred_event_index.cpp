@@ -3,9 +3,12 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <future>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "store/sqlite/connection.h"
 #include "store/sqlite/sqlite_status.h"
@@ -65,6 +68,8 @@ std::int64_t now_ms() {
 }  // namespace
 
 struct DeferredEventIndex::Generation {
+  using Progress = std::array<std::size_t, kinds>;  // rows written per table
+
   std::vector<IndexEntry> entries;  // in seq order
   std::unordered_set<std::string> strings;
   std::unordered_multimap<std::int64_t, std::uint32_t> by_session;  // session_seq -> entries index
@@ -76,7 +81,7 @@ struct DeferredEventIndex::Generation {
   // how many of them are written.
   std::array<std::vector<IndexEntry>, kinds> order;
   std::future<void> sorting;
-  std::array<std::size_t, kinds> written{};
+  Progress written{};
 
   std::string_view intern(std::string_view s) { return *strings.emplace(s).first; }
 
@@ -121,8 +126,38 @@ struct DeferredEventIndex::Generation {
     for (const Key& key : keys) o.push_back(entries[key.index]);
   }
 
-  bool complete() const {
-    return std::all_of(written.begin(), written.end(), [this](std::size_t n) { return n == entries.size(); });
+  bool complete(const Progress& progress) const {
+    return std::all_of(progress.begin(), progress.end(), [this](std::size_t n) { return n == entries.size(); });
+  }
+
+  // Inserts up to `budget` rows, table after table in key order, advancing
+  // `progress`. Throws when a statement cannot be prepared.
+  Status insert_rows(Connection& db, Progress& progress, std::size_t budget) const {
+    std::string scratch;
+    for (std::size_t k = 0; k < kinds && budget > 0; ++k) {
+      while (progress[k] < order[k].size() && budget > 0) {
+        std::size_t rows = std::min({rows_per_insert, order[k].size() - progress[k], budget});
+        auto stmt = db.prepare_text(insert_sql(k, rows, scratch));
+        int p = 1;
+        for (std::size_t r = 0; r < rows; ++r) {
+          const IndexEntry& e = order[k][progress[k] + r];
+          switch (k) {
+            case kind_session: stmt.bind(p, e.session_seq).bind(p + 1, e.ts).bind(p + 2, e.seq); break;
+            case kind_time: stmt.bind(p, e.ts).bind(p + 1, e.seq).bind_ref(p + 2, e.name); break;
+            case kind_category:
+              stmt.bind_ref(p, e.category).bind(p + 1, e.ts).bind(p + 2, e.seq).bind_ref(p + 3, e.name);
+              break;
+            default: stmt.bind_ref(p, e.app_id).bind(p + 1, e.ts).bind(p + 2, e.seq); break;
+          }
+          p += columns[k];
+        }
+        int rc = stmt.step();
+        if (rc != SQLITE_DONE) return status_of(rc, db);
+        progress[k] += rows;
+        budget -= rows;
+      }
+    }
+    return Status::ok();
   }
 };
 
@@ -241,49 +276,22 @@ GroupWriter::Backlog DeferredEventIndex::step(Connection& db) {
                                                               : GroupWriter::Backlog::none;
   }
   std::unique_lock lock(mu_);
-  if (g->complete()) frozen_.reset();
+  if (g->complete(g->written)) frozen_.reset();
   return backlog_locked();
 }
 
 Status DeferredEventIndex::write_slice(Connection& db, Generation& g, std::size_t budget) {
   if (db.run("BEGIN IMMEDIATE") != SQLITE_OK) return Status::unavailable("cannot begin: " + db.last_error());
-  std::array<std::size_t, kinds> written = g.written;
+  Generation::Progress written = g.written;
   Status status;
-  std::string scratch;
   // An exception (a failed prepare, no memory) must not leave the
   // transaction open: every later BEGIN would fail.
   try {
-  for (std::size_t k = 0; k < kinds && budget > 0 && status.is_ok(); ++k) {
-    if (written[k] == g.entries.size()) continue;
-    const auto& order = g.order[k];
-    while (written[k] < order.size() && budget > 0 && status.is_ok()) {
-      std::size_t rows = std::min({rows_per_insert, order.size() - written[k], budget});
-      auto stmt = db.prepare_text(insert_sql(k, rows, scratch));
-      int p = 1;
-      for (std::size_t r = 0; r < rows; ++r) {
-        const IndexEntry& e = order[written[k] + r];
-        switch (k) {
-          case kind_session: stmt.bind(p, e.session_seq).bind(p + 1, e.ts).bind(p + 2, e.seq); break;
-          case kind_time: stmt.bind(p, e.ts).bind(p + 1, e.seq).bind_ref(p + 2, e.name); break;
-          case kind_category:
-            stmt.bind_ref(p, e.category).bind(p + 1, e.ts).bind(p + 2, e.seq).bind_ref(p + 3, e.name);
-            break;
-          default: stmt.bind_ref(p, e.app_id).bind(p + 1, e.ts).bind(p + 2, e.seq); break;
-        }
-        p += columns[k];
-      }
-      int rc = stmt.step();
-      if (rc != SQLITE_DONE) status = status_of(rc, db);
-      written[k] += rows;
-      budget -= rows;
-    }
-  }
+    status = g.insert_rows(db, written, budget);
   } catch (const std::exception& e) {
     status = Status::internal(e.what());
   }
-  bool complete = std::all_of(written.begin(), written.end(),
-                              [&g](std::size_t n) { return n == g.entries.size(); });
-  if (status.is_ok() && complete) {
+  if (status.is_ok() && g.complete(written)) {
     auto mark = db.prepare(
         "UPDATE event_index_state SET indexed_through = max(indexed_through, ?) WHERE id = 1");
     mark.bind(1, g.max_seq);

@@ -27,7 +27,6 @@
 // any write (from migrate()); matching runs on any reader thread. A frozen
 // generation is sorted on a short-lived thread of its own.
 
-#include <array>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -35,8 +34,6 @@
 #include <shared_mutex>  // std::shared_lock
 #include <string>
 #include <string_view>
-#include <unordered_map>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
