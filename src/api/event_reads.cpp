@@ -6,6 +6,7 @@
 
 #include <charconv>
 
+#include "api/event_json.h"
 #include "api/replies.h"
 #include "api/routes.h"
 #include "util/ids.h"
@@ -21,28 +22,6 @@ using http::Response;
 namespace json = boost::json;
 
 constexpr std::size_t default_session_limit = 1000;
-
-// Event JSON written by hand: ids, UUIDs and times need no escaping, data is
-// spliced in as stored.
-void append_event(std::string& out, const EventRow& e) {
-  out += "{\"id\":\"";
-  out += e.id;
-  out += "\",\"session_id\":\"";
-  out += e.session_id;
-  out += "\",\"category\":";
-  append_json_string(out, e.category);
-  out += ",\"name\":";
-  append_json_string(out, e.name);
-  out += ",\"timestamp\":\"";
-  append_utc_ns(out, e.ts_ns);
-  out += "\",\"data\":";
-  out += e.data;
-  out += ",\"app_id\":\"";
-  out += e.app_id;
-  out += "\",\"received_at\":\"";
-  append_utc_ns(out, e.received_ns);
-  out += "\"}";
-}
 
 std::string event_cursor(const EventRow& e) { return std::to_string(e.ts_ns) + "_" + std::to_string(e.seq); }
 

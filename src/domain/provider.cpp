@@ -2,8 +2,8 @@
 
 #include <boost/json/array.hpp>
 #include <boost/json/parse.hpp>
-#include <boost/url/parse.hpp>
 
+#include "domain/json_fields.h"
 #include "util/ids.h"
 #include "util/time_zone.h"
 
@@ -15,59 +15,6 @@ namespace {
 bool is_name_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
          c == '.';
-}
-
-// A string field: false (and an error) when present but not a string.
-bool read_string(const json::object& body, std::string_view key, std::string& out, std::vector<FieldError>& errors) {
-  const json::value* v = body.if_contains(key);
-  if (!v) return false;
-  if (!v->is_string()) {
-    errors.push_back({std::string(key), "must be a string"});
-    return false;
-  }
-  out = std::string(v->as_string());
-  return true;
-}
-
-void read_int(const json::object& body, std::string_view key, int lo, int hi, int& out,
-              std::vector<FieldError>& errors) {
-  const json::value* v = body.if_contains(key);
-  if (!v) return;
-  if (!v->is_int64() && !v->is_uint64()) {
-    errors.push_back({std::string(key), "must be an integer"});
-    return;
-  }
-  auto n = v->is_int64() ? v->as_int64() : static_cast<std::int64_t>(std::min<std::uint64_t>(v->as_uint64(), INT64_MAX));
-  if (n < lo || n > hi) {
-    errors.push_back({std::string(key), "must be between " + std::to_string(lo) + " and " + std::to_string(hi)});
-    return;
-  }
-  out = static_cast<int>(n);
-}
-
-bool is_http_url(const std::string& url) {
-  auto parsed = boost::urls::parse_absolute_uri(url);
-  if (!parsed) return false;
-  auto scheme = parsed->scheme();
-  return (scheme == "http" || scheme == "https") && !parsed->host().empty();
-}
-
-// Header names and values that cannot smuggle a second header or request.
-bool is_header_name(std::string_view s) {
-  if (s.empty() || s.size() > 100) return false;
-  for (char c : s) {
-    if (!(is_name_char(c) && c != '.')) return false;
-  }
-  return true;
-}
-
-bool is_header_value(std::string_view s) {
-  if (s.size() > 4096) return false;
-  for (unsigned char c : s) {
-    if (c < 0x20 && c != '\t') return false;
-    if (c == 0x7f) return false;
-  }
-  return true;
 }
 
 const json::object* read_options(const json::object& body, std::vector<FieldError>& errors) {
@@ -160,32 +107,8 @@ std::variant<ProviderDefinition, std::vector<FieldError>> parse_provider_definit
   }
   read_int(body, "interval_s", 5, 86400, d.interval_s, errors);
   read_int(body, "timeout_ms", 100, 120000, d.timeout_ms, errors);
-  if (const json::value* v = body.if_contains("enabled")) {
-    if (v->is_bool()) {
-      d.enabled = v->as_bool();
-    } else {
-      errors.push_back({"enabled", "must be true or false"});
-    }
-  }
-  if (const json::value* v = body.if_contains("headers")) {
-    if (!v->is_object()) {
-      errors.push_back({"headers", "must be an object of header names to string values"});
-    } else if (v->as_object().size() > 32) {
-      errors.push_back({"headers", "may hold at most 32 headers"});
-    } else {
-      d.headers.clear();
-      for (const auto& h : v->as_object()) {
-        std::string field = "headers." + std::string(h.key());
-        if (!is_header_name(h.key())) {
-          errors.push_back({field, "is not a valid header name"});
-        } else if (!h.value().is_string() || !is_header_value(h.value().as_string())) {
-          errors.push_back({field, "must be a string without control characters (at most 4096 bytes)"});
-        } else {
-          d.headers.emplace_back(std::string(h.key()), std::string(h.value().as_string()));
-        }
-      }
-    }
-  }
+  read_bool(body, "enabled", d.enabled, errors);
+  read_headers(body, "headers", d.headers, errors);
   if (read_string(body, "timezone", d.timezone, errors) && !is_time_zone(d.timezone)) {
     errors.push_back({"timezone", "must be an IANA time zone name such as Europe/Madrid"});
   }

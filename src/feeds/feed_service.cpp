@@ -90,7 +90,7 @@ std::string trimmed_base(std::string url) {
 }  // namespace
 
 FeedService::FeedService(Store& store, FeedSettings settings)
-    : store_(store), settings_(settings), fetcher_(std::make_unique<Fetcher>(settings.allow_private_targets)) {}
+    : store_(store), settings_(settings), fetcher_(std::make_unique<net::Fetcher>(settings.allow_private_targets)) {}
 
 FeedService::~FeedService() { stop(); }
 
@@ -320,9 +320,9 @@ asio::awaitable<PullResult> FeedService::pull_once(ProviderRow& row, const Provi
   bool pages_kept = false;  // json/daisy: pages read before a later page failed are stored
 
   if (def.format == FeedFormat::fever_xml) {
-    FetchRequest request{def.url, def.headers, std::chrono::milliseconds(def.timeout_ms),
+    net::FetchRequest request{def.url, def.headers, std::chrono::milliseconds(def.timeout_ms),
                          settings_.max_response_bytes, row.etag, row.last_modified};
-    FetchResult fetched = co_await fetcher_->fetch(std::move(request));
+    net::FetchResult fetched = co_await fetcher_->fetch(std::move(request));
     sync.http_status = static_cast<int>(fetched.status);
     write->etag = row.etag;
     write->last_modified = row.last_modified;
@@ -381,8 +381,8 @@ asio::awaitable<PullResult> FeedService::pull_once(ProviderRow& row, const Provi
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
       if (left.count() <= 0) break;  // only after a page: the first has the whole timeout
       std::string url = !cursor.empty() && !cursor_param.empty() ? with_query(base, cursor_param, cursor) : base;
-      FetchRequest request{url, headers, left, bytes_left, "", ""};
-      FetchResult fetched = co_await fetcher_->fetch(std::move(request));
+      net::FetchRequest request{url, headers, left, bytes_left, "", ""};
+      net::FetchResult fetched = co_await fetcher_->fetch(std::move(request));
       if (!fetched.error.empty() && page > 0 && (fetched.timed_out || fetched.too_large)) break;  // goes on next pull
       sync.http_status = static_cast<int>(fetched.status);
       if (!fetched.error.empty()) {

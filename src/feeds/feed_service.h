@@ -27,7 +27,7 @@
 #include <vector>
 
 #include "domain/provider.h"
-#include "feeds/fetcher.h"
+#include "net/fetcher.h"
 #include "feeds/search_index.h"
 #include "store/store.h"
 
@@ -104,7 +104,7 @@ class FeedService {
   boost::asio::io_context io_;
   boost::asio::thread_pool parse_pool_{1};
   // Declared after io_: destroyed first, with the callbacks that post to io_.
-  std::unique_ptr<Fetcher> fetcher_;
+  std::unique_ptr<net::Fetcher> fetcher_;
   std::thread thread_;
   std::mutex refresh_mu_;  // see refresh_index_in_force
   // Pulls ended, by trigger (schedule, manual, fresh) and outcome (ok, error).

@@ -1,4 +1,4 @@
-#include "feeds/fetcher.h"
+#include "net/fetcher.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -7,7 +7,7 @@
 
 namespace {
 
-using daisy::feeds::is_internal_address;
+using daisy::net::is_internal_address;
 
 bool internal(const char* text) {
   sockaddr_storage storage{};

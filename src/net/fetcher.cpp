@@ -1,4 +1,4 @@
-#include "feeds/fetcher.h"
+#include "net/fetcher.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -19,7 +19,7 @@
 
 #include "util/thread_name.h"
 
-namespace daisy::feeds {
+namespace daisy::net {
 namespace asio = boost::asio;
 
 namespace {
@@ -69,7 +69,7 @@ bool is_internal_address(const sockaddr* address) {
     }
     return false;
   }
-  return true;  // anything else (unix sockets...) is not a provider
+  return true;  // anything else (unix sockets...) is no target
 }
 
 struct Fetcher::Transfer {
@@ -119,10 +119,12 @@ struct Fetcher::Transfer {
         if (length > 0 && length <= t->request.max_bytes) t->result.body.reserve(length);
       }
       if (name == "last-modified") t->result.last_modified = value;
+      if (name == "retry-after") t->result.retry_after = value;
     } else if (line.rfind("HTTP/", 0) == 0) {
       // A new response (after a redirect): forget the previous one's validators.
       t->result.etag.clear();
       t->result.last_modified.clear();
+      t->result.retry_after.clear();
     }
     return size * n;
   }
@@ -200,7 +202,7 @@ void Fetcher::run() {
       curl_easy_setopt(e, CURLOPT_URL, r.url.c_str());
       curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
       curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-      curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+      curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, r.follow_redirects ? 1L : 0L);
       curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
       curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");  // every encoding libcurl decodes
       curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -225,6 +227,13 @@ void Fetcher::run() {
       if (!r.last_modified.empty()) {
         t->headers = curl_slist_append(t->headers, ("If-Modified-Since: " + r.last_modified).c_str());
       }
+      if (r.method == "POST") {
+        curl_easy_setopt(e, CURLOPT_POST, 1L);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, r.body.data());
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
+        // No "Expect: 100-continue" round trip before the body.
+        t->headers = curl_slist_append(t->headers, "Expect:");
+      }
       if (t->headers) curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
       curl_multi_add_handle(multi, e);
       active.emplace(e, std::move(t));
@@ -247,7 +256,7 @@ void Fetcher::run() {
         result.status = 0;
         result.body.clear();
         if (t->refused_address) {
-          result.error = "refused: the provider's address is internal (loopback, private or link-local); "
+          result.error = "refused: the target's address is internal (loopback, private or link-local); "
                          "start Daisy with --allow-private-targets to allow it";
         } else if (t->too_large || code == CURLE_FILESIZE_EXCEEDED) {
           result.too_large = true;
@@ -266,4 +275,4 @@ void Fetcher::run() {
   for (auto& [e, t] : active) curl_multi_remove_handle(multi, e);
 }
 
-}  // namespace daisy::feeds
+}  // namespace daisy::net

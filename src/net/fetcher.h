@@ -1,9 +1,10 @@
 #pragma once
-// Outgoing HTTP(S) GETs for provider pulls, through libcurl's multi interface
-// on one thread of its own: every pull in progress shares that thread, each
-// bounded by its own connect and total timeouts and a size limit, so a
-// provider that hangs holds nothing but its own transfer. Redirects (up to 5),
-// gzip and certificate checks come from libcurl.
+// Outgoing HTTP(S) requests (provider pulls, webhook deliveries), through
+// libcurl's multi interface on one thread of its own: every transfer in
+// progress shares that thread, each bounded by its own connect and total
+// timeouts and a size limit, so a peer that hangs holds nothing but its own
+// transfer. Keep-alive connections, redirects (up to 5, when asked), gzip and
+// certificate checks come from libcurl.
 //
 // Unless private targets are allowed, a connection to a loopback, private,
 // link-local or otherwise internal address is refused (checked on the address
@@ -21,7 +22,7 @@
 #include <utility>
 #include <vector>
 
-namespace daisy::feeds {
+namespace daisy::net {
 
 struct FetchRequest {
   std::string url;
@@ -29,18 +30,22 @@ struct FetchRequest {
   std::chrono::milliseconds timeout{5000};  // the whole transfer; connecting takes at most 3 s of it
   std::size_t max_bytes = 256u << 20;       // a larger body fails the fetch
   std::string etag, last_modified;          // sent as If-None-Match / If-Modified-Since when set
+  std::string method = "GET";               // GET or POST
+  std::string body{};                       // sent with a POST
+  bool follow_redirects = true;
 };
 
 struct FetchResult {
   long status = 0;  // HTTP status; 0 when no response came
   std::string body;
   std::string etag, last_modified;  // from the response
+  std::string retry_after;          // the Retry-After header, as sent
   std::string error;                // empty on a completed exchange (any status)
   bool timed_out = false;
   bool too_large = false;  // the body passed max_bytes
 };
 
-// True for addresses a pull must not reach unless allowed (see above).
+// True for addresses a request must not reach unless allowed (see above).
 bool is_internal_address(const struct sockaddr* address);
 
 class Fetcher {
@@ -67,4 +72,4 @@ class Fetcher {
   std::thread thread_;
 };
 
-}  // namespace daisy::feeds
+}  // namespace daisy::net
