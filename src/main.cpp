@@ -83,7 +83,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0u, 3'600'000u))
       ->capture_default_str();
   serve->add_flag("--allow-private-targets", config.allow_private_targets,
-                  "Let provider pulls reach loopback, private and link-local addresses (refused by default)")
+                  "Let provider pulls and webhooks reach loopback, private and link-local addresses (refused by default)")
       ->envname("DAISY_ALLOW_PRIVATE_TARGETS");
   serve->add_option("--feed-max-bytes", config.feed_max_bytes, "Largest provider response a pull accepts (json/daisy: all its pages together)")
       ->envname("DAISY_FEED_MAX_BYTES")

@@ -15,6 +15,10 @@ struct EventsState;
 namespace feeds {
 class FeedService;
 }
+namespace jobs {
+class IntegrationRegistry;
+class JobRunner;
+}
 }
 
 namespace daisy::api {
@@ -28,6 +32,8 @@ struct ApiContext {
   FormCache* forms = nullptr;
   events::EventsState* events = nullptr;
   feeds::FeedService* feeds = nullptr;
+  jobs::IntegrationRegistry* integrations = nullptr;
+  jobs::JobRunner* job_runner = nullptr;  // woken after writes that made jobs
 };
 
 }  // namespace daisy::api

@@ -9,7 +9,9 @@
 
 #include <deque>
 
+#include "api/event_json.h"
 #include "api/replies.h"
+#include "jobs/job_runner.h"
 #include "api/routes.h"
 #include "events/events_state.h"
 #include "http/json_body.h"
@@ -76,16 +78,19 @@ std::string errors_text(const std::vector<FieldError>& errors) {
   return json::serialize(http::field_errors_json(errors));
 }
 
-Response single_reply(const std::string& id, const std::vector<FieldError>& errors) {
+Response single_reply(const std::string& id, const std::vector<FieldError>& errors,
+                      const std::vector<jobs::TriggeredAction>& actions) {
   if (!errors.empty()) return http::validation_problem(errors, "The event was rejected.");
   std::string body = "{\"id\":\"";
   body += id;
   body += "\"}";
+  append_actions(body, actions);
   return Response(202, std::move(body));
 }
 
 Response batch_reply(const std::vector<std::string>& ids,
-                     const std::vector<std::pair<std::size_t, std::vector<FieldError>>>& rejected) {
+                     const std::vector<std::pair<std::size_t, std::vector<FieldError>>>& rejected,
+                     const std::vector<jobs::TriggeredAction>& actions) {
   json::array rejected_json;
   for (const auto& [index, errors] : rejected) {
     rejected_json.push_back(json::object{{"index", index}, {"errors", http::field_errors_json(errors)}});
@@ -100,7 +105,9 @@ Response batch_reply(const std::vector<std::string>& ids,
     return Response(422, json::serialize(body), "application/problem+json");
   }
   json::object body{{"accepted", ids.size()}, {"ids", std::move(ids_json)}, {"rejected", std::move(rejected_json)}};
-  return Response(202, json::serialize(body));
+  std::string text = json::serialize(body);
+  append_actions(text, actions);
+  return Response(202, std::move(text));
 }
 
 // Stores what a request rejected (and nothing else), then answers `reply`.
@@ -275,14 +282,24 @@ boost::asio::awaitable<Response> ingest(ApiContext& ctx, Request& req) {
     ids.push_back(row.id);
   }
 
+  std::vector<jobs::TriggeredAction> actions;
+  if (ctx.integrations && ctx.integrations->any_for(app_id)) {
+    std::string payload;
+    for (const EventRow& row : batch->events) {
+      payload.clear();
+      append_event(payload, row);
+      ctx.integrations->add_jobs(app_id, trigger_event_created, row.id, payload, batch->jobs, &actions);
+    }
+  }
   Status status = co_await ctx.store.insert_events(batch);
   if (!status.is_ok()) co_return store_failure(status, "events");
+  if (!actions.empty() && ctx.job_runner) ctx.job_runner->wake();
   for (RejectionReason reason : reasons) state.count_rejection(reason);
   if (!is_batch) {
     co_return single_reply(ids.empty() ? std::string() : ids.front(),
-                           rejected.empty() ? std::vector<FieldError>{} : rejected.front().second);
+                           rejected.empty() ? std::vector<FieldError>{} : rejected.front().second, actions);
   }
-  co_return batch_reply(ids, rejected);
+  co_return batch_reply(ids, rejected, actions);
 }
 
 }  // namespace

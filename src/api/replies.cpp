@@ -76,4 +76,17 @@ boost::json::object page_body(boost::json::array items, const Page& page, std::s
   return body;
 }
 
+void append_actions(std::string& json_object, const std::vector<jobs::TriggeredAction>& actions) {
+  if (json_object.empty() || json_object.back() != '}') return;
+  json_object.pop_back();
+  json_object += ",\"actions\":[";
+  for (std::size_t i = 0; i < actions.size(); ++i) {
+    const auto& a = actions[i];
+    if (i) json_object += ',';
+    json_object += "{\"integration_id\":\"" + a.integration_id + "\",\"job_id\":\"" + a.job_id +
+                   "\",\"mode\":\"" + a.mode + "\",\"status\":\"" + a.status + "\"}";
+  }
+  json_object += "]}";
+}
+
 }  // namespace daisy::api

@@ -9,6 +9,7 @@
 
 #include "http/problem.h"
 #include "http/request.h"
+#include "jobs/integration_registry.h"
 #include "store/store.h"
 
 namespace daisy::api {
@@ -27,5 +28,9 @@ std::optional<std::int64_t> seq_cursor(const Page& page);
 
 // {"items": [...], "next_cursor": "<cursor>" | null}; set when the page is full.
 boost::json::object page_body(boost::json::array items, const Page& page, std::string last_id);
+
+// Adds "actions": [{"integration_id", "job_id", "mode", "status"}, ...] to
+// a JSON object's text (the submit replies list what a write triggered).
+void append_actions(std::string& json_object, const std::vector<jobs::TriggeredAction>& actions);
 
 }  // namespace daisy::api

@@ -11,6 +11,7 @@
 #include "api/form_cache.h"
 #include "api/replies.h"
 #include "api/routes.h"
+#include "jobs/job_runner.h"
 #include "http/json_body.h"
 #include "util/ids.h"
 #include "util/iso8601.h"
@@ -146,8 +147,21 @@ Response idempotency_key_reused() {
 }
 
 // The reply to a retry: the original response, as first stored.
-Response replayed(const std::string& form_id, const ResponseRow& row) {
-  Response r(201, response_json(row));
+// The reply to a repeated submission: the stored response and the actions
+// its first submission triggered, as they are now.
+Response replayed(ApiContext& ctx, const std::string& form_id, const ResponseRow& row) {
+  std::vector<jobs::TriggeredAction> actions;
+  JobFilter filter;
+  filter.source_id = row.id;
+  filter.limit = 1000;
+  auto jobs = ctx.store.list_jobs(filter);
+  if (!jobs.is_ok()) return store_failure(jobs.status(), "response");
+  for (const JobRow& job : jobs.value()) {
+    if (job.type == trigger_response_created) actions.push_back({job.integration_id, job.id, "async", job.status});
+  }
+  std::string body = response_json(row);
+  append_actions(body, actions);
+  Response r(201, std::move(body));
   r.headers.emplace_back("Location", "/v1/forms/" + form_id + "/responses/" + row.id);
   r.headers.emplace_back("Idempotent-Replayed", "true");
   return r;
@@ -220,7 +234,7 @@ boost::asio::awaitable<Response> submit(ApiContext& ctx, Request& req) {
     if (!earlier.is_ok()) co_return store_failure(earlier.status(), "response");
     if (earlier.value()) {
       if (earlier.value()->second != hash) co_return idempotency_key_reused();
-      co_return replayed(form_id, earlier.value()->first);
+      co_return replayed(ctx, form_id, earlier.value()->first);
     }
   }
 
@@ -235,11 +249,19 @@ boost::asio::awaitable<Response> submit(ApiContext& ctx, Request& req) {
   row->revision = 1;
   if (req.principal.is_app()) row->app_id = req.principal.app_id;
 
-  auto stored = co_await ctx.store.insert_response(row, key, hash);
+  std::vector<JobRow> jobs;
+  std::vector<jobs::TriggeredAction> actions;
+  std::string reply = response_json(*row);
+  if (ctx.integrations) {
+    ctx.integrations->add_jobs(form_id, trigger_response_created, row->id, reply, jobs, &actions);
+  }
+  auto stored = co_await ctx.store.insert_response(row, key, hash, std::move(jobs));
   if (!stored.is_ok()) co_return store_failure(stored.status(), "response");
   if (stored.value() == SubmitOutcome::key_mismatch) co_return idempotency_key_reused();
-  if (stored.value() == SubmitOutcome::replayed) co_return replayed(form_id, *row);
-  Response r(201, response_json(*row));
+  if (stored.value() == SubmitOutcome::replayed) co_return replayed(ctx, form_id, *row);
+  if (!actions.empty() && ctx.job_runner) ctx.job_runner->wake();
+  append_actions(reply, actions);
+  Response r(201, std::move(reply));
   r.headers.emplace_back("Location", "/v1/forms/" + form_id + "/responses/" + row->id);
   co_return r;
 }
@@ -328,9 +350,26 @@ boost::asio::awaitable<Response> correct(ApiContext& ctx, Request& req) {
   auto row = std::get<std::shared_ptr<ResponseRow>>(checked);
   row->id = response_id;
   row->updated_at = now_utc();
-  Status status = co_await ctx.store.revise_response(row);
+  std::vector<JobRow> jobs;
+  std::vector<jobs::TriggeredAction> actions;
+  if (ctx.integrations && ctx.integrations->any_for(form_id)) {
+    // The snapshot is the response as this correction leaves it (the store
+    // numbers the revision the same way).
+    ResponseRow after = existing.value();
+    after.form_version = row->form_version;
+    after.status = row->status;
+    after.answers = row->answers;
+    after.checks = row->checks;
+    after.updated_at = row->updated_at;
+    after.revision = existing.value().revision + 1;
+    ctx.integrations->add_jobs(form_id, trigger_response_updated, response_id, response_json(after), jobs, &actions);
+  }
+  Status status = co_await ctx.store.revise_response(row, std::move(jobs));
   if (!status.is_ok()) co_return store_failure(status, "response " + response_id);
-  co_return Response(200, response_json(*row));
+  if (!actions.empty() && ctx.job_runner) ctx.job_runner->wake();
+  std::string reply = response_json(*row);
+  append_actions(reply, actions);
+  co_return Response(200, std::move(reply));
 }
 
 Response list_revisions(ApiContext& ctx, Request& req) {

@@ -13,6 +13,8 @@ void register_routes(http::Router& router, ApiContext& ctx) {
   register_provider_routes(router, ctx);
   register_search_routes(router, ctx);
   register_item_routes(router, ctx);
+  register_integration_routes(router, ctx);
+  register_job_routes(router, ctx);
 }
 
 }  // namespace daisy::api

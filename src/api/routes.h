@@ -19,5 +19,7 @@ void register_event_type_routes(http::Router& router, ApiContext& ctx);
 void register_provider_routes(http::Router& router, ApiContext& ctx);
 void register_search_routes(http::Router& router, ApiContext& ctx);
 void register_item_routes(http::Router& router, ApiContext& ctx);
+void register_integration_routes(http::Router& router, ApiContext& ctx);
+void register_job_routes(http::Router& router, ApiContext& ctx);
 
 }  // namespace daisy::api

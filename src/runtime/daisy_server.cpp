@@ -13,6 +13,8 @@
 #include "auth/admin_token.h"
 #include "events/events_state.h"
 #include "feeds/feed_service.h"
+#include "jobs/integration_registry.h"
+#include "jobs/job_runner.h"
 #include "http/dispatcher.h"
 #include "http/server.h"
 #include "observability/metrics.h"
@@ -146,7 +148,14 @@ int serve(const Config& config) {
   feeds::FeedService feeds(*store, feed_settings);
   if (!feeds.start()) return 1;
   metrics.add_collector([&feeds](std::string& out) { feeds.render_metrics(out); });
-  api::ApiContext ctx{*store, auth, &metrics, &forms, &events, &feeds};
+  jobs::IntegrationRegistry integrations;
+  if (!integrations.load(*store)) return 1;
+  jobs::JobRunnerSettings job_settings;
+  job_settings.allow_private_targets = config.allow_private_targets;
+  jobs::JobRunner job_runner(*store, integrations, job_settings);
+  job_runner.start();
+  metrics.add_collector([&job_runner](std::string& out) { job_runner.render_metrics(out); });
+  api::ApiContext ctx{*store, auth, &metrics, &forms, &events, &feeds, &integrations, &job_runner};
   http::Router router;
   api::register_routes(router, ctx);
   metrics.set_routes(router.route_labels());
@@ -175,6 +184,7 @@ int serve(const Config& config) {
                server_config.threads, effective_db(config), DAISY_VERSION);
   server.run();
   feeds.stop();
+  job_runner.stop();
   spdlog::info("msg=\"connections drained; flushing the store\"");
   store->close();
   spdlog::info("msg=stopped");

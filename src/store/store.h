@@ -111,10 +111,57 @@ struct RejectionRow {
   bool truncated = false;
 };
 
+// An integration as stored: its definition is the JSON of
+// IntegrationDefinition::to_json.
+struct IntegrationRow {
+  std::string id, source_id, definition;
+  std::string secret, previous_secret, previous_until;  // webhook signing secrets
+  std::string disabled_reason;                          // set when Daisy disabled it
+  std::string created_at, updated_at;
+};
+
+// A job: one delivery of one trigger to one integration. status is one of
+// pending, running, awaiting_callback, succeeded, failed, dead, cancelled.
+struct JobRow {
+  std::int64_t seq = 0;
+  std::string id, integration_id, source_id, type;
+  std::string payload;  // JSON snapshot of the response or event
+  std::string status = "pending";
+  int attempts = 0;
+  std::int64_t due_ms = 0;  // when it is next taken (ms since the epoch)
+  std::string last_error, created_at, updated_at;
+};
+
+struct JobAttemptRow {
+  int number = 0;
+  std::string started_at;
+  std::int64_t duration_ms = 0;
+  std::string outcome;  // succeeded, failed, timeout, refused, ...
+  int http_status = 0;  // 0: no HTTP response
+  std::string error;
+};
+
+// The end of one attempt: the attempt's record and the job's next state.
+struct AttemptOutcome {
+  std::string job_id;
+  int attempt_number = 0;  // the job's attempts when it was claimed; a stale outcome is ignored
+  JobAttemptRow attempt;
+  std::string status;      // the job's new status
+  std::int64_t due_ms = 0;  // when a failed job is retried
+  std::string disable_integration;  // not empty: disable the integration, for this reason
+};
+
+struct JobFilter {
+  std::string status, integration_id, source_id;  // empty: any
+  std::int64_t after_seq = 0;
+  std::size_t limit = 50;
+};
+
 // What one ingest request writes, in one transaction.
 struct EventBatch {
   std::vector<EventRow> events;
   std::vector<RejectionRow> rejections;
+  std::vector<JobRow> jobs;  // for the integrations the events trigger
   std::size_t rejection_cap = 100000;  // rows kept; the oldest beyond it are dropped
 };
 
@@ -229,9 +276,11 @@ class Store {
   virtual boost::asio::awaitable<Status> archive_form(std::string id, std::string archived_at) = 0;
 
   // Responses. With an idempotency key, at most one response is ever stored
-  // per (form, key): on a repeat, row is replaced by the stored one.
+  // per (form, key): on a repeat, row is replaced by the stored one. The jobs
+  // are stored with the response, in its transaction, only when it is new.
   virtual boost::asio::awaitable<Result<SubmitOutcome>> insert_response(
-      std::shared_ptr<ResponseRow> row, std::string idempotency_key, std::string request_hash) = 0;
+      std::shared_ptr<ResponseRow> row, std::string idempotency_key, std::string request_hash,
+      std::vector<JobRow> jobs) = 0;
   // The response stored under an idempotency key, with the hash of the request
   // that stored it; nullopt when the key is unused on this form.
   virtual Result<std::optional<std::pair<ResponseRow, std::string>>> find_by_idempotency_key(
@@ -239,8 +288,10 @@ class Store {
   virtual Result<ResponseRow> get_response(std::string_view form_id, std::string_view id) = 0;
   virtual Result<std::vector<ResponseRow>> list_responses(std::string_view form_id,
                                                           const ResponseFilter& filter) = 0;
-  // Stores a correction as the next revision; row.revision is set to it.
-  virtual boost::asio::awaitable<Status> revise_response(std::shared_ptr<ResponseRow> row) = 0;
+  // Stores a correction as the next revision; row.revision is set to it. The
+  // jobs are stored in the same transaction.
+  virtual boost::asio::awaitable<Status> revise_response(std::shared_ptr<ResponseRow> row,
+                                                         std::vector<JobRow> jobs) = 0;
   virtual Result<std::vector<RevisionRow>> list_revisions(std::string_view response_id) = 0;
 
   // Events. The batch's rows are written in one transaction (shared with other
@@ -273,6 +324,38 @@ class Store {
   virtual Result<std::vector<SyncRow>> list_syncs(std::string_view provider_id, std::int64_t before_seq,
                                                   std::size_t limit) = 0;
   virtual Result<std::vector<SearchablePlan>> searchable_plans(std::string_view provider_id) = 0;
+  // Integrations, listed by id (creation order).
+  virtual boost::asio::awaitable<Status> create_integration(IntegrationRow row) = 0;
+  virtual Result<std::vector<IntegrationRow>> list_integrations(const Page& page) = 0;
+  virtual Result<IntegrationRow> get_integration(std::string_view id) = 0;
+  // Replaces everything but id and created_at.
+  virtual boost::asio::awaitable<Status> update_integration(IntegrationRow row) = 0;
+  // Its jobs that have not ended are cancelled.
+  virtual boost::asio::awaitable<Status> delete_integration(std::string id) = 0;
+
+  // Jobs. Takes up to `limit` jobs that are due at now_ms (pending, failed, or
+  // running with an expired lease), marks them running with a lease until
+  // now_ms + lease_ms and counts the attempt; returns them.
+  virtual boost::asio::awaitable<Result<std::vector<JobRow>>> claim_jobs(std::int64_t now_ms, std::int64_t lease_ms,
+                                                                          std::size_t limit) = 0;
+  // At start-up of a store that one process runs alone (SQLite): the jobs left
+  // running by the previous process are due now, without waiting for their
+  // leases to expire.
+  virtual boost::asio::awaitable<Status> requeue_running_jobs(std::int64_t now_ms) = 0;
+  // Records an attempt's end; ignored (ok) when the job has moved on since it
+  // was claimed (cancelled, or claimed again after its lease expired).
+  virtual boost::asio::awaitable<Status> finish_attempt(AttemptOutcome outcome) = 0;
+  virtual Result<std::vector<JobRow>> list_jobs(const JobFilter& filter) = 0;
+  virtual Result<JobRow> get_job(std::string_view id) = 0;
+  virtual Result<std::vector<JobAttemptRow>> list_attempts(std::int64_t job_seq) = 0;
+  // How many jobs are pending, running, awaiting_callback and failed (the queue).
+  virtual Result<std::vector<std::pair<std::string, std::int64_t>>> count_open_jobs() = 0;
+  // retry: a failed, dead or cancelled job becomes pending, due at now_ms.
+  // cancel: a pending, failed, running or awaiting_callback job becomes cancelled.
+  // conflict when the job is in another state; the job as it is now on success.
+  virtual boost::asio::awaitable<Result<JobRow>> retry_job(std::string id, std::int64_t now_ms) = 0;
+  virtual boost::asio::awaitable<Result<JobRow>> cancel_job(std::string id) = 0;
+
   // Items of one provider after item_id `after`, in item_id order.
   virtual Result<std::vector<ItemRow>> list_items(std::string_view provider_id, std::string_view after,
                                                   std::size_t limit) = 0;

@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -23,5 +24,11 @@ std::string to_hex(std::string_view bytes);
 // Bytes from lower- or upper-case hex; empty when the input is not hex of even length.
 std::string from_hex(std::string_view hex);
 std::string base64url(std::string_view bytes);  // no padding
+std::string base64(std::string_view bytes);     // standard alphabet, padded (OpenSSL)
+// Bytes from standard padded base64; nullopt when the input is not that.
+std::optional<std::string> from_base64(std::string_view text);
+
+// HMAC-SHA256 of data under key (OpenSSL).
+Sha256 hmac_sha256(std::string_view key, std::string_view data);
 
 }  // namespace daisy

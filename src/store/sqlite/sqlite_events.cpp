@@ -5,6 +5,7 @@
 #include <limits>
 #include <unordered_set>
 
+#include "store/sqlite/job_rows.h"
 #include "store/sqlite/sqlite_status.h"
 #include "store/sqlite/sqlite_store.h"
 #include "util/time.h"
@@ -154,7 +155,9 @@ asio::awaitable<Status> SqliteStore::insert_events(std::shared_ptr<const EventBa
   sqlite::GroupWriter::Work work = [this, batch, entries, looked_up](Connection& db) {
     Status s = insert_event_rows(db, batch->events, session_numbers_, *entries, *looked_up);
     if (!s.is_ok()) return s;
-    return insert_rejection_rows(db, batch->rejections, batch->rejection_cap);
+    s = insert_rejection_rows(db, batch->rejections, batch->rejection_cap);
+    if (!s.is_ok()) return s;
+    return sqlite::insert_job_rows(db, batch->jobs);
   };
   sqlite::GroupWriter::AfterCommit committed = [this, batch, entries, looked_up] {
     // Numbers are remembered only once committed: a rolled-back write's

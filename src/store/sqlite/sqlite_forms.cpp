@@ -1,6 +1,7 @@
 // SqliteStore: forms, responses and revisions.
 #include <fmt/format.h>
 
+#include "store/sqlite/job_rows.h"
 #include "store/sqlite/sqlite_status.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -138,9 +139,11 @@ asio::awaitable<Status> SqliteStore::archive_form(std::string id, std::string ar
 }
 
 asio::awaitable<Result<SubmitOutcome>> SqliteStore::insert_response(std::shared_ptr<ResponseRow> row,
-                                                                    std::string key, std::string hash) {
+                                                                    std::string key, std::string hash,
+                                                                    std::vector<JobRow> jobs) {
   auto outcome = std::make_shared<SubmitOutcome>(SubmitOutcome::stored);
-  sqlite::GroupWriter::Work work = [row, key = std::move(key), hash = std::move(hash), outcome](Connection& db) {
+  sqlite::GroupWriter::Work work = [row, key = std::move(key), hash = std::move(hash), outcome,
+                                    jobs = std::move(jobs)](Connection& db) {
     if (!key.empty()) {
       // The writer runs one write at a time, so this check and the insert
       // below cannot interleave with a concurrent duplicate.
@@ -184,7 +187,7 @@ asio::awaitable<Result<SubmitOutcome>> SqliteStore::insert_response(std::shared_
     if (!s.is_ok()) return s;
     row->seq = sqlite3_last_insert_rowid(db.handle());
     // Revision 1 is the row itself until a correction copies it to the history.
-    return Status::ok();
+    return sqlite::insert_job_rows(db, jobs);
   };
   Status status = co_await write(std::move(work));
   if (!status.is_ok()) co_return status;
@@ -243,8 +246,8 @@ Result<std::vector<ResponseRow>> SqliteStore::list_responses(std::string_view fo
   return out;
 }
 
-asio::awaitable<Status> SqliteStore::revise_response(std::shared_ptr<ResponseRow> row) {
-  sqlite::GroupWriter::Work work = [row](Connection& db) {
+asio::awaitable<Status> SqliteStore::revise_response(std::shared_ptr<ResponseRow> row, std::vector<JobRow> jobs) {
+  sqlite::GroupWriter::Work work = [row, jobs = std::move(jobs)](Connection& db) {
     static const std::string current_sql =
         fmt::format("SELECT {} FROM responses WHERE id = ? AND form_id = ?", response_columns);
     auto current = db.prepare(current_sql.c_str());
@@ -281,7 +284,7 @@ asio::awaitable<Status> SqliteStore::revise_response(std::shared_ptr<ResponseRow
     rc = reread.step();
     if (rc != SQLITE_ROW) return sqlite::status_of(rc, db);
     read_response(reread, *row);
-    return Status::ok();
+    return sqlite::insert_job_rows(db, jobs);
   };
   co_return co_await write(std::move(work));
 }

@@ -54,13 +54,15 @@ class SqliteStore final : public Store {
 
   boost::asio::awaitable<Result<SubmitOutcome>> insert_response(std::shared_ptr<ResponseRow> row,
                                                                 std::string idempotency_key,
-                                                                std::string request_hash) override;
+                                                                std::string request_hash,
+                                                                std::vector<JobRow> jobs) override;
   Result<std::optional<std::pair<ResponseRow, std::string>>> find_by_idempotency_key(
       std::string_view form_id, std::string_view key) override;
   Result<ResponseRow> get_response(std::string_view form_id, std::string_view id) override;
   Result<std::vector<ResponseRow>> list_responses(std::string_view form_id,
                                                   const ResponseFilter& filter) override;
-  boost::asio::awaitable<Status> revise_response(std::shared_ptr<ResponseRow> row) override;
+  boost::asio::awaitable<Status> revise_response(std::shared_ptr<ResponseRow> row,
+                                                 std::vector<JobRow> jobs) override;
   Result<std::vector<RevisionRow>> list_revisions(std::string_view response_id) override;
 
   boost::asio::awaitable<Status> insert_events(std::shared_ptr<const EventBatch> batch) override;
@@ -83,6 +85,22 @@ class SqliteStore final : public Store {
   Result<std::vector<SearchablePlan>> searchable_plans(std::string_view provider_id) override;
   Result<std::vector<ItemRow>> list_items(std::string_view provider_id, std::string_view after,
                                           std::size_t limit) override;
+
+  boost::asio::awaitable<Status> create_integration(IntegrationRow row) override;
+  Result<std::vector<IntegrationRow>> list_integrations(const Page& page) override;
+  Result<IntegrationRow> get_integration(std::string_view id) override;
+  boost::asio::awaitable<Status> update_integration(IntegrationRow row) override;
+  boost::asio::awaitable<Status> delete_integration(std::string id) override;
+  boost::asio::awaitable<Result<std::vector<JobRow>>> claim_jobs(std::int64_t now_ms, std::int64_t lease_ms,
+                                                                  std::size_t limit) override;
+  boost::asio::awaitable<Status> requeue_running_jobs(std::int64_t now_ms) override;
+  boost::asio::awaitable<Status> finish_attempt(AttemptOutcome outcome) override;
+  Result<std::vector<JobRow>> list_jobs(const JobFilter& filter) override;
+  Result<JobRow> get_job(std::string_view id) override;
+  Result<std::vector<JobAttemptRow>> list_attempts(std::int64_t job_seq) override;
+  Result<std::vector<std::pair<std::string, std::int64_t>>> count_open_jobs() override;
+  boost::asio::awaitable<Result<JobRow>> retry_job(std::string id, std::int64_t now_ms) override;
+  boost::asio::awaitable<Result<JobRow>> cancel_job(std::string id) override;
 
  private:
   // A pooled read-only connection, returned to the pool when the lease ends.

@@ -1,0 +1,188 @@
+// /v1/integrations: what runs after a response or an event lands (admin only).
+#include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "api/replies.h"
+#include "api/routes.h"
+#include "http/json_body.h"
+#include "jobs/webhook_signature.h"
+#include "util/ids.h"
+#include "util/time.h"
+
+namespace daisy::api {
+namespace {
+
+using http::Request;
+using http::Response;
+namespace json = boost::json;
+
+constexpr auto rotation_overlap = std::chrono::hours(24);
+
+json::object integration_json(const IntegrationRow& row, const IntegrationDefinition& d) {
+  json::object o;
+  o["id"] = row.id;
+  for (auto& field : d.to_json()) o[field.key()] = field.value();
+  if (row.disabled_reason.empty()) {
+    o["disabled_reason"] = nullptr;
+  } else {
+    o["disabled_reason"] = row.disabled_reason;
+  }
+  if (!row.previous_secret.empty() && row.previous_until > now_utc()) {
+    o["previous_secret_expires_at"] = row.previous_until;
+  }
+  o["created_at"] = row.created_at;
+  o["updated_at"] = row.updated_at;
+  return o;
+}
+
+// What this version cannot carry out yet is refused rather than stored.
+void refuse_unavailable(const IntegrationDefinition& d, std::vector<FieldError>& errors) {
+  if (d.type == "redis") errors.push_back({"type", "redis integrations are not available yet in this version of Daisy"});
+  if (d.mode == "sync") errors.push_back({"mode", "sync integrations are not available yet in this version of Daisy"});
+}
+
+// The form or app the integration is attached to must exist.
+void check_source(ApiContext& ctx, const IntegrationDefinition& d, std::vector<FieldError>& errors) {
+  Status status = d.source_kind == "form" ? ctx.store.get_form(d.source_id).status()
+                                          : ctx.store.get_app(d.source_id).status();
+  if (status.code() == Status::Code::not_found) {
+    errors.push_back({"source." + d.source_kind + "_id", "no " + d.source_kind + " has this id"});
+  }
+}
+
+boost::asio::awaitable<Response> create_integration(ApiContext& ctx, Request& req) {
+  auto parsed = http::parse_body_object(req);
+  if (auto* refusal = std::get_if<Response>(&parsed)) co_return std::move(*refusal);
+  auto definition = parse_integration_definition(std::get<json::object>(parsed));
+  if (auto* errors = std::get_if<std::vector<FieldError>>(&definition)) {
+    co_return http::validation_problem(std::move(*errors));
+  }
+  const IntegrationDefinition& d = std::get<IntegrationDefinition>(definition);
+  std::vector<FieldError> errors;
+  refuse_unavailable(d, errors);
+  check_source(ctx, d, errors);
+  if (!errors.empty()) co_return http::validation_problem(std::move(errors));
+
+  IntegrationRow row;
+  row.id = new_uuid_v7();
+  row.source_id = d.source_id;
+  row.definition = json::serialize(d.to_json());
+  if (d.type == "webhook") row.secret = jobs::new_webhook_secret();
+  row.created_at = row.updated_at = now_utc();
+  Status status = co_await ctx.store.create_integration(row);
+  if (!status.is_ok()) co_return store_failure(status, "integration");
+  ctx.integrations->put(row);
+
+  json::object body = integration_json(row, d);
+  // The only time the secret is shown (and after each rotation).
+  if (!row.secret.empty()) body["secret"] = row.secret;
+  Response r = json_reply(201, body);
+  r.headers.emplace_back("Location", "/v1/integrations/" + row.id);
+  co_return r;
+}
+
+// The stored row and its definition, or the reply that says why not.
+std::variant<std::pair<IntegrationRow, IntegrationDefinition>, Response> load(ApiContext& ctx, const std::string& id) {
+  auto row = ctx.store.get_integration(id);
+  if (!row.is_ok()) return store_failure(row.status(), "integration " + id);
+  auto definition = integration_definition_from_json(row.value().definition);
+  if (!definition) return store_failure(Status::internal("unreadable integration definition"), "integration " + id);
+  return std::make_pair(std::move(row.value()), std::move(*definition));
+}
+
+Response list_integrations(ApiContext& ctx, Request& req) {
+  auto page = page_from_query(req);
+  if (auto* refusal = std::get_if<Response>(&page)) return std::move(*refusal);
+  const Page& p = std::get<Page>(page);
+  auto rows = ctx.store.list_integrations(p);
+  if (!rows.is_ok()) return store_failure(rows.status(), "integrations");
+  json::array items;
+  for (const auto& row : rows.value()) {
+    if (auto d = integration_definition_from_json(row.definition)) items.push_back(integration_json(row, *d));
+  }
+  std::string last = rows.value().empty() ? std::string() : rows.value().back().id;
+  return json_reply(200, page_body(std::move(items), p, std::move(last)));
+}
+
+Response get_integration(ApiContext& ctx, Request& req) {
+  auto loaded = load(ctx, req.param(0));
+  if (auto* refusal = std::get_if<Response>(&loaded)) return std::move(*refusal);
+  auto& [row, d] = std::get<0>(loaded);
+  return json_reply(200, integration_json(row, d));
+}
+
+boost::asio::awaitable<Response> patch_integration(ApiContext& ctx, Request& req) {
+  auto parsed = http::parse_body_object(req);
+  if (auto* refusal = std::get_if<Response>(&parsed)) co_return std::move(*refusal);
+  auto loaded = load(ctx, req.param(0));
+  if (auto* refusal = std::get_if<Response>(&loaded)) co_return std::move(*refusal);
+  auto& [row, base] = std::get<0>(loaded);
+  auto definition = parse_integration_definition(std::get<json::object>(parsed), &base);
+  if (auto* errors = std::get_if<std::vector<FieldError>>(&definition)) {
+    co_return http::validation_problem(std::move(*errors));
+  }
+  const IntegrationDefinition& d = std::get<IntegrationDefinition>(definition);
+  std::vector<FieldError> errors;
+  refuse_unavailable(d, errors);
+  if (!errors.empty()) co_return http::validation_problem(std::move(errors));
+  row.definition = json::serialize(d.to_json());
+  if (d.enabled && !base.enabled) row.disabled_reason.clear();  // enabled again by hand
+  row.updated_at = now_utc();
+  Status status = co_await ctx.store.update_integration(row);
+  if (!status.is_ok()) co_return store_failure(status, "integration " + row.id);
+  ctx.integrations->put(row);
+  co_return json_reply(200, integration_json(row, d));
+}
+
+boost::asio::awaitable<Response> delete_integration(ApiContext& ctx, Request& req) {
+  std::string id = req.param(0);
+  Status status = co_await ctx.store.delete_integration(id);
+  if (!status.is_ok()) co_return store_failure(status, "integration " + id);
+  ctx.integrations->remove(id);
+  co_return Response(204, std::string(), "");
+}
+
+// POST /v1/integrations/{id}/secret: a new signing secret; the old one keeps
+// signing beside it for 24 hours, so receivers can switch without a gap.
+boost::asio::awaitable<Response> rotate_secret(ApiContext& ctx, Request& req) {
+  auto loaded = load(ctx, req.param(0));
+  if (auto* refusal = std::get_if<Response>(&loaded)) co_return std::move(*refusal);
+  auto& [row, d] = std::get<0>(loaded);
+  if (d.type != "webhook") {
+    co_return http::problem(409, "no-secret", "Only webhook integrations have a signing secret.");
+  }
+  row.previous_secret = row.secret;
+  row.previous_until = format_utc(Clock::now() + rotation_overlap);
+  row.secret = jobs::new_webhook_secret();
+  row.updated_at = now_utc();
+  Status status = co_await ctx.store.update_integration(row);
+  if (!status.is_ok()) co_return store_failure(status, "integration " + row.id);
+  ctx.integrations->put(row);
+  json::object body = integration_json(row, d);
+  body["secret"] = row.secret;
+  co_return json_reply(200, body);
+}
+
+}  // namespace
+
+void register_integration_routes(http::Router& router, ApiContext& ctx) {
+  using http::Access;
+  using http::Method;
+  http::RouteOptions json_body;
+  json_body.content_types = {"application/json"};
+  router.add(Method::post, "/v1/integrations", Access::admin,
+             http::AsyncHandler([&ctx](Request& req) { return create_integration(ctx, req); }), json_body);
+  router.add(Method::get, "/v1/integrations", Access::admin,
+             http::SyncHandler([&ctx](Request& req) { return list_integrations(ctx, req); }));
+  router.add(Method::get, "/v1/integrations/{id}", Access::admin,
+             http::SyncHandler([&ctx](Request& req) { return get_integration(ctx, req); }));
+  router.add(Method::patch, "/v1/integrations/{id}", Access::admin,
+             http::AsyncHandler([&ctx](Request& req) { return patch_integration(ctx, req); }), json_body);
+  router.add(Method::del, "/v1/integrations/{id}", Access::admin,
+             http::AsyncHandler([&ctx](Request& req) { return delete_integration(ctx, req); }));
+  router.add(Method::post, "/v1/integrations/{id}/secret", Access::admin,
+             http::AsyncHandler([&ctx](Request& req) { return rotate_secret(ctx, req); }));
+}
+
+}  // namespace daisy::api

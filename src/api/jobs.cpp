@@ -1,0 +1,152 @@
+// /v1/jobs: the deliveries that integrations trigger, their attempts, and
+// retrying or cancelling one by hand (admin only).
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
+
+#include "api/replies.h"
+#include "api/routes.h"
+#include "jobs/job_runner.h"
+#include "util/ids.h"
+#include "util/time.h"
+
+namespace daisy::api {
+namespace {
+
+using http::Request;
+using http::Response;
+namespace json = boost::json;
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count();
+}
+
+std::string ms_to_utc(std::int64_t ms) {
+  return format_utc(Clock::time_point{std::chrono::duration_cast<Clock::duration>(std::chrono::milliseconds(ms))});
+}
+
+json::object job_json(const JobRow& j) {
+  json::object o{{"id", j.id},
+                 {"integration_id", j.integration_id},
+                 {"source_id", j.source_id},
+                 {"type", j.type},
+                 {"status", j.status},
+                 {"attempts", j.attempts}};
+  bool waiting = j.status == "pending" || j.status == "failed";
+  if (waiting) {
+    o["next_attempt_at"] = ms_to_utc(j.due_ms);
+  } else {
+    o["next_attempt_at"] = nullptr;
+  }
+  if (j.last_error.empty()) {
+    o["last_error"] = nullptr;
+  } else {
+    o["last_error"] = j.last_error;
+  }
+  json::error_code ec;
+  json::value data = json::parse(j.payload, ec);
+  o["data"] = ec ? json::value(nullptr) : std::move(data);
+  o["created_at"] = j.created_at;
+  o["updated_at"] = j.updated_at;
+  return o;
+}
+
+json::object attempt_json(const JobAttemptRow& a) {
+  json::object o{{"number", a.number},
+                 {"started_at", a.started_at},
+                 {"duration_ms", a.duration_ms},
+                 {"outcome", a.outcome}};
+  if (a.http_status) {
+    o["http_status"] = a.http_status;
+  } else {
+    o["http_status"] = nullptr;
+  }
+  if (a.error.empty()) {
+    o["error"] = nullptr;
+  } else {
+    o["error"] = a.error;
+  }
+  return o;
+}
+
+constexpr std::string_view statuses[] = {"pending", "running", "awaiting_callback", "succeeded",
+                                         "failed",  "dead",    "cancelled"};
+
+Response list_jobs(ApiContext& ctx, Request& req) {
+  auto page = page_from_query(req);
+  if (auto* refusal = std::get_if<Response>(&page)) return std::move(*refusal);
+  const Page& p = std::get<Page>(page);
+  JobFilter filter;
+  filter.limit = p.limit;
+  std::vector<FieldError> errors;
+  if (auto status = req.query_param("status")) {
+    if (std::find(std::begin(statuses), std::end(statuses), *status) == std::end(statuses)) {
+      errors.push_back({"status", "must be one of pending, running, awaiting_callback, succeeded, failed, dead, cancelled"});
+    }
+    filter.status = *status;
+  }
+  if (auto id = req.query_param("integration_id")) filter.integration_id = *id;
+  if (auto id = req.query_param("source_id")) filter.source_id = *id;
+  if (!p.after.empty()) {
+    // The cursor is the last job id of the previous page.
+    auto last = ctx.store.get_job(p.after);
+    if (last.is_ok()) {
+      filter.after_seq = last.value().seq;
+    } else if (last.status().code() == Status::Code::not_found) {
+      errors.push_back({"after", "must be a job id returned as next_cursor"});
+    } else {
+      return store_failure(last.status(), "jobs");
+    }
+  }
+  if (!errors.empty()) return http::validation_problem(std::move(errors), "Invalid query parameter.");
+  auto rows = ctx.store.list_jobs(filter);
+  if (!rows.is_ok()) return store_failure(rows.status(), "jobs");
+  json::array items;
+  for (const auto& j : rows.value()) items.push_back(job_json(j));
+  std::string last = rows.value().empty() ? std::string() : rows.value().back().id;
+  return json_reply(200, page_body(std::move(items), p, std::move(last)));
+}
+
+Response get_job(ApiContext& ctx, Request& req) {
+  auto job = ctx.store.get_job(req.param(0));
+  if (!job.is_ok()) return store_failure(job.status(), "job " + req.param(0));
+  auto attempts = ctx.store.list_attempts(job.value().seq);
+  if (!attempts.is_ok()) return store_failure(attempts.status(), "job " + req.param(0));
+  json::object body = job_json(job.value());
+  json::array list;
+  for (const auto& a : attempts.value()) list.push_back(attempt_json(a));
+  body["attempts_log"] = std::move(list);
+  return json_reply(200, body);
+}
+
+boost::asio::awaitable<Response> retry_job(ApiContext& ctx, Request& req) {
+  std::string id = req.param(0);
+  auto job = co_await ctx.store.retry_job(id, now_ms());
+  if (!job.is_ok()) co_return store_failure(job.status(), "job " + id);
+  if (ctx.job_runner) ctx.job_runner->wake();
+  co_return json_reply(200, job_json(job.value()));
+}
+
+boost::asio::awaitable<Response> cancel_job(ApiContext& ctx, Request& req) {
+  std::string id = req.param(0);
+  auto job = co_await ctx.store.cancel_job(id);
+  if (!job.is_ok()) co_return store_failure(job.status(), "job " + id);
+  co_return json_reply(200, job_json(job.value()));
+}
+
+}  // namespace
+
+void register_job_routes(http::Router& router, ApiContext& ctx) {
+  using http::Access;
+  using http::Method;
+  router.add(Method::get, "/v1/jobs", Access::admin,
+             http::SyncHandler([&ctx](Request& req) { return list_jobs(ctx, req); }));
+  router.add(Method::get, "/v1/jobs/{id}", Access::admin,
+             http::SyncHandler([&ctx](Request& req) { return get_job(ctx, req); }));
+  router.add(Method::post, "/v1/jobs/{id}/retry", Access::admin,
+             http::AsyncHandler([&ctx](Request& req) { return retry_job(ctx, req); }));
+  router.add(Method::post, "/v1/jobs/{id}/cancel", Access::admin,
+             http::AsyncHandler([&ctx](Request& req) { return cancel_job(ctx, req); }));
+}
+
+}  // namespace daisy::api

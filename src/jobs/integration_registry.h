@@ -1,0 +1,68 @@
+#pragma once
+// The integrations held in memory, so that the collection paths find the
+// ones a response or an event triggers without a query, and the job runner
+// finds each job's integration. Changed through the API handlers (which
+// write the store first), loaded from the store at start-up.
+//
+// Thread-safe. Handlers resume on different threads, so changes can arrive
+// out of order: a deleted integration stays deleted, and an older row never
+// replaces a newer one.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "domain/integration.h"
+#include "store/store.h"
+
+namespace daisy::jobs {
+
+struct ActiveIntegration {
+  std::string id;
+  IntegrationDefinition definition;
+  std::string secret, previous_secret, previous_until;
+  std::string disabled_reason;
+  std::string updated_at;
+};
+
+// The action a submission triggered, as its reply shows it.
+struct TriggeredAction {
+  std::string integration_id, job_id, mode, status;
+};
+
+class IntegrationRegistry {
+ public:
+  // Loads every integration; false (and a log line) when the store fails.
+  bool load(Store& store);
+  // A row as just stored; an unreadable definition is logged and skipped.
+  void put(const IntegrationRow& row);
+  void remove(const std::string& id);
+  std::shared_ptr<const ActiveIntegration> find(std::string_view id) const;
+
+  // Adds a job to `jobs` (and an action to `actions`, when given) for each
+  // enabled async integration of `source_id` that runs on `trigger`. The
+  // payload is the record's JSON as it is now (the job's snapshot).
+  void add_jobs(std::string_view source_id, std::string_view trigger, std::string_view record_id,
+                std::string_view payload, std::vector<JobRow>& jobs,
+                std::vector<TriggeredAction>* actions = nullptr) const;
+  // False when no integration is attached to `source_id` (cheap: for the event path).
+  bool any_for(std::string_view source_id) const;
+
+ private:
+  mutable std::shared_mutex mu_;
+  std::unordered_map<std::string, std::shared_ptr<const ActiveIntegration>> by_id_;
+  std::unordered_map<std::string, std::vector<std::shared_ptr<const ActiveIntegration>>> by_source_;
+  std::unordered_set<std::string> deleted_;
+  std::atomic<std::size_t> count_{0};
+
+  void index_locked();
+};
+
+}  // namespace daisy::jobs

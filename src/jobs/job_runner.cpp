@@ -1,0 +1,260 @@
+#include "jobs/job_runner.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include <random>
+
+#include "jobs/retry_policy.h"
+#include "jobs/webhook_signature.h"
+#include "util/iso8601.h"
+#include "util/thread_name.h"
+#include "util/time.h"
+
+namespace daisy::jobs {
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr std::size_t claim_at_most = 128;
+constexpr std::size_t error_excerpt_bytes = 500;
+constexpr std::size_t max_reply_bytes = 64 * 1024;
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count();
+}
+
+double unit_random() {
+  thread_local std::mt19937_64 generator{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(generator);
+}
+
+std::string excerpt(std::string_view text) {
+  if (text.size() <= error_excerpt_bytes) return std::string(text);
+  return std::string(text.substr(0, error_excerpt_bytes)) + "...";
+}
+
+// The body every attempt of a job sends: the same bytes each time.
+std::string webhook_body(const JobRow& job) {
+  std::string body;
+  body.reserve(job.payload.size() + 160);
+  body.append(R"({"id":")").append(job.id);
+  body.append(R"(","type":")").append(job.type);
+  body.append(R"(","timestamp":")").append(job.created_at);
+  body.append(R"(","data":)").append(job.payload).append("}");
+  return body;
+}
+
+}  // namespace
+
+namespace {
+
+constexpr std::array<std::string_view, 6> outcomes = {"succeeded", "failed", "timeout", "gone", "cancelled", "other"};
+
+std::size_t outcome_index(std::string_view outcome) {
+  for (std::size_t i = 0; i + 1 < outcomes.size(); ++i) {
+    if (outcomes[i] == outcome) return i;
+  }
+  return outcomes.size() - 1;
+}
+
+}  // namespace
+
+JobRunner::JobRunner(Store& store, IntegrationRegistry& integrations, JobRunnerSettings settings)
+    : store_(store),
+      integrations_(integrations),
+      settings_(settings),
+      timer_(io_),
+      fetcher_(settings.allow_private_targets),
+      attempt_seconds_({0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}),
+      delivery_seconds_({0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60, 300, 1800, 3600, 21600, 86400}) {}
+
+void JobRunner::render_metrics(std::string& out) const {
+  auto open = store_.count_open_jobs();
+  if (open.is_ok()) {
+    out += "# HELP daisy_jobs Jobs waiting or under way, by status (the queue).\n# TYPE daisy_jobs gauge\n";
+    for (const auto& [status, n] : open.value()) {
+      out += "daisy_jobs{status=\"" + status + "\"} " + std::to_string(n) + "\n";
+    }
+  }
+  out += "# HELP daisy_jobs_in_flight Deliveries under way in this process.\n# TYPE daisy_jobs_in_flight gauge\n";
+  out += "daisy_jobs_in_flight " + std::to_string(in_flight_.load()) + "\n";
+  out += "# HELP daisy_job_attempts_total Job attempts ended, by outcome.\n# TYPE daisy_job_attempts_total counter\n";
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    out += "daisy_job_attempts_total{outcome=\"" + std::string(outcomes[i]) + "\"} " +
+           std::to_string(attempts_[i].load(std::memory_order_relaxed)) + "\n";
+  }
+  out += "# HELP daisy_job_attempt_seconds Time of one webhook request.\n# TYPE daisy_job_attempt_seconds histogram\n";
+  attempt_seconds_.render(out, "daisy_job_attempt_seconds", "");
+  out += "# HELP daisy_job_delivery_seconds From a job's creation to its successful delivery.\n"
+         "# TYPE daisy_job_delivery_seconds histogram\n";
+  delivery_seconds_.render(out, "daisy_job_delivery_seconds", "");
+}
+
+JobRunner::~JobRunner() { stop(); }
+
+void JobRunner::start() {
+  asio::co_spawn(io_, loop(), asio::detached);
+  thread_ = std::thread([this] {
+    name_this_thread("daisy-jobs");
+    io_.run();
+  });
+}
+
+void JobRunner::stop() {
+  if (stopped_.exchange(true)) return;
+  io_.stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+void JobRunner::wake() {
+  if (stopped_.load(std::memory_order_relaxed)) return;
+  asio::post(io_, [this] { wake_here(); });
+}
+
+void JobRunner::wake_here() {
+  woken_ = true;
+  timer_.cancel();
+}
+
+asio::awaitable<void> JobRunner::loop() {
+  // Alone on its database (SQLite), this process holds no lease that another
+  // could honour: what the last process left running is due at once.
+  Status requeued = co_await store_.requeue_running_jobs(now_ms());
+  if (!requeued.is_ok()) spdlog::error("msg=\"cannot requeue jobs left running\" error=\"{}\"", requeued.message());
+  for (;;) {
+    woken_ = false;
+    std::size_t room = settings_.max_in_flight - in_flight_;
+    bool maybe_more = false;
+    if (room > 0) {
+      std::size_t want = std::min(room, claim_at_most);
+      auto claimed = co_await store_.claim_jobs(now_ms(), settings_.lease.count(), want);
+      if (!claimed.is_ok()) {
+        spdlog::error("msg=\"cannot take due jobs\" error=\"{}\"", claimed.status().message());
+      } else {
+        for (JobRow& job : claimed.value()) {
+          ++in_flight_;
+          asio::co_spawn(io_, run_job(std::move(job)), asio::detached);
+        }
+        maybe_more = claimed.value().size() == want;
+      }
+    }
+    if (maybe_more || woken_) continue;
+    timer_.expires_after(settings_.poll);
+    co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
+asio::awaitable<void> JobRunner::run_job(JobRow job) {
+  auto integration = integrations_.find(job.integration_id);
+  AttemptOutcome outcome;
+  if (!integration) {
+    outcome.status = "cancelled";
+    outcome.attempt.outcome = "cancelled";
+    outcome.attempt.error = "the integration no longer exists";
+  } else if (!integration->definition.enabled) {
+    outcome.status = "cancelled";
+    outcome.attempt.outcome = "cancelled";
+    outcome.attempt.error = "the integration is disabled";
+  } else if (integration->definition.type == "webhook") {
+    outcome = co_await deliver_webhook(*integration, job);
+  } else {
+    outcome.status = "cancelled";
+    outcome.attempt.outcome = "cancelled";
+    outcome.attempt.error = "this Daisy cannot deliver " + integration->definition.type + " integrations";
+  }
+  outcome.job_id = job.id;
+  outcome.attempt_number = job.attempts;
+  if (outcome.attempt.started_at.empty()) outcome.attempt.started_at = now_utc();
+  spdlog::info("msg=\"job attempt\" job={} integration={} attempt={} outcome={} http_status={} status={} ms={}{}",
+               job.id, job.integration_id, job.attempts, outcome.attempt.outcome, outcome.attempt.http_status,
+               outcome.status, outcome.attempt.duration_ms,
+               outcome.attempt.error.empty() ? "" : " error=\"" + outcome.attempt.error + "\"");
+  attempts_[outcome_index(outcome.attempt.outcome)].fetch_add(1, std::memory_order_relaxed);
+  if (outcome.status == "succeeded") {
+    if (auto created = parse_timestamp_ns(job.created_at)) {
+      delivery_seconds_.observe(static_cast<double>(now_ns() - *created) / 1e9);
+    }
+  }
+  bool disables = !outcome.disable_integration.empty();
+  Status recorded = co_await store_.finish_attempt(std::move(outcome));
+  if (!recorded.is_ok()) {
+    // The lease runs out and the job is attempted again.
+    spdlog::error("msg=\"cannot record a job attempt\" job={} error=\"{}\"", job.id, recorded.message());
+  } else if (disables) {
+    // The store disabled the integration: new submissions must see it too.
+    auto row = store_.get_integration(job.integration_id);
+    if (row.is_ok()) integrations_.put(row.value());
+  }
+  --in_flight_;
+  wake_here();
+}
+
+asio::awaitable<AttemptOutcome> JobRunner::deliver_webhook(const ActiveIntegration& integration, const JobRow& job) {
+  const WebhookConfig& config = integration.definition.webhook;
+  AttemptOutcome outcome;
+  outcome.attempt.started_at = now_utc();
+  auto started = std::chrono::steady_clock::now();
+
+  net::FetchRequest request;
+  request.url = config.url;
+  request.method = "POST";
+  request.body = webhook_body(job);
+  request.timeout = std::chrono::milliseconds(config.timeout_ms);
+  request.max_bytes = max_reply_bytes;
+  request.follow_redirects = false;
+  request.headers = config.headers;
+  std::int64_t timestamp = std::chrono::duration_cast<std::chrono::seconds>(Clock::now().time_since_epoch()).count();
+  // During a rotation both secrets sign, so receivers can switch at their pace.
+  std::string signatures;
+  for (const std::string* secret : {&integration.secret, &integration.previous_secret}) {
+    if (secret->empty()) continue;
+    if (secret == &integration.previous_secret && integration.previous_until < now_utc()) continue;
+    if (auto signature = sign_webhook(*secret, job.id, timestamp, request.body)) {
+      signatures += (signatures.empty() ? "" : " ") + *signature;
+    }
+  }
+  request.headers.emplace_back("Content-Type", "application/json");
+  request.headers.emplace_back("webhook-id", job.id);
+  request.headers.emplace_back("webhook-timestamp", std::to_string(timestamp));
+  request.headers.emplace_back("webhook-signature", signatures);
+
+  net::FetchResult result = co_await fetcher_.fetch(std::move(request));
+  auto took = std::chrono::steady_clock::now() - started;
+  outcome.attempt.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(took).count();
+  attempt_seconds_.observe(std::chrono::duration<double>(took).count());
+  outcome.attempt.http_status = static_cast<int>(result.status);
+  std::optional<std::chrono::seconds> retry_after;
+  if (!result.error.empty()) {
+    outcome.attempt.outcome = result.timed_out ? "timeout" : "failed";
+    outcome.attempt.error = excerpt(result.error);
+  } else if (result.status >= 200 && result.status < 300) {
+    outcome.attempt.outcome = "succeeded";
+    outcome.status = "succeeded";
+    co_return outcome;
+  } else if (result.status == 410) {
+    outcome.attempt.outcome = "gone";
+    outcome.attempt.error = "the receiver answered 410 Gone: the integration is disabled";
+    outcome.status = "dead";
+    outcome.disable_integration = "the receiver answered 410 Gone on " + outcome.attempt.started_at;
+    co_return outcome;
+  } else {
+    outcome.attempt.outcome = "failed";
+    outcome.attempt.error = excerpt("HTTP " + std::to_string(result.status) + ": " + result.body);
+    if (result.status == 429 || result.status == 503) retry_after = parse_retry_after(result.retry_after, Clock::now());
+  }
+  auto delay = next_retry_delay(integration.definition.retry_schedule_s, job.attempts, unit_random(), retry_after);
+  if (!delay) {
+    outcome.status = "dead";
+  } else {
+    outcome.status = "failed";
+    outcome.due_ms = now_ms() + delay->count();
+  }
+  co_return outcome;
+}
+
+}  // namespace daisy::jobs

@@ -1,0 +1,75 @@
+#pragma once
+// Carries out the jobs: takes the due ones from the store (with a lease, so
+// that a job held by a process that died is taken up again), delivers each as
+// a coroutine on the runner's own io_context thread (many at once, none
+// holding a thread while it waits on the network), and records every attempt
+// and the job's next state: succeeded, failed (retried later, per the
+// integration's schedule), or dead.
+//
+// Delivery is at least once: a process killed between a delivery and its
+// record delivers that job again after restart (same webhook-id).
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <thread>
+
+#include "jobs/integration_registry.h"
+#include "net/fetcher.h"
+#include "observability/metrics.h"
+#include "store/store.h"
+
+namespace daisy::jobs {
+
+struct JobRunnerSettings {
+  bool allow_private_targets = false;  // webhooks may reach internal addresses
+  std::size_t max_in_flight = 256;     // deliveries at once, all integrations together
+  std::chrono::milliseconds poll{1000};   // how often the store is asked for due jobs when nothing wakes the runner
+  std::chrono::milliseconds lease{300000};  // longer than any delivery's timeout
+};
+
+class JobRunner {
+ public:
+  JobRunner(Store& store, IntegrationRegistry& integrations, JobRunnerSettings settings);
+  ~JobRunner();  // stop()
+  JobRunner(const JobRunner&) = delete;
+  JobRunner& operator=(const JobRunner&) = delete;
+
+  void start();
+  // Abandons deliveries in progress: their leases expire and they run again.
+  void stop();
+  // New jobs may be due: look now instead of at the next poll. Any thread.
+  void wake();
+  // The queue by status, attempts by outcome, delivery times (Prometheus text).
+  void render_metrics(std::string& out) const;
+
+ private:
+  boost::asio::awaitable<void> loop();
+  boost::asio::awaitable<void> run_job(JobRow job);
+  boost::asio::awaitable<AttemptOutcome> deliver_webhook(const ActiveIntegration& integration, const JobRow& job);
+  void wake_here();  // on the runner's thread
+
+  Store& store_;
+  IntegrationRegistry& integrations_;
+  JobRunnerSettings settings_;
+  boost::asio::io_context io_;
+  boost::asio::steady_timer timer_;
+  // After io_: destroyed first, so that no transfer completes into a destroyed io_context.
+  net::Fetcher fetcher_;
+  bool woken_ = false;          // runner thread only
+  std::atomic<std::size_t> in_flight_{0};
+  // Attempts ended, by outcome (see outcome_index).
+  std::array<std::atomic<std::uint64_t>, 6> attempts_{};
+  Histogram attempt_seconds_;   // one webhook request
+  Histogram delivery_seconds_;  // from the job's creation to its success
+  std::atomic<bool> stopped_{false};
+  std::thread thread_;
+};
+
+}  // namespace daisy::jobs

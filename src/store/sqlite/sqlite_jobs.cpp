@@ -1,0 +1,306 @@
+// SqliteStore: integrations, and the jobs that carry out what they trigger.
+#include "store/sqlite/job_rows.h"
+#include "store/sqlite/sqlite_status.h"
+#include "store/sqlite/sqlite_store.h"
+#include "util/time.h"
+
+namespace daisy {
+namespace asio = boost::asio;
+using sqlite::Connection;
+using sqlite::Statement;
+
+namespace {
+
+constexpr const char* integration_columns =
+    "id, source_id, definition, secret, previous_secret, previous_until, disabled_reason, created_at, updated_at";
+
+IntegrationRow read_integration(Statement& stmt) {
+  return {stmt.text(0), stmt.text(1), stmt.text(2), stmt.text(3), stmt.text(4),
+          stmt.text(5), stmt.text(6), stmt.text(7), stmt.text(8)};
+}
+
+constexpr const char* job_columns =
+    "seq, id, integration_id, source_id, type, payload, status, attempts, due_ms, last_error, created_at, updated_at";
+
+JobRow read_job(Statement& stmt) {
+  JobRow j;
+  j.seq = stmt.integer(0);
+  j.id = stmt.text(1);
+  j.integration_id = stmt.text(2);
+  j.source_id = stmt.text(3);
+  j.type = stmt.text(4);
+  j.payload = stmt.text(5);
+  j.status = stmt.text(6);
+  j.attempts = static_cast<int>(stmt.integer(7));
+  j.due_ms = stmt.integer(8);
+  j.last_error = stmt.text(9);
+  j.created_at = stmt.text(10);
+  j.updated_at = stmt.text(11);
+  return j;
+}
+
+Result<JobRow> find_job(Connection& db, std::string_view id) {
+  static const std::string sql = std::string("SELECT ") + job_columns + " FROM jobs WHERE id = ?";
+  auto stmt = db.prepare(sql.c_str());
+  stmt.bind(1, id);
+  int rc = stmt.step();
+  if (rc == SQLITE_ROW) return read_job(stmt);
+  if (rc == SQLITE_DONE) return Status::not_found("job");
+  return sqlite::status_of(rc, db);
+}
+
+// Moves a job from one of `from` to `to` (due at due_ms); conflict when it is
+// in another state. The job as it is afterwards goes to *out.
+Status transition(Connection& db, const std::string& id, std::initializer_list<std::string_view> from,
+                  std::string_view to, std::int64_t due_ms, JobRow& out) {
+  auto job = find_job(db, id);
+  if (!job.is_ok()) return job.status();
+  bool allowed = false;
+  for (auto f : from) allowed = allowed || job.value().status == f;
+  if (!allowed) return Status::conflict("the job is " + job.value().status);
+  auto stmt = db.prepare("UPDATE jobs SET status = ?, due_ms = ?, updated_at = ? WHERE id = ?");
+  std::string now = now_utc();
+  stmt.bind(1, to).bind(2, due_ms).bind(3, now).bind(4, id);
+  if (Status s = sqlite::status_of(stmt.step(), db); !s.is_ok()) return s;
+  out = job.value();
+  out.status = std::string(to);
+  out.due_ms = due_ms;
+  out.updated_at = now;
+  return Status::ok();
+}
+
+}  // namespace
+
+namespace sqlite {
+
+Status insert_job_rows(Connection& db, const std::vector<JobRow>& jobs) {
+  if (jobs.empty()) return Status::ok();
+  auto stmt = db.prepare(
+      "INSERT INTO jobs (id, integration_id, source_id, type, payload, status, attempts, due_ms, created_at,"
+      " updated_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)");
+  for (const JobRow& j : jobs) {
+    stmt.bind_ref(1, j.id)
+        .bind_ref(2, j.integration_id)
+        .bind_ref(3, j.source_id)
+        .bind_ref(4, j.type)
+        .bind_ref(5, j.payload)
+        .bind_ref(6, j.status)
+        .bind(7, j.due_ms)
+        .bind_ref(8, j.created_at)
+        .bind_ref(9, j.created_at);
+    int rc = stmt.step();
+    if (rc != SQLITE_DONE) return status_of(rc, db);
+    stmt.reset();
+  }
+  return Status::ok();
+}
+
+}  // namespace sqlite
+
+asio::awaitable<Status> SqliteStore::create_integration(IntegrationRow row) {
+  sqlite::GroupWriter::Work work = [row = std::move(row)](Connection& db) {
+    static const std::string sql =
+        std::string("INSERT INTO integrations (") + integration_columns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    auto stmt = db.prepare(sql.c_str());
+    stmt.bind(1, row.id).bind(2, row.source_id).bind(3, row.definition).bind(4, row.secret);
+    stmt.bind(5, row.previous_secret).bind(6, row.previous_until).bind(7, row.disabled_reason);
+    stmt.bind(8, row.created_at).bind(9, row.updated_at);
+    return sqlite::status_of(stmt.step(), db);
+  };
+  co_return co_await write(std::move(work));
+}
+
+Result<std::vector<IntegrationRow>> SqliteStore::list_integrations(const Page& page) {
+  auto db = reader();
+  static const std::string sql =
+      std::string("SELECT ") + integration_columns + " FROM integrations WHERE id > ? ORDER BY id LIMIT ?";
+  auto stmt = db->prepare(sql.c_str());
+  stmt.bind(1, page.after).bind(2, static_cast<std::int64_t>(page.limit));
+  std::vector<IntegrationRow> out;
+  int rc;
+  while ((rc = stmt.step()) == SQLITE_ROW) out.push_back(read_integration(stmt));
+  if (rc != SQLITE_DONE) return sqlite::status_of(rc, *db);
+  return out;
+}
+
+Result<IntegrationRow> SqliteStore::get_integration(std::string_view id) {
+  auto db = reader();
+  static const std::string sql = std::string("SELECT ") + integration_columns + " FROM integrations WHERE id = ?";
+  auto stmt = db->prepare(sql.c_str());
+  stmt.bind(1, id);
+  int rc = stmt.step();
+  if (rc == SQLITE_ROW) return read_integration(stmt);
+  if (rc == SQLITE_DONE) return Status::not_found("integration");
+  return sqlite::status_of(rc, *db);
+}
+
+asio::awaitable<Status> SqliteStore::update_integration(IntegrationRow row) {
+  sqlite::GroupWriter::Work work = [row = std::move(row)](Connection& db) {
+    auto stmt = db.prepare(
+        "UPDATE integrations SET source_id = ?, definition = ?, secret = ?, previous_secret = ?,"
+        " previous_until = ?, disabled_reason = ?, updated_at = ? WHERE id = ?");
+    stmt.bind(1, row.source_id).bind(2, row.definition).bind(3, row.secret).bind(4, row.previous_secret);
+    stmt.bind(5, row.previous_until).bind(6, row.disabled_reason).bind(7, row.updated_at).bind(8, row.id);
+    Status s = sqlite::status_of(stmt.step(), db);
+    if (s.is_ok() && sqlite3_changes(db.handle()) == 0) return Status::not_found("integration");
+    return s;
+  };
+  co_return co_await write(std::move(work));
+}
+
+asio::awaitable<Status> SqliteStore::delete_integration(std::string id) {
+  sqlite::GroupWriter::Work work = [id = std::move(id)](Connection& db) {
+    auto del = db.prepare("DELETE FROM integrations WHERE id = ?");
+    del.bind(1, id);
+    Status s = sqlite::status_of(del.step(), db);
+    if (!s.is_ok()) return s;
+    if (sqlite3_changes(db.handle()) == 0) return Status::not_found("integration");
+    auto cancel = db.prepare(
+        "UPDATE jobs SET status = 'cancelled', updated_at = ?, last_error = 'the integration was deleted'"
+        " WHERE integration_id = ? AND status IN ('pending', 'failed', 'running', 'awaiting_callback')");
+    cancel.bind(1, now_utc()).bind(2, id);
+    return sqlite::status_of(cancel.step(), db);
+  };
+  co_return co_await write(std::move(work));
+}
+
+asio::awaitable<Result<std::vector<JobRow>>> SqliteStore::claim_jobs(std::int64_t now_ms, std::int64_t lease_ms,
+                                                                      std::size_t limit) {
+  auto claimed = std::make_shared<std::vector<JobRow>>();
+  sqlite::GroupWriter::Work work = [claimed, now_ms, lease_ms, limit](Connection& db) {
+    claimed->clear();
+    static const std::string sql = std::string("SELECT ") + job_columns +
+                                   " FROM jobs WHERE status IN ('pending', 'failed', 'running', 'awaiting_callback')"
+                                   " AND due_ms <= ? ORDER BY due_ms LIMIT ?";
+    auto due = db.prepare(sql.c_str());
+    due.bind(1, now_ms).bind(2, static_cast<std::int64_t>(limit));
+    int rc;
+    while ((rc = due.step()) == SQLITE_ROW) claimed->push_back(read_job(due));
+    if (rc != SQLITE_DONE) return sqlite::status_of(rc, db);
+    auto take = db.prepare("UPDATE jobs SET status = 'running', attempts = ?, due_ms = ?, updated_at = ? WHERE seq = ?");
+    std::string now = now_utc();
+    for (JobRow& j : *claimed) {
+      j.status = "running";
+      j.attempts += 1;
+      j.due_ms = now_ms + lease_ms;
+      take.bind(1, std::int64_t{j.attempts}).bind(2, j.due_ms).bind(3, now).bind(4, j.seq);
+      if (Status s = sqlite::status_of(take.step(), db); !s.is_ok()) return s;
+      take.reset();
+    }
+    return Status::ok();
+  };
+  Status status = co_await write(std::move(work));
+  if (!status.is_ok()) co_return status;
+  co_return std::move(*claimed);
+}
+
+asio::awaitable<Status> SqliteStore::requeue_running_jobs(std::int64_t now_ms) {
+  sqlite::GroupWriter::Work work = [now_ms](Connection& db) {
+    auto stmt = db.prepare("UPDATE jobs SET due_ms = ? WHERE status = 'running' AND due_ms > ?");
+    stmt.bind(1, now_ms).bind(2, now_ms);
+    return sqlite::status_of(stmt.step(), db);
+  };
+  co_return co_await write(std::move(work));
+}
+
+asio::awaitable<Status> SqliteStore::finish_attempt(AttemptOutcome o) {
+  sqlite::GroupWriter::Work work = [o = std::move(o)](Connection& db) {
+    auto job = find_job(db, o.job_id);
+    if (!job.is_ok()) return job.status().code() == Status::Code::not_found ? Status::ok() : job.status();
+    const JobRow& j = job.value();
+    // Cancelled meanwhile, or claimed again after this attempt's lease ran out.
+    if (j.status != "running" || j.attempts != o.attempt_number) return Status::ok();
+    auto attempt = db.prepare(
+        "INSERT OR REPLACE INTO job_attempts (job_seq, number, started_at, duration_ms, outcome, http_status, error)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)");
+    attempt.bind(1, j.seq).bind(2, std::int64_t{o.attempt_number}).bind(3, o.attempt.started_at);
+    attempt.bind(4, o.attempt.duration_ms).bind(5, o.attempt.outcome).bind(6, std::int64_t{o.attempt.http_status});
+    attempt.bind(7, o.attempt.error);
+    if (Status s = sqlite::status_of(attempt.step(), db); !s.is_ok()) return s;
+    auto update = db.prepare("UPDATE jobs SET status = ?, due_ms = ?, last_error = ?, updated_at = ? WHERE seq = ?");
+    update.bind(1, o.status).bind(2, o.due_ms).bind(3, o.attempt.error).bind(4, now_utc()).bind(5, j.seq);
+    if (Status s = sqlite::status_of(update.step(), db); !s.is_ok()) return s;
+    if (!o.disable_integration.empty()) {
+      auto disable = db.prepare(
+          "UPDATE integrations SET definition = json_set(definition, '$.enabled', json('false')),"
+          " disabled_reason = ?, updated_at = ? WHERE id = ?");
+      disable.bind(1, o.disable_integration).bind(2, now_utc()).bind(3, j.integration_id);
+      if (Status s = sqlite::status_of(disable.step(), db); !s.is_ok()) return s;
+    }
+    return Status::ok();
+  };
+  co_return co_await write(std::move(work));
+}
+
+Result<std::vector<JobRow>> SqliteStore::list_jobs(const JobFilter& f) {
+  auto db = reader();
+  static const std::string sql = std::string("SELECT ") + job_columns +
+                                 " FROM jobs WHERE seq > ?1 AND (?2 = '' OR status = ?2)"
+                                 " AND (?3 = '' OR integration_id = ?3) AND (?4 = '' OR source_id = ?4)"
+                                 " ORDER BY seq LIMIT ?5";
+  auto stmt = db->prepare(sql.c_str());
+  stmt.bind(1, f.after_seq).bind(2, f.status).bind(3, f.integration_id).bind(4, f.source_id);
+  stmt.bind(5, static_cast<std::int64_t>(f.limit));
+  std::vector<JobRow> out;
+  int rc;
+  while ((rc = stmt.step()) == SQLITE_ROW) out.push_back(read_job(stmt));
+  if (rc != SQLITE_DONE) return sqlite::status_of(rc, *db);
+  return out;
+}
+
+Result<JobRow> SqliteStore::get_job(std::string_view id) {
+  auto db = reader();
+  return find_job(*db, id);
+}
+
+Result<std::vector<JobAttemptRow>> SqliteStore::list_attempts(std::int64_t job_seq) {
+  auto db = reader();
+  auto stmt = db->prepare(
+      "SELECT number, started_at, duration_ms, outcome, http_status, error FROM job_attempts WHERE job_seq = ?"
+      " ORDER BY number");
+  stmt.bind(1, job_seq);
+  std::vector<JobAttemptRow> out;
+  int rc;
+  while ((rc = stmt.step()) == SQLITE_ROW) {
+    out.push_back({static_cast<int>(stmt.integer(0)), stmt.text(1), stmt.integer(2), stmt.text(3),
+                   static_cast<int>(stmt.integer(4)), stmt.text(5)});
+  }
+  if (rc != SQLITE_DONE) return sqlite::status_of(rc, *db);
+  return out;
+}
+
+Result<std::vector<std::pair<std::string, std::int64_t>>> SqliteStore::count_open_jobs() {
+  auto db = reader();
+  std::vector<std::pair<std::string, std::int64_t>> out;
+  auto stmt = db->prepare("SELECT count(*) FROM jobs WHERE status = ?");
+  for (const char* status : {"pending", "running", "awaiting_callback", "failed"}) {
+    stmt.bind(1, std::string_view(status));
+    int rc = stmt.step();
+    if (rc != SQLITE_ROW) return sqlite::status_of(rc, *db);
+    out.emplace_back(status, stmt.integer(0));
+    stmt.reset();
+  }
+  return out;
+}
+
+asio::awaitable<Result<JobRow>> SqliteStore::retry_job(std::string id, std::int64_t now_ms) {
+  auto job = std::make_shared<JobRow>();
+  sqlite::GroupWriter::Work work = [id = std::move(id), now_ms, job](Connection& db) {
+    return transition(db, id, {"failed", "dead", "cancelled"}, "pending", now_ms, *job);
+  };
+  Status status = co_await write(std::move(work));
+  if (!status.is_ok()) co_return status;
+  co_return std::move(*job);
+}
+
+asio::awaitable<Result<JobRow>> SqliteStore::cancel_job(std::string id) {
+  auto job = std::make_shared<JobRow>();
+  sqlite::GroupWriter::Work work = [id = std::move(id), job](Connection& db) {
+    return transition(db, id, {"pending", "failed", "running", "awaiting_callback"}, "cancelled", 0, *job);
+  };
+  Status status = co_await write(std::move(work));
+  if (!status.is_ok()) co_return status;
+  co_return std::move(*job);
+}
+
+}  // namespace daisy

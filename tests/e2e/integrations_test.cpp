@@ -1,0 +1,522 @@
+// Integrations and jobs end to end: /v1/integrations (CRUD, validation,
+// access, secret rotation), jobs written with the responses and events that
+// trigger them, webhook deliveries to a local receiver (FakeProvider) that
+// can fail, answer 429 with Retry-After or 410, or hang: signatures that
+// verify with the secret, retries until success, dead after the last
+// attempt, manual retry and cancel, private targets refused by default, and
+// kill -9 while deliveries are in flight.
+//
+// Every test runs its own server with --allow-private-targets (the receiver
+// is on 127.0.0.1), except the one that checks the refusal.
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <atomic>
+#include <boost/json.hpp>
+#include <map>
+#include <mutex>
+#include <set>
+
+#include "fake_provider.h"
+#include "forms_support.h"
+#include "harness.h"
+
+namespace daisy_e2e {
+namespace {
+
+using namespace fx;
+using daisy::e2e::FakeProvider;
+using Reply = FakeProvider::Reply;
+
+DaisyProcess::Options allowing_private_targets() {
+  DaisyProcess::Options o;
+  o.args = {"--allow-private-targets"};
+  return o;
+}
+
+std::string base64_encode(std::string_view bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3), '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+std::string base64_decode(std::string_view text) {
+  std::string out(3 * (text.size() / 4), '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
+  if (n < 0) return {};
+  std::size_t padding = text.size() >= 2 && text.substr(text.size() - 2) == "==" ? 2 : !text.empty() && text.back() == '=' ? 1 : 0;
+  out.resize(static_cast<std::size_t>(n) - padding);
+  return out;
+}
+
+// The Standard Webhooks signature, computed here independently of Daisy.
+std::string expected_signature(std::string_view secret, std::string_view id, std::string_view timestamp,
+                               std::string_view body) {
+  std::string key = base64_decode(secret.substr(std::string_view("whsec_").size()));
+  std::string content = std::string(id) + "." + std::string(timestamp) + "." + std::string(body);
+  unsigned char mac[32];
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(content.data()),
+       content.size(), mac, &length);
+  return "v1," + base64_encode(std::string_view(reinterpret_cast<const char*>(mac), length));
+}
+
+class IntegrationsTest : public ::testing::Test {
+ protected:
+  void SetUp() override { start(allowing_private_targets()); }
+
+  void start(DaisyProcess::Options options) {
+    server_ = std::make_unique<DaisyProcess>(std::move(options));
+    ASSERT_TRUE(server_->start()) << server_->start_error();
+  }
+
+  void TearDown() override {
+    if (!server_ || server_->port() == 0) return;
+    EXPECT_TRUE(server_->running()) << "the server died during this test:\n" << server_->err_tail();
+    std::string report = server_->sanitizer_report();
+    EXPECT_TRUE(report.empty()) << report.substr(0, 3000);
+    if (HasFailure()) std::fprintf(stderr, "--- server stderr (tail) ---\n%s\n", server_->err_tail().c_str());
+  }
+
+  DaisyProcess& server() { return *server_; }
+
+  // Creates an integration; returns its reply's JSON (with "secret").
+  json::value create_integration(const json::value& body) {
+    HttpResponse r = server().request("POST", "/v1/integrations", admin_json(), dump(body));
+    EXPECT_EQ(r.status, 201) << r.summary();
+    return r.json();
+  }
+
+  json::value webhook_on_app(const std::string& app_id, const std::string& url, const std::string& schedule = "") {
+    json::object body{{"name", "hook"},
+                      {"source", json::object{{"app_id", app_id}}},
+                      {"type", "webhook"},
+                      {"config", json::object{{"url", url}, {"timeout_ms", 2000}}}};
+    if (!schedule.empty()) body["retry"] = json::object{{"schedule_s", J(schedule)}};
+    return create_integration(body);
+  }
+
+  // Posts one event as the app; returns the 202 reply's JSON.
+  json::value send_event(const App& app, std::string_view name = "click") {
+    std::string event = R"({"session_id":"0193a1b2-c3d4-7000-8000-123456789abc","category":"ui","name":")" +
+                        std::string(name) + R"(","data":{"n":1},"timestamp":"2026-01-01T10:00:00Z"})";
+    HttpResponse r = server().request("POST", "/v1/events", token_json(app.token), event);
+    EXPECT_EQ(r.status, 202) << r.summary();
+    return r.json();
+  }
+
+  json::value job(const std::string& id) {
+    HttpResponse r = server().get("/v1/jobs/" + id, server().admin());
+    EXPECT_EQ(r.status, 200) << r.summary();
+    return r.json();
+  }
+
+  // Waits until the job has this status; its JSON then (or as last seen).
+  json::value wait_status(const std::string& id, std::string_view status, std::chrono::milliseconds timeout = 20s) {
+    json::value last;
+    eventually([&] { return str(last = job(id), "status") == status; }, timeout);
+    EXPECT_EQ(str(last, "status"), status) << dump(last);
+    return last;
+  }
+
+  static std::string only_job_id(const json::value& reply) {
+    const auto& actions = arr(reply, "actions");
+    EXPECT_EQ(actions.size(), 1u) << dump(reply);
+    return actions.empty() ? std::string() : str(actions[0], "job_id");
+  }
+
+  std::unique_ptr<DaisyProcess> server_;
+};
+
+// ---------------------------------------------------------------- definitions
+
+TEST_F(IntegrationsTest, CrudValidationAndAccess) {
+  App app = make_app(server(), "shop");
+  json::value created = webhook_on_app(app.id, "http://127.0.0.1:9/hook");
+  std::string id = str(created, "id");
+  EXPECT_TRUE(is_uuid_v7(id));
+  EXPECT_EQ(str(created, "secret").rfind("whsec_", 0), 0u) << dump(created);
+  EXPECT_EQ(base64_decode(str(created, "secret").substr(6)).size(), 24u);
+  EXPECT_EQ(dump(at(created, "on")), R"(["event.created"])");
+  EXPECT_EQ(str(created, "mode"), "async");
+  EXPECT_EQ(dump(at(at(created, "retry"), "schedule_s")), "[0,5,30,120,600,1800,3600,10800,21600,43200]");
+
+  // The secret is shown once: never by a read.
+  HttpResponse got = server().get("/v1/integrations/" + id, server().admin());
+  ASSERT_EQ(got.status, 200) << got.summary();
+  EXPECT_FALSE(got.json().as_object().contains("secret"));
+  EXPECT_EQ(str(got.json(), "name"), "hook");
+  HttpResponse list = server().get("/v1/integrations", server().admin());
+  ASSERT_EQ(list.status, 200);
+  ASSERT_EQ(arr(list.json(), "items").size(), 1u);
+  EXPECT_EQ(got.body.find("whsec_"), std::string::npos);
+
+  HttpResponse patched = server().request("PATCH", "/v1/integrations/" + id, admin_json(),
+                                          R"({"name":"renamed","enabled":false,"retry":{"schedule_s":[0,1]}})");
+  ASSERT_EQ(patched.status, 200) << patched.summary();
+  EXPECT_EQ(str(patched.json(), "name"), "renamed");
+  EXPECT_FALSE(at(patched.json(), "enabled").as_bool());
+  EXPECT_EQ(str(at(patched.json(), "config"), "url"), "http://127.0.0.1:9/hook");  // kept
+
+  // Each bad field is named.
+  HttpResponse bad = server().request(
+      "POST", "/v1/integrations", admin_json(),
+      R"({"name":"x","source":{"app_id":")" + app.id +
+          R"("},"type":"webhook","config":{"url":"ftp://example.org","timeout_ms":5,"colour":"red"},)"
+          R"("on":["response.created"],"retry":{"schedule_s":[0,-1]}})");
+  EXPECT_TRUE(IsValidationError(bad, {"config.url", "config.timeout_ms", "config.colour", "on[0]", "retry.schedule_s[1]"}));
+  HttpResponse no_source = server().request(
+      "POST", "/v1/integrations", admin_json(),
+      R"({"name":"x","source":{"form_id":"0193a1b2-c3d4-7000-8000-123456789abc"},"type":"webhook","config":{"url":"http://example.org"}})");
+  EXPECT_TRUE(IsValidationError(no_source, {"source.form_id"}));
+  HttpResponse no_type = server().request("POST", "/v1/integrations", admin_json(),
+                                          R"({"name":"x","source":{"app_id":")" + app.id + R"("},"config":{}})");
+  EXPECT_TRUE(HasFieldError(no_type, "type"));
+  HttpResponse reserved = server().request(
+      "POST", "/v1/integrations", admin_json(),
+      R"({"name":"x","source":{"app_id":")" + app.id +
+          R"("},"type":"webhook","config":{"url":"http://example.org","headers":{"webhook-id":"forged"}}})");
+  EXPECT_TRUE(IsValidationError(reserved, {"config.headers.webhook-id"}));
+  HttpResponse change_type = server().request("PATCH", "/v1/integrations/" + id, admin_json(), R"({"type":"redis"})");
+  EXPECT_TRUE(IsValidationError(change_type, {"type"}));
+
+  // Admin only: an app token is refused, none is unauthenticated.
+  EXPECT_EQ(server().get("/v1/integrations", bearer(app.token)).status, 403);
+  EXPECT_EQ(server().get("/v1/integrations").status, 401);
+  EXPECT_EQ(server().get("/v1/jobs", bearer(app.token)).status, 403);
+
+  EXPECT_EQ(server().request("DELETE", "/v1/integrations/" + id, server().admin()).status, 204);
+  EXPECT_EQ(server().get("/v1/integrations/" + id, server().admin()).status, 404);
+  EXPECT_EQ(server().request("DELETE", "/v1/integrations/" + id, server().admin()).status, 404);
+}
+
+TEST_F(IntegrationsTest, DefinitionsSurviveARestart) {
+  App app = make_app(server(), "shop");
+  json::value created = webhook_on_app(app.id, "http://127.0.0.1:9/hook", "[0,2]");
+  ASSERT_EQ(server().stop().code, 0);
+  ASSERT_TRUE(server().start()) << server().start_error();
+  HttpResponse got = server().get("/v1/integrations/" + str(created, "id"), server().admin());
+  ASSERT_EQ(got.status, 200);
+  EXPECT_EQ(dump(at(at(got.json(), "retry"), "schedule_s")), "[0,2]");
+  // And they still trigger jobs.
+  EXPECT_EQ(arr(send_event(app), "actions").size(), 1u);
+}
+
+// ---------------------------------------------------------------- deliveries
+
+TEST_F(IntegrationsTest, WebhookSignaturesVerifyWithTheSecret) {
+  FakeProvider receiver;
+  receiver.set("/hook", Reply{.status = 204, .body = "", .content_type = "text/plain"});
+  App app = make_app(server(), "shop");
+  json::value integration = webhook_on_app(app.id, receiver.url("/hook"));
+  std::string secret = str(integration, "secret");
+
+  json::value accepted = send_event(app, "signed");
+  std::string job_id = only_job_id(accepted);
+  EXPECT_EQ(str(arr(accepted, "actions")[0], "integration_id"), str(integration, "id"));
+  EXPECT_EQ(str(arr(accepted, "actions")[0], "status"), "pending");
+
+  json::value done = wait_status(job_id, "succeeded");
+  EXPECT_EQ(num(done, "attempts"), 1);
+  ASSERT_EQ(arr(done, "attempts_log").size(), 1u);
+  EXPECT_EQ(num(arr(done, "attempts_log")[0], "http_status"), 204);
+  EXPECT_EQ(str(arr(done, "attempts_log")[0], "outcome"), "succeeded");
+
+  auto requests = receiver.requests("/hook");
+  ASSERT_EQ(requests.size(), 1u);
+  const auto& hook = requests[0];
+  EXPECT_EQ(hook.method, "POST");
+  EXPECT_EQ(hook.header("webhook-id"), job_id);
+  EXPECT_EQ(hook.header("content-type"), "application/json");
+  std::string timestamp = hook.header("webhook-timestamp");
+  ASSERT_FALSE(timestamp.empty());
+  std::int64_t sent_at = std::stoll(timestamp);
+  std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch()).count();
+  EXPECT_LE(std::llabs(now - sent_at), 60);
+  EXPECT_EQ(hook.header("webhook-signature"), expected_signature(secret, job_id, timestamp, hook.body));
+  // A signature from another secret does not match.
+  EXPECT_NE(hook.header("webhook-signature"),
+            expected_signature("whsec_" + base64_encode(std::string(24, 'x')), job_id, timestamp, hook.body));
+
+  json::value body = J(hook.body);
+  EXPECT_EQ(str(body, "id"), job_id);
+  EXPECT_EQ(str(body, "type"), "event.created");
+  EXPECT_FALSE(str(body, "timestamp").empty());
+  EXPECT_EQ(str(at(body, "data"), "id"), str(accepted, "id"));
+  EXPECT_EQ(str(at(body, "data"), "name"), "signed");
+  EXPECT_EQ(dump(at(at(body, "data"), "data")), R"({"n":1})");
+  EXPECT_EQ(dump(at(done, "data")), dump(at(body, "data")));
+}
+
+TEST_F(IntegrationsTest, RotatedSecretsSignBesideTheOldOneFor24Hours) {
+  FakeProvider receiver;
+  receiver.set("/hook", Reply{.status = 200, .body = "ok", .content_type = "text/plain"});
+  App app = make_app(server(), "shop");
+  json::value integration = webhook_on_app(app.id, receiver.url("/hook"));
+  std::string old_secret = str(integration, "secret");
+  HttpResponse rotated =
+      server().request("POST", "/v1/integrations/" + str(integration, "id") + "/secret", server().admin());
+  ASSERT_EQ(rotated.status, 200) << rotated.summary();
+  std::string new_secret = str(rotated.json(), "secret");
+  ASSERT_NE(new_secret, old_secret);
+  EXPECT_FALSE(str(rotated.json(), "previous_secret_expires_at").empty());
+
+  std::string job_id = only_job_id(send_event(app));
+  wait_status(job_id, "succeeded");
+  auto hook = receiver.requests("/hook").at(0);
+  std::string ts = hook.header("webhook-timestamp");
+  EXPECT_EQ(hook.header("webhook-signature"), expected_signature(new_secret, job_id, ts, hook.body) + " " +
+                                                  expected_signature(old_secret, job_id, ts, hook.body));
+}
+
+TEST_F(IntegrationsTest, FailedDeliveriesAreRetriedUntilTheySucceed) {
+  FakeProvider receiver;
+  std::atomic<int> calls{0};
+  receiver.set_handler("/flaky", [&](const FakeProvider::Request&) {
+    int n = ++calls;
+    if (n == 1) return Reply{.status = 500, .body = "boom", .content_type = "text/plain"};
+    if (n == 2) return Reply{.status = 502, .body = "bad gateway", .content_type = "text/plain"};
+    return Reply{.status = 200, .body = "ok", .content_type = "text/plain"};
+  });
+  App app = make_app(server(), "shop");
+  webhook_on_app(app.id, receiver.url("/flaky"), "[0,1,1,1]");
+  std::string job_id = only_job_id(send_event(app));
+
+  json::value done = wait_status(job_id, "succeeded");
+  EXPECT_EQ(num(done, "attempts"), 3);
+  const auto& log = arr(done, "attempts_log");
+  ASSERT_EQ(log.size(), 3u) << dump(done);
+  EXPECT_EQ(str(log[0], "outcome"), "failed");
+  EXPECT_EQ(num(log[0], "http_status"), 500);
+  EXPECT_NE(str(log[0], "error").find("boom"), std::string::npos) << dump(log[0]);
+  EXPECT_EQ(num(log[1], "http_status"), 502);
+  EXPECT_EQ(str(log[2], "outcome"), "succeeded");
+  // Every attempt carries the same webhook-id (the receiver's deduplication key).
+  auto requests = receiver.requests("/flaky");
+  ASSERT_EQ(requests.size(), 3u);
+  for (const auto& r : requests) EXPECT_EQ(r.header("webhook-id"), job_id);
+  EXPECT_EQ(requests[0].body, requests[2].body);
+}
+
+TEST_F(IntegrationsTest, DeadAfterTheLastAttemptThenManualRetryAndCancel) {
+  FakeProvider receiver;
+  receiver.set("/down", Reply{.status = 503, .body = "down", .content_type = "text/plain"});
+  App app = make_app(server(), "shop");
+  json::value integration = webhook_on_app(app.id, receiver.url("/down"), "[0,1]");
+  std::string job_id = only_job_id(send_event(app));
+
+  json::value dead = wait_status(job_id, "dead");
+  EXPECT_EQ(num(dead, "attempts"), 2);
+  EXPECT_EQ(arr(dead, "attempts_log").size(), 2u);
+  EXPECT_NE(str(dead, "last_error").find("503"), std::string::npos);
+  EXPECT_EQ(receiver.count("/down"), 2u);
+
+  // A dead job cannot be cancelled; retried by hand, it gets one more attempt.
+  EXPECT_TRUE(IsProblem(server().request("POST", "/v1/jobs/" + job_id + "/cancel", server().admin()), 409, "conflict"));
+  receiver.set("/down", Reply{.status = 200, .body = "ok", .content_type = "text/plain"});
+  HttpResponse retried = server().request("POST", "/v1/jobs/" + job_id + "/retry", server().admin());
+  ASSERT_EQ(retried.status, 200) << retried.summary();
+  EXPECT_EQ(str(retried.json(), "status"), "pending");
+  json::value done = wait_status(job_id, "succeeded");
+  EXPECT_EQ(num(done, "attempts"), 3);
+  EXPECT_TRUE(IsProblem(server().request("POST", "/v1/jobs/" + job_id + "/retry", server().admin()), 409, "conflict"));
+
+  // A job waiting for its next attempt is cancelled, and then never attempted.
+  receiver.set("/down", Reply{.status = 500, .body = "down", .content_type = "text/plain"});
+  HttpResponse slow = server().request("PATCH", "/v1/integrations/" + str(integration, "id"), admin_json(),
+                                       R"({"retry":{"schedule_s":[0,3600]}})");
+  ASSERT_EQ(slow.status, 200) << slow.summary();
+  std::string waiting = only_job_id(send_event(app));
+  json::value failed = wait_status(waiting, "failed");
+  EXPECT_FALSE(str(failed, "next_attempt_at").empty());
+  HttpResponse cancelled = server().request("POST", "/v1/jobs/" + waiting + "/cancel", server().admin());
+  ASSERT_EQ(cancelled.status, 200) << cancelled.summary();
+  EXPECT_EQ(str(cancelled.json(), "status"), "cancelled");
+  EXPECT_EQ(str(job(waiting), "status"), "cancelled");
+
+  // Listing by status and integration.
+  HttpResponse listed = server().get("/v1/jobs?status=cancelled&integration_id=" + str(integration, "id"),
+                                     server().admin());
+  ASSERT_EQ(listed.status, 200);
+  ASSERT_EQ(arr(listed.json(), "items").size(), 1u);
+  EXPECT_EQ(str(arr(listed.json(), "items")[0], "id"), waiting);
+  EXPECT_TRUE(IsValidationError(server().get("/v1/jobs?status=lost", server().admin()), {"status"}));
+  EXPECT_EQ(server().get("/v1/jobs/0193a1b2-c3d4-7000-8000-123456789abc", server().admin()).status, 404);
+}
+
+TEST_F(IntegrationsTest, RetryAfterIsHonoured) {
+  FakeProvider receiver;
+  std::atomic<int> calls{0};
+  receiver.set_handler("/busy", [&](const FakeProvider::Request&) {
+    if (++calls == 1) {
+      return Reply{.status = 429, .body = "slow down", .content_type = "text/plain", .headers = {{"Retry-After", "3"}}};
+    }
+    return Reply{.status = 200, .body = "ok", .content_type = "text/plain"};
+  });
+  App app = make_app(server(), "shop");
+  webhook_on_app(app.id, receiver.url("/busy"), "[0,0,0]");
+  std::string job_id = only_job_id(send_event(app));
+  json::value waiting = wait_status(job_id, "failed");
+  // Due no sooner than the receiver asked, although the schedule said at once.
+  std::string started = str(arr(waiting, "attempts_log")[0], "started_at");
+  std::string next = str(waiting, "next_attempt_at");
+  auto seconds = [](const std::string& iso) {  // seconds of the day, from "...THH:MM:SS.mmmZ"
+    return std::stoi(iso.substr(11, 2)) * 3600 + std::stoi(iso.substr(14, 2)) * 60 + std::stod(iso.substr(17, 6));
+  };
+  double gap = seconds(next) - seconds(started);
+  if (gap < 0) gap += 86400;
+  EXPECT_GE(gap, 2.9) << started << " -> " << next;
+  json::value done = wait_status(job_id, "succeeded");
+  EXPECT_EQ(num(done, "attempts"), 2);
+}
+
+TEST_F(IntegrationsTest, GoneDisablesTheIntegration) {
+  FakeProvider receiver;
+  receiver.set("/gone", Reply{.status = 410, .body = "gone", .content_type = "text/plain"});
+  App app = make_app(server(), "shop");
+  json::value integration = webhook_on_app(app.id, receiver.url("/gone"));
+  std::string job_id = only_job_id(send_event(app));
+  json::value dead = wait_status(job_id, "dead");
+  EXPECT_EQ(num(dead, "attempts"), 1);
+  std::string id = str(integration, "id");
+  ASSERT_TRUE(eventually([&] {
+    HttpResponse r = server().get("/v1/integrations/" + id, server().admin());
+    return r.status == 200 && !at(r.json(), "enabled").as_bool();
+  }));
+  HttpResponse got = server().get("/v1/integrations/" + id, server().admin());
+  EXPECT_NE(str(got.json(), "disabled_reason").find("410"), std::string::npos) << got.body;
+  // New events no longer trigger it, before and after a restart.
+  EXPECT_TRUE(arr(send_event(app), "actions").empty());
+  ASSERT_EQ(server().stop().code, 0);
+  ASSERT_TRUE(server().start()) << server().start_error();
+  EXPECT_TRUE(arr(send_event(app), "actions").empty());
+  // Enabled again by hand, it triggers again and its reason is cleared.
+  HttpResponse enabled = server().request("PATCH", "/v1/integrations/" + id, admin_json(), R"({"enabled":true})");
+  ASSERT_EQ(enabled.status, 200);
+  EXPECT_TRUE(at(enabled.json(), "disabled_reason").is_null());
+  EXPECT_EQ(arr(send_event(app), "actions").size(), 1u);
+}
+
+TEST_F(IntegrationsTest, ResponsesTriggerJobsWithTheirSnapshot) {
+  FakeProvider receiver;
+  receiver.set("/forms", Reply{.status = 200, .body = "ok", .content_type = "text/plain"});
+  std::string form_id = create_form_id(server(), J(R"({"title":"t","questions":[{"key":"n","type":"integer"}]})"));
+  json::value integration = create_integration(J(R"({"name":"crm","source":{"form_id":")" + form_id +
+                                                  R"("},"on":["response.created","response.updated"],)"
+                                                  R"("type":"webhook","config":{"url":")" +
+                                                  receiver.url("/forms") + R"("}})"));
+  HttpResponse submitted = submit(server(), form_id, J(R"({"n":1})"), {{"Idempotency-Key", "k1"}});
+  ASSERT_EQ(submitted.status, 201) << submitted.summary();
+  std::string response_id = str(submitted.json(), "id");
+  std::string created_job = only_job_id(submitted.json());
+  // A replay of the same submission makes no second job.
+  HttpResponse replay = submit(server(), form_id, J(R"({"n":1})"), {{"Idempotency-Key", "k1"}});
+  ASSERT_EQ(replay.status, 201) << replay.summary();
+  EXPECT_EQ(str(replay.json(), "id"), response_id);
+
+  HttpResponse corrected = correct(server(), form_id, response_id, J(R"({"n":2})"));
+  ASSERT_EQ(corrected.status, 200) << corrected.summary();
+  std::string updated_job = only_job_id(corrected.json());
+
+  json::value first = wait_status(created_job, "succeeded");
+  json::value second = wait_status(updated_job, "succeeded");
+  EXPECT_EQ(str(first, "type"), "response.created");
+  EXPECT_EQ(str(second, "type"), "response.updated");
+  EXPECT_EQ(str(first, "source_id"), response_id);
+  // Each job keeps what the response was when it was made.
+  EXPECT_EQ(num(at(at(first, "data"), "answers"), "n"), 1);
+  EXPECT_EQ(num(at(at(second, "data"), "answers"), "n"), 2);
+  EXPECT_EQ(num(at(second, "data"), "revision"), 2);
+  HttpResponse by_source = server().get("/v1/jobs?source_id=" + response_id, server().admin());
+  ASSERT_EQ(by_source.status, 200);
+  EXPECT_EQ(arr(by_source.json(), "items").size(), 2u);
+  EXPECT_EQ(receiver.count("/forms"), 2u);
+
+  // A trigger the integration does not run on makes no job.
+  HttpResponse only_created = server().request("PATCH", "/v1/integrations/" + str(integration, "id"), admin_json(),
+                                               R"({"on":["response.created"]})");
+  ASSERT_EQ(only_created.status, 200);
+  HttpResponse again = correct(server(), form_id, response_id, J(R"({"n":3})"));
+  EXPECT_TRUE(arr(again.json(), "actions").empty()) << again.body;
+}
+
+TEST_F(IntegrationsTest, BatchesMakeAJobPerEvent) {
+  FakeProvider receiver;
+  receiver.set("/hook", Reply{.status = 200, .body = "ok", .content_type = "text/plain"});
+  App app = make_app(server(), "shop");
+  webhook_on_app(app.id, receiver.url("/hook"));
+  std::string batch = R"({"events":[)";
+  for (int i = 0; i < 5; ++i) {
+    if (i) batch += ",";
+    batch += R"({"session_id":"0193a1b2-c3d4-7000-8000-123456789abc","category":"ui","name":"b","data":{"i":)" +
+             std::to_string(i) + R"(},"timestamp":"2026-01-01T10:00:00Z"})";
+  }
+  batch += R"(,{"session_id":"nope"}]})";
+  HttpResponse r = server().request("POST", "/v1/events", token_json(app.token), batch);
+  ASSERT_EQ(r.status, 202) << r.summary();
+  json::value reply = r.json();
+  ASSERT_EQ(arr(reply, "actions").size(), 5u);  // none for the rejected event
+  for (const auto& action : arr(reply, "actions")) wait_status(str(action, "job_id"), "succeeded");
+  std::set<std::string> seen;
+  for (const auto& hook : receiver.requests("/hook")) seen.insert(str(at(J(hook.body), "data"), "id"));
+  std::set<std::string> ids;
+  for (const auto& id : arr(reply, "ids")) ids.insert(std::string(id.as_string()));
+  EXPECT_EQ(seen, ids);
+}
+
+TEST_F(IntegrationsTest, PrivateTargetsAreRefusedByDefault) {
+  start(DaisyProcess::Options{});
+  FakeProvider receiver;
+  receiver.set("/hook", Reply{.status = 200, .body = "ok", .content_type = "text/plain"});
+  App app = make_app(server(), "shop");
+  webhook_on_app(app.id, receiver.url("/hook"), "[0]");
+  std::string job_id = only_job_id(send_event(app));
+  json::value dead = wait_status(job_id, "dead");
+  EXPECT_NE(str(dead, "last_error").find("internal"), std::string::npos) << dump(dead);
+  EXPECT_TRUE(at(arr(dead, "attempts_log")[0], "http_status").is_null());
+  EXPECT_EQ(receiver.count("/hook"), 0u);
+}
+
+TEST_F(IntegrationsTest, DeletingAnIntegrationCancelsItsWaitingJobs) {
+  FakeProvider receiver;
+  receiver.set("/down", Reply{.status = 500, .body = "down", .content_type = "text/plain"});
+  App app = make_app(server(), "shop");
+  json::value integration = webhook_on_app(app.id, receiver.url("/down"), "[0,3600]");
+  std::string job_id = only_job_id(send_event(app));
+  wait_status(job_id, "failed");
+  ASSERT_EQ(server().request("DELETE", "/v1/integrations/" + str(integration, "id"), server().admin()).status, 204);
+  json::value cancelled = job(job_id);
+  EXPECT_EQ(str(cancelled, "status"), "cancelled");
+  EXPECT_TRUE(arr(send_event(app), "actions").empty());
+}
+
+// kill -9 while deliveries hang at the receiver: after a restart every job
+// still finishes. The receiver may see a webhook-id twice, never lose one.
+TEST_F(IntegrationsTest, KillNineWhileDeliveriesAreInFlightLosesNoJob) {
+  FakeProvider receiver;
+  std::atomic<bool> hang{true};
+  receiver.set_handler("/hook", [&](const FakeProvider::Request&) {
+    if (hang) return Reply{.status = 200, .body = "", .content_type = "text/plain", .hang = true};
+    return Reply{.status = 200, .body = "ok", .content_type = "text/plain"};
+  });
+  App app = make_app(server(), "shop");
+  webhook_on_app(app.id, receiver.url("/hook"), "[0,1,1,1,1,1]");
+  std::vector<std::string> jobs;
+  for (int i = 0; i < 20; ++i) jobs.push_back(only_job_id(send_event(app)));
+  ASSERT_TRUE(eventually([&] { return receiver.count("/hook") >= 20; }, 20s)) << receiver.count("/hook");
+  server().kill9();
+  hang = false;
+  receiver.release_hangs();
+  ASSERT_TRUE(server().start()) << server().start_error();
+  for (const auto& id : jobs) wait_status(id, "succeeded", 30s);
+  std::map<std::string, int> seen;
+  for (const auto& r : receiver.requests("/hook")) ++seen[r.header("webhook-id")];
+  for (const auto& id : jobs) EXPECT_GE(seen[id], 2) << "job " << id << " was not delivered again after the restart";
+}
+
+}  // namespace
+}  // namespace daisy_e2e

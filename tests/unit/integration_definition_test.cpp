@@ -1,0 +1,91 @@
+#include "domain/integration.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <algorithm>
+
+namespace {
+
+using daisy::FieldError;
+using daisy::IntegrationDefinition;
+using daisy::parse_integration_definition;
+namespace json = boost::json;
+
+constexpr const char* app = "0193a1b2-c3d4-7000-8000-123456789abc";
+
+std::vector<std::string> fields_of(const std::variant<IntegrationDefinition, std::vector<FieldError>>& parsed) {
+  std::vector<std::string> out;
+  if (auto* errors = std::get_if<std::vector<FieldError>>(&parsed)) {
+    for (const auto& e : *errors) out.push_back(e.field);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+auto parse(const std::string& text, const IntegrationDefinition* base = nullptr) {
+  return parse_integration_definition(json::parse(text).as_object(), base);
+}
+
+TEST(IntegrationDefinition, WebhookDefaults) {
+  auto parsed = parse(std::string(R"({"name":"n","source":{"app_id":")") + app +
+                      R"("},"type":"webhook","config":{"url":"https://example.org/h"}})");
+  ASSERT_TRUE(std::holds_alternative<IntegrationDefinition>(parsed)) << fields_of(parsed).size();
+  const auto& d = std::get<IntegrationDefinition>(parsed);
+  EXPECT_EQ(d.source_kind, "app");
+  EXPECT_EQ(d.triggers, std::vector<std::string>{"event.created"});
+  EXPECT_EQ(d.mode, "async");
+  EXPECT_EQ(d.webhook.timeout_ms, 15000);
+  EXPECT_EQ(d.retry_schedule_s, daisy::default_retry_schedule());
+  EXPECT_TRUE(d.enabled);
+  EXPECT_TRUE(d.runs_on("event.created"));
+  EXPECT_FALSE(d.runs_on("response.created"));
+  // What is stored reads back the same.
+  auto again = daisy::integration_definition_from_json(json::serialize(d.to_json()));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(json::serialize(again->to_json()), json::serialize(d.to_json()));
+}
+
+TEST(IntegrationDefinition, SyncWebhooksDefaultToTwoSeconds) {
+  auto parsed = parse(std::string(R"({"name":"n","source":{"form_id":")") + app +
+                      R"("},"type":"webhook","mode":"sync","config":{"url":"http://example.org"}})");
+  ASSERT_TRUE(std::holds_alternative<IntegrationDefinition>(parsed));
+  EXPECT_EQ(std::get<IntegrationDefinition>(parsed).webhook.timeout_ms, 2000);
+  EXPECT_EQ(std::get<IntegrationDefinition>(parsed).triggers, std::vector<std::string>{"response.created"});
+}
+
+TEST(IntegrationDefinition, EachBadFieldIsNamed) {
+  auto parsed = parse(R"({"name":"","source":{"app_id":"x"},"type":"fax","mode":"later","extra":1,"config":{}})");
+  EXPECT_EQ(fields_of(parsed), (std::vector<std::string>{"extra", "mode", "name", "source.app_id", "type"}));
+  auto webhook = parse(std::string(R"({"name":"n","source":{"form_id":")") + app +
+                       R"("},"type":"webhook","on":["event.created"],)"
+                       R"("config":{"url":"http://","headers":{"bad name":"v","x":"a\nb"},"max_in_flight":0},)"
+                       R"("retry":{"schedule_s":[]}})");
+  EXPECT_EQ(fields_of(webhook), (std::vector<std::string>{"config.headers.bad name", "config.headers.x",
+                                                          "config.max_in_flight", "config.url", "on[0]",
+                                                          "retry.schedule_s"}));
+  auto redis = parse(std::string(R"({"name":"n","source":{"app_id":")") + app +
+                     R"("},"type":"redis","mode":"sync","config":{"url":"http://x","callback_timeout_s":0}})");
+  EXPECT_EQ(fields_of(redis),
+            (std::vector<std::string>{"config.callback_timeout_s", "config.channel", "config.url", "mode"}));
+}
+
+TEST(IntegrationDefinition, PatchKeepsWhatItDoesNotName) {
+  auto created = parse(std::string(R"({"name":"n","source":{"app_id":")") + app +
+                       R"("},"type":"webhook","config":{"url":"http://example.org","timeout_ms":500},)"
+                       R"("retry":{"schedule_s":[0,1]}})");
+  ASSERT_TRUE(std::holds_alternative<IntegrationDefinition>(created));
+  const auto& base = std::get<IntegrationDefinition>(created);
+  auto patched = parse(R"({"enabled":false})", &base);
+  ASSERT_TRUE(std::holds_alternative<IntegrationDefinition>(patched));
+  const auto& d = std::get<IntegrationDefinition>(patched);
+  EXPECT_FALSE(d.enabled);
+  EXPECT_EQ(d.webhook.timeout_ms, 500);
+  EXPECT_EQ(d.retry_schedule_s, (std::vector<int>{0, 1}));
+  EXPECT_EQ(fields_of(parse(R"({"source":{"app_id":"0193a1b2-c3d4-7000-8000-123456789abd"},"type":"redis"})", &base)),
+            (std::vector<std::string>{"source", "type"}));
+}
+
+}  // namespace
