@@ -87,12 +87,26 @@ pids+=($!)
 wait_http "http://127.0.0.1:$NGINX_PORT/"
 
 PORT="$(free_port)"
-start_daisy "$WORK/daisy-data" "$PORT"
+# --allow-private-targets: the webhooks of the actions scenario go to nginx on loopback.
+start_daisy "$WORK/daisy-data" "$PORT" --allow-private-targets
 BASE="http://127.0.0.1:$PORT"
 APP_ID="$(admin_post "$PORT" /v1/apps '{"name":"bench"}' | json_field id)"
 APP_TOKEN="$(admin_post "$PORT" "/v1/apps/$APP_ID/token" '' | json_field token)"
 FORM_ID="$(admin_post "$PORT" /v1/forms "$(cat "$ROOT/bench/form.json")" | json_field id)"
 MAIN_PID="$DAISY_PID"
+# The same form again, with two async webhook integrations (to nginx): every
+# submission makes two jobs, delivered while the submissions go on.
+ACTIONS_FORM_ID="$(admin_post "$PORT" /v1/forms "$(cat "$ROOT/bench/form.json")" | json_field id)"
+for hook in a b; do
+  admin_post "$PORT" /v1/integrations "{\"name\":\"bench-$hook\",\"source\":{\"form_id\":\"$ACTIONS_FORM_ID\"},\"type\":\"webhook\",\"config\":{\"url\":\"http://127.0.0.1:$NGINX_PORT/hook-$hook\"}}" > /dev/null
+done
+# jobs_metric NAME: a job series of the main server's /metrics
+jobs_metric() { curl -s "$BASE/metrics" | awk -v s="$1" '$1 == s {print $2}'; }
+jobs_open() {
+  curl -s "$BASE/metrics" | awk '/^daisy_jobs\{status="(pending|running|failed)"\}/ {n += $2} END {print n + 0}'
+}
+SUCCEEDED='daisy_job_attempts_total{outcome="succeeded"}'
+: > "$WORK/rounds-deliveries"
 # The event scenarios get a server and database of their own, so the millions
 # of events they write do not weigh on the form figures (and the reverse).
 EV_PORT="$(free_port)"
@@ -120,7 +134,7 @@ run_wrk() {
 }
 
 declare -A CMD LABEL GOAL
-KEYS=(nginx healthz get_app submit nginx_post event event_batch)
+KEYS=(nginx healthz get_app submit submit_actions nginx_post event event_batch)
 CMD[nginx]="wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency http://127.0.0.1:<nginx>/healthz"
 CMD[healthz]="wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency http://127.0.0.1:<daisy>/healthz"
 CMD[get_app]="wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency -H 'Authorization: Bearer <admin>' http://127.0.0.1:<daisy>/v1/apps/<id>"
@@ -142,6 +156,9 @@ GOAL[nginx]="-"
 GOAL[healthz]="ratio >= 0.80"
 GOAL[get_app]="-"
 GOAL[submit]="ratio >= 0.30, p99 < 20 ms"
+LABEL[submit_actions]="the same on a form with two async webhook integrations (two jobs per response, delivered meanwhile)"
+GOAL[submit_actions]="rate >= 0.85 of the row above"
+CMD[submit_actions]="the same wrk command, DAISY_FORM=<form with two integrations>"
 LABEL[search]="Daisy GET /search (public, from memory), provider up"
 LABEL[search_down]="the same, provider down (connection refused)"
 LABEL[search_hang]="the same, provider hanging"
@@ -159,6 +176,19 @@ for round in $(seq 1 "$ROUNDS"); do
   run_wrk healthz "$BASE/healthz"
   run_wrk get_app "$BASE/v1/apps/$APP_ID" -H "Authorization: Bearer $ADMIN_TOKEN"
   DAISY_TOKEN="$APP_TOKEN" DAISY_FORM="$FORM_ID" run_wrk submit "$BASE" -s "$ROOT/bench/submit.lua"
+  delivered0="$(jobs_metric "$SUCCEEDED")"
+  DAISY_TOKEN="$APP_TOKEN" DAISY_FORM="$ACTIONS_FORM_ID" run_wrk submit_actions "$BASE" -s "$ROOT/bench/submit.lua"
+  # The jobs left when the round ended are delivered before the next
+  # scenario starts: the rate of that drain is the delivery figure.
+  drain_t0="$(date +%s.%N)"
+  delivered1="$(jobs_metric "$SUCCEEDED")"
+  backlog="$(jobs_open)"
+  for _ in $(seq 1 1200); do [ "$(jobs_open)" = "0" ] && break; sleep 0.1; done
+  delivered2="$(jobs_metric "$SUCCEEDED")"
+  awk -v a="$delivered0" -v b="$delivered1" -v c="$delivered2" -v t0="$drain_t0" -v t1="$(date +%s.%N)" \
+    -v d="$DURATION" -v q="$backlog" \
+    'BEGIN {printf "%.0f %.0f %d %.1f\n", (b - a) / d, (t1 - t0 > 0.5 ? (c - b) / (t1 - t0) : 0), q, t1 - t0}' \
+    >> "$WORK/rounds-deliveries"
   run_wrk nginx_post "http://127.0.0.1:$NGINX_PORT" -s "$ROOT/bench/event.lua"
   DAISY_TOKEN="$EV_APP_TOKEN" run_wrk event "$EV_BASE" -s "$ROOT/bench/event.lua"
   DAISY_TOKEN="$EV_APP_TOKEN" run_wrk event_batch "$EV_BASE" -s "$ROOT/bench/event_batch.lua"
@@ -367,9 +397,26 @@ row() {  # key [reference rate]
   echo
   echo "| scenario | req/s | p50 | p99 | ratio to nginx | goal | command |"
   echo "|---|---|---|---|---|---|---|"
-  for key in nginx healthz get_app submit; do row "$key"; done
+  for key in nginx healthz get_app submit submit_actions; do row "$key"; done
   echo
   echo "Responses stored by the submission rounds: ${SUBMITTED:-unknown}."
+  echo
+  echo "## Actions (webhook jobs, delivered to nginx on loopback)"
+  echo
+  submit_rate="$(median submit | awk '{print $1}')"
+  actions_rate="$(median submit_actions | awk '{print $1}')"
+  printf -- '- Submitting with two async webhook integrations attached: **%.2f** of the submit rate without them\n' \
+    "$(awk -v a="$actions_rate" -v b="$submit_rate" 'BEGIN {print a / b}')"
+  printf -- '  (%.0f against %.0f req/s, median rounds; goal >= 0.85). Each response makes two jobs in its own transaction,\n' \
+    "$actions_rate" "$submit_rate"
+  echo "  and the deliveries run in the same process during the round."
+  drain="$(sort -n -k2,2 "$WORK/rounds-deliveries" | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}')"
+  read -r during drain_rate backlog drain_s <<< "$drain"
+  printf -- '- Webhook deliveries: **%.0f deliveries/s** sustained while the jobs left at the end of a round drain\n' "$drain_rate"
+  printf -- '  (%s jobs in %s s, median round; goal >= 5,000/s), %.2f of the nginx ceiling above; %.0f/s during the\n' \
+    "$backlog" "$drain_s" "$(awk -v a="$drain_rate" -v b="$nginx_rate" 'BEGIN {print a / b}')" "$during"
+  echo "  submission round itself, beside the submissions. Each delivery is a signed POST with its attempt recorded."
+  echo "- Per round (delivered/s during the round, delivered/s draining, jobs left, drain seconds): $(tr '\n' ';' < "$WORK/rounds-deliveries" | sed 's/;$//; s/;/; /g')"
   echo
   echo "## Events (reference: nginx reading the same POST and answering a constant 202)"
   echo

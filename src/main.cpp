@@ -82,6 +82,14 @@ int main(int argc, char** argv) {
       ->envname("DAISY_EVENT_INDEX_DELAY_MS")
       ->check(CLI::Range(0u, 3'600'000u))
       ->capture_default_str();
+  serve->add_option("--public-url", config.public_url,
+                    "This server's URL as the microservices of redis integrations reach it, for their callbacks "
+                    "(default: http://<listen address>)")
+      ->envname("DAISY_PUBLIC_URL")
+      ->check([](const std::string& url) {
+        return url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0 ? std::string()
+                                                                              : std::string("must be an http:// or https:// URL");
+      });
   serve->add_flag("--allow-private-targets", config.allow_private_targets,
                   "Let provider pulls and webhooks reach loopback, private and link-local addresses (refused by default)")
       ->envname("DAISY_ALLOW_PRIVATE_TARGETS");

@@ -9,7 +9,7 @@
 
 #include <deque>
 
-#include "api/event_json.h"
+#include "api/record_json.h"
 #include "api/replies.h"
 #include "jobs/job_runner.h"
 #include "api/routes.h"
@@ -295,6 +295,18 @@ boost::asio::awaitable<Response> ingest(ApiContext& ctx, Request& req) {
   if (!status.is_ok()) co_return store_failure(status, "events");
   if (!actions.empty() && ctx.job_runner) ctx.job_runner->wake();
   for (RejectionReason reason : reasons) state.count_rejection(reason);
+  // Sync integrations answer within a single event's request (a batch would
+  // make one call per event: they are not called for batches).
+  if (!is_batch && !batch->events.empty() && ctx.integrations && ctx.job_runner) {
+    auto sync = ctx.integrations->sync_for(app_id, trigger_event_created);
+    if (!sync.empty()) {
+      std::string payload;
+      append_event(payload, batch->events.front());
+      auto answered = co_await ctx.job_runner->call_sync(std::move(sync), std::string(trigger_event_created),
+                                                         batch->events.front().id, std::move(payload));
+      actions.insert(actions.end(), answered.begin(), answered.end());
+    }
+  }
   if (!is_batch) {
     co_return single_reply(ids.empty() ? std::string() : ids.front(),
                            rejected.empty() ? std::vector<FieldError>{} : rejected.front().second, actions);

@@ -3,10 +3,14 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "api/record_json.h"
 #include "api/replies.h"
 #include "api/routes.h"
 #include "http/json_body.h"
+#include "domain/json_fields.h"
+#include "jobs/job_runner.h"
 #include "jobs/webhook_signature.h"
+#include "util/iso8601.h"
 #include "util/ids.h"
 #include "util/time.h"
 
@@ -36,12 +40,6 @@ json::object integration_json(const IntegrationRow& row, const IntegrationDefini
   return o;
 }
 
-// What this version cannot carry out yet is refused rather than stored.
-void refuse_unavailable(const IntegrationDefinition& d, std::vector<FieldError>& errors) {
-  if (d.type == "redis") errors.push_back({"type", "redis integrations are not available yet in this version of Daisy"});
-  if (d.mode == "sync") errors.push_back({"mode", "sync integrations are not available yet in this version of Daisy"});
-}
-
 // The form or app the integration is attached to must exist.
 void check_source(ApiContext& ctx, const IntegrationDefinition& d, std::vector<FieldError>& errors) {
   Status status = d.source_kind == "form" ? ctx.store.get_form(d.source_id).status()
@@ -60,7 +58,6 @@ boost::asio::awaitable<Response> create_integration(ApiContext& ctx, Request& re
   }
   const IntegrationDefinition& d = std::get<IntegrationDefinition>(definition);
   std::vector<FieldError> errors;
-  refuse_unavailable(d, errors);
   check_source(ctx, d, errors);
   if (!errors.empty()) co_return http::validation_problem(std::move(errors));
 
@@ -123,9 +120,6 @@ boost::asio::awaitable<Response> patch_integration(ApiContext& ctx, Request& req
     co_return http::validation_problem(std::move(*errors));
   }
   const IntegrationDefinition& d = std::get<IntegrationDefinition>(definition);
-  std::vector<FieldError> errors;
-  refuse_unavailable(d, errors);
-  if (!errors.empty()) co_return http::validation_problem(std::move(errors));
   row.definition = json::serialize(d.to_json());
   if (d.enabled && !base.enabled) row.disabled_reason.clear();  // enabled again by hand
   row.updated_at = now_utc();
@@ -164,6 +158,92 @@ boost::asio::awaitable<Response> rotate_secret(ApiContext& ctx, Request& req) {
   co_return json_reply(200, body);
 }
 
+constexpr std::size_t max_replay_jobs = 100'000;
+constexpr std::size_t replay_page = 1000;
+
+std::optional<std::int64_t> read_time(const json::object& body, std::string_view key, std::vector<FieldError>& errors) {
+  const json::value* v = body.if_contains(key);
+  std::optional<std::int64_t> ns;
+  if (v && v->is_string()) ns = parse_timestamp_ns(v->as_string());
+  if (!ns) errors.push_back({std::string(key), "is required: an ISO 8601 date and time"});
+  return ns;
+}
+
+std::string ns_to_utc(std::int64_t ns) {
+  return format_utc(Clock::time_point{std::chrono::duration_cast<Clock::duration>(std::chrono::nanoseconds(ns))});
+}
+
+// POST /v1/integrations/{id}/replay {"since", "until"}: a new job for each
+// response received (form) or event that happened (app) in [since, until),
+// as if it had just landed; the payload is the record as it is now.
+boost::asio::awaitable<Response> replay(ApiContext& ctx, Request& req) {
+  auto parsed = http::parse_body_object(req);
+  if (auto* refusal = std::get_if<Response>(&parsed)) co_return std::move(*refusal);
+  const json::object& body = std::get<json::object>(parsed);
+  std::vector<FieldError> errors;
+  reject_unknown_fields(body, {"since", "until"}, errors);
+  auto since = read_time(body, "since", errors);
+  auto until = read_time(body, "until", errors);
+  if (since && until && *until <= *since) errors.push_back({"until", "must be after since"});
+  if (!errors.empty()) co_return http::validation_problem(std::move(errors));
+  std::string id = req.param(0);
+  auto integration = ctx.integrations->find(id);
+  if (!integration) co_return http::not_found("integration " + id);
+  const IntegrationDefinition& d = integration->definition;
+  if (!d.enabled) co_return http::problem(409, "conflict", "The integration is disabled: enable it before a replay.");
+
+  std::vector<JobRow> jobs;
+  auto too_many = [&] {
+    return http::validation_problem({{"since", "the range holds more than " + std::to_string(max_replay_jobs) +
+                                                   " records: replay it in smaller ranges"}});
+  };
+  if (d.source_kind == "form") {
+    ResponseFilter filter;
+    filter.since = ns_to_utc(*since);
+    filter.until = ns_to_utc(*until);
+    filter.limit = replay_page;
+    for (;;) {
+      auto rows = ctx.store.list_responses(d.source_id, filter);
+      if (!rows.is_ok()) co_return store_failure(rows.status(), "responses");
+      for (const ResponseRow& r : rows.value()) {
+        jobs.push_back(jobs::IntegrationRegistry::make_job(*integration, trigger_response_created, r.id, response_json(r)));
+      }
+      if (jobs.size() > max_replay_jobs) co_return too_many();
+      if (rows.value().size() < filter.limit) break;
+      filter.after_seq = rows.value().back().seq;
+    }
+  } else {
+    EventFilter filter;
+    filter.app_id = d.source_id;
+    filter.since_ns = *since;
+    filter.until_ns = *until;
+    filter.limit = replay_page;
+    std::string payload;
+    for (;;) {
+      auto rows = ctx.store.list_events(filter);
+      if (!rows.is_ok()) co_return store_failure(rows.status(), "events");
+      for (const EventRow& e : rows.value()) {
+        payload.clear();
+        append_event(payload, e);
+        jobs.push_back(jobs::IntegrationRegistry::make_job(*integration, trigger_event_created, e.id, payload));
+      }
+      if (jobs.size() > max_replay_jobs) co_return too_many();
+      if (rows.value().size() < filter.limit) break;
+      filter.after = std::make_pair(rows.value().back().ts_ns, rows.value().back().seq);
+    }
+  }
+  std::size_t made = jobs.size();
+  // In slices, so one replay does not hold the writer for long.
+  for (std::size_t from = 0; from < jobs.size(); from += 5000) {
+    std::vector<JobRow> slice(std::make_move_iterator(jobs.begin() + static_cast<std::ptrdiff_t>(from)),
+                              std::make_move_iterator(jobs.begin() + static_cast<std::ptrdiff_t>(std::min(jobs.size(), from + 5000))));
+    Status status = co_await ctx.store.insert_jobs(std::move(slice));
+    if (!status.is_ok()) co_return store_failure(status, "jobs");
+  }
+  if (made > 0 && ctx.job_runner) ctx.job_runner->wake();
+  co_return json_reply(202, json::object{{"integration_id", id}, {"jobs", made}});
+}
+
 }  // namespace
 
 void register_integration_routes(http::Router& router, ApiContext& ctx) {
@@ -183,6 +263,8 @@ void register_integration_routes(http::Router& router, ApiContext& ctx) {
              http::AsyncHandler([&ctx](Request& req) { return delete_integration(ctx, req); }));
   router.add(Method::post, "/v1/integrations/{id}/secret", Access::admin,
              http::AsyncHandler([&ctx](Request& req) { return rotate_secret(ctx, req); }));
+  router.add(Method::post, "/v1/integrations/{id}/replay", Access::admin,
+             http::AsyncHandler([&ctx](Request& req) { return replay(ctx, req); }), json_body);
 }
 
 }  // namespace daisy::api

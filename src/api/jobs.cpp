@@ -3,10 +3,15 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
 #include "api/replies.h"
 #include "api/routes.h"
+#include "http/json_body.h"
 #include "jobs/job_runner.h"
+#include "jobs/retry_policy.h"
+#include "util/crypto.h"
+#include "util/iso8601.h"
 #include "util/ids.h"
 #include "util/time.h"
 
@@ -46,6 +51,8 @@ json::object job_json(const JobRow& j) {
   json::error_code ec;
   json::value data = json::parse(j.payload, ec);
   o["data"] = ec ? json::value(nullptr) : std::move(data);
+  json::value output = j.output.empty() ? json::value(nullptr) : json::parse(j.output, ec);
+  o["output"] = ec ? json::value(nullptr) : std::move(output);
   o["created_at"] = j.created_at;
   o["updated_at"] = j.updated_at;
   return o;
@@ -134,6 +141,94 @@ boost::asio::awaitable<Response> cancel_job(ApiContext& ctx, Request& req) {
   co_return json_reply(200, job_json(job.value()));
 }
 
+constexpr std::size_t max_callback_output = 64 * 1024;
+constexpr std::size_t max_callback_error = 2000;
+
+Response callback_unauthorized(std::string_view detail) {
+  Response r = http::problem(401, "unauthorized", detail);
+  r.headers.emplace_back("WWW-Authenticate", "Bearer error=\"invalid_token\"");
+  return r;
+}
+
+// POST /v1/jobs/{id}/callback: the microservice that took a redis job reports
+// its end, with the job's own callback token (given in the published message).
+boost::asio::awaitable<Response> job_callback(ApiContext& ctx, Request& req) {
+  std::string id = req.param(0);
+  std::string_view authorization = req.header("Authorization");
+  constexpr std::string_view scheme = "Bearer ";
+  if (authorization.substr(0, scheme.size()) != scheme || authorization.size() == scheme.size()) {
+    co_return callback_unauthorized("A callback needs the job's callback token: Authorization: Bearer <token>.");
+  }
+  auto parsed = http::parse_body_object(req);
+  if (auto* refusal = std::get_if<Response>(&parsed)) co_return std::move(*refusal);
+  const json::object& body = std::get<json::object>(parsed);
+  std::vector<FieldError> errors;
+  std::string status;
+  if (const json::value* v = body.if_contains("status"); v && v->is_string()) status = std::string(v->as_string());
+  if (status != "succeeded" && status != "failed") errors.push_back({"status", "must be succeeded or failed"});
+  std::string output;
+  if (const json::value* v = body.if_contains("output")) {
+    output = json::serialize(*v);
+    if (output.size() > max_callback_output) errors.push_back({"output", "must be at most 64 KiB of JSON"});
+  }
+  std::string error;
+  if (const json::value* v = body.if_contains("error")) {
+    if (!v->is_string()) {
+      errors.push_back({"error", "must be a string"});
+    } else {
+      error = std::string(v->as_string()).substr(0, max_callback_error);
+    }
+  }
+  for (const auto& field : body) {
+    if (field.key() != "status" && field.key() != "output" && field.key() != "error") {
+      errors.push_back({std::string(field.key()), "is not a known field"});
+    }
+  }
+
+  auto job = ctx.store.get_job(id);
+  if (!job.is_ok()) co_return store_failure(job.status(), "job " + id);
+  const JobRow& j = job.value();
+  std::string presented = to_hex(bytes_of(sha256(authorization.substr(scheme.size()))));
+  if (j.callback_token_hash.empty() || !constant_time_equal(presented, j.callback_token_hash)) {
+    if (j.status != "awaiting_callback") {
+      co_return http::problem(409, "conflict", "The job is " + j.status + ": it is not waiting for a callback.");
+    }
+    co_return callback_unauthorized("The callback token is not this job's.");
+  }
+  if (!errors.empty()) co_return http::validation_problem(std::move(errors));
+
+  AttemptOutcome outcome;
+  outcome.job_id = j.id;
+  outcome.attempt_number = j.attempts;
+  outcome.from_status = "awaiting_callback";
+  auto attempts = ctx.store.list_attempts(j.seq);
+  if (attempts.is_ok() && !attempts.value().empty()) {
+    outcome.attempt.started_at = attempts.value().back().started_at;
+    if (auto started = parse_timestamp_ns(outcome.attempt.started_at)) {
+      outcome.attempt.duration_ms = (now_ns() - *started) / 1'000'000;
+    }
+  }
+  if (outcome.attempt.started_at.empty()) outcome.attempt.started_at = now_utc();
+  outcome.attempt.outcome = status;
+  outcome.output = output;
+  if (status == "succeeded") {
+    outcome.status = "succeeded";
+  } else {
+    outcome.attempt.error = error.empty() ? "the microservice reported a failure" : error;
+    auto integration = ctx.integrations->find(j.integration_id);
+    static const std::vector<int> none;
+    jobs::fail_or_bury(outcome, integration ? integration->definition.retry_schedule_s : none, j.attempts);
+  }
+  auto recorded = co_await ctx.store.finish_attempt(std::move(outcome));
+  if (!recorded.is_ok()) co_return store_failure(recorded.status(), "job " + id);
+  if (!recorded.value()) {
+    co_return http::problem(409, "conflict", "The job is no longer waiting for this callback.");
+  }
+  auto now = ctx.store.get_job(id);
+  if (!now.is_ok()) co_return store_failure(now.status(), "job " + id);
+  co_return json_reply(200, job_json(now.value()));
+}
+
 }  // namespace
 
 void register_job_routes(http::Router& router, ApiContext& ctx) {
@@ -147,6 +242,11 @@ void register_job_routes(http::Router& router, ApiContext& ctx) {
              http::AsyncHandler([&ctx](Request& req) { return retry_job(ctx, req); }));
   router.add(Method::post, "/v1/jobs/{id}/cancel", Access::admin,
              http::AsyncHandler([&ctx](Request& req) { return cancel_job(ctx, req); }));
+  // Authenticated by the job's own callback token, checked by the handler.
+  http::RouteOptions json_body;
+  json_body.content_types = {"application/json"};
+  router.add(Method::post, "/v1/jobs/{id}/callback", Access::public_,
+             http::AsyncHandler([&ctx](Request& req) { return job_callback(ctx, req); }), json_body);
 }
 
 }  // namespace daisy::api

@@ -1,5 +1,7 @@
 #include "api/replies.h"
 
+#include "util/json_text.h"
+
 #include <boost/json/serialize.hpp>
 #include <charconv>
 #include <spdlog/spdlog.h>
@@ -83,8 +85,19 @@ void append_actions(std::string& json_object, const std::vector<jobs::TriggeredA
   for (std::size_t i = 0; i < actions.size(); ++i) {
     const auto& a = actions[i];
     if (i) json_object += ',';
-    json_object += "{\"integration_id\":\"" + a.integration_id + "\",\"job_id\":\"" + a.job_id +
-                   "\",\"mode\":\"" + a.mode + "\",\"status\":\"" + a.status + "\"}";
+    json_object += "{\"integration_id\":\"" + a.integration_id + "\"";
+    if (!a.job_id.empty()) json_object += ",\"job_id\":\"" + a.job_id + "\"";
+    json_object += ",\"mode\":\"" + a.mode + "\",\"status\":\"" + a.status + "\"";
+    if (a.mode == "sync") {
+      json_object += ",\"output\":" + (a.output.empty() ? std::string("null") : a.output);
+      json_object += ",\"error\":";
+      if (a.error.empty()) {
+        json_object += "null";
+      } else {
+        append_json_string(json_object, a.error);
+      }
+    }
+    json_object += "}";
   }
   json_object += "]}";
 }

@@ -9,6 +9,7 @@
 
 #include "api/export_writer.h"
 #include "api/form_cache.h"
+#include "api/record_json.h"
 #include "api/replies.h"
 #include "api/routes.h"
 #include "jobs/job_runner.h"
@@ -28,44 +29,6 @@ namespace json = boost::json;
 constexpr auto future_skew = std::chrono::minutes(5);
 constexpr std::size_t max_idempotency_key = 255;
 constexpr std::size_t max_metadata_bytes = 16 * 1024;
-
-void append_quoted(std::string& out, std::string_view safe) {
-  out.push_back('"');
-  out.append(safe);
-  out.push_back('"');
-}
-
-// The reply body of a response. Ids, statuses and times need no escaping;
-// the JSON columns are spliced in as stored.
-std::string response_json(const ResponseRow& r) {
-  std::string out;
-  out.reserve(256 + r.answers.size() + r.metadata.size() + r.checks.size());
-  out += "{\"id\":";
-  append_quoted(out, r.id);
-  out += ",\"form_id\":";
-  append_quoted(out, r.form_id);
-  out += ",\"form_version\":" + std::to_string(r.form_version);
-  out += ",\"status\":";
-  append_quoted(out, r.status);
-  out += ",\"answers\":" + r.answers;
-  out += ",\"metadata\":" + r.metadata;
-  out += ",\"submitted_at\":";
-  append_quoted(out, r.submitted_at);
-  out += ",\"received_at\":";
-  append_quoted(out, r.received_at);
-  out += ",\"updated_at\":";
-  append_quoted(out, r.updated_at);
-  out += ",\"revision\":" + std::to_string(r.revision);
-  out += ",\"app_id\":";
-  if (r.app_id.empty()) {
-    out += "null";
-  } else {
-    append_quoted(out, r.app_id);
-  }
-  out += ",\"checks\":" + r.checks;
-  out += "}";
-  return out;
-}
 
 json::array checks_json(const std::vector<RuleOutcome>& outcomes) {
   json::array checks;
@@ -260,6 +223,13 @@ boost::asio::awaitable<Response> submit(ApiContext& ctx, Request& req) {
   if (stored.value() == SubmitOutcome::key_mismatch) co_return idempotency_key_reused();
   if (stored.value() == SubmitOutcome::replayed) co_return replayed(ctx, form_id, *row);
   if (!actions.empty() && ctx.job_runner) ctx.job_runner->wake();
+  if (ctx.integrations && ctx.job_runner) {
+    auto sync = ctx.integrations->sync_for(form_id, trigger_response_created);
+    if (!sync.empty()) {
+      auto answered = co_await ctx.job_runner->call_sync(std::move(sync), std::string(trigger_response_created), row->id, reply);
+      actions.insert(actions.end(), answered.begin(), answered.end());
+    }
+  }
   append_actions(reply, actions);
   Response r(201, std::move(reply));
   r.headers.emplace_back("Location", "/v1/forms/" + form_id + "/responses/" + row->id);
@@ -352,6 +322,7 @@ boost::asio::awaitable<Response> correct(ApiContext& ctx, Request& req) {
   row->updated_at = now_utc();
   std::vector<JobRow> jobs;
   std::vector<jobs::TriggeredAction> actions;
+  std::string snapshot;
   if (ctx.integrations && ctx.integrations->any_for(form_id)) {
     // The snapshot is the response as this correction leaves it (the store
     // numbers the revision the same way).
@@ -362,12 +333,20 @@ boost::asio::awaitable<Response> correct(ApiContext& ctx, Request& req) {
     after.checks = row->checks;
     after.updated_at = row->updated_at;
     after.revision = existing.value().revision + 1;
-    ctx.integrations->add_jobs(form_id, trigger_response_updated, response_id, response_json(after), jobs, &actions);
+    snapshot = response_json(after);
+    ctx.integrations->add_jobs(form_id, trigger_response_updated, response_id, snapshot, jobs, &actions);
   }
   Status status = co_await ctx.store.revise_response(row, std::move(jobs));
   if (!status.is_ok()) co_return store_failure(status, "response " + response_id);
   if (!actions.empty() && ctx.job_runner) ctx.job_runner->wake();
   std::string reply = response_json(*row);
+  if (ctx.integrations && ctx.job_runner) {
+    auto sync = ctx.integrations->sync_for(form_id, trigger_response_updated);
+    if (!sync.empty()) {
+      auto answered = co_await ctx.job_runner->call_sync(std::move(sync), std::string(trigger_response_updated), response_id, reply);
+      actions.insert(actions.end(), answered.begin(), answered.end());
+    }
+  }
   append_actions(reply, actions);
   co_return Response(200, std::move(reply));
 }

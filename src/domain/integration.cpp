@@ -233,6 +233,10 @@ std::variant<IntegrationDefinition, std::vector<FieldError>> parse_integration_d
   } else if (creating) {
     errors.push_back({"config", "is required"});
   }
+  // A change of mode alone keeps the config: its timeout must still suit the mode.
+  if (d.type == "webhook" && d.mode == "sync" && d.webhook.timeout_ms > 30000 && !body.contains("config")) {
+    errors.push_back({"config.timeout_ms", "must be at most 30000 for a sync webhook: send a config with the new mode"});
+  }
   read_retry(body, d, errors);
   read_bool(body, "enabled", d.enabled, errors);
   if (!errors.empty()) return errors;

@@ -81,20 +81,41 @@ void IntegrationRegistry::add_jobs(std::string_view source_id, std::string_view 
   for (const auto& integration : it->second) {
     const IntegrationDefinition& d = integration->definition;
     if (!d.enabled || d.mode != "async" || !d.runs_on(trigger)) continue;
-    JobRow job;
-    job.id = new_uuid_v7();
-    job.integration_id = integration->id;
-    job.source_id = std::string(record_id);
-    job.type = std::string(trigger);
-    job.payload = std::string(payload);
-    job.status = "pending";
-    job.created_at = now_utc();
-    int first_delay_s = d.retry_schedule_s.empty() ? 0 : d.retry_schedule_s.front();
-    job.due_ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count() +
-                 std::int64_t{first_delay_s} * 1000;
+    JobRow job = make_job(*integration, trigger, record_id, payload);
     if (actions) actions->push_back({integration->id, job.id, "async", "pending"});
     jobs.push_back(std::move(job));
   }
+}
+
+std::vector<std::shared_ptr<const ActiveIntegration>> IntegrationRegistry::sync_for(std::string_view source_id,
+                                                                                   std::string_view trigger) const {
+  std::vector<std::shared_ptr<const ActiveIntegration>> out;
+  if (count_.load(std::memory_order_relaxed) == 0) return out;
+  std::shared_lock lock(mu_);
+  auto it = by_source_.find(std::string(source_id));
+  if (it == by_source_.end()) return out;
+  for (const auto& integration : it->second) {
+    const IntegrationDefinition& d = integration->definition;
+    if (d.enabled && d.mode == "sync" && d.runs_on(trigger)) out.push_back(integration);
+  }
+  return out;
+}
+
+JobRow IntegrationRegistry::make_job(const ActiveIntegration& integration, std::string_view trigger,
+                                     std::string_view record_id, std::string_view payload) {
+  const IntegrationDefinition& d = integration.definition;
+  JobRow job;
+  job.id = new_uuid_v7();
+  job.integration_id = integration.id;
+  job.source_id = std::string(record_id);
+  job.type = std::string(trigger);
+  job.payload = std::string(payload);
+  job.status = "pending";
+  job.created_at = now_utc();
+  int first_delay_s = d.retry_schedule_s.empty() ? 0 : d.retry_schedule_s.front();
+  job.due_ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count() +
+               std::int64_t{first_delay_s} * 1000;
+  return job;
 }
 
 }  // namespace daisy::jobs

@@ -34,7 +34,9 @@ struct ActiveIntegration {
 
 // The action a submission triggered, as its reply shows it.
 struct TriggeredAction {
-  std::string integration_id, job_id, mode, status;
+  std::string integration_id{}, job_id{}, mode{}, status{};
+  std::string output{};  // sync: the receiver's JSON reply ("" when none)
+  std::string error{};   // sync: what went wrong ("" when nothing did)
 };
 
 class IntegrationRegistry {
@@ -52,6 +54,12 @@ class IntegrationRegistry {
   void add_jobs(std::string_view source_id, std::string_view trigger, std::string_view record_id,
                 std::string_view payload, std::vector<JobRow>& jobs,
                 std::vector<TriggeredAction>* actions = nullptr) const;
+  // One job of this integration (enabled or not) for a record, due now (a replay).
+  static JobRow make_job(const ActiveIntegration& integration, std::string_view trigger, std::string_view record_id,
+                         std::string_view payload);
+  // The enabled sync integrations of `source_id` that run on `trigger`.
+  std::vector<std::shared_ptr<const ActiveIntegration>> sync_for(std::string_view source_id,
+                                                                 std::string_view trigger) const;
   // False when no integration is attached to `source_id` (cheap: for the event path).
   bool any_for(std::string_view source_id) const;
 

@@ -18,9 +18,12 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <deque>
 #include <thread>
+#include <unordered_map>
 
 #include "jobs/integration_registry.h"
+#include "jobs/redis_publisher.h"
 #include "net/fetcher.h"
 #include "observability/metrics.h"
 #include "store/store.h"
@@ -31,7 +34,10 @@ struct JobRunnerSettings {
   bool allow_private_targets = false;  // webhooks may reach internal addresses
   std::size_t max_in_flight = 256;     // deliveries at once, all integrations together
   std::chrono::milliseconds poll{1000};   // how often the store is asked for due jobs when nothing wakes the runner
-  std::chrono::milliseconds lease{300000};  // longer than any delivery's timeout
+  // Longer than any delivery: the longest timeout (120 s) after the longest
+  // wait for an integration's rate limit (every claimed job queued behind one
+  // limited to a request per second: 256 s).
+  std::chrono::milliseconds lease{600000};
 };
 
 class JobRunner {
@@ -48,11 +54,34 @@ class JobRunner {
   void wake();
   // The queue by status, attempts by outcome, delivery times (Prometheus text).
   void render_metrics(std::string& out) const;
+  // Calls these sync webhook integrations at once for a record that was just
+  // stored, and returns what each answered (by the deadline of each's
+  // timeout); nothing is retried or kept. Resumes on the caller's executor.
+  boost::asio::awaitable<std::vector<TriggeredAction>> call_sync(
+      std::vector<std::shared_ptr<const ActiveIntegration>> integrations, std::string type, std::string record_id,
+      std::string payload);
+  // Where microservices call back (redis integrations): this server's base
+  // URL, e.g. http://daisy.example.org:8080. Set before start().
+  void set_callback_base(std::string base_url) { callback_base_ = std::move(base_url); }
 
  private:
   boost::asio::awaitable<void> loop();
   boost::asio::awaitable<void> run_job(JobRow job);
   boost::asio::awaitable<AttemptOutcome> deliver_webhook(const ActiveIntegration& integration, const JobRow& job);
+  boost::asio::awaitable<AttemptOutcome> deliver_redis(const ActiveIntegration& integration, const JobRow& job);
+  AttemptOutcome callback_missed(const ActiveIntegration& integration, const JobRow& job);
+  // A webhook integration's own limits: waits until it may send one more
+  // request (max_in_flight at once, max_per_second evenly spaced); end_turn
+  // when that request is over.
+  boost::asio::awaitable<void> take_turn(const ActiveIntegration& integration);
+  void end_turn(const std::string& integration_id);
+
+  struct Pace {
+    std::size_t in_flight = 0;
+    std::chrono::steady_clock::time_point next_slot{};
+    std::deque<std::shared_ptr<boost::asio::steady_timer>> waiting;  // for a place in flight
+  };
+  std::unordered_map<std::string, Pace> paces_;  // runner thread only
   void wake_here();  // on the runner's thread
 
   Store& store_;
@@ -62,6 +91,8 @@ class JobRunner {
   boost::asio::steady_timer timer_;
   // After io_: destroyed first, so that no transfer completes into a destroyed io_context.
   net::Fetcher fetcher_;
+  RedisPublisher redis_;
+  std::string callback_base_;
   bool woken_ = false;          // runner thread only
   std::atomic<std::size_t> in_flight_{0};
   // Attempts ended, by outcome (see outcome_index).

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <ctime>
+#include <random>
 #include <string>
 
 namespace daisy::jobs {
@@ -22,6 +23,22 @@ std::optional<std::chrono::milliseconds> next_retry_delay(const std::vector<int>
     delay = std::max(delay, asked);
   }
   return delay;
+}
+
+void fail_or_bury(AttemptOutcome& outcome, const std::vector<int>& schedule, int attempts_made,
+                  std::optional<std::chrono::seconds> retry_after) {
+  thread_local std::mt19937_64 generator{std::random_device{}()};
+  double unit_random = std::uniform_real_distribution<double>(0.0, 1.0)(generator);
+  auto delay = next_retry_delay(schedule, attempts_made, unit_random, retry_after);
+  if (!delay) {
+    outcome.status = "dead";
+    outcome.due_ms = 0;
+    return;
+  }
+  outcome.status = "failed";
+  outcome.due_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch() + *delay)
+          .count();
 }
 
 std::optional<std::chrono::seconds> parse_retry_after(std::string_view value,

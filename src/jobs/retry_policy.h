@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "store/store.h"
+
 namespace daisy::jobs {
 
 // The delay before the next attempt after `attempts_made` attempts, or
@@ -19,6 +21,11 @@ namespace daisy::jobs {
 std::optional<std::chrono::milliseconds> next_retry_delay(const std::vector<int>& schedule, int attempts_made,
                                                           double unit_random,
                                                           std::optional<std::chrono::seconds> retry_after = {});
+
+// Ends a failed attempt: the job is failed (due after the next delay) or,
+// when no attempt is left, dead.
+void fail_or_bury(AttemptOutcome& outcome, const std::vector<int>& schedule, int attempts_made,
+                  std::optional<std::chrono::seconds> retry_after = {});
 
 // A Retry-After header's value: delay-seconds or an HTTP date (against now).
 std::optional<std::chrono::seconds> parse_retry_after(std::string_view value,

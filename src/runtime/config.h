@@ -28,6 +28,9 @@ struct Config {
   unsigned event_max_skew_seconds = 60;        // how far in the future an event's timestamp may be
   std::size_t event_rejections_cap = 100'000;  // rejected events kept
   unsigned event_index_delay_ms = 1000;        // longest an event's index entries wait in memory
+  // This server's URL as the microservices of redis integrations reach it
+  // (their callbacks); empty: http://<listen address>.
+  std::string public_url;
   bool allow_private_targets = false;           // provider pulls and webhooks may reach internal addresses
   std::size_t feed_max_bytes = 256u << 20;      // largest provider response
   std::string log_level = "info";

@@ -153,7 +153,6 @@ int serve(const Config& config) {
   jobs::JobRunnerSettings job_settings;
   job_settings.allow_private_targets = config.allow_private_targets;
   jobs::JobRunner job_runner(*store, integrations, job_settings);
-  job_runner.start();
   metrics.add_collector([&job_runner](std::string& out) { job_runner.render_metrics(out); });
   api::ApiContext ctx{*store, auth, &metrics, &forms, &events, &feeds, &integrations, &job_runner};
   http::Router router;
@@ -182,6 +181,16 @@ int serve(const Config& config) {
   }
   spdlog::info("msg=listening address={}:{} threads={} db=\"{}\" version={}", server_config.host, port,
                server_config.threads, effective_db(config), DAISY_VERSION);
+  std::string callback_base = config.public_url;
+  if (callback_base.empty()) {
+    bool any = server_config.host == "0.0.0.0" || server_config.host == "::" || server_config.host.empty();
+    std::string host = any ? "127.0.0.1" : server_config.host;
+    if (host.find(':') != std::string::npos) host = "[" + host + "]";
+    callback_base = "http://" + host + ":" + std::to_string(port);
+  }
+  while (!callback_base.empty() && callback_base.back() == '/') callback_base.pop_back();
+  job_runner.set_callback_base(callback_base);
+  job_runner.start();
   server.run();
   feeds.stop();
   job_runner.stop();

@@ -130,6 +130,11 @@ struct JobRow {
   int attempts = 0;
   std::int64_t due_ms = 0;  // when it is next taken (ms since the epoch)
   std::string last_error, created_at, updated_at;
+  std::string output;               // JSON reported by a callback; "" when none
+  std::string callback_token_hash;  // hex SHA-256, while awaiting_callback
+  // Set by claim_jobs: the job was awaiting a callback that did not come in
+  // time. Its attempt was not counted again: that attempt has failed.
+  bool callback_expired = false;
 };
 
 struct JobAttemptRow {
@@ -145,10 +150,13 @@ struct JobAttemptRow {
 struct AttemptOutcome {
   std::string job_id;
   int attempt_number = 0;  // the job's attempts when it was claimed; a stale outcome is ignored
-  JobAttemptRow attempt;
+  std::string from_status = "running";  // the job must still be in this state, else the outcome is ignored
+  JobAttemptRow attempt;   // replaces the attempt's record if there is one (a callback ends a publish's attempt)
   std::string status;      // the job's new status
-  std::int64_t due_ms = 0;  // when a failed job is retried
+  std::int64_t due_ms = 0;  // when a failed job is retried, or when an awaited callback is late
   std::string disable_integration;  // not empty: disable the integration, for this reason
+  std::string output;               // JSON reported by a callback
+  std::string callback_token_hash;  // set when the job now awaits a callback
 };
 
 struct JobFilter {
@@ -333,6 +341,8 @@ class Store {
   // Its jobs that have not ended are cancelled.
   virtual boost::asio::awaitable<Status> delete_integration(std::string id) = 0;
 
+  // Jobs made outside a submission (a replay), in one transaction.
+  virtual boost::asio::awaitable<Status> insert_jobs(std::vector<JobRow> jobs) = 0;
   // Jobs. Takes up to `limit` jobs that are due at now_ms (pending, failed, or
   // running with an expired lease), marks them running with a lease until
   // now_ms + lease_ms and counts the attempt; returns them.
@@ -342,9 +352,10 @@ class Store {
   // running by the previous process are due now, without waiting for their
   // leases to expire.
   virtual boost::asio::awaitable<Status> requeue_running_jobs(std::int64_t now_ms) = 0;
-  // Records an attempt's end; ignored (ok) when the job has moved on since it
-  // was claimed (cancelled, or claimed again after its lease expired).
-  virtual boost::asio::awaitable<Status> finish_attempt(AttemptOutcome outcome) = 0;
+  // Records an attempt's end; ignored (and false) when the job has moved on
+  // since (cancelled, or claimed again after its lease expired, or called back
+  // already).
+  virtual boost::asio::awaitable<Result<bool>> finish_attempt(AttemptOutcome outcome) = 0;
   virtual Result<std::vector<JobRow>> list_jobs(const JobFilter& filter) = 0;
   virtual Result<JobRow> get_job(std::string_view id) = 0;
   virtual Result<std::vector<JobAttemptRow>> list_attempts(std::int64_t job_seq) = 0;

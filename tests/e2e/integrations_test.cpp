@@ -16,10 +16,12 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <thread>
 
 #include "fake_provider.h"
 #include "forms_support.h"
 #include "harness.h"
+#include "redis_server.h"
 
 namespace daisy_e2e {
 namespace {
@@ -494,6 +496,159 @@ TEST_F(IntegrationsTest, DeletingAnIntegrationCancelsItsWaitingJobs) {
   EXPECT_TRUE(arr(send_event(app), "actions").empty());
 }
 
+TEST_F(IntegrationsTest, ReplayMakesJobsForPastRecords) {
+  FakeProvider receiver;
+  receiver.set("/hook", Reply{.status = 200, .body = "ok", .content_type = "text/plain"});
+  // Responses that landed before the integration existed.
+  std::string form_id = create_form_id(server(), J(R"({"title":"t","questions":[{"key":"n","type":"integer"}]})"));
+  std::set<std::string> responses;
+  for (int i = 0; i < 3; ++i) {
+    HttpResponse r = submit(server(), form_id, J("{\"n\":" + std::to_string(i) + "}"));
+    ASSERT_EQ(r.status, 201);
+    responses.insert(str(r.json(), "id"));
+  }
+  json::value on_form = create_integration(J(R"({"name":"crm","source":{"form_id":")" + form_id +
+                                             R"("},"type":"webhook","config":{"url":")" + receiver.url("/hook") + R"("}})"));
+  std::string path = "/v1/integrations/" + str(on_form, "id") + "/replay";
+  EXPECT_TRUE(IsValidationError(server().request("POST", path, admin_json(), R"({"since":"yesterday"})"), {"since", "until"}));
+  EXPECT_TRUE(IsValidationError(
+      server().request("POST", path, admin_json(), R"({"since":"2026-01-02T00:00:00Z","until":"2026-01-01T00:00:00Z"})"),
+      {"until"}));
+  EXPECT_EQ(server().request("POST", "/v1/integrations/0193a1b2-c3d4-7000-8000-123456789abc/replay", admin_json(),
+                             R"({"since":"2020-01-01T00:00:00Z","until":"2099-01-01T00:00:00Z"})").status, 404);
+  // A range that holds nothing makes nothing.
+  HttpResponse none = server().request("POST", path, admin_json(), R"({"since":"2020-01-01T00:00:00Z","until":"2020-01-02T00:00:00Z"})");
+  ASSERT_EQ(none.status, 202) << none.summary();
+  EXPECT_EQ(num(none.json(), "jobs"), 0);
+
+  HttpResponse replayed = server().request("POST", path, admin_json(), R"({"since":"2020-01-01T00:00:00Z","until":"2099-01-01T00:00:00Z"})");
+  ASSERT_EQ(replayed.status, 202) << replayed.summary();
+  EXPECT_EQ(num(replayed.json(), "jobs"), 3);
+  HttpResponse listed = server().get("/v1/jobs?integration_id=" + str(on_form, "id"), server().admin());
+  ASSERT_EQ(listed.status, 200);
+  json::value page = listed.json();
+  ASSERT_EQ(arr(page, "items").size(), 3u);
+  std::set<std::string> sources;
+  for (const auto& j : arr(page, "items")) {
+    EXPECT_EQ(str(j, "type"), "response.created");
+    sources.insert(str(j, "source_id"));
+    wait_status(str(j, "id"), "succeeded");
+  }
+  EXPECT_EQ(sources, responses);
+  EXPECT_EQ(receiver.count("/hook"), 3u);
+
+  // Events: the range is on the events' own times.
+  App app = make_app(server(), "shop");
+  for (std::string hour : {"10", "11", "12", "13"}) {
+    std::string event = R"({"session_id":"0193a1b2-c3d4-7000-8000-123456789abc","category":"ui","name":"h)" + hour +
+                        R"(","data":{},"timestamp":"2026-01-01T)" + hour + R"(:00:00Z"})";
+    ASSERT_EQ(server().request("POST", "/v1/events", token_json(app.token), event).status, 202);
+  }
+  json::value on_app = webhook_on_app(app.id, receiver.url("/hook"));
+  HttpResponse events = server().request("POST", "/v1/integrations/" + str(on_app, "id") + "/replay", admin_json(),
+                                         R"({"since":"2026-01-01T10:30:00Z","until":"2026-01-01T12:30:00Z"})");
+  ASSERT_EQ(events.status, 202) << events.summary();
+  EXPECT_EQ(num(events.json(), "jobs"), 2);
+  HttpResponse event_jobs = server().get("/v1/jobs?integration_id=" + str(on_app, "id"), server().admin());
+  json::value event_page = event_jobs.json();
+  std::set<std::string> names;
+  for (const auto& j : arr(event_page, "items")) names.insert(str(at(j, "data"), "name"));
+  EXPECT_EQ(names, (std::set<std::string>{"h11", "h12"}));
+}
+
+TEST_F(IntegrationsTest, PerIntegrationConcurrencyAndRateLimitsHold) {
+  FakeProvider receiver;
+  std::mutex mu;
+  int now_in = 0, most_in = 0;
+  std::vector<std::chrono::steady_clock::time_point> arrivals;
+  receiver.set_handler("/slow", [&](const FakeProvider::Request&) {
+    {
+      std::lock_guard lock(mu);
+      most_in = std::max(most_in, ++now_in);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    std::lock_guard lock(mu);
+    --now_in;
+    return Reply{.status = 200, .body = "ok", .content_type = "text/plain"};
+  });
+  receiver.set_handler("/paced", [&](const FakeProvider::Request&) {
+    std::lock_guard lock(mu);
+    arrivals.push_back(std::chrono::steady_clock::now());
+    return Reply{.status = 200, .body = "ok", .content_type = "text/plain"};
+  });
+  App slow_app = make_app(server(), "slow");
+  create_integration(J(R"({"name":"two at once","source":{"app_id":")" + slow_app.id +
+                       R"("},"type":"webhook","config":{"url":")" + receiver.url("/slow") + R"(","max_in_flight":2}})"));
+  App paced_app = make_app(server(), "paced");
+  create_integration(J(R"({"name":"five a second","source":{"app_id":")" + paced_app.id +
+                       R"("},"type":"webhook","config":{"url":")" + receiver.url("/paced") + R"(","max_per_second":5}})"));
+  std::vector<std::string> jobs;
+  for (int i = 0; i < 6; ++i) jobs.push_back(only_job_id(send_event(slow_app)));
+  for (int i = 0; i < 6; ++i) jobs.push_back(only_job_id(send_event(paced_app)));
+  for (const auto& id : jobs) wait_status(id, "succeeded", 30s);
+  std::lock_guard lock(mu);
+  EXPECT_EQ(most_in, 2) << "max_in_flight 2 was not held (or never reached)";
+  ASSERT_EQ(arrivals.size(), 6u);
+  std::sort(arrivals.begin(), arrivals.end());
+  // Six requests at five a second, evenly spaced: the last comes at least a second after the first.
+  EXPECT_GE(arrivals.back() - arrivals.front(), std::chrono::milliseconds(950));
+}
+
+TEST_F(IntegrationsTest, SyncWebhooksAnswerWithinTheSubmission) {
+  FakeProvider receiver;
+  receiver.set("/decide", Reply{.status = 200, .body = R"({"decision":"approve","score":7})", .content_type = "application/json"});
+  receiver.set("/broken", Reply{.status = 500, .body = "down", .content_type = "text/plain"});
+  receiver.set("/hang", Reply{.status = 200, .body = "{}", .content_type = "application/json", .hang = true});
+  std::string form_id = create_form_id(server(), J(R"({"title":"t","questions":[{"key":"n","type":"integer"}]})"));
+  auto sync_on_form = [&](const std::string& name, const std::string& path, int timeout_ms) {
+    return create_integration(J(R"({"name":")" + name + R"(","source":{"form_id":")" + form_id +
+                                R"("},"type":"webhook","mode":"sync","config":{"url":")" + receiver.url(path) +
+                                R"(","timeout_ms":)" + std::to_string(timeout_ms) + "}}"));
+  };
+  json::value decide = sync_on_form("decide", "/decide", 2000);
+  json::value broken = sync_on_form("broken", "/broken", 2000);
+  json::value hang = sync_on_form("hang", "/hang", 300);
+
+  HttpResponse submitted = submit(server(), form_id, J(R"({"n":1})"));
+  ASSERT_EQ(submitted.status, 201) << submitted.summary();  // the failures do not fail the submission
+  json::value reply = submitted.json();
+  std::map<std::string, json::value> by_integration;
+  for (const auto& a : arr(reply, "actions")) by_integration[str(a, "integration_id")] = a;
+  ASSERT_EQ(by_integration.size(), 3u) << dump(reply);
+  const json::value& ok = by_integration[str(decide, "id")];
+  EXPECT_EQ(str(ok, "mode"), "sync");
+  EXPECT_EQ(str(ok, "status"), "succeeded");
+  EXPECT_EQ(dump(at(ok, "output")), R"({"decision":"approve","score":7})");
+  EXPECT_TRUE(at(ok, "error").is_null());
+  EXPECT_FALSE(ok.as_object().contains("job_id"));
+  const json::value& failed = by_integration[str(broken, "id")];
+  EXPECT_EQ(str(failed, "status"), "failed");
+  EXPECT_NE(str(failed, "error").find("500"), std::string::npos);
+  EXPECT_TRUE(at(failed, "output").is_null());
+  EXPECT_EQ(str(by_integration[str(hang, "id")], "status"), "timeout");
+  receiver.release_hangs();
+
+  // The call is signed like any webhook and carries the stored response.
+  auto calls = receiver.requests("/decide");
+  ASSERT_EQ(calls.size(), 1u);
+  const auto& call = calls[0];
+  EXPECT_EQ(call.header("webhook-signature"),
+            expected_signature(str(decide, "secret"), call.header("webhook-id"), call.header("webhook-timestamp"), call.body));
+  EXPECT_EQ(str(at(J(call.body), "data"), "id"), str(reply, "id"));
+  // The response was stored; sync calls make no job.
+  EXPECT_EQ(server().get(responses_path(form_id) + "/" + str(reply, "id"), server().admin()).status, 200);
+  EXPECT_TRUE(arr(server().get("/v1/jobs", server().admin()).json(), "items").empty());
+
+  // A single event calls its app's sync integrations too.
+  App app = make_app(server(), "shop");
+  create_integration(J(R"({"name":"d","source":{"app_id":")" + app.id +
+                       R"("},"type":"webhook","mode":"sync","config":{"url":")" + receiver.url("/decide") + R"("}})"));
+  json::value accepted = send_event(app);
+  ASSERT_EQ(arr(accepted, "actions").size(), 1u);
+  EXPECT_EQ(str(arr(accepted, "actions")[0], "status"), "succeeded");
+  EXPECT_EQ(num(at(arr(accepted, "actions")[0], "output"), "score"), 7);
+}
+
 // kill -9 while deliveries hang at the receiver: after a restart every job
 // still finishes. The receiver may see a webhook-id twice, never lose one.
 TEST_F(IntegrationsTest, KillNineWhileDeliveriesAreInFlightLosesNoJob) {
@@ -516,6 +671,145 @@ TEST_F(IntegrationsTest, KillNineWhileDeliveriesAreInFlightLosesNoJob) {
   std::map<std::string, int> seen;
   for (const auto& r : receiver.requests("/hook")) ++seen[r.header("webhook-id")];
   for (const auto& id : jobs) EXPECT_GE(seen[id], 2) << "job " << id << " was not delivered again after the restart";
+}
+
+
+// ---------------------------------------------------------------- redis
+
+class RedisIntegrationsTest : public IntegrationsTest {
+ protected:
+  void SetUp() override {
+    IntegrationsTest::SetUp();
+    ASSERT_TRUE(redis_.ok()) << redis_.error();
+  }
+
+  json::value redis_on_app(const App& app, const std::string& channel, const std::string& schedule,
+                           int callback_timeout_s = 600) {
+    return create_integration(J(R"({"name":"ms","source":{"app_id":")" + app.id +
+                                R"("},"type":"redis","config":{"url":")" + redis_.url() + R"(","channel":")" +
+                                channel + R"(","callback_timeout_s":)" + std::to_string(callback_timeout_s) +
+                                R"(},"retry":{"schedule_s":)" + schedule + "}}"));
+  }
+
+  HttpResponse call_back(const json::value& message, std::string_view body, std::string token = "") {
+    if (token.empty()) token = str(message, "callback_token");
+    std::string url = str(message, "callback_url");
+    std::string prefix = "http://127.0.0.1:" + std::to_string(server().port());
+    EXPECT_EQ(url.rfind(prefix, 0), 0u) << url;
+    return server().request("POST", url.substr(prefix.size()), token_json(token), body);
+  }
+
+  RedisServer redis_;
+};
+
+TEST_F(RedisIntegrationsTest, PublishesTheJobAndASuccessfulCallbackEndsIt) {
+  App app = make_app(server(), "shop");
+  Subscriber subscriber(redis_.port(), "jobs");
+  ASSERT_TRUE(subscriber.ok());
+  redis_on_app(app, "jobs", "[0,5]");
+  json::value accepted = send_event(app, "published");
+  std::string job_id = only_job_id(accepted);
+
+  auto payload = subscriber.next();
+  ASSERT_TRUE(payload) << "nothing was published";
+  json::value message = J(*payload);
+  EXPECT_EQ(str(message, "job_id"), job_id);
+  EXPECT_EQ(str(message, "type"), "event.created");
+  EXPECT_EQ(str(at(message, "data"), "id"), str(accepted, "id"));
+  EXPECT_EQ(str(message, "callback_url"),
+            "http://127.0.0.1:" + std::to_string(server().port()) + "/v1/jobs/" + job_id + "/callback");
+  EXPECT_GE(str(message, "callback_token").size(), 40u);
+  json::value waiting = wait_status(job_id, "awaiting_callback");
+  EXPECT_EQ(num(waiting, "attempts"), 1);
+
+  // Only the job's own token is accepted; the body is checked.
+  EXPECT_EQ(call_back(message, R"({"status":"succeeded"})", "not-the-token").status, 401);
+  EXPECT_EQ(server().request("POST", "/v1/jobs/" + job_id + "/callback", json_content(), R"({"status":"succeeded"})").status,
+            401);
+  EXPECT_EQ(call_back(message, R"({"status":"succeeded"})", std::string(kAdminToken)).status, 401);
+  EXPECT_TRUE(IsValidationError(call_back(message, R"({"status":"done","extra":1})"), {"status", "extra"}));
+  EXPECT_EQ(str(job(job_id), "status"), "awaiting_callback");
+
+  HttpResponse done = call_back(message, R"({"status":"succeeded","output":{"crm_id":42}})");
+  ASSERT_EQ(done.status, 200) << done.summary();
+  EXPECT_EQ(str(done.json(), "status"), "succeeded");
+  json::value finished = job(job_id);
+  EXPECT_EQ(dump(at(finished, "output")), R"({"crm_id":42})");
+  ASSERT_EQ(arr(finished, "attempts_log").size(), 1u);
+  EXPECT_EQ(str(arr(finished, "attempts_log")[0], "outcome"), "succeeded");
+  // A second callback changes nothing.
+  EXPECT_TRUE(IsProblem(call_back(message, R"({"status":"failed"})"), 409, "conflict"));
+  EXPECT_EQ(str(job(job_id), "status"), "succeeded");
+}
+
+TEST_F(RedisIntegrationsTest, AFailedCallbackIsRetriedWithANewToken) {
+  App app = make_app(server(), "shop");
+  Subscriber subscriber(redis_.port(), "work");
+  ASSERT_TRUE(subscriber.ok());
+  redis_on_app(app, "work", "[0,1,1]");
+  std::string job_id = only_job_id(send_event(app));
+
+  auto first = subscriber.next();
+  ASSERT_TRUE(first);
+  json::value m1 = J(*first);
+  wait_status(job_id, "awaiting_callback");
+  HttpResponse failed = call_back(m1, R"({"status":"failed","error":"the CRM refused it"})");
+  ASSERT_EQ(failed.status, 200) << failed.summary();
+  EXPECT_EQ(str(failed.json(), "status"), "failed");
+  EXPECT_EQ(str(failed.json(), "last_error"), "the CRM refused it");
+
+  auto second = subscriber.next();
+  ASSERT_TRUE(second) << "the job was not published again";
+  json::value m2 = J(*second);
+  EXPECT_EQ(str(m2, "job_id"), job_id);
+  EXPECT_NE(str(m2, "callback_token"), str(m1, "callback_token"));
+  wait_status(job_id, "awaiting_callback");
+  EXPECT_EQ(call_back(m2, R"({"status":"succeeded"})", str(m1, "callback_token")).status, 401);  // the old token
+  ASSERT_EQ(call_back(m2, R"({"status":"succeeded"})").status, 200);
+  json::value done = job(job_id);
+  EXPECT_EQ(str(done, "status"), "succeeded");
+  EXPECT_EQ(num(done, "attempts"), 2);
+  const auto& log = arr(done, "attempts_log");
+  ASSERT_EQ(log.size(), 2u);
+  EXPECT_EQ(str(log[0], "outcome"), "failed");
+  EXPECT_EQ(str(log[1], "outcome"), "succeeded");
+}
+
+TEST_F(RedisIntegrationsTest, ACallbackThatNeverComesIsAFailedAttempt) {
+  App app = make_app(server(), "shop");
+  Subscriber subscriber(redis_.port(), "silent");
+  ASSERT_TRUE(subscriber.ok());
+  redis_on_app(app, "silent", "[0,1]", 1);
+  std::string job_id = only_job_id(send_event(app));
+  ASSERT_TRUE(subscriber.next());
+  ASSERT_TRUE(subscriber.next()) << "no second attempt after the first callback timed out";
+  json::value dead = wait_status(job_id, "dead");
+  EXPECT_EQ(num(dead, "attempts"), 2);
+  const auto& log = arr(dead, "attempts_log");
+  ASSERT_EQ(log.size(), 2u) << dump(dead);
+  for (const auto& attempt : log) {
+    EXPECT_EQ(str(attempt, "outcome"), "timeout");
+    EXPECT_NE(str(attempt, "error").find("no callback"), std::string::npos);
+  }
+}
+
+TEST_F(RedisIntegrationsTest, APublishNoSubscriberReceivedIsAFailedAttempt) {
+  App app = make_app(server(), "shop");
+  redis_on_app(app, "nobody-listens", "[0,1]");
+  std::string job_id = only_job_id(send_event(app));
+  json::value dead = wait_status(job_id, "dead");
+  EXPECT_EQ(num(dead, "attempts"), 2);
+  EXPECT_NE(str(dead, "last_error").find("no subscriber"), std::string::npos) << dump(dead);
+}
+
+TEST_F(RedisIntegrationsTest, AnUnreachableRedisIsAFailedAttempt) {
+  App app = make_app(server(), "shop");
+  create_integration(J(R"({"name":"ms","source":{"app_id":")" + app.id +
+                       R"("},"type":"redis","config":{"url":"redis://127.0.0.1:1","channel":"c"},)"
+                       R"("retry":{"schedule_s":[0]}})"));
+  std::string job_id = only_job_id(send_event(app));
+  json::value dead = wait_status(job_id, "dead");
+  EXPECT_NE(str(dead, "last_error").find("connect"), std::string::npos) << dump(dead);
 }
 
 }  // namespace

@@ -83,6 +83,12 @@ TEST(IntegrationDefinition, PatchKeepsWhatItDoesNotName) {
   const auto& d = std::get<IntegrationDefinition>(patched);
   EXPECT_FALSE(d.enabled);
   EXPECT_EQ(d.webhook.timeout_ms, 500);
+  // Sync keeps the config, whose timeout must suit it.
+  auto slow = parse(R"({"config":{"url":"http://example.org","timeout_ms":60000}})", &base);
+  ASSERT_TRUE(std::holds_alternative<IntegrationDefinition>(slow));
+  EXPECT_EQ(fields_of(parse(R"({"mode":"sync"})", &std::get<IntegrationDefinition>(slow))),
+            (std::vector<std::string>{"config.timeout_ms"}));
+  EXPECT_TRUE(std::holds_alternative<IntegrationDefinition>(parse(R"({"mode":"sync"})", &base)));
   EXPECT_EQ(d.retry_schedule_s, (std::vector<int>{0, 1}));
   EXPECT_EQ(fields_of(parse(R"({"source":{"app_id":"0193a1b2-c3d4-7000-8000-123456789abd"},"type":"redis"})", &base)),
             (std::vector<std::string>{"source", "type"}));

@@ -20,7 +20,8 @@ IntegrationRow read_integration(Statement& stmt) {
 }
 
 constexpr const char* job_columns =
-    "seq, id, integration_id, source_id, type, payload, status, attempts, due_ms, last_error, created_at, updated_at";
+    "seq, id, integration_id, source_id, type, payload, status, attempts, due_ms, last_error, created_at, updated_at,"
+    " output, callback_token_hash";
 
 JobRow read_job(Statement& stmt) {
   JobRow j;
@@ -36,6 +37,8 @@ JobRow read_job(Statement& stmt) {
   j.last_error = stmt.text(9);
   j.created_at = stmt.text(10);
   j.updated_at = stmt.text(11);
+  j.output = stmt.text(12);
+  j.callback_token_hash = stmt.text(13);
   return j;
 }
 
@@ -164,6 +167,11 @@ asio::awaitable<Status> SqliteStore::delete_integration(std::string id) {
   co_return co_await write(std::move(work));
 }
 
+asio::awaitable<Status> SqliteStore::insert_jobs(std::vector<JobRow> jobs) {
+  sqlite::GroupWriter::Work work = [jobs = std::move(jobs)](Connection& db) { return sqlite::insert_job_rows(db, jobs); };
+  co_return co_await write(std::move(work));
+}
+
 asio::awaitable<Result<std::vector<JobRow>>> SqliteStore::claim_jobs(std::int64_t now_ms, std::int64_t lease_ms,
                                                                       std::size_t limit) {
   auto claimed = std::make_shared<std::vector<JobRow>>();
@@ -177,11 +185,16 @@ asio::awaitable<Result<std::vector<JobRow>>> SqliteStore::claim_jobs(std::int64_
     int rc;
     while ((rc = due.step()) == SQLITE_ROW) claimed->push_back(read_job(due));
     if (rc != SQLITE_DONE) return sqlite::status_of(rc, db);
-    auto take = db.prepare("UPDATE jobs SET status = 'running', attempts = ?, due_ms = ?, updated_at = ? WHERE seq = ?");
+    auto take = db.prepare(
+        "UPDATE jobs SET status = 'running', attempts = ?, due_ms = ?, callback_token_hash = '', updated_at = ?"
+        " WHERE seq = ?");
     std::string now = now_utc();
     for (JobRow& j : *claimed) {
+      // A callback that never came ends the attempt it belonged to; the next
+      // attempt is counted when it starts.
+      j.callback_expired = j.status == "awaiting_callback";
       j.status = "running";
-      j.attempts += 1;
+      if (!j.callback_expired) j.attempts += 1;
       j.due_ms = now_ms + lease_ms;
       take.bind(1, std::int64_t{j.attempts}).bind(2, j.due_ms).bind(3, now).bind(4, j.seq);
       if (Status s = sqlite::status_of(take.step(), db); !s.is_ok()) return s;
@@ -203,13 +216,15 @@ asio::awaitable<Status> SqliteStore::requeue_running_jobs(std::int64_t now_ms) {
   co_return co_await write(std::move(work));
 }
 
-asio::awaitable<Status> SqliteStore::finish_attempt(AttemptOutcome o) {
-  sqlite::GroupWriter::Work work = [o = std::move(o)](Connection& db) {
+asio::awaitable<Result<bool>> SqliteStore::finish_attempt(AttemptOutcome o) {
+  auto recorded = std::make_shared<bool>(false);
+  sqlite::GroupWriter::Work work = [o = std::move(o), recorded](Connection& db) {
+    *recorded = false;
     auto job = find_job(db, o.job_id);
     if (!job.is_ok()) return job.status().code() == Status::Code::not_found ? Status::ok() : job.status();
     const JobRow& j = job.value();
     // Cancelled meanwhile, or claimed again after this attempt's lease ran out.
-    if (j.status != "running" || j.attempts != o.attempt_number) return Status::ok();
+    if (j.status != o.from_status || j.attempts != o.attempt_number) return Status::ok();
     auto attempt = db.prepare(
         "INSERT OR REPLACE INTO job_attempts (job_seq, number, started_at, duration_ms, outcome, http_status, error)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)");
@@ -217,8 +232,11 @@ asio::awaitable<Status> SqliteStore::finish_attempt(AttemptOutcome o) {
     attempt.bind(4, o.attempt.duration_ms).bind(5, o.attempt.outcome).bind(6, std::int64_t{o.attempt.http_status});
     attempt.bind(7, o.attempt.error);
     if (Status s = sqlite::status_of(attempt.step(), db); !s.is_ok()) return s;
-    auto update = db.prepare("UPDATE jobs SET status = ?, due_ms = ?, last_error = ?, updated_at = ? WHERE seq = ?");
-    update.bind(1, o.status).bind(2, o.due_ms).bind(3, o.attempt.error).bind(4, now_utc()).bind(5, j.seq);
+    auto update = db.prepare(
+        "UPDATE jobs SET status = ?, due_ms = ?, last_error = ?, output = ?, callback_token_hash = ?, updated_at = ?"
+        " WHERE seq = ?");
+    update.bind(1, o.status).bind(2, o.due_ms).bind(3, o.attempt.error).bind(4, o.output);
+    update.bind(5, o.callback_token_hash).bind(6, now_utc()).bind(7, j.seq);
     if (Status s = sqlite::status_of(update.step(), db); !s.is_ok()) return s;
     if (!o.disable_integration.empty()) {
       auto disable = db.prepare(
@@ -227,9 +245,12 @@ asio::awaitable<Status> SqliteStore::finish_attempt(AttemptOutcome o) {
       disable.bind(1, o.disable_integration).bind(2, now_utc()).bind(3, j.integration_id);
       if (Status s = sqlite::status_of(disable.step(), db); !s.is_ok()) return s;
     }
+    *recorded = true;
     return Status::ok();
   };
-  co_return co_await write(std::move(work));
+  Status status = co_await write(std::move(work));
+  if (!status.is_ok()) co_return status;
+  co_return *recorded;
 }
 
 Result<std::vector<JobRow>> SqliteStore::list_jobs(const JobFilter& f) {

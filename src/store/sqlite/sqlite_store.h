@@ -91,10 +91,11 @@ class SqliteStore final : public Store {
   Result<IntegrationRow> get_integration(std::string_view id) override;
   boost::asio::awaitable<Status> update_integration(IntegrationRow row) override;
   boost::asio::awaitable<Status> delete_integration(std::string id) override;
+  boost::asio::awaitable<Status> insert_jobs(std::vector<JobRow> jobs) override;
   boost::asio::awaitable<Result<std::vector<JobRow>>> claim_jobs(std::int64_t now_ms, std::int64_t lease_ms,
                                                                   std::size_t limit) override;
   boost::asio::awaitable<Status> requeue_running_jobs(std::int64_t now_ms) override;
-  boost::asio::awaitable<Status> finish_attempt(AttemptOutcome outcome) override;
+  boost::asio::awaitable<Result<bool>> finish_attempt(AttemptOutcome outcome) override;
   Result<std::vector<JobRow>> list_jobs(const JobFilter& filter) override;
   Result<JobRow> get_job(std::string_view id) override;
   Result<std::vector<JobAttemptRow>> list_attempts(std::int64_t job_seq) override;

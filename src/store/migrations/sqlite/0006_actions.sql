@@ -33,6 +33,10 @@ CREATE TABLE jobs (
   attempts        INTEGER NOT NULL DEFAULT 0,
   due_ms          INTEGER NOT NULL,
   last_error      TEXT NOT NULL DEFAULT '',
+  output          TEXT NOT NULL DEFAULT '',  -- JSON a redis job's callback reported ('' when none)
+  -- SHA-256 (hex) of the token a redis job's microservice calls back with,
+  -- while the job is awaiting_callback.
+  callback_token_hash TEXT NOT NULL DEFAULT '',
   created_at      TEXT NOT NULL,
   updated_at      TEXT NOT NULL
 );

@@ -1,0 +1,68 @@
+#include "api/record_json.h"
+
+#include "util/json_text.h"
+#include "util/time.h"
+
+namespace daisy::api {
+
+void append_event(std::string& out, const EventRow& e) {
+  out += "{\"id\":\"";
+  out += e.id;
+  out += "\",\"session_id\":\"";
+  out += e.session_id;
+  out += "\",\"category\":";
+  append_json_string(out, e.category);
+  out += ",\"name\":";
+  append_json_string(out, e.name);
+  out += ",\"timestamp\":\"";
+  append_utc_ns(out, e.ts_ns);
+  out += "\",\"data\":";
+  out += e.data;
+  out += ",\"app_id\":\"";
+  out += e.app_id;
+  out += "\",\"received_at\":\"";
+  append_utc_ns(out, e.received_ns);
+  out += "\"}";
+}
+
+namespace {
+
+void append_quoted(std::string& out, std::string_view safe) {
+  out.push_back('"');
+  out.append(safe);
+  out.push_back('"');
+}
+
+}  // namespace
+
+std::string response_json(const ResponseRow& r) {
+  std::string out;
+  out.reserve(256 + r.answers.size() + r.metadata.size() + r.checks.size());
+  out += "{\"id\":";
+  append_quoted(out, r.id);
+  out += ",\"form_id\":";
+  append_quoted(out, r.form_id);
+  out += ",\"form_version\":" + std::to_string(r.form_version);
+  out += ",\"status\":";
+  append_quoted(out, r.status);
+  out += ",\"answers\":" + r.answers;
+  out += ",\"metadata\":" + r.metadata;
+  out += ",\"submitted_at\":";
+  append_quoted(out, r.submitted_at);
+  out += ",\"received_at\":";
+  append_quoted(out, r.received_at);
+  out += ",\"updated_at\":";
+  append_quoted(out, r.updated_at);
+  out += ",\"revision\":" + std::to_string(r.revision);
+  out += ",\"app_id\":";
+  if (r.app_id.empty()) {
+    out += "null";
+  } else {
+    append_quoted(out, r.app_id);
+  }
+  out += ",\"checks\":" + r.checks;
+  out += "}";
+  return out;
+}
+
+}  // namespace daisy::api
