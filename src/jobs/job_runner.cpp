@@ -28,6 +28,7 @@ namespace asio = boost::asio;
 namespace {
 
 constexpr std::size_t claim_at_most = 128;
+constexpr std::chrono::milliseconds claim_gather{5};
 constexpr std::size_t error_excerpt_bytes = 500;
 constexpr std::size_t max_reply_bytes = 64 * 1024;
 
@@ -120,7 +121,8 @@ JobRunner::JobRunner(Store& store, IntegrationRegistry& integrations, JobRunnerS
       integrations_(integrations),
       settings_(settings),
       timer_(io_),
-      fetcher_(settings.allow_private_targets),
+      fetcher_(settings.allow_private_targets, /*background=*/true),
+      sync_fetcher_(settings.allow_private_targets),
       redis_(settings.allow_private_targets),
       attempt_seconds_({0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}),
       delivery_seconds_({0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60, 300, 1800, 3600, 21600, 86400}) {}
@@ -153,6 +155,9 @@ void JobRunner::start() {
   asio::co_spawn(io_, loop(), asio::detached);
   thread_ = std::thread([this] {
     name_this_thread("daisy-jobs");
+    // Async deliveries yield the CPU to the request path: under load the
+    // queue grows and drains when the submissions ease.
+    lower_this_threads_priority();
     io_.run();
   });
 }
@@ -170,7 +175,7 @@ void JobRunner::wake() {
 
 void JobRunner::wake_here() {
   woken_ = true;
-  timer_.cancel();
+  if (!gathering_) timer_.cancel();
 }
 
 asio::awaitable<void> JobRunner::loop() {
@@ -195,7 +200,16 @@ asio::awaitable<void> JobRunner::loop() {
         maybe_more = claimed.value().size() == want;
       }
     }
-    if (maybe_more || woken_) continue;
+    if (maybe_more) continue;
+    if (woken_) {
+      // Woken by new jobs: gather a few milliseconds' worth into one claim,
+      // instead of a claim (a write) per submission.
+      gathering_ = true;
+      timer_.expires_after(claim_gather);
+      co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+      gathering_ = false;
+      continue;
+    }
     timer_.expires_after(settings_.poll);
     co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
   }
@@ -281,7 +295,7 @@ asio::awaitable<std::vector<TriggeredAction>> JobRunner::call_sync(
       call.payload = payload;
       call.created_at = created_at;
       auto integration = integrations[i];
-      fetcher_.fetch(webhook_request(*integration, call), [calls, i, integration](net::FetchResult result) {
+      sync_fetcher_.fetch(webhook_request(*integration, call), [calls, i, integration](net::FetchResult result) {
         std::function<void()> finish;
         {
           std::lock_guard lock(calls->mu);

@@ -90,10 +90,12 @@ class JobRunner {
   boost::asio::io_context io_;
   boost::asio::steady_timer timer_;
   // After io_: destroyed first, so that no transfer completes into a destroyed io_context.
-  net::Fetcher fetcher_;
+  net::Fetcher fetcher_;       // async deliveries, at a lower priority
+  net::Fetcher sync_fetcher_;  // sync calls: part of a submission's request
   RedisPublisher redis_;
   std::string callback_base_;
   bool woken_ = false;          // runner thread only
+  bool gathering_ = false;      // runner thread only: waiting a moment for more jobs; wakes do not cut it short
   std::atomic<std::size_t> in_flight_{0};
   // Attempts ended, by outcome (see outcome_index).
   std::array<std::atomic<std::uint64_t>, 6> attempts_{};

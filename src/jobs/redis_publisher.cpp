@@ -59,6 +59,7 @@ struct RedisPublisher::Connection {
 RedisPublisher::RedisPublisher(bool allow_private_targets) : allow_private_(allow_private_targets) {
   thread_ = std::thread([this] {
     name_this_thread("daisy-redis");
+    lower_this_threads_priority();
     run();
   });
 }

@@ -139,11 +139,13 @@ struct Fetcher::Transfer {
   }
 };
 
-Fetcher::Fetcher(bool allow_private_targets) : allow_private_(allow_private_targets) {
+Fetcher::Fetcher(bool allow_private_targets, bool background)
+    : allow_private_(allow_private_targets), background_(background) {
   static Init init;
   multi_ = curl_multi_init();
   thread_ = std::thread([this] {
-    name_this_thread("daisy-fetch");
+    name_this_thread(background_ ? "daisy-deliver" : "daisy-fetch");
+    if (background_) lower_this_threads_priority();
     run();
   });
 }

@@ -50,7 +50,9 @@ bool is_internal_address(const struct sockaddr* address);
 
 class Fetcher {
  public:
-  explicit Fetcher(bool allow_private_targets);
+  // background: its thread runs at a lower priority (for deliveries that
+  // must not slow the request path).
+  explicit Fetcher(bool allow_private_targets, bool background = false);
   ~Fetcher();  // abandons transfers in progress (their callbacks do not run)
   Fetcher(const Fetcher&) = delete;
   Fetcher& operator=(const Fetcher&) = delete;
@@ -65,6 +67,7 @@ class Fetcher {
   void run();
 
   bool allow_private_;
+  bool background_;
   void* multi_ = nullptr;  // CURLM*
   std::mutex mu_;
   std::deque<std::unique_ptr<Transfer>> incoming_;

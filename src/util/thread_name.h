@@ -8,4 +8,8 @@ namespace daisy {
 
 void name_this_thread(const std::string& name);
 
+// Lowers the calling thread's scheduling priority (nice 10): for background
+// work that must yield the CPU to the request path when both want it.
+void lower_this_threads_priority();
+
 }  // namespace daisy

@@ -177,8 +177,12 @@ asio::awaitable<Result<std::vector<JobRow>>> SqliteStore::claim_jobs(std::int64_
   auto claimed = std::make_shared<std::vector<JobRow>>();
   sqlite::GroupWriter::Work work = [claimed, now_ms, lease_ms, limit](Connection& db) {
     claimed->clear();
+    // The partial index serves the order, so a claim reads only the rows it
+    // takes; left to itself the planner picks jobs_by_status and sorts the
+    // whole queue (measured: a tenth of the submit rate with a backlog).
     static const std::string sql = std::string("SELECT ") + job_columns +
-                                   " FROM jobs WHERE status IN ('pending', 'failed', 'running', 'awaiting_callback')"
+                                   " FROM jobs INDEXED BY jobs_due"
+                                   " WHERE status IN ('pending', 'failed', 'running', 'awaiting_callback')"
                                    " AND due_ms <= ? ORDER BY due_ms LIMIT ?";
     auto due = db.prepare(sql.c_str());
     due.bind(1, now_ms).bind(2, static_cast<std::int64_t>(limit));
