@@ -29,6 +29,7 @@ namespace {
 
 constexpr std::size_t claim_at_most = 128;
 constexpr std::chrono::milliseconds claim_gather{5};
+constexpr std::size_t busy_store_writes = 16;
 constexpr std::size_t error_excerpt_bytes = 500;
 constexpr std::size_t max_reply_bytes = 64 * 1024;
 
@@ -185,6 +186,15 @@ asio::awaitable<void> JobRunner::loop() {
   if (!requeued.is_ok()) spdlog::error("msg=\"cannot requeue jobs left running\" error=\"{}\"", requeued.message());
   for (;;) {
     woken_ = false;
+    // Claims give way to the request path while its writes queue up, but
+    // not for ever: one in ten waits claims anyway, so the queue still moves.
+    if (store_.waiting_writes() > busy_store_writes && ++gave_way_ % 10 != 0) {
+      timer_.expires_after(claim_gather);
+      gathering_ = true;
+      co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+      gathering_ = false;
+      continue;
+    }
     std::size_t room = settings_.max_in_flight - in_flight_;
     bool maybe_more = false;
     if (room > 0) {

@@ -95,6 +95,7 @@ class JobRunner {
   RedisPublisher redis_;
   std::string callback_base_;
   bool woken_ = false;          // runner thread only
+  std::uint64_t gave_way_ = 0;  // runner thread only
   bool gathering_ = false;      // runner thread only: waiting a moment for more jobs; wakes do not cut it short
   std::atomic<std::size_t> in_flight_{0};
   // Attempts ended, by outcome (see outcome_index).

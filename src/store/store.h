@@ -254,6 +254,9 @@ class Store {
   virtual Result<std::vector<int>> migrate() = 0;
   // True when the store answers a trivial query now.
   virtual bool ready() = 0;
+  // How many writes wait to be committed now: background work (job claims)
+  // gives way while the request path keeps the store busy. 0 when unknown.
+  virtual std::size_t waiting_writes() { return 0; }
   // Commits everything submitted so far and stops accepting writes.
   virtual void close() = 0;
 

@@ -46,6 +46,11 @@ void GroupWriter::submit(Work work, Done done, AfterCommit after_commit) {
   done(Status::unavailable("the store is shutting down"));
 }
 
+std::size_t GroupWriter::queued() {
+  std::lock_guard lock(mu_);
+  return queue_.size();
+}
+
 void GroupWriter::close() {
   {
     std::lock_guard lock(mu_);

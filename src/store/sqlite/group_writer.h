@@ -60,6 +60,8 @@ class GroupWriter {
   void submit(Work work, Done done, AfterCommit after_commit = {});
   // Commits what is queued, then stops the thread. Idempotent.
   void close();
+  // Writes waiting for the writer now (for background work that should give way).
+  std::size_t queued();
 
  private:
   struct Op {

@@ -31,6 +31,7 @@ class SqliteStore final : public Store {
 
   Result<std::vector<int>> migrate() override;
   bool ready() override;
+  std::size_t waiting_writes() override { return writer_ ? writer_->queued() : 0; }
   void close() override;
 
   Result<std::optional<std::string>> get_setting(std::string_view key) override;
