@@ -1,4 +1,7 @@
 // /v1/integrations: what runs after a response or an event lands (admin only).
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -192,6 +195,9 @@ boost::asio::awaitable<Response> replay(ApiContext& ctx, Request& req) {
   const IntegrationDefinition& d = integration->definition;
   if (!d.enabled) co_return http::problem(409, "conflict", "The integration is disabled: enable it before a replay.");
 
+  // Reading up to 100 pages runs on this I/O thread: it lets the thread's
+  // other connections run between pages.
+  auto executor = co_await boost::asio::this_coro::executor;
   std::vector<JobRow> jobs;
   auto too_many = [&] {
     return http::validation_problem({{"since", "the range holds more than " + std::to_string(max_replay_jobs) +
@@ -211,6 +217,7 @@ boost::asio::awaitable<Response> replay(ApiContext& ctx, Request& req) {
       if (jobs.size() > max_replay_jobs) co_return too_many();
       if (rows.value().size() < filter.limit) break;
       filter.after_seq = rows.value().back().seq;
+      co_await boost::asio::post(executor, boost::asio::use_awaitable);
     }
   } else {
     EventFilter filter;
@@ -230,6 +237,7 @@ boost::asio::awaitable<Response> replay(ApiContext& ctx, Request& req) {
       if (jobs.size() > max_replay_jobs) co_return too_many();
       if (rows.value().size() < filter.limit) break;
       filter.after = std::make_pair(rows.value().back().ts_ns, rows.value().back().seq);
+      co_await boost::asio::post(executor, boost::asio::use_awaitable);
     }
   }
   std::size_t made = jobs.size();

@@ -22,10 +22,6 @@ using http::Request;
 using http::Response;
 namespace json = boost::json;
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count();
-}
-
 std::string ms_to_utc(std::int64_t ms) {
   return format_utc(Clock::time_point{std::chrono::duration_cast<Clock::duration>(std::chrono::milliseconds(ms))});
 }
@@ -144,12 +140,6 @@ boost::asio::awaitable<Response> cancel_job(ApiContext& ctx, Request& req) {
 constexpr std::size_t max_callback_output = 64 * 1024;
 constexpr std::size_t max_callback_error = 2000;
 
-Response callback_unauthorized(std::string_view detail) {
-  Response r = http::problem(401, "unauthorized", detail);
-  r.headers.emplace_back("WWW-Authenticate", "Bearer error=\"invalid_token\"");
-  return r;
-}
-
 // POST /v1/jobs/{id}/callback: the microservice that took a redis job reports
 // its end, with the job's own callback token (given in the published message).
 boost::asio::awaitable<Response> job_callback(ApiContext& ctx, Request& req) {
@@ -157,7 +147,7 @@ boost::asio::awaitable<Response> job_callback(ApiContext& ctx, Request& req) {
   std::string_view authorization = req.header("Authorization");
   constexpr std::string_view scheme = "Bearer ";
   if (authorization.substr(0, scheme.size()) != scheme || authorization.size() == scheme.size()) {
-    co_return callback_unauthorized("A callback needs the job's callback token: Authorization: Bearer <token>.");
+    co_return http::unauthorized("A callback needs the job's callback token: Authorization: Bearer <token>.", true);
   }
   auto parsed = http::parse_body_object(req);
   if (auto* refusal = std::get_if<Response>(&parsed)) co_return std::move(*refusal);
@@ -193,7 +183,7 @@ boost::asio::awaitable<Response> job_callback(ApiContext& ctx, Request& req) {
     if (j.status != "awaiting_callback") {
       co_return http::problem(409, "conflict", "The job is " + j.status + ": it is not waiting for a callback.");
     }
-    co_return callback_unauthorized("The callback token is not this job's.");
+    co_return http::unauthorized("The callback token is not this job's.", true);
   }
   if (!errors.empty()) co_return http::validation_problem(std::move(errors));
 

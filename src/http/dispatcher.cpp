@@ -7,13 +7,6 @@
 namespace daisy::http {
 namespace {
 
-Response unauthorized(std::string_view detail, bool invalid_token) {
-  Response r = problem(401, "unauthorized", detail);
-  r.headers.emplace_back("WWW-Authenticate",
-                         invalid_token ? "Bearer error=\"invalid_token\"" : "Bearer");
-  return r;
-}
-
 std::string_view media_type(std::string_view content_type) {
   auto semi = content_type.find(';');
   std::string_view t = content_type.substr(0, semi);

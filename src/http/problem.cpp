@@ -68,4 +68,10 @@ Response not_found(std::string_view what) {
   return problem(404, "not-found", std::string(what) + " was not found.");
 }
 
+Response unauthorized(std::string_view detail, bool invalid_token) {
+  Response r = problem(401, "unauthorized", detail);
+  r.headers.emplace_back("WWW-Authenticate", invalid_token ? "Bearer error=\"invalid_token\"" : "Bearer");
+  return r;
+}
+
 }  // namespace daisy::http

@@ -29,6 +29,8 @@ Response problem(int status, std::string_view slug, std::string_view detail,
 Response validation_problem(std::vector<FieldError> errors,
                             std::string_view detail = "The request has invalid fields.");
 Response not_found(std::string_view what);
+// 401 with WWW-Authenticate: Bearer (error="invalid_token" when a token was given but is not valid).
+Response unauthorized(std::string_view detail, bool invalid_token);
 
 std::string_view status_reason(int status);
 

@@ -113,8 +113,7 @@ JobRow IntegrationRegistry::make_job(const ActiveIntegration& integration, std::
   job.status = "pending";
   job.created_at = now_utc();
   int first_delay_s = d.retry_schedule_s.empty() ? 0 : d.retry_schedule_s.front();
-  job.due_ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count() +
-               std::int64_t{first_delay_s} * 1000;
+  job.due_ms = now_ms() + std::int64_t{first_delay_s} * 1000;
   return job;
 }
 

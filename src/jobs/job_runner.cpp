@@ -33,10 +33,6 @@ constexpr std::size_t busy_store_writes = 16;
 constexpr std::size_t error_excerpt_bytes = 500;
 constexpr std::size_t max_reply_bytes = 64 * 1024;
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count();
-}
-
 std::string excerpt(std::string_view text) {
   if (text.size() <= error_excerpt_bytes) return std::string(text);
   return std::string(text.substr(0, error_excerpt_bytes)) + "...";

@@ -6,6 +6,8 @@
 #include <random>
 #include <string>
 
+#include "util/time.h"
+
 namespace daisy::jobs {
 
 namespace {
@@ -36,9 +38,7 @@ void fail_or_bury(AttemptOutcome& outcome, const std::vector<int>& schedule, int
     return;
   }
   outcome.status = "failed";
-  outcome.due_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch() + *delay)
-          .count();
+  outcome.due_ms = now_ms() + delay->count();
 }
 
 std::optional<std::chrono::seconds> parse_retry_after(std::string_view value,

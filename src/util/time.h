@@ -23,6 +23,8 @@ inline std::string format_utc_ns(std::int64_t ns) {
   return out;
 }
 std::int64_t now_ns();
+// Milliseconds since the epoch (job due times).
+std::int64_t now_ms();
 
 // The IMF-fixdate form required by the HTTP Date header, cached per second.
 std::string_view http_date_now();
