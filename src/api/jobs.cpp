@@ -110,6 +110,15 @@ Response list_jobs(ApiContext& ctx, Request& req) {
   return json_reply(200, page_body(std::move(items), p, std::move(last)));
 }
 
+// Reads of the jobs first file the ones commits left in the outbox, so they
+// see every job acknowledged so far (Store::file_pending_jobs).
+boost::asio::awaitable<Response> after_filing(ApiContext& ctx, Request& req,
+                                              Response (*read)(ApiContext&, Request&)) {
+  Status filed = co_await ctx.store.file_pending_jobs();
+  if (!filed.is_ok()) co_return store_failure(filed, "jobs");
+  co_return read(ctx, req);
+}
+
 Response get_job(ApiContext& ctx, Request& req) {
   auto job = ctx.store.get_job(req.param(0));
   if (!job.is_ok()) return store_failure(job.status(), "job " + req.param(0));
@@ -225,9 +234,9 @@ void register_job_routes(http::Router& router, ApiContext& ctx) {
   using http::Access;
   using http::Method;
   router.add(Method::get, "/v1/jobs", Access::admin,
-             http::SyncHandler([&ctx](Request& req) { return list_jobs(ctx, req); }));
+             http::AsyncHandler([&ctx](Request& req) { return after_filing(ctx, req, list_jobs); }));
   router.add(Method::get, "/v1/jobs/{id}", Access::admin,
-             http::SyncHandler([&ctx](Request& req) { return get_job(ctx, req); }));
+             http::AsyncHandler([&ctx](Request& req) { return after_filing(ctx, req, get_job); }));
   router.add(Method::post, "/v1/jobs/{id}/retry", Access::admin,
              http::AsyncHandler([&ctx](Request& req) { return retry_job(ctx, req); }));
   router.add(Method::post, "/v1/jobs/{id}/cancel", Access::admin,

@@ -109,16 +109,17 @@ Response idempotency_key_reused() {
                        {{"Idempotency-Key", "was already used with a different body or by another caller"}});
 }
 
-// The reply to a retry: the original response, as first stored.
 // The reply to a repeated submission: the stored response and the actions
 // its first submission triggered, as they are now.
-Response replayed(ApiContext& ctx, const std::string& form_id, const ResponseRow& row) {
+boost::asio::awaitable<Response> replayed(ApiContext& ctx, std::string form_id, ResponseRow row) {
+  Status filed = co_await ctx.store.file_pending_jobs();
+  if (!filed.is_ok()) co_return store_failure(filed, "response");
   std::vector<jobs::TriggeredAction> actions;
   JobFilter filter;
   filter.source_id = row.id;
   filter.limit = 1000;
   auto jobs = ctx.store.list_jobs(filter);
-  if (!jobs.is_ok()) return store_failure(jobs.status(), "response");
+  if (!jobs.is_ok()) co_return store_failure(jobs.status(), "response");
   for (const JobRow& job : jobs.value()) {
     if (job.type == trigger_response_created) actions.push_back({job.integration_id, job.id, "async", job.status});
   }
@@ -127,7 +128,7 @@ Response replayed(ApiContext& ctx, const std::string& form_id, const ResponseRow
   Response r(201, std::move(body));
   r.headers.emplace_back("Location", "/v1/forms/" + form_id + "/responses/" + row.id);
   r.headers.emplace_back("Idempotent-Replayed", "true");
-  return r;
+  co_return r;
 }
 
 // The "answers" object of a submission or correction, or null with an error.
@@ -197,7 +198,7 @@ boost::asio::awaitable<Response> submit(ApiContext& ctx, Request& req) {
     if (!earlier.is_ok()) co_return store_failure(earlier.status(), "response");
     if (earlier.value()) {
       if (earlier.value()->second != hash) co_return idempotency_key_reused();
-      co_return replayed(ctx, form_id, earlier.value()->first);
+      co_return co_await replayed(ctx, form_id, earlier.value()->first);
     }
   }
 
@@ -221,7 +222,7 @@ boost::asio::awaitable<Response> submit(ApiContext& ctx, Request& req) {
   auto stored = co_await ctx.store.insert_response(row, key, hash, std::move(jobs));
   if (!stored.is_ok()) co_return store_failure(stored.status(), "response");
   if (stored.value() == SubmitOutcome::key_mismatch) co_return idempotency_key_reused();
-  if (stored.value() == SubmitOutcome::replayed) co_return replayed(ctx, form_id, *row);
+  if (stored.value() == SubmitOutcome::replayed) co_return co_await replayed(ctx, form_id, *row);
   if (!actions.empty() && ctx.job_runner) ctx.job_runner->wake();
   if (ctx.integrations && ctx.job_runner) {
     auto sync = ctx.integrations->sync_for(form_id, trigger_response_created);

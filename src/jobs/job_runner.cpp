@@ -29,7 +29,7 @@ namespace {
 
 constexpr std::size_t claim_at_most = 128;
 constexpr std::chrono::milliseconds claim_gather{5};
-constexpr std::size_t busy_store_writes = 16;
+constexpr std::chrono::milliseconds busy_sample_window{20};  // how often the request path's write rate is read
 constexpr std::size_t error_excerpt_bytes = 500;
 constexpr std::size_t max_reply_bytes = 64 * 1024;
 
@@ -167,12 +167,21 @@ void JobRunner::stop() {
 
 void JobRunner::wake() {
   if (stopped_.load(std::memory_order_relaxed)) return;
-  asio::post(io_, [this] { wake_here(); });
+  woken_.store(true, std::memory_order_release);
+  // Only an idle runner is interrupted: under load every submission wakes
+  // it, and a post to a waiting io_context costs a system call and a switch.
+  if (sleeping_.exchange(false, std::memory_order_acq_rel)) asio::post(io_, [this] { timer_.cancel(); });
 }
 
-void JobRunner::wake_here() {
-  woken_ = true;
-  if (!gathering_) timer_.cancel();
+bool JobRunner::request_path_busy() {
+  auto now = std::chrono::steady_clock::now();
+  if (now - sampled_at_ < busy_sample_window) return busy_;
+  std::uint64_t writes = store_.request_writes();
+  double seconds = std::chrono::duration<double>(now - sampled_at_).count();
+  busy_ = static_cast<double>(writes - sampled_writes_) > settings_.busy_request_writes_per_s * seconds;
+  sampled_at_ = now;
+  sampled_writes_ = writes;
+  return busy_;
 }
 
 asio::awaitable<void> JobRunner::loop() {
@@ -181,19 +190,18 @@ asio::awaitable<void> JobRunner::loop() {
   Status requeued = co_await store_.requeue_running_jobs(now_ms());
   if (!requeued.is_ok()) spdlog::error("msg=\"cannot requeue jobs left running\" error=\"{}\"", requeued.message());
   for (;;) {
-    woken_ = false;
-    // Claims give way to the request path while its writes queue up, but
-    // not for ever: one in ten waits claims anyway, so the queue still moves.
-    if (store_.waiting_writes() > busy_store_writes && ++gave_way_ % 10 != 0) {
-      timer_.expires_after(claim_gather);
-      gathering_ = true;
+    woken_.store(false, std::memory_order_relaxed);
+    // Claims give way to the request path while it writes fast: one claim
+    // per busy_claim_interval then, so the queue still moves.
+    if (request_path_busy() && std::chrono::steady_clock::now() - last_claim_ < settings_.busy_claim_interval) {
+      timer_.expires_at(last_claim_ + settings_.busy_claim_interval);
       co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
-      gathering_ = false;
       continue;
     }
     std::size_t room = settings_.max_in_flight - in_flight_;
     bool maybe_more = false;
     if (room > 0) {
+      last_claim_ = std::chrono::steady_clock::now();
       std::size_t want = std::min(room, claim_at_most);
       auto claimed = co_await store_.claim_jobs(now_ms(), settings_.lease.count(), want);
       if (!claimed.is_ok()) {
@@ -207,17 +215,23 @@ asio::awaitable<void> JobRunner::loop() {
       }
     }
     if (maybe_more) continue;
-    if (woken_) {
+    if (woken_.load(std::memory_order_acquire)) {
       // Woken by new jobs: gather a few milliseconds' worth into one claim,
       // instead of a claim (a write) per submission.
-      gathering_ = true;
       timer_.expires_after(claim_gather);
       co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
-      gathering_ = false;
+      continue;
+    }
+    // Idle until the next poll, or until a wake cuts it short. A wake that
+    // came before sleeping_ was set is seen by the check after it.
+    sleeping_.store(true, std::memory_order_release);
+    if (woken_.load(std::memory_order_acquire)) {
+      sleeping_.store(false, std::memory_order_relaxed);
       continue;
     }
     timer_.expires_after(settings_.poll);
     co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    sleeping_.store(false, std::memory_order_relaxed);
   }
 }
 
@@ -269,7 +283,7 @@ asio::awaitable<void> JobRunner::run_job(JobRow job) {
     if (row.is_ok()) integrations_.put(row.value());
   }
   --in_flight_;
-  wake_here();
+  wake();  // a place is free
 }
 
 asio::awaitable<std::vector<TriggeredAction>> JobRunner::call_sync(

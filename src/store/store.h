@@ -254,9 +254,9 @@ class Store {
   virtual Result<std::vector<int>> migrate() = 0;
   // True when the store answers a trivial query now.
   virtual bool ready() = 0;
-  // How many writes wait to be committed now: background work (job claims)
-  // gives way while the request path keeps the store busy. 0 when unknown.
-  virtual std::size_t waiting_writes() { return 0; }
+  // Writes made since start, other than the job runner's (claims and
+  // attempts): the job runner gives way while they come fast. 0 when unknown.
+  virtual std::uint64_t request_writes() { return 0; }
   // Commits everything submitted so far and stops accepting writes.
   virtual void close() = 0;
 
@@ -359,6 +359,10 @@ class Store {
   // since (cancelled, or claimed again after its lease expired, or called back
   // already).
   virtual boost::asio::awaitable<Result<bool>> finish_attempt(AttemptOutcome outcome) = 0;
+  // Commits file their jobs lazily (SQLite: through an outbox the claims
+  // empty). This files every job acknowledged so far; list_jobs and get_job
+  // see a job once this has run after its commit.
+  virtual boost::asio::awaitable<Status> file_pending_jobs() = 0;
   virtual Result<std::vector<JobRow>> list_jobs(const JobFilter& filter) = 0;
   virtual Result<JobRow> get_job(std::string_view id) = 0;
   virtual Result<std::vector<JobAttemptRow>> list_attempts(std::int64_t job_seq) = 0;

@@ -124,6 +124,26 @@ class IntegrationsTest : public ::testing::Test {
     return last;
   }
 
+  // The receiver holds every request at `path` unanswered while `hang` is
+  // true, then answers 200.
+  static void hang_while(FakeProvider& receiver, const std::string& path, std::atomic<bool>& hang) {
+    receiver.set_handler(path, [&hang](const FakeProvider::Request&) {
+      if (hang) return Reply{.status = 200, .body = "", .content_type = "text/plain", .hang = true};
+      return Reply{.status = 200, .body = "ok", .content_type = "text/plain"};
+    });
+  }
+
+  // A batch of `n` valid events, {"i": 0} to {"i": n-1}, without the closing "]}".
+  static std::string event_batch(int n) {
+    std::string batch = R"({"events":[)";
+    for (int i = 0; i < n; ++i) {
+      if (i) batch += ",";
+      batch += R"({"session_id":"0193a1b2-c3d4-7000-8000-123456789abc","category":"ui","name":"b","data":{"i":)" +
+               std::to_string(i) + R"(},"timestamp":"2026-01-01T10:00:00Z"})";
+    }
+    return batch;
+  }
+
   static std::string only_job_id(const json::value& reply) {
     const auto& actions = arr(reply, "actions");
     EXPECT_EQ(actions.size(), 1u) << dump(reply);
@@ -451,13 +471,7 @@ TEST_F(IntegrationsTest, BatchesMakeAJobPerEvent) {
   receiver.set("/hook", Reply{.status = 200, .body = "ok", .content_type = "text/plain"});
   App app = make_app(server(), "shop");
   webhook_on_app(app.id, receiver.url("/hook"));
-  std::string batch = R"({"events":[)";
-  for (int i = 0; i < 5; ++i) {
-    if (i) batch += ",";
-    batch += R"({"session_id":"0193a1b2-c3d4-7000-8000-123456789abc","category":"ui","name":"b","data":{"i":)" +
-             std::to_string(i) + R"(},"timestamp":"2026-01-01T10:00:00Z"})";
-  }
-  batch += R"(,{"session_id":"nope"}]})";
+  std::string batch = event_batch(5) + R"(,{"session_id":"nope"}]})";
   HttpResponse r = server().request("POST", "/v1/events", token_json(app.token), batch);
   ASSERT_EQ(r.status, 202) << r.summary();
   json::value reply = r.json();
@@ -654,10 +668,7 @@ TEST_F(IntegrationsTest, SyncWebhooksAnswerWithinTheSubmission) {
 TEST_F(IntegrationsTest, KillNineWhileDeliveriesAreInFlightLosesNoJob) {
   FakeProvider receiver;
   std::atomic<bool> hang{true};
-  receiver.set_handler("/hook", [&](const FakeProvider::Request&) {
-    if (hang) return Reply{.status = 200, .body = "", .content_type = "text/plain", .hang = true};
-    return Reply{.status = 200, .body = "ok", .content_type = "text/plain"};
-  });
+  hang_while(receiver, "/hook", hang);
   App app = make_app(server(), "shop");
   webhook_on_app(app.id, receiver.url("/hook"), "[0,1,1,1,1,1]");
   std::vector<std::string> jobs;
@@ -671,6 +682,48 @@ TEST_F(IntegrationsTest, KillNineWhileDeliveriesAreInFlightLosesNoJob) {
   std::map<std::string, int> seen;
   for (const auto& r : receiver.requests("/hook")) ++seen[r.header("webhook-id")];
   for (const auto& id : jobs) EXPECT_GE(seen[id], 2) << "job " << id << " was not delivered again after the restart";
+}
+
+// A commit's jobs wait in the outbox until the runner has room for them: with
+// 256 deliveries hanging, most of a 1000-event batch's 2000 jobs are still
+// there when the process is killed. They are counted as pending meanwhile,
+// and after the restart every one is delivered.
+TEST_F(IntegrationsTest, JobsNotYetTakenSurviveKillNine) {
+  FakeProvider receiver;
+  std::atomic<bool> hang{true};
+  hang_while(receiver, "/hook", hang);
+  App app = make_app(server(), "shop");
+  webhook_on_app(app.id, receiver.url("/hook"), "[0,1,1,1,1,1]");
+  webhook_on_app(app.id, receiver.url("/hook"), "[0,1,1,1,1,1]");
+  std::string batch = event_batch(1000) + "]}";
+  HttpResponse r = server().request("POST", "/v1/events", token_json(app.token), batch);
+  ASSERT_EQ(r.status, 202) << r.summary();
+  json::value reply = r.json();
+  ASSERT_EQ(arr(reply, "actions").size(), 2000u);
+  ASSERT_TRUE(eventually([&] { return receiver.count("/hook") >= 256; }, 20s)) << receiver.count("/hook");
+  std::string metrics = server().get("/metrics").body;
+  auto pending = metric_value(metrics, R"(daisy_jobs{status="pending"})");
+  auto running = metric_value(metrics, R"(daisy_jobs{status="running"})");
+  ASSERT_TRUE(pending && running) << metrics;
+  EXPECT_EQ(*pending + *running, 2000.0);
+  EXPECT_GE(*pending, 2000.0 - 256.0 - 128.0);  // at most a claim's worth filed beyond those in flight
+
+  server().kill9();
+  hang = false;
+  receiver.release_hangs();
+  ASSERT_TRUE(server().start()) << server().start_error();
+  std::set<std::string> expected;
+  for (const auto& action : arr(reply, "actions")) expected.insert(str(action, "job_id"));
+  std::set<std::string> delivered;
+  eventually([&] {
+    delivered.clear();
+    for (const auto& hook : receiver.requests("/hook")) delivered.insert(hook.header("webhook-id"));
+    return delivered.size() >= expected.size();
+  }, 60s);
+  EXPECT_EQ(delivered, expected);
+  HttpResponse listed = server().get("/v1/jobs?status=succeeded&limit=1", server().admin());
+  EXPECT_EQ(listed.status, 200) << listed.summary();
+  for (const auto& id : {*expected.begin(), *expected.rbegin()}) wait_status(id, "succeeded", 30s);
 }
 
 

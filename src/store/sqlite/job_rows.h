@@ -1,7 +1,8 @@
 #pragma once
-// Writing jobs inside another write's transaction (the outbox): a response
-// or an event batch and the jobs it triggers commit together or not at all.
+// Writing jobs inside another write's transaction: a response or an event
+// batch and the jobs it triggers commit together or not at all.
 
+#include <cstdint>
 #include <vector>
 
 #include "store/sqlite/connection.h"
@@ -10,6 +11,24 @@
 
 namespace daisy::sqlite {
 
-Status insert_job_rows(Connection& db, const std::vector<JobRow>& jobs);
+// Into `jobs`, as they are (a replay's jobs); their seqs are appended to
+// *seqs when given.
+Status insert_job_rows(Connection& db, const std::vector<JobRow>& jobs, std::vector<std::int64_t>* seqs = nullptr);
+
+// Into `job_outbox` (see migration 0007): one row for each run of jobs with
+// the same record and trigger, which share their payload. The job runner's
+// claims file them in `jobs` later.
+Status insert_outbox_rows(Connection& db, const std::vector<JobRow>& jobs);
+
+// Files up to `max_rows` outbox rows in `jobs`, oldest first. Jobs of the
+// first `claim` of them are filed already claimed (running, attempt 1, due
+// at now_ms + lease_ms) and appended to *claimed (when given); the rest
+// are filed pending. Returns how many outbox rows it filed.
+struct OutboxClaim {
+  std::size_t max_jobs = 0;
+  std::int64_t now_ms = 0, lease_ms = 0;
+  std::vector<JobRow>* claimed = nullptr;
+};
+Result<std::size_t> file_outbox_rows(Connection& db, std::size_t max_rows, OutboxClaim claim = {});
 
 }  // namespace daisy::sqlite

@@ -157,7 +157,7 @@ asio::awaitable<Status> SqliteStore::insert_events(std::shared_ptr<const EventBa
     if (!s.is_ok()) return s;
     s = insert_rejection_rows(db, batch->rejections, batch->rejection_cap);
     if (!s.is_ok()) return s;
-    return sqlite::insert_job_rows(db, batch->jobs);
+    return sqlite::insert_outbox_rows(db, batch->jobs);
   };
   sqlite::GroupWriter::AfterCommit committed = [this, batch, entries, looked_up] {
     // Numbers are remembered only once committed: a rolled-back write's

@@ -187,7 +187,7 @@ asio::awaitable<Result<SubmitOutcome>> SqliteStore::insert_response(std::shared_
     if (!s.is_ok()) return s;
     row->seq = sqlite3_last_insert_rowid(db.handle());
     // Revision 1 is the row itself until a correction copies it to the history.
-    return sqlite::insert_job_rows(db, jobs);
+    return sqlite::insert_outbox_rows(db, jobs);
   };
   Status status = co_await write(std::move(work));
   if (!status.is_ok()) co_return status;
@@ -284,7 +284,7 @@ asio::awaitable<Status> SqliteStore::revise_response(std::shared_ptr<ResponseRow
     rc = reread.step();
     if (rc != SQLITE_ROW) return sqlite::status_of(rc, db);
     read_response(reread, *row);
-    return sqlite::insert_job_rows(db, jobs);
+    return sqlite::insert_outbox_rows(db, jobs);
   };
   co_return co_await write(std::move(work));
 }

@@ -76,11 +76,12 @@ Status transition(Connection& db, const std::string& id, std::initializer_list<s
 
 namespace sqlite {
 
-Status insert_job_rows(Connection& db, const std::vector<JobRow>& jobs) {
+Status insert_job_rows(Connection& db, const std::vector<JobRow>& jobs, std::vector<std::int64_t>* seqs) {
   if (jobs.empty()) return Status::ok();
   auto stmt = db.prepare(
       "INSERT INTO jobs (id, integration_id, source_id, type, payload, status, attempts, due_ms, created_at,"
-      " updated_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)");
+      " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  std::string now = now_utc();
   for (const JobRow& j : jobs) {
     stmt.bind_ref(1, j.id)
         .bind_ref(2, j.integration_id)
@@ -88,14 +89,98 @@ Status insert_job_rows(Connection& db, const std::vector<JobRow>& jobs) {
         .bind_ref(4, j.type)
         .bind_ref(5, j.payload)
         .bind_ref(6, j.status)
-        .bind(7, j.due_ms)
-        .bind_ref(8, j.created_at)
-        .bind_ref(9, j.created_at);
+        .bind(7, std::int64_t{j.attempts})
+        .bind(8, j.due_ms)
+        .bind_ref(9, j.created_at)
+        .bind_ref(10, j.updated_at.empty() ? j.created_at : j.updated_at);
     int rc = stmt.step();
     if (rc != SQLITE_DONE) return status_of(rc, db);
+    if (seqs != nullptr) seqs->push_back(sqlite3_last_insert_rowid(db.handle()));
     stmt.reset();
   }
   return Status::ok();
+}
+
+Status insert_outbox_rows(Connection& db, const std::vector<JobRow>& jobs) {
+  if (jobs.empty()) return Status::ok();
+  auto stmt = db.prepare(
+      "INSERT INTO job_outbox (type, source_id, payload, jobs, job_count, due_ms, created_at)"
+      " VALUES (?, ?, ?, ?, ?, ?, ?)");
+  std::string listed;
+  for (std::size_t first = 0; first < jobs.size();) {
+    const JobRow& head = jobs[first];
+    std::size_t end = first;
+    listed.clear();
+    while (end < jobs.size() && jobs[end].source_id == head.source_id && jobs[end].type == head.type) {
+      listed.append(jobs[end].id).append(" ").append(jobs[end].integration_id).append("\n");
+      ++end;
+    }
+    stmt.bind_ref(1, head.type)
+        .bind_ref(2, head.source_id)
+        .bind_ref(3, head.payload)
+        .bind_ref(4, listed)
+        .bind(5, static_cast<std::int64_t>(end - first))
+        .bind(6, head.due_ms)
+        .bind_ref(7, head.created_at);
+    int rc = stmt.step();
+    if (rc != SQLITE_DONE) return status_of(rc, db);
+    stmt.reset();
+    first = end;
+  }
+  return Status::ok();
+}
+
+Result<std::size_t> file_outbox_rows(Connection& db, std::size_t max_rows, OutboxClaim claim) {
+  auto rows = db.prepare(
+      "SELECT seq, type, source_id, payload, jobs, due_ms, created_at FROM job_outbox ORDER BY seq LIMIT ?");
+  rows.bind(1, static_cast<std::int64_t>(max_rows));
+  std::vector<JobRow> filed;
+  std::size_t taken = 0, claimed = 0;
+  std::int64_t last_seq = 0;
+  std::string now = now_utc();
+  int rc;
+  while ((rc = rows.step()) == SQLITE_ROW) {
+    ++taken;
+    last_seq = rows.integer(0);
+    std::string listed = rows.text(4);
+    for (std::size_t at = 0; at < listed.size();) {
+      std::size_t space = listed.find(' ', at), end = listed.find('\n', at);
+      if (space == std::string::npos || end == std::string::npos || space > end) {
+        return Status::internal("job_outbox row " + std::to_string(last_seq) + " is malformed");
+      }
+      JobRow& j = filed.emplace_back();
+      j.id = listed.substr(at, space - at);
+      j.integration_id = listed.substr(space + 1, end - space - 1);
+      j.type = rows.text(1);
+      j.source_id = rows.text(2);
+      j.payload = rows.text(3);
+      j.created_at = rows.text(6);
+      j.updated_at = now;
+      if (claim.claimed != nullptr && claimed < claim.max_jobs) {
+        ++claimed;
+        j.status = "running";
+        j.attempts = 1;
+        j.due_ms = claim.now_ms + claim.lease_ms;
+      } else {
+        j.due_ms = rows.integer(5);
+      }
+      at = end + 1;
+    }
+  }
+  if (rc != SQLITE_DONE) return status_of(rc, db);
+  if (taken == 0) return std::size_t{0};
+  std::vector<std::int64_t> seqs;
+  if (Status s = insert_job_rows(db, filed, &seqs); !s.is_ok()) return s;
+  auto done = db.prepare("DELETE FROM job_outbox WHERE seq <= ?");
+  done.bind(1, last_seq);
+  if (Status s = status_of(done.step(), db); !s.is_ok()) return s;
+  if (claim.claimed != nullptr) {
+    for (std::size_t i = 0; i < claimed; ++i) {
+      filed[i].seq = seqs[i];
+      claim.claimed->push_back(std::move(filed[i]));
+    }
+  }
+  return taken;
 }
 
 }  // namespace sqlite
@@ -152,6 +237,7 @@ asio::awaitable<Status> SqliteStore::update_integration(IntegrationRow row) {
 }
 
 asio::awaitable<Status> SqliteStore::delete_integration(std::string id) {
+  if (Status s = co_await file_pending_jobs(); !s.is_ok()) co_return s;
   sqlite::GroupWriter::Work work = [id = std::move(id)](Connection& db) {
     auto del = db.prepare("DELETE FROM integrations WHERE id = ?");
     del.bind(1, id);
@@ -174,6 +260,7 @@ asio::awaitable<Status> SqliteStore::insert_jobs(std::vector<JobRow> jobs) {
 
 asio::awaitable<Result<std::vector<JobRow>>> SqliteStore::claim_jobs(std::int64_t now_ms, std::int64_t lease_ms,
                                                                       std::size_t limit) {
+  runner_writes_.fetch_add(1, std::memory_order_relaxed);
   auto claimed = std::make_shared<std::vector<JobRow>>();
   sqlite::GroupWriter::Work work = [claimed, now_ms, lease_ms, limit](Connection& db) {
     claimed->clear();
@@ -204,6 +291,13 @@ asio::awaitable<Result<std::vector<JobRow>>> SqliteStore::claim_jobs(std::int64_
       if (Status s = sqlite::status_of(take.step(), db); !s.is_ok()) return s;
       take.reset();
     }
+    // Then new jobs, straight from the outbox: filed already claimed, which
+    // spares them the update.
+    if (claimed->size() < limit) {
+      std::size_t more = limit - claimed->size();
+      auto filed = sqlite::file_outbox_rows(db, more, {more, now_ms, lease_ms, claimed.get()});
+      if (!filed.is_ok()) return filed.status();
+    }
     return Status::ok();
   };
   Status status = co_await write(std::move(work));
@@ -221,6 +315,7 @@ asio::awaitable<Status> SqliteStore::requeue_running_jobs(std::int64_t now_ms) {
 }
 
 asio::awaitable<Result<bool>> SqliteStore::finish_attempt(AttemptOutcome o) {
+  runner_writes_.fetch_add(1, std::memory_order_relaxed);
   auto recorded = std::make_shared<bool>(false);
   sqlite::GroupWriter::Work work = [o = std::move(o), recorded](Connection& db) {
     *recorded = false;
@@ -255,6 +350,29 @@ asio::awaitable<Result<bool>> SqliteStore::finish_attempt(AttemptOutcome o) {
   Status status = co_await write(std::move(work));
   if (!status.is_ok()) co_return status;
   co_return *recorded;
+}
+
+asio::awaitable<Status> SqliteStore::file_pending_jobs() {
+  // In slices, so that the writes of the request path go between them.
+  constexpr std::size_t slice = 4096;
+  for (;;) {
+    {
+      auto db = reader();
+      auto any = db->prepare("SELECT 1 FROM job_outbox LIMIT 1");
+      int rc = any.step();
+      if (rc == SQLITE_DONE) co_return Status::ok();
+      if (rc != SQLITE_ROW) co_return sqlite::status_of(rc, *db);
+    }
+    auto filed = std::make_shared<std::size_t>(0);
+    sqlite::GroupWriter::Work work = [filed](Connection& db) {
+      auto rows = sqlite::file_outbox_rows(db, slice);
+      if (!rows.is_ok()) return rows.status();
+      *filed = rows.value();
+      return Status::ok();
+    };
+    if (Status s = co_await write(std::move(work)); !s.is_ok()) co_return s;
+    if (*filed < slice) co_return Status::ok();
+  }
 }
 
 Result<std::vector<JobRow>> SqliteStore::list_jobs(const JobFilter& f) {
@@ -305,10 +423,16 @@ Result<std::vector<std::pair<std::string, std::int64_t>>> SqliteStore::count_ope
     out.emplace_back(status, stmt.integer(0));
     stmt.reset();
   }
+  // Jobs still in the outbox are pending.
+  auto outbox = db->prepare("SELECT coalesce(sum(job_count), 0) FROM job_outbox");
+  int rc = outbox.step();
+  if (rc != SQLITE_ROW) return sqlite::status_of(rc, *db);
+  out.front().second += outbox.integer(0);
   return out;
 }
 
 asio::awaitable<Result<JobRow>> SqliteStore::retry_job(std::string id, std::int64_t now_ms) {
+  if (Status s = co_await file_pending_jobs(); !s.is_ok()) co_return s;
   auto job = std::make_shared<JobRow>();
   sqlite::GroupWriter::Work work = [id = std::move(id), now_ms, job](Connection& db) {
     return transition(db, id, {"failed", "dead", "cancelled"}, "pending", now_ms, *job);
@@ -319,6 +443,7 @@ asio::awaitable<Result<JobRow>> SqliteStore::retry_job(std::string id, std::int6
 }
 
 asio::awaitable<Result<JobRow>> SqliteStore::cancel_job(std::string id) {
+  if (Status s = co_await file_pending_jobs(); !s.is_ok()) co_return s;
   auto job = std::make_shared<JobRow>();
   sqlite::GroupWriter::Work work = [id = std::move(id), job](Connection& db) {
     return transition(db, id, {"pending", "failed", "running", "awaiting_callback"}, "cancelled", 0, *job);

@@ -116,6 +116,7 @@ SqliteStore::ReaderLease SqliteStore::reader() {
 
 asio::awaitable<Status> SqliteStore::write(sqlite::GroupWriter::Work work,
                                            sqlite::GroupWriter::AfterCommit after_commit) {
+  writes_.fetch_add(1, std::memory_order_relaxed);
   auto initiate = [this, work = std::move(work), after_commit = std::move(after_commit)](auto handler) mutable {
     using Handler = std::decay_t<decltype(handler)>;
     auto executor = asio::prefer(asio::get_associated_executor(handler),

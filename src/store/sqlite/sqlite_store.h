@@ -2,6 +2,7 @@
 // The embedded backend: one SQLite database file in WAL mode, one group-commit
 // writer thread, and a pool of read-only connections for readers.
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -31,7 +32,9 @@ class SqliteStore final : public Store {
 
   Result<std::vector<int>> migrate() override;
   bool ready() override;
-  std::size_t waiting_writes() override { return writer_ ? writer_->queued() : 0; }
+  std::uint64_t request_writes() override {
+    return writes_.load(std::memory_order_relaxed) - runner_writes_.load(std::memory_order_relaxed);
+  }
   void close() override;
 
   Result<std::optional<std::string>> get_setting(std::string_view key) override;
@@ -93,6 +96,7 @@ class SqliteStore final : public Store {
   boost::asio::awaitable<Status> update_integration(IntegrationRow row) override;
   boost::asio::awaitable<Status> delete_integration(std::string id) override;
   boost::asio::awaitable<Status> insert_jobs(std::vector<JobRow> jobs) override;
+  boost::asio::awaitable<Status> file_pending_jobs() override;
   boost::asio::awaitable<Result<std::vector<JobRow>>> claim_jobs(std::int64_t now_ms, std::int64_t lease_ms,
                                                                   std::size_t limit) override;
   boost::asio::awaitable<Status> requeue_running_jobs(std::int64_t now_ms) override;
@@ -139,6 +143,8 @@ class SqliteStore final : public Store {
   static constexpr std::size_t max_known_sessions = 100'000;
   std::unordered_map<std::string, std::int64_t> session_numbers_;
   std::unique_ptr<sqlite::GroupWriter> writer_;
+  std::atomic<std::uint64_t> writes_{0};         // every write()
+  std::atomic<std::uint64_t> runner_writes_{0};  // claim_jobs and finish_attempt
   std::mutex readers_mu_;
   std::vector<std::unique_ptr<sqlite::Connection>> idle_readers_;
 };
