@@ -288,7 +288,7 @@ boost::asio::awaitable<Response> ingest(ApiContext& ctx, Request& req) {
     for (const EventRow& row : batch->events) {
       payload.clear();
       append_event(payload, row);
-      ctx.integrations->add_jobs(app_id, trigger_event_created, row.id, payload, batch->jobs, &actions);
+      ctx.integrations->add_jobs(app_id, trigger_event_created, row.id, {.json = payload}, batch->jobs, &actions);
     }
   }
   Status status = co_await ctx.store.insert_events(batch);

@@ -212,7 +212,7 @@ boost::asio::awaitable<Response> replay(ApiContext& ctx, Request& req) {
       auto rows = ctx.store.list_responses(d.source_id, filter);
       if (!rows.is_ok()) co_return store_failure(rows.status(), "responses");
       for (const ResponseRow& r : rows.value()) {
-        jobs.push_back(jobs::IntegrationRegistry::make_job(*integration, trigger_response_created, r.id, response_json(r)));
+        jobs.push_back(jobs::IntegrationRegistry::make_job(*integration, trigger_response_created, r.id, {.revision = r.revision}));
       }
       if (jobs.size() > max_replay_jobs) co_return too_many();
       if (rows.value().size() < filter.limit) break;
@@ -232,7 +232,7 @@ boost::asio::awaitable<Response> replay(ApiContext& ctx, Request& req) {
       for (const EventRow& e : rows.value()) {
         payload.clear();
         append_event(payload, e);
-        jobs.push_back(jobs::IntegrationRegistry::make_job(*integration, trigger_event_created, e.id, payload));
+        jobs.push_back(jobs::IntegrationRegistry::make_job(*integration, trigger_event_created, e.id, {.json = payload}));
       }
       if (jobs.size() > max_replay_jobs) co_return too_many();
       if (rows.value().size() < filter.limit) break;

@@ -5,6 +5,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "api/record_json.h"
 #include "api/replies.h"
 #include "api/routes.h"
 #include "http/json_body.h"
@@ -26,7 +27,7 @@ std::string ms_to_utc(std::int64_t ms) {
   return format_utc(Clock::time_point{std::chrono::duration_cast<Clock::duration>(std::chrono::milliseconds(ms))});
 }
 
-json::object job_json(const JobRow& j) {
+json::object job_json(Store& store, const JobRow& j) {
   json::object o{{"id", j.id},
                  {"integration_id", j.integration_id},
                  {"source_id", j.source_id},
@@ -45,7 +46,8 @@ json::object job_json(const JobRow& j) {
     o["last_error"] = j.last_error;
   }
   json::error_code ec;
-  json::value data = json::parse(j.payload, ec);
+  auto payload = job_payload(store, j);
+  json::value data = payload.is_ok() ? json::parse(payload.value(), ec) : json::value(nullptr);
   o["data"] = ec ? json::value(nullptr) : std::move(data);
   json::value output = j.output.empty() ? json::value(nullptr) : json::parse(j.output, ec);
   o["output"] = ec ? json::value(nullptr) : std::move(output);
@@ -105,7 +107,7 @@ Response list_jobs(ApiContext& ctx, Request& req) {
   auto rows = ctx.store.list_jobs(filter);
   if (!rows.is_ok()) return store_failure(rows.status(), "jobs");
   json::array items;
-  for (const auto& j : rows.value()) items.push_back(job_json(j));
+  for (const auto& j : rows.value()) items.push_back(job_json(ctx.store, j));
   std::string last = rows.value().empty() ? std::string() : rows.value().back().id;
   return json_reply(200, page_body(std::move(items), p, std::move(last)));
 }
@@ -124,7 +126,7 @@ Response get_job(ApiContext& ctx, Request& req) {
   if (!job.is_ok()) return store_failure(job.status(), "job " + req.param(0));
   auto attempts = ctx.store.list_attempts(job.value().seq);
   if (!attempts.is_ok()) return store_failure(attempts.status(), "job " + req.param(0));
-  json::object body = job_json(job.value());
+  json::object body = job_json(ctx.store, job.value());
   json::array list;
   for (const auto& a : attempts.value()) list.push_back(attempt_json(a));
   body["attempts_log"] = std::move(list);
@@ -136,14 +138,14 @@ boost::asio::awaitable<Response> retry_job(ApiContext& ctx, Request& req) {
   auto job = co_await ctx.store.retry_job(id, now_ms());
   if (!job.is_ok()) co_return store_failure(job.status(), "job " + id);
   if (ctx.job_runner) ctx.job_runner->wake();
-  co_return json_reply(200, job_json(job.value()));
+  co_return json_reply(200, job_json(ctx.store, job.value()));
 }
 
 boost::asio::awaitable<Response> cancel_job(ApiContext& ctx, Request& req) {
   std::string id = req.param(0);
   auto job = co_await ctx.store.cancel_job(id);
   if (!job.is_ok()) co_return store_failure(job.status(), "job " + id);
-  co_return json_reply(200, job_json(job.value()));
+  co_return json_reply(200, job_json(ctx.store, job.value()));
 }
 
 constexpr std::size_t max_callback_output = 64 * 1024;
@@ -225,7 +227,7 @@ boost::asio::awaitable<Response> job_callback(ApiContext& ctx, Request& req) {
   }
   auto now = ctx.store.get_job(id);
   if (!now.is_ok()) co_return store_failure(now.status(), "job " + id);
-  co_return json_reply(200, job_json(now.value()));
+  co_return json_reply(200, job_json(ctx.store, now.value()));
 }
 
 }  // namespace

@@ -65,4 +65,11 @@ std::string response_json(const ResponseRow& r) {
   return out;
 }
 
+Result<std::string> job_payload(Store& store, const JobRow& job) {
+  if (!job.payload.empty() || job.revision <= 0) return job.payload;
+  auto response = store.get_response_revision(job.source_id, job.revision);
+  if (!response.is_ok()) return response.status();
+  return response_json(response.value());
+}
+
 }  // namespace daisy::api

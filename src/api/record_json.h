@@ -16,4 +16,8 @@ void append_event(std::string& out, const EventRow& e);
 // JSON columns are spliced in as stored.
 std::string response_json(const ResponseRow& r);
 
+// A job's payload: its snapshot, or the JSON of the response revision it
+// refers to (JobRow::revision). not_found when that response is gone.
+Result<std::string> job_payload(Store& store, const JobRow& job);
+
 }  // namespace daisy::api

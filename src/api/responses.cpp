@@ -217,7 +217,8 @@ boost::asio::awaitable<Response> submit(ApiContext& ctx, Request& req) {
   std::vector<jobs::TriggeredAction> actions;
   std::string reply = response_json(*row);
   if (ctx.integrations) {
-    ctx.integrations->add_jobs(form_id, trigger_response_created, row->id, reply, jobs, &actions);
+    // The jobs send revision 1, which the store keeps: no copy of the reply.
+    ctx.integrations->add_jobs(form_id, trigger_response_created, row->id, {.revision = 1}, jobs, &actions);
   }
   auto stored = co_await ctx.store.insert_response(row, key, hash, std::move(jobs));
   if (!stored.is_ok()) co_return store_failure(stored.status(), "response");
@@ -323,19 +324,11 @@ boost::asio::awaitable<Response> correct(ApiContext& ctx, Request& req) {
   row->updated_at = now_utc();
   std::vector<JobRow> jobs;
   std::vector<jobs::TriggeredAction> actions;
-  std::string snapshot;
-  if (ctx.integrations && ctx.integrations->any_for(form_id)) {
-    // The snapshot is the response as this correction leaves it (the store
-    // numbers the revision the same way).
-    ResponseRow after = existing.value();
-    after.form_version = row->form_version;
-    after.status = row->status;
-    after.answers = row->answers;
-    after.checks = row->checks;
-    after.updated_at = row->updated_at;
-    after.revision = existing.value().revision + 1;
-    snapshot = response_json(after);
-    ctx.integrations->add_jobs(form_id, trigger_response_updated, response_id, snapshot, jobs, &actions);
+  if (ctx.integrations) {
+    // The jobs send the revision this correction makes (the store sets its
+    // number).
+    ctx.integrations->add_jobs(form_id, trigger_response_updated, response_id, {.revision = existing.value().revision + 1},
+                               jobs, &actions);
   }
   Status status = co_await ctx.store.revise_response(row, std::move(jobs));
   if (!status.is_ok()) co_return store_failure(status, "response " + response_id);

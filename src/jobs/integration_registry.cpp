@@ -72,7 +72,7 @@ bool IntegrationRegistry::any_for(std::string_view source_id) const {
 }
 
 void IntegrationRegistry::add_jobs(std::string_view source_id, std::string_view trigger, std::string_view record_id,
-                                   std::string_view payload, std::vector<JobRow>& jobs,
+                                   JobPayload payload, std::vector<JobRow>& jobs,
                                    std::vector<TriggeredAction>* actions) const {
   if (count_.load(std::memory_order_relaxed) == 0) return;
   std::shared_lock lock(mu_);
@@ -102,14 +102,15 @@ std::vector<std::shared_ptr<const ActiveIntegration>> IntegrationRegistry::sync_
 }
 
 JobRow IntegrationRegistry::make_job(const ActiveIntegration& integration, std::string_view trigger,
-                                     std::string_view record_id, std::string_view payload) {
+                                     std::string_view record_id, JobPayload payload) {
   const IntegrationDefinition& d = integration.definition;
   JobRow job;
   job.id = new_uuid_v7();
   job.integration_id = integration.id;
   job.source_id = std::string(record_id);
   job.type = std::string(trigger);
-  job.payload = std::string(payload);
+  job.payload = std::string(payload.json);
+  job.revision = payload.revision;
   job.status = "pending";
   job.created_at = now_utc();
   int first_delay_s = d.retry_schedule_s.empty() ? 0 : d.retry_schedule_s.front();

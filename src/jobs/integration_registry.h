@@ -39,6 +39,15 @@ struct TriggeredAction {
   std::string error{};   // sync: what went wrong ("" when nothing did)
 };
 
+// What a job sends: the record's JSON as it is now (a snapshot kept in the
+// job), or a response's revision, which the store keeps: the job then holds
+// no copy, and the payload is rendered from that revision when needed
+// (JobRow::revision).
+struct JobPayload {
+  std::string_view json{};
+  int revision = 0;
+};
+
 class IntegrationRegistry {
  public:
   // Loads every integration; false (and a log line) when the store fails.
@@ -49,14 +58,13 @@ class IntegrationRegistry {
   std::shared_ptr<const ActiveIntegration> find(std::string_view id) const;
 
   // Adds a job to `jobs` (and an action to `actions`, when given) for each
-  // enabled async integration of `source_id` that runs on `trigger`. The
-  // payload is the record's JSON as it is now (the job's snapshot).
+  // enabled async integration of `source_id` that runs on `trigger`.
   void add_jobs(std::string_view source_id, std::string_view trigger, std::string_view record_id,
-                std::string_view payload, std::vector<JobRow>& jobs,
+                JobPayload payload, std::vector<JobRow>& jobs,
                 std::vector<TriggeredAction>* actions = nullptr) const;
   // One job of this integration (enabled or not) for a record, due now (a replay).
   static JobRow make_job(const ActiveIntegration& integration, std::string_view trigger, std::string_view record_id,
-                         std::string_view payload);
+                         JobPayload payload);
   // The enabled sync integrations of `source_id` that run on `trigger`.
   std::vector<std::shared_ptr<const ActiveIntegration>> sync_for(std::string_view source_id,
                                                                  std::string_view trigger) const;

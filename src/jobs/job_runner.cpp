@@ -248,6 +248,15 @@ asio::awaitable<void> JobRunner::run_job(JobRow job) {
     outcome.attempt.error = "the integration is disabled";
   } else if (job.callback_expired) {
     outcome = callback_missed(*integration, job);
+  } else if (Status rendered = render_payload(job); !rendered.is_ok()) {
+    outcome.attempt.error = "cannot read the payload: " + rendered.message();
+    if (rendered.code() == Status::Code::not_found) {
+      outcome.status = "cancelled";
+      outcome.attempt.outcome = "cancelled";
+    } else {
+      outcome.attempt.outcome = "failed";
+      fail_or_bury(outcome, integration->definition.retry_schedule_s, job.attempts);
+    }
   } else if (integration->definition.type == "webhook") {
     co_await take_turn(*integration);
     outcome = co_await deliver_webhook(*integration, job);
@@ -433,6 +442,14 @@ asio::awaitable<AttemptOutcome> JobRunner::deliver_redis(const ActiveIntegration
   outcome.callback_token_hash = to_hex(bytes_of(sha256(token)));
   outcome.due_ms = now_ms() + std::int64_t{config.callback_timeout_s} * 1000;
   co_return outcome;
+}
+
+Status JobRunner::render_payload(JobRow& job) {
+  if (!job.payload.empty() || job.revision <= 0) return Status::ok();
+  auto payload = settings_.payload_of(job);
+  if (!payload.is_ok()) return payload.status();
+  job.payload = std::move(payload.value());
+  return Status::ok();
 }
 
 AttemptOutcome JobRunner::callback_missed(const ActiveIntegration& integration, const JobRow& job) {

@@ -17,6 +17,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <deque>
 #include <thread>
@@ -29,6 +30,10 @@
 #include "store/store.h"
 
 namespace daisy::jobs {
+
+// A job's payload, rendered when the job holds a reference instead
+// (JobRow::revision); given by the wiring, which knows the records' JSON.
+using PayloadOf = std::function<Result<std::string>(const JobRow&)>;
 
 struct JobRunnerSettings {
   bool allow_private_targets = false;  // webhooks may reach internal addresses
@@ -45,6 +50,7 @@ struct JobRunnerSettings {
   // during a saturating submit load halve its rate (docs/benchmarks.md).
   double busy_request_writes_per_s = 20000;
   std::chrono::milliseconds busy_claim_interval{1000};
+  PayloadOf payload_of;  // required
 };
 
 class JobRunner {
@@ -89,6 +95,8 @@ class JobRunner {
     std::deque<std::shared_ptr<boost::asio::steady_timer>> waiting;  // for a place in flight
   };
   std::unordered_map<std::string, Pace> paces_;  // runner thread only
+  // Fills job.payload when the job refers to a record's revision.
+  Status render_payload(JobRow& job);
   // Whether the request path writes fast enough that claims should give way.
   bool request_path_busy();
 

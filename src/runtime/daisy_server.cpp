@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "api/form_cache.h"
+#include "api/record_json.h"
 #include "api/routes.h"
 #include "auth/authenticator.h"
 #include "auth/admin_token.h"
@@ -152,6 +153,7 @@ int serve(const Config& config) {
   if (!integrations.load(*store)) return 1;
   jobs::JobRunnerSettings job_settings;
   job_settings.allow_private_targets = config.allow_private_targets;
+  job_settings.payload_of = [&store = *store](const JobRow& job) { return api::job_payload(store, job); };
   jobs::JobRunner job_runner(*store, integrations, job_settings);
   metrics.add_collector([&job_runner](std::string& out) { job_runner.render_metrics(out); });
   api::ApiContext ctx{*store, auth, &metrics, &forms, &events, &feeds, &integrations, &job_runner};

@@ -126,6 +126,9 @@ struct JobRow {
   std::int64_t seq = 0;
   std::string id, integration_id, source_id, type;
   std::string payload;  // JSON snapshot of the response or event
+  // > 0 with an empty payload: the payload is this revision of the response
+  // source_id, kept by the store (Store::get_response_revision).
+  int revision = 0;
   std::string status = "pending";
   int attempts = 0;
   std::int64_t due_ms = 0;  // when it is next taken (ms since the epoch)
@@ -304,6 +307,8 @@ class Store {
   virtual boost::asio::awaitable<Status> revise_response(std::shared_ptr<ResponseRow> row,
                                                          std::vector<JobRow> jobs) = 0;
   virtual Result<std::vector<RevisionRow>> list_revisions(std::string_view response_id) = 0;
+  // The response as it was at `revision` (its JSON then: a job's payload).
+  virtual Result<ResponseRow> get_response_revision(std::string_view id, int revision) = 0;
 
   // Events. The batch's rows are written in one transaction (shared with other
   // writes by group commit); rejections beyond the cap are dropped, oldest first.

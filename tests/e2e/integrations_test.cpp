@@ -464,6 +464,20 @@ TEST_F(IntegrationsTest, ResponsesTriggerJobsWithTheirSnapshot) {
   ASSERT_EQ(only_created.status, 200);
   HttpResponse again = correct(server(), form_id, response_id, J(R"({"n":3})"));
   EXPECT_TRUE(arr(again.json(), "actions").empty()) << again.body;
+
+  // Jobs of a response refer to its revisions, which the store keeps: after
+  // a third revision, each still shows (and sent) exactly the response as
+  // its own revision was, as the submit and correction replies showed it.
+  auto without_actions = [](json::value reply) {
+    reply.as_object().erase("actions");
+    return reply;
+  };
+  EXPECT_EQ(at(job(created_job), "data"), without_actions(submitted.json()));
+  EXPECT_EQ(at(job(updated_job), "data"), without_actions(corrected.json()));
+  std::map<std::string, json::value> sent;
+  for (const auto& hook : receiver.requests("/forms")) sent[hook.header("webhook-id")] = at(J(hook.body), "data");
+  EXPECT_EQ(sent[created_job], without_actions(submitted.json()));
+  EXPECT_EQ(sent[updated_job], without_actions(corrected.json()));
 }
 
 TEST_F(IntegrationsTest, BatchesMakeAJobPerEvent) {

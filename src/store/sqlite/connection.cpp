@@ -112,4 +112,8 @@ Statement Connection::prepare_text(const std::string& sql) {
   return Statement(stmt);
 }
 
+ReadTransaction::ReadTransaction(Connection& db) : db_(db) { db_.run("BEGIN"); }
+
+ReadTransaction::~ReadTransaction() { db_.run("COMMIT"); }
+
 }  // namespace daisy::sqlite

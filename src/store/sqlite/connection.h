@@ -44,6 +44,20 @@ class Statement {
   sqlite3_stmt* stmt_;
 };
 
+class Connection;
+
+// A read transaction for its scope: the reads inside it see one snapshot.
+class ReadTransaction {
+ public:
+  explicit ReadTransaction(Connection& db);
+  ~ReadTransaction();
+  ReadTransaction(const ReadTransaction&) = delete;
+  ReadTransaction& operator=(const ReadTransaction&) = delete;
+
+ private:
+  Connection& db_;
+};
+
 class Connection {
  public:
   enum class Mode { read_write, read_only };

@@ -264,11 +264,7 @@ Result<SessionSummary> SqliteStore::session_summary(std::string_view session_id,
   auto recent = event_index_.match(recent_query, std::numeric_limits<std::size_t>::max());
   // One snapshot, begun after the match, for the count and the checks of the
   // entries in memory.
-  db->run("BEGIN");
-  struct EndRead {
-    Connection& db;
-    ~EndRead() { db.run("COMMIT"); }
-  } end_read{*db};
+  sqlite::ReadTransaction snapshot(*db);
 
   auto stmt = app_id.empty()
                   ? db->prepare("SELECT count(*), min(ts), max(ts) FROM event_idx_session WHERE session_seq = ?")

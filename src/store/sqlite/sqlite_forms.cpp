@@ -226,6 +226,37 @@ Result<ResponseRow> SqliteStore::get_response(std::string_view form_id, std::str
   return sqlite::status_of(rc, *db);
 }
 
+Result<ResponseRow> SqliteStore::get_response_revision(std::string_view id, int revision) {
+  auto db = reader();
+  // One read transaction: a correction cannot land between the two reads.
+  sqlite::ReadTransaction snapshot(*db);
+  static const std::string sql = fmt::format("SELECT {} FROM responses WHERE id = ?", response_columns);
+  auto stmt = db->prepare(sql.c_str());
+  stmt.bind(1, id);
+  int rc = stmt.step();
+  if (rc == SQLITE_DONE) return Status::not_found("response");
+  if (rc != SQLITE_ROW) return sqlite::status_of(rc, *db);
+  ResponseRow r;
+  read_response(stmt, r);
+  if (r.revision == revision) return r;
+  // An earlier revision: what changes between revisions is in the history
+  // (revision 1's updated_at is its received_at, as the response had it).
+  auto old = db->prepare(
+      "SELECT form_version, status, answers, checks, created_at FROM response_revisions"
+      " WHERE response_id = ? AND revision = ?");
+  old.bind(1, id).bind(2, std::int64_t{revision});
+  rc = old.step();
+  if (rc == SQLITE_DONE) return Status::not_found("response revision");
+  if (rc != SQLITE_ROW) return sqlite::status_of(rc, *db);
+  r.form_version = static_cast<int>(old.integer(0));
+  r.status = old.text(1);
+  r.answers = old.text(2);
+  r.checks = old.text(3);
+  r.updated_at = old.text(4);
+  r.revision = revision;
+  return r;
+}
+
 Result<std::vector<ResponseRow>> SqliteStore::list_responses(std::string_view form_id, const ResponseFilter& f) {
   auto db = reader();
   static const std::string sql = fmt::format(
@@ -247,7 +278,7 @@ Result<std::vector<ResponseRow>> SqliteStore::list_responses(std::string_view fo
 }
 
 asio::awaitable<Status> SqliteStore::revise_response(std::shared_ptr<ResponseRow> row, std::vector<JobRow> jobs) {
-  sqlite::GroupWriter::Work work = [row, jobs = std::move(jobs)](Connection& db) {
+  sqlite::GroupWriter::Work work = [row, jobs = std::move(jobs)](Connection& db) mutable {
     static const std::string current_sql =
         fmt::format("SELECT {} FROM responses WHERE id = ? AND form_id = ?", response_columns);
     auto current = db.prepare(current_sql.c_str());
@@ -284,6 +315,10 @@ asio::awaitable<Status> SqliteStore::revise_response(std::shared_ptr<ResponseRow
     rc = reread.step();
     if (rc != SQLITE_ROW) return sqlite::status_of(rc, db);
     read_response(reread, *row);
+    // Jobs that send a revision send this one, whatever their caller read.
+    for (JobRow& job : jobs) {
+      if (job.revision > 0) job.revision = row->revision;
+    }
     return sqlite::insert_outbox_rows(db, jobs);
   };
   co_return co_await write(std::move(work));
@@ -292,11 +327,7 @@ asio::awaitable<Status> SqliteStore::revise_response(std::shared_ptr<ResponseRow
 Result<std::vector<RevisionRow>> SqliteStore::list_revisions(std::string_view response_id) {
   auto db = reader();
   // Read in one transaction so a correction cannot land between the two reads.
-  db->run("BEGIN");
-  struct EndRead {
-    Connection& db;
-    ~EndRead() { db.run("COMMIT"); }
-  } end_read{*db};
+  sqlite::ReadTransaction snapshot(*db);
   auto stmt = db->prepare(
       "SELECT revision, form_version, status, answers, checks, created_at FROM response_revisions"
       " WHERE response_id = ? ORDER BY revision");

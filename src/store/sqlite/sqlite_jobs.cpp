@@ -21,7 +21,7 @@ IntegrationRow read_integration(Statement& stmt) {
 
 constexpr const char* job_columns =
     "seq, id, integration_id, source_id, type, payload, status, attempts, due_ms, last_error, created_at, updated_at,"
-    " output, callback_token_hash";
+    " output, callback_token_hash, revision";
 
 JobRow read_job(Statement& stmt) {
   JobRow j;
@@ -39,6 +39,7 @@ JobRow read_job(Statement& stmt) {
   j.updated_at = stmt.text(11);
   j.output = stmt.text(12);
   j.callback_token_hash = stmt.text(13);
+  j.revision = static_cast<int>(stmt.integer(14));
   return j;
 }
 
@@ -80,7 +81,7 @@ Status insert_job_rows(Connection& db, const std::vector<JobRow>& jobs, std::vec
   if (jobs.empty()) return Status::ok();
   auto stmt = db.prepare(
       "INSERT INTO jobs (id, integration_id, source_id, type, payload, status, attempts, due_ms, created_at,"
-      " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      " updated_at, revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   std::string now = now_utc();
   for (const JobRow& j : jobs) {
     stmt.bind_ref(1, j.id)
@@ -92,7 +93,8 @@ Status insert_job_rows(Connection& db, const std::vector<JobRow>& jobs, std::vec
         .bind(7, std::int64_t{j.attempts})
         .bind(8, j.due_ms)
         .bind_ref(9, j.created_at)
-        .bind_ref(10, j.updated_at.empty() ? j.created_at : j.updated_at);
+        .bind_ref(10, j.updated_at.empty() ? j.created_at : j.updated_at)
+        .bind(11, std::int64_t{j.revision});
     int rc = stmt.step();
     if (rc != SQLITE_DONE) return status_of(rc, db);
     if (seqs != nullptr) seqs->push_back(sqlite3_last_insert_rowid(db.handle()));
@@ -104,8 +106,8 @@ Status insert_job_rows(Connection& db, const std::vector<JobRow>& jobs, std::vec
 Status insert_outbox_rows(Connection& db, const std::vector<JobRow>& jobs) {
   if (jobs.empty()) return Status::ok();
   auto stmt = db.prepare(
-      "INSERT INTO job_outbox (type, source_id, payload, jobs, job_count, due_ms, created_at)"
-      " VALUES (?, ?, ?, ?, ?, ?, ?)");
+      "INSERT INTO job_outbox (type, source_id, payload, jobs, job_count, due_ms, created_at, revision)"
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
   std::string listed;
   for (std::size_t first = 0; first < jobs.size();) {
     const JobRow& head = jobs[first];
@@ -121,7 +123,8 @@ Status insert_outbox_rows(Connection& db, const std::vector<JobRow>& jobs) {
         .bind_ref(4, listed)
         .bind(5, static_cast<std::int64_t>(end - first))
         .bind(6, head.due_ms)
-        .bind_ref(7, head.created_at);
+        .bind_ref(7, head.created_at)
+        .bind(8, std::int64_t{head.revision});
     int rc = stmt.step();
     if (rc != SQLITE_DONE) return status_of(rc, db);
     stmt.reset();
@@ -132,7 +135,8 @@ Status insert_outbox_rows(Connection& db, const std::vector<JobRow>& jobs) {
 
 Result<std::size_t> file_outbox_rows(Connection& db, std::size_t max_rows, OutboxClaim claim) {
   auto rows = db.prepare(
-      "SELECT seq, type, source_id, payload, jobs, due_ms, created_at FROM job_outbox ORDER BY seq LIMIT ?");
+      "SELECT seq, type, source_id, payload, jobs, due_ms, created_at, revision FROM job_outbox ORDER BY seq"
+      " LIMIT ?");
   rows.bind(1, static_cast<std::int64_t>(max_rows));
   std::vector<JobRow> filed;
   std::size_t taken = 0, claimed = 0;
@@ -155,6 +159,7 @@ Result<std::size_t> file_outbox_rows(Connection& db, std::size_t max_rows, Outbo
       j.source_id = rows.text(2);
       j.payload = rows.text(3);
       j.created_at = rows.text(6);
+      j.revision = static_cast<int>(rows.integer(7));
       j.updated_at = now;
       if (claim.claimed != nullptr && claimed < claim.max_jobs) {
         ++claimed;

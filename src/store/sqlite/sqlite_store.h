@@ -63,6 +63,7 @@ class SqliteStore final : public Store {
   Result<std::optional<std::pair<ResponseRow, std::string>>> find_by_idempotency_key(
       std::string_view form_id, std::string_view key) override;
   Result<ResponseRow> get_response(std::string_view form_id, std::string_view id) override;
+  Result<ResponseRow> get_response_revision(std::string_view id, int revision) override;
   Result<std::vector<ResponseRow>> list_responses(std::string_view form_id,
                                                   const ResponseFilter& filter) override;
   boost::asio::awaitable<Status> revise_response(std::shared_ptr<ResponseRow> row,
