@@ -29,7 +29,11 @@ namespace {
 
 constexpr std::size_t claim_at_most = 128;
 constexpr std::chrono::milliseconds claim_gather{5};
-constexpr std::chrono::milliseconds busy_sample_window{20};  // how often the request path's write rate is read
+constexpr std::chrono::milliseconds busy_sample_window{20};
+// The queue's counts for /metrics are read here, on the runner's thread: with
+// a backlog of hundreds of thousands of jobs a count takes tens of
+// milliseconds, too long for an I/O thread at every scrape.
+constexpr std::chrono::milliseconds queue_count_interval{1000};  // how often the request path's write rate is read
 constexpr std::size_t error_excerpt_bytes = 500;
 constexpr std::size_t max_reply_bytes = 64 * 1024;
 
@@ -118,6 +122,7 @@ JobRunner::JobRunner(Store& store, IntegrationRegistry& integrations, JobRunnerS
       integrations_(integrations),
       settings_(settings),
       timer_(io_),
+      queue_timer_(io_),
       fetcher_(settings.allow_private_targets, /*background=*/true),
       sync_fetcher_(settings.allow_private_targets),
       redis_(settings.allow_private_targets),
@@ -125,11 +130,12 @@ JobRunner::JobRunner(Store& store, IntegrationRegistry& integrations, JobRunnerS
       delivery_seconds_({0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60, 300, 1800, 3600, 21600, 86400}) {}
 
 void JobRunner::render_metrics(std::string& out) const {
-  auto open = store_.count_open_jobs();
-  if (open.is_ok()) {
-    out += "# HELP daisy_jobs Jobs waiting or under way, by status (the queue).\n# TYPE daisy_jobs gauge\n";
-    for (const auto& [status, n] : open.value()) {
-      out += "daisy_jobs{status=\"" + status + "\"} " + std::to_string(n) + "\n";
+  if (queue_counted_.load(std::memory_order_acquire)) {
+    out += "# HELP daisy_jobs Jobs waiting or under way, by status (the queue; counted every second).\n"
+           "# TYPE daisy_jobs gauge\n";
+    for (std::size_t i = 0; i < queue_statuses.size(); ++i) {
+      out += "daisy_jobs{status=\"" + std::string(queue_statuses[i]) + "\"} " +
+             std::to_string(queue_[i].load(std::memory_order_relaxed)) + "\n";
     }
   }
   out += "# HELP daisy_jobs_in_flight Deliveries under way in this process.\n# TYPE daisy_jobs_in_flight gauge\n";
@@ -150,6 +156,7 @@ JobRunner::~JobRunner() { stop(); }
 
 void JobRunner::start() {
   asio::co_spawn(io_, loop(), asio::detached);
+  asio::co_spawn(io_, count_queue(), asio::detached);
   thread_ = std::thread([this] {
     name_this_thread("daisy-jobs");
     // Async deliveries yield the CPU to the request path: under load the
@@ -171,6 +178,24 @@ void JobRunner::wake() {
   // Only an idle runner is interrupted: under load every submission wakes
   // it, and a post to a waiting io_context costs a system call and a switch.
   if (sleeping_.exchange(false, std::memory_order_acq_rel)) asio::post(io_, [this] { timer_.cancel(); });
+}
+
+asio::awaitable<void> JobRunner::count_queue() {
+  for (;;) {
+    auto open = store_.count_open_jobs();
+    if (open.is_ok()) {
+      for (const auto& [status, n] : open.value()) {
+        for (std::size_t i = 0; i < queue_statuses.size(); ++i) {
+          if (status == queue_statuses[i]) queue_[i].store(n, std::memory_order_relaxed);
+        }
+      }
+      queue_counted_.store(true, std::memory_order_release);
+    } else {
+      spdlog::warn("msg=\"cannot count the jobs\" error=\"{}\"", open.status().message());
+    }
+    queue_timer_.expires_after(queue_count_interval);
+    co_await queue_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
 }
 
 bool JobRunner::request_path_busy() {

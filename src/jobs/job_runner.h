@@ -20,6 +20,7 @@
 #include <functional>
 #include <memory>
 #include <deque>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 
@@ -95,6 +96,8 @@ class JobRunner {
     std::deque<std::shared_ptr<boost::asio::steady_timer>> waiting;  // for a place in flight
   };
   std::unordered_map<std::string, Pace> paces_;  // runner thread only
+  // Counts the queue by status for /metrics, every second.
+  boost::asio::awaitable<void> count_queue();
   // Fills job.payload when the job refers to a record's revision.
   Status render_payload(JobRow& job);
   // Whether the request path writes fast enough that claims should give way.
@@ -105,6 +108,7 @@ class JobRunner {
   JobRunnerSettings settings_;
   boost::asio::io_context io_;
   boost::asio::steady_timer timer_;
+  boost::asio::steady_timer queue_timer_;
   // After io_: destroyed first, so that no transfer completes into a destroyed io_context.
   net::Fetcher fetcher_;       // async deliveries, at a lower priority
   net::Fetcher sync_fetcher_;  // sync calls: part of a submission's request
@@ -117,6 +121,10 @@ class JobRunner {
   std::chrono::steady_clock::time_point sampled_at_{}, last_claim_{};
   std::uint64_t sampled_writes_ = 0;
   std::atomic<std::size_t> in_flight_{0};
+  // The queue's last count, in Store::count_open_jobs's order of statuses.
+  static constexpr std::array<std::string_view, 4> queue_statuses{"pending", "running", "awaiting_callback", "failed"};
+  std::array<std::atomic<std::int64_t>, 4> queue_{};
+  std::atomic<bool> queue_counted_{false};
   // Attempts ended, by outcome (see outcome_index).
   std::array<std::atomic<std::uint64_t>, 6> attempts_{};
   Histogram attempt_seconds_;   // one webhook request

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <boost/json.hpp>
 #include <map>
+#include <optional>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -715,11 +716,17 @@ TEST_F(IntegrationsTest, JobsNotYetTakenSurviveKillNine) {
   json::value reply = r.json();
   ASSERT_EQ(arr(reply, "actions").size(), 2000u);
   ASSERT_TRUE(eventually([&] { return receiver.count("/hook") >= 256; }, 20s)) << receiver.count("/hook");
-  std::string metrics = server().get("/metrics").body;
-  auto pending = metric_value(metrics, R"(daisy_jobs{status="pending"})");
-  auto running = metric_value(metrics, R"(daisy_jobs{status="running"})");
+  // The queue is counted every second.
+  std::string metrics;
+  std::optional<double> pending, running;
+  eventually([&] {
+    metrics = server().get("/metrics").body;
+    pending = metric_value(metrics, R"(daisy_jobs{status="pending"})");
+    running = metric_value(metrics, R"(daisy_jobs{status="running"})");
+    return pending && running && *pending + *running == 2000.0;
+  }, 5s);
   ASSERT_TRUE(pending && running) << metrics;
-  EXPECT_EQ(*pending + *running, 2000.0);
+  EXPECT_EQ(*pending + *running, 2000.0) << metrics;
   EXPECT_GE(*pending, 2000.0 - 256.0 - 128.0);  // at most a claim's worth filed beyond those in flight
 
   server().kill9();
