@@ -111,15 +111,10 @@ Response idempotency_key_reused() {
 
 // The reply to a repeated submission: the stored response and the actions
 // its first submission triggered, as they are now.
-boost::asio::awaitable<Response> replayed(ApiContext& ctx, std::string form_id, ResponseRow row) {
-  Status filed = co_await ctx.store.file_pending_jobs();
-  if (!filed.is_ok()) co_return store_failure(filed, "response");
+Response replayed(ApiContext& ctx, const std::string& form_id, const ResponseRow& row) {
   std::vector<jobs::TriggeredAction> actions;
-  JobFilter filter;
-  filter.source_id = row.id;
-  filter.limit = 1000;
-  auto jobs = ctx.store.list_jobs(filter);
-  if (!jobs.is_ok()) co_return store_failure(jobs.status(), "response");
+  auto jobs = ctx.store.jobs_of_source(row.id);
+  if (!jobs.is_ok()) return store_failure(jobs.status(), "response");
   for (const JobRow& job : jobs.value()) {
     if (job.type == trigger_response_created) actions.push_back({job.integration_id, job.id, "async", job.status});
   }
@@ -128,7 +123,7 @@ boost::asio::awaitable<Response> replayed(ApiContext& ctx, std::string form_id, 
   Response r(201, std::move(body));
   r.headers.emplace_back("Location", "/v1/forms/" + form_id + "/responses/" + row.id);
   r.headers.emplace_back("Idempotent-Replayed", "true");
-  co_return r;
+  return r;
 }
 
 // The "answers" object of a submission or correction, or null with an error.
@@ -198,7 +193,7 @@ boost::asio::awaitable<Response> submit(ApiContext& ctx, Request& req) {
     if (!earlier.is_ok()) co_return store_failure(earlier.status(), "response");
     if (earlier.value()) {
       if (earlier.value()->second != hash) co_return idempotency_key_reused();
-      co_return co_await replayed(ctx, form_id, earlier.value()->first);
+      co_return replayed(ctx, form_id, earlier.value()->first);
     }
   }
 
@@ -223,7 +218,7 @@ boost::asio::awaitable<Response> submit(ApiContext& ctx, Request& req) {
   auto stored = co_await ctx.store.insert_response(row, key, hash, std::move(jobs));
   if (!stored.is_ok()) co_return store_failure(stored.status(), "response");
   if (stored.value() == SubmitOutcome::key_mismatch) co_return idempotency_key_reused();
-  if (stored.value() == SubmitOutcome::replayed) co_return co_await replayed(ctx, form_id, *row);
+  if (stored.value() == SubmitOutcome::replayed) co_return replayed(ctx, form_id, *row);
   if (!actions.empty() && ctx.job_runner) ctx.job_runner->wake();
   if (ctx.integrations && ctx.job_runner) {
     auto sync = ctx.integrations->sync_for(form_id, trigger_response_created);

@@ -174,10 +174,12 @@ void JobRunner::stop() {
 
 void JobRunner::wake() {
   if (stopped_.load(std::memory_order_relaxed)) return;
-  woken_.store(true, std::memory_order_release);
   // Only an idle runner is interrupted: under load every submission wakes
   // it, and a post to a waiting io_context costs a system call and a switch.
-  if (sleeping_.exchange(false, std::memory_order_acq_rel)) asio::post(io_, [this] { timer_.cancel(); });
+  // Sequentially consistent, with the runner's side in loop(): either it sees
+  // woken_ before it sleeps, or this sees sleeping_ and interrupts it.
+  woken_.store(true);
+  if (sleeping_.exchange(false)) asio::post(io_, [this] { timer_.cancel(); });
 }
 
 asio::awaitable<void> JobRunner::count_queue() {
@@ -203,7 +205,10 @@ bool JobRunner::request_path_busy() {
   if (now - sampled_at_ < busy_sample_window) return busy_;
   std::uint64_t writes = store_.request_writes();
   double seconds = std::chrono::duration<double>(now - sampled_at_).count();
-  busy_ = static_cast<double>(writes - sampled_writes_) > settings_.busy_request_writes_per_s * seconds;
+  // Signed: the two counters behind request_writes() are read apart, so a
+  // sample may come out one lower than the last.
+  auto made = std::max<std::int64_t>(0, static_cast<std::int64_t>(writes - sampled_writes_));
+  busy_ = static_cast<double>(made) > settings_.busy_request_writes_per_s * seconds;
   sampled_at_ = now;
   sampled_writes_ = writes;
   return busy_;
@@ -249,9 +254,9 @@ asio::awaitable<void> JobRunner::loop() {
     }
     // Idle until the next poll, or until a wake cuts it short. A wake that
     // came before sleeping_ was set is seen by the check after it.
-    sleeping_.store(true, std::memory_order_release);
-    if (woken_.load(std::memory_order_acquire)) {
-      sleeping_.store(false, std::memory_order_relaxed);
+    sleeping_.store(true);
+    if (woken_.load()) {
+      sleeping_.store(false);
       continue;
     }
     timer_.expires_after(settings_.poll);

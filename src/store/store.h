@@ -369,6 +369,9 @@ class Store {
   // see a job once this has run after its commit.
   virtual boost::asio::awaitable<Status> file_pending_jobs() = 0;
   virtual Result<std::vector<JobRow>> list_jobs(const JobFilter& filter) = 0;
+  // Every job of one record, filed or not, without filing anything (for the
+  // reply to a repeated submission).
+  virtual Result<std::vector<JobRow>> jobs_of_source(std::string_view source_id) = 0;
   virtual Result<JobRow> get_job(std::string_view id) = 0;
   virtual Result<std::vector<JobAttemptRow>> list_attempts(std::int64_t job_seq) = 0;
   // How many jobs are pending, running, awaiting_callback and failed (the queue).

@@ -747,6 +747,67 @@ TEST_F(IntegrationsTest, JobsNotYetTakenSurviveKillNine) {
   for (const auto& id : {*expected.begin(), *expected.rbegin()}) wait_status(id, "succeeded", 30s);
 }
 
+// The first delay of an integration's schedule holds for new jobs too.
+TEST_F(IntegrationsTest, TheFirstDelayOfTheScheduleIsKept) {
+  FakeProvider receiver;
+  receiver.set("/later", Reply{.status = 200, .body = "ok", .content_type = "text/plain"});
+  App app = make_app(server(), "shop");
+  webhook_on_app(app.id, receiver.url("/later"), "[2,1]");
+  std::string id = only_job_id(send_event(app));
+  json::value waiting = job(id);
+  EXPECT_EQ(str(waiting, "status"), "pending") << dump(waiting);
+  EXPECT_TRUE(at(waiting, "next_attempt_at").is_string()) << dump(waiting);
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(receiver.count("/later"), 0u) << "delivered before the first delay of 2 s";
+  wait_status(id, "succeeded", 20s);
+  EXPECT_EQ(receiver.count("/later"), 1u);
+}
+
+// Jobs still in the outbox (the runner's 256 places are taken by hanging
+// deliveries) can be cancelled, and a repeated submission lists its job
+// among them without filing anything.
+TEST_F(IntegrationsTest, JobsNotYetTakenCanBeCancelledAndAreListedOnAReplay) {
+  FakeProvider receiver;
+  std::atomic<bool> hang{true};
+  hang_while(receiver, "/hook", hang);
+  App app = make_app(server(), "shop");
+  webhook_on_app(app.id, receiver.url("/hook"));
+  std::string form_id = create_form_id(server(), J(R"({"title":"t","questions":[{"key":"n","type":"integer"}]})"));
+  create_integration(J(R"({"name":"crm","source":{"form_id":")" + form_id + R"("},"type":"webhook","config":{"url":")" +
+                       receiver.url("/hook") + R"("}})"));
+  HttpResponse batch = server().request("POST", "/v1/events", token_json(app.token), event_batch(300) + "]}");
+  ASSERT_EQ(batch.status, 202) << batch.summary();
+  json::value accepted = batch.json();
+  const auto& actions = arr(accepted, "actions");
+  ASSERT_EQ(actions.size(), 300u);
+  ASSERT_TRUE(eventually([&] { return receiver.count("/hook") >= 256; }, 20s)) << receiver.count("/hook");
+
+  HttpResponse submitted = submit(server(), form_id, J(R"({"n":1})"), {{"Idempotency-Key", "k1"}});
+  ASSERT_EQ(submitted.status, 201) << submitted.summary();
+  std::string response_job = only_job_id(submitted.json());
+  HttpResponse repeated = submit(server(), form_id, J(R"({"n":1})"), {{"Idempotency-Key", "k1"}});
+  ASSERT_EQ(repeated.status, 201) << repeated.summary();
+  EXPECT_EQ(only_job_id(repeated.json()), response_job);
+  EXPECT_EQ(str(arr(repeated.json(), "actions")[0], "status"), "pending");
+
+  std::string last = str(actions[299], "job_id");
+  HttpResponse cancelled = server().request("POST", "/v1/jobs/" + last + "/cancel", admin_json(), "");
+  ASSERT_EQ(cancelled.status, 200) << cancelled.summary();
+  EXPECT_EQ(str(cancelled.json(), "status"), "cancelled");
+
+  hang = false;
+  receiver.release_hangs();
+  for (const auto& action : actions) {
+    std::string id = str(action, "job_id");
+    wait_status(id, id == last ? "cancelled" : "succeeded", 30s);
+  }
+  wait_status(response_job, "succeeded", 30s);
+  std::set<std::string> delivered;
+  for (const auto& hook : receiver.requests("/hook")) delivered.insert(hook.header("webhook-id"));
+  EXPECT_EQ(delivered.count(last), 0u) << "a cancelled job was delivered";
+  EXPECT_EQ(delivered.count(response_job), 1u);
+}
+
 
 // ---------------------------------------------------------------- redis
 

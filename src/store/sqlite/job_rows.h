@@ -3,6 +3,7 @@
 // batch and the jobs it triggers commit together or not at all.
 
 #include <cstdint>
+#include <string_view>
 #include <vector>
 
 #include "store/sqlite/connection.h"
@@ -20,15 +21,20 @@ Status insert_job_rows(Connection& db, const std::vector<JobRow>& jobs, std::vec
 // claims file them in `jobs` later.
 Status insert_outbox_rows(Connection& db, const std::vector<JobRow>& jobs);
 
-// Files up to `max_rows` outbox rows in `jobs`, oldest first. Jobs of the
-// first `claim` of them are filed already claimed (running, attempt 1, due
-// at now_ms + lease_ms) and appended to *claimed (when given); the rest
-// are filed pending. Returns how many outbox rows it filed.
+// Files up to `max_rows` outbox rows with seq <= through_seq in `jobs`,
+// oldest first. Due jobs among them, up to claim.max_jobs, are filed already
+// claimed (running, attempt 1, due at now_ms + lease_ms) and appended to
+// *claim.claimed (when given); the rest are filed pending, due when their
+// integration's schedule said. Returns how many outbox rows it filed.
 struct OutboxClaim {
   std::size_t max_jobs = 0;
   std::int64_t now_ms = 0, lease_ms = 0;
   std::vector<JobRow>* claimed = nullptr;
 };
-Result<std::size_t> file_outbox_rows(Connection& db, std::size_t max_rows, OutboxClaim claim = {});
+Result<std::size_t> file_outbox_rows(Connection& db, std::size_t max_rows, std::int64_t through_seq,
+                                     OutboxClaim claim = {});
+
+// The jobs of one record still in the outbox (pending); a scan of the outbox.
+Result<std::vector<JobRow>> outbox_jobs_of(Connection& db, std::string_view source_id);
 
 }  // namespace daisy::sqlite

@@ -1,4 +1,6 @@
 // SqliteStore: integrations, and the jobs that carry out what they trigger.
+#include <limits>
+
 #include "store/sqlite/job_rows.h"
 #include "store/sqlite/sqlite_status.h"
 #include "store/sqlite/sqlite_store.h"
@@ -106,25 +108,25 @@ Status insert_job_rows(Connection& db, const std::vector<JobRow>& jobs, std::vec
 Status insert_outbox_rows(Connection& db, const std::vector<JobRow>& jobs) {
   if (jobs.empty()) return Status::ok();
   auto stmt = db.prepare(
-      "INSERT INTO job_outbox (type, source_id, payload, jobs, job_count, due_ms, created_at, revision)"
-      " VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+      "INSERT INTO job_outbox (job_count, type, source_id, jobs, created_at, revision, payload)"
+      " VALUES (?, ?, ?, ?, ?, ?, ?)");
   std::string listed;
   for (std::size_t first = 0; first < jobs.size();) {
     const JobRow& head = jobs[first];
     std::size_t end = first;
     listed.clear();
     while (end < jobs.size() && jobs[end].source_id == head.source_id && jobs[end].type == head.type) {
-      listed.append(jobs[end].id).append(" ").append(jobs[end].integration_id).append("\n");
+      listed.append(jobs[end].id).append(" ").append(jobs[end].integration_id).append(" ");
+      listed.append(std::to_string(jobs[end].due_ms)).append("\n");
       ++end;
     }
-    stmt.bind_ref(1, head.type)
-        .bind_ref(2, head.source_id)
-        .bind_ref(3, head.payload)
+    stmt.bind(1, static_cast<std::int64_t>(end - first))
+        .bind_ref(2, head.type)
+        .bind_ref(3, head.source_id)
         .bind_ref(4, listed)
-        .bind(5, static_cast<std::int64_t>(end - first))
-        .bind(6, head.due_ms)
-        .bind_ref(7, head.created_at)
-        .bind(8, std::int64_t{head.revision});
+        .bind_ref(5, head.created_at)
+        .bind(6, std::int64_t{head.revision})
+        .bind_ref(7, head.payload);
     int rc = stmt.step();
     if (rc != SQLITE_DONE) return status_of(rc, db);
     stmt.reset();
@@ -133,43 +135,63 @@ Status insert_outbox_rows(Connection& db, const std::vector<JobRow>& jobs) {
   return Status::ok();
 }
 
-Result<std::size_t> file_outbox_rows(Connection& db, std::size_t max_rows, OutboxClaim claim) {
-  auto rows = db.prepare(
-      "SELECT seq, type, source_id, payload, jobs, due_ms, created_at, revision FROM job_outbox ORDER BY seq"
-      " LIMIT ?");
-  rows.bind(1, static_cast<std::int64_t>(max_rows));
+namespace {
+
+constexpr const char* outbox_columns = "seq, type, source_id, jobs, created_at, revision, payload";
+
+// The pending jobs of one outbox row (read with outbox_columns), appended to *out.
+Status read_outbox_jobs(Statement& row, const std::string& now, std::vector<JobRow>& out) {
+  std::string listed = row.text(3);
+  for (std::size_t at = 0; at < listed.size();) {
+    std::size_t first_space = listed.find(' ', at);
+    std::size_t second_space = first_space == std::string::npos ? first_space : listed.find(' ', first_space + 1);
+    std::size_t end = listed.find('\n', at);
+    if (second_space == std::string::npos || end == std::string::npos || second_space > end) {
+      return Status::internal("job_outbox row " + std::to_string(row.integer(0)) + " is malformed");
+    }
+    JobRow& j = out.emplace_back();
+    j.id = listed.substr(at, first_space - at);
+    j.integration_id = listed.substr(first_space + 1, second_space - first_space - 1);
+    j.due_ms = std::stoll(listed.substr(second_space + 1, end - second_space - 1));
+    j.type = row.text(1);
+    j.source_id = row.text(2);
+    j.created_at = row.text(4);
+    j.revision = static_cast<int>(row.integer(5));
+    j.payload = row.text(6);
+    j.updated_at = now;
+    at = end + 1;
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<std::size_t> file_outbox_rows(Connection& db, std::size_t max_rows, std::int64_t through_seq,
+                                     OutboxClaim claim) {
+  static const std::string sql =
+      std::string("SELECT ") + outbox_columns + " FROM job_outbox WHERE seq <= ? ORDER BY seq LIMIT ?";
+  auto rows = db.prepare(sql.c_str());
+  rows.bind(1, through_seq).bind(2, static_cast<std::int64_t>(max_rows));
   std::vector<JobRow> filed;
-  std::size_t taken = 0, claimed = 0;
+  std::vector<std::size_t> taken_now;  // indexes in filed of the jobs claimed as they are filed
+  std::size_t taken = 0;
   std::int64_t last_seq = 0;
   std::string now = now_utc();
   int rc;
   while ((rc = rows.step()) == SQLITE_ROW) {
     ++taken;
     last_seq = rows.integer(0);
-    std::string listed = rows.text(4);
-    for (std::size_t at = 0; at < listed.size();) {
-      std::size_t space = listed.find(' ', at), end = listed.find('\n', at);
-      if (space == std::string::npos || end == std::string::npos || space > end) {
-        return Status::internal("job_outbox row " + std::to_string(last_seq) + " is malformed");
-      }
-      JobRow& j = filed.emplace_back();
-      j.id = listed.substr(at, space - at);
-      j.integration_id = listed.substr(space + 1, end - space - 1);
-      j.type = rows.text(1);
-      j.source_id = rows.text(2);
-      j.payload = rows.text(3);
-      j.created_at = rows.text(6);
-      j.revision = static_cast<int>(rows.integer(7));
-      j.updated_at = now;
-      if (claim.claimed != nullptr && claimed < claim.max_jobs) {
-        ++claimed;
-        j.status = "running";
-        j.attempts = 1;
-        j.due_ms = claim.now_ms + claim.lease_ms;
-      } else {
-        j.due_ms = rows.integer(5);
-      }
-      at = end + 1;
+    std::size_t from = filed.size();
+    if (Status s = read_outbox_jobs(rows, now, filed); !s.is_ok()) return s;
+    for (std::size_t i = from; i < filed.size(); ++i) {
+      JobRow& j = filed[i];
+      // Due ones are claimed at once, up to the claim's room; the others
+      // (a first delay in the integration's schedule) wait as pending.
+      if (claim.claimed == nullptr || taken_now.size() >= claim.max_jobs || j.due_ms > claim.now_ms) continue;
+      taken_now.push_back(i);
+      j.status = "running";
+      j.attempts = 1;
+      j.due_ms = claim.now_ms + claim.lease_ms;
     }
   }
   if (rc != SQLITE_DONE) return status_of(rc, db);
@@ -179,13 +201,25 @@ Result<std::size_t> file_outbox_rows(Connection& db, std::size_t max_rows, Outbo
   auto done = db.prepare("DELETE FROM job_outbox WHERE seq <= ?");
   done.bind(1, last_seq);
   if (Status s = status_of(done.step(), db); !s.is_ok()) return s;
-  if (claim.claimed != nullptr) {
-    for (std::size_t i = 0; i < claimed; ++i) {
-      filed[i].seq = seqs[i];
-      claim.claimed->push_back(std::move(filed[i]));
-    }
+  for (std::size_t i : taken_now) {
+    filed[i].seq = seqs[i];
+    claim.claimed->push_back(std::move(filed[i]));
   }
   return taken;
+}
+
+Result<std::vector<JobRow>> outbox_jobs_of(Connection& db, std::string_view source_id) {
+  static const std::string sql = std::string("SELECT ") + outbox_columns + " FROM job_outbox WHERE source_id = ?";
+  auto rows = db.prepare(sql.c_str());
+  rows.bind(1, source_id);
+  std::vector<JobRow> out;
+  std::string now = now_utc();
+  int rc;
+  while ((rc = rows.step()) == SQLITE_ROW) {
+    if (Status s = read_outbox_jobs(rows, now, out); !s.is_ok()) return s;
+  }
+  if (rc != SQLITE_DONE) return status_of(rc, db);
+  return out;
 }
 
 }  // namespace sqlite
@@ -300,7 +334,8 @@ asio::awaitable<Result<std::vector<JobRow>>> SqliteStore::claim_jobs(std::int64_
     // spares them the update.
     if (claimed->size() < limit) {
       std::size_t more = limit - claimed->size();
-      auto filed = sqlite::file_outbox_rows(db, more, {more, now_ms, lease_ms, claimed.get()});
+      auto filed = sqlite::file_outbox_rows(db, more, std::numeric_limits<std::int64_t>::max(),
+                                            {more, now_ms, lease_ms, claimed.get()});
       if (!filed.is_ok()) return filed.status();
     }
     return Status::ok();
@@ -358,19 +393,23 @@ asio::awaitable<Result<bool>> SqliteStore::finish_attempt(AttemptOutcome o) {
 }
 
 asio::awaitable<Status> SqliteStore::file_pending_jobs() {
-  // In slices, so that the writes of the request path go between them.
+  // Up to the last row committed now, so that a steady stream of new rows
+  // cannot keep the caller waiting; in slices, so that the writes of the
+  // request path go between them.
+  std::int64_t through = 0;
+  {
+    auto db = reader();
+    auto last = db->prepare("SELECT coalesce(max(seq), 0) FROM job_outbox");
+    int rc = last.step();
+    if (rc != SQLITE_ROW) co_return sqlite::status_of(rc, *db);
+    through = last.integer(0);
+  }
+  if (through == 0) co_return Status::ok();
   constexpr std::size_t slice = 4096;
   for (;;) {
-    {
-      auto db = reader();
-      auto any = db->prepare("SELECT 1 FROM job_outbox LIMIT 1");
-      int rc = any.step();
-      if (rc == SQLITE_DONE) co_return Status::ok();
-      if (rc != SQLITE_ROW) co_return sqlite::status_of(rc, *db);
-    }
     auto filed = std::make_shared<std::size_t>(0);
-    sqlite::GroupWriter::Work work = [filed](Connection& db) {
-      auto rows = sqlite::file_outbox_rows(db, slice);
+    sqlite::GroupWriter::Work work = [filed, through](Connection& db) {
+      auto rows = sqlite::file_outbox_rows(db, slice, through);
       if (!rows.is_ok()) return rows.status();
       *filed = rows.value();
       return Status::ok();
@@ -378,6 +417,23 @@ asio::awaitable<Status> SqliteStore::file_pending_jobs() {
     if (Status s = co_await write(std::move(work)); !s.is_ok()) co_return s;
     if (*filed < slice) co_return Status::ok();
   }
+}
+
+Result<std::vector<JobRow>> SqliteStore::jobs_of_source(std::string_view source_id) {
+  auto db = reader();
+  sqlite::ReadTransaction snapshot(*db);
+  static const std::string sql =
+      std::string("SELECT ") + job_columns + " FROM jobs WHERE source_id = ? ORDER BY seq";
+  auto stmt = db->prepare(sql.c_str());
+  stmt.bind(1, source_id);
+  std::vector<JobRow> out;
+  int rc;
+  while ((rc = stmt.step()) == SQLITE_ROW) out.push_back(read_job(stmt));
+  if (rc != SQLITE_DONE) return sqlite::status_of(rc, *db);
+  auto waiting = sqlite::outbox_jobs_of(*db, source_id);
+  if (!waiting.is_ok()) return waiting.status();
+  for (JobRow& j : waiting.value()) out.push_back(std::move(j));
+  return out;
 }
 
 Result<std::vector<JobRow>> SqliteStore::list_jobs(const JobFilter& f) {
