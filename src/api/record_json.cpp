@@ -66,7 +66,7 @@ std::string response_json(const ResponseRow& r) {
 }
 
 Result<std::string> job_payload(Store& store, const JobRow& job) {
-  if (!job.payload.empty() || job.revision <= 0) return job.payload;
+  if (!job.refers_to_revision()) return job.payload;
   auto response = store.get_response_revision(job.source_id, job.revision);
   if (!response.is_ok()) return response.status();
   return response_json(response.value());

@@ -29,11 +29,11 @@ namespace {
 
 constexpr std::size_t claim_at_most = 128;
 constexpr std::chrono::milliseconds claim_gather{5};
-constexpr std::chrono::milliseconds busy_sample_window{20};
+constexpr std::chrono::milliseconds busy_sample_window{20};  // how often the request path's write rate is read
 // The queue's counts for /metrics are read here, on the runner's thread: with
 // a backlog of hundreds of thousands of jobs a count takes tens of
 // milliseconds, too long for an I/O thread at every scrape.
-constexpr std::chrono::milliseconds queue_count_interval{1000};  // how often the request path's write rate is read
+constexpr std::chrono::milliseconds queue_count_interval{1000};
 constexpr std::size_t error_excerpt_bytes = 500;
 constexpr std::size_t max_reply_bytes = 64 * 1024;
 
@@ -475,7 +475,7 @@ asio::awaitable<AttemptOutcome> JobRunner::deliver_redis(const ActiveIntegration
 }
 
 Status JobRunner::render_payload(JobRow& job) {
-  if (!job.payload.empty() || job.revision <= 0) return Status::ok();
+  if (!job.refers_to_revision()) return Status::ok();
   auto payload = settings_.payload_of(job);
   if (!payload.is_ok()) return payload.status();
   job.payload = std::move(payload.value());

@@ -129,6 +129,7 @@ struct JobRow {
   // > 0 with an empty payload: the payload is this revision of the response
   // source_id, kept by the store (Store::get_response_revision).
   int revision = 0;
+  bool refers_to_revision() const { return payload.empty() && revision > 0; }
   std::string status = "pending";
   int attempts = 0;
   std::int64_t due_ms = 0;  // when it is next taken (ms since the epoch)

@@ -1,4 +1,5 @@
 // SqliteStore: integrations, and the jobs that carry out what they trigger.
+#include <charconv>
 #include <limits>
 
 #include "store/sqlite/job_rows.h"
@@ -84,7 +85,6 @@ Status insert_job_rows(Connection& db, const std::vector<JobRow>& jobs, std::vec
   auto stmt = db.prepare(
       "INSERT INTO jobs (id, integration_id, source_id, type, payload, status, attempts, due_ms, created_at,"
       " updated_at, revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-  std::string now = now_utc();
   for (const JobRow& j : jobs) {
     stmt.bind_ref(1, j.id)
         .bind_ref(2, j.integration_id)
@@ -146,13 +146,14 @@ Status read_outbox_jobs(Statement& row, const std::string& now, std::vector<JobR
     std::size_t first_space = listed.find(' ', at);
     std::size_t second_space = first_space == std::string::npos ? first_space : listed.find(' ', first_space + 1);
     std::size_t end = listed.find('\n', at);
-    if (second_space == std::string::npos || end == std::string::npos || second_space > end) {
-      return Status::internal("job_outbox row " + std::to_string(row.integer(0)) + " is malformed");
-    }
+    std::int64_t due_ms = 0;
+    bool well_formed = second_space != std::string::npos && end != std::string::npos && second_space < end &&
+                       std::from_chars(listed.data() + second_space + 1, listed.data() + end, due_ms).ec == std::errc{};
+    if (!well_formed) return Status::internal("job_outbox row " + std::to_string(row.integer(0)) + " is malformed");
     JobRow& j = out.emplace_back();
     j.id = listed.substr(at, first_space - at);
     j.integration_id = listed.substr(first_space + 1, second_space - first_space - 1);
-    j.due_ms = std::stoll(listed.substr(second_space + 1, end - second_space - 1));
+    j.due_ms = due_ms;
     j.type = row.text(1);
     j.source_id = row.text(2);
     j.created_at = row.text(4);
