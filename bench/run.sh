@@ -33,6 +33,7 @@ pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  if [ -d "$WORK/postgres" ]; then "$ROOT/tests/postgres_server.sh" destroy "$WORK/postgres" || true; fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -214,6 +215,71 @@ median() {  # key -> "rate p50 p99" of the median-rate round
 }
 nginx_rate="$(median nginx | awk '{print $1}')"
 nginx_post_rate="$(median nginx_post | awk '{print $1}')"
+
+# --- PostgreSQL beside SQLite: one node, then two ------------------------------------
+# A PostgreSQL 15 from Debian's package in $WORK (fsync on: a 201/202 is in its
+# WAL, as SQLite's is synced), one database; the same loads as the SQLite rows
+# above, on one Daisy node, then on two nodes sharing the database (two wrk at
+# once, half the connections each; the rates are summed).
+PG_URI="$("$ROOT/tests/postgres_server.sh" start "$WORK/postgres" | tail -1)"
+psql -q "${PG_URI}postgres" -c 'CREATE DATABASE bench'
+PG_DB="${PG_URI}bench"
+PG_A_PORT="$(free_port)"
+start_daisy "$WORK/pg-node-a" "$PG_A_PORT" --db "$PG_DB"
+PG_A_PID="$DAISY_PID"
+PG_A="http://127.0.0.1:$PG_A_PORT"
+PG_APP_ID="$(admin_post "$PG_A_PORT" /v1/apps '{"name":"bench-pg"}' | json_field id)"
+PG_APP_TOKEN="$(admin_post "$PG_A_PORT" "/v1/apps/$PG_APP_ID/token" '' | json_field token)"
+PG_FORM_ID="$(admin_post "$PG_A_PORT" /v1/forms "$(cat "$ROOT/bench/form.json")" | json_field id)"
+
+# run_wrk_pair KEY URL_A URL_B [wrk args...]: one round against two nodes at
+# once; appends "summed-rate p50a/p50b p99a/p99b" to rounds-KEY
+run_wrk_pair() {
+  local key="$1" a="$2" b="$3"; shift 3
+  local la="$WORK/wrk-$key-a-$RANDOM.txt" lb="$WORK/wrk-$key-b-$RANDOM.txt"
+  local threads=$(( THREADS > 1 ? THREADS / 2 : 1 )) half=$(( CONNECTIONS / 2 ))
+  wrk -t"$threads" -c"$half" -d"${DURATION}s" --latency "$@" "$a" > "$la" &
+  local first=$!
+  wrk -t"$threads" -c"$half" -d"${DURATION}s" --latency "$@" "$b" > "$lb"
+  wait "$first"
+  for log in "$la" "$lb"; do
+    if grep -q "Non-2xx or 3xx responses:" "$log"; then
+      echo "bench: $key had non-2xx responses" >&2
+      cat "$log" >&2
+      exit 1
+    fi
+  done
+  paste <(awk '/^Requests\/sec:/ {r=$2} $1=="50%" {p50=$2} $1=="99%" {p99=$2} END {print r, p50, p99}' "$la") \
+        <(awk '/^Requests\/sec:/ {r=$2} $1=="50%" {p50=$2} $1=="99%" {p99=$2} END {print r, p50, p99}' "$lb") |
+    awk '{printf "%.2f %s/%s %s/%s\n", $1 + $4, $2, $5, $3, $6}' >> "$WORK/rounds-$key"
+}
+
+for round in $(seq 1 "$ROUNDS"); do
+  echo "bench: PostgreSQL, one node, round $round/$ROUNDS" >&2
+  DAISY_TOKEN="$PG_APP_TOKEN" DAISY_FORM="$PG_FORM_ID" run_wrk pg_submit "$PG_A" -s "$ROOT/bench/submit.lua"
+  DAISY_TOKEN="$PG_APP_TOKEN" run_wrk pg_event "$PG_A" -s "$ROOT/bench/event.lua"
+  DAISY_TOKEN="$PG_APP_TOKEN" run_wrk pg_event_batch "$PG_A" -s "$ROOT/bench/event_batch.lua"
+done
+PG_B_PORT="$(free_port)"
+start_daisy "$WORK/pg-node-b" "$PG_B_PORT" --db "$PG_DB"
+PG_B_PID="$DAISY_PID"
+PG_B="http://127.0.0.1:$PG_B_PORT"
+# The app token was issued through node a: b learns it within a poll.
+for _ in $(seq 1 100); do
+  [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $PG_APP_TOKEN" "$PG_B/v1/events?limit=1")" != 401 ] && break
+  sleep 0.1
+done
+for round in $(seq 1 "$ROUNDS"); do
+  echo "bench: PostgreSQL, two nodes, round $round/$ROUNDS" >&2
+  DAISY_TOKEN="$PG_APP_TOKEN" DAISY_FORM="$PG_FORM_ID" run_wrk_pair pg2_submit "$PG_A" "$PG_B" -s "$ROOT/bench/submit.lua"
+  DAISY_TOKEN="$PG_APP_TOKEN" run_wrk_pair pg2_event "$PG_A" "$PG_B" -s "$ROOT/bench/event.lua"
+  DAISY_TOKEN="$PG_APP_TOKEN" run_wrk_pair pg2_event_batch "$PG_A" "$PG_B" -s "$ROOT/bench/event_batch.lua"
+done
+PG_EVENTS_STORED="$(psql -qtA "$PG_DB" -c 'SELECT count(*) FROM events')"
+PG_RESPONSES_STORED="$(psql -qtA "$PG_DB" -c 'SELECT count(*) FROM responses')"
+stop_daisy "$PG_A_PID"
+stop_daisy "$PG_B_PID"
+"$ROOT/tests/postgres_server.sh" destroy "$WORK/postgres"
 
 # --- one session among many stored events ------------------------------------------
 SESSION_PORT="$(free_port)"
@@ -441,6 +507,32 @@ row() {  # key [reference rate]
   echo "- The figures are sustained: the index entries of new events wait in memory and are written in bulk"
   echo "  behind the commits, and writes wait when more than 262,144 events' entries are unwritten. When the last"
   echo "  batch round ended, ${EV_PENDING_END:-unknown} events' entries were in memory; they were all written ${EV_CATCH_UP_S:-?} s later."
+  echo
+  echo "## PostgreSQL beside SQLite (the same loads, in the same run)"
+  echo
+  echo "A PostgreSQL 15 (Debian's package, default settings but shared_buffers=256MB, fsync on) on the same 2 cores;"
+  echo "every 201/202 follows a commit in its WAL. Two nodes: two Daisy processes on the one database, each loaded"
+  echo "by its own wrk with half the connections, rates summed (p50 and p99 shown per node)."
+  echo
+  echo "| scenario | SQLite, 1 node | PostgreSQL, 1 node | PostgreSQL, 2 nodes | PG 1 node / SQLite | PG 2 nodes / PG 1 node |"
+  echo "|---|---|---|---|---|---|"
+  pg_row() {  # label sqlite-key pg-key pg2-key [multiplier]
+    local m="${5:-1}" r1 a1 b1 r2 a2 b2 r3 a3 b3
+    read -r r1 a1 b1 <<< "$(median "$2")"
+    read -r r2 a2 b2 <<< "$(median "$3")"
+    read -r r3 a3 b3 <<< "$(median "$4")"
+    printf '| %s | %.0f/s (p99 %s) | %.0f/s (p99 %s) | %.0f/s (p99 %s) | %.2f | %.2f |\n' "$1" \
+      "$(awk -v r="$r1" -v m="$m" 'BEGIN {print r * m}')" "$b1" "$(awk -v r="$r2" -v m="$m" 'BEGIN {print r * m}')" "$b2" \
+      "$(awk -v r="$r3" -v m="$m" 'BEGIN {print r * m}')" "$b3" \
+      "$(awk -v a="$r2" -v b="$r1" 'BEGIN {print a / b}')" "$(awk -v a="$r3" -v b="$r2" 'BEGIN {print a / b}')"
+  }
+  pg_row "form submissions (POST /v1/forms/{id}/responses)" submit pg_submit pg2_submit
+  pg_row "single events (POST /v1/events, one per request)" event pg_event pg2_event
+  pg_row "events in batches of 100 (events/s)" event_batch pg_event_batch pg2_event_batch 100
+  echo
+  echo "- Stored on PostgreSQL by these rounds: ${PG_RESPONSES_STORED:-unknown} responses, ${PG_EVENTS_STORED:-unknown} events."
+  echo "- The SQLite column is the rows above (the events ran on a server of their own there)."
+  echo "- Per round: $(for k in pg_submit pg_event pg_event_batch pg2_submit pg2_event pg2_event_batch; do printf '%s: %s. ' "$k" "$(tr '\n' ';' < "$WORK/rounds-$k" | sed 's/;$//; s/;/; /g')"; done)"
   echo
   echo "## One session among $EVENT_ROWS stored events"
   echo

@@ -22,7 +22,7 @@ void add_store_options(CLI::App& cmd, daisy::Config& c) {
   cmd.add_option("--data-dir", c.data_dir, "Directory for the embedded database")
       ->envname("DAISY_DATA_DIR")
       ->capture_default_str();
-  cmd.add_option("--db", c.db, "Database: sqlite:<path> (default sqlite:<data-dir>/daisy.db)")
+  cmd.add_option("--db", c.db, "Database: sqlite:<path> (default sqlite:<data-dir>/daisy.db), postgres://user:password@host:port/dbname or a libpq keyword string")
       ->envname("DAISY_DB");
   cmd.add_option("--sqlite-synchronous", c.sqlite_synchronous,
                  "full: acknowledged writes survive power loss; normal: they survive a crash")
@@ -90,6 +90,16 @@ int main(int argc, char** argv) {
         return url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0 ? std::string()
                                                                               : std::string("must be an http:// or https:// URL");
       });
+  serve->add_option("--job-lease-ms", config.job_lease_ms,
+                    "How long a claimed job is held: after a node dies holding it, another node (or this one, "
+                    "restarted on PostgreSQL) takes it up once this has passed")
+      ->envname("DAISY_JOB_LEASE_MS")
+      ->check(CLI::Range(1000u, 86'400'000u));
+  serve->add_option("--cluster-poll-ms", config.cluster_poll_ms,
+                    "PostgreSQL: how often to look for changes made through other nodes (tokens, forms, event types, "
+                    "integrations, providers)")
+      ->envname("DAISY_CLUSTER_POLL_MS")
+      ->check(CLI::Range(100u, 60'000u));
   serve->add_flag("--allow-private-targets", config.allow_private_targets,
                   "Let provider pulls and webhooks reach loopback, private and link-local addresses (refused by default)")
       ->envname("DAISY_ALLOW_PRIVATE_TARGETS");

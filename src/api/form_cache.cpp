@@ -34,15 +34,27 @@ Result<std::shared_ptr<const CompiledForm>> compile_form(const FormRow& row) {
 }
 
 Result<std::shared_ptr<const CompiledForm>> FormCache::get(const std::string& id) {
+  std::uint64_t generation = 0;
   {
     std::lock_guard lock(mu_);
     if (auto it = forms_.find(id); it != forms_.end()) return it->second;
+    generation = generation_;
   }
   auto row = store_.get_form(id);
   if (!row.is_ok()) return row.status();
   auto compiled = compile_form(row.value());
-  if (compiled.is_ok()) put(compiled.value());
+  if (!compiled.is_ok()) return compiled;
+  std::lock_guard lock(mu_);
+  if (generation == generation_ && !forms_.count(id) && forms_.size() <= max_entries) {
+    forms_[id] = compiled.value();
+  }
   return compiled;
+}
+
+void FormCache::clear() {
+  std::lock_guard lock(mu_);
+  forms_.clear();
+  ++generation_;
 }
 
 void FormCache::put(std::shared_ptr<const CompiledForm> form) {

@@ -2,6 +2,7 @@
 // Forms as submissions need them: the parsed definition with its rules
 // compiled, kept in memory and replaced whenever the form changes here.
 
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -33,12 +34,17 @@ class FormCache {
   Result<std::shared_ptr<const CompiledForm>> get(const std::string& id);
   // Installs a form just written; an older version never replaces a newer one.
   void put(std::shared_ptr<const CompiledForm> form);
+  // Forgets every form (another node changed some); they reload on demand.
+  void clear();
 
  private:
   static constexpr std::size_t max_entries = 10'000;
   Store& store_;
   std::mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<const CompiledForm>> forms_;
+  // Bumped by clear(): a form read from the store before a clear is not
+  // installed after it.
+  std::uint64_t generation_ = 0;
 };
 
 }  // namespace daisy::api

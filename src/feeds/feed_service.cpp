@@ -94,19 +94,38 @@ FeedService::FeedService(Store& store, FeedSettings settings)
 
 FeedService::~FeedService() { stop(); }
 
-bool FeedService::start() {
+bool FeedService::reload_providers() {
+  // Known before the read: a provider added here afterwards is not dropped,
+  // whatever the read saw.
+  std::vector<std::string> known;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, tracked] : providers_) known.push_back(id);
+  }
+  std::set<std::string> stored;
   Page page;
   page.limit = 1000;
   for (;;) {
     auto rows = store_.list_providers(page);
     if (!rows.is_ok()) {
-      spdlog::critical("msg=\"cannot load providers\" error=\"{}\"", rows.status().message());
+      spdlog::error("msg=\"cannot load providers\" error=\"{}\"", rows.status().message());
       return false;
     }
-    for (const ProviderRow& row : rows.value()) provider_changed(row);
+    for (const ProviderRow& row : rows.value()) {
+      stored.insert(row.id);
+      provider_changed(row);
+    }
     if (rows.value().size() < page.limit) break;
     page.after = rows.value().back().id;
   }
+  for (const auto& id : known) {
+    if (!stored.count(id)) provider_removed(id);
+  }
+  return true;
+}
+
+bool FeedService::start() {
+  if (!reload_providers()) return false;
   asio::co_spawn(io_, schedule_loop(), asio::detached);
   asio::post(parse_pool_, [] { name_this_thread("daisy-parse"); });
   thread_ = std::thread([this] {
@@ -258,6 +277,21 @@ asio::awaitable<void> FeedService::run_pull(std::string id, std::string trigger)
     if (it == providers_.end()) co_return;
     row = it->second->row;
     definition = it->second->definition;
+  }
+  // Another node holds this provider's lease: it pulls it this interval, and
+  // what it stores reaches this node's index through ClusterSync. A pull that
+  // someone waits for runs all the same.
+  if (trigger == "schedule") {
+    std::int64_t interval_ms = static_cast<std::int64_t>(definition.interval_s) * 1000;
+    auto lease = co_await store_.try_lease("pull:" + id, settings_.node_id, now_ms(), interval_ms);
+    std::lock_guard lock(mu_);
+    auto it = providers_.find(id);
+    if (it == providers_.end()) co_return;
+    if (lease.is_ok() && !lease.value() && it->second->waiters.empty()) {
+      it->second->next_due = Clock::now() + jittered(std::chrono::seconds(definition.interval_s));
+      it->second->pulling = false;
+      co_return;
+    }
   }
   PullResult result;
   try {

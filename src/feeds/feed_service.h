@@ -34,6 +34,10 @@
 namespace daisy::feeds {
 
 struct FeedSettings {
+  // This node's name in leases: with several nodes on one database, a
+  // scheduled pull runs only on the node that holds the provider's lease
+  // (Store::try_lease), taken for one interval.
+  std::string node_id;
   bool allow_private_targets = false;
   std::size_t max_response_bytes = 256u << 20;
   std::size_t max_pages = 100;  // json/daisy: pages followed per pull
@@ -59,6 +63,9 @@ class FeedService {
   // After the store has changed a provider: take it (or its removal) into account.
   void provider_changed(const ProviderRow& row);
   void provider_removed(const std::string& id);
+  // Another node changed providers or pulled some: reads them all again (with
+  // their pull state) and refreshes the search index. False when the store fails.
+  bool reload_providers();
 
   // Pulls providers now (all at once), each joining the pull already in
   // progress for it if there is one. Resumes the caller on its own executor

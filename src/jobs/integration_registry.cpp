@@ -9,19 +9,50 @@
 
 namespace daisy::jobs {
 
-bool IntegrationRegistry::load(Store& store) {
+// Every stored integration, or nullopt (and a log line) when the store fails.
+static std::optional<std::vector<IntegrationRow>> read_all(Store& store) {
+  std::vector<IntegrationRow> all;
   Page page;
   page.limit = 1000;
   for (;;) {
     auto rows = store.list_integrations(page);
     if (!rows.is_ok()) {
-      spdlog::critical("msg=\"cannot load integrations\" error=\"{}\"", rows.status().message());
-      return false;
+      spdlog::error("msg=\"cannot load integrations\" error=\"{}\"", rows.status().message());
+      return std::nullopt;
     }
-    for (const IntegrationRow& row : rows.value()) put(row);
-    if (rows.value().size() < page.limit) return true;
-    page.after = rows.value().back().id;
+    for (IntegrationRow& row : rows.value()) all.push_back(std::move(row));
+    if (rows.value().size() < page.limit) return all;
+    page.after = all.back().id;
   }
+}
+
+bool IntegrationRegistry::load(Store& store) {
+  auto all = read_all(store);
+  if (!all) return false;
+  for (const IntegrationRow& row : *all) put(row);
+  return true;
+}
+
+bool IntegrationRegistry::reload(Store& store) {
+  // Known before the read: each is committed (the registry changes after the
+  // store), so one the read does not return was deleted. One added here
+  // after this point is not in the list, whatever the read saw.
+  std::vector<std::string> known;
+  {
+    std::shared_lock lock(mu_);
+    for (const auto& [id, integration] : by_id_) known.push_back(id);
+  }
+  auto all = read_all(store);
+  if (!all) return false;
+  std::unordered_set<std::string> stored;
+  for (const IntegrationRow& row : *all) {
+    stored.insert(row.id);
+    put(row);
+  }
+  for (const auto& id : known) {
+    if (!stored.count(id)) remove(id);
+  }
+  return true;
 }
 
 void IntegrationRegistry::put(const IntegrationRow& row) {

@@ -52,6 +52,9 @@ class IntegrationRegistry {
  public:
   // Loads every integration; false (and a log line) when the store fails.
   bool load(Store& store);
+  // Loads every integration again, dropping those no longer stored (another
+  // node deleted them); false when the store fails.
+  bool reload(Store& store);
   // A row as just stored; an unreadable definition is logged and skipped.
   void put(const IntegrationRow& row);
   void remove(const std::string& id);

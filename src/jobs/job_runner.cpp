@@ -215,8 +215,9 @@ bool JobRunner::request_path_busy() {
 }
 
 asio::awaitable<void> JobRunner::loop() {
-  // Alone on its database (SQLite), this process holds no lease that another
-  // could honour: what the last process left running is due at once.
+  // What this node's last process left running is due at once: alone on its
+  // database (SQLite) every running job is its own; on a shared one (PostgreSQL)
+  // the store requeues only the jobs this node held.
   Status requeued = co_await store_.requeue_running_jobs(now_ms());
   if (!requeued.is_ok()) spdlog::error("msg=\"cannot requeue jobs left running\" error=\"{}\"", requeued.message());
   for (;;) {

@@ -34,10 +34,19 @@ struct Config {
   bool allow_private_targets = false;           // provider pulls and webhooks may reach internal addresses
   std::size_t feed_max_bytes = 256u << 20;      // largest provider response
   std::string log_level = "info";
+  // How long a job runner's claim holds a job: a node that dies holding it,
+  // its job is taken up by another (or itself, restarted) once this passes.
+  unsigned job_lease_ms = 600'000;
+  // How often a node looks for changes made through other nodes sharing its
+  // PostgreSQL database (app tokens, forms, event types, integrations, providers).
+  unsigned cluster_poll_ms = 1000;
 };
 
-// The database location after defaults: "sqlite:<path>".
+// The database location after defaults: "sqlite:<path>", or a PostgreSQL
+// connection string.
 std::string effective_db(const Config& config);
+// The same with any password masked, for logs.
+std::string redacted_db(const Config& config);
 
 // Splits host:port (also [v6]:port). Returns false when malformed.
 bool parse_listen(const std::string& listen, std::string& host, unsigned short& port);

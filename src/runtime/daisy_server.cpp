@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "api/form_cache.h"
@@ -19,16 +20,51 @@
 #include "http/dispatcher.h"
 #include "http/server.h"
 #include "observability/metrics.h"
+#include "runtime/cluster_sync.h"
+#include "store/postgres/pg_store.h"
 #include "store/sqlite/sqlite_store.h"
+#include "util/ids.h"
 
 namespace daisy {
 namespace {
 
-// Opens the store named by --db. Only SQLite exists so far.
+// True for a PostgreSQL connection string: a postgres:// or postgresql://
+// URI, or a libpq keyword string (host=... dbname=...).
+bool is_postgres(std::string_view db) {
+  return db.starts_with("postgres://") || db.starts_with("postgresql://") ||
+         (!db.starts_with("sqlite:") && db.find('=') != std::string_view::npos);
+}
+
+// This node's name among the nodes sharing a database: kept in the data dir
+// so that a restarted node knows the job leases it held (and takes those jobs
+// up at once instead of waiting for the leases to expire). Without a writable
+// data dir, a name for this run only.
+std::string node_id(const Config& config) {
+  std::string path = config.data_dir + "/node-id";
+  std::string id;
+  if (std::ifstream in(path); in) std::getline(in, id);
+  if (is_uuid(id)) return id;
+  id = new_uuid_v7();
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  std::ofstream out(path, std::ios::trunc);
+  out << id << "\n";
+  out.close();
+  if (!out) spdlog::warn("msg=\"cannot keep the node id in the data dir\" path=\"{}\"", path);
+  return id;
+}
+
+// Opens the store named by --db.
 std::unique_ptr<Store> open_store(const Config& config, Metrics* metrics, std::string& error) {
   std::string db = effective_db(config);
+  if (is_postgres(db)) {
+    PostgresOptions options;
+    options.conninfo = db;
+    options.node_id = node_id(config);
+    return std::make_unique<PostgresStore>(options, metrics);
+  }
   if (db.rfind("sqlite:", 0) != 0) {
-    error = "unsupported --db '" + db + "': use sqlite:<path>";
+    error = "unsupported --db: use sqlite:<path>, postgres://user:password@host:port/dbname or a libpq keyword string";
     return nullptr;
   }
   SqliteOptions options;
@@ -144,6 +180,7 @@ int serve(const Config& config) {
   if (!load_events_state(config, *store, events)) return 1;
   metrics.add_collector([&events](std::string& out) { events.render_metrics(out); });
   feeds::FeedSettings feed_settings;
+  feed_settings.node_id = node_id(config);
   feed_settings.allow_private_targets = config.allow_private_targets;
   feed_settings.max_response_bytes = config.feed_max_bytes;
   feeds::FeedService feeds(*store, feed_settings);
@@ -153,6 +190,7 @@ int serve(const Config& config) {
   if (!integrations.load(*store)) return 1;
   jobs::JobRunnerSettings job_settings;
   job_settings.allow_private_targets = config.allow_private_targets;
+  job_settings.lease = std::chrono::milliseconds(config.job_lease_ms);
   job_settings.payload_of = [&store = *store](const JobRow& job) { return api::job_payload(store, job); };
   jobs::JobRunner job_runner(*store, integrations, job_settings);
   metrics.add_collector([&job_runner](std::string& out) { job_runner.render_metrics(out); });
@@ -182,7 +220,7 @@ int serve(const Config& config) {
     return 1;
   }
   spdlog::info("msg=listening address={}:{} threads={} db=\"{}\" version={}", server_config.host, port,
-               server_config.threads, effective_db(config), DAISY_VERSION);
+               server_config.threads, redacted_db(config), DAISY_VERSION);
   std::string callback_base = config.public_url;
   if (callback_base.empty()) {
     bool any = server_config.host == "0.0.0.0" || server_config.host == "::" || server_config.host.empty();
@@ -193,7 +231,38 @@ int serve(const Config& config) {
   while (!callback_base.empty() && callback_base.back() == '/') callback_base.pop_back();
   job_runner.set_callback_base(callback_base);
   job_runner.start();
+
+  // Changes made through other nodes on the same database (none with SQLite).
+  ClusterSync cluster(*store, std::chrono::milliseconds(config.cluster_poll_ms));
+  cluster.on("apps", [&](const std::string&) {
+    auto tokens = store->app_tokens();
+    auto rejecting = store->apps_rejecting_unknown_event_types();
+    if (!tokens.is_ok() || !rejecting.is_ok()) return false;
+    auth.replace_app_tokens(tokens.value());
+    events.unknown_types.load(rejecting.value());
+    return true;
+  });
+  cluster.on("forms", [&](const std::string&) {
+    forms.clear();
+    return true;
+  });
+  cluster.on("event_types", [&](const std::string&) {
+    auto types = store->list_event_types();
+    if (!types.is_ok()) return false;
+    try {
+      events.types.load(types.value());
+    } catch (const std::exception& e) {
+      spdlog::error("msg=\"cannot load event types\" error=\"{}\"", e.what());
+      return false;
+    }
+    return true;
+  });
+  cluster.on("integrations", [&](const std::string&) { return integrations.reload(*store); });
+  cluster.on("providers", [&](const std::string&) { return feeds.reload_providers(); });
+  cluster.start();
+
   server.run();
+  cluster.stop();
   feeds.stop();
   job_runner.stop();
   spdlog::info("msg=\"connections drained; flushing the store\"");

@@ -383,9 +383,29 @@ class Store {
   virtual boost::asio::awaitable<Result<JobRow>> retry_job(std::string id, std::int64_t now_ms) = 0;
   virtual boost::asio::awaitable<Result<JobRow>> cancel_job(std::string id) = 0;
 
+  // Several nodes on one database (PostgreSQL). Nodes keep some state in
+  // memory (app tokens, forms, event types, integrations, providers, the
+  // search index); every change of such state bumps a version per kind
+  // ("apps", "forms", "event_types", "integrations", "providers", and
+  // "pulls:<provider id>" after each pull), so that nodes notice the changes
+  // made through the others by polling. Empty for a store that one process
+  // owns alone (SQLite): its memory is always current.
+  virtual Result<std::vector<std::pair<std::string, std::int64_t>>> change_versions() {
+    return std::vector<std::pair<std::string, std::int64_t>>{};
+  }
+  // Takes (or renews) the named lease for holder until now_ms + ttl_ms; false
+  // when another holder's lease has not expired. Always true for a store one
+  // process owns alone.
+  virtual boost::asio::awaitable<Result<bool>> try_lease(std::string name, std::string holder, std::int64_t now_ms,
+                                                        std::int64_t ttl_ms);
+
   // Items of one provider after item_id `after`, in item_id order.
   virtual Result<std::vector<ItemRow>> list_items(std::string_view provider_id, std::string_view after,
                                                   std::size_t limit) = 0;
 };
+
+inline boost::asio::awaitable<Result<bool>> Store::try_lease(std::string, std::string, std::int64_t, std::int64_t) {
+  co_return true;
+}
 
 }  // namespace daisy

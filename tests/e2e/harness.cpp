@@ -1,5 +1,7 @@
 #include "harness.h"
 
+#include "postgres_server.h"
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -475,10 +477,25 @@ DaisyProcess::~DaisyProcess() {
     reap(30s);
   }
   join_drain();
+  if (!database_.empty()) drop_database(database_);
   if (!data_dir_.empty()) {
     std::error_code ec;
     std::filesystem::remove_all(data_dir_, ec);
   }
+}
+
+bool DaisyProcess::ensure_database() {
+  if (database_.empty()) database_ = create_database(*suite_postgres(), start_error_);
+  return !database_.empty();
+}
+
+std::vector<std::string> DaisyProcess::store_args() {
+  std::vector<std::string> args{"--data-dir", data_dir_};
+  if (on_postgres() && ensure_database()) {
+    args.push_back("--db");
+    args.push_back(database_);
+  }
+  return args;
 }
 
 bool DaisyProcess::start(Options options) {
@@ -505,8 +522,18 @@ bool DaisyProcess::start() {
     port_ = 0;
   }
   std::vector<std::string> argv{DAISY_BINARY, "serve", "--data-dir", data_dir_};
-  bool own_listen = false;
-  for (const auto& a : options_.args) own_listen = own_listen || a == "--listen";
+  bool own_listen = false, own_db = false;
+  for (const auto& a : options_.args) {
+    own_listen = own_listen || a == "--listen";
+    own_db = own_db || a == "--db";
+  }
+  // Against PostgreSQL, each server gets a database of its own, kept across
+  // its restarts as its data dir is.
+  if (!own_db && on_postgres()) {
+    if (!ensure_database()) return false;
+    argv.push_back("--db");
+    argv.push_back(database_);
+  }
   if (!own_listen) {
     argv.push_back("--listen");
     argv.push_back("127.0.0.1:0");

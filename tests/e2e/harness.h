@@ -164,6 +164,12 @@ class DaisyProcess {
 
   int port() const { return port_; }
   const std::string& data_dir() const { return data_dir_; }
+  // The PostgreSQL database it was given when the suite runs against
+  // PostgreSQL ("" on SQLite).
+  const std::string& database() const { return database_; }
+  // The arguments that name its store (--data-dir, and --db on PostgreSQL),
+  // for one-shot commands such as migrate; creates the database if needed.
+  std::vector<std::string> store_args();
   std::string admin_token() const { return std::string(kAdminToken); }
   Headers admin() const { return bearer(kAdminToken); }
 
@@ -190,12 +196,16 @@ class DaisyProcess {
  private:
   void drain();
   void join_drain();
+  // On PostgreSQL: the server's database, created at the first call. False
+  // (with start_error_ set) when it cannot be.
+  bool ensure_database();
   bool wait_for(const std::string& buffer_name, std::string_view needle,
                 std::chrono::milliseconds timeout) const;
   ExitStatus reap(std::chrono::milliseconds timeout);
 
   Options options_;
   std::string data_dir_;
+  std::string database_;
   pid_t pid_ = -1;
   int port_ = 0;
   int out_fd_ = -1;

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "harness.h"
+#include "postgres_server.h"
 
 namespace daisy_e2e {
 namespace {
@@ -311,12 +312,16 @@ TEST_F(LifecycleTest, HelpExitsZero) {
 
 TEST_F(LifecycleTest, MigrateThenServe) {
   DaisyProcess& d = make();
-  RunResult first = run_daisy({"migrate", "--data-dir", d.data_dir()});
+  std::vector<std::string> migrate{"migrate"};
+  for (std::string& a : d.store_args()) migrate.push_back(std::move(a));
+  RunResult first = run_daisy(migrate);
   EXPECT_TRUE(first.status.exited && first.status.code == 0) << first.status.describe() << "\n" << first.err;
   EXPECT_NE(first.err.find("msg=\"migration applied\" version=1"), std::string::npos) << first.err;
-  EXPECT_TRUE(std::filesystem::exists(d.data_dir() + "/daisy.db"));
+  if (!on_postgres()) {
+    EXPECT_TRUE(std::filesystem::exists(d.data_dir() + "/daisy.db"));
+  }
 
-  RunResult again = run_daisy({"migrate", "--data-dir", d.data_dir()});
+  RunResult again = run_daisy(migrate);
   EXPECT_TRUE(again.status.exited && again.status.code == 0) << again.status.describe() << "\n" << again.err;
   EXPECT_EQ(again.err.find("migration applied"), std::string::npos) << "migrations are applied once:\n"
                                                                      << again.err;

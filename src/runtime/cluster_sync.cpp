@@ -1,0 +1,62 @@
+#include "runtime/cluster_sync.h"
+
+#include <spdlog/spdlog.h>
+
+#include "util/thread_name.h"
+
+namespace daisy {
+
+ClusterSync::ClusterSync(Store& store, std::chrono::milliseconds interval) : store_(store), interval_(interval) {}
+
+ClusterSync::~ClusterSync() { stop(); }
+
+void ClusterSync::on(std::string kind, Reload reload) { reloads_.emplace_back(std::move(kind), std::move(reload)); }
+
+const ClusterSync::Reload* ClusterSync::reload_for(const std::string& kind) const {
+  for (const auto& [prefix, reload] : reloads_) {
+    bool matches = prefix.ends_with(':') ? kind.starts_with(prefix) : kind == prefix;
+    if (matches) return &reload;
+  }
+  return nullptr;
+}
+
+void ClusterSync::poll() {
+  auto versions = store_.change_versions();
+  if (!versions.is_ok()) {
+    spdlog::debug("msg=\"cannot read change versions\" error=\"{}\"", versions.status().message());
+    return;
+  }
+  for (const auto& [kind, version] : versions.value()) {
+    auto it = seen_.find(kind);
+    if (it != seen_.end() && it->second == version) continue;
+    const Reload* reload = reload_for(kind);
+    // The first poll sees every kind as changed: what changed between this
+    // node's start-up loads and that poll is reloaded too.
+    if (reload && !(*reload)(kind)) continue;
+    seen_[kind] = version;
+  }
+}
+
+void ClusterSync::start() {
+  thread_ = std::thread([this] {
+    name_this_thread("daisy-cluster");
+    std::unique_lock lock(mu_);
+    while (!stopping_) {
+      lock.unlock();
+      poll();
+      lock.lock();
+      cv_.wait_for(lock, interval_, [this] { return stopping_; });
+    }
+  });
+}
+
+void ClusterSync::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace daisy

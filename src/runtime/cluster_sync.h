@@ -1,0 +1,57 @@
+#pragma once
+// Keeps this node's in-memory state (app tokens, forms, event types,
+// integrations, providers and the search index) current with the changes
+// made through other nodes sharing its database: it polls the store's change
+// versions (Store::change_versions) and reloads each kind whose version
+// moved. A store that one process owns alone reports no versions, and then
+// this does nothing.
+//
+// Threads: one of its own; the reloads run on it and must be thread-safe
+// against the request path (each subsystem's reload is).
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/store.h"
+
+namespace daisy {
+
+class ClusterSync {
+ public:
+  // Reloads the state of one kind; false when it could not (tried again at
+  // the next poll).
+  using Reload = std::function<bool(const std::string& kind)>;
+
+  ClusterSync(Store& store, std::chrono::milliseconds interval);
+  ~ClusterSync();  // same as stop()
+
+  // Before start(): the reload for kinds equal to `kind`, or starting with
+  // it when it ends with ':'.
+  void on(std::string kind, Reload reload);
+  void start();
+  void stop();
+
+  // One poll now (for start-up, and tests of this class).
+  void poll();
+
+ private:
+  const Reload* reload_for(const std::string& kind) const;
+
+  Store& store_;
+  std::chrono::milliseconds interval_;
+  std::vector<std::pair<std::string, Reload>> reloads_;
+  std::map<std::string, std::int64_t> seen_;  // kind -> version reloaded
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace daisy

@@ -1,0 +1,292 @@
+// PostgresStore: events, rejected events and event types.
+//
+// A batch's events go in with one INSERT over unnest() of array parameters.
+// Reads use the plain indexes of 0003_events.sql, each ordered by (ts, seq)
+// after its leading column, so a page stops after `limit` matches. The
+// rejections log keeps SQLite's contiguous seqs (see insert_rejection_rows).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <limits>
+
+#include "store/postgres/pg_locks.h"
+#include "store/postgres/pg_store.h"
+
+namespace daisy {
+namespace asio = boost::asio;
+using pg::Connection;
+using pg::Rows;
+
+namespace {
+
+// Room for n quoted elements of `bytes` bytes in all (escapes aside).
+std::size_t room(std::size_t n, std::size_t bytes) { return bytes + 3 * n; }
+
+Status insert_event_rows(Connection& db, const std::vector<EventRow>& events) {
+  if (events.empty()) return Status::ok();
+  std::size_t n = events.size();
+  std::size_t data_bytes = 0, category_bytes = 0, name_bytes = 0;
+  for (const EventRow& e : events) {
+    data_bytes += e.data.size();
+    category_bytes += e.category.size();
+    name_bytes += e.name.size();
+  }
+  pg::ArrayLiteral id(room(n, 36 * n)), app(room(n, 36 * n)), session(room(n, 36 * n)),
+      category(room(n, category_bytes)), name(room(n, name_bytes)), ts(20 * n),
+      data(room(n, data_bytes + data_bytes / 8)), received(20 * n);
+  for (const EventRow& e : events) {
+    id.add(e.id);
+    app.add(e.app_id);
+    session.add(e.session_id);
+    category.add(e.category);
+    name.add(e.name);
+    ts.add(e.ts_ns);
+    data.add(e.data);
+    received.add(e.received_ns);
+  }
+  // Seqs follow the batch's order (the ordinality), as SQLite's do.
+  return db
+      .query("INSERT INTO events (id, app_id, session_id, category, name, ts, data, received_at)"
+             " SELECT id, app_id, session_id, category, name, ts, data, received_at"
+             " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[],"
+             " $8::bigint[]) WITH ORDINALITY AS u (id, app_id, session_id, category, name, ts, data, received_at, n)"
+             " ORDER BY n",
+             id.take(), app.take(), session.take(), category.take(), name.take(), ts.take(), data.take(),
+             received.take())
+      .status();
+}
+
+// SQLite numbers rejections max(seq) + 1 and trims to the newest `cap` by
+// seq arithmetic, which is exact because its seqs have no gaps. An identity
+// column leaves a gap at every rolled-back insert, so the seqs are given
+// here the same way, under a lock held to the commit: contiguous, in commit
+// order (a cursor never passes a rejection committed later), and the trim
+// costs two index seeks instead of a walk over `cap` rows. The price: batches
+// that log rejections commit one at a time (events alone do not take the lock).
+Status insert_rejection_rows(Connection& db, const std::vector<RejectionRow>& rejections, std::size_t cap) {
+  if (rejections.empty()) return Status::ok();
+  // Its own statement: the max(seq) below must be read after the lock is held.
+  if (Rows r = db.query("SELECT pg_advisory_xact_lock($1)", pg::locks::rejections); !r.ok()) return r.status();
+  std::size_t n = rejections.size();
+  std::size_t payload_bytes = 0, errors_bytes = 0;
+  for (const RejectionRow& r : rejections) {
+    payload_bytes += r.payload.size();
+    errors_bytes += r.errors.size();
+  }
+  pg::ArrayLiteral app(room(n, 36 * n)), received(20 * n), reason(room(n, 16 * n)),
+      errors(room(n, errors_bytes + errors_bytes / 4)), payload(room(n, payload_bytes + payload_bytes / 8)),
+      truncated(2 * n);
+  for (const RejectionRow& r : rejections) {
+    app.add(r.app_id);
+    received.add(r.received_ns);
+    reason.add(r.reason);
+    errors.add(r.errors);
+    payload.add(r.payload);
+    truncated.add(r.truncated);
+  }
+  Rows inserted = db.query(
+      "INSERT INTO event_rejections (seq, app_id, received_at, reason, errors, payload, truncated)"
+      " OVERRIDING SYSTEM VALUE"
+      " SELECT m.top + u.n, u.app_id, u.received_at, u.reason, u.errors, u.payload, u.truncated"
+      " FROM (SELECT coalesce(max(seq), 0) AS top FROM event_rejections) AS m,"
+      " unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::boolean[]) WITH ORDINALITY"
+      " AS u (app_id, received_at, reason, errors, payload, truncated, n)",
+      app.take(), received.take(), reason.take(), errors.take(), payload.take(), truncated.take());
+  if (!inserted.ok()) return inserted.status();
+  // Keeps the newest `cap` rows (the newest one always, as cap >= 1, so
+  // max(seq) never goes back).
+  auto keep = static_cast<std::int64_t>(std::min<std::size_t>(cap, std::numeric_limits<std::int64_t>::max()));
+  return db
+      .query("DELETE FROM event_rejections WHERE seq <= (SELECT max(seq) FROM event_rejections) - $1::bigint",
+             keep)
+      .status();
+}
+
+constexpr const char* event_columns = "seq, id, app_id, session_id, category, name, ts, data, received_at";
+constexpr const char* joined_event_columns =
+    "e.seq, e.id, e.app_id, e.session_id, e.category, e.name, e.ts, e.data, e.received_at";
+
+EventRow event_of(const Rows& r, int i) {
+  EventRow e;
+  e.seq = r.integer(i, 0);
+  e.id = r.text(i, 1);
+  e.app_id = r.text(i, 2);
+  e.session_id = r.text(i, 3);
+  e.category = r.text(i, 4);
+  e.name = r.text(i, 5);
+  e.ts_ns = r.integer(i, 6);
+  e.data = r.text(i, 7);
+  e.received_ns = r.integer(i, 8);
+  return e;
+}
+
+std::int64_t limit_of(std::size_t limit) {
+  return static_cast<std::int64_t>(std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max()));
+}
+
+EventTypeRow event_type_of(const Rows& r, int i) {
+  return EventTypeRow{r.text(i, 0), r.text(i, 1), r.text(i, 2), r.text(i, 3), r.text(i, 4)};
+}
+
+}  // namespace
+
+asio::awaitable<Status> PostgresStore::insert_events(std::shared_ptr<const EventBatch> batch) {
+  // g++ 12 mis-destroys a lambda built in the same expression as co_await.
+  pg::Writer::Work work = [batch](Connection& db) {
+    Status s = insert_event_rows(db, batch->events);
+    if (!s.is_ok()) return s;
+    s = insert_rejection_rows(db, batch->rejections, batch->rejection_cap);
+    if (!s.is_ok()) return s;
+    if (batch->jobs.empty()) return Status::ok();
+    return insert_job_rows(db, batch->jobs);
+  };
+  co_return co_await write(std::move(work));
+}
+
+Result<std::vector<EventRow>> PostgresStore::list_events(const EventFilter& f) {
+  // Every filter is a condition on one query ordered by (ts, seq); the
+  // planner takes the index of the most selective leading column (session,
+  // category, app or time), each ordered by (ts, seq) after it. Without a
+  // session, a second filter (name, or app within a category) is checked on
+  // the entries of an index that carries it (INCLUDE columns) by an
+  // index-only scan that picks the page's seqs; only those rows are read.
+  const bool index_only =
+      f.session_id.empty() && (!f.name.empty() || (!f.category.empty() && !f.app_id.empty()));
+  pg::Params params;
+  std::string where;
+  auto condition = [&](std::string_view column_op, pg::Param value) {
+    params.push_back(std::move(value));
+    where += where.empty() ? " WHERE " : " AND ";
+    where += fmt::format("{} ${}", column_op, params.size());
+  };
+  if (!f.session_id.empty()) condition("session_id =", f.session_id);
+  if (!f.category.empty()) condition("category =", f.category);
+  if (!f.name.empty()) condition("name =", f.name);
+  if (!f.app_id.empty()) condition("app_id =", f.app_id);
+  if (f.since_ns) condition("ts >=", *f.since_ns);
+  if (f.until_ns) condition("ts <", *f.until_ns);
+  if (f.after) {
+    params.emplace_back(f.after->first);
+    params.emplace_back(f.after->second);
+    where += where.empty() ? " WHERE " : " AND ";
+    where += fmt::format("(ts, seq) > (${}::bigint, ${}::bigint)", params.size() - 1, params.size());
+  }
+  params.emplace_back(limit_of(f.limit));
+  std::string sql =
+      index_only
+          ? fmt::format("SELECT {} FROM (SELECT seq, ts FROM events{} ORDER BY ts, seq LIMIT ${}) AS x"
+                        " JOIN events AS e ON e.seq = x.seq ORDER BY x.ts, x.seq",
+                        joined_event_columns, where, params.size())
+          : fmt::format("SELECT {} FROM events{} ORDER BY ts, seq LIMIT ${}", event_columns, where, params.size());
+  return read([&](Connection& db) -> Result<std::vector<EventRow>> {
+    Rows r = db.run(sql, params);
+    if (!r.ok()) return r.status();
+    std::vector<EventRow> out;
+    out.reserve(static_cast<std::size_t>(r.size()));
+    for (int i = 0; i < r.size(); ++i) out.push_back(event_of(r, i));
+    return out;
+  });
+}
+
+Result<SessionSummary> PostgresStore::session_summary(std::string_view session_id, std::string_view app_id) {
+  return read([&](Connection& db) -> Result<SessionSummary> {
+    Rows r = app_id.empty()
+                 ? db.query("SELECT count(*), min(ts), max(ts) FROM events WHERE session_id = $1", session_id)
+                 : db.query("SELECT count(*), min(ts), max(ts) FROM events WHERE session_id = $1 AND app_id = $2",
+                            session_id, app_id);
+    if (!r.ok()) return r.status();
+    SessionSummary s{r.integer(0, 0), r.integer(0, 1), r.integer(0, 2)};
+    if (s.count == 0) return Status::not_found("session");
+    return s;
+  });
+}
+
+Result<std::vector<RejectionRow>> PostgresStore::list_rejections(const RejectionFilter& f) {
+  pg::Params params{f.after_seq};
+  std::string sql =
+      "SELECT seq, app_id, received_at, reason, errors, payload, truncated FROM event_rejections WHERE seq > $1";
+  auto condition = [&](std::string_view column_op, pg::Param value) {
+    params.push_back(std::move(value));
+    sql += fmt::format(" AND {} ${}", column_op, params.size());
+  };
+  if (!f.app_id.empty()) condition("app_id =", f.app_id);
+  if (f.since_ns) condition("received_at >=", *f.since_ns);
+  if (f.until_ns) condition("received_at <", *f.until_ns);
+  params.emplace_back(limit_of(f.limit));
+  sql += fmt::format(" ORDER BY seq LIMIT ${}", params.size());
+  return read([&](Connection& db) -> Result<std::vector<RejectionRow>> {
+    Rows r = db.run(sql, params);
+    if (!r.ok()) return r.status();
+    std::vector<RejectionRow> out;
+    out.reserve(static_cast<std::size_t>(r.size()));
+    for (int i = 0; i < r.size(); ++i) {
+      RejectionRow& row = out.emplace_back();
+      row.seq = r.integer(i, 0);
+      row.app_id = r.text(i, 1);
+      row.received_ns = r.integer(i, 2);
+      row.reason = r.text(i, 3);
+      row.errors = r.text(i, 4);
+      row.payload = r.text(i, 5);
+      row.truncated = r.boolean(i, 6);
+    }
+    return out;
+  });
+}
+
+Result<std::vector<EventTypeRow>> PostgresStore::list_event_types() {
+  return read([&](Connection& db) -> Result<std::vector<EventTypeRow>> {
+    // Byte order, as SQLite sorts, whatever the database's collation.
+    Rows r = db.exec(
+        "SELECT category, name, schema, created_at, updated_at FROM event_types"
+        " ORDER BY category COLLATE \"C\", name COLLATE \"C\"");
+    if (!r.ok()) return r.status();
+    std::vector<EventTypeRow> out;
+    out.reserve(static_cast<std::size_t>(r.size()));
+    for (int i = 0; i < r.size(); ++i) out.push_back(event_type_of(r, i));
+    return out;
+  });
+}
+
+Result<EventTypeRow> PostgresStore::get_event_type(std::string_view category, std::string_view name) {
+  return read([&](Connection& db) -> Result<EventTypeRow> {
+    Rows r = db.query(
+        "SELECT category, name, schema, created_at, updated_at FROM event_types WHERE category = $1 AND name = $2",
+        category, name);
+    if (!r.ok()) return r.status();
+    if (r.empty()) return Status::not_found("event type");
+    return event_type_of(r, 0);
+  });
+}
+
+asio::awaitable<Result<bool>> PostgresStore::put_event_type(EventTypeRow row) {
+  auto created = std::make_shared<bool>(false);
+  // g++ 12 mis-destroys a lambda built in the same expression as co_await.
+  pg::Writer::Work work = [row = std::move(row), created](Connection& db) {
+    // xmax is 0 on a row this statement inserted, set on one it updated.
+    Rows r = db.query(
+        "INSERT INTO event_types (category, name, schema, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)"
+        " ON CONFLICT (category, name) DO UPDATE SET schema = excluded.schema, updated_at = excluded.updated_at"
+        " RETURNING xmax = 0",
+        row.category, row.name, row.schema, row.created_at, row.updated_at);
+    if (!r.ok()) return r.status();
+    *created = r.size() == 1 && r.boolean(0, 0);
+    return Status::ok();
+  };
+  Status status = co_await write(std::move(work));
+  if (!status.is_ok()) co_return status;
+  co_return *created;
+}
+
+asio::awaitable<Status> PostgresStore::delete_event_type(std::string category, std::string name) {
+  // g++ 12 mis-destroys a lambda built in the same expression as co_await.
+  pg::Writer::Work work = [category = std::move(category), name = std::move(name)](Connection& db) {
+    Rows r = db.query("DELETE FROM event_types WHERE category = $1 AND name = $2", category,
+                      name);
+    if (!r.ok()) return r.status();
+    if (r.affected() == 0) return Status::not_found("event type");
+    return Status::ok();
+  };
+  co_return co_await write(std::move(work));
+}
+
+}  // namespace daisy

@@ -1,0 +1,333 @@
+// PostgresStore: integrations, and the jobs that carry out what they trigger.
+// Jobs are written to `jobs` with the record that triggered them (no outbox:
+// SQLite's outbox spares its single writer, PostgreSQL has several) and are
+// claimed with FOR UPDATE SKIP LOCKED, so nodes sharing the database take
+// disjoint jobs; a claimed job carries a lease (due_ms) after which any node
+// takes it up again.
+#include "store/postgres/pg_store.h"
+#include "util/time.h"
+
+namespace daisy {
+namespace asio = boost::asio;
+using pg::Connection;
+using pg::Rows;
+
+namespace {
+
+constexpr const char* integration_columns =
+    "id, source_id, definition, secret, previous_secret, previous_until, disabled_reason, created_at, updated_at";
+
+IntegrationRow integration_of(const Rows& r, int i) {
+  return {r.text(i, 0), r.text(i, 1), r.text(i, 2), r.text(i, 3), r.text(i, 4),
+          r.text(i, 5), r.text(i, 6), r.text(i, 7), r.text(i, 8)};
+}
+
+#define JOB_COLUMNS                                                                                            \
+  "seq, id, integration_id, source_id, type, payload, status, attempts, due_ms, last_error, created_at, updated_at," \
+  " output, callback_token_hash, revision"
+
+JobRow job_of(const Rows& r, int i) {
+  JobRow j;
+  j.seq = r.integer(i, 0);
+  j.id = r.text(i, 1);
+  j.integration_id = r.text(i, 2);
+  j.source_id = r.text(i, 3);
+  j.type = r.text(i, 4);
+  j.payload = r.text(i, 5);
+  j.status = r.text(i, 6);
+  j.attempts = static_cast<int>(r.integer(i, 7));
+  j.due_ms = r.integer(i, 8);
+  j.last_error = r.text(i, 9);
+  j.created_at = r.text(i, 10);
+  j.updated_at = r.text(i, 11);
+  j.output = r.text(i, 12);
+  j.callback_token_hash = r.text(i, 13);
+  j.revision = static_cast<int>(r.integer(i, 14));
+  return j;
+}
+
+Result<std::vector<JobRow>> jobs_of(const Rows& r) {
+  if (!r.ok()) return r.status();
+  std::vector<JobRow> out;
+  out.reserve(static_cast<std::size_t>(r.size()));
+  for (int i = 0; i < r.size(); ++i) out.push_back(job_of(r, i));
+  return out;
+}
+
+Result<JobRow> find_job(Connection& db, std::string_view id, bool for_update = false) {
+  Rows r = for_update ? db.query("SELECT " JOB_COLUMNS " FROM jobs WHERE id = $1 FOR UPDATE", id)
+                      : db.query("SELECT " JOB_COLUMNS " FROM jobs WHERE id = $1", id);
+  if (!r.ok()) return r.status();
+  if (r.empty()) return Status::not_found("job");
+  return job_of(r, 0);
+}
+
+// Moves a job from one of `from` to `to` (due at due_ms); conflict when it is
+// in another state. The job as it is afterwards goes to *out.
+Status transition(Connection& db, const std::string& id, std::initializer_list<std::string_view> from,
+                  std::string_view to, std::int64_t due_ms, JobRow& out) {
+  auto job = find_job(db, id, true);
+  if (!job.is_ok()) return job.status();
+  bool allowed = false;
+  for (auto f : from) allowed = allowed || job.value().status == f;
+  if (!allowed) return Status::conflict("the job is " + job.value().status);
+  std::string now = now_utc();
+  Rows r = db.query("UPDATE jobs SET status = $1, due_ms = $2, updated_at = $3 WHERE id = $4", to, due_ms, now, id);
+  if (!r.ok()) return r.status();
+  out = job.value();
+  out.status = std::string(to);
+  out.due_ms = due_ms;
+  out.updated_at = now;
+  return Status::ok();
+}
+
+}  // namespace
+
+Status insert_job_rows(Connection& db, const std::vector<JobRow>& jobs) {
+  if (jobs.empty()) return Status::ok();
+  pg::ArrayLiteral id, integration, source, type, payload, status, attempts, due, created, updated, revision;
+  for (const JobRow& j : jobs) {
+    id.add(j.id);
+    integration.add(j.integration_id);
+    source.add(j.source_id);
+    type.add(j.type);
+    payload.add(j.payload);
+    status.add(j.status);
+    attempts.add(std::int64_t{j.attempts});
+    due.add(j.due_ms);
+    created.add(j.created_at);
+    updated.add(j.updated_at.empty() ? j.created_at : j.updated_at);
+    revision.add(std::int64_t{j.revision});
+  }
+  return db
+      .query("INSERT INTO jobs (id, integration_id, source_id, type, payload, status, attempts, due_ms, created_at,"
+             " updated_at, revision)"
+             " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
+             " $7::int[], $8::bigint[], $9::text[], $10::text[], $11::int[])",
+             id.take(), integration.take(), source.take(), type.take(), payload.take(), status.take(),
+             attempts.take(), due.take(), created.take(), updated.take(), revision.take())
+      .status();
+}
+
+asio::awaitable<Status> PostgresStore::create_integration(IntegrationRow row) {
+  pg::Writer::Work work = [row = std::move(row)](Connection& db) {
+    static const std::string sql =
+        std::string("INSERT INTO integrations (") + integration_columns +
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+    return db
+        .query(sql, row.id, row.source_id, row.definition, row.secret, row.previous_secret, row.previous_until,
+               row.disabled_reason, row.created_at, row.updated_at)
+        .status();
+  };
+  co_return co_await write(std::move(work));
+}
+
+Result<std::vector<IntegrationRow>> PostgresStore::list_integrations(const Page& page) {
+  return read([&](Connection& db) -> Result<std::vector<IntegrationRow>> {
+    static const std::string sql =
+        std::string("SELECT ") + integration_columns + " FROM integrations WHERE id > $1 ORDER BY id LIMIT $2";
+    Rows r = db.query(sql, page.after, page.limit);
+    if (!r.ok()) return r.status();
+    std::vector<IntegrationRow> out;
+    for (int i = 0; i < r.size(); ++i) out.push_back(integration_of(r, i));
+    return out;
+  });
+}
+
+Result<IntegrationRow> PostgresStore::get_integration(std::string_view id) {
+  return read([&](Connection& db) -> Result<IntegrationRow> {
+    static const std::string sql = std::string("SELECT ") + integration_columns + " FROM integrations WHERE id = $1";
+    Rows r = db.query(sql, id);
+    if (!r.ok()) return r.status();
+    if (r.empty()) return Status::not_found("integration");
+    return integration_of(r, 0);
+  });
+}
+
+asio::awaitable<Status> PostgresStore::update_integration(IntegrationRow row) {
+  pg::Writer::Work work = [row = std::move(row)](Connection& db) {
+    Rows r = db.query(
+        "UPDATE integrations SET source_id = $1, definition = $2, secret = $3, previous_secret = $4,"
+        " previous_until = $5, disabled_reason = $6, updated_at = $7 WHERE id = $8",
+        row.source_id, row.definition, row.secret, row.previous_secret, row.previous_until, row.disabled_reason,
+        row.updated_at, row.id);
+    if (!r.ok()) return r.status();
+    if (r.affected() == 0) return Status::not_found("integration");
+    return Status::ok();
+  };
+  co_return co_await write(std::move(work));
+}
+
+asio::awaitable<Status> PostgresStore::delete_integration(std::string id) {
+  pg::Writer::Work work = [id = std::move(id)](Connection& db) {
+    Rows del = db.query("DELETE FROM integrations WHERE id = $1", id);
+    if (!del.ok()) return del.status();
+    if (del.affected() == 0) return Status::not_found("integration");
+    return db
+        .query("UPDATE jobs SET status = 'cancelled', updated_at = $1, last_error = 'the integration was deleted'"
+               " WHERE integration_id = $2 AND status IN ('pending', 'failed', 'running', 'awaiting_callback')",
+               now_utc(), id)
+        .status();
+  };
+  co_return co_await write(std::move(work));
+}
+
+asio::awaitable<Status> PostgresStore::insert_jobs(std::vector<JobRow> jobs) {
+  pg::Writer::Work work = [jobs = std::move(jobs)](Connection& db) { return insert_job_rows(db, jobs); };
+  co_return co_await write(std::move(work));
+}
+
+asio::awaitable<Result<std::vector<JobRow>>> PostgresStore::claim_jobs(std::int64_t now_ms, std::int64_t lease_ms,
+                                                                        std::size_t limit) {
+  auto claimed = std::make_shared<std::vector<JobRow>>();
+  pg::Writer::Work work = [claimed, now_ms, lease_ms, limit, node = options_.node_id](Connection& db) {
+    claimed->clear();
+    // Rows another node is claiming are skipped, not waited for. A callback
+    // that never came ends the attempt it belonged to: the next attempt is
+    // counted when it starts, so such a job's attempts stay as they were.
+    Rows r = db.query(
+        "WITH due AS (SELECT seq, status AS was FROM jobs"
+        "  WHERE status IN ('pending', 'failed', 'running', 'awaiting_callback') AND due_ms <= $1"
+        "  ORDER BY due_ms LIMIT $2 FOR UPDATE SKIP LOCKED)"
+        " UPDATE jobs SET status = 'running',"
+        "  attempts = CASE WHEN due.was = 'awaiting_callback' THEN attempts ELSE attempts + 1 END,"
+        "  due_ms = $3, callback_token_hash = '', updated_at = $4, leased_by = $5"
+        " FROM due WHERE jobs.seq = due.seq"
+        " RETURNING jobs.seq, id, integration_id, source_id, type, payload, status, attempts, due_ms, last_error,"
+        "  created_at, updated_at, output, callback_token_hash, revision, due.was = 'awaiting_callback'",
+        now_ms, limit, now_ms + lease_ms, now_utc(), node);
+    if (!r.ok()) return r.status();
+    for (int i = 0; i < r.size(); ++i) {
+      JobRow& j = claimed->emplace_back(job_of(r, i));
+      j.callback_expired = r.boolean(i, 15);
+    }
+    return Status::ok();
+  };
+  Status status = co_await write(std::move(work), true);
+  if (!status.is_ok()) co_return status;
+  co_return std::move(*claimed);
+}
+
+// Only this node's own: other nodes may be running theirs. The jobs of a node
+// that does not come back are taken up by the others when their leases expire.
+asio::awaitable<Status> PostgresStore::requeue_running_jobs(std::int64_t now_ms) {
+  pg::Writer::Work work = [now_ms, node = options_.node_id](Connection& db) {
+    return db
+        .query("UPDATE jobs SET due_ms = $1 WHERE status = 'running' AND leased_by = $2 AND due_ms > $1", now_ms,
+               node)
+        .status();
+  };
+  co_return co_await write(std::move(work));
+}
+
+asio::awaitable<Result<bool>> PostgresStore::finish_attempt(AttemptOutcome o) {
+  auto recorded = std::make_shared<bool>(false);
+  pg::Writer::Work work = [o = std::move(o), recorded](Connection& db) {
+    *recorded = false;
+    // Locked, so a cancel or another node's claim waits for this outcome or
+    // has already moved the job on (and the outcome is then ignored).
+    auto job = find_job(db, o.job_id, true);
+    if (!job.is_ok()) return job.status().code() == Status::Code::not_found ? Status::ok() : job.status();
+    const JobRow& j = job.value();
+    // Cancelled meanwhile, or claimed again after this attempt's lease ran out.
+    if (j.status != o.from_status || j.attempts != o.attempt_number) return Status::ok();
+    Rows attempt = db.query(
+        "INSERT INTO job_attempts (job_seq, number, started_at, duration_ms, outcome, http_status, error)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (job_seq, number) DO UPDATE SET"
+        " started_at = excluded.started_at, duration_ms = excluded.duration_ms, outcome = excluded.outcome,"
+        " http_status = excluded.http_status, error = excluded.error",
+        j.seq, o.attempt_number, o.attempt.started_at, o.attempt.duration_ms, o.attempt.outcome,
+        o.attempt.http_status, o.attempt.error);
+    if (!attempt.ok()) return attempt.status();
+    Rows update = db.query(
+        "UPDATE jobs SET status = $1, due_ms = $2, last_error = $3, output = $4, callback_token_hash = $5,"
+        " updated_at = $6 WHERE seq = $7",
+        o.status, o.due_ms, o.attempt.error, o.output, o.callback_token_hash, now_utc(), j.seq);
+    if (!update.ok()) return update.status();
+    if (!o.disable_integration.empty()) {
+      Rows disable = db.query(
+          "UPDATE integrations SET definition = jsonb_set(definition::jsonb, '{enabled}', 'false')::text,"
+          " disabled_reason = $1, updated_at = $2 WHERE id = $3",
+          o.disable_integration, now_utc(), j.integration_id);
+      if (!disable.ok()) return disable.status();
+    }
+    *recorded = true;
+    return Status::ok();
+  };
+  Status status = co_await write(std::move(work), true);
+  if (!status.is_ok()) co_return status;
+  co_return *recorded;
+}
+
+// Jobs are filed by the commit that makes them.
+asio::awaitable<Status> PostgresStore::file_pending_jobs() { co_return Status::ok(); }
+
+Result<std::vector<JobRow>> PostgresStore::jobs_of_source(std::string_view source_id) {
+  return read([&](Connection& db) {
+    return jobs_of(db.query("SELECT " JOB_COLUMNS " FROM jobs WHERE source_id = $1 ORDER BY seq", source_id));
+  });
+}
+
+Result<std::vector<JobRow>> PostgresStore::list_jobs(const JobFilter& f) {
+  return read([&](Connection& db) {
+    return jobs_of(db.query("SELECT " JOB_COLUMNS
+                            " FROM jobs WHERE seq > $1 AND ($2 = '' OR status = $2)"
+                            " AND ($3 = '' OR integration_id = $3) AND ($4 = '' OR source_id = $4)"
+                            " ORDER BY seq LIMIT $5",
+                            f.after_seq, f.status, f.integration_id, f.source_id, f.limit));
+  });
+}
+
+Result<JobRow> PostgresStore::get_job(std::string_view id) {
+  return read([&](Connection& db) { return find_job(db, id); });
+}
+
+Result<std::vector<JobAttemptRow>> PostgresStore::list_attempts(std::int64_t job_seq) {
+  return read([&](Connection& db) -> Result<std::vector<JobAttemptRow>> {
+    Rows r = db.query(
+        "SELECT number, started_at, duration_ms, outcome, http_status, error FROM job_attempts WHERE job_seq = $1"
+        " ORDER BY number",
+        job_seq);
+    if (!r.ok()) return r.status();
+    std::vector<JobAttemptRow> out;
+    for (int i = 0; i < r.size(); ++i) {
+      out.push_back({static_cast<int>(r.integer(i, 0)), r.text(i, 1), r.integer(i, 2), r.text(i, 3),
+                     static_cast<int>(r.integer(i, 4)), r.text(i, 5)});
+    }
+    return out;
+  });
+}
+
+Result<std::vector<std::pair<std::string, std::int64_t>>> PostgresStore::count_open_jobs() {
+  return read([&](Connection& db) -> Result<std::vector<std::pair<std::string, std::int64_t>>> {
+    std::vector<std::pair<std::string, std::int64_t>> out;
+    for (const char* status : {"pending", "running", "awaiting_callback", "failed"}) {
+      Rows r = db.query("SELECT count(*) FROM jobs WHERE status = $1", status);
+      if (!r.ok()) return r.status();
+      out.emplace_back(status, r.integer(0, 0));
+    }
+    return out;
+  });
+}
+
+asio::awaitable<Result<JobRow>> PostgresStore::retry_job(std::string id, std::int64_t now_ms) {
+  auto job = std::make_shared<JobRow>();
+  pg::Writer::Work work = [id = std::move(id), now_ms, job](Connection& db) {
+    return transition(db, id, {"failed", "dead", "cancelled"}, "pending", now_ms, *job);
+  };
+  Status status = co_await write(std::move(work));
+  if (!status.is_ok()) co_return status;
+  co_return std::move(*job);
+}
+
+asio::awaitable<Result<JobRow>> PostgresStore::cancel_job(std::string id) {
+  auto job = std::make_shared<JobRow>();
+  pg::Writer::Work work = [id = std::move(id), job](Connection& db) {
+    return transition(db, id, {"pending", "failed", "running", "awaiting_callback"}, "cancelled", 0, *job);
+  };
+  Status status = co_await write(std::move(work));
+  if (!status.is_ok()) co_return status;
+  co_return std::move(*job);
+}
+
+}  // namespace daisy

@@ -1,0 +1,238 @@
+#include "store/postgres/pg_store.h"
+
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/prefer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+
+#include <future>
+#include <set>
+
+#include "store/migrations.h"
+#include "store/postgres/pg_locks.h"
+#include "util/time.h"
+
+namespace daisy {
+namespace asio = boost::asio;
+using pg::Connection;
+using pg::Rows;
+
+namespace {
+
+// Reads that outlive their budget are cancelled by the server (too costly).
+std::string reader_setup(const PostgresOptions& o) {
+  return fmt::format("SET statement_timeout = {}", o.read_timeout_ms);
+}
+
+}  // namespace
+
+PostgresStore::PostgresStore(PostgresOptions options, Metrics* metrics)
+    : options_(std::move(options)),
+      metrics_(metrics),
+      readers_(options_.conninfo, options_.max_readers, reader_setup(options_)),
+      writer_(std::make_unique<pg::Writer>(options_.conninfo, "", options_.writer_threads, metrics_)) {}
+
+PostgresStore::~PostgresStore() { close(); }
+
+void PostgresStore::close() {
+  if (writer_) writer_->close();
+}
+
+asio::awaitable<Status> PostgresStore::write(pg::Writer::Work work, bool by_runner) {
+  writes_.fetch_add(1, std::memory_order_relaxed);
+  if (by_runner) runner_writes_.fetch_add(1, std::memory_order_relaxed);
+  auto initiate = [this, work = std::move(work)](auto handler) mutable {
+    using Handler = std::decay_t<decltype(handler)>;
+    auto executor = asio::prefer(asio::get_associated_executor(handler),
+                                 asio::execution::outstanding_work.tracked);
+    auto shared = std::make_shared<Handler>(std::move(handler));
+    writer_->submit(std::move(work), [executor, shared](Status status) {
+      asio::post(executor, [shared, status = std::move(status)]() mutable { (*shared)(std::move(status)); });
+    });
+  };
+  co_return co_await asio::async_initiate<const asio::use_awaitable_t<>, void(Status)>(std::move(initiate),
+                                                                                      asio::use_awaitable);
+}
+
+Result<std::vector<int>> PostgresStore::migrate() {
+  auto connected = pg::connect(options_.conninfo, "");
+  if (!connected.is_ok()) return connected.status();
+  Connection& db = *connected.value();
+  auto fail = [&](const Rows& r, const std::string& what) {
+    db.exec("ROLLBACK");
+    return Status::internal(fmt::format("{}: {}", what, r.status().message()));
+  };
+  // Held by this session until it ends (with the connection, below).
+  if (Rows r = db.query("SELECT pg_advisory_lock($1)", pg::locks::migrations); !r.ok()) {
+    return Status::unavailable("cannot take the migration lock: " + r.status().message());
+  }
+  if (Rows r = db.exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                       " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)");
+      !r.ok()) {
+    return Status::unavailable("cannot create schema_migrations: " + r.status().message());
+  }
+  std::set<int> applied;
+  Rows versions = db.exec("SELECT version FROM schema_migrations");
+  if (!versions.ok()) return versions.status();
+  for (int i = 0; i < versions.size(); ++i) applied.insert(static_cast<int>(versions.integer(i, 0)));
+  const auto& all = postgres_migrations();
+  int newest_known = all.empty() ? 0 : all.back().version;
+  if (!applied.empty() && *applied.rbegin() > newest_known) {
+    return Status::internal(fmt::format(
+        "the database has schema version {} but this daisy knows only up to {}: upgrade daisy",
+        *applied.rbegin(), newest_known));
+  }
+  std::vector<int> done;
+  for (const auto& m : all) {
+    if (applied.count(m.version)) continue;
+    if (Rows r = db.exec("BEGIN"); !r.ok()) return r.status();
+    if (Rows r = db.exec(m.sql); !r.ok()) return fail(r, fmt::format("migration {} ({}) failed", m.version, m.name));
+    Rows record = db.query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+                           m.version, m.name, now_utc());
+    if (!record.ok()) return fail(record, "cannot record migration");
+    if (Rows r = db.exec("COMMIT"); !r.ok()) return fail(r, "cannot commit migration");
+    done.push_back(m.version);
+  }
+  return done;
+}
+
+bool PostgresStore::ready() {
+  auto ok = read([](Connection& db) -> Result<bool> {
+    Rows r = db.exec("SELECT 1");
+    if (!r.ok()) return r.status();
+    return true;
+  });
+  return ok.is_ok();
+}
+
+Result<std::optional<std::string>> PostgresStore::get_setting(std::string_view key) {
+  return read([&](Connection& db) -> Result<std::optional<std::string>> {
+    Rows r = db.query("SELECT value FROM settings WHERE key = $1", key);
+    if (!r.ok()) return r.status();
+    if (r.empty()) return std::optional<std::string>();
+    return std::optional<std::string>(r.text(0, 0));
+  });
+}
+
+static pg::Writer::Work put_setting_work(std::string key, std::string value) {
+  return [key = std::move(key), value = std::move(value)](Connection& db) {
+    return db
+        .query("INSERT INTO settings (key, value) VALUES ($1, $2)"
+               " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+               key, value)
+        .status();
+  };
+}
+
+asio::awaitable<Status> PostgresStore::put_setting(std::string key, std::string value) {
+  pg::Writer::Work work = put_setting_work(std::move(key), std::move(value));
+  co_return co_await write(std::move(work));
+}
+
+Status PostgresStore::put_setting_blocking(std::string key, std::string value) {
+  std::promise<Status> promise;
+  auto future = promise.get_future();
+  writer_->submit(put_setting_work(std::move(key), std::move(value)),
+                  [&promise](Status s) { promise.set_value(std::move(s)); });
+  return future.get();
+}
+
+// A write that changes one live app; not_found when there is none.
+static Status change_app(const Rows& r) {
+  if (!r.ok()) return r.status();
+  if (r.affected() == 0) return Status::not_found("app");
+  return Status::ok();
+}
+
+asio::awaitable<Status> PostgresStore::create_app(App app, Sha256 token_hash) {
+  // g++ 12 mis-destroys a lambda built in the same expression as co_await.
+  pg::Writer::Work work = [app = std::move(app), token_hash](Connection& db) {
+    return db
+        .query("INSERT INTO apps (id, name, token_hash, created_at) VALUES ($1, $2, $3, $4)", app.id, app.name,
+               to_hex(bytes_of(token_hash)), app.created_at)
+        .status();
+  };
+  co_return co_await write(std::move(work));
+}
+
+static App app_of(const Rows& r, int i) { return App{r.text(i, 0), r.text(i, 1), r.text(i, 2), r.text(i, 3)}; }
+
+Result<std::vector<App>> PostgresStore::list_apps(const Page& page) {
+  return read([&](Connection& db) -> Result<std::vector<App>> {
+    Rows r = db.query(
+        "SELECT id, name, created_at, unknown_event_types FROM apps WHERE deleted_at IS NULL AND id > $1"
+        " ORDER BY id LIMIT $2",
+        page.after, page.limit);
+    if (!r.ok()) return r.status();
+    std::vector<App> apps;
+    for (int i = 0; i < r.size(); ++i) apps.push_back(app_of(r, i));
+    return apps;
+  });
+}
+
+Result<App> PostgresStore::get_app(std::string_view id) {
+  return read([&](Connection& db) -> Result<App> {
+    Rows r = db.query(
+        "SELECT id, name, created_at, unknown_event_types FROM apps WHERE id = $1 AND deleted_at IS NULL", id);
+    if (!r.ok()) return r.status();
+    if (r.empty()) return Status::not_found("app");
+    return app_of(r, 0);
+  });
+}
+
+asio::awaitable<Status> PostgresStore::delete_app(std::string id) {
+  pg::Writer::Work work = [id = std::move(id)](Connection& db) {
+    return change_app(db.query("UPDATE apps SET deleted_at = $1, token_hash = NULL"
+                                   " WHERE id = $2 AND deleted_at IS NULL",
+                                   now_utc(), id));
+  };
+  co_return co_await write(std::move(work));
+}
+
+asio::awaitable<Status> PostgresStore::set_app_token(std::string id, Sha256 token_hash) {
+  pg::Writer::Work work = [id = std::move(id), token_hash](Connection& db) {
+    return change_app(db.query("UPDATE apps SET token_hash = $1 WHERE id = $2 AND deleted_at IS NULL",
+                                   to_hex(bytes_of(token_hash)), id));
+  };
+  co_return co_await write(std::move(work));
+}
+
+asio::awaitable<Status> PostgresStore::set_unknown_event_types(std::string id, std::string policy) {
+  pg::Writer::Work work = [id = std::move(id), policy = std::move(policy)](Connection& db) {
+    return change_app(db.query("UPDATE apps SET unknown_event_types = $1 WHERE id = $2 AND deleted_at IS NULL",
+                                   policy, id));
+  };
+  co_return co_await write(std::move(work));
+}
+
+Result<std::vector<std::string>> PostgresStore::apps_rejecting_unknown_event_types() {
+  return read([&](Connection& db) -> Result<std::vector<std::string>> {
+    Rows r = db.exec("SELECT id FROM apps WHERE deleted_at IS NULL AND unknown_event_types = 'reject'");
+    if (!r.ok()) return r.status();
+    std::vector<std::string> out;
+    for (int i = 0; i < r.size(); ++i) out.push_back(r.text(i, 0));
+    return out;
+  });
+}
+
+Result<std::vector<AppToken>> PostgresStore::app_tokens() {
+  return read([&](Connection& db) -> Result<std::vector<AppToken>> {
+    Rows r = db.exec("SELECT id, token_hash FROM apps WHERE token_hash IS NOT NULL");
+    if (!r.ok()) return r.status();
+    std::vector<AppToken> out;
+    for (int i = 0; i < r.size(); ++i) {
+      AppToken t;
+      t.app_id = r.text(i, 0);
+      std::string h = from_hex(r.view(i, 1));
+      if (h.size() != t.token_hash.size()) continue;
+      std::copy(h.begin(), h.end(), t.token_hash.begin());
+      out.push_back(std::move(t));
+    }
+    return out;
+  });
+}
+
+}  // namespace daisy

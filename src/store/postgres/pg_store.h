@@ -1,0 +1,151 @@
+#pragma once
+// The PostgreSQL backend, for several Daisy nodes sharing one database: a
+// pool of connections for reads, writer threads that commit writes in
+// batches, and jobs claimed with FOR UPDATE SKIP LOCKED and a lease so that
+// nodes share them. Every guarantee the Store interface states holds across
+// nodes: uniqueness (idempotency keys, tokens, event types) is enforced by
+// the database, not by a node's memory.
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "store/postgres/pg_pool.h"
+#include "store/postgres/pg_writer.h"
+#include "store/store.h"
+
+namespace daisy {
+
+class Metrics;
+
+struct PostgresOptions {
+  std::string conninfo;  // a postgres:// URI or a libpq keyword string
+  // This node's name: its claims record it, so that when it restarts it takes
+  // up at once the jobs it held (requeue_running_jobs).
+  std::string node_id;
+  std::size_t writer_threads = 4;
+  std::size_t max_readers = 16;
+  // A read that runs longer is cancelled and answered as too costly.
+  int read_timeout_ms = 2000;
+};
+
+class PostgresStore final : public Store {
+ public:
+  // Does not connect: the first read or write does (and reconnects later).
+  PostgresStore(PostgresOptions options, Metrics* metrics);
+  ~PostgresStore() override;
+
+  Result<std::vector<int>> migrate() override;
+  bool ready() override;
+  std::uint64_t request_writes() override {
+    return writes_.load(std::memory_order_relaxed) - runner_writes_.load(std::memory_order_relaxed);
+  }
+  void close() override;
+
+  Result<std::optional<std::string>> get_setting(std::string_view key) override;
+  boost::asio::awaitable<Status> put_setting(std::string key, std::string value) override;
+  Status put_setting_blocking(std::string key, std::string value) override;
+
+  boost::asio::awaitable<Status> create_app(App app, Sha256 token_hash) override;
+  Result<std::vector<App>> list_apps(const Page& page) override;
+  Result<App> get_app(std::string_view id) override;
+  boost::asio::awaitable<Status> delete_app(std::string id) override;
+  boost::asio::awaitable<Status> set_app_token(std::string id, Sha256 token_hash) override;
+  Result<std::vector<AppToken>> app_tokens() override;
+  boost::asio::awaitable<Status> set_unknown_event_types(std::string id, std::string policy) override;
+  Result<std::vector<std::string>> apps_rejecting_unknown_event_types() override;
+
+  // pg_forms.cpp
+  boost::asio::awaitable<Status> create_form(FormRow form) override;
+  Result<std::vector<FormRow>> list_forms(const Page& page) override;
+  Result<FormRow> get_form(std::string_view id) override;
+  boost::asio::awaitable<Status> update_form(FormRow form, bool new_version) override;
+  boost::asio::awaitable<Status> archive_form(std::string id, std::string archived_at) override;
+  boost::asio::awaitable<Result<SubmitOutcome>> insert_response(std::shared_ptr<ResponseRow> row,
+                                                                std::string idempotency_key,
+                                                                std::string request_hash,
+                                                                std::vector<JobRow> jobs) override;
+  Result<std::optional<std::pair<ResponseRow, std::string>>> find_by_idempotency_key(
+      std::string_view form_id, std::string_view key) override;
+  Result<ResponseRow> get_response(std::string_view form_id, std::string_view id) override;
+  Result<ResponseRow> get_response_revision(std::string_view id, int revision) override;
+  Result<std::vector<ResponseRow>> list_responses(std::string_view form_id,
+                                                  const ResponseFilter& filter) override;
+  boost::asio::awaitable<Status> revise_response(std::shared_ptr<ResponseRow> row,
+                                                 std::vector<JobRow> jobs) override;
+  Result<std::vector<RevisionRow>> list_revisions(std::string_view response_id) override;
+
+  // pg_events.cpp
+  boost::asio::awaitable<Status> insert_events(std::shared_ptr<const EventBatch> batch) override;
+  Result<std::vector<EventRow>> list_events(const EventFilter& filter) override;
+  Result<SessionSummary> session_summary(std::string_view session_id, std::string_view app_id) override;
+  Result<std::vector<RejectionRow>> list_rejections(const RejectionFilter& filter) override;
+  Result<std::vector<EventTypeRow>> list_event_types() override;
+  Result<EventTypeRow> get_event_type(std::string_view category, std::string_view name) override;
+  boost::asio::awaitable<Result<bool>> put_event_type(EventTypeRow row) override;
+  boost::asio::awaitable<Status> delete_event_type(std::string category, std::string name) override;
+
+  // pg_feeds.cpp
+  boost::asio::awaitable<Status> create_provider(ProviderRow row) override;
+  Result<std::vector<ProviderRow>> list_providers(const Page& page) override;
+  Result<ProviderRow> get_provider(std::string_view id) override;
+  boost::asio::awaitable<Status> update_provider(ProviderRow row) override;
+  boost::asio::awaitable<Status> delete_provider(std::string id) override;
+  boost::asio::awaitable<Result<SyncRow>> store_pull(std::shared_ptr<PullWrite> pull) override;
+  Result<std::vector<SyncRow>> list_syncs(std::string_view provider_id, std::int64_t before_seq,
+                                          std::size_t limit) override;
+  Result<std::vector<SearchablePlan>> searchable_plans(std::string_view provider_id) override;
+  Result<std::vector<ItemRow>> list_items(std::string_view provider_id, std::string_view after,
+                                          std::size_t limit) override;
+
+  // pg_jobs.cpp
+  boost::asio::awaitable<Status> create_integration(IntegrationRow row) override;
+  Result<std::vector<IntegrationRow>> list_integrations(const Page& page) override;
+  Result<IntegrationRow> get_integration(std::string_view id) override;
+  boost::asio::awaitable<Status> update_integration(IntegrationRow row) override;
+  boost::asio::awaitable<Status> delete_integration(std::string id) override;
+  boost::asio::awaitable<Status> insert_jobs(std::vector<JobRow> jobs) override;
+  boost::asio::awaitable<Status> file_pending_jobs() override;
+  Result<std::vector<JobRow>> jobs_of_source(std::string_view source_id) override;
+  boost::asio::awaitable<Result<std::vector<JobRow>>> claim_jobs(std::int64_t now_ms, std::int64_t lease_ms,
+                                                                  std::size_t limit) override;
+  boost::asio::awaitable<Status> requeue_running_jobs(std::int64_t now_ms) override;
+  boost::asio::awaitable<Result<bool>> finish_attempt(AttemptOutcome outcome) override;
+  Result<std::vector<JobRow>> list_jobs(const JobFilter& filter) override;
+  Result<JobRow> get_job(std::string_view id) override;
+  Result<std::vector<JobAttemptRow>> list_attempts(std::int64_t job_seq) override;
+  Result<std::vector<std::pair<std::string, std::int64_t>>> count_open_jobs() override;
+  boost::asio::awaitable<Result<JobRow>> retry_job(std::string id, std::int64_t now_ms) override;
+  boost::asio::awaitable<Result<JobRow>> cancel_job(std::string id) override;
+
+  // pg_cluster.cpp
+  Result<std::vector<std::pair<std::string, std::int64_t>>> change_versions() override;
+  boost::asio::awaitable<Result<bool>> try_lease(std::string name, std::string holder, std::int64_t now_ms,
+                                                std::int64_t ttl_ms) override;
+
+ private:
+  // Runs f(pg::Connection&) -> Result<T> on a pooled connection; unavailable
+  // when none can be had.
+  template <class F>
+  auto read(F&& f) -> decltype(f(std::declval<pg::Connection&>())) {
+    auto lease = readers_.acquire();
+    if (!lease.is_ok()) return lease.status();
+    return f(*lease.value());
+  }
+  // Runs work on a writer and resumes the caller after the commit.
+  boost::asio::awaitable<Status> write(pg::Writer::Work work, bool by_runner = false);
+
+  PostgresOptions options_;
+  Metrics* metrics_;
+  pg::Pool readers_;
+  std::unique_ptr<pg::Writer> writer_;
+  std::atomic<std::uint64_t> writes_{0};         // every write()
+  std::atomic<std::uint64_t> runner_writes_{0};  // claim_jobs and finish_attempt
+};
+
+// Inserts jobs (one multi-row INSERT); used by submissions, corrections,
+// event batches and replays.
+Status insert_job_rows(pg::Connection& db, const std::vector<JobRow>& jobs);
+
+}  // namespace daisy

@@ -1,0 +1,219 @@
+// Several Daisy nodes on one PostgreSQL: each test starts a PostgreSQL of its
+// own (so that it can restart it) and two daisy processes on it. They run in
+// the PostgreSQL pass of the suite (e2e.pg.*) only.
+
+#include <atomic>
+#include <boost/json.hpp>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "fake_provider.h"
+#include "forms_support.h"
+#include "harness.h"
+#include "postgres_server.h"
+
+namespace daisy_e2e {
+namespace {
+
+using namespace fx;
+using daisy::e2e::FakeProvider;
+using Reply = FakeProvider::Reply;
+
+class ClusterTest : public OwnedServers {
+ protected:
+  void SetUp() override {
+    if (!on_postgres()) GTEST_SKIP() << "several nodes need PostgreSQL: these run in the e2e.pg pass";
+    pg_ = std::make_unique<PostgresServer>();
+    ASSERT_TRUE(pg_->ok()) << pg_->error();
+    std::string error;
+    database_ = create_database(pg_->uri(), error);
+    ASSERT_FALSE(database_.empty()) << error;
+  }
+
+  // A node on the test's database; short leases and polls so that the tests
+  // see take-overs and changes within seconds.
+  DaisyProcess& node(std::vector<std::string> extra = {}) {
+    DaisyProcess::Options o;
+    o.args = {"--db", database_, "--allow-private-targets", "--job-lease-ms", "3000", "--cluster-poll-ms", "200"};
+    o.args.insert(o.args.end(), extra.begin(), extra.end());
+    DaisyProcess& d = make(std::move(o));
+    EXPECT_TRUE(d.start()) << d.start_error();
+    return d;
+  }
+
+  static json::value webhook_on_app(const DaisyProcess& d, const std::string& app_id, const std::string& url) {
+    json::object body{{"name", "hook"},
+                      {"source", json::object{{"app_id", app_id}}},
+                      {"type", "webhook"},
+                      {"config", json::object{{"url", url}, {"timeout_ms", 2000}}},
+                      {"retry", json::object{{"schedule_s", J("[0,1,1,1,1,1,1,1]")}}}};
+    HttpResponse r = d.request("POST", "/v1/integrations", admin_json(), dump(body));
+    EXPECT_EQ(r.status, 201) << r.summary();
+    return r.json();
+  }
+
+  // Posts one event as the app; the job ids of its actions ("" entries when it failed).
+  static std::vector<std::string> send_event(const DaisyProcess& d, const App& app) {
+    std::string event = R"({"session_id":"0193a1b2-c3d4-7000-8000-123456789abc","category":"ui","name":"click",)"
+                        R"("data":{"n":1},"timestamp":"2026-01-01T10:00:00Z"})";
+    HttpResponse r = d.request("POST", "/v1/events", token_json(app.token), event);
+    EXPECT_EQ(r.status, 202) << r.summary();
+    std::vector<std::string> ids;
+    if (r.status != 202) return ids;
+    json::value reply = r.json();
+    for (const auto& a : arr(reply, "actions")) ids.push_back(str(a, "job_id"));
+    return ids;
+  }
+
+  static std::string job_status(const DaisyProcess& d, const std::string& id) {
+    HttpResponse r = d.get("/v1/jobs/" + id, d.admin());
+    return r.status == 200 ? str(r.json(), "status") : "HTTP " + std::to_string(r.status);
+  }
+
+  std::unique_ptr<PostgresServer> pg_;
+  std::string database_;
+};
+
+// What one node creates (an app, a form, an integration) the other uses
+// within seconds; submissions and events sent to both trigger jobs that are
+// all delivered, each by one node.
+TEST_F(ClusterTest, TwoNodesShareTheStateAndTheJobs) {
+  FakeProvider receiver;
+  receiver.set_handler("/hook", [](const FakeProvider::Request&) {
+    return Reply{.status = 200, .body = "ok", .content_type = "text/plain"};
+  });
+  DaisyProcess& a = node();
+  DaisyProcess& b = node();
+
+  App app = make_app(a, "shop");
+  // The token was issued by a: b learns it from the database.
+  ASSERT_TRUE(eventually([&] { return b.get("/v1/events?limit=1", bearer(app.token)).status != 401; }, 10s));
+  json::value hook = webhook_on_app(b, app.id, receiver.url("/hook"));
+  std::string form_id = create_form_id(a, J(R"({"title":"t","questions":[{"key":"n","type":"integer"}]})"));
+  HttpResponse on_form = b.request(
+      "POST", "/v1/integrations", admin_json(),
+      R"({"name":"crm","source":{"form_id":")" + form_id + R"("},"type":"webhook","on":["response.created"],)"
+      R"("config":{"url":")" + receiver.url("/hook") + R"("}})");
+  ASSERT_EQ(on_form.status, 201) << on_form.summary();
+  // a attaches b's integrations to what it collects once it has seen them.
+  ASSERT_TRUE(eventually([&] { return send_event(a, app).size() == 1; }, 10s));
+
+  std::set<std::string> jobs;
+  for (int i = 0; i < 40; ++i) {
+    const DaisyProcess& to = i % 2 ? b : a;
+    for (auto& id : send_event(to, app)) jobs.insert(id);
+    HttpResponse r = submit(to, form_id, J(R"({"n":)" + std::to_string(i) + "}"));
+    ASSERT_EQ(r.status, 201) << r.summary();
+    json::value reply = r.json();
+    ASSERT_EQ(arr(reply, "actions").size(), 1u) << dump(reply);
+    jobs.insert(str(arr(reply, "actions")[0], "job_id"));
+  }
+  ASSERT_EQ(jobs.size(), 80u);
+  std::set<std::string> delivered;
+  ASSERT_TRUE(eventually([&] {
+    delivered.clear();
+    for (const auto& r : receiver.requests("/hook")) delivered.insert(r.header("webhook-id"));
+    return std::includes(delivered.begin(), delivered.end(), jobs.begin(), jobs.end());
+  }, 30s)) << delivered.size() << " of the jobs delivered";
+  for (const auto& id : jobs) {
+    EXPECT_TRUE(eventually([&] { return job_status(id.size() % 2 ? a : b, id) == "succeeded"; }, 10s)) << id;
+  }
+  // Every response is read back through either node.
+  EXPECT_EQ(list_all_responses(b, form_id).size(), 40u);
+  // Deleting the integration through a stops b from making its jobs.
+  ASSERT_EQ(a.request("DELETE", "/v1/integrations/" + str(hook, "id"), a.admin()).status, 204);
+  EXPECT_TRUE(eventually([&] { return send_event(b, app).empty(); }, 10s));
+}
+
+// A node killed while it holds jobs (their deliveries hanging): the other
+// node takes them up once their leases expire, and every one is delivered.
+TEST_F(ClusterTest, AnotherNodeFinishesTheJobsOfANodeKilledHoldingThem) {
+  FakeProvider receiver;
+  std::atomic<bool> hang{true};
+  receiver.set_handler("/hook", [&hang](const FakeProvider::Request&) {
+    if (hang) return Reply{.status = 200, .body = "", .content_type = "text/plain", .hang = true};
+    return Reply{.status = 200, .body = "ok", .content_type = "text/plain"};
+  });
+  DaisyProcess& a = node();
+  App app = make_app(a, "shop");
+  webhook_on_app(a, app.id, receiver.url("/hook"));
+  std::vector<std::string> jobs;
+  for (int i = 0; i < 20; ++i) {
+    auto ids = send_event(a, app);
+    ASSERT_EQ(ids.size(), 1u);
+    jobs.push_back(ids[0]);
+  }
+  // a holds every job now: their deliveries hang.
+  ASSERT_TRUE(eventually([&] { return receiver.count("/hook") >= 20; }, 20s)) << receiver.count("/hook");
+  DaisyProcess& b = node();
+  a.kill9();
+  hang = false;
+  receiver.release_hangs();
+  for (const auto& id : jobs) {
+    EXPECT_TRUE(eventually([&] { return job_status(b, id) == "succeeded"; }, 30s)) << id << " " << job_status(b, id);
+  }
+  std::map<std::string, int> seen;
+  for (const auto& r : receiver.requests("/hook")) ++seen[r.header("webhook-id")];
+  for (const auto& id : jobs) EXPECT_GE(seen[id], 2) << "job " << id << " was not delivered again by the other node";
+}
+
+// PostgreSQL crashes and comes back during a load on both nodes: requests
+// meanwhile answer 503 with Retry-After (and /readyz 503), the nodes reconnect
+// by themselves, and every acknowledged submission is found afterwards.
+TEST_F(ClusterTest, EveryAcknowledgedWriteSurvivesAPostgresRestart) {
+  DaisyProcess& a = node();
+  DaisyProcess& b = node();
+  std::string form_id = create_form_id(a, J(R"({"title":"t","questions":[{"key":"n","type":"integer"}]})"));
+  ASSERT_FALSE(form_id.empty());
+  ASSERT_TRUE(eventually([&] { return b.get("/v1/forms/" + form_id, b.admin()).status == 200; }, 10s));
+
+  std::mutex mu;
+  std::vector<std::string> acknowledged;
+  std::atomic<int> unavailable{0}, other{0};
+  std::atomic<bool> stop{false};
+  std::string bad_reply;
+  auto load = [&](const DaisyProcess& d, int worker) {
+    for (int i = 0; !stop; ++i) {
+      HttpResponse r = submit(d, form_id, J(R"({"n":)" + std::to_string(worker * 1000000 + i) + "}"));
+      if (r.status == 201) {
+        std::lock_guard lock(mu);
+        acknowledged.push_back(str(r.json(), "id"));
+      } else if (r.status == 503 && r.has_header("Retry-After")) {
+        ++unavailable;
+        std::this_thread::sleep_for(20ms);
+      } else {
+        std::lock_guard lock(mu);
+        if (bad_reply.empty()) bad_reply = r.summary();
+        ++other;
+      }
+    }
+  };
+  std::vector<std::thread> workers;
+  for (int w = 0; w < 4; ++w) workers.emplace_back(load, std::cref(w % 2 ? b : a), w);
+  auto count = [&] {
+    std::lock_guard lock(mu);
+    return acknowledged.size();
+  };
+  ASSERT_TRUE(eventually([&] { return count() >= 200; }, 30s));
+  ASSERT_TRUE(pg_->stop());
+  EXPECT_TRUE(eventually([&] { return a.get("/readyz").status == 503; }, 10s));
+  EXPECT_TRUE(eventually([&] { return unavailable > 0; }, 10s));
+  ASSERT_TRUE(pg_->restart());
+  std::size_t before = count();
+  EXPECT_TRUE(eventually([&] { return count() >= before + 200; }, 30s)) << "the nodes did not reconnect";
+  EXPECT_TRUE(eventually([&] { return a.get("/readyz").status == 200 && b.get("/readyz").status == 200; }, 10s));
+  stop = true;
+  for (auto& t : workers) t.join();
+  EXPECT_EQ(other.load(), 0) << bad_reply;
+
+  std::set<std::string> stored;
+  for (const auto& item : list_all_responses(a, form_id)) stored.insert(str(item, "id"));
+  std::size_t missing = 0;
+  for (const auto& id : acknowledged) missing += stored.count(id) ? 0 : 1;
+  EXPECT_EQ(missing, 0u) << "of " << acknowledged.size() << " acknowledged submissions";
+}
+
+}  // namespace
+}  // namespace daisy_e2e
