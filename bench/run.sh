@@ -33,7 +33,7 @@ pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  if [ -d "$WORK/postgres" ]; then "$ROOT/tests/postgres_server.sh" destroy "$WORK/postgres" || true; fi
+  if [ -n "${PG_DIR:-}" ]; then "$ROOT/tests/postgres_server.sh" destroy "$PG_DIR" || true; fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -221,7 +221,9 @@ nginx_post_rate="$(median nginx_post | awk '{print $1}')"
 # WAL, as SQLite's is synced), one database; the same loads as the SQLite rows
 # above, on one Daisy node, then on two nodes sharing the database (two wrk at
 # once, half the connections each; the rates are summed).
-PG_URI="$("$ROOT/tests/postgres_server.sh" start "$WORK/postgres" | tail -1)"
+# Its own directory: $WORK is private to this user, and the server may run as postgres.
+PG_DIR="$(mktemp -d /tmp/daisy-bench-pg.XXXXXX)"
+PG_URI="$("$ROOT/tests/postgres_server.sh" start "$PG_DIR" | tail -1)"
 psql -q "${PG_URI}postgres" -c 'CREATE DATABASE bench'
 PG_DB="${PG_URI}bench"
 PG_A_PORT="$(free_port)"
@@ -279,7 +281,8 @@ PG_EVENTS_STORED="$(psql -qtA "$PG_DB" -c 'SELECT count(*) FROM events')"
 PG_RESPONSES_STORED="$(psql -qtA "$PG_DB" -c 'SELECT count(*) FROM responses')"
 stop_daisy "$PG_A_PID"
 stop_daisy "$PG_B_PID"
-"$ROOT/tests/postgres_server.sh" destroy "$WORK/postgres"
+"$ROOT/tests/postgres_server.sh" destroy "$PG_DIR"
+PG_DIR=""
 
 # --- one session among many stored events ------------------------------------------
 SESSION_PORT="$(free_port)"

@@ -37,6 +37,8 @@ case "$cmd" in
     fi
     mkdir -p "$dir"
     if [ "$(id -u)" -eq 0 ]; then chown postgres "$dir"; fi
+    as_owner test -w "$dir" ||
+      { echo "postgres_server: $dir (or a directory above it) is not open to the user that runs PostgreSQL" >&2; exit 1; }
     as_owner "$bindir/initdb" -D "$dir/data" -A trust -U daisy --no-sync -E UTF8 --locale=C.UTF-8 >/dev/null
     {
       echo "max_connections = 300"

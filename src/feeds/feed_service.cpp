@@ -113,7 +113,7 @@ bool FeedService::reload_providers() {
     }
     for (const ProviderRow& row : rows.value()) {
       stored.insert(row.id);
-      provider_changed(row);
+      provider_changed(row, true);
     }
     if (rows.value().size() < page.limit) break;
     page.after = rows.value().back().id;
@@ -121,6 +121,26 @@ bool FeedService::reload_providers() {
   for (const auto& id : known) {
     if (!stored.count(id)) provider_removed(id);
   }
+  return true;
+}
+
+bool FeedService::provider_pulled(const std::string& id) {
+  auto row = store_.get_provider(id);
+  if (!row.is_ok()) return row.status().code() == Status::Code::not_found;  // its deletion reloads providers
+  {
+    std::lock_guard lock(mu_);
+    auto it = providers_.find(id);
+    if (it == providers_.end()) return true;
+    Tracked& tracked = *it->second;
+    // Only the pull state: the definition follows the providers' own version.
+    if (tracked.row.updated_at == row.value().updated_at) {
+      tracked.row.etag = row.value().etag;
+      tracked.row.last_modified = row.value().last_modified;
+      tracked.row.cursor = row.value().cursor;
+    }
+    tracked.row.last_sync_at = row.value().last_sync_at;
+  }
+  refresh_index_in_force(id);
   return true;
 }
 
@@ -149,7 +169,7 @@ void FeedService::stop() {
   providers_.clear();  // waiters hold executors of the HTTP threads: drop them while those live
 }
 
-void FeedService::provider_changed(const ProviderRow& row) {
+void FeedService::provider_changed(const ProviderRow& row, bool from_store) {
   auto definition = provider_definition_from_json(row.definition);
   if (!definition) {
     spdlog::error("msg=\"stored provider definition is unreadable; provider skipped\" provider={}", row.id);
@@ -162,7 +182,7 @@ void FeedService::provider_changed(const ProviderRow& row) {
     // replaces a newer one.
     if (deleted_.count(row.id)) return;
     auto& tracked = providers_[row.id];
-    if (tracked && row.updated_at < tracked->row.updated_at) return;
+    if (tracked && !from_store && row.updated_at < tracked->row.updated_at) return;
     if (!tracked) {
       tracked = std::make_shared<Tracked>();
       tracked->next_due = Clock::now();  // a new provider (or a restart) pulls soon

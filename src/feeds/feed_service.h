@@ -60,12 +60,18 @@ class FeedService {
   bool start();
   void stop();
 
-  // After the store has changed a provider: take it (or its removal) into account.
-  void provider_changed(const ProviderRow& row);
+  // After the store has changed a provider: take it (or its removal) into
+  // account. A row this node just wrote never replaces a newer one (handlers
+  // complete out of order); a row read back from the store (from_store)
+  // replaces what is held whatever its updated_at (nodes' clocks differ).
+  void provider_changed(const ProviderRow& row, bool from_store = false);
   void provider_removed(const std::string& id);
-  // Another node changed providers or pulled some: reads them all again (with
-  // their pull state) and refreshes the search index. False when the store fails.
+  // Another node changed providers: reads them all again and refreshes the
+  // search index. False when the store fails.
   bool reload_providers();
+  // Another node pulled this provider: takes its pull state (ETag, cursor,
+  // last sync) from the store and refreshes its part of the search index.
+  bool provider_pulled(const std::string& id);
 
   // Pulls providers now (all at once), each joining the pull already in
   // progress for it if there is one. Resumes the caller on its own executor

@@ -47,7 +47,7 @@ bool IntegrationRegistry::reload(Store& store) {
   std::unordered_set<std::string> stored;
   for (const IntegrationRow& row : *all) {
     stored.insert(row.id);
-    put(row);
+    put(row, Source::store);
   }
   for (const auto& id : known) {
     if (!stored.count(id)) remove(id);
@@ -55,7 +55,7 @@ bool IntegrationRegistry::reload(Store& store) {
   return true;
 }
 
-void IntegrationRegistry::put(const IntegrationRow& row) {
+void IntegrationRegistry::put(const IntegrationRow& row, Source source) {
   auto definition = integration_definition_from_json(row.definition);
   if (!definition) {
     spdlog::error("msg=\"stored integration definition is unreadable; integration skipped\" integration={}", row.id);
@@ -72,7 +72,7 @@ void IntegrationRegistry::put(const IntegrationRow& row) {
   std::unique_lock lock(mu_);
   if (deleted_.count(row.id)) return;
   auto& slot = by_id_[row.id];
-  if (slot && slot->updated_at > active->updated_at) return;
+  if (slot && source == Source::this_node && slot->updated_at > active->updated_at) return;
   slot = std::move(active);
   index_locked();
 }

@@ -55,8 +55,13 @@ class IntegrationRegistry {
   // Loads every integration again, dropping those no longer stored (another
   // node deleted them); false when the store fails.
   bool reload(Store& store);
-  // A row as just stored; an unreadable definition is logged and skipped.
-  void put(const IntegrationRow& row);
+  // Where a row comes from. A row this node just wrote never replaces a newer
+  // one (writes complete out of order across threads); a row read back from
+  // the store is the truth and replaces what is held, whatever its
+  // updated_at (nodes' clocks differ).
+  enum class Source { this_node, store };
+  // An unreadable definition is logged and skipped.
+  void put(const IntegrationRow& row, Source source = Source::this_node);
   void remove(const std::string& id);
   std::shared_ptr<const ActiveIntegration> find(std::string_view id) const;
 

@@ -268,6 +268,18 @@ asio::awaitable<void> JobRunner::loop() {
 
 asio::awaitable<void> JobRunner::run_job(JobRow job) {
   auto integration = integrations_.find(job.integration_id);
+  // Before a job is cancelled for it, the store decides: another node
+  // sharing the database may have created or enabled the integration after
+  // this node's registry last followed it.
+  if (!integration || !integration->definition.enabled) {
+    auto row = store_.get_integration(job.integration_id);
+    if (row.is_ok()) {
+      integrations_.put(row.value(), IntegrationRegistry::Source::store);
+    } else if (row.status().code() == Status::Code::not_found) {
+      integrations_.remove(job.integration_id);
+    }
+    integration = integrations_.find(job.integration_id);
+  }
   AttemptOutcome outcome;
   if (!integration) {
     outcome.status = "cancelled";

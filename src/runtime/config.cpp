@@ -9,24 +9,6 @@ std::string effective_db(const Config& config) {
   return "sqlite:" + config.data_dir + "/daisy.db";
 }
 
-std::string redacted_db(const Config& config) {
-  std::string db = effective_db(config);
-  // postgres://user:password@host/...
-  if (auto scheme = db.find("://"); scheme != std::string::npos) {
-    auto at = db.find('@', scheme + 3);
-    auto colon = db.find(':', scheme + 3);
-    if (at != std::string::npos && colon != std::string::npos && colon < at) {
-      db.replace(colon + 1, at - colon - 1, "***");
-    }
-  }
-  // password=secret in a keyword string (or in a URI's query)
-  for (auto at = db.find("password="); at != std::string::npos; at = db.find("password=", at + 1)) {
-    auto end = db.find_first_of(" &", at);
-    db.replace(at + 9, (end == std::string::npos ? db.size() : end) - at - 9, "***");
-  }
-  return db;
-}
-
 bool parse_listen(const std::string& listen, std::string& host, unsigned short& port) {
   auto colon = listen.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 >= listen.size()) return false;

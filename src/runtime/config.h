@@ -45,8 +45,6 @@ struct Config {
 // The database location after defaults: "sqlite:<path>", or a PostgreSQL
 // connection string.
 std::string effective_db(const Config& config);
-// The same with any password masked, for logs.
-std::string redacted_db(const Config& config);
 
 // Splits host:port (also [v6]:port). Returns false when malformed.
 bool parse_listen(const std::string& listen, std::string& host, unsigned short& port);

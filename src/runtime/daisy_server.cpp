@@ -154,6 +154,10 @@ int serve(const Config& config) {
     return 1;
   }
   if (!run_migrations(*store)) return 1;
+  if (Status claimed = store->claim_node(); !claimed.is_ok()) {
+    spdlog::critical("msg=\"cannot start this node\" error=\"{}\"", claimed.message());
+    return 1;
+  }
 
   Authenticator auth;
   auto admin = establish_admin_token(config.admin_token, *store, auth);
@@ -220,7 +224,7 @@ int serve(const Config& config) {
     return 1;
   }
   spdlog::info("msg=listening address={}:{} threads={} db=\"{}\" version={}", server_config.host, port,
-               server_config.threads, redacted_db(config), DAISY_VERSION);
+               server_config.threads, pg::redact(effective_db(config), effective_db(config)), DAISY_VERSION);
   std::string callback_base = config.public_url;
   if (callback_base.empty()) {
     bool any = server_config.host == "0.0.0.0" || server_config.host == "::" || server_config.host.empty();
@@ -259,6 +263,7 @@ int serve(const Config& config) {
   });
   cluster.on("integrations", [&](const std::string&) { return integrations.reload(*store); });
   cluster.on("providers", [&](const std::string&) { return feeds.reload_providers(); });
+  cluster.on("pulls:", [&](const std::string& kind) { return feeds.provider_pulled(kind.substr(6)); });
   cluster.start();
 
   server.run();

@@ -256,6 +256,11 @@ class Store {
 
   // Applies pending migrations; returns the versions applied.
   virtual Result<std::vector<int>> migrate() = 0;
+  // At the start of `serve`: claims this process's node id among the nodes
+  // sharing the store, for as long as it runs; conflict when a live process
+  // holds it already (a data dir shared or copied). Nothing to claim when one
+  // process owns the store alone.
+  virtual Status claim_node() { return Status::ok(); }
   // True when the store answers a trivial query now.
   virtual bool ready() = 0;
   // Writes made since start, other than the job runner's (claims and

@@ -53,4 +53,30 @@ std::string sanitize_utf8(std::string_view bytes, std::size_t max_bytes, bool& t
   return out;
 }
 
+bool is_utf8_without_nul(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c != 0 && c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t n = c == 0 ? 0 : sequence_length(s, i);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
+std::string to_utf8_without_nul(std::string_view s) {
+  static constexpr std::string_view replacement = "\xEF\xBF\xBD";
+  std::string out;
+  out.reserve(s.size() + 8);
+  for (std::size_t i = 0; i < s.size();) {
+    std::size_t n = s[i] == '\0' ? 0 : sequence_length(s, i);
+    out.append(n ? s.substr(i, n) : replacement);
+    i += n ? n : 1;
+  }
+  return out;
+}
+
 }  // namespace daisy

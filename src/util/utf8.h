@@ -21,4 +21,11 @@ inline std::size_t utf8_length(std::string_view s) {
 // JSON text must stay valid. truncated is set when input was left out.
 std::string sanitize_utf8(std::string_view bytes, std::size_t max_bytes, bool& truncated);
 
+// True when s is well-formed UTF-8 without a NUL byte: text that PostgreSQL
+// accepts as it is.
+bool is_utf8_without_nul(std::string_view s);
+// s with each byte that does not start a well-formed sequence, and each NUL,
+// as U+FFFD.
+std::string to_utf8_without_nul(std::string_view s);
+
 }  // namespace daisy

@@ -34,10 +34,10 @@ class ClusterTest : public OwnedServers {
 
   // A node on the test's database; short leases and polls so that the tests
   // see take-overs and changes within seconds.
-  DaisyProcess& node(std::vector<std::string> extra = {}) {
+  DaisyProcess& node(std::string cluster_poll_ms = "200") {
     DaisyProcess::Options o;
-    o.args = {"--db", database_, "--allow-private-targets", "--job-lease-ms", "3000", "--cluster-poll-ms", "200"};
-    o.args.insert(o.args.end(), extra.begin(), extra.end());
+    o.args = {"--db", database_, "--allow-private-targets", "--job-lease-ms", "3000", "--cluster-poll-ms",
+              std::move(cluster_poll_ms)};
     DaisyProcess& d = make(std::move(o));
     EXPECT_TRUE(d.start()) << d.start_error();
     return d;
@@ -213,6 +213,52 @@ TEST_F(ClusterTest, EveryAcknowledgedWriteSurvivesAPostgresRestart) {
   std::size_t missing = 0;
   for (const auto& id : acknowledged) missing += stored.count(id) ? 0 : 1;
   EXPECT_EQ(missing, 0u) << "of " << acknowledged.size() << " acknowledged submissions";
+}
+
+// A node that has not yet seen an integration created through another node
+// (its poll is a minute away) delivers that integration's jobs all the same:
+// it reads the integration from the database before cancelling anything.
+TEST_F(ClusterTest, ANodeDeliversForAnIntegrationItHasNotSeenYet) {
+  FakeProvider receiver;
+  receiver.set_handler("/hook", [](const FakeProvider::Request&) {
+    return Reply{.status = 200, .body = "ok", .content_type = "text/plain"};
+  });
+  DaisyProcess& b = node("60000");  // polls once, at its start
+  DaisyProcess& a = node();
+  App app = make_app(a, "shop");
+  // Due two seconds after each event: a is killed before it takes them.
+  json::object body{{"name", "late"},
+                    {"source", json::object{{"app_id", app.id}}},
+                    {"type", "webhook"},
+                    {"config", json::object{{"url", receiver.url("/hook")}}},
+                    {"retry", json::object{{"schedule_s", J("[2,1]")}}}};
+  ASSERT_EQ(a.request("POST", "/v1/integrations", admin_json(), dump(body)).status, 201);
+  std::vector<std::string> jobs;
+  for (int i = 0; i < 5; ++i) {
+    auto ids = send_event(a, app);
+    ASSERT_EQ(ids.size(), 1u);
+    jobs.push_back(ids[0]);
+  }
+  a.kill9();
+  for (const auto& id : jobs) {
+    EXPECT_TRUE(eventually([&] { return job_status(b, id) == "succeeded"; }, 20s)) << id << " " << job_status(b, id);
+  }
+  EXPECT_GE(receiver.count("/hook"), jobs.size());
+}
+
+// Two live processes cannot share a node id (a data dir shared or copied):
+// the second refuses to start and says why.
+TEST_F(ClusterTest, ASecondProcessWithTheSameNodeIdRefusesToStart) {
+  DaisyProcess& a = node();
+  RunResult second = run_daisy({"serve", "--listen", "127.0.0.1:0", "--data-dir", a.data_dir(), "--db", database_,
+                                "--admin-token", std::string(kAdminToken)},
+                               30s);
+  EXPECT_TRUE(second.status.exited && second.status.code != 0) << second.status.describe();
+  EXPECT_NE(second.err.find("another running node has this node id"), std::string::npos) << second.err;
+  EXPECT_EQ(a.get("/readyz").status, 200);
+  // Once a has stopped, its id is free again.
+  ASSERT_EQ(a.stop().code, 0);
+  EXPECT_TRUE(a.start()) << a.start_error();
 }
 
 }  // namespace

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "util/utf8.h"
+
 namespace daisy::pg {
 
 std::string Rows::sqlstate() const {
@@ -36,9 +38,15 @@ std::int64_t Rows::affected() const {
 }
 
 Connection::Connection(const std::string& conninfo) {
-  conn_ = PQconnectdb(conninfo.c_str());
+  // Defaults that keep a connection to a vanished server from blocking a
+  // thread for minutes (connecting) or hours (a dead TCP peer); the
+  // connection string's own values come after, so they win.
+  static const char* const keys[] = {"connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval",
+                                     "keepalives_count", "tcp_user_timeout", "dbname", nullptr};
+  const char* const values[] = {"5", "1", "10", "5", "3", "30000", conninfo.c_str(), nullptr};
+  conn_ = PQconnectdbParams(keys, values, 1);
   if (PQstatus(conn_) != CONNECTION_OK) {
-    std::string error = last_error();
+    std::string error = redact(last_error(), conninfo);
     PQfinish(conn_);
     conn_ = nullptr;
     throw std::runtime_error("cannot connect to PostgreSQL: " + error);
@@ -64,6 +72,7 @@ Rows Connection::result_of(PGresult* result) {
     return Rows(result, Status::ok());
   }
   const char* state = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+  last_sqlstate_ = state ? state : "";
   const char* primary = result ? PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
   std::string message = primary ? primary : last_error();
   if (!result) result = PQmakeEmptyPGresult(conn_, PGRES_FATAL_ERROR);
@@ -88,27 +97,9 @@ Rows Connection::run(const std::string& sql, const Params& params) {
 
 Rows Connection::exec(const std::string& sql) { return result_of(PQexec(conn_, sql.c_str())); }
 
-namespace {
-
-// U+FFFD in UTF-8: what a NUL byte is stored as (see Param).
-constexpr std::string_view nul_replacement = "\xEF\xBF\xBD";
-
-}  // namespace
-
 std::string Param::storable(std::string_view v) {
-  const void* nul = v.empty() ? nullptr : std::memchr(v.data(), '\0', v.size());
-  if (!nul) return std::string(v);
-  std::string out;
-  out.reserve(v.size() + 2);
-  std::size_t from = 0;
-  for (auto at = static_cast<std::size_t>(static_cast<const char*>(nul) - v.data()); at != std::string_view::npos;
-       at = v.find('\0', from)) {
-    out.append(v.substr(from, at - from));
-    out += nul_replacement;
-    from = at + 1;
-  }
-  out.append(v.substr(from));
-  return out;
+  if (is_utf8_without_nul(v)) return std::string(v);
+  return to_utf8_without_nul(v);
 }
 
 void ArrayLiteral::separate() {
@@ -118,19 +109,20 @@ void ArrayLiteral::separate() {
 
 ArrayLiteral& ArrayLiteral::add(std::string_view element) {
   separate();
+  std::string converted;
+  if (!is_utf8_without_nul(element)) {
+    converted = to_utf8_without_nul(element);
+    element = converted;
+  }
   text_ += '"';
   // Appends the runs between special bytes whole.
   std::size_t from = 0;
   for (std::size_t i = 0; i < element.size(); ++i) {
     char c = element[i];
-    if (c != '"' && c != '\\' && c != '\0') continue;
+    if (c != '"' && c != '\\') continue;
     text_.append(element.substr(from, i - from));
-    if (c == '\0') {
-      text_ += nul_replacement;
-    } else {
-      text_ += '\\';
-      text_ += c;
-    }
+    text_ += '\\';
+    text_ += c;
     from = i + 1;
   }
   text_.append(element.substr(from));
@@ -160,6 +152,33 @@ Param ArrayLiteral::take() {
   return p;
 }
 
+std::string redact(std::string text, const std::string& conninfo) {
+  std::vector<std::string> secrets;
+  char* error = nullptr;
+  if (PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &error)) {
+    for (PQconninfoOption* o = options; o->keyword; ++o) {
+      if (std::string_view(o->keyword) == "password" && o->val && *o->val) secrets.emplace_back(o->val);
+    }
+    PQconninfoFree(options);
+  }
+  if (error) PQfreemem(error);
+  // A URI's password as written (percent-encoded, or malformed so that the
+  // parse failed): between the user's ':' and the '@'.
+  if (auto scheme = conninfo.find("://"); scheme != std::string::npos) {
+    auto at = conninfo.find('@', scheme + 3);
+    auto colon = conninfo.find(':', scheme + 3);
+    if (at != std::string::npos && colon != std::string::npos && colon + 1 < at) {
+      secrets.push_back(conninfo.substr(colon + 1, at - colon - 1));
+    }
+  }
+  for (const std::string& secret : secrets) {
+    for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 3)) {
+      text.replace(at, secret.size(), "***");
+    }
+  }
+  return text;
+}
+
 bool is_transient(std::string_view sqlstate) { return sqlstate == "40001" || sqlstate == "40P01"; }
 
 Status status_of(std::string_view sqlstate, std::string_view message, bool connection_broken) {
@@ -173,7 +192,8 @@ Status status_of(std::string_view sqlstate, std::string_view message, bool conne
   }
   // The client sees a plain reason; PostgreSQL's text names tables and columns.
   if (sqlstate.substr(0, 2) == "23") return Status::conflict("the write conflicts with data already stored");
-  if (is_transient(sqlstate) || sqlstate.substr(0, 2) == "53") {
+  // 55P03: lock_timeout (another node holds what this write waits for).
+  if (is_transient(sqlstate) || sqlstate.substr(0, 2) == "53" || sqlstate == "55P03") {
     return Status::unavailable(fmt::format("the database is busy: {}", message));
   }
   return Status::internal(fmt::format("database error {}: {}", sqlstate, message));

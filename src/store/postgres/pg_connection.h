@@ -23,9 +23,10 @@ struct Null {};
 inline constexpr Null null{};
 
 // One parameter as text (PostgreSQL casts it to the column's type).
-// PostgreSQL text cannot hold a NUL byte, and libpq would cut a parameter at
-// one: the string constructors store each NUL as U+FFFD (as sanitize_utf8
-// stores a bad byte), so any text parameter is safe to send.
+// PostgreSQL text must be UTF-8 without a NUL byte (and libpq would cut a
+// parameter at one): the string constructors store each NUL and each byte
+// that is not well-formed UTF-8 as U+FFFD (as sanitize_utf8 does), so any
+// text parameter is safe to send. SQLite keeps such bytes as they came.
 struct Param {
   Param(Null) : is_null(true) {}                             // NOLINT: implicit by design
   Param(std::string_view v) : text(storable(v)) {}           // NOLINT
@@ -43,7 +44,7 @@ struct Param {
   struct Verbatim {};
   // Takes text that is already storable, without a copy or a scan.
   Param(Verbatim, std::string&& v) : text(std::move(v)) {}
-  // v with each NUL byte as U+FFFD; only a plain copy when v has none.
+  // v with each NUL and ill-formed byte as U+FFFD; a plain copy when it has none.
   static std::string storable(std::string_view v);
 };
 using Params = std::vector<Param>;
@@ -59,8 +60,8 @@ class ArrayLiteral {
   explicit ArrayLiteral(std::size_t bytes) { text_.reserve(bytes + 2); }
 
   // Every text element is quoted (so none reads as NULL or splits at a comma
-  // or brace), its double quotes and backslashes escaped, each NUL byte
-  // stored as U+FFFD (see Param).
+  // or brace), its double quotes and backslashes escaped, each NUL and
+  // ill-formed byte stored as U+FFFD (see Param).
   ArrayLiteral& add(std::string_view element);
   // A string literal would otherwise convert to bool, not to string_view.
   ArrayLiteral& add(const char* element) { return add(std::string_view(element)); }
@@ -135,12 +136,15 @@ class Connection {
 
   // False once the server has gone away: the connection must be replaced.
   bool broken() const { return PQstatus(conn_) != CONNECTION_OK; }
+  // The SQLSTATE of the last statement that failed on this connection.
+  const std::string& last_sqlstate() const { return last_sqlstate_; }
   std::string last_error() const;
   PGconn* handle() { return conn_; }
 
  private:
   Rows result_of(PGresult* result);
   PGconn* conn_ = nullptr;
+  std::string last_sqlstate_;
   std::unordered_map<std::string, std::string> prepared_;  // SQL text -> statement name
 };
 
@@ -149,6 +153,10 @@ class Connection {
 // is too costly; a lost connection, serialization failures and resource
 // shortages are unavailable (retry later).
 Status status_of(std::string_view sqlstate, std::string_view message, bool connection_broken);
+
+// text with the connection string's password, wherever it appears, as ***
+// (libpq's messages may quote the connection string).
+std::string redact(std::string text, const std::string& conninfo);
 
 // True for failures that a later retry of the same transaction may not meet
 // (serialization failure, deadlock).

@@ -22,10 +22,24 @@ using pg::Rows;
 
 namespace {
 
-// Reads that outlive their budget are cancelled by the server (too costly).
+// Session settings pinned whatever the database's defaults: the store's
+// reasoning assumes read committed, and an acknowledged write must be in the
+// WAL. Reads that outlive their budget are cancelled (too costly). A write
+// waits at most lock_timeout for a lock (then 503), and a session left idle
+// inside a transaction (its node stalled) is ended by the server, so it
+// cannot hold the locks that every node's writes need.
 std::string reader_setup(const PostgresOptions& o) {
-  return fmt::format("SET statement_timeout = {}", o.read_timeout_ms);
+  return fmt::format(
+      "SET default_transaction_isolation = 'read committed'; SET statement_timeout = {}; SET lock_timeout = {}",
+      o.read_timeout_ms, o.read_timeout_ms);
 }
+
+const std::string writer_setup =
+    "SET default_transaction_isolation = 'read committed'; SET synchronous_commit = on;"
+    " SET lock_timeout = '10s'; SET idle_in_transaction_session_timeout = '60s'; SET statement_timeout = '300s'";
+
+// /readyz answers 503 when a write has waited this long.
+constexpr auto stalled_writes = std::chrono::seconds(10);
 
 }  // namespace
 
@@ -33,12 +47,13 @@ PostgresStore::PostgresStore(PostgresOptions options, Metrics* metrics)
     : options_(std::move(options)),
       metrics_(metrics),
       readers_(options_.conninfo, options_.max_readers, reader_setup(options_)),
-      writer_(std::make_unique<pg::Writer>(options_.conninfo, "", options_.writer_threads, metrics_)) {}
+      writer_(std::make_unique<pg::Writer>(options_.conninfo, writer_setup, options_.writer_threads, metrics_)) {}
 
 PostgresStore::~PostgresStore() { close(); }
 
 void PostgresStore::close() {
   if (writer_) writer_->close();
+  node_lock_.reset();
 }
 
 asio::awaitable<Status> PostgresStore::write(pg::Writer::Work work, bool by_runner) {
@@ -100,12 +115,31 @@ Result<std::vector<int>> PostgresStore::migrate() {
 }
 
 bool PostgresStore::ready() {
-  auto ok = read([](Connection& db) -> Result<bool> {
-    Rows r = db.exec("SELECT 1");
-    if (!r.ok()) return r.status();
-    return true;
-  });
-  return ok.is_ok();
+  if (writer_->stalled_for() > stalled_writes) return false;
+  std::lock_guard lock(health_mu_);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (!health_ || health_->broken()) {
+      auto c = pg::connect(options_.conninfo, "SET statement_timeout = 2000");
+      if (!c.is_ok()) return false;
+      health_ = std::move(c.value());
+    }
+    if (health_->exec("SELECT 1").ok()) return true;
+    if (!health_->broken()) return false;
+  }
+  return false;
+}
+
+Status PostgresStore::claim_node() {
+  auto c = pg::connect(options_.conninfo, "");
+  if (!c.is_ok()) return c.status();
+  Rows r = c.value()->query("SELECT pg_try_advisory_lock(hashtextextended($1, 0))", options_.node_id);
+  if (!r.ok()) return r.status();
+  if (!r.boolean(0, 0)) {
+    return Status::conflict(fmt::format(
+        "another running node has this node id ({}): each node needs a data dir of its own", options_.node_id));
+  }
+  node_lock_ = std::move(c.value());
+  return Status::ok();
 }
 
 Result<std::optional<std::string>> PostgresStore::get_setting(std::string_view key) {

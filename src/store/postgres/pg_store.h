@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,7 @@ class PostgresStore final : public Store {
   ~PostgresStore() override;
 
   Result<std::vector<int>> migrate() override;
+  Status claim_node() override;
   bool ready() override;
   std::uint64_t request_writes() override {
     return writes_.load(std::memory_order_relaxed) - runner_writes_.load(std::memory_order_relaxed);
@@ -129,9 +131,15 @@ class PostgresStore final : public Store {
   // when none can be had.
   template <class F>
   auto read(F&& f) -> decltype(f(std::declval<pg::Connection&>())) {
-    auto lease = readers_.acquire();
-    if (!lease.is_ok()) return lease.status();
-    return f(*lease.value());
+    for (int attempt = 0;; ++attempt) {
+      auto lease = readers_.acquire();
+      if (!lease.is_ok()) return lease.status();
+      auto result = f(*lease.value());
+      // A pooled connection that the server dropped (it restarted) fails its
+      // first read: a read is safe to run again, on a new connection.
+      if (attempt == 0 && lease.value()->broken()) continue;
+      return result;
+    }
   }
   // Runs work on a writer and resumes the caller after the commit.
   boost::asio::awaitable<Status> write(pg::Writer::Work work, bool by_runner = false);
@@ -140,6 +148,11 @@ class PostgresStore final : public Store {
   Metrics* metrics_;
   pg::Pool readers_;
   std::unique_ptr<pg::Writer> writer_;
+  // /readyz's own connection, so that a busy pool does not read as an outage.
+  std::mutex health_mu_;
+  std::unique_ptr<pg::Connection> health_;
+  // Holds the node id's advisory lock while this process runs (claim_node).
+  std::unique_ptr<pg::Connection> node_lock_;
   std::atomic<std::uint64_t> writes_{0};         // every write()
   std::atomic<std::uint64_t> runner_writes_{0};  // claim_jobs and finish_attempt
 };

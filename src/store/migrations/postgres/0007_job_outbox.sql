@@ -32,7 +32,10 @@ CREATE TRIGGER event_types_changed AFTER INSERT OR UPDATE OR DELETE ON event_typ
   FOR EACH STATEMENT EXECUTE FUNCTION daisy_bump_change('event_types');
 CREATE TRIGGER integrations_changed AFTER INSERT OR UPDATE OR DELETE ON integrations
   FOR EACH STATEMENT EXECUTE FUNCTION daisy_bump_change('integrations');
-CREATE TRIGGER providers_changed AFTER INSERT OR UPDATE OR DELETE ON providers
+-- Not the pull state (etag, cursor, last sync): pulls have their own
+-- version per provider, below, so that one pull neither makes every node
+-- reload every provider nor waits for another provider's pull to commit.
+CREATE TRIGGER providers_changed AFTER INSERT OR DELETE OR UPDATE OF name, definition, updated_at ON providers
   FOR EACH STATEMENT EXECUTE FUNCTION daisy_bump_change('providers');
 
 -- One version per provider for what its pulls stored (one sync row per pull).
