@@ -22,29 +22,35 @@ namespace {
 // Room for n quoted elements of `bytes` bytes in all (escapes aside).
 std::size_t room(std::size_t n, std::size_t bytes) { return bytes + 3 * n; }
 
-Status insert_event_rows(Connection& db, const std::vector<EventRow>& events) {
-  if (events.empty()) return Status::ok();
-  std::size_t n = events.size();
-  std::size_t data_bytes = 0, category_bytes = 0, name_bytes = 0;
-  for (const EventRow& e : events) {
-    data_bytes += e.data.size();
-    category_bytes += e.category.size();
-    name_bytes += e.name.size();
+using Batches = std::vector<std::shared_ptr<const EventBatch>>;
+
+Status insert_event_rows(Connection& db, const Batches& batches) {
+  std::size_t n = 0, data_bytes = 0, category_bytes = 0, name_bytes = 0;
+  for (const auto& batch : batches) {
+    for (const EventRow& e : batch->events) {
+      ++n;
+      data_bytes += e.data.size();
+      category_bytes += e.category.size();
+      name_bytes += e.name.size();
+    }
   }
+  if (n == 0) return Status::ok();
   pg::ArrayLiteral id(room(n, 36 * n)), app(room(n, 36 * n)), session(room(n, 36 * n)),
       category(room(n, category_bytes)), name(room(n, name_bytes)), ts(20 * n),
       data(room(n, data_bytes + data_bytes / 8)), received(20 * n);
-  for (const EventRow& e : events) {
-    id.add(e.id);
-    app.add(e.app_id);
-    session.add(e.session_id);
-    category.add(e.category);
-    name.add(e.name);
-    ts.add(e.ts_ns);
-    data.add(e.data);
-    received.add(e.received_ns);
+  for (const auto& batch : batches) {
+    for (const EventRow& e : batch->events) {
+      id.add(e.id);
+      app.add(e.app_id);
+      session.add(e.session_id);
+      category.add(e.category);
+      name.add(e.name);
+      ts.add(e.ts_ns);
+      data.add(e.data);
+      received.add(e.received_ns);
+    }
   }
-  // Seqs follow the batch's order (the ordinality), as SQLite's do.
+  // Seqs follow the batches' order (the ordinality), as SQLite's do.
   return db
       .query("INSERT INTO events (id, app_id, session_id, category, name, ts, data, received_at)"
              " SELECT id, app_id, session_id, category, name, ts, data, received_at"
@@ -63,26 +69,32 @@ Status insert_event_rows(Connection& db, const std::vector<EventRow>& events) {
 // order (a cursor never passes a rejection committed later), and the trim
 // costs two index seeks instead of a walk over `cap` rows. The price: batches
 // that log rejections commit one at a time (events alone do not take the lock).
-Status insert_rejection_rows(Connection& db, const std::vector<RejectionRow>& rejections, std::size_t cap) {
-  if (rejections.empty()) return Status::ok();
+Status insert_rejection_rows(Connection& db, const Batches& batches) {
+  std::size_t n = 0, payload_bytes = 0, errors_bytes = 0, cap = 0;
+  for (const auto& batch : batches) {
+    if (batch->rejections.empty()) continue;
+    cap = n == 0 ? batch->rejection_cap : std::min(cap, batch->rejection_cap);
+    for (const RejectionRow& r : batch->rejections) {
+      ++n;
+      payload_bytes += r.payload.size();
+      errors_bytes += r.errors.size();
+    }
+  }
+  if (n == 0) return Status::ok();
   // Its own statement: the max(seq) below must be read after the lock is held.
   if (Rows r = db.query("SELECT pg_advisory_xact_lock($1)", pg::locks::rejections); !r.ok()) return r.status();
-  std::size_t n = rejections.size();
-  std::size_t payload_bytes = 0, errors_bytes = 0;
-  for (const RejectionRow& r : rejections) {
-    payload_bytes += r.payload.size();
-    errors_bytes += r.errors.size();
-  }
   pg::ArrayLiteral app(room(n, 36 * n)), received(20 * n), reason(room(n, 16 * n)),
       errors(room(n, errors_bytes + errors_bytes / 4)), payload(room(n, payload_bytes + payload_bytes / 8)),
       truncated(2 * n);
-  for (const RejectionRow& r : rejections) {
-    app.add(r.app_id);
-    received.add(r.received_ns);
-    reason.add(r.reason);
-    errors.add(r.errors);
-    payload.add(r.payload);
-    truncated.add(r.truncated);
+  for (const auto& batch : batches) {
+    for (const RejectionRow& r : batch->rejections) {
+      app.add(r.app_id);
+      received.add(r.received_ns);
+      reason.add(r.reason);
+      errors.add(r.errors);
+      payload.add(r.payload);
+      truncated.add(r.truncated);
+    }
   }
   Rows inserted = db.query(
       "INSERT INTO event_rejections (seq, app_id, received_at, reason, errors, payload, truncated)"
@@ -128,19 +140,85 @@ EventTypeRow event_type_of(const Rows& r, int i) {
   return EventTypeRow{r.text(i, 0), r.text(i, 1), r.text(i, 2), r.text(i, 3), r.text(i, 4)};
 }
 
+// The writes of one flush: every batch's events, rejections and jobs, each
+// kind in one statement.
+Status insert_event_batches(Connection& db, const Batches& batches) {
+  if (Status s = insert_event_rows(db, batches); !s.is_ok()) return s;
+  if (Status s = insert_rejection_rows(db, batches); !s.is_ok()) return s;
+  std::vector<const std::vector<JobRow>*> jobs;
+  for (const auto& batch : batches) {
+    if (!batch->jobs.empty()) jobs.push_back(&batch->jobs);
+  }
+  return insert_job_rows(db, jobs);
+}
+
 }  // namespace
 
+// Concurrent requests' batches are written together: each request would
+// otherwise cost the writer a statement per kind of row, and on a busy node
+// those round trips, not the rows, bound the rate. A request joins the flush
+// that is queued and not yet taken, else queues one; the flush takes what
+// has joined when a writer runs it, so the busier the writers, the more each
+// flush carries. One flush is one write: its batches commit together, and
+// all of them fail if it fails.
 asio::awaitable<Status> PostgresStore::insert_events(std::shared_ptr<const EventBatch> batch) {
-  // g++ 12 mis-destroys a lambda built in the same expression as co_await.
-  pg::Writer::Work work = [batch](Connection& db) {
-    Status s = insert_event_rows(db, batch->events);
-    if (!s.is_ok()) return s;
-    s = insert_rejection_rows(db, batch->rejections, batch->rejection_cap);
-    if (!s.is_ok()) return s;
-    if (batch->jobs.empty()) return Status::ok();
-    return insert_job_rows(db, batch->jobs);
+  writes_.fetch_add(1, std::memory_order_relaxed);
+  std::function<void(pg::Writer::Done)> start = [this, batch = std::move(batch)](pg::Writer::Done done) mutable {
+    queue_events({std::move(batch), std::move(done)});
   };
-  co_return co_await write(std::move(work));
+  co_return co_await completion(std::move(start));
+}
+
+void PostgresStore::queue_events(EventWrite write) {
+  {
+    std::lock_guard lock(events_mu_);
+    events_waiting_.push_back(std::move(write));
+    if (events_flush_queued_) return;
+    events_flush_queued_ = true;
+  }
+  submit_event_flush();
+}
+
+void PostgresStore::submit_event_flush() {
+  // Bounds one flush's statements; what is left waits for the next flush.
+  constexpr std::size_t max_batches = 512, max_events = 20000;
+  struct Flush {
+    bool taken = false;
+    std::vector<EventWrite> writes;
+    Batches batches;
+  };
+  auto flush = std::make_shared<Flush>();
+  auto take = [this, flush] {
+    bool more = false;
+    {
+      std::lock_guard lock(events_mu_);
+      std::size_t count = 0, events = 0;
+      while (count < events_waiting_.size() && count < max_batches &&
+             (count == 0 || events + events_waiting_[count].batch->events.size() <= max_events)) {
+        events += events_waiting_[count].batch->events.size();
+        ++count;
+      }
+      for (std::size_t i = 0; i < count; ++i) {
+        flush->batches.push_back(events_waiting_[i].batch);
+        flush->writes.push_back(std::move(events_waiting_[i]));
+      }
+      events_waiting_.erase(events_waiting_.begin(), events_waiting_.begin() + static_cast<std::ptrdiff_t>(count));
+      more = !events_waiting_.empty();
+      events_flush_queued_ = more;
+    }
+    flush->taken = true;
+    if (more) submit_event_flush();
+  };
+  // Taken at the first run: a run again (after a rollback) writes the same batches.
+  pg::Writer::Work work = [flush, take](Connection& db) {
+    if (!flush->taken) take();
+    return insert_event_batches(db, flush->batches);
+  };
+  pg::Writer::Done done = [flush, take](Status status) {
+    if (!flush->taken) take();  // never run (the store closed): its requests fail
+    for (auto& w : flush->writes) w.done(status);
+  };
+  writer_->submit(std::move(work), std::move(done));
 }
 
 Result<std::vector<EventRow>> PostgresStore::list_events(const EventFilter& f) {

@@ -84,9 +84,16 @@ Status transition(Connection& db, const std::string& id, std::initializer_list<s
 }  // namespace
 
 Status insert_job_rows(Connection& db, const std::vector<JobRow>& jobs) {
-  if (jobs.empty()) return Status::ok();
+  return insert_job_rows(db, std::vector<const std::vector<JobRow>*>{&jobs});
+}
+
+Status insert_job_rows(Connection& db, const std::vector<const std::vector<JobRow>*>& lists) {
+  std::size_t count = 0;
+  for (const auto* jobs : lists) count += jobs->size();
+  if (count == 0) return Status::ok();
   pg::ArrayLiteral id, integration, source, type, payload, status, attempts, due, created, updated, revision;
-  for (const JobRow& j : jobs) {
+  for (const auto* jobs : lists) {
+    for (const JobRow& j : *jobs) {
     id.add(j.id);
     integration.add(j.integration_id);
     source.add(j.source_id);
@@ -98,6 +105,7 @@ Status insert_job_rows(Connection& db, const std::vector<JobRow>& jobs) {
     created.add(j.created_at);
     updated.add(j.updated_at.empty() ? j.created_at : j.updated_at);
     revision.add(std::int64_t{j.revision});
+    }
   }
   return db
       .query("INSERT INTO jobs (id, integration_id, source_id, type, payload, status, attempts, due_ms, created_at,"

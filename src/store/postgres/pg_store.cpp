@@ -56,20 +56,27 @@ void PostgresStore::close() {
   node_lock_.reset();
 }
 
-asio::awaitable<Status> PostgresStore::write(pg::Writer::Work work, bool by_runner) {
-  writes_.fetch_add(1, std::memory_order_relaxed);
-  if (by_runner) runner_writes_.fetch_add(1, std::memory_order_relaxed);
-  auto initiate = [this, work = std::move(work)](auto handler) mutable {
+asio::awaitable<Status> PostgresStore::completion(std::function<void(pg::Writer::Done)> start) {
+  auto initiate = [start = std::move(start)](auto handler) mutable {
     using Handler = std::decay_t<decltype(handler)>;
     auto executor = asio::prefer(asio::get_associated_executor(handler),
                                  asio::execution::outstanding_work.tracked);
     auto shared = std::make_shared<Handler>(std::move(handler));
-    writer_->submit(std::move(work), [executor, shared](Status status) {
+    start([executor, shared](Status status) {
       asio::post(executor, [shared, status = std::move(status)]() mutable { (*shared)(std::move(status)); });
     });
   };
   co_return co_await asio::async_initiate<const asio::use_awaitable_t<>, void(Status)>(std::move(initiate),
                                                                                       asio::use_awaitable);
+}
+
+asio::awaitable<Status> PostgresStore::write(pg::Writer::Work work, bool by_runner) {
+  writes_.fetch_add(1, std::memory_order_relaxed);
+  if (by_runner) runner_writes_.fetch_add(1, std::memory_order_relaxed);
+  std::function<void(pg::Writer::Done)> start = [this, work = std::move(work)](pg::Writer::Done done) mutable {
+    writer_->submit(std::move(work), std::move(done));
+  };
+  co_return co_await completion(std::move(start));
 }
 
 Result<std::vector<int>> PostgresStore::migrate() {

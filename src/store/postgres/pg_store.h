@@ -7,6 +7,7 @@
 // the database, not by a node's memory.
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -25,7 +26,7 @@ struct PostgresOptions {
   // This node's name: its claims record it, so that when it restarts it takes
   // up at once the jobs it held (requeue_running_jobs).
   std::string node_id;
-  std::size_t writer_threads = 4;
+  std::size_t writer_threads = 2;
   std::size_t max_readers = 16;
   // A read that runs longer is cancelled and answered as too costly.
   int read_timeout_ms = 2000;
@@ -141,8 +142,19 @@ class PostgresStore final : public Store {
       return result;
     }
   }
+  // Calls start with a Done that resumes the caller, on its own executor,
+  // with the Status it is given.
+  static boost::asio::awaitable<Status> completion(std::function<void(pg::Writer::Done)> start);
   // Runs work on a writer and resumes the caller after the commit.
   boost::asio::awaitable<Status> write(pg::Writer::Work work, bool by_runner = false);
+  // Event batches waiting for a flush: the batches of concurrent requests
+  // are written by one set of statements (pg_events.cpp).
+  struct EventWrite {
+    std::shared_ptr<const EventBatch> batch;
+    pg::Writer::Done done;
+  };
+  void queue_events(EventWrite write);
+  void submit_event_flush();
 
   PostgresOptions options_;
   Metrics* metrics_;
@@ -151,6 +163,9 @@ class PostgresStore final : public Store {
   // /readyz's own connection, so that a busy pool does not read as an outage.
   std::mutex health_mu_;
   std::unique_ptr<pg::Connection> health_;
+  std::mutex events_mu_;
+  std::vector<EventWrite> events_waiting_;
+  bool events_flush_queued_ = false;
   // Holds the node id's advisory lock while this process runs (claim_node).
   std::unique_ptr<pg::Connection> node_lock_;
   std::atomic<std::uint64_t> writes_{0};         // every write()
@@ -160,5 +175,7 @@ class PostgresStore final : public Store {
 // Inserts jobs (one multi-row INSERT); used by submissions, corrections,
 // event batches and replays.
 Status insert_job_rows(pg::Connection& db, const std::vector<JobRow>& jobs);
+// The same for several lists at once (the event batches of one flush).
+Status insert_job_rows(pg::Connection& db, const std::vector<const std::vector<JobRow>*>& lists);
 
 }  // namespace daisy
