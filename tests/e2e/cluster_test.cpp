@@ -261,5 +261,84 @@ TEST_F(ClusterTest, ASecondProcessWithTheSameNodeIdRefusesToStart) {
   EXPECT_TRUE(a.start()) << a.start_error();
 }
 
+// Changes made through one node reach the other's memory within seconds: a
+// form's new constraint, an event type's new schema, a deleted app's token.
+TEST_F(ClusterTest, ChangesThroughOneNodeReachTheOtherWithinSeconds) {
+  DaisyProcess& a = node();
+  DaisyProcess& b = node();
+  App app = make_app(a, "shop");
+  std::string form_id = create_form_id(a, J(R"({"title":"t","questions":[{"key":"n","type":"integer"}]})"));
+  // b compiles and keeps the form.
+  ASSERT_TRUE(eventually([&] { return submit(b, form_id, J(R"({"n":50})")).status == 201; }, 10s));
+  ASSERT_EQ(patch_form(a, form_id, J(R"({"questions":[{"key":"n","type":"integer","max":5}]})")).status, 200);
+  EXPECT_TRUE(eventually([&] { return submit(b, form_id, J(R"({"n":50})")).status == 422; }, 10s))
+      << "b kept the form as it was";
+
+  const std::string type = "/v1/event-types/ui/click";
+  ASSERT_EQ(a.request("PUT", type, admin_json(), R"({"schema":{"type":"object","required":["x"]}})").status, 201);
+  auto accepted = [&](const DaisyProcess& d) {
+    HttpResponse r = d.request("POST", "/v1/events", token_json(app.token),
+                               R"({"session_id":"0193a1b2-c3d4-7000-8000-123456789abc","category":"ui",)"
+                               R"("name":"click","data":{"y":1},"timestamp":"2026-01-01T10:00:00Z"})");
+    return r.status == 202;
+  };
+  EXPECT_TRUE(eventually([&] { return !accepted(b); }, 10s)) << "b kept the event type's old schema";
+
+  ASSERT_EQ(a.request("DELETE", "/v1/apps/" + app.id, a.admin()).status, 204);
+  EXPECT_TRUE(eventually([&] { return b.get("/v1/events?limit=1", bearer(app.token)).status == 401; }, 10s))
+      << "b still accepts a deleted app's token";
+}
+
+// Idempotency across nodes: the same submission sent to both nodes at once,
+// many times over, stores one response per key.
+TEST_F(ClusterTest, DuplicatesSentToTwoNodesAtOnceStoreOneResponse) {
+  DaisyProcess& a = node();
+  DaisyProcess& b = node();
+  std::string form_id = create_form_id(a, J(R"({"title":"t","questions":[{"key":"n","type":"integer"}]})"));
+  ASSERT_TRUE(eventually([&] { return b.get("/v1/forms/" + form_id, b.admin()).status == 200; }, 10s));
+  for (int k = 0; k < 20; ++k) {
+    std::string key = "key-" + std::to_string(k);
+    std::string ids[2];
+    int status[2] = {0, 0};
+    bool replayed[2] = {false, false};
+    auto send = [&](const DaisyProcess& d, int i) {
+      HttpResponse r = submit(d, form_id, J(R"({"n":1})"), {{"Idempotency-Key", key}});
+      status[i] = r.status;
+      replayed[i] = r.header("Idempotent-Replayed") == "true";
+      if (r.status == 201) ids[i] = str(r.json(), "id");
+    };
+    std::thread to_b([&] { send(b, 1); });
+    send(a, 0);
+    to_b.join();
+    // A replay answers as the original did (201, the one response), marked as a replay.
+    EXPECT_EQ(status[0], 201) << key;
+    EXPECT_EQ(status[1], 201) << key;
+    EXPECT_NE(replayed[0], replayed[1]) << key << ": exactly one of the two is a replay";
+    EXPECT_FALSE(ids[0].empty());
+    EXPECT_EQ(ids[0], ids[1]) << key;
+  }
+  EXPECT_EQ(list_all_responses(b, form_id).size(), 20u);
+}
+
+// A scheduled pull is made by one node: with a provider pulled hourly, both
+// nodes find it due at once, and only the one holding its lease pulls.
+TEST_F(ClusterTest, OneNodePullsAProviderOnSchedule) {
+  FakeProvider feed;
+  feed.set("/items", Reply{.status = 200, .body = R"([{"id":"i1","v":1}])", .content_type = "application/json"});
+  DaisyProcess& a = node();
+  DaisyProcess& b = node();
+  HttpResponse created = a.request(
+      "POST", "/v1/providers", admin_json(),
+      R"({"name":"items","url":")" + feed.url("/items") + R"(","format":"json","interval_s":3600})");
+  ASSERT_EQ(created.status, 201) << created.summary();
+  // b knows the provider, and its item, once a has pulled it.
+  ASSERT_TRUE(eventually([&] {
+    HttpResponse items = b.get("/v1/items?provider=items", b.admin());
+    return items.status == 200 && items.body.find("\"i1\"") != std::string::npos;
+  }, 10s));
+  std::this_thread::sleep_for(2s);  // b's schedule found it due too, and skipped it
+  EXPECT_EQ(feed.count("/items"), 1u) << "both nodes pulled the provider";
+}
+
 }  // namespace
 }  // namespace daisy_e2e
