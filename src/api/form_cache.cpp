@@ -45,9 +45,7 @@ Result<std::shared_ptr<const CompiledForm>> FormCache::get(const std::string& id
   auto compiled = compile_form(row.value());
   if (!compiled.is_ok()) return compiled;
   std::lock_guard lock(mu_);
-  if (generation == generation_ && !forms_.count(id) && forms_.size() <= max_entries) {
-    forms_[id] = compiled.value();
-  }
+  if (generation == generation_) put_locked(compiled.value());
   return compiled;
 }
 
@@ -59,6 +57,10 @@ void FormCache::clear() {
 
 void FormCache::put(std::shared_ptr<const CompiledForm> form) {
   std::lock_guard lock(mu_);
+  put_locked(std::move(form));
+}
+
+void FormCache::put_locked(std::shared_ptr<const CompiledForm> form) {
   auto& slot = forms_[form->form.id];
   if (slot && (slot->form.version > form->form.version ||
                (slot->form.archived() && !form->form.archived()))) {

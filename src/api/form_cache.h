@@ -38,6 +38,8 @@ class FormCache {
   void clear();
 
  private:
+  void put_locked(std::shared_ptr<const CompiledForm> form);
+
   static constexpr std::size_t max_entries = 10'000;
   Store& store_;
   std::mutex mu_;

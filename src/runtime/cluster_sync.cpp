@@ -20,6 +20,12 @@ const ClusterSync::Reload* ClusterSync::reload_for(const std::string& kind) cons
   return nullptr;
 }
 
+void ClusterSync::mark_current() {
+  auto versions = store_.change_versions();
+  if (!versions.is_ok()) return;
+  for (const auto& [kind, version] : versions.value()) seen_[kind] = version;
+}
+
 void ClusterSync::poll() {
   auto versions = store_.change_versions();
   if (!versions.is_ok()) {
@@ -30,8 +36,6 @@ void ClusterSync::poll() {
     auto it = seen_.find(kind);
     if (it != seen_.end() && it->second == version) continue;
     const Reload* reload = reload_for(kind);
-    // The first poll sees every kind as changed: what changed between this
-    // node's start-up loads and that poll is reloaded too.
     if (reload && !(*reload)(kind)) continue;
     seen_[kind] = version;
   }

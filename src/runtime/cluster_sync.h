@@ -38,7 +38,11 @@ class ClusterSync {
   void start();
   void stop();
 
-  // One poll now (for start-up, and tests of this class).
+  // Before the start-up loads: takes the versions as they are as already
+  // reloaded, so that the first poll reloads only what changed after them.
+  // When they cannot be read, the first poll reloads every kind.
+  void mark_current();
+  // One poll now.
   void poll();
 
  private:

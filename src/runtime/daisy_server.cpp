@@ -158,6 +158,10 @@ int serve(const Config& config) {
     spdlog::critical("msg=\"cannot start this node\" error=\"{}\"", claimed.message());
     return 1;
   }
+  // Changes made through other nodes on the same database (none with SQLite):
+  // what the loads below read is current up to this mark.
+  ClusterSync cluster(*store, std::chrono::milliseconds(config.cluster_poll_ms));
+  cluster.mark_current();
 
   Authenticator auth;
   auto admin = establish_admin_token(config.admin_token, *store, auth);
@@ -236,8 +240,6 @@ int serve(const Config& config) {
   job_runner.set_callback_base(callback_base);
   job_runner.start();
 
-  // Changes made through other nodes on the same database (none with SQLite).
-  ClusterSync cluster(*store, std::chrono::milliseconds(config.cluster_poll_ms));
   cluster.on("apps", [&](const std::string&) {
     auto tokens = store->app_tokens();
     auto rejecting = store->apps_rejecting_unknown_event_types();

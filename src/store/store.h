@@ -13,6 +13,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -250,6 +251,11 @@ struct SearchablePlan {
   std::string id, title, starts_local, ends_local, min_price, max_price;
 };
 
+// The states a job can be retried from, and cancelled from (Store::retry_job, cancel_job).
+inline constexpr std::array<std::string_view, 3> job_states_retryable{"failed", "dead", "cancelled"};
+inline constexpr std::array<std::string_view, 4> job_states_cancellable{"pending", "failed", "running",
+                                                                        "awaiting_callback"};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -382,8 +388,9 @@ class Store {
   virtual Result<std::vector<JobAttemptRow>> list_attempts(std::int64_t job_seq) = 0;
   // How many jobs are pending, running, awaiting_callback and failed (the queue).
   virtual Result<std::vector<std::pair<std::string, std::int64_t>>> count_open_jobs() = 0;
-  // retry: a failed, dead or cancelled job becomes pending, due at now_ms.
-  // cancel: a pending, failed, running or awaiting_callback job becomes cancelled.
+  // retry: a failed, dead or cancelled job (job_states_retryable) becomes
+  // pending, due at now_ms. cancel: a pending, failed, running or
+  // awaiting_callback job (job_states_cancellable) becomes cancelled.
   // conflict when the job is in another state; the job as it is now on success.
   virtual boost::asio::awaitable<Result<JobRow>> retry_job(std::string id, std::int64_t now_ms) = 0;
   virtual boost::asio::awaitable<Result<JobRow>> cancel_job(std::string id) = 0;

@@ -9,19 +9,16 @@ using pg::Connection;
 using pg::Rows;
 
 Result<std::vector<std::pair<std::string, std::int64_t>>> PostgresStore::change_versions() {
-  return read([&](Connection& db) -> Result<std::vector<std::pair<std::string, std::int64_t>>> {
-    Rows r = db.exec("SELECT kind, version FROM change_versions");
-    if (!r.ok()) return r.status();
-    std::vector<std::pair<std::string, std::int64_t>> out;
-    for (int i = 0; i < r.size(); ++i) out.emplace_back(r.text(i, 0), r.integer(i, 1));
-    return out;
+  return read([&](Connection& db) {
+    return pg::all_rows(db.exec("SELECT kind, version FROM change_versions"),
+                        [](const Rows& r, int i) { return std::make_pair(r.text(i, 0), r.integer(i, 1)); });
   });
 }
 
 asio::awaitable<Result<bool>> PostgresStore::try_lease(std::string name, std::string holder, std::int64_t now_ms,
                                                        std::int64_t ttl_ms) {
-  auto taken = std::make_shared<bool>(false);
-  pg::Writer::Work work = [name = std::move(name), holder = std::move(holder), now_ms, ttl_ms, taken](Connection& db) {
+  std::function<Status(Connection&, bool&)> work = [name = std::move(name), holder = std::move(holder), now_ms,
+                                                     ttl_ms](Connection& db, bool& taken) {
     // Inserted, or updated only when expired or already ours: a row comes
     // back exactly when the lease is now ours.
     Rows r = db.query(
@@ -30,12 +27,10 @@ asio::awaitable<Result<bool>> PostgresStore::try_lease(std::string name, std::st
         " WHERE leases.until_ms <= $4 OR leases.holder = excluded.holder RETURNING holder",
         name, holder, now_ms + ttl_ms, now_ms);
     if (!r.ok()) return r.status();
-    *taken = !r.empty();
+    taken = !r.empty();
     return Status::ok();
   };
-  Status status = co_await write(std::move(work));
-  if (!status.is_ok()) co_return status;
-  co_return *taken;
+  co_return co_await write_returning(std::move(work));
 }
 
 }  // namespace daisy

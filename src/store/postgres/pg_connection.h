@@ -110,6 +110,25 @@ class Rows {
   Status status_;
 };
 
+// Every row of a statement's result as row_of(rows, i), or its failure.
+template <class RowOf>
+auto all_rows(const Rows& rows, RowOf&& row_of) -> Result<std::vector<decltype(row_of(rows, 0))>> {
+  if (!rows.ok()) return rows.status();
+  std::vector<decltype(row_of(rows, 0))> out;
+  out.reserve(static_cast<std::size_t>(rows.size()));
+  for (int i = 0; i < rows.size(); ++i) out.push_back(row_of(rows, i));
+  return out;
+}
+
+// The first row as row_of(rows, 0): not_found(what) when there is none, the
+// statement's failure when it failed.
+template <class RowOf>
+auto first_row(const Rows& rows, RowOf&& row_of, const char* what) -> Result<decltype(row_of(rows, 0))> {
+  if (!rows.ok()) return rows.status();
+  if (rows.empty()) return Status::not_found(what);
+  return row_of(rows, 0);
+}
+
 class Connection {
  public:
   // Connects; throws std::runtime_error (with libpq's message) when it cannot.

@@ -136,6 +136,18 @@ std::int64_t limit_of(std::size_t limit) {
   return static_cast<std::int64_t>(std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max()));
 }
 
+RejectionRow rejection_of(const Rows& r, int i) {
+  RejectionRow row;
+  row.seq = r.integer(i, 0);
+  row.app_id = r.text(i, 1);
+  row.received_ns = r.integer(i, 2);
+  row.reason = r.text(i, 3);
+  row.errors = r.text(i, 4);
+  row.payload = r.text(i, 5);
+  row.truncated = r.boolean(i, 6);
+  return row;
+}
+
 EventTypeRow event_type_of(const Rows& r, int i) {
   return EventTypeRow{r.text(i, 0), r.text(i, 1), r.text(i, 2), r.text(i, 3), r.text(i, 4)};
 }
@@ -256,14 +268,7 @@ Result<std::vector<EventRow>> PostgresStore::list_events(const EventFilter& f) {
                         " JOIN events AS e ON e.seq = x.seq ORDER BY x.ts, x.seq",
                         joined_event_columns, where, params.size())
           : fmt::format("SELECT {} FROM events{} ORDER BY ts, seq LIMIT ${}", event_columns, where, params.size());
-  return read([&](Connection& db) -> Result<std::vector<EventRow>> {
-    Rows r = db.run(sql, params);
-    if (!r.ok()) return r.status();
-    std::vector<EventRow> out;
-    out.reserve(static_cast<std::size_t>(r.size()));
-    for (int i = 0; i < r.size(); ++i) out.push_back(event_of(r, i));
-    return out;
-  });
+  return read([&](Connection& db) { return pg::all_rows(db.run(sql, params), event_of); });
 }
 
 Result<SessionSummary> PostgresStore::session_summary(std::string_view session_id, std::string_view app_id) {
@@ -292,23 +297,7 @@ Result<std::vector<RejectionRow>> PostgresStore::list_rejections(const Rejection
   if (f.until_ns) condition("received_at <", *f.until_ns);
   params.emplace_back(limit_of(f.limit));
   sql += fmt::format(" ORDER BY seq LIMIT ${}", params.size());
-  return read([&](Connection& db) -> Result<std::vector<RejectionRow>> {
-    Rows r = db.run(sql, params);
-    if (!r.ok()) return r.status();
-    std::vector<RejectionRow> out;
-    out.reserve(static_cast<std::size_t>(r.size()));
-    for (int i = 0; i < r.size(); ++i) {
-      RejectionRow& row = out.emplace_back();
-      row.seq = r.integer(i, 0);
-      row.app_id = r.text(i, 1);
-      row.received_ns = r.integer(i, 2);
-      row.reason = r.text(i, 3);
-      row.errors = r.text(i, 4);
-      row.payload = r.text(i, 5);
-      row.truncated = r.boolean(i, 6);
-    }
-    return out;
-  });
+  return read([&](Connection& db) { return pg::all_rows(db.run(sql, params), rejection_of); });
 }
 
 Result<std::vector<EventTypeRow>> PostgresStore::list_event_types() {
@@ -317,11 +306,7 @@ Result<std::vector<EventTypeRow>> PostgresStore::list_event_types() {
     Rows r = db.exec(
         "SELECT category, name, schema, created_at, updated_at FROM event_types"
         " ORDER BY category COLLATE \"C\", name COLLATE \"C\"");
-    if (!r.ok()) return r.status();
-    std::vector<EventTypeRow> out;
-    out.reserve(static_cast<std::size_t>(r.size()));
-    for (int i = 0; i < r.size(); ++i) out.push_back(event_type_of(r, i));
-    return out;
+    return pg::all_rows(r, event_type_of);
   });
 }
 
@@ -330,16 +315,13 @@ Result<EventTypeRow> PostgresStore::get_event_type(std::string_view category, st
     Rows r = db.query(
         "SELECT category, name, schema, created_at, updated_at FROM event_types WHERE category = $1 AND name = $2",
         category, name);
-    if (!r.ok()) return r.status();
-    if (r.empty()) return Status::not_found("event type");
-    return event_type_of(r, 0);
+    return pg::first_row(r, event_type_of, "event type");
   });
 }
 
 asio::awaitable<Result<bool>> PostgresStore::put_event_type(EventTypeRow row) {
-  auto created = std::make_shared<bool>(false);
   // g++ 12 mis-destroys a lambda built in the same expression as co_await.
-  pg::Writer::Work work = [row = std::move(row), created](Connection& db) {
+  std::function<Status(Connection&, bool&)> work = [row = std::move(row)](Connection& db, bool& created) {
     // xmax is 0 on a row this statement inserted, set on one it updated.
     Rows r = db.query(
         "INSERT INTO event_types (category, name, schema, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)"
@@ -347,12 +329,10 @@ asio::awaitable<Result<bool>> PostgresStore::put_event_type(EventTypeRow row) {
         " RETURNING xmax = 0",
         row.category, row.name, row.schema, row.created_at, row.updated_at);
     if (!r.ok()) return r.status();
-    *created = r.size() == 1 && r.boolean(0, 0);
+    created = r.size() == 1 && r.boolean(0, 0);
     return Status::ok();
   };
-  Status status = co_await write(std::move(work));
-  if (!status.is_ok()) co_return status;
-  co_return *created;
+  co_return co_await write_returning(std::move(work));
 }
 
 asio::awaitable<Status> PostgresStore::delete_event_type(std::string category, std::string name) {

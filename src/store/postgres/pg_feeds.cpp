@@ -197,22 +197,15 @@ asio::awaitable<Status> PostgresStore::create_provider(ProviderRow row) {
 }
 
 Result<std::vector<ProviderRow>> PostgresStore::list_providers(const Page& page) {
-  return read([&](Connection& db) -> Result<std::vector<ProviderRow>> {
+  return read([&](Connection& db) {
     Rows r = db.query(std::string(provider_columns) + " WHERE id > $1 ORDER BY id LIMIT $2", page.after, page.limit);
-    if (!r.ok()) return r.status();
-    std::vector<ProviderRow> out;
-    out.reserve(static_cast<std::size_t>(r.size()));
-    for (int i = 0; i < r.size(); ++i) out.push_back(provider_of(r, i));
-    return out;
+    return pg::all_rows(r, provider_of);
   });
 }
 
 Result<ProviderRow> PostgresStore::get_provider(std::string_view id) {
-  return read([&](Connection& db) -> Result<ProviderRow> {
-    Rows r = db.query(std::string(provider_columns) + " WHERE id = $1", id);
-    if (!r.ok()) return r.status();
-    if (r.empty()) return Status::not_found("provider");
-    return provider_of(r, 0);
+  return read([&](Connection& db) {
+    return pg::first_row(db.query(std::string(provider_columns) + " WHERE id = $1", id), provider_of, "provider");
   });
 }
 
@@ -250,11 +243,10 @@ asio::awaitable<Status> PostgresStore::delete_provider(std::string id) {
 }
 
 asio::awaitable<Result<SyncRow>> PostgresStore::store_pull(std::shared_ptr<PullWrite> pull) {
-  auto stored = std::make_shared<SyncRow>();
   // g++ 12 mis-destroys a lambda built in the same expression as co_await.
-  pg::Writer::Work work = [pull, stored](Connection& db) {
+  std::function<Status(Connection&, SyncRow&)> work = [pull](Connection& db, SyncRow& stored) {
     // May run again (see pg::Writer): start from the pull's own record.
-    *stored = pull->sync;
+    stored = pull->sync;
     // Holding the provider's row until commit keeps the check below true
     // while this pull writes, orders pulls of one provider (so they count
     // exactly), and makes delete_provider wait (so nothing is left behind).
@@ -265,14 +257,14 @@ asio::awaitable<Result<SyncRow>> PostgresStore::store_pull(std::shared_ptr<PullW
     if (pull->success && !unchanged) {
       // Pulled under a definition that has been replaced (another URL, perhaps):
       // what it brought may not belong to the provider any more.
-      stored->seen = stored->skipped = 0;
-      if (stored->error.empty()) stored->error = "the provider was changed during the pull; its results were dropped";
+      stored.seen = stored.skipped = 0;
+      if (stored.error.empty()) stored.error = "the provider was changed during the pull; its results were dropped";
     } else if (pull->success) {
       Counts counts;
       if (Status s = write_plans(db, *pull, counts); !s.is_ok()) return s;
       if (Status s = write_items(db, *pull, counts); !s.is_ok()) return s;
-      stored->added = counts.added;
-      stored->changed = counts.changed;
+      stored.added = counts.added;
+      stored.changed = counts.changed;
       Rows state = db.query(
           "UPDATE providers SET etag = $1, last_modified = $2, cursor = $3, last_sync_at = $4 WHERE id = $5",
           pull->etag, pull->last_modified, pull->cursor, pull->synced_at, pull->provider_id);
@@ -281,25 +273,23 @@ asio::awaitable<Result<SyncRow>> PostgresStore::store_pull(std::shared_ptr<PullW
     Rows insert = db.query(
         "INSERT INTO provider_syncs (provider_id, started_at, duration_ms, http_status, seen, new, changed,"
         " skipped, error, trigger) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING seq",
-        stored->provider_id, stored->started_at, stored->duration_ms, stored->http_status, stored->seen,
-        stored->added, stored->changed, stored->skipped, stored->error, stored->trigger);
+        stored.provider_id, stored.started_at, stored.duration_ms, stored.http_status, stored.seen,
+        stored.added, stored.changed, stored.skipped, stored.error, stored.trigger);
     if (!insert.ok()) return insert.status();
-    stored->seq = insert.integer(0, 0);
+    stored.seq = insert.integer(0, 0);
     // A provider keeps its last 1,000 sync records.
     return db
         .query("DELETE FROM provider_syncs WHERE provider_id = $1 AND seq <= (SELECT seq FROM provider_syncs"
                " WHERE provider_id = $1 ORDER BY seq DESC LIMIT 1 OFFSET 1000)",
-               stored->provider_id)
+               stored.provider_id)
         .status();
   };
-  Status status = co_await write(std::move(work));
-  if (!status.is_ok()) co_return status;
-  co_return *stored;
+  co_return co_await write_returning(std::move(work));
 }
 
 Result<std::vector<SyncRow>> PostgresStore::list_syncs(std::string_view provider_id, std::int64_t before_seq,
                                                        std::size_t limit) {
-  return read([&](Connection& db) -> Result<std::vector<SyncRow>> {
+  return read([&](Connection& db) {
     // A range on provider_id, not "=": with "=" the planner walks the seq
     // primary key backwards (its order is the heap's), reading every other
     // provider's records to reach a rarely pulled one's; ordered by
@@ -309,46 +299,35 @@ Result<std::vector<SyncRow>> PostgresStore::list_syncs(std::string_view provider
         " FROM provider_syncs WHERE provider_id >= $1 AND provider_id <= $1 AND seq < $2"
         " ORDER BY provider_id DESC, seq DESC LIMIT $3",
         provider_id, before_seq > 0 ? before_seq : INT64_MAX, limit);
-    if (!r.ok()) return r.status();
-    std::vector<SyncRow> out;
-    out.reserve(static_cast<std::size_t>(r.size()));
-    for (int i = 0; i < r.size(); ++i) out.push_back(sync_of(r, i));
-    return out;
+    return pg::all_rows(r, sync_of);
   });
 }
 
 Result<std::vector<SearchablePlan>> PostgresStore::searchable_plans(std::string_view provider_id) {
-  return read([&](Connection& db) -> Result<std::vector<SearchablePlan>> {
+  return read([&](Connection& db) {
     Rows r = db.query(
         "SELECT p.id, p.title, p.starts_local, p.ends_local, p.min_price, p.max_price FROM plans p"
         " JOIN online_base_plans b ON b.provider_id = p.provider_id AND b.base_plan_id = p.base_plan_id"
         " WHERE p.provider_id = $1",
         provider_id);
-    if (!r.ok()) return r.status();
-    std::vector<SearchablePlan> out;
-    out.reserve(static_cast<std::size_t>(r.size()));
-    for (int i = 0; i < r.size(); ++i) {
-      out.push_back({r.text(i, 0), r.text(i, 1), r.text(i, 2), r.text(i, 3), r.text(i, 4), r.text(i, 5)});
-    }
-    return out;
+    return pg::all_rows(r, [](const Rows& rows, int i) {
+      return SearchablePlan{rows.text(i, 0), rows.text(i, 1), rows.text(i, 2),
+                            rows.text(i, 3), rows.text(i, 4), rows.text(i, 5)};
+    });
   });
 }
 
 Result<std::vector<ItemRow>> PostgresStore::list_items(std::string_view provider_id, std::string_view after,
                                                        std::size_t limit) {
-  return read([&](Connection& db) -> Result<std::vector<ItemRow>> {
+  return read([&](Connection& db) {
     // item_id is COLLATE "C" (0004_feeds.sql): byte order, as in SQLite.
     Rows r = db.query(
         "SELECT provider_id, item_id, data, first_seen_at, updated_at FROM items"
         " WHERE provider_id = $1 AND item_id > $2 ORDER BY item_id LIMIT $3",
         provider_id, after, limit);
-    if (!r.ok()) return r.status();
-    std::vector<ItemRow> out;
-    out.reserve(static_cast<std::size_t>(r.size()));
-    for (int i = 0; i < r.size(); ++i) {
-      out.push_back({r.text(i, 0), r.text(i, 1), r.text(i, 2), r.text(i, 3), r.text(i, 4)});
-    }
-    return out;
+    return pg::all_rows(r, [](const Rows& rows, int i) {
+      return ItemRow{rows.text(i, 0), rows.text(i, 1), rows.text(i, 2), rows.text(i, 3), rows.text(i, 4)};
+    });
   });
 }
 

@@ -22,6 +22,9 @@ constexpr const char* response_columns =
     "seq, id, form_id, form_version, status, answers, metadata, checks, submitted_at, received_at,"
     " updated_at, revision, app_id";
 constexpr int response_column_count = 13;
+// The response stored under an idempotency key, and the hash of the request that stored it.
+const std::string by_key_sql = fmt::format(
+    "SELECT {}, request_hash FROM responses WHERE form_id = $1 AND idempotency_key = $2", response_columns);
 
 ResponseRow response_of(const Rows& r, int i) {
   ResponseRow row;
@@ -84,25 +87,17 @@ asio::awaitable<Status> PostgresStore::create_form(FormRow form) {
 }
 
 Result<std::vector<FormRow>> PostgresStore::list_forms(const Page& page) {
-  return read([&](Connection& db) -> Result<std::vector<FormRow>> {
+  return read([&](Connection& db) {
     static const std::string sql =
         fmt::format("SELECT {} FROM forms WHERE id > $1 ORDER BY id LIMIT $2", form_columns);
-    Rows r = db.query(sql, page.after, page.limit);
-    if (!r.ok()) return r.status();
-    std::vector<FormRow> out;
-    out.reserve(static_cast<std::size_t>(r.size()));
-    for (int i = 0; i < r.size(); ++i) out.push_back(form_of(r, i));
-    return out;
+    return pg::all_rows(db.query(sql, page.after, page.limit), form_of);
   });
 }
 
 Result<FormRow> PostgresStore::get_form(std::string_view id) {
-  return read([&](Connection& db) -> Result<FormRow> {
+  return read([&](Connection& db) {
     static const std::string sql = fmt::format("SELECT {} FROM forms WHERE id = $1", form_columns);
-    Rows r = db.query(sql, id);
-    if (!r.ok()) return r.status();
-    if (r.empty()) return Status::not_found("form");
-    return form_of(r, 0);
+    return pg::first_row(db.query(sql, id), form_of, "form");
   });
 }
 
@@ -168,9 +163,7 @@ asio::awaitable<Result<SubmitOutcome>> PostgresStore::insert_response(std::share
     }
     if (key.empty()) return Status::internal("a response without an idempotency key was not inserted");
     // This statement's snapshot is newer than the winner's commit (read committed).
-    static const std::string find_sql = fmt::format(
-        "SELECT {}, request_hash FROM responses WHERE form_id = $1 AND idempotency_key = $2", response_columns);
-    Rows found = db.query(find_sql, input.form_id, key);
+    Rows found = db.query(by_key_sql, input.form_id, key);
     if (!found.ok()) return found.status();
     if (found.empty()) return Status::unavailable("a concurrent submission with the same key is unsettled; retry");
     if (found.view(0, response_column_count) != hash) {
@@ -190,9 +183,7 @@ Result<std::optional<std::pair<ResponseRow, std::string>>> PostgresStore::find_b
     std::string_view form_id, std::string_view key) {
   using Found = std::optional<std::pair<ResponseRow, std::string>>;
   return read([&](Connection& db) -> Result<Found> {
-    static const std::string sql = fmt::format(
-        "SELECT {}, request_hash FROM responses WHERE form_id = $1 AND idempotency_key = $2", response_columns);
-    Rows r = db.query(sql, form_id, key);
+    Rows r = db.query(by_key_sql, form_id, key);
     if (!r.ok()) return r.status();
     if (r.empty()) return Found();
     return Found(std::make_pair(response_of(r, 0), r.text(0, response_column_count)));
@@ -200,13 +191,10 @@ Result<std::optional<std::pair<ResponseRow, std::string>>> PostgresStore::find_b
 }
 
 Result<ResponseRow> PostgresStore::get_response(std::string_view form_id, std::string_view id) {
-  return read([&](Connection& db) -> Result<ResponseRow> {
+  return read([&](Connection& db) {
     static const std::string sql =
         fmt::format("SELECT {} FROM responses WHERE id = $1 AND form_id = $2", response_columns);
-    Rows r = db.query(sql, id, form_id);
-    if (!r.ok()) return r.status();
-    if (r.empty()) return Status::not_found("response");
-    return response_of(r, 0);
+    return pg::first_row(db.query(sql, id, form_id), response_of, "response");
   });
 }
 
@@ -241,7 +229,7 @@ Result<ResponseRow> PostgresStore::get_response_revision(std::string_view id, in
 
 Result<std::vector<ResponseRow>> PostgresStore::list_responses(std::string_view form_id,
                                                                const ResponseFilter& f) {
-  return read([&](Connection& db) -> Result<std::vector<ResponseRow>> {
+  return read([&](Connection& db) {
     // Walks responses_form_seq from the cursor; the other filters are checked
     // on the way, as in SQLite.
     static const std::string sql = fmt::format(
@@ -249,12 +237,7 @@ Result<std::vector<ResponseRow>> PostgresStore::list_responses(std::string_view 
         " AND ($3 = '' OR status = $3) AND ($4 = '' OR received_at >= $4) AND ($5 = '' OR received_at < $5)"
         " ORDER BY seq LIMIT $6",
         response_columns);
-    Rows r = db.query(sql, form_id, f.after_seq, f.status, f.since, f.until, f.limit);
-    if (!r.ok()) return r.status();
-    std::vector<ResponseRow> out;
-    out.reserve(static_cast<std::size_t>(r.size()));
-    for (int i = 0; i < r.size(); ++i) out.push_back(response_of(r, i));
-    return out;
+    return pg::all_rows(db.query(sql, form_id, f.after_seq, f.status, f.since, f.until, f.limit), response_of);
   });
 }
 
@@ -309,21 +292,11 @@ Result<std::vector<RevisionRow>> PostgresStore::list_revisions(std::string_view 
         " WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM response_revisions WHERE response_id = $1)"
         " ORDER BY 1",
         response_id);
-    if (!r.ok()) return r.status();
-    if (r.empty()) return Status::not_found("response");
-    std::vector<RevisionRow> out;
-    out.reserve(static_cast<std::size_t>(r.size()));
-    for (int i = 0; i < r.size(); ++i) {
-      RevisionRow v;
-      v.revision = static_cast<int>(r.integer(i, 0));
-      v.form_version = static_cast<int>(r.integer(i, 1));
-      v.status = r.text(i, 2);
-      v.answers = r.text(i, 3);
-      v.checks = r.text(i, 4);
-      v.created_at = r.text(i, 5);
-      out.push_back(std::move(v));
-    }
-    return out;
+    if (r.ok() && r.empty()) return Status::not_found("response");
+    return pg::all_rows(r, [](const Rows& rows, int i) {
+      return RevisionRow{static_cast<int>(rows.integer(i, 0)), static_cast<int>(rows.integer(i, 1)),
+                         rows.text(i, 2), rows.text(i, 3), rows.text(i, 4), rows.text(i, 5)};
+    });
   });
 }
 

@@ -4,6 +4,8 @@
 // claimed with FOR UPDATE SKIP LOCKED, so nodes sharing the database take
 // disjoint jobs; a claimed job carries a lease (due_ms) after which any node
 // takes it up again.
+#include <span>
+
 #include "store/postgres/pg_store.h"
 #include "util/time.h"
 
@@ -46,25 +48,15 @@ JobRow job_of(const Rows& r, int i) {
   return j;
 }
 
-Result<std::vector<JobRow>> jobs_of(const Rows& r) {
-  if (!r.ok()) return r.status();
-  std::vector<JobRow> out;
-  out.reserve(static_cast<std::size_t>(r.size()));
-  for (int i = 0; i < r.size(); ++i) out.push_back(job_of(r, i));
-  return out;
-}
-
 Result<JobRow> find_job(Connection& db, std::string_view id, bool for_update = false) {
   Rows r = for_update ? db.query("SELECT " JOB_COLUMNS " FROM jobs WHERE id = $1 FOR UPDATE", id)
                       : db.query("SELECT " JOB_COLUMNS " FROM jobs WHERE id = $1", id);
-  if (!r.ok()) return r.status();
-  if (r.empty()) return Status::not_found("job");
-  return job_of(r, 0);
+  return pg::first_row(r, job_of, "job");
 }
 
 // Moves a job from one of `from` to `to` (due at due_ms); conflict when it is
 // in another state. The job as it is afterwards goes to *out.
-Status transition(Connection& db, const std::string& id, std::initializer_list<std::string_view> from,
+Status transition(Connection& db, const std::string& id, std::span<const std::string_view> from,
                   std::string_view to, std::int64_t due_ms, JobRow& out) {
   auto job = find_job(db, id, true);
   if (!job.is_ok()) return job.status();
@@ -131,24 +123,17 @@ asio::awaitable<Status> PostgresStore::create_integration(IntegrationRow row) {
 }
 
 Result<std::vector<IntegrationRow>> PostgresStore::list_integrations(const Page& page) {
-  return read([&](Connection& db) -> Result<std::vector<IntegrationRow>> {
+  return read([&](Connection& db) {
     static const std::string sql =
         std::string("SELECT ") + integration_columns + " FROM integrations WHERE id > $1 ORDER BY id LIMIT $2";
-    Rows r = db.query(sql, page.after, page.limit);
-    if (!r.ok()) return r.status();
-    std::vector<IntegrationRow> out;
-    for (int i = 0; i < r.size(); ++i) out.push_back(integration_of(r, i));
-    return out;
+    return pg::all_rows(db.query(sql, page.after, page.limit), integration_of);
   });
 }
 
 Result<IntegrationRow> PostgresStore::get_integration(std::string_view id) {
-  return read([&](Connection& db) -> Result<IntegrationRow> {
+  return read([&](Connection& db) {
     static const std::string sql = std::string("SELECT ") + integration_columns + " FROM integrations WHERE id = $1";
-    Rows r = db.query(sql, id);
-    if (!r.ok()) return r.status();
-    if (r.empty()) return Status::not_found("integration");
-    return integration_of(r, 0);
+    return pg::first_row(db.query(sql, id), integration_of, "integration");
   });
 }
 
@@ -187,9 +172,8 @@ asio::awaitable<Status> PostgresStore::insert_jobs(std::vector<JobRow> jobs) {
 
 asio::awaitable<Result<std::vector<JobRow>>> PostgresStore::claim_jobs(std::int64_t now_ms, std::int64_t lease_ms,
                                                                         std::size_t limit) {
-  auto claimed = std::make_shared<std::vector<JobRow>>();
-  pg::Writer::Work work = [claimed, now_ms, lease_ms, limit, node = options_.node_id](Connection& db) {
-    claimed->clear();
+  std::function<Status(Connection&, std::vector<JobRow>&)> work =
+      [now_ms, lease_ms, limit, node = options_.node_id](Connection& db, std::vector<JobRow>& claimed) {
     // Rows another node is claiming are skipped, not waited for. A callback
     // that never came ends the attempt it belonged to: the next attempt is
     // counted when it starts, so such a job's attempts stay as they were.
@@ -206,14 +190,12 @@ asio::awaitable<Result<std::vector<JobRow>>> PostgresStore::claim_jobs(std::int6
         now_ms, limit, now_ms + lease_ms, now_utc(), node);
     if (!r.ok()) return r.status();
     for (int i = 0; i < r.size(); ++i) {
-      JobRow& j = claimed->emplace_back(job_of(r, i));
+      JobRow& j = claimed.emplace_back(job_of(r, i));
       j.callback_expired = r.boolean(i, 15);
     }
     return Status::ok();
   };
-  Status status = co_await write(std::move(work), true);
-  if (!status.is_ok()) co_return status;
-  co_return std::move(*claimed);
+  co_return co_await write_returning(std::move(work), true);
 }
 
 // Only this node's own: other nodes may be running theirs. The jobs of a node
@@ -229,9 +211,7 @@ asio::awaitable<Status> PostgresStore::requeue_running_jobs(std::int64_t now_ms)
 }
 
 asio::awaitable<Result<bool>> PostgresStore::finish_attempt(AttemptOutcome o) {
-  auto recorded = std::make_shared<bool>(false);
-  pg::Writer::Work work = [o = std::move(o), recorded](Connection& db) {
-    *recorded = false;
+  std::function<Status(Connection&, bool&)> work = [o = std::move(o)](Connection& db, bool& recorded) {
     // Locked, so a cancel or another node's claim waits for this outcome or
     // has already moved the job on (and the outcome is then ignored).
     auto job = find_job(db, o.job_id, true);
@@ -259,12 +239,10 @@ asio::awaitable<Result<bool>> PostgresStore::finish_attempt(AttemptOutcome o) {
           o.disable_integration, now_utc(), j.integration_id);
       if (!disable.ok()) return disable.status();
     }
-    *recorded = true;
+    recorded = true;
     return Status::ok();
   };
-  Status status = co_await write(std::move(work), true);
-  if (!status.is_ok()) co_return status;
-  co_return *recorded;
+  co_return co_await write_returning(std::move(work), true);
 }
 
 // Jobs are filed by the commit that makes them.
@@ -272,17 +250,19 @@ asio::awaitable<Status> PostgresStore::file_pending_jobs() { co_return Status::o
 
 Result<std::vector<JobRow>> PostgresStore::jobs_of_source(std::string_view source_id) {
   return read([&](Connection& db) {
-    return jobs_of(db.query("SELECT " JOB_COLUMNS " FROM jobs WHERE source_id = $1 ORDER BY seq", source_id));
+    return pg::all_rows(db.query("SELECT " JOB_COLUMNS " FROM jobs WHERE source_id = $1 ORDER BY seq", source_id),
+                        job_of);
   });
 }
 
 Result<std::vector<JobRow>> PostgresStore::list_jobs(const JobFilter& f) {
   return read([&](Connection& db) {
-    return jobs_of(db.query("SELECT " JOB_COLUMNS
-                            " FROM jobs WHERE seq > $1 AND ($2 = '' OR status = $2)"
-                            " AND ($3 = '' OR integration_id = $3) AND ($4 = '' OR source_id = $4)"
-                            " ORDER BY seq LIMIT $5",
-                            f.after_seq, f.status, f.integration_id, f.source_id, f.limit));
+    Rows r = db.query("SELECT " JOB_COLUMNS
+                      " FROM jobs WHERE seq > $1 AND ($2 = '' OR status = $2)"
+                      " AND ($3 = '' OR integration_id = $3) AND ($4 = '' OR source_id = $4)"
+                      " ORDER BY seq LIMIT $5",
+                      f.after_seq, f.status, f.integration_id, f.source_id, f.limit);
+    return pg::all_rows(r, job_of);
   });
 }
 
@@ -291,51 +271,40 @@ Result<JobRow> PostgresStore::get_job(std::string_view id) {
 }
 
 Result<std::vector<JobAttemptRow>> PostgresStore::list_attempts(std::int64_t job_seq) {
-  return read([&](Connection& db) -> Result<std::vector<JobAttemptRow>> {
+  return read([&](Connection& db) {
     Rows r = db.query(
         "SELECT number, started_at, duration_ms, outcome, http_status, error FROM job_attempts WHERE job_seq = $1"
         " ORDER BY number",
         job_seq);
-    if (!r.ok()) return r.status();
-    std::vector<JobAttemptRow> out;
-    for (int i = 0; i < r.size(); ++i) {
-      out.push_back({static_cast<int>(r.integer(i, 0)), r.text(i, 1), r.integer(i, 2), r.text(i, 3),
-                     static_cast<int>(r.integer(i, 4)), r.text(i, 5)});
-    }
-    return out;
+    return pg::all_rows(r, [](const Rows& rows, int i) {
+      return JobAttemptRow{static_cast<int>(rows.integer(i, 0)), rows.text(i, 1), rows.integer(i, 2),
+                           rows.text(i, 3), static_cast<int>(rows.integer(i, 4)), rows.text(i, 5)};
+    });
   });
 }
 
 Result<std::vector<std::pair<std::string, std::int64_t>>> PostgresStore::count_open_jobs() {
   return read([&](Connection& db) -> Result<std::vector<std::pair<std::string, std::int64_t>>> {
-    std::vector<std::pair<std::string, std::int64_t>> out;
-    for (const char* status : {"pending", "running", "awaiting_callback", "failed"}) {
-      Rows r = db.query("SELECT count(*) FROM jobs WHERE status = $1", status);
-      if (!r.ok()) return r.status();
-      out.emplace_back(status, r.integer(0, 0));
-    }
-    return out;
+    Rows r = db.exec(
+        "SELECT s.status, (SELECT count(*) FROM jobs WHERE jobs.status = s.status)"
+        " FROM unnest(ARRAY['pending', 'running', 'awaiting_callback', 'failed']) WITH ORDINALITY AS s (status, n)"
+        " ORDER BY s.n");
+    return pg::all_rows(r, [](const Rows& rows, int i) { return std::make_pair(rows.text(i, 0), rows.integer(i, 1)); });
   });
 }
 
 asio::awaitable<Result<JobRow>> PostgresStore::retry_job(std::string id, std::int64_t now_ms) {
-  auto job = std::make_shared<JobRow>();
-  pg::Writer::Work work = [id = std::move(id), now_ms, job](Connection& db) {
-    return transition(db, id, {"failed", "dead", "cancelled"}, "pending", now_ms, *job);
+  std::function<Status(Connection&, JobRow&)> work = [id = std::move(id), now_ms](Connection& db, JobRow& job) {
+    return transition(db, id, job_states_retryable, "pending", now_ms, job);
   };
-  Status status = co_await write(std::move(work));
-  if (!status.is_ok()) co_return status;
-  co_return std::move(*job);
+  co_return co_await write_returning(std::move(work));
 }
 
 asio::awaitable<Result<JobRow>> PostgresStore::cancel_job(std::string id) {
-  auto job = std::make_shared<JobRow>();
-  pg::Writer::Work work = [id = std::move(id), job](Connection& db) {
-    return transition(db, id, {"pending", "failed", "running", "awaiting_callback"}, "cancelled", 0, *job);
+  std::function<Status(Connection&, JobRow&)> work = [id = std::move(id)](Connection& db, JobRow& job) {
+    return transition(db, id, job_states_cancellable, "cancelled", 0, job);
   };
-  Status status = co_await write(std::move(work));
-  if (!status.is_ok()) co_return status;
-  co_return std::move(*job);
+  co_return co_await write_returning(std::move(work));
 }
 
 }  // namespace daisy

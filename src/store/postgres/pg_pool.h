@@ -24,7 +24,7 @@ class Pool {
    public:
     Lease(Pool* pool, std::unique_ptr<Connection> c) : pool_(pool), connection_(std::move(c)) {}
     Lease(Lease&&) = default;
-    Lease& operator=(Lease&&) = default;
+    Lease& operator=(Lease&&) = delete;  // would drop the held connection without giving it back
     ~Lease();
     Connection& operator*() { return *connection_; }
     Connection* operator->() { return connection_.get(); }

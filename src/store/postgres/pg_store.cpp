@@ -45,9 +45,8 @@ constexpr auto stalled_writes = std::chrono::seconds(10);
 
 PostgresStore::PostgresStore(PostgresOptions options, Metrics* metrics)
     : options_(std::move(options)),
-      metrics_(metrics),
       readers_(options_.conninfo, options_.max_readers, reader_setup(options_)),
-      writer_(std::make_unique<pg::Writer>(options_.conninfo, writer_setup, options_.writer_threads, metrics_)) {}
+      writer_(std::make_unique<pg::Writer>(options_.conninfo, writer_setup, options_.writer_threads, metrics)) {}
 
 PostgresStore::~PostgresStore() { close(); }
 
@@ -202,25 +201,20 @@ asio::awaitable<Status> PostgresStore::create_app(App app, Sha256 token_hash) {
 static App app_of(const Rows& r, int i) { return App{r.text(i, 0), r.text(i, 1), r.text(i, 2), r.text(i, 3)}; }
 
 Result<std::vector<App>> PostgresStore::list_apps(const Page& page) {
-  return read([&](Connection& db) -> Result<std::vector<App>> {
+  return read([&](Connection& db) {
     Rows r = db.query(
         "SELECT id, name, created_at, unknown_event_types FROM apps WHERE deleted_at IS NULL AND id > $1"
         " ORDER BY id LIMIT $2",
         page.after, page.limit);
-    if (!r.ok()) return r.status();
-    std::vector<App> apps;
-    for (int i = 0; i < r.size(); ++i) apps.push_back(app_of(r, i));
-    return apps;
+    return pg::all_rows(r, app_of);
   });
 }
 
 Result<App> PostgresStore::get_app(std::string_view id) {
-  return read([&](Connection& db) -> Result<App> {
+  return read([&](Connection& db) {
     Rows r = db.query(
         "SELECT id, name, created_at, unknown_event_types FROM apps WHERE id = $1 AND deleted_at IS NULL", id);
-    if (!r.ok()) return r.status();
-    if (r.empty()) return Status::not_found("app");
-    return app_of(r, 0);
+    return pg::first_row(r, app_of, "app");
   });
 }
 

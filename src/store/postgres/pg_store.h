@@ -147,6 +147,20 @@ class PostgresStore final : public Store {
   static boost::asio::awaitable<Status> completion(std::function<void(pg::Writer::Done)> start);
   // Runs work on a writer and resumes the caller after the commit.
   boost::asio::awaitable<Status> write(pg::Writer::Work work, bool by_runner = false);
+  // A write that produces a T: work fills a fresh T on each run (a write may
+  // run again after a rollback); the T once committed, or the failure.
+  template <class T>
+  boost::asio::awaitable<Result<T>> write_returning(std::function<Status(pg::Connection&, T&)> work,
+                                                    bool by_runner = false) {
+    auto out = std::make_shared<T>();
+    pg::Writer::Work run = [out, work = std::move(work)](pg::Connection& db) {
+      *out = T{};
+      return work(db, *out);
+    };
+    Status status = co_await write(std::move(run), by_runner);
+    if (!status.is_ok()) co_return status;
+    co_return std::move(*out);
+  }
   // Event batches waiting for a flush: the batches of concurrent requests
   // are written by one set of statements (pg_events.cpp).
   struct EventWrite {
@@ -157,7 +171,6 @@ class PostgresStore final : public Store {
   void submit_event_flush();
 
   PostgresOptions options_;
-  Metrics* metrics_;
   pg::Pool readers_;
   std::unique_ptr<pg::Writer> writer_;
   // /readyz's own connection, so that a busy pool does not read as an outage.

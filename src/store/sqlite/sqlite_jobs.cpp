@@ -1,6 +1,7 @@
 // SqliteStore: integrations, and the jobs that carry out what they trigger.
 #include <charconv>
 #include <limits>
+#include <span>
 
 #include "store/sqlite/job_rows.h"
 #include "store/sqlite/sqlite_status.h"
@@ -58,7 +59,7 @@ Result<JobRow> find_job(Connection& db, std::string_view id) {
 
 // Moves a job from one of `from` to `to` (due at due_ms); conflict when it is
 // in another state. The job as it is afterwards goes to *out.
-Status transition(Connection& db, const std::string& id, std::initializer_list<std::string_view> from,
+Status transition(Connection& db, const std::string& id, std::span<const std::string_view> from,
                   std::string_view to, std::int64_t due_ms, JobRow& out) {
   auto job = find_job(db, id);
   if (!job.is_ok()) return job.status();
@@ -497,7 +498,7 @@ asio::awaitable<Result<JobRow>> SqliteStore::retry_job(std::string id, std::int6
   if (Status s = co_await file_pending_jobs(); !s.is_ok()) co_return s;
   auto job = std::make_shared<JobRow>();
   sqlite::GroupWriter::Work work = [id = std::move(id), now_ms, job](Connection& db) {
-    return transition(db, id, {"failed", "dead", "cancelled"}, "pending", now_ms, *job);
+    return transition(db, id, job_states_retryable, "pending", now_ms, *job);
   };
   Status status = co_await write(std::move(work));
   if (!status.is_ok()) co_return status;
@@ -508,7 +509,7 @@ asio::awaitable<Result<JobRow>> SqliteStore::cancel_job(std::string id) {
   if (Status s = co_await file_pending_jobs(); !s.is_ok()) co_return s;
   auto job = std::make_shared<JobRow>();
   sqlite::GroupWriter::Work work = [id = std::move(id), job](Connection& db) {
-    return transition(db, id, {"pending", "failed", "running", "awaiting_callback"}, "cancelled", 0, *job);
+    return transition(db, id, job_states_cancellable, "cancelled", 0, *job);
   };
   Status status = co_await write(std::move(work));
   if (!status.is_ok()) co_return status;
