@@ -5,6 +5,7 @@
 
 #include <cstdio>
 
+#include "observability/log_format.h"
 #include "runtime/config.h"
 #include "runtime/daisy_server.h"
 
@@ -12,7 +13,7 @@ namespace {
 
 void setup_logging(const std::string& level) {
   auto logger = spdlog::stderr_logger_mt("daisy");
-  logger->set_pattern("ts=%Y-%m-%dT%H:%M:%S.%eZ level=%l %v", spdlog::pattern_time_type::utc);
+  logger->set_formatter(daisy::make_log_formatter());
   logger->set_level(spdlog::level::from_str(level));
   logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(logger);
@@ -129,13 +130,23 @@ int main(int argc, char** argv) {
   serve->add_option("--write-timeout-ms", config.write_timeout_ms, "Time allowed to send one reply")
       ->envname("DAISY_WRITE_TIMEOUT_MS")
       ->capture_default_str();
+  serve->add_option("--rule-time-budget-ms", config.rule_time_budget_ms,
+                    "Wall time for all the rules of one submission (a backstop: instruction and memory budgets "
+                    "stop a runaway rule first)")
+      ->envname("DAISY_RULE_TIME_BUDGET_MS")
+      ->check(CLI::Range(1u, 60'000u))
+      ->capture_default_str();
   serve->add_option("--shutdown-grace-ms", config.shutdown_grace_ms,
-                    "Longest wait for in-flight requests on SIGTERM/SIGINT")
+                    "On SIGTERM/SIGINT: in-flight requests may finish within it; the process ends when it has passed")
       ->envname("DAISY_SHUTDOWN_GRACE_MS")
       ->capture_default_str();
 
   auto* migrate = app.add_subcommand("migrate", "Apply pending database migrations and exit");
   add_store_options(*migrate, config);
+
+  auto* check = app.add_subcommand(
+      "check", "Check the SQLite database page by page (PRAGMA integrity_check); exit 0 when it is sound");
+  add_store_options(*check, config);
 
   auto* version = app.add_subcommand("version", "Print the version and exit");
 
@@ -148,5 +159,6 @@ int main(int argc, char** argv) {
   setup_logging(config.log_level);
   if (serve->parsed()) return daisy::serve(config);
   if (migrate->parsed()) return daisy::migrate(config);
+  if (check->parsed()) return daisy::check(config);
   return 2;
 }

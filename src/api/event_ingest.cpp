@@ -320,6 +320,7 @@ void register_event_ingest_routes(http::Router& router, ApiContext& ctx) {
   http::RouteOptions options;
   options.batch = true;
   options.content_types = {"application/json", "application/x-ndjson"};
+  options.gzip = true;
   router.add(http::Method::post, "/v1/events", http::Access::app_or_admin,
              http::AsyncHandler([&ctx](Request& req) { return ingest(ctx, req); }), options);
 }

@@ -4,10 +4,14 @@
 #include <boost/json/array.hpp>
 #include <boost/json/parse.hpp>
 
+#include <charconv>
+#include <optional>
+
 #include "api/replies.h"
 #include "api/routes.h"
 #include "events/events_state.h"
 #include "http/json_body.h"
+#include "util/crypto.h"
 #include "util/json_text.h"
 #include "util/time.h"
 #include "util/utf8.h"
@@ -45,12 +49,38 @@ void check_key(std::string_view field, const std::string& value, std::vector<Fie
   if (utf8_length(value) > max_event_name_length) errors.push_back({std::string(field), "must be at most 128 characters"});
 }
 
-Response list_types(ApiContext& ctx) {
-  auto rows = ctx.store.list_event_types();
+// Pages in (category, name) order. The cursor is the last key of the page,
+// hex-encoded "category NUL name": opaque to clients, any text inside.
+Response list_types(ApiContext& ctx, Request& req) {
+  std::size_t limit = 50;
+  if (auto text = req.query_param("limit")) {
+    int value = 0;
+    auto [ptr, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+    if (ec != std::errc{} || ptr != text->data() + text->size() || value < 1 || value > 1000) {
+      return http::validation_problem({{"limit", "must be an integer from 1 to 1000"}}, "Invalid query parameter.");
+    }
+    limit = static_cast<std::size_t>(value);
+  }
+  std::optional<EventTypeKey> after;
+  if (auto cursor = req.query_param("after"); cursor && !cursor->empty()) {
+    std::string raw = cursor->size() <= 4 * 1024 ? from_hex(*cursor) : std::string();
+    auto nul = raw.find('\0');
+    if (nul == std::string::npos) {
+      return http::validation_problem({{"after", "must be a next_cursor from an earlier page"}},
+                                      "Invalid query parameter.");
+    }
+    after = EventTypeKey{raw.substr(0, nul), raw.substr(nul + 1)};
+  }
+  auto rows = ctx.store.list_event_types(after ? &*after : nullptr, limit);
   if (!rows.is_ok()) return store_failure(rows.status(), "event types");
   json::array items;
   for (const auto& row : rows.value()) items.push_back(type_json(row));
-  return json_reply(200, json::object{{"items", std::move(items)}});
+  json::object body{{"items", std::move(items)}, {"next_cursor", nullptr}};
+  if (rows.value().size() == limit) {
+    const EventTypeRow& last = rows.value().back();
+    body["next_cursor"] = to_hex(last.category + std::string(1, '\0') + last.name);
+  }
+  return json_reply(200, std::move(body));
 }
 
 Response get_type(ApiContext& ctx, Request& req) {
@@ -111,7 +141,7 @@ void register_event_type_routes(http::Router& router, ApiContext& ctx) {
   http::RouteOptions json_body;
   json_body.content_types = {"application/json"};
   router.add(Method::get, "/v1/event-types", Access::admin,
-             http::SyncHandler([&ctx](Request&) { return list_types(ctx); }));
+             http::SyncHandler([&ctx](Request& req) { return list_types(ctx, req); }));
   router.add(Method::get, "/v1/event-types/{category}/{name}", Access::admin,
              http::SyncHandler([&ctx](Request& req) { return get_type(ctx, req); }));
   router.add(Method::put, "/v1/event-types/{category}/{name}", Access::admin,

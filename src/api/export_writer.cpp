@@ -81,6 +81,33 @@ std::string cell_text(simdjson::dom::element e) {
   return text;
 }
 
+// True when the answer is text (or a list starting with text) that a
+// spreadsheet would read as a formula.
+bool is_signed_number(std::string_view text) {
+  if (text.size() < 2 || (text[0] != '+' && text[0] != '-')) return false;
+  bool digits = false, point = false;
+  for (char c : text.substr(1)) {
+    if (c >= '0' && c <= '9') {
+      digits = true;
+    } else if (c == '.' && !point) {
+      point = true;
+    } else {
+      return false;
+    }
+  }
+  return digits;
+}
+
+bool is_formula_text(simdjson::dom::element e, std::string_view text) {
+  if (text.empty() || std::string_view("=+-@\t\r").find(text.front()) == std::string_view::npos) return false;
+  if (is_signed_number(text)) return false;  // "+441234567890" runs nothing
+  if (e.type() == simdjson::dom::element_type::STRING) return true;
+  simdjson::dom::array items;
+  if (e.type() != simdjson::dom::element_type::ARRAY || e.get_array().get(items)) return false;
+  for (simdjson::dom::element first : items) return first.type() == simdjson::dom::element_type::STRING;
+  return false;
+}
+
 }  // namespace
 
 void append_csv_field(std::string& out, std::string_view value) {
@@ -106,7 +133,7 @@ void append_csv_header(std::string& out, const std::vector<Question>& questions)
 }
 
 void append_csv_row(std::string& out, const ResponseRow& row, const std::vector<Question>& questions,
-                    simdjson::dom::parser& parser) {
+                    simdjson::dom::parser& parser, CsvFormulas formulas) {
   out += row.id;
   out.push_back(',');
   out += row.submitted_at;
@@ -117,7 +144,10 @@ void append_csv_row(std::string& out, const ResponseRow& row, const std::vector<
   for (const auto& q : questions) {
     out.push_back(',');
     simdjson::dom::element value;
-    if (parsed && !answers[q.key].get(value)) append_csv_field(out, cell_text(value));
+    if (!parsed || answers[q.key].get(value)) continue;
+    std::string text = cell_text(value);
+    if (formulas == CsvFormulas::escape && is_formula_text(value, text)) text.insert(0, 1, '\'');
+    append_csv_field(out, text);
   }
   out += "\r\n";
 }

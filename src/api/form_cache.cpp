@@ -20,10 +20,10 @@ Result<Form> form_from_row(const FormRow& row) {
   return form;
 }
 
-Result<std::shared_ptr<const CompiledForm>> compile_form(const FormRow& row) {
+Result<std::shared_ptr<const CompiledForm>> compile_form(const FormRow& row, const RuleLimits& limits) {
   auto form = form_from_row(row);
   if (!form.is_ok()) return form.status();
-  auto rules = RuleSet::compile(form.value().definition.rules);
+  auto rules = RuleSet::compile(form.value().definition.rules, limits);
   if (!std::holds_alternative<std::shared_ptr<RuleSet>>(rules)) {
     return Status::internal("stored rules of form " + row.id + " no longer compile");
   }
@@ -42,7 +42,7 @@ Result<std::shared_ptr<const CompiledForm>> FormCache::get(const std::string& id
   }
   auto row = store_.get_form(id);
   if (!row.is_ok()) return row.status();
-  auto compiled = compile_form(row.value());
+  auto compiled = compile_form(row.value(), limits_);
   if (!compiled.is_ok()) return compiled;
   std::lock_guard lock(mu_);
   if (generation == generation_) put_locked(compiled.value());

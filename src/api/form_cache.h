@@ -24,11 +24,14 @@ Result<Form> form_from_row(const FormRow& row);
 
 // Parses a stored form and compiles its rules. internal when the stored
 // definition no longer parses (it was checked when saved, so that is a bug).
-Result<std::shared_ptr<const CompiledForm>> compile_form(const FormRow& row);
+Result<std::shared_ptr<const CompiledForm>> compile_form(const FormRow& row, const RuleLimits& limits = {});
 
 class FormCache {
  public:
-  explicit FormCache(Store& store) : store_(store) {}
+  explicit FormCache(Store& store, RuleLimits limits = {}) : store_(store), limits_(limits) {}
+
+  // The budgets every form's rules get (compile with these).
+  const RuleLimits& rule_limits() const { return limits_; }
 
   // From memory, else from the store. not_found when there is no such form.
   Result<std::shared_ptr<const CompiledForm>> get(const std::string& id);
@@ -42,6 +45,7 @@ class FormCache {
 
   static constexpr std::size_t max_entries = 10'000;
   Store& store_;
+  RuleLimits limits_;
   std::mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<const CompiledForm>> forms_;
   // Bumped by clear(): a form read from the store before a clear is not

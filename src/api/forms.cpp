@@ -20,8 +20,8 @@ namespace json = boost::json;
 Response form_reply(int status, const Form& form) { return json_reply(status, form.to_json()); }
 
 // Compiles the rules of a definition: the 422 problem when one does not compile.
-std::variant<std::shared_ptr<RuleSet>, Response> compile_rules(const FormDefinition& def) {
-  auto compiled = RuleSet::compile(def.rules);
+std::variant<std::shared_ptr<RuleSet>, Response> compile_rules(ApiContext& ctx, const FormDefinition& def) {
+  auto compiled = RuleSet::compile(def.rules, ctx.forms->rule_limits());
   if (auto* errors = std::get_if<std::vector<FieldError>>(&compiled)) {
     return http::validation_problem(std::move(*errors), "A rule does not compile.");
   }
@@ -33,7 +33,7 @@ std::variant<std::shared_ptr<RuleSet>, Response> compile_rules(const FormDefinit
 boost::asio::awaitable<Response> save(ApiContext& ctx, const CompiledForm& current, FormDefinition def,
                                       bool new_version, int success_status,
                                       std::function<Response(const Form&)> reply) {
-  auto rules = compile_rules(def);
+  auto rules = compile_rules(ctx, def);
   if (auto* refusal = std::get_if<Response>(&rules)) co_return std::move(*refusal);
   auto compiled = std::make_shared<CompiledForm>();
   compiled->form = current.form;
@@ -60,7 +60,7 @@ boost::asio::awaitable<Response> create_form(ApiContext& ctx, Request& req) {
     co_return http::validation_problem(std::move(*errors), "The form definition cannot work.");
   }
   auto& def = std::get<FormDefinition>(parsed);
-  auto rules = compile_rules(def);
+  auto rules = compile_rules(ctx, def);
   if (auto* refusal = std::get_if<Response>(&rules)) co_return std::move(*refusal);
 
   auto compiled = std::make_shared<CompiledForm>();

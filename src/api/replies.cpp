@@ -1,6 +1,7 @@
 #include "api/replies.h"
 
 #include "util/json_text.h"
+#include "observability/log_value.h"
 
 #include <boost/json/serialize.hpp>
 #include <charconv>
@@ -26,7 +27,7 @@ http::Response store_failure(const Status& status, std::string_view what) {
     case Status::Code::ok:
       break;
   }
-  spdlog::error("msg=\"store failure\" what=\"{}\" error=\"{}\"", what, status.message());
+  spdlog::error("msg=\"store failure\" what={} error={}", log_value(what), log_value(status.message()));
   return http::problem(500, "internal-error", "The store failed; the error has been logged.");
 }
 

@@ -368,11 +368,17 @@ Response export_responses(ApiContext& ctx, Request& req) {
   if (format != "csv" && format != "ndjson") {
     return http::validation_problem({{"format", "must be csv or ndjson"}}, "Invalid query parameter.");
   }
+  std::string formulas_param = req.query_param("formulas").value_or("escape");
+  if (formulas_param != "escape" && formulas_param != "keep") {
+    return http::validation_problem({{"formulas", "must be escape or keep"}}, "Invalid query parameter.");
+  }
+  CsvFormulas formulas = formulas_param == "keep" ? CsvFormulas::keep : CsvFormulas::escape;
   struct ExportState {
     std::vector<Question> questions;
     simdjson::dom::parser parser;
     std::int64_t after_seq = 0;
     bool header_done = false;
+    std::size_t rows_per_call = 1000;  // fewer when rows are large: a part stays near part_bytes
   };
   auto state = std::make_shared<ExportState>();
   state->questions = form.value()->form.definition.questions;
@@ -384,24 +390,26 @@ Response export_responses(ApiContext& ctx, Request& req) {
   r.content_type = csv ? "text/csv; charset=utf-8" : "application/x-ndjson";
   r.headers.emplace_back("Content-Disposition",
                          "attachment; filename=\"responses-" + form_id + (csv ? ".csv\"" : ".ndjson\""));
-  r.stream = [store, form_id, state, csv](std::string& out) {
-    constexpr std::size_t rows_per_call = 1000;
+  r.stream = [store, form_id, state, csv, formulas](std::string& out) {
+    constexpr std::size_t part_bytes = 1024 * 1024;
     if (csv && !state->header_done) append_csv_header(out, state->questions);
     state->header_done = true;
     ResponseFilter filter;
     filter.after_seq = state->after_seq;
+    const std::size_t rows_per_call = state->rows_per_call;
     filter.limit = rows_per_call;
     auto rows = store->list_responses(form_id, filter);
     if (!rows.is_ok()) throw std::runtime_error("export read failed: " + rows.status().message());
     for (const auto& row : rows.value()) {
       if (csv) {
-        append_csv_row(out, row, state->questions, state->parser);
+        append_csv_row(out, row, state->questions, state->parser, formulas);
       } else {
         out += response_json(row);
         out += '\n';
       }
     }
     if (!rows.value().empty()) state->after_seq = rows.value().back().seq;
+    if (out.size() > part_bytes) state->rows_per_call = std::max<std::size_t>(1, rows_per_call * part_bytes / out.size());
     return rows.value().size() == rows_per_call;
   };
   return r;

@@ -13,6 +13,8 @@ namespace {
 using http::Request;
 using http::Response;
 
+constexpr std::size_t search_part_bytes = 64 * 1024;
+
 Response fever_error(int status, std::string_view code, std::string_view message) {
   std::string body = "{\"data\":null,\"error\":{\"code\":";
   append_json_string(body, code);
@@ -56,8 +58,21 @@ Response search(ApiContext& ctx, Request& req) {
     }
     (is_start ? from : to) = bound;
   }
-  auto snapshot = ctx.feeds->search_index().snapshot();
-  return Response(200, feeds::SearchIndex::search(*snapshot, from, to));
+  // Small replies go out whole; a large one is written part by part as the
+  // client reads it, so a client that stops reading holds one part.
+  auto reply = std::make_shared<feeds::SearchIndex::Reply>(ctx.feeds->search_index().snapshot(), from, to);
+  Response r(200, {});
+  if (!reply->next(r.body, search_part_bytes)) return r;
+  r.stream = [reply, first = std::move(r.body)](std::string& out) mutable {
+    if (!first.empty()) {
+      out = std::move(first);
+      first.clear();
+      return true;
+    }
+    return reply->next(out, search_part_bytes);
+  };
+  r.body.clear();
+  return r;
 }
 
 }  // namespace

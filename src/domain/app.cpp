@@ -1,13 +1,13 @@
 #include "domain/app.h"
 
+#include "util/utf8.h"
+
 namespace daisy {
 
 std::string check_app_name(std::string_view name) {
   if (name.empty()) return "must not be empty";
   if (name.size() > 200) return "must be at most 200 bytes";
-  for (unsigned char c : name) {
-    if (c < 0x20 || c == 0x7f) return "must not contain control characters";
-  }
+  if (has_hidden_control(name)) return "must not contain control or bidirectional formatting characters";
   return {};
 }
 

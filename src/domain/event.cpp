@@ -45,6 +45,8 @@ void check_name(const json::object& obj, std::string_view key, std::string& out,
     errors.push_back({std::string(key), "must not be empty"});
   } else if (utf8_length(*s) > max_event_name_length) {
     errors.push_back({std::string(key), "must be at most 128 characters"});
+  } else if (has_hidden_control(*s)) {
+    errors.push_back({std::string(key), "must not contain control or bidirectional formatting characters"});
   } else {
     out.assign(s->data(), s->size());
   }

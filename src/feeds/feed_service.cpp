@@ -20,6 +20,7 @@
 #include "util/ids.h"
 #include "util/thread_name.h"
 #include "util/time.h"
+#include "observability/log_value.h"
 
 namespace daisy::feeds {
 namespace asio = boost::asio;
@@ -108,7 +109,7 @@ bool FeedService::reload_providers() {
   for (;;) {
     auto rows = store_.list_providers(page);
     if (!rows.is_ok()) {
-      spdlog::error("msg=\"cannot load providers\" error=\"{}\"", rows.status().message());
+      spdlog::error("msg=\"cannot load providers\" error={}", log_value(rows.status().message()));
       return false;
     }
     for (const ProviderRow& row : rows.value()) {
@@ -238,8 +239,8 @@ void FeedService::refresh_index_in_force(const std::string& provider_id) {
   }
   auto plans = store_.searchable_plans(provider_id);
   if (!plans.is_ok()) {
-    spdlog::error("msg=\"cannot read plans for the search index\" provider={} error=\"{}\"", provider_id,
-                  plans.status().message());
+    spdlog::error("msg=\"cannot read plans for the search index\" provider={} error={}", provider_id,
+                  log_value(plans.status().message()));
     return;
   }
   index_.replace(provider_id, search_plans(plans.value(), *timezone));
@@ -347,13 +348,13 @@ asio::awaitable<void> FeedService::run_pull(std::string id, std::string trigger)
   std::size_t trigger_index = trigger == "schedule" ? 0 : trigger == "manual" ? 1 : 2;
   pulls_[trigger_index][result.ok() ? 0 : 1].fetch_add(1, std::memory_order_relaxed);
   if (!result.ok()) {
-    spdlog::warn("msg=\"provider pull failed\" provider={} name={} trigger={} http_status={} error=\"{}\"", id,
-                 definition.name, trigger, result.sync.http_status,
-                 result.status.is_ok() ? result.sync.error : result.status.message());
+    spdlog::warn("msg=\"provider pull failed\" provider={} name={} trigger={} http_status={} error={}", id,
+                 log_value(definition.name), trigger, result.sync.http_status,
+                 log_value(result.status.is_ok() ? result.sync.error : result.status.message()));
   } else {
     spdlog::info("msg=\"provider pulled\" provider={} name={} trigger={} http_status={} seen={} new={} changed={} "
                  "skipped={} duration_ms={}",
-                 id, definition.name, trigger, result.sync.http_status, result.sync.seen, result.sync.added,
+                 id, log_value(definition.name), trigger, result.sync.http_status, result.sync.seen, result.sync.added,
                  result.sync.changed, result.sync.skipped, result.sync.duration_ms);
   }
   for (auto& w : waiters) w(result);
@@ -488,8 +489,8 @@ asio::awaitable<PullResult> FeedService::pull_once(ProviderRow& row, const Provi
   sync.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
   if (sync.error.empty() && !skip_reasons.empty()) {
     // Recorded with a successful pull: what was skipped, and why (the first few).
-    spdlog::warn("msg=\"provider items skipped\" provider={} skipped={} first=\"{}\"", row.id, sync.skipped,
-                 skip_reasons.front());
+    spdlog::warn("msg=\"provider items skipped\" provider={} skipped={} first={}", row.id, sync.skipped,
+                 log_value(skip_reasons.front()));
   }
   write->success = sync.error.empty() || pages_kept;
   write->synced_at = now_utc();

@@ -86,25 +86,42 @@ void SearchIndex::replace(const std::string& provider_id, std::vector<SearchPlan
   std::atomic_store(&current_, std::shared_ptr<const Snapshot>(std::move(next)));
 }
 
+SearchIndex::Reply::Reply(std::shared_ptr<const Snapshot> snapshot, std::optional<std::int64_t> from,
+                          std::optional<std::int64_t> to)
+    : snapshot_(std::move(snapshot)), to_(to) {
+  const auto& plans = snapshot_->plans;
+  it_ = from ? std::lower_bound(plans.begin(), plans.end(), *from,
+                                [](const SearchPlan& p, std::int64_t t) { return p.starts_at < t; })
+             : plans.begin();
+  // A plan ends no earlier than it starts, so none starting after `to` can match.
+  last_ = to ? std::upper_bound(it_, plans.end(), *to, [](std::int64_t t, const SearchPlan& p) { return t < p.starts_at; })
+             : plans.end();
+}
+
+bool SearchIndex::Reply::next(std::string& out, std::size_t part_bytes) {
+  std::size_t limit = out.size() + part_bytes;
+  if (!started_) {
+    out += "{\"data\":{\"events\":[";
+    started_ = true;
+  }
+  for (; it_ != last_ && out.size() < limit; ++it_) {
+    if (to_ && it_->ends_at > *to_) continue;
+    if (any_) out += ',';
+    out += it_->json;
+    any_ = true;
+  }
+  if (it_ != last_) return true;
+  out += "]},\"error\":null}";
+  return false;
+}
+
 std::string SearchIndex::search(const Snapshot& snapshot, std::optional<std::int64_t> from,
                                 std::optional<std::int64_t> to) {
-  const auto& plans = snapshot.plans;
-  auto first = from ? std::lower_bound(plans.begin(), plans.end(), *from,
-                                       [](const SearchPlan& p, std::int64_t t) { return p.starts_at < t; })
-                    : plans.begin();
-  // A plan ends no earlier than it starts, so none starting after `to` can match.
-  auto last = to ? std::upper_bound(first, plans.end(), *to,
-                                    [](std::int64_t t, const SearchPlan& p) { return t < p.starts_at; })
-                 : plans.end();
-  std::string body = "{\"data\":{\"events\":[";
-  bool any = false;
-  for (auto it = first; it != last; ++it) {
-    if (to && it->ends_at > *to) continue;
-    if (any) body += ',';
-    body += it->json;
-    any = true;
+  // A reply over a snapshot that the caller keeps alive: no ownership taken.
+  Reply reply(std::shared_ptr<const Snapshot>(std::shared_ptr<const Snapshot>{}, &snapshot), from, to);
+  std::string body;
+  while (reply.next(body, std::size_t(-1) / 2)) {
   }
-  body += "]},\"error\":null}";
   return body;
 }
 

@@ -43,6 +43,23 @@ class SearchIndex {
   static std::string search(const Snapshot& snapshot, std::optional<std::int64_t> from,
                             std::optional<std::int64_t> to);
 
+  // The same body in parts, written as the client reads it: each call of
+  // next() appends about `part_bytes` of it. Holds the snapshot, so a reply
+  // costs one part of memory however many plans it lists.
+  class Reply {
+   public:
+    Reply(std::shared_ptr<const Snapshot> snapshot, std::optional<std::int64_t> from, std::optional<std::int64_t> to);
+    // Appends the next part to out; false once the body is complete.
+    bool next(std::string& out, std::size_t part_bytes);
+
+   private:
+    std::shared_ptr<const Snapshot> snapshot_;
+    std::vector<SearchPlan>::const_iterator it_, last_;
+    std::optional<std::int64_t> to_;
+    bool started_ = false;
+    bool any_ = false;
+  };
+
  private:
   std::mutex mu_;  // serialises writers
   std::map<std::string, std::vector<SearchPlan>> by_provider_;

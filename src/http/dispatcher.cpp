@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "http/problem.h"
+#include "observability/log_value.h"
 
 namespace daisy::http {
 namespace {
@@ -53,6 +54,14 @@ std::optional<Response> check_content_type(const Route& route, const Request& re
                      "; send " + list + ".");
 }
 
+std::optional<Response> check_content_encoding(const Route& route, const Request& req) {
+  std::string_view encoding = req.header("Content-Encoding");
+  if (encoding.empty() || iequals(encoding, "identity") || route.options.gzip) return std::nullopt;
+  return problem(415, "unsupported-media-type",
+                 "This route takes no Content-Encoding; send the body uncompressed.", {{"Content-Encoding",
+                 "is not accepted here"}});
+}
+
 }  // namespace
 
 Response Dispatcher::not_found_reply() {
@@ -69,6 +78,7 @@ Response Dispatcher::method_not_allowed_reply(const RoutePattern& pattern) {
 boost::asio::awaitable<Response> Dispatcher::dispatch(const Route& route, Request& req) {
   if (auto refusal = check_access(route, req, auth_)) co_return std::move(*refusal);
   if (auto refusal = check_content_type(route, req)) co_return std::move(*refusal);
+  if (auto refusal = check_content_encoding(route, req)) co_return std::move(*refusal);
 
   if (static_cast<std::size_t>(metrics_.in_flight.fetch_add(1, std::memory_order_relaxed)) >=
       max_in_flight_) {
@@ -92,8 +102,8 @@ boost::asio::awaitable<Response> Dispatcher::dispatch(const Route& route, Reques
       response = co_await std::get<AsyncHandler>(route.handler)(req);
     }
   } catch (const std::exception& e) {
-    spdlog::error("msg=\"handler failed\" request_id={} route=\"{}\" error=\"{}\"", req.request_id,
-                  req.route, e.what());
+    spdlog::error("msg=\"handler failed\" request_id={} route={} error={}", req.request_id,
+                  log_value(req.route), log_value(e.what()));
     failed = true;
   }
   if (failed) {

@@ -3,6 +3,8 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include "util/utf8.h"
+
 namespace daisy::http {
 
 std::string_view status_reason(int status) {
@@ -35,10 +37,21 @@ std::string_view status_reason(int status) {
   }
 }
 
+namespace {
+
+// Details and field errors may quote what the client sent (a path parameter,
+// a header): bytes that are not UTF-8 become U+FFFD, so the reply stays JSON.
+std::string utf8_text(std::string_view text) {
+  bool cut = false;
+  return sanitize_utf8(text, text.size() * 3, cut);
+}
+
+}  // namespace
+
 boost::json::array field_errors_json(const std::vector<FieldError>& errors) {
   boost::json::array list;
   for (const auto& e : errors) {
-    list.push_back(boost::json::object{{"field", e.field}, {"message", e.message}});
+    list.push_back(boost::json::object{{"field", utf8_text(e.field)}, {"message", utf8_text(e.message)}});
   }
   return list;
 }
@@ -49,7 +62,7 @@ boost::json::object problem_body(int status, std::string_view slug, std::string_
   body["type"] = std::string("urn:daisy:problem:") + std::string(slug);
   body["title"] = status_reason(status);
   body["status"] = status;
-  body["detail"] = detail;
+  body["detail"] = utf8_text(detail);
   if (!errors.empty()) body["errors"] = field_errors_json(errors);
   return body;
 }

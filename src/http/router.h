@@ -34,6 +34,9 @@ struct RouteOptions {
   // Media types the body may have (parameters such as charset ignored). When
   // non-empty, a request with a body of another type is refused with 415.
   std::vector<std::string_view> content_types;
+  // The handler inflates gzip bodies itself. Elsewhere a Content-Encoding
+  // other than identity is refused with 415, not read as plain bytes.
+  bool gzip = false;
 };
 
 struct Route {

@@ -20,6 +20,10 @@
 #include <unistd.h>
 
 #include <array>
+#include <tuple>
+#include <optional>
+#include <utility>
+#include <cstdlib>
 #include <charconv>
 #include <atomic>
 #include <mutex>
@@ -32,6 +36,7 @@
 #include "util/ids.h"
 #include "util/thread_name.h"
 #include "util/time.h"
+#include "observability/log_value.h"
 
 namespace daisy::http {
 namespace asio = boost::asio;
@@ -78,6 +83,15 @@ bool valid_request_id(std::string_view id) {
     if (!ok) return false;
   }
   return true;
+}
+
+// A header line that starts with a space or tab continues the one before it
+// (obs-fold), or follows the request line with whitespace: both refused.
+bool has_obs_fold(std::string_view head) {
+  for (auto at = head.find("\r\n"); at != std::string_view::npos && at + 2 < head.size(); at = head.find("\r\n", at + 2)) {
+    if (head[at + 2] == ' ' || head[at + 2] == '\t') return true;
+  }
+  return false;
 }
 
 std::mutex log_write_mu;
@@ -135,6 +149,7 @@ struct Server::Impl {
   std::optional<tcp::acceptor> acceptor;
   std::atomic<bool> stopping{false};
   std::atomic<bool> stop_started{false};
+  std::atomic<std::size_t> stream_bytes{0};  // parts of streamed replies being written
   SteadyClock::time_point stop_deadline{};
 
   std::uint16_t listen();
@@ -147,6 +162,7 @@ struct Server::Impl {
   asio::awaitable<bool> send(Connection& conn, const Request& req, Response& resp, bool keep_alive,
                              bool head_only, int version);
   asio::awaitable<bool> send_stream(Connection& conn, Response& resp, bool raw);
+  asio::awaitable<std::tuple<boost::system::error_code, std::size_t>> read_head(Connection& conn);
   asio::awaitable<void> linger_close(Connection& conn);
   void log_request(Worker& w, const Request& req, const Response& resp, std::string_view method,
                    std::size_t bytes_in, std::size_t bytes_out, SteadyClock::time_point start,
@@ -203,8 +219,23 @@ void Server::Impl::run() {
 
 void Server::Impl::begin_stop() {
   if (stop_started.exchange(true)) return;
+  if (config.exit_after_grace) {
+    std::thread([grace = config.shutdown_grace] {
+      name_this_thread("daisy-stop");
+      std::this_thread::sleep_for(grace);
+      static constexpr char message[] =
+          "level=critical msg=\"the shutdown grace expired with work still running; exiting now\"\n";
+      [[maybe_unused]] auto n = ::write(2, message, sizeof message - 1);
+      std::_Exit(1);
+    }).detach();
+  }
   asio::post(accept_ioc, [this] {
-    stop_deadline = SteadyClock::now() + config.shutdown_grace;
+    // With the hard end, leave time for the store to commit after the last
+    // connections close: half the grace, or all but two seconds of it.
+    auto grace = config.exit_after_grace
+                     ? std::max(config.shutdown_grace / 2, config.shutdown_grace - std::chrono::milliseconds(2000))
+                     : config.shutdown_grace;
+    stop_deadline = SteadyClock::now() + grace;
     stopping.store(true);
     boost::system::error_code ec;
     acceptor->close(ec);
@@ -220,7 +251,7 @@ asio::awaitable<void> Server::Impl::accept_loop() {
     if (ec) {
       if (ec == asio::error::operation_aborted || stopping.load()) break;
       // Out of descriptors or similar: pause rather than spin.
-      spdlog::warn("msg=\"accept failed\" error=\"{}\"", ec.message());
+      spdlog::warn("msg=\"accept failed\" error={}", log_value(ec.message()));
       backoff.expires_after(std::chrono::milliseconds(100));
       co_await backoff.async_wait(use_tuple);
       continue;
@@ -240,7 +271,8 @@ asio::awaitable<void> Server::Impl::accept_loop() {
 asio::awaitable<void> Server::Impl::sweep(Worker& w) {
   asio::steady_timer timer(w.ioc);
   for (;;) {
-    timer.expires_after(sweep_interval);
+    // During a stop, sweep often: the process ends once every connection has.
+    timer.expires_after(stopping.load() ? std::chrono::milliseconds(50) : sweep_interval);
     co_await timer.async_wait(use_tuple);
     auto now = SteadyClock::now();
     bool stop = stopping.load();
@@ -288,7 +320,7 @@ asio::awaitable<void> Server::Impl::session(Worker& w, tcp::socket socket) {
   try {
     co_await serve(w, conn, remote);
   } catch (const std::exception& e) {
-    spdlog::error("msg=\"connection failed\" remote={} error=\"{}\"", remote, e.what());
+    spdlog::error("msg=\"connection failed\" remote={} error={}", remote, log_value(e.what()));
   }
   boost::system::error_code ignored;
   conn.socket.close(ignored);
@@ -299,6 +331,11 @@ asio::awaitable<void> Server::Impl::session(Worker& w, tcp::socket socket) {
 asio::awaitable<void> Server::Impl::serve(Worker& w, Connection& conn, const std::string& remote) {
   Request req;
   const std::size_t largest_body = std::max(config.max_body_bytes, config.max_batch_body_bytes);
+  // A new connection must start its request within the header timeout (or
+  // the idle timeout, if shorter): the idle timeout alone is for keep-alive
+  // waits between requests. Otherwise sockets
+  // that never send a byte could hold every slot of --max-connections.
+  bool first_request = true;
   for (;;) {
     if (stopping.load()) co_return;
     bhttp::request_parser<bhttp::string_body> parser;
@@ -320,14 +357,33 @@ asio::awaitable<void> Server::Impl::serve(Worker& w, Connection& conn, const std
       conn.deadline = now + config.header_timeout;
     } else {
       conn.header_started = {};
-      conn.deadline = now + config.idle_timeout;
+      conn.deadline = now + (first_request ? std::min(config.header_timeout, config.idle_timeout) : config.idle_timeout);
     }
+    first_request = false;
 
-    auto [ec, header_bytes] = co_await bhttp::async_read_header(conn.socket, conn.buffer, parser, use_tuple);
+    // The head is read whole before Beast parses it, so it can be checked as
+    // sent: Beast accepts obs-fold, which RFC 9112 says a server must refuse.
+    auto [ec, head_end] = co_await read_head(conn);
+    std::size_t header_bytes = 0;
+    bool folded = false;
+    if (!ec) {
+      folded = has_obs_fold(std::string_view(static_cast<const char*>(conn.buffer.data().data()), head_end));
+      if (!folded) std::tie(ec, header_bytes) = co_await bhttp::async_read_header(conn.socket, conn.buffer, parser, use_tuple);
+    }
     auto start = SteadyClock::now();
-    if (ec) {
+    bool bad_host = false;
+    if (!ec && !folded) {
+      // One Host, and in HTTP/1.1 exactly one (RFC 9112, section 3.2).
+      auto hosts = parser.get().count(bhttp::field::host);
+      bad_host = hosts > 1 || (hosts == 0 && parser.get().version() >= 11);
+    }
+    if (ec || folded || bad_host) {
       Response refusal;
-      if (ec == bhttp::error::header_limit || ec == bhttp::error::buffer_overflow) {
+      if (folded) {
+        refusal = problem(400, "bad-request", "The request header uses line folding (obs-fold), which HTTP/1.1 does not allow.");
+      } else if (bad_host) {
+        refusal = problem(400, "bad-request", "An HTTP/1.1 request must carry exactly one Host header.");
+      } else if (ec == bhttp::error::header_limit || ec == bhttp::error::buffer_overflow) {
         refusal = problem(431, "header-too-large",
                           fmt::format("The request header exceeds {} bytes.", config.max_header_bytes));
       } else if (ec == bhttp::error::body_limit) {
@@ -503,21 +559,73 @@ asio::awaitable<bool> Server::Impl::send(Connection& conn, const Request& req, R
   co_return co_await send_stream(conn, resp, version == 10);
 }
 
+// Reads until the buffer holds a whole request head (up to its blank line);
+// returns the head's length. Errors as Beast's header read reports them:
+// header_limit past the limit, end_of_stream when the client closed before a
+// byte, partial_message when it closed mid-head.
+asio::awaitable<std::tuple<boost::system::error_code, std::size_t>> Server::Impl::read_head(Connection& conn) {
+  std::size_t scanned = 0;
+  for (;;) {
+    std::string_view data(static_cast<const char*>(conn.buffer.data().data()), conn.buffer.size());
+    auto end = data.find("\r\n\r\n", scanned);
+    if (end != std::string_view::npos) co_return std::tuple{boost::system::error_code{}, end + 4};
+    // What is not HTTP (a TLS ClientHello, binary junk) is refused at once,
+    // not after the header timeout: the request line is printable text.
+    for (char c : data.substr(0, data.find('\r'))) {
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+        co_return std::tuple{boost::system::error_code(bhttp::error::bad_method), std::size_t{0}};
+      }
+    }
+    scanned = data.size() > 3 ? data.size() - 3 : 0;
+    if (data.size() >= config.max_header_bytes || conn.buffer.size() >= conn.buffer.max_size()) {
+      co_return std::tuple{boost::system::error_code(bhttp::error::header_limit), std::size_t{0}};
+    }
+    std::size_t room = std::min<std::size_t>(16 * 1024, conn.buffer.max_size() - conn.buffer.size());
+    auto [ec, n] = co_await conn.socket.async_read_some(conn.buffer.prepare(room), use_tuple);
+    if (ec == asio::error::eof) {
+      ec = conn.buffer.size() == 0 ? bhttp::error::end_of_stream : bhttp::error::partial_message;
+    }
+    if (ec) co_return std::tuple{ec, std::size_t{0}};
+    conn.buffer.commit(n);
+  }
+}
+
 // Writes a streamed body chunk by chunk. The producer runs on this I/O thread
 // between writes, so each call must be short (it is given no more than one
 // chunk's worth of work); the writes in between let other connections run.
 asio::awaitable<bool> Server::Impl::send_stream(Connection& conn, Response& resp, bool raw) {
   std::string chunk;
   std::string size_line;
+  std::optional<asio::steady_timer> pause;
+  // Counts the part being written in stream_bytes until it is written.
+  struct Held {
+    std::atomic<std::size_t>& total;
+    std::size_t bytes = 0;
+    void hold(std::size_t n) { total.fetch_add(bytes = n, std::memory_order_relaxed); }
+    void release() { total.fetch_sub(std::exchange(bytes, 0), std::memory_order_relaxed); }
+    ~Held() { release(); }
+  } held{stream_bytes};
   for (;;) {
     chunk.clear();
+    held.release();
+    if (stream_bytes.load(std::memory_order_relaxed) > config.max_stream_buffer_bytes) {
+      // Too many parts wait for their clients: make no more until some are taken.
+      auto give_up = SteadyClock::now() + config.write_timeout;
+      if (!pause) pause.emplace(conn.socket.get_executor());
+      while (stream_bytes.load(std::memory_order_relaxed) > config.max_stream_buffer_bytes) {
+        if (SteadyClock::now() >= give_up || stopping.load()) co_return false;
+        pause->expires_after(std::chrono::milliseconds(10));
+        co_await pause->async_wait(use_tuple);
+      }
+    }
     bool more = false;
     try {
       more = resp.stream(chunk);
     } catch (const std::exception& e) {
-      spdlog::error("msg=\"stream failed\" error=\"{}\"", e.what());
+      spdlog::error("msg=\"stream failed\" error={}", log_value(e.what()));
       co_return false;  // the client sees a truncated body, never a false end
     }
+    held.hold(chunk.size());
     if (!chunk.empty()) {
       conn.deadline = SteadyClock::now() + config.write_timeout;
       if (raw) {

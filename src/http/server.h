@@ -27,7 +27,16 @@ struct ServerConfig {
   std::chrono::milliseconds idle_timeout{60'000};    // keep-alive wait for the next request
   std::chrono::milliseconds write_timeout{30'000};   // writing one reply
   std::chrono::milliseconds shutdown_grace{15'000};  // longest wait for in-flight requests
+  // When set, a stop ends the process once shutdown_grace has passed, whatever
+  // a handler or the store is doing (connections are closed at half of it,
+  // or two seconds before its end when it is longer, leaving the rest for the
+  // store to commit). Off for servers embedded in tests.
+  bool exit_after_grace = false;
   std::size_t max_connections = 10'000;
+  // Memory that streamed replies (exports, large searches) may hold in parts
+  // produced but not yet taken by their clients, all connections together.
+  // Past it, a stream waits (up to write_timeout) before making its next part.
+  std::size_t max_stream_buffer_bytes = 256 * 1024 * 1024;
   int log_fd = 2;  // where the per-request lines go
 };
 

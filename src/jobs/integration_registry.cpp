@@ -6,6 +6,7 @@
 
 #include "util/ids.h"
 #include "util/time.h"
+#include "observability/log_value.h"
 
 namespace daisy::jobs {
 
@@ -17,7 +18,7 @@ static std::optional<std::vector<IntegrationRow>> read_all(Store& store) {
   for (;;) {
     auto rows = store.list_integrations(page);
     if (!rows.is_ok()) {
-      spdlog::error("msg=\"cannot load integrations\" error=\"{}\"", rows.status().message());
+      spdlog::error("msg=\"cannot load integrations\" error={}", log_value(rows.status().message()));
       return std::nullopt;
     }
     for (IntegrationRow& row : rows.value()) all.push_back(std::move(row));

@@ -21,6 +21,7 @@
 #include "util/iso8601.h"
 #include "util/thread_name.h"
 #include "util/time.h"
+#include "observability/log_value.h"
 
 namespace daisy::jobs {
 namespace asio = boost::asio;
@@ -193,7 +194,7 @@ asio::awaitable<void> JobRunner::count_queue() {
       }
       queue_counted_.store(true, std::memory_order_release);
     } else {
-      spdlog::warn("msg=\"cannot count the jobs\" error=\"{}\"", open.status().message());
+      spdlog::warn("msg=\"cannot count the jobs\" error={}", log_value(open.status().message()));
     }
     queue_timer_.expires_after(queue_count_interval);
     co_await queue_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
@@ -219,7 +220,7 @@ asio::awaitable<void> JobRunner::loop() {
   // database (SQLite) every running job is its own; on a shared one (PostgreSQL)
   // the store requeues only the jobs this node held.
   Status requeued = co_await store_.requeue_running_jobs(now_ms());
-  if (!requeued.is_ok()) spdlog::error("msg=\"cannot requeue jobs left running\" error=\"{}\"", requeued.message());
+  if (!requeued.is_ok()) spdlog::error("msg=\"cannot requeue jobs left running\" error={}", log_value(requeued.message()));
   for (;;) {
     woken_.store(false, std::memory_order_relaxed);
     // Claims give way to the request path while it writes fast: one claim
@@ -236,7 +237,7 @@ asio::awaitable<void> JobRunner::loop() {
       std::size_t want = std::min(room, claim_at_most);
       auto claimed = co_await store_.claim_jobs(now_ms(), settings_.lease.count(), want);
       if (!claimed.is_ok()) {
-        spdlog::error("msg=\"cannot take due jobs\" error=\"{}\"", claimed.status().message());
+        spdlog::error("msg=\"cannot take due jobs\" error={}", log_value(claimed.status().message()));
       } else {
         for (JobRow& job : claimed.value()) {
           ++in_flight_;
@@ -314,10 +315,10 @@ asio::awaitable<void> JobRunner::run_job(JobRow job) {
   outcome.job_id = job.id;
   outcome.attempt_number = job.attempts;
   if (outcome.attempt.started_at.empty()) outcome.attempt.started_at = now_utc();
-  spdlog::info("msg=\"job attempt\" job={} integration={} attempt={} outcome={} http_status={} status={} ms={}{}",
+  spdlog::info("msg=\"job attempt\" job={} integration={} attempt={} outcome={} http_status={} status={} ms={} error={}",
                job.id, job.integration_id, job.attempts, outcome.attempt.outcome, outcome.attempt.http_status,
                outcome.status, outcome.attempt.duration_ms,
-               outcome.attempt.error.empty() ? "" : " error=\"" + outcome.attempt.error + "\"");
+               log_value(outcome.attempt.error.empty() ? std::string_view("-") : outcome.attempt.error));
   attempts_[outcome_index(outcome.attempt.outcome)].fetch_add(1, std::memory_order_relaxed);
   if (outcome.status == "succeeded") {
     if (auto created = parse_timestamp_ns(job.created_at)) {
@@ -328,7 +329,7 @@ asio::awaitable<void> JobRunner::run_job(JobRow job) {
   auto recorded = co_await store_.finish_attempt(std::move(outcome));
   if (!recorded.is_ok()) {
     // The lease runs out and the job is attempted again.
-    spdlog::error("msg=\"cannot record a job attempt\" job={} error=\"{}\"", job.id, recorded.status().message());
+    spdlog::error("msg=\"cannot record a job attempt\" job={} error={}", job.id, log_value(recorded.status().message()));
   } else if (disables && recorded.value()) {
     // The store disabled the integration: new submissions must see it too.
     auto row = store_.get_integration(job.integration_id);
@@ -381,8 +382,8 @@ asio::awaitable<std::vector<TriggeredAction>> JobRunner::call_sync(
   co_await asio::async_initiate<const asio::use_awaitable_t<>, void()>(initiate, asio::use_awaitable);
   std::lock_guard lock(calls->mu);
   for (const auto& a : calls->actions) {
-    spdlog::info("msg=\"sync action\" integration={} source={} status={}{}", a.integration_id, record_id, a.status,
-                 a.error.empty() ? "" : " error=\"" + a.error + "\"");
+    spdlog::info("msg=\"sync action\" integration={} source={} status={} error={}", a.integration_id, record_id,
+                 a.status, log_value(a.error.empty() ? std::string_view("-") : a.error));
   }
   co_return calls->actions;
 }

@@ -1,6 +1,7 @@
 #include "observability/access_log.h"
 
 #include "util/append.h"
+#include "util/utf8.h"
 
 #include <fmt/format.h>
 
@@ -34,11 +35,14 @@ void append_timestamp(std::string& out) {
 
 namespace {
 
-// Bytes that force a logfmt value into quotes: space and controls, '"', '=', '\\', DEL.
+// Bytes that force a logfmt value into quotes: space and controls, '"', '=',
+// '\\', DEL, and every byte of a multi-byte sequence (checked one by one for
+// C1 and bidirectional controls and for bytes that are not UTF-8).
 constexpr std::array<bool, 256> needs_quote_table = [] {
   std::array<bool, 256> t{};
   for (int c = 0; c <= ' '; ++c) t[c] = true;
-  t['"'] = t['='] = t['\\'] = t[0x7f] = true;
+  for (int c = 0x7f; c < 256; ++c) t[c] = true;
+  t['"'] = t['='] = t['\\'] = true;
   return t;
 }();
 
@@ -56,15 +60,37 @@ void append_logfmt_value(std::string& out, std::string_view value) {
     out.append(value);
     return;
   }
-  out.push_back('"');
+  bool plain_utf8 = true;  // multi-byte text without hidden controls needs no quotes by itself
   for (unsigned char c : value) {
+    if (c < 0x80 && needs_quote_table[c]) {
+      plain_utf8 = false;
+      break;
+    }
+  }
+  if (plain_utf8 && !value.empty() && !has_hidden_control(value)) {
+    out.append(value);
+    return;
+  }
+  out.push_back('"');
+  for (std::size_t i = 0; i < value.size();) {
+    auto c = static_cast<unsigned char>(value[i]);
     if (c == '"' || c == '\\') {
       out.push_back('\\');
       out.push_back(static_cast<char>(c));
-    } else if (c < 0x20 || c == 0x7f) {
+      ++i;
+    } else if (c < 0x80) {
+      if (c < 0x20 || c == 0x7f) fmt::format_to(std::back_inserter(out), "\\x{:02x}", c);
+      else out.push_back(static_cast<char>(c));
+      ++i;
+    } else if (std::size_t n = utf8_sequence_length(value, i); n == 0) {
       fmt::format_to(std::back_inserter(out), "\\x{:02x}", c);
+      ++i;
+    } else if (char32_t cp = utf8_decode(value, i, n); is_hidden_control(cp)) {
+      fmt::format_to(std::back_inserter(out), "\\u{:04x}", static_cast<std::uint32_t>(cp));
+      i += n;
     } else {
-      out.push_back(static_cast<char>(c));
+      out.append(value.substr(i, n));
+      i += n;
     }
   }
   out.push_back('"');

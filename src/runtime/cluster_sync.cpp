@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "util/thread_name.h"
+#include "observability/log_value.h"
 
 namespace daisy {
 
@@ -29,7 +30,7 @@ void ClusterSync::mark_current() {
 void ClusterSync::poll() {
   auto versions = store_.change_versions();
   if (!versions.is_ok()) {
-    spdlog::debug("msg=\"cannot read change versions\" error=\"{}\"", versions.status().message());
+    spdlog::debug("msg=\"cannot read change versions\" error={}", log_value(versions.status().message()));
     return;
   }
   for (const auto& [kind, version] : versions.value()) {

@@ -34,6 +34,9 @@ struct Config {
   bool allow_private_targets = false;           // provider pulls and webhooks may reach internal addresses
   std::size_t feed_max_bytes = 256u << 20;      // largest provider response
   std::string log_level = "info";
+  // Wall time for all the rules of one submission (the instruction and memory
+  // budgets usually stop a runaway rule first).
+  unsigned rule_time_budget_ms = 250;
   // How long a job runner's claim holds a job: a node that dies holding it,
   // its job is taken up by another (or itself, restarted) once this passes.
   unsigned job_lease_ms = 600'000;

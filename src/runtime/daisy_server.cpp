@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -21,9 +22,12 @@
 #include "http/server.h"
 #include "observability/metrics.h"
 #include "runtime/cluster_sync.h"
+#include "runtime/memory_release.h"
 #include "store/postgres/pg_store.h"
+#include "store/sqlite/integrity.h"
 #include "store/sqlite/sqlite_store.h"
 #include "util/ids.h"
+#include "observability/log_value.h"
 
 namespace daisy {
 namespace {
@@ -50,8 +54,25 @@ std::string node_id(const Config& config) {
   std::ofstream out(path, std::ios::trunc);
   out << id << "\n";
   out.close();
-  if (!out) spdlog::warn("msg=\"cannot keep the node id in the data dir\" path=\"{}\"", path);
+  if (!out) spdlog::warn("msg=\"cannot keep the node id in the data dir\" path={}", log_value(path));
   return id;
+}
+
+// A data dir that has served before (it keeps a node id) whose database file
+// is missing or empty has lost its data: starting would create an empty
+// database and look healthy. Refused, with what to do.
+std::string refuse_lost_database(const Config& config, const std::string& db_path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::exists(fs::path(config.data_dir) / "node-id", ec)) return {};
+  auto parent = fs::weakly_canonical(fs::path(db_path), ec).parent_path();
+  if (parent != fs::weakly_canonical(fs::path(config.data_dir), ec)) return {};
+  bool missing = !fs::exists(db_path, ec);
+  if (!missing && fs::file_size(db_path, ec) > 0) return {};
+  return "the data dir " + config.data_dir + " has been used before (it holds a node-id), but its database " +
+         db_path + (missing ? " is missing" : " is empty") +
+         ": restore the database from a backup, or remove " + config.data_dir +
+         "/node-id to start afresh with an empty one";
 }
 
 // Opens the store named by --db.
@@ -69,6 +90,10 @@ std::unique_ptr<Store> open_store(const Config& config, Metrics* metrics, std::s
   }
   SqliteOptions options;
   options.path = db.substr(7);
+  if (std::string refusal = refuse_lost_database(config, options.path); !refusal.empty()) {
+    error = refusal;
+    return nullptr;
+  }
   options.event_index.generation_age = std::chrono::milliseconds(config.event_index_delay_ms);
   if (config.sqlite_synchronous == "full") {
     options.synchronous_full = true;
@@ -96,7 +121,7 @@ std::unique_ptr<Store> open_store(const Config& config, Metrics* metrics, std::s
 bool run_migrations(Store& store) {
   auto applied = store.migrate();
   if (!applied.is_ok()) {
-    spdlog::critical("msg=\"migration failed\" error=\"{}\"", applied.status().message());
+    spdlog::critical("msg=\"migration failed\" error={}", log_value(applied.status().message()));
     return false;
   }
   for (int v : applied.value()) spdlog::info("msg=\"migration applied\" version={}", v);
@@ -113,14 +138,14 @@ bool load_events_state(const Config& config, Store& store, events::EventsState& 
   auto types = store.list_event_types();
   auto rejecting = store.apps_rejecting_unknown_event_types();
   if (!types.is_ok() || !rejecting.is_ok()) {
-    spdlog::critical("msg=\"cannot load event types\" error=\"{}\"",
-                     (types.is_ok() ? rejecting.status() : types.status()).message());
+    spdlog::critical("msg=\"cannot load event types\" error={}",
+                     log_value((types.is_ok() ? rejecting.status() : types.status()).message()));
     return false;
   }
   try {
     events.types.load(types.value());
   } catch (const std::exception& e) {
-    spdlog::critical("msg=\"cannot load event types\" error=\"{}\"", e.what());
+    spdlog::critical("msg=\"cannot load event types\" error={}", log_value(e.what()));
     return false;
   }
   events.unknown_types.load(rejecting.value());
@@ -131,7 +156,7 @@ int migrate(const Config& config) {
   std::string error;
   auto store = open_store(config, nullptr, error);
   if (!store) {
-    spdlog::critical("msg=\"cannot open the store\" error=\"{}\"", error);
+    spdlog::critical("msg=\"cannot open the store\" error={}", log_value(error));
     return 1;
   }
   bool ok = run_migrations(*store);
@@ -139,10 +164,39 @@ int migrate(const Config& config) {
   return ok ? 0 : 1;
 }
 
+int check(const Config& config) {
+  std::string db = effective_db(config);
+  if (is_postgres(db) || db.rfind("sqlite:", 0) != 0) {
+    std::fprintf(stderr, "daisy check: checks SQLite databases; for PostgreSQL use its own tools (amcheck)\n");
+    return 2;
+  }
+  std::string path = db.substr(7);
+  if (!std::filesystem::exists(path)) {
+    std::fprintf(stderr, "daisy check: %s does not exist\n", path.c_str());
+    return 2;
+  }
+  try {
+    sqlite::Connection connection(path, sqlite::Connection::Mode::read_only);
+    auto verdict = sqlite::check_integrity(connection, true, std::chrono::hours(24 * 365));
+    if (verdict.state == sqlite::IntegrityVerdict::State::ok) {
+      std::printf("%s: ok\n", path.c_str());
+      return 0;
+    }
+    std::printf("%s: damaged: %s\n", path.c_str(), verdict.problems.c_str());
+    return 1;
+  } catch (const std::exception& e) {
+    std::printf("%s: cannot be checked: %s\n", path.c_str(), e.what());
+    return 1;
+  }
+}
+
 int serve(const Config& config) {
+  // A file-size limit (ulimit -f) must fail the write that crosses it, which
+  // the store reports and /readyz shows, not kill the process.
+  std::signal(SIGXFSZ, SIG_IGN);
   http::ServerConfig server_config;
   if (!parse_listen(config.listen, server_config.host, server_config.port)) {
-    spdlog::critical("msg=\"--listen must be host:port\" value=\"{}\"", config.listen);
+    spdlog::critical("msg=\"--listen must be host:port\" value={}", log_value(config.listen));
     return 2;
   }
 
@@ -150,12 +204,12 @@ int serve(const Config& config) {
   Metrics metrics;
   auto store = open_store(config, &metrics, error);
   if (!store) {
-    spdlog::critical("msg=\"cannot open the store\" error=\"{}\"", error);
+    spdlog::critical("msg=\"cannot open the store\" error={}", log_value(error));
     return 1;
   }
   if (!run_migrations(*store)) return 1;
   if (Status claimed = store->claim_node(); !claimed.is_ok()) {
-    spdlog::critical("msg=\"cannot start this node\" error=\"{}\"", claimed.message());
+    spdlog::critical("msg=\"cannot start this node\" error={}", log_value(claimed.message()));
     return 1;
   }
   // Changes made through other nodes on the same database (none with SQLite):
@@ -166,7 +220,7 @@ int serve(const Config& config) {
   Authenticator auth;
   auto admin = establish_admin_token(config.admin_token, *store, auth);
   if (!admin.is_ok()) {
-    spdlog::critical("msg=\"cannot establish the admin token\" error=\"{}\"", admin.status().message());
+    spdlog::critical("msg=\"cannot establish the admin token\" error={}", log_value(admin.status().message()));
     return 1;
   }
   if (!admin.value().empty()) {
@@ -178,12 +232,14 @@ int serve(const Config& config) {
   }
   auto tokens = store->app_tokens();
   if (!tokens.is_ok()) {
-    spdlog::critical("msg=\"cannot load app tokens\" error=\"{}\"", tokens.status().message());
+    spdlog::critical("msg=\"cannot load app tokens\" error={}", log_value(tokens.status().message()));
     return 1;
   }
   auth.replace_app_tokens(tokens.value());
 
-  api::FormCache forms(*store);
+  RuleLimits rule_limits;
+  rule_limits.time_budget = std::chrono::milliseconds(config.rule_time_budget_ms);
+  api::FormCache forms(*store, rule_limits);
   events::EventsState events;
   if (!load_events_state(config, *store, events)) return 1;
   metrics.add_collector([&events](std::string& out) { events.render_metrics(out); });
@@ -216,6 +272,7 @@ int serve(const Config& config) {
   server_config.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
   server_config.write_timeout = std::chrono::milliseconds(config.write_timeout_ms);
   server_config.shutdown_grace = std::chrono::milliseconds(config.shutdown_grace_ms);
+  server_config.exit_after_grace = true;
   server_config.max_connections = config.max_connections;
 
   http::Dispatcher dispatcher(router, auth, metrics, config.max_in_flight);
@@ -224,11 +281,11 @@ int serve(const Config& config) {
   try {
     port = server.listen();
   } catch (const std::exception& e) {
-    spdlog::critical("msg=\"cannot listen\" address={} error=\"{}\"", config.listen, e.what());
+    spdlog::critical("msg=\"cannot listen\" address={} error={}", config.listen, log_value(e.what()));
     return 1;
   }
-  spdlog::info("msg=listening address={}:{} threads={} db=\"{}\" version={}", server_config.host, port,
-               server_config.threads, pg::redact(effective_db(config), effective_db(config)), DAISY_VERSION);
+  spdlog::info("msg=listening address={}:{} threads={} db={} version={}", server_config.host, port,
+               server_config.threads, log_value(pg::redact(effective_db(config), effective_db(config))), DAISY_VERSION);
   std::string callback_base = config.public_url;
   if (callback_base.empty()) {
     bool any = server_config.host == "0.0.0.0" || server_config.host == "::" || server_config.host.empty();
@@ -258,7 +315,7 @@ int serve(const Config& config) {
     try {
       events.types.load(types.value());
     } catch (const std::exception& e) {
-      spdlog::error("msg=\"cannot load event types\" error=\"{}\"", e.what());
+      spdlog::error("msg=\"cannot load event types\" error={}", log_value(e.what()));
       return false;
     }
     return true;
@@ -267,6 +324,7 @@ int serve(const Config& config) {
   cluster.on("providers", [&](const std::string&) { return feeds.reload_providers(); });
   cluster.on("pulls:", [&](const std::string& kind) { return feeds.provider_pulled(kind.substr(6)); });
   cluster.start();
+  MemoryReleaser memory;
 
   server.run();
   cluster.stop();

@@ -9,5 +9,8 @@ namespace daisy {
 
 int serve(const Config& config);
 int migrate(const Config& config);
+// `daisy check`: the full integrity check of a SQLite database; prints ok or
+// what is damaged. 0 sound, 1 damaged, 2 cannot check.
+int check(const Config& config);
 
 }  // namespace daisy

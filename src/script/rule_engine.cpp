@@ -9,6 +9,8 @@
 #include <boost/json/array.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
 
 namespace daisy {
@@ -20,6 +22,16 @@ constexpr int hook_every = 1000;   // instructions between budget checks
 constexpr int max_depth = 16;      // nesting of answers converted to Lua
 constexpr std::size_t max_idle_states = 16;
 
+// Thrown from the count hook when a budget runs out. It is not a Lua error:
+// Lua's C++ build catches it at the nearest protected call as a bare failure
+// without running any message handler (a handler runs with hooks off when
+// the error comes from a hook, so `xpcall(f, function() while true do end
+// end)` would otherwise spin for ever). From then on every instruction throws
+// again, so a `pcall` that catches it cannot carry on.
+struct BudgetExhausted {};
+
+enum class Exhausted { none, instructions, time };
+
 }  // namespace
 
 struct RuleSet::State {
@@ -28,6 +40,8 @@ struct RuleSet::State {
   std::size_t memory_limit = 0;
   std::size_t instructions = 0;
   std::size_t budget = 0;
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  Exhausted exhausted = Exhausted::none;
   std::vector<int> rule_refs;
   // The answers being evaluated; null between evaluations, so an `answers`
   // table a rule smuggled out (say into the string library) reads nothing.
@@ -59,12 +73,17 @@ struct RuleSet::State {
     lua_getallocf(L, &ud);
     auto* s = static_cast<State*>(ud);
     s->instructions += hook_every;
-    if (s->instructions > s->budget) {
-      // From now on every instruction fails, so a pcall inside the rule cannot
-      // catch the error and carry on: the frame around it fails next.
+    if (s->exhausted == Exhausted::none) {
+      if (s->instructions > s->budget) {
+        s->exhausted = Exhausted::instructions;
+      } else if (std::chrono::steady_clock::now() > s->deadline) {
+        s->exhausted = Exhausted::time;
+      } else {
+        return;
+      }
       lua_sethook(L, &count_hook, LUA_MASKCOUNT, 1);
-      luaL_error(L, "exceeded its instruction budget");
     }
+    throw BudgetExhausted{};
   }
 };
 
@@ -123,9 +142,11 @@ struct Evaluation {
   std::vector<RuleOutcome>* outcomes;
 };
 
-std::string error_text(lua_State* L, int rc) {
+std::string error_text(lua_State* L, int rc, Exhausted exhausted = Exhausted::none) {
+  if (exhausted == Exhausted::instructions) return "exceeded its instruction budget";
+  if (exhausted == Exhausted::time) return "exceeded its time budget";
   if (rc == LUA_ERRMEM) return "exceeded its memory limit";
-  const char* msg = lua_tostring(L, -1);
+  const char* msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : nullptr;
   return msg ? msg : "raised an error that is not a string";
 }
 
@@ -204,10 +225,13 @@ static int run_rules(lua_State* L) {
   for (std::size_t i = 0; i < e->rules->size(); ++i) {
     const Rule& rule = (*e->rules)[i];
     RuleOutcome& out = (*e->outcomes)[i];
-    if (spent >= e->total_budget) {
+    if (spent >= e->total_budget || state->exhausted == Exhausted::time) {
       out.passed = false;
-      out.message = rule.message + " (the check could not be evaluated: the rules of this form exhausted "
-                                   "their shared instruction budget)";
+      out.message = rule.message + (state->exhausted == Exhausted::time
+                                        ? " (the check could not be evaluated: the rules of this form exhausted "
+                                          "their time budget)"
+                                        : " (the check could not be evaluated: the rules of this form exhausted "
+                                          "their shared instruction budget)");
       continue;
     }
     lua_rawgeti(L, LUA_REGISTRYINDEX, state->rule_refs[i]);
@@ -218,14 +242,16 @@ static int run_rules(lua_State* L) {
     lua_sethook(L, &RuleSet::State::count_hook, LUA_MASKCOUNT, hook_every);
     int rc = lua_pcall(L, 0, 1, 0);
     spent += state->instructions;
-    if (rc == LUA_OK) {
+    Exhausted exhausted = state->exhausted;
+    if (exhausted == Exhausted::instructions) state->exhausted = Exhausted::none;  // the next rule has its own
+    if (rc == LUA_OK && exhausted == Exhausted::none) {
       out.passed = lua_toboolean(L, -1);
       if (!out.passed) out.message = rule.message;
     } else {
       out.passed = false;
-      out.message = rule.message + " (the check could not be evaluated: " + error_text(L, rc) + ")";
+      out.message = rule.message + " (the check could not be evaluated: " + error_text(L, rc, exhausted) + ")";
     }
-    lua_pop(L, 1);
+    lua_settop(L, env);
   }
   return 0;
 }
@@ -233,6 +259,75 @@ static int run_rules(lua_State* L) {
 namespace {
 
 int refuse_write(lua_State* L) { return luaL_error(L, "the standard libraries are read-only"); }
+
+// Guards around library functions whose C loops run outside the reach of the
+// instruction hook. Each checks its arguments, then calls the original (its
+// upvalue 1) with the same arguments.
+int call_original(lua_State* L) {
+  int n = lua_gettop(L);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, n, LUA_MULTRET);
+  return lua_gettop(L);
+}
+
+// Finalizers run with hooks off, so a `__gc` that loops could never be
+// stopped: metatables with one are refused.
+int guarded_setmetatable(lua_State* L) {
+  if (lua_type(L, 2) == LUA_TTABLE) {
+    lua_pushliteral(L, "__gc");
+    if (lua_rawget(L, 2) != LUA_TNIL) return luaL_error(L, "__gc metamethods are not allowed in rules");
+    lua_pop(L, 1);
+  }
+  return call_original(L);
+}
+
+// At most this many elements for one call of a table function: a length
+// taken from a __len metamethod could otherwise make table.insert, remove or
+// move loop in C for ever. No table of a rule's state (8 MiB) comes near it.
+constexpr lua_Integer max_table_span = 1 << 22;
+
+int guarded_table_call(lua_State* L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  if (luaL_len(L, 1) > max_table_span) return luaL_error(L, "the table is too long for this function");
+  return call_original(L);
+}
+
+int guarded_table_move(lua_State* L) {
+  lua_Integer from = luaL_checkinteger(L, 2);
+  lua_Integer to = luaL_checkinteger(L, 3);
+  if (to >= from && (to - from > max_table_span || from < 0)) {
+    return luaL_error(L, "table.move: too many elements to move");
+  }
+  return call_original(L);
+}
+
+// string.rep("", n) loops n times in C making nothing: refuse any result
+// longer than the state's memory cap up front, and answer the empty case.
+int guarded_string_rep(lua_State* L) {
+  std::size_t length = 0, separator = 0;
+  luaL_checklstring(L, 1, &length);
+  lua_Integer n = luaL_checkinteger(L, 2);
+  luaL_optlstring(L, 3, "", &separator);
+  if (n <= 0 || length + separator == 0) {
+    lua_pushliteral(L, "");
+    return 1;
+  }
+  void* ud = nullptr;
+  lua_getallocf(L, &ud);
+  std::size_t cap = static_cast<RuleSet::State*>(ud)->memory_limit;
+  if (static_cast<std::size_t>(n) > cap / (length + separator)) return luaL_error(L, "exceeded its memory limit");
+  return call_original(L);
+}
+
+void guard(lua_State* L, const char* library, const char* name, lua_CFunction guard_function) {
+  if (library) lua_getglobal(L, library);
+  else lua_pushglobaltable(L);
+  lua_getfield(L, -1, name);
+  lua_pushcclosure(L, guard_function, 1);
+  lua_setfield(L, -2, name);
+  lua_pop(L, 1);
+}
 
 // Replaces each library table with a read-only proxy (and hides the string
 // metatable), so that no rule can change what later evaluations in the same
@@ -283,7 +378,7 @@ std::unique_ptr<RuleSet::State> make_state(const std::vector<Rule>& rules, const
     lua_pop(L, 1);
   }
   for (const char* name :
-       {"load", "loadstring", "dofile", "loadfile", "require", "collectgarbage", "print", "rawset", "_G"}) {
+       {"load", "loadstring", "dofile", "loadfile", "require", "collectgarbage", "print", "rawset", "warn", "_G"}) {
     lua_pushnil(L);
     lua_setglobal(L, name);
   }
@@ -296,6 +391,10 @@ std::unique_ptr<RuleSet::State> make_state(const std::vector<Rule>& rules, const
     lua_setfield(L, -2, name);
   }
   lua_pop(L, 1);
+  guard(L, nullptr, "setmetatable", &guarded_setmetatable);
+  guard(L, "string", "rep", &guarded_string_rep);
+  for (const char* name : {"insert", "remove", "concat", "unpack", "sort"}) guard(L, "table", name, &guarded_table_call);
+  guard(L, "table", "move", &guarded_table_move);
   make_libraries_read_only(L);
   lua_sethook(L, &RuleSet::State::count_hook, LUA_MASKCOUNT, hook_every);
 
@@ -332,6 +431,34 @@ std::variant<std::shared_ptr<RuleSet>, std::vector<FieldError>> RuleSet::compile
   std::shared_ptr<RuleSet> set(new RuleSet(rules, limits));
   set->release(std::move(state));
   return set;
+}
+
+std::vector<std::string> RuleSet::sandbox_names() {
+  std::vector<std::string> names;
+  auto state = make_state({}, RuleLimits{}, nullptr);
+  if (!state) return names;
+  lua_State* L = state->L;
+  lua_pushglobaltable(L);
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    std::string name = lua_tostring(L, -2);
+    names.push_back(name);
+    // A library is a read-only proxy: its members are in its metatable's __index.
+    if (lua_type(L, -1) == LUA_TTABLE && lua_getmetatable(L, -1)) {
+      if (lua_getfield(L, -1, "__index") == LUA_TTABLE) {
+        lua_pushnil(L);
+        while (lua_next(L, -2)) {
+          names.push_back(name + "." + lua_tostring(L, -2));
+          lua_pop(L, 1);
+        }
+      }
+      lua_pop(L, 2);
+    }
+    lua_pop(L, 1);
+  }
+  lua_settop(L, 0);
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 RuleSet::RuleSet(std::vector<Rule> rules, RuleLimits limits) : rules_(std::move(rules)), limits_(limits) {}
@@ -375,12 +502,17 @@ std::vector<RuleOutcome> RuleSet::evaluate(const json::object& answers) const {
   Evaluation e{state.get(), &rules_, &answers, limits_.instruction_budget, limits_.total_budget, &outcomes};
   lua_State* L = state->L;
   state->answers = &answers;
+  state->exhausted = Exhausted::none;
+  state->deadline = std::chrono::steady_clock::now() + limits_.time_budget;
   lua_pushcfunction(L, &run_rules);
   lua_pushlightuserdata(L, &e);
   int rc = lua_pcall(L, 1, 0, 0);
   state->answers = nullptr;
+  Exhausted exhausted = state->exhausted;
+  state->exhausted = Exhausted::none;
+  lua_sethook(L, &RuleSet::State::count_hook, LUA_MASKCOUNT, hook_every);
   if (rc != LUA_OK) {
-    std::string reason = error_text(L, rc);
+    std::string reason = error_text(L, rc, exhausted);
     lua_pop(L, 1);
     for (std::size_t i = 0; i < outcomes.size(); ++i) {
       if (outcomes[i].message.empty() && !outcomes[i].passed) {

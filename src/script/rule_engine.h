@@ -2,12 +2,20 @@
 // Evaluates a form's business rules in a Lua 5.4 sandbox.
 //
 // Sandbox: only the base (minus load, loadstring, dofile, loadfile, require,
-// collectgarbage, print, rawset), string (minus dump and the pattern functions
-// find, match, gmatch and gsub, which backtrack in C beyond the reach of the
-// instruction count), table, math and utf8 libraries, all read-only; text
-// chunks only. Each rule evaluation has an instruction budget and the
-// state a memory cap; a rule that errors or exceeds either fails with the
-// reason, it never takes the server down. Globals written by a rule live in a
+// collectgarbage, print, rawset, warn), string (minus dump and the pattern
+// functions find, match, gmatch and gsub, which backtrack in C beyond the
+// reach of the instruction count), table, math and utf8 libraries, all
+// read-only; text chunks only. Library calls whose C loops the hook cannot
+// see are guarded: string.rep is capped by the memory limit, the table
+// functions by a length, and setmetatable refuses __gc (finalizers run with
+// hooks off).
+//
+// Budgets: instructions per rule and per submission, wall time per
+// submission, memory per state. A budget that runs out stops the rule
+// whatever it is running (xpcall message handlers, pcall in a loop,
+// metamethods, table.sort callbacks): from then on every instruction fails
+// and no message handler is called. The rule then fails with the reason; it
+// never takes the server down. Globals written by a rule live in a
 // per-evaluation environment and are gone afterwards.
 //
 // Rules are compiled once (RuleSet::compile). Prepared Lua states are pooled
@@ -15,6 +23,7 @@
 
 #include <boost/json/object.hpp>
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -30,6 +39,11 @@ struct RuleLimits {
   std::size_t instruction_budget = 200'000;    // per rule: a few milliseconds at most
   std::size_t total_budget = 1'000'000;        // all rules of one submission together
   std::size_t memory_bytes = 8 * 1024 * 1024;  // per Lua state
+  // Wall time for all rules of one submission: a backstop for time spent in
+  // C library calls between instruction checks. The budgets above stop a
+  // runaway rule first: one that fills its 8 MiB takes about 190 ms under
+  // ASan, a fraction of that in the optimised build.
+  std::chrono::milliseconds time_budget{250};
 };
 
 class RuleSet {
@@ -43,6 +57,11 @@ class RuleSet {
   std::vector<RuleOutcome> evaluate(const boost::json::object& answers) const;
 
   const std::vector<Rule>& rules() const { return rules_; }
+
+  // Every name a rule can reach in a fresh sandbox: globals, and "lib.name"
+  // for the members of each library table. For the test that notices when
+  // something new becomes reachable.
+  static std::vector<std::string> sandbox_names();
 
   struct State;  // a prepared Lua state; defined in rule_engine.cpp
 

@@ -199,6 +199,10 @@ struct RejectionFilter {
   std::size_t limit = 100;
 };
 
+struct EventTypeKey {
+  std::string category, name;
+};
+
 struct EventTypeRow {
   std::string category, name;
   std::string schema;  // JSON text
@@ -333,6 +337,9 @@ class Store {
 
   // Event types, keyed by (category, name).
   virtual Result<std::vector<EventTypeRow>> list_event_types() = 0;
+  // A page of them in (category, name) byte order: the first `limit` after
+  // the key (category, name), or from the start when `after` is null.
+  virtual Result<std::vector<EventTypeRow>> list_event_types(const EventTypeKey* after, std::size_t limit) = 0;
   virtual Result<EventTypeRow> get_event_type(std::string_view category, std::string_view name) = 0;
   // Creates or replaces; returns true when it was created.
   virtual boost::asio::awaitable<Result<bool>> put_event_type(EventTypeRow row) = 0;

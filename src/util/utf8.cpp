@@ -2,10 +2,7 @@
 
 namespace daisy {
 
-namespace {
-
-// Length of the well-formed sequence at s[i] (RFC 3629), or 0.
-std::size_t sequence_length(std::string_view s, std::size_t i) {
+std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
   auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
   unsigned char c = byte(i);
   if (c < 0x80) return 1;
@@ -32,7 +29,29 @@ std::size_t sequence_length(std::string_view s, std::size_t i) {
   return n;
 }
 
-}  // namespace
+char32_t utf8_decode(std::string_view s, std::size_t i, std::size_t n) {
+  auto byte = [&](std::size_t k) { return static_cast<char32_t>(static_cast<unsigned char>(s[i + k])); };
+  switch (n) {
+    case 1: return byte(0);
+    case 2: return (byte(0) & 0x1F) << 6 | (byte(1) & 0x3F);
+    case 3: return (byte(0) & 0x0F) << 12 | (byte(1) & 0x3F) << 6 | (byte(2) & 0x3F);
+    default: return (byte(0) & 0x07) << 18 | (byte(1) & 0x3F) << 12 | (byte(2) & 0x3F) << 6 | (byte(3) & 0x3F);
+  }
+}
+
+bool is_hidden_control(char32_t cp) {
+  return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0x200E || cp == 0x200F || (cp >= 0x2028 && cp <= 0x202E) ||
+         (cp >= 0x2066 && cp <= 0x2069);
+}
+
+bool has_hidden_control(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    std::size_t n = utf8_sequence_length(s, i);
+    if (n == 0 || is_hidden_control(utf8_decode(s, i, n))) return true;
+    i += n;
+  }
+  return false;
+}
 
 std::string sanitize_utf8(std::string_view bytes, std::size_t max_bytes, bool& truncated) {
   static constexpr std::string_view replacement = "\xEF\xBF\xBD";
@@ -41,7 +60,7 @@ std::string sanitize_utf8(std::string_view bytes, std::size_t max_bytes, bool& t
   truncated = false;
   std::size_t i = 0;
   while (i < bytes.size()) {
-    std::size_t n = sequence_length(bytes, i);
+    std::size_t n = utf8_sequence_length(bytes, i);
     std::string_view piece = n ? bytes.substr(i, n) : replacement;
     if (out.size() + piece.size() > max_bytes) {
       truncated = true;
@@ -60,7 +79,7 @@ bool is_utf8_without_nul(std::string_view s) {
       ++i;
       continue;
     }
-    std::size_t n = c == 0 ? 0 : sequence_length(s, i);
+    std::size_t n = c == 0 ? 0 : utf8_sequence_length(s, i);
     if (n == 0) return false;
     i += n;
   }
@@ -72,7 +91,7 @@ std::string to_utf8_without_nul(std::string_view s) {
   std::string out;
   out.reserve(s.size() + 8);
   for (std::size_t i = 0; i < s.size();) {
-    std::size_t n = s[i] == '\0' ? 0 : sequence_length(s, i);
+    std::size_t n = s[i] == '\0' ? 0 : utf8_sequence_length(s, i);
     out.append(n ? s.substr(i, n) : replacement);
     i += n ? n : 1;
   }

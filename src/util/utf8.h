@@ -15,6 +15,18 @@ inline std::size_t utf8_length(std::string_view s) {
   return n;
 }
 
+// Length of the well-formed UTF-8 sequence (RFC 3629) starting at s[i], or 0.
+std::size_t utf8_sequence_length(std::string_view s, std::size_t i);
+// The code point of the well-formed sequence of n bytes at s[i].
+char32_t utf8_decode(std::string_view s, std::size_t i, std::size_t n);
+
+// Code points that change how text reads without being seen: C0 and C1
+// controls, DEL, the bidirectional controls (U+200E, U+200F, U+202A-U+202E,
+// U+2066-U+2069) and the line and paragraph separators (U+2028, U+2029).
+bool is_hidden_control(char32_t cp);
+// True when s holds a hidden control or bytes that are not UTF-8.
+bool has_hidden_control(std::string_view s);
+
 // Arbitrary bytes as valid UTF-8 of at most max_bytes: each byte that does not
 // start a well-formed sequence becomes U+FFFD, and the text is cut at a
 // character boundary. For keeping untrusted input (a rejected payload) where

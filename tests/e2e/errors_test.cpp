@@ -120,6 +120,33 @@ TEST_F(ErrorsTest, WrongContentTypeIs415) {
   EXPECT_EQ(app_count(), before) << "a refused request must not create an app";
 }
 
+// Only POST /v1/events inflates gzip; elsewhere a compressed body would be
+// read as JSON bytes, so it is refused, naming the header.
+TEST_F(ErrorsTest, ContentEncodingIsRefusedWhereTheRouteTakesNone) {
+  std::size_t before = app_count();
+  for (std::string encoding : {"gzip", "deflate", "br", "GZIP"}) {
+    HttpResponse r = post_apps(R"({"name":"zipped"})", with(json_content(), {{"Content-Encoding", encoding}}));
+    EXPECT_TRUE(IsProblem(r, 415, "unsupported-media-type")) << encoding << ": " << r.summary();
+    EXPECT_EQ(error_fields(r), std::vector<std::string>{"Content-Encoding"}) << r.body;
+  }
+  EXPECT_EQ(app_count(), before);
+  EXPECT_EQ(post_apps(R"({"name":"plain"})", with(json_content(), {{"Content-Encoding", "identity"}})).status, 201);
+}
+
+// Bytes of the path that are not UTF-8 never reach a JSON reply raw: every
+// reply stays valid JSON.
+TEST_F(ErrorsTest, PathsThatAreNotUtf8GiveValidJsonReplies) {
+  for (std::string target : {"/v1/apps/%FF%FE", "/v1/apps/%C3", "/v1/forms/%ED%A0%80/responses",
+                             "/v1/apps/%00x", "/v1/events/%E2%80%AE", "/nope/%FF", "/v1/apps/\xff\xfe"}) {
+    HttpResponse r = server().get(target, server().admin());
+    EXPECT_GE(r.status, 400) << target;
+    boost::system::error_code ec;
+    json::value v = json::parse(r.body, ec);
+    EXPECT_FALSE(ec) << target << ": the reply is not valid JSON: " << r.body;
+  }
+  EXPECT_EQ(server().get("/healthz").status, 200);
+}
+
 TEST_F(ErrorsTest, JsonContentTypeWithParametersIsAccepted) {
   EXPECT_EQ(post_apps(R"({"name":"charset"})", {{"Content-Type", "application/json; charset=utf-8"}}).status, 201);
   EXPECT_EQ(post_apps(R"({"name":"upper"})", {{"Content-Type", "Application/JSON"}}).status, 201);

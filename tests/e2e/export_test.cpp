@@ -238,6 +238,32 @@ TEST_F(ExportTest, ColumnsFollowTheCurrentQuestionsAndArchivedFormsExport) {
   EXPECT_EQ(fetch_ndjson(id).size(), 2u);
 }
 
+// Any app token can plant a formula in a text answer; the CSV escapes it
+// unless the caller asks for ?formulas=keep. NDJSON is data, never escaped.
+TEST_F(ExportTest, CsvEscapesFormulasUnlessAskedToKeepThem) {
+  std::string id = create_form_id(
+      server(), J(R"({"title":"f","questions":[{"key":"t","type":"text"},{"key":"n","type":"number"}]})"));
+  ASSERT_FALSE(id.empty());
+  const std::string planted = "=HYPERLINK(\"http://evil.example/\",\"click\")";
+  HttpResponse r = submit(server(), id, json::value{{"t", planted}, {"n", -3}});
+  ASSERT_EQ(r.status, 201) << r.summary();
+  auto rows = fetch_csv(id);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[1][3], "'" + planted);
+  EXPECT_EQ(rows[1][4], "-3");
+  Streamed kept = get_streamed(server().port(), export_path(id, "csv") + "&formulas=keep", server().admin());
+  ASSERT_EQ(kept.response.status, 200) << kept.response.summary();
+  std::string why;
+  auto raw = parse_csv(kept.response.body, why);
+  ASSERT_TRUE(raw) << why;
+  ASSERT_EQ(raw->size(), 2u);
+  EXPECT_EQ((*raw)[1][3], planted);
+  auto lines = fetch_ndjson(id);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(str(at(lines[0], "answers"), "t"), planted);
+  EXPECT_TRUE(IsValidationError(server().get(export_path(id, "csv") + "&formulas=run", server().admin()), {"formulas"}));
+}
+
 TEST_F(ExportTest, ExportRefusesBadRequests) {
   std::string id = create_form_id(server(), J(every_type_form()));
   ASSERT_FALSE(id.empty());

@@ -83,24 +83,34 @@ std::string FakeProvider::Request::query_param(std::string_view name) const {
   return {};
 }
 
-FakeProvider::FakeProvider() {
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof addr;
+FakeProvider::FakeProvider(Family family) : ipv6_(family == Family::ipv6) {
+  sockaddr_storage storage{};
+  socklen_t length = 0;
+  if (ipv6_) {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&storage);
+    a->sin6_family = AF_INET6;
+    a->sin6_addr = in6addr_loopback;
+    length = sizeof *a;
+  } else {
+    auto* a = reinterpret_cast<sockaddr_in*>(&storage);
+    a->sin_family = AF_INET;
+    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    length = sizeof *a;
+  }
+  auto* addr = reinterpret_cast<sockaddr*>(&storage);
   bool ok = ::pipe2(wake_, O_CLOEXEC) == 0 &&
-            (listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) >= 0 &&
-            ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-            ::listen(listen_fd_, 64) == 0 &&
-            ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &length) == 0;
+            (listen_fd_ = ::socket(addr->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) >= 0 &&
+            ::bind(listen_fd_, addr, length) == 0 && ::listen(listen_fd_, 64) == 0 &&
+            ::getsockname(listen_fd_, addr, &length) == 0;
   if (!ok) {
     int error = errno;
     for (int fd : {listen_fd_, wake_[0], wake_[1]}) {
       if (fd >= 0) ::close(fd);
     }
-    throw std::system_error(error, std::generic_category(), "FakeProvider: cannot listen on 127.0.0.1");
+    throw std::system_error(error, std::generic_category(),
+                            ipv6_ ? "FakeProvider: cannot listen on [::1]" : "FakeProvider: cannot listen on 127.0.0.1");
   }
-  port_ = ntohs(addr.sin_port);
+  port_ = ntohs(ipv6_ ? reinterpret_cast<sockaddr_in6*>(addr)->sin6_port : reinterpret_cast<sockaddr_in*>(addr)->sin_port);
   acceptor_ = std::thread([this] { accept_loop(); });
 }
 
@@ -117,7 +127,7 @@ FakeProvider::~FakeProvider() {
 }
 
 std::string FakeProvider::url(std::string_view path) const {
-  return "http://127.0.0.1:" + std::to_string(port_) + std::string(path);
+  return std::string(ipv6_ ? "http://[::1]:" : "http://127.0.0.1:") + std::to_string(port_) + std::string(path);
 }
 
 void FakeProvider::set(std::string path, Reply reply) {

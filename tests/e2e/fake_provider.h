@@ -75,7 +75,9 @@ class FakeProvider {
 
   using Handler = std::function<Reply(const Request&)>;
 
-  FakeProvider();
+  // Where it listens: 127.0.0.1, or [::1] for tests of IPv6 literal URLs.
+  enum class Family { ipv4, ipv6 };
+  explicit FakeProvider(Family family = Family::ipv4);
   ~FakeProvider();
   FakeProvider(const FakeProvider&) = delete;
   FakeProvider& operator=(const FakeProvider&) = delete;
@@ -110,6 +112,7 @@ class FakeProvider {
   int listen_fd_ = -1;
   int wake_[2] = {-1, -1};  // written once on destruction: wakes every poll
   int port_ = 0;
+  bool ipv6_ = false;
   std::thread acceptor_;
   std::list<Connection> connections_;  // owned by the acceptor until it is joined
 

@@ -14,6 +14,9 @@
 #include <cctype>
 #include <cmath>
 #include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <set>
@@ -1100,6 +1103,64 @@ TEST_F(FeedsTest, SearchIsUnaffectedByTheProvidersState) {
             (std::set<std::string>{"Changed@2024-06-01T10:00:00", "Also Stable@2024-06-02T10:00:00"}));
 }
 
+// /search is public and unpaged. A large reply is written part by part as
+// the client reads it (the same bytes, chunked), so clients that ask and
+// never read hold a part each, not the whole reply: before, 150 such sockets
+// grew the server by gigabytes.
+TEST_F(FeedsTest, LargeSearchRepliesAreStreamedAndUnreadOnesHoldLittle) {
+  FakeProvider fake;
+  std::vector<std::string> bases;
+  constexpr int plans = 20000;
+  for (int b = 0; b < plans / 100; ++b) {
+    std::vector<std::string> ps;
+    for (int p = 0; p < 100; ++p) {
+      int n = b * 100 + p;
+      char start[32], end[32];
+      std::snprintf(start, sizeof start, "2024-%02d-%02dT%02d:%02d:00", 1 + n % 12, 1 + n % 28, n % 24, n % 60);
+      std::snprintf(end, sizeof end, "2024-%02d-%02dT23:59:00", 1 + n % 12, 1 + n % 28);
+      ps.push_back(plan(std::to_string(n), start, end));
+    }
+    bases.push_back(base(std::to_string(b), "online", "A long enough title for plan group " + std::to_string(b), ps));
+  }
+  fake.set("/big.xml", xml(plan_list(bases)));
+  std::string id = create_provider(fever_def("big", fake.url("/big.xml")));
+  ASSERT_FALSE(id.empty());
+  ASSERT_TRUE(at(wait_first_sync(id), "error").is_null());
+  settle_search(plans);
+
+  // Streamed, and the same document as a whole reply would be.
+  Streamed whole = get_streamed(daisy().port(), "/search", {});
+  ASSERT_EQ(whole.response.status, 200) << whole.response.summary();
+  EXPECT_TRUE(whole.chunked) << "a large reply is chunked";
+  EXPECT_TRUE(whole.terminated);
+  const std::size_t reply_bytes = whole.response.body.size();
+  ASSERT_GT(reply_bytes, 2u << 20);
+  EXPECT_EQ(whole.response.body.rfind("{\"data\":{\"events\":[", 0), 0u);
+  EXPECT_EQ(whole.response.body.substr(reply_bytes - 16), "]},\"error\":null}");
+  EXPECT_EQ(json::parse(whole.response.body).at("data").at("events").as_array().size(), std::size_t{plans});
+  // A small one is not.
+  HttpResponse small = daisy().get("/search?starts_at=2024-01-01T00:00:00Z&ends_at=2024-01-01T23:59:59Z");
+  ASSERT_EQ(small.status, 200);
+  EXPECT_FALSE(iequals(small.header("Transfer-Encoding"), "chunked"));
+  EXPECT_TRUE(small.has_header("Content-Length"));
+
+  // Sockets that ask and never read.
+  std::size_t before = resident_bytes(daisy().pid());
+  std::vector<Client> idle;
+  for (int i = 0; i < 60; ++i) {
+    idle.push_back(daisy().connect());
+    ASSERT_TRUE(idle.back().send_raw(build_request("GET", "/search")));
+  }
+  std::this_thread::sleep_for(2s);  // let the server produce what it will
+  EXPECT_EQ(daisy().get("/healthz").status, 200);
+  std::size_t during = resident_bytes(daisy().pid());
+  ASSERT_GT(before, 0u);
+  // Whole replies would take 60 x the reply (over 120 MiB); parts take a few MiB.
+  EXPECT_LT(during, before + 60 * reply_bytes / 4)
+      << "resident memory went from " << before / 1024 << " KiB to " << during / 1024 << " KiB";
+  idle.clear();
+}
+
 TEST_F(FeedsTest, SearchRejectsMalformedParametersInItsOwnShape) {
   for (std::string query :
        {"starts_at=garbage", "ends_at=2024-13-01", "starts_at=2023-02-29", "starts_at=2024-06-01T25:00:00Z",
@@ -1658,6 +1719,30 @@ TEST_F(FeedsTest, PrivateTargetsAreRefusedByDefault) {
   json::value named = wait_first_sync(by_name, &strict);
   EXPECT_NE(str(named, "error").find("--allow-private-targets"), std::string::npos) << dump(named);
   EXPECT_EQ(fake.count("/feed.xml"), 0u);
+}
+
+// IPv6 literal URLs work, under the same private-address rule: [::1] is
+// pulled when private targets are allowed and refused when they are not.
+TEST_F(FeedsTest, Ipv6LiteralTargetsFollowThePrivateAddressRule) {
+  FakeProvider fake(FakeProvider::Family::ipv6);
+  fake.set("/feed.xml",
+           xml(plan_list({base("1", "online", "Over IPv6", {plan("1", "2024-06-01T10:00:00", "2024-06-01T12:00:00")})})));
+  ASSERT_EQ(fake.url("/feed.xml").rfind("http://[::1]:", 0), 0u);
+  std::string allowed = create_provider(fever_def("v6", fake.url("/feed.xml")));
+  ASSERT_FALSE(allowed.empty());
+  json::value pulled = wait_first_sync(allowed);
+  EXPECT_TRUE(at(pulled, "error").is_null()) << dump(pulled);
+  EXPECT_EQ(num(pulled, "new"), 1) << dump(pulled);
+  std::size_t reached = fake.count("/feed.xml");
+  EXPECT_GE(reached, 1u);
+
+  DaisyProcess& strict = make();
+  ASSERT_TRUE(strict.start()) << strict.start_error();
+  std::string refused = create_provider(fever_def("v6-strict", fake.url("/feed.xml")), &strict);
+  ASSERT_FALSE(refused.empty());
+  json::value first = wait_first_sync(refused, &strict);
+  EXPECT_NE(str(first, "error").find("--allow-private-targets"), std::string::npos) << dump(first);
+  EXPECT_EQ(fake.count("/feed.xml"), reached) << "no request may reach [::1] without --allow-private-targets";
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
+#include <fstream>
 #include <cstring>
 #include <filesystem>
 
@@ -417,9 +418,24 @@ std::string ExitStatus::describe() const {
   return "unknown status";
 }
 
+// Resident memory of a process, from /proc (0 when it cannot be read).
+std::size_t resident_bytes(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return static_cast<std::size_t>(std::atoll(line.c_str() + 6)) * 1024;
+  }
+  return 0;
+}
+
+std::string daisy_binary() {
+  const char* other = std::getenv("DAISY_TEST_BINARY");
+  return other && *other ? std::string(other) : std::string(DAISY_BINARY);
+}
+
 RunResult run_daisy(const std::vector<std::string>& args, std::chrono::milliseconds timeout) {
   RunResult result;
-  std::vector<std::string> argv{DAISY_BINARY};
+  std::vector<std::string> argv{daisy_binary()};
   argv.insert(argv.end(), args.begin(), args.end());
   Spawned child;
   std::string error;
@@ -521,7 +537,7 @@ bool DaisyProcess::start() {
     exit_.reset();
     port_ = 0;
   }
-  std::vector<std::string> argv{DAISY_BINARY, "serve", "--data-dir", data_dir_};
+  std::vector<std::string> argv{daisy_binary(), "serve", "--data-dir", data_dir_};
   bool own_listen = false, own_db = false;
   for (const auto& a : options_.args) {
     own_listen = own_listen || a == "--listen";

@@ -131,7 +131,15 @@ struct RunResult {
   std::string err;
 };
 
-// Runs DAISY_BINARY with these arguments and waits (at most timeout) for it.
+// Resident memory of a process, from /proc (0 when it cannot be read).
+std::size_t resident_bytes(pid_t pid);
+
+// The server binary the tests run: DAISY_BINARY (the build's own), or the
+// one named by the DAISY_TEST_BINARY environment variable (the e2e.release
+// pass runs a few tests against the optimised, tcmalloc build).
+std::string daisy_binary();
+
+// Runs daisy_binary() with these arguments and waits (at most timeout) for it.
 RunResult run_daisy(const std::vector<std::string>& args, std::chrono::milliseconds timeout = 60s);
 
 class DaisyProcess {

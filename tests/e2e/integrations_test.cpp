@@ -623,6 +623,55 @@ TEST_F(IntegrationsTest, PerIntegrationConcurrencyAndRateLimitsHold) {
   EXPECT_GE(arrivals.back() - arrivals.front(), std::chrono::milliseconds(950));
 }
 
+// SIGTERM ends the process within --shutdown-grace-ms whatever a handler
+// awaits: here a submission waits on a sync webhook (30 s timeout) whose
+// receiver never answers. Before, the process lived until the call timed out.
+TEST_F(IntegrationsTest, SigtermEndsTheProcessWithinTheGraceWhateverAHandlerAwaits) {
+  DaisyProcess::Options options = allowing_private_targets();
+  options.args.insert(options.args.end(), {"--shutdown-grace-ms", "1000"});
+  start(options);
+  FakeProvider receiver;
+  receiver.set("/hang", Reply{.status = 200, .body = "{}", .content_type = "application/json", .hang = true});
+  std::string form_id = create_form_id(server(), J(R"({"title":"t","questions":[{"key":"n","type":"integer"}]})"));
+  create_integration(J(R"({"name":"hang","source":{"form_id":")" + form_id +
+                       R"("},"type":"webhook","mode":"sync","config":{"url":")" + receiver.url("/hang") +
+                       R"(","timeout_ms":30000}})"));
+  Client c = server().connect();
+  std::string body = R"({"answers":{"n":1}})";
+  ASSERT_TRUE(c.send_raw(build_request("POST", responses_path(form_id), admin_json(), body)));
+  eventually([&] { return !receiver.requests("/hang").empty(); }, 10s);
+  ASSERT_EQ(receiver.requests("/hang").size(), 1u) << "the sync call never reached the receiver";
+  auto signalled = std::chrono::steady_clock::now();
+  ExitStatus s = server().stop(SIGTERM, 25s);
+  auto took = std::chrono::steady_clock::now() - signalled;
+  receiver.release_hangs();
+  EXPECT_TRUE(s.exited) << s.describe() << " after "
+                        << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms";
+  // Well before the call's own 30 s timeout could have let it end.
+  EXPECT_LT(took, 20s);
+  EXPECT_NE(server().err_text().find("shutdown grace expired"), std::string::npos) << server().err_tail();
+  start(allowing_private_targets());  // the fixture ends by checking that its server runs
+}
+
+// Webhooks to an IPv6 literal are delivered when private targets are
+// allowed (this fixture's server allows them) and refused otherwise.
+TEST_F(IntegrationsTest, WebhooksReachIpv6LiteralsUnderThePrivateAddressRule) {
+  FakeProvider receiver(FakeProvider::Family::ipv6);
+  receiver.set("/hook", Reply{.status = 200, .body = "ok", .content_type = "text/plain"});
+  App app = make_app(server(), "v6");
+  webhook_on_app(app.id, receiver.url("/hook"));
+  std::string job_id = only_job_id(send_event(app));
+  wait_status(job_id, "succeeded", 30s);
+  EXPECT_EQ(receiver.count("/hook"), 1u);
+
+  start(DaisyProcess::Options{});  // private targets refused
+  App strict_app = make_app(server(), "v6-strict");
+  webhook_on_app(strict_app.id, receiver.url("/hook"), "[0]");
+  json::value failed = wait_status(only_job_id(send_event(strict_app)), "dead", 30s);
+  EXPECT_NE(str(failed, "last_error").find("internal"), std::string::npos) << dump(failed);
+  EXPECT_EQ(receiver.count("/hook"), 1u) << "no request may reach [::1] without --allow-private-targets";
+}
+
 TEST_F(IntegrationsTest, SyncWebhooksAnswerWithinTheSubmission) {
   FakeProvider receiver;
   receiver.set("/decide", Reply{.status = 200, .body = R"({"decision":"approve","score":7})", .content_type = "application/json"});

@@ -177,9 +177,9 @@ TEST_F(LifecycleTest, SigtermClosesIdleKeepAliveConnections) {
 }
 
 TEST_F(LifecycleTest, SigtermDoesNotWaitForeverForAStalledClient) {
-  // A client stuck mid-header (header timeout 60 s) is closed once the
-  // shutdown grace (1 s) has passed.
-  DaisyProcess& d = make({{"--shutdown-grace-ms", "1000", "--header-timeout-ms", "60000"}, true});
+  // A client stuck mid-header (header timeout 60 s) is closed at half the
+  // shutdown grace (2 s), and the process then stops cleanly.
+  DaisyProcess& d = make({{"--shutdown-grace-ms", "2000", "--header-timeout-ms", "60000"}, true});
   ASSERT_TRUE(d.start()) << d.start_error();
   Client stalled = d.connect();
   ASSERT_TRUE(stalled.send_raw("GET /healthz HTTP/1.1\r\nHost: x\r\n"));

@@ -247,6 +247,31 @@ TEST_F(ProtocolTest, GarbageGets400AndClose) {
   expect_healthy();
 }
 
+// RFC 9112: a request with no Host (HTTP/1.1) or two Hosts, or with a
+// folded header line, is refused with 400 and the connection closed.
+TEST_F(ProtocolTest, HostMustBeThereOnceAndNoLineIsFolded) {
+  const std::vector<std::string> inputs = {
+      "GET /healthz HTTP/1.1\r\n\r\n",
+      "GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+      "GET /healthz HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n",
+      "GET /healthz HTTP/1.1\r\nHost: a\r\nX-Folded: one\r\n two\r\n\r\n",
+      "GET /healthz HTTP/1.1\r\nHost: a\r\nX-Folded: one\r\n\ttwo\r\n\r\n",
+      "GET /healthz HTTP/1.1\r\n Host: a\r\n\r\n",
+  };
+  for (const auto& input : inputs) {
+    Client c = server().connect();
+    ASSERT_TRUE(c.send_raw(input));
+    HttpResponse r = c.read_response();
+    EXPECT_TRUE(IsProblem(r, 400, "bad-request")) << "input: " << input << "\n" << r.summary();
+    EXPECT_TRUE(c.wait_closed()) << input;
+  }
+  // One Host is fine; HTTP/1.0 may leave it out.
+  Client c = server().connect();
+  ASSERT_TRUE(c.send_raw("GET /healthz HTTP/1.1\r\nHost: a\r\nX-Tab:\tvalue\r\n\r\n"));
+  EXPECT_EQ(c.read_response().status, 200);
+  expect_healthy();
+}
+
 TEST_F(ProtocolTest, GarbageAfterAGoodRequestOnTheSameConnection) {
   // A kept-alive connection whose second request is not HTTP.
   Client c = server().connect();
@@ -423,6 +448,27 @@ TEST_F(IdleTimeoutTest, SilentConnectionIsClosed) {
   EXPECT_TRUE(result.closed);
   EXPECT_EQ(result.data, "");
   EXPECT_EQ(server().get("/healthz").status, 200);
+}
+
+// Sockets that connect and never send a byte are closed after the header
+// timeout, not the (long) idle timeout: before, enough of them locked every
+// client out at --max-connections.
+class SilentSocketsTest : public SharedServer<SilentSocketsTest> {
+ public:
+  static DaisyProcess::Options options() {
+    return {{"--max-connections", "5", "--header-timeout-ms", "1000", "--idle-timeout-ms", "600000"}};
+  }
+};
+
+TEST_F(SilentSocketsTest, SilentSocketsDoNotHoldTheConnectionSlots) {
+  std::vector<Client> silent;
+  for (int i = 0; i < 5; ++i) silent.push_back(server().connect());
+  for (auto& c : silent) {
+    Client::CloseResult result = c.read_until_close(20s);
+    EXPECT_TRUE(result.closed) << "a socket that never sent a byte was kept past the header timeout";
+    EXPECT_EQ(result.data, "");
+  }
+  EXPECT_TRUE(eventually([&] { return server().get("/healthz").status == 200; }));
 }
 
 // A server that accepts at most two connections.

@@ -19,7 +19,10 @@ using namespace fx;
 
 class ResponsesTest : public SharedServer<ResponsesTest> {
  public:
-  static DaisyProcess::Options options() { return {}; }
+  // The rules' wall-time budget is a backstop with its own unit test: these
+  // tests check what the instruction and memory budgets do, which a loaded
+  // machine running the sanitizer build must not turn into a time budget.
+  static DaisyProcess::Options options() { return {{"--rule-time-budget-ms", "10000"}}; }
 
  protected:
   // A form with these questions (JSON array text) and rules (JSON array text).
@@ -406,6 +409,39 @@ TEST_F(ResponsesTest, RuleThatLoopsForeverExceedsItsBudget) {
   EXPECT_NE(error_message(refused2, "rules.spin").value_or("").find("exceeded its instruction budget"),
             std::string::npos)
       << refused2.body;
+  expect_server_serves();
+}
+
+// A rule whose budget error lands in an xpcall message handler that loops
+// used to spin both I/O threads for ever (the handler ran with hooks off).
+// Every such rule now fails on its budget, and the server keeps answering.
+TEST_F(ResponsesTest, RulesThatCatchTheirBudgetStillStop) {
+  const std::vector<std::string> checks = {
+      "xpcall(error, function() while true do end end)",
+      "(function() while true do xpcall(function() while true do end end, function() while true do end end) end end)()",
+      "(function() local x <close> = setmetatable({}, {__close = function() while true do end end}) while true do end end)()",
+      "table.sort({3, 2, 1}, function(a, b) while true do end end)",
+  };
+  for (const auto& check : checks) {
+    SCOPED_TRACE(check);
+    std::string flagging = rule_form("spin", check);
+    std::string rejecting = rule_form("spin", check, "reject");
+    for (int round = 0; round < 2; ++round) {
+      HttpResponse r = submit(server(), flagging, J(R"({"a":1})"));
+      ASSERT_EQ(r.status, 201) << r.summary();
+      EXPECT_EQ(str(r.json(), "status"), "flagged");
+      EXPECT_NE(str(check_of(r.json(), "spin"), "message").find("budget"), std::string::npos) << r.body;
+      HttpResponse refused = submit(server(), rejecting, J(R"({"a":1})"));
+      ASSERT_TRUE(IsProblem(refused, 422, "rule-rejected")) << refused.summary();
+      EXPECT_NE(error_message(refused, "rules.spin").value_or("").find("budget"), std::string::npos) << refused.body;
+    }
+    EXPECT_EQ(server().get("/healthz").status, 200);
+  }
+  // A finalizer would run with hooks off: refused when the rule sets it.
+  std::string finalizer = rule_form("gc", "setmetatable({}, {__gc = function() while true do end end}) ~= nil");
+  HttpResponse r = submit(server(), finalizer, J(R"({"a":1})"));
+  ASSERT_EQ(r.status, 201) << r.summary();
+  EXPECT_NE(str(check_of(r.json(), "gc"), "message").find("__gc"), std::string::npos) << r.body;
   expect_server_serves();
 }
 

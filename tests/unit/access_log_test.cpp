@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "observability/log_value.h"
 #include "test_support.h"
 
 namespace {
@@ -58,6 +59,27 @@ TEST(Logfmt, QuotesAndEscapesWhenNeeded) {
   EXPECT_EQ(logfmt("line\nbreak"), "\"line\\x0abreak\"");
   EXPECT_EQ(logfmt("del\x7f"), "\"del\\x7f\"");
   EXPECT_EQ(logfmt(std::string("nul\0", 4)), "\"nul\\x00\"");
+}
+
+// Values from outside cannot start a line, move the cursor or reorder text.
+TEST(Logfmt, HiddenControlsAndInvalidBytesAreEscaped) {
+  EXPECT_EQ(logfmt("a\nlevel=critical msg=forged"), "\"a\\x0alevel=critical msg=forged\"");
+  EXPECT_EQ(logfmt("a\r\nb"), "\"a\\x0d\\x0ab\"");
+  EXPECT_EQ(logfmt("\x1b[31mred\x1b[0m"), "\"\\x1b[31mred\\x1b[0m\"");
+  EXPECT_EQ(logfmt("x\xc2\x85y"), "\"x\\u0085y\"");           // NEL, a C1 control
+  EXPECT_EQ(logfmt("x\xc2\x9b" "31m"), "\"x\\u009b31m\"");     // CSI, a C1 control
+  EXPECT_EQ(logfmt("exe.\xe2\x80\xaetxt"), "\"exe.\\u202etxt\"");  // right-to-left override
+  EXPECT_EQ(logfmt("a\xe2\x80\xa8" "b"), "\"a\\u2028b\"");       // line separator
+  EXPECT_EQ(logfmt("bad\xff\xfe"), "\"bad\\xff\\xfe\"");
+  EXPECT_EQ(logfmt("cut\xe2\x80"), "\"cut\\xe2\\x80\"");
+  EXPECT_EQ(logfmt("caf\xc3\xa9 ok"), "\"caf\xc3\xa9 ok\"");
+}
+
+TEST(Logfmt, LogValueFormatsAsAnEscapedValue) {
+  EXPECT_EQ(fmt::format("error={}", log_value("plain")), "error=plain");
+  EXPECT_EQ(fmt::format("error={}", log_value("two words")), "error=\"two words\"");
+  EXPECT_EQ(fmt::format("error={}", log_value("x\" level=critical\ny")), "error=\"x\\\" level=critical\\x0ay\"");
+  EXPECT_EQ(fmt::format("error={}", log_value("")), "error=\"\"");
 }
 
 TEST(AccessLine, HasEveryKeyInOrder) {

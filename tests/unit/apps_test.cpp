@@ -130,9 +130,14 @@ TEST_F(AppsApi, CreateValidatesTheName) {
   EXPECT_EQ(field_errors(call(Method::post, "/v1/apps", R"({"name": null})")), (Errors{{"name", "must be a string"}}));
   EXPECT_EQ(field_errors(call(Method::post, "/v1/apps", R"({"name": ""})")), (Errors{{"name", "must not be empty"}}));
   EXPECT_EQ(field_errors(call(Method::post, "/v1/apps", R"({"name": "a\tb"})")),
-            (Errors{{"name", "must not contain control characters"}}));
+            (Errors{{"name", "must not contain control or bidirectional formatting characters"}}));
   EXPECT_EQ(field_errors(call(Method::post, "/v1/apps", R"({"name": "a\u007fb"})")),
-            (Errors{{"name", "must not contain control characters"}}));
+            (Errors{{"name", "must not contain control or bidirectional formatting characters"}}));
+  // A right-to-left override makes "exe.txt" read as "txt.exe".
+  EXPECT_EQ(field_errors(call(Method::post, "/v1/apps", R"({"name": "a\u202eb"})")),
+            (Errors{{"name", "must not contain control or bidirectional formatting characters"}}));
+  EXPECT_EQ(field_errors(call(Method::post, "/v1/apps", R"({"name": "a\u0085b"})")),
+            (Errors{{"name", "must not contain control or bidirectional formatting characters"}}));
   EXPECT_EQ(field_errors(call(Method::post, "/v1/apps", R"({"colour": 1})")),
             (Errors{{"name", "is required"}, {"colour", "is not a known field"}}));
   EXPECT_EQ(call(Method::post, "/v1/apps", R"({"name": ""})").status, 422);

@@ -76,6 +76,17 @@ TEST(EventCheck, CountsCharactersNotBytesInNames) {
   EXPECT_TRUE(check(valid_with("category", "\"" + accented + "\"")).errors.empty());
 }
 
+// A name is shown in the console and written in logs: nothing in it may
+// break a line or reorder what a person reads.
+TEST(EventCheck, NamesRefuseControlAndBidiCharacters) {
+  for (const char* bad : {R"("a\nb")", R"("a\tb")", R"("a\u001b[31m")", R"("a\u007f")", R"("a\u0085")",
+                          R"("exe.\u202etxt")", R"("a\u2066b")", R"("a\u2028b")"}) {
+    EXPECT_TRUE(has_error(check(valid_with("name", bad)), "name", "control")) << bad;
+    EXPECT_TRUE(has_error(check(valid_with("category", bad)), "category", "bidirectional")) << bad;
+  }
+  EXPECT_TRUE(check(valid_with("name", R"("caf\u00e9 \u05e9\u05dc\u05d5\u05dd")")).errors.empty());
+}
+
 TEST(EventCheck, RefusesTimestampsBeyondTheSkew) {
   // now + 59 s is fine, now + 61 s is not.
   EventCheck near = check(valid_with("timestamp", R"("2023-11-14T22:14:19Z")"));

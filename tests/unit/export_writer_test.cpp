@@ -41,10 +41,11 @@ std::string field(std::string_view value) {
   return out;
 }
 
-std::string row_text(const std::string& answers, const std::vector<Question>& questions) {
+std::string row_text(const std::string& answers, const std::vector<Question>& questions,
+                     daisy::api::CsvFormulas formulas = daisy::api::CsvFormulas::escape) {
   simdjson::dom::parser parser;
   std::string out;
-  append_csv_row(out, response(answers), questions, parser);
+  append_csv_row(out, response(answers), questions, parser, formulas);
   return out;
 }
 
@@ -191,6 +192,36 @@ TEST(ExportWriterRow, RowsAppendAndShareAParser) {
             "response_id,submitted_at,status,n,t\r\n"
             "r_01,2024-05-01T09:30:00.000Z,accepted,1,one\r\n"
             "r_02,2024-05-02T00:00:00.000Z,flagged,,\"two, too\"\r\n");
+}
+
+// Text that a spreadsheet would run as a formula gets a leading "'" (CSV
+// injection); numbers and geopoints stay numbers; `keep` writes it raw.
+TEST(ExportWriterRow, FormulaTextIsEscaped) {
+  const std::vector<Question> questions = {question("t", QuestionType::text)};
+  for (std::string_view start : {"=", "+", "-", "@"}) {
+    std::string text = std::string(start) + "HYPERLINK(1)";
+    EXPECT_EQ(row_text(R"({"t":")" + text + R"("})", questions), std::string(prefix) + ",'" + text + "\r\n") << text;
+    EXPECT_EQ(row_text(R"({"t":")" + text + R"("})", questions, daisy::api::CsvFormulas::keep),
+              std::string(prefix) + "," + text + "\r\n")
+        << text;
+  }
+  EXPECT_EQ(row_text(R"({"t":"\tx"})", questions), std::string(prefix) + ",'\tx\r\n");
+  EXPECT_EQ(row_text(R"({"t":"\rx"})", questions), std::string(prefix) + ",\"'\rx\"\r\n");
+  EXPECT_EQ(row_text(R"({"t":"=1+2, then"})", questions), std::string(prefix) + ",\"'=1+2, then\"\r\n");
+  // Text that is only a signed number runs nothing: a phone number stays as sent.
+  EXPECT_EQ(row_text(R"({"t":"+441234567890"})", questions), std::string(prefix) + ",+441234567890\r\n");
+  EXPECT_EQ(row_text(R"({"t":"-12.5"})", questions), std::string(prefix) + ",-12.5\r\n");
+  EXPECT_EQ(row_text(R"({"t":"-1+1"})", questions), std::string(prefix) + ",'-1+1\r\n");
+  EXPECT_EQ(row_text(R"({"t":"+"})", questions), std::string(prefix) + ",'+\r\n");
+  // Not at the start: not a formula.
+  EXPECT_EQ(row_text(R"({"t":"a=b"})", questions), std::string(prefix) + ",a=b\r\n");
+  EXPECT_EQ(row_text(R"({"t":"'quoted"})", questions), std::string(prefix) + ",'quoted\r\n");
+  // A list whose first option is formula text.
+  const std::vector<Question> multi = {question("m", QuestionType::multi_choice)};
+  EXPECT_EQ(row_text(R"({"m":["@sum","b"]})", multi), std::string(prefix) + ",'@sum;b\r\n");
+  // Numbers stay numbers.
+  const std::vector<Question> numbers = {question("n", QuestionType::number), question("g", QuestionType::geopoint)};
+  EXPECT_EQ(row_text(R"({"n":-7.5,"g":{"lat":-33,"lon":151}})", numbers), std::string(prefix) + ",-7.5,\"-33,151\"\r\n");
 }
 
 TEST(ExportWriterRow, NoQuestions) {

@@ -7,6 +7,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -510,6 +514,134 @@ TEST(RuleSandbox, GlobalTableWritesDoNotOutliveAnEvaluation) {
     ASSERT_EQ(outcomes.size(), 1u);
     EXPECT_TRUE(outcomes[0].passed) << "evaluation " << i << " saw a global written by an earlier one";
   }
+}
+
+// Runs one check with a short budget on another thread. A check that never
+// returns fails the test, and the process ends at once instead of hanging
+// (the stuck thread could not be joined).
+RuleOutcome evaluate_bounded(const std::string& check, RuleLimits limits) {
+  auto set = compile_ok({rule("r", check, "msg", true)}, limits);
+  if (!set) return {};
+  auto evaluation = std::async(std::launch::async, [set] { return set->evaluate(obj("{}")); });
+  if (evaluation.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
+    std::fprintf(stderr, "the rule `%s` is still running after 30 s: its budget did not stop it\n", check.c_str());
+    std::_Exit(1);
+  }
+  auto outcomes = evaluation.get();
+  if (outcomes.size() != 1) {
+    ADD_FAILURE() << "expected one outcome, got " << outcomes.size();
+    return {};
+  }
+  return outcomes[0];
+}
+
+RuleLimits small_budget() {
+  RuleLimits limits;
+  limits.instruction_budget = 20'000;
+  limits.total_budget = 20'000;
+  return limits;
+}
+
+// Each construct here ran with the instruction hook off or out of its reach
+// before: the budget must stop every one of them, and the rule fails.
+TEST(RuleSandbox, EveryConstructStopsAtTheBudget) {
+  const std::string loop = "while true do end";
+  for (const std::string& check : std::vector<std::string>{
+           "xpcall(error, function() " + loop + " end)",
+           "xpcall(function() " + loop + " end, function() " + loop + " end)",
+           "xpcall(error, function() while true do pcall(error) end end)",
+           "(function() while true do pcall(function() " + loop + " end) end end)()",
+           "(function() while true do xpcall(function() " + loop + " end, function() " + loop + " end) end end)()",
+           "(function() local x <close> = setmetatable({}, {__close = function() " + loop + " end}) " + loop +
+               " end)()",
+           "setmetatable({}, {__index = function() " + loop + " end}).x",
+           "(function() local t = setmetatable({}, {__newindex = function() " + loop + " end}) t.x = 1 end)()",
+           "#setmetatable({}, {__len = function() " + loop + " end}) > 0",
+           "tostring(setmetatable({}, {__tostring = function() " + loop + " end})) ~= nil",
+           "table.sort({3, 2, 1}, function(a, b) " + loop + " end)",
+           "table.concat(setmetatable({}, {__index = function() return 'x' end}), '', 1, 1e15)",
+       }) {
+    RuleOutcome o = evaluate_bounded(check, small_budget());
+    EXPECT_FALSE(o.passed) << check;
+    EXPECT_TRUE(contains(o.message, "budget")) << check << ": " << o.message;
+  }
+}
+
+// C loops that the instruction hook never sees are refused before they start.
+TEST(RuleSandbox, LongCLoopsAreRefused) {
+  for (const std::string& check : std::vector<std::string>{
+           "#string.rep('x', 1e15) > 0",
+           "#string.rep('', 1e15, 'ab') > 0",
+           "table.insert(setmetatable({}, {__len = function() return 1e15 end}), 1, 'x')",
+           "table.remove(setmetatable({}, {__len = function() return 1e15 end}), 1)",
+           "table.move({}, 1, 1e15, 2)",
+           "table.unpack({}, 1, 1e15)",
+       }) {
+    RuleOutcome o = evaluate_bounded(check, small_budget());
+    EXPECT_FALSE(o.passed) << check;
+    EXPECT_TRUE(contains(o.message, "could not be evaluated")) << check << ": " << o.message;
+  }
+  // An empty repetition is simply empty.
+  EXPECT_TRUE(evaluate_bounded("string.rep('', 1e15) == ''", small_budget()).passed);
+  EXPECT_TRUE(evaluate_bounded("string.rep('ab', 3, ',') == 'ab,ab,ab'", small_budget()).passed);
+}
+
+// Finalizers run with hooks off: a rule may not install one.
+TEST(RuleSandbox, FinalizersAreRefused) {
+  RuleOutcome o = evaluate_bounded("setmetatable({}, {__gc = function() while true do end end}) ~= nil", small_budget());
+  EXPECT_FALSE(o.passed);
+  EXPECT_TRUE(contains(o.message, "__gc")) << o.message;
+  EXPECT_TRUE(evaluate_bounded("getmetatable(setmetatable({}, {__mode = 'k'})).__mode == 'k'", small_budget()).passed);
+}
+
+// Wall time stops a rule whose instructions are few but slow (big C calls).
+TEST(RuleSandbox, TimeBudgetStopsSlowRules) {
+  RuleLimits limits;
+  limits.instruction_budget = 1'000'000'000;
+  limits.total_budget = 1'000'000'000;
+  limits.time_budget = std::chrono::milliseconds(20);
+  auto set = compile_ok({rule("slow", "(function() for i = 1, 1e9 do local s = string.rep('x', 1e5) end end)()", "slow"),
+                         rule("next", "true", "next")},
+                        limits);
+  ASSERT_NE(set, nullptr);
+  auto outcomes = set->evaluate(obj("{}"));
+  ASSERT_EQ(outcomes.size(), 2u);
+  EXPECT_FALSE(outcomes[0].passed);
+  EXPECT_TRUE(contains(outcomes[0].message, "time budget")) << outcomes[0].message;
+  EXPECT_FALSE(outcomes[1].passed);
+  EXPECT_TRUE(contains(outcomes[1].message, "time budget")) << outcomes[1].message;
+  // The pooled state is usable again for the next submission.
+  auto quick = compile_ok({rule("ok", "answers.n == 1", "n")}, limits);
+  ASSERT_NE(quick, nullptr);
+  EXPECT_TRUE(quick->evaluate(obj(R"({"n":1})"))[0].passed);
+  auto again = set->evaluate(obj("{}"));
+  EXPECT_FALSE(again[0].passed);
+  EXPECT_TRUE(contains(again[0].message, "time budget")) << again[0].message;
+}
+
+// What a rule can reach. A new name here must be a decision: when this fails,
+// check that the new function cannot leave the sandbox, loop in C beyond the
+// budgets or keep state between evaluations, then add it.
+TEST(RuleSandbox, ExposesExactlyTheseNames) {
+  // Debian's Lua is built with LUA_COMPAT_MATHLIB: atan2, cosh, frexp, ldexp,
+  // log10, pow, sinh and tanh are there too (pure functions of numbers).
+  const std::vector<std::string> expected = {
+      "_VERSION", "assert", "error", "getmetatable", "ipairs", "math", "math.abs", "math.acos", "math.asin",
+      "math.atan", "math.atan2", "math.ceil", "math.cos", "math.cosh", "math.deg", "math.exp", "math.floor",
+      "math.fmod", "math.frexp", "math.huge", "math.ldexp", "math.log", "math.log10", "math.max",
+      "math.maxinteger", "math.min", "math.mininteger", "math.modf", "math.pi", "math.pow", "math.rad",
+      "math.random", "math.randomseed", "math.sin", "math.sinh", "math.sqrt", "math.tan", "math.tanh",
+      "math.tointeger", "math.type", "math.ult", "next", "pairs", "pcall", "rawequal", "rawget", "rawlen",
+      "select", "setmetatable", "string", "string.byte", "string.char", "string.format", "string.len",
+      "string.lower", "string.pack", "string.packsize", "string.rep", "string.reverse", "string.sub",
+      "string.unpack", "string.upper", "table", "table.concat", "table.insert", "table.move", "table.pack",
+      "table.remove", "table.sort", "table.unpack", "tonumber", "tostring", "type", "utf8", "utf8.char",
+      "utf8.charpattern", "utf8.codepoint", "utf8.codes", "utf8.len", "utf8.offset", "xpcall",
+  };
+  auto names = RuleSet::sandbox_names();
+  std::string listed;
+  for (const auto& n : names) listed += "\"" + n + "\", ";
+  EXPECT_EQ(names, expected) << "reachable now: " << listed;
 }
 
 TEST(RuleEvaluate, IsThreadSafe) {

@@ -301,11 +301,18 @@ Result<std::vector<RejectionRow>> PostgresStore::list_rejections(const Rejection
 }
 
 Result<std::vector<EventTypeRow>> PostgresStore::list_event_types() {
+  return list_event_types(nullptr, std::numeric_limits<std::int64_t>::max());
+}
+
+Result<std::vector<EventTypeRow>> PostgresStore::list_event_types(const EventTypeKey* after, std::size_t limit) {
   return read([&](Connection& db) -> Result<std::vector<EventTypeRow>> {
     // Byte order, as SQLite sorts, whatever the database's collation.
-    Rows r = db.exec(
+    Rows r = db.query(
         "SELECT category, name, schema, created_at, updated_at FROM event_types"
-        " ORDER BY category COLLATE \"C\", name COLLATE \"C\"");
+        " WHERE $1 OR category COLLATE \"C\" > $2 OR (category = $2 AND name COLLATE \"C\" > $3)"
+        " ORDER BY category COLLATE \"C\", name COLLATE \"C\" LIMIT $4",
+        after == nullptr, after ? after->category : std::string(), after ? after->name : std::string(),
+        static_cast<std::int64_t>(limit));
     return pg::all_rows(r, event_type_of);
   });
 }

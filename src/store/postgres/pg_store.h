@@ -85,6 +85,7 @@ class PostgresStore final : public Store {
   Result<SessionSummary> session_summary(std::string_view session_id, std::string_view app_id) override;
   Result<std::vector<RejectionRow>> list_rejections(const RejectionFilter& filter) override;
   Result<std::vector<EventTypeRow>> list_event_types() override;
+  Result<std::vector<EventTypeRow>> list_event_types(const EventTypeKey* after, std::size_t limit) override;
   Result<EventTypeRow> get_event_type(std::string_view category, std::string_view name) override;
   boost::asio::awaitable<Result<bool>> put_event_type(EventTypeRow row) override;
   boost::asio::awaitable<Status> delete_event_type(std::string category, std::string name) override;

@@ -5,6 +5,7 @@
 #include "observability/metrics.h"
 #include "store/postgres/pg_pool.h"
 #include "util/thread_name.h"
+#include "observability/log_value.h"
 
 namespace daisy::pg {
 
@@ -165,7 +166,7 @@ void Writer::commit_batch(std::unique_ptr<Connection>& db, std::vector<Op>& batc
     outcome = run.status;
     if (outcome.is_ok()) break;
     if (db->broken()) {
-      spdlog::warn("msg=\"database connection lost\" error=\"{}\"", outcome.message());
+      spdlog::warn("msg=\"database connection lost\" error={}", log_value(outcome.message()));
       if (run.commit_sent) break;  // it may have committed: not run again
       db.reset();                  // nothing committed: again on a new connection
       continue;

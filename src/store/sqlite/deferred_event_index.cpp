@@ -13,6 +13,7 @@
 #include "store/sqlite/connection.h"
 #include "store/sqlite/sqlite_status.h"
 #include "util/thread_name.h"
+#include "observability/log_value.h"
 
 namespace daisy::sqlite {
 
@@ -237,7 +238,7 @@ GroupWriter::Backlog DeferredEventIndex::step(Connection& db) {
           frozen->sort_all();
         });
       } catch (const std::exception& e) {
-        spdlog::warn("msg=\"event index: no thread to sort on; sorting on the writer\" error=\"{}\"", e.what());
+        spdlog::warn("msg=\"event index: no thread to sort on; sorting on the writer\" error={}", log_value(e.what()));
       }
     }
     g = frozen_.get();
@@ -258,7 +259,7 @@ GroupWriter::Backlog DeferredEventIndex::step(Connection& db) {
     try {
       g->sorting.get();
     } catch (const std::exception& e) {
-      spdlog::error("msg=\"event index: sorting failed; sorting again on the writer\" error=\"{}\"", e.what());
+      spdlog::error("msg=\"event index: sorting failed; sorting again on the writer\" error={}", log_value(e.what()));
       for (auto& order : g->order) order.clear();
     }
   }
@@ -269,7 +270,7 @@ GroupWriter::Backlog DeferredEventIndex::step(Connection& db) {
     // The entries stay in memory (readers still see them) and the slice is
     // retried at the next step; the pause keeps a failing disk from being
     // retried in a loop. Backpressure still holds.
-    spdlog::error("msg=\"event index: writing entries failed\" error=\"{}\"", s.message());
+    spdlog::error("msg=\"event index: writing entries failed\" error={}", log_value(s.message()));
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     std::shared_lock lock(mu_);
     return backlog_locked() == GroupWriter::Backlog::too_much ? GroupWriter::Backlog::too_much

@@ -6,6 +6,7 @@
 
 #include "observability/metrics.h"
 #include "util/thread_name.h"
+#include "observability/log_value.h"
 
 namespace daisy::sqlite {
 
@@ -109,7 +110,7 @@ GroupWriter::Backlog GroupWriter::run_background() {
   try {
     backlog = background_(*connection_);
   } catch (const std::exception& e) {
-    spdlog::error("msg=\"store background work failed\" error=\"{}\"", e.what());
+    spdlog::error("msg=\"store background work failed\" error={}", log_value(e.what()));
   }
   if (metrics_ && backlog != Backlog::none) {
     metrics_->background_seconds.observe(
@@ -217,14 +218,24 @@ void GroupWriter::commit_batch(std::deque<Op>& batch) {
       db.exec("ROLLBACK");
     }
   }
-  if (!batch_status.is_ok()) spdlog::error("msg=\"store write failed\" error=\"{}\"", batch_status.message());
+  if (!batch_status.is_ok()) spdlog::error("msg=\"store write failed\" error={}", log_value(batch_status.message()));
+  bool any_unavailable = false, any_written = false;
+  for (const Status& r : results) {
+    any_unavailable |= r.code() == Status::Code::unavailable;
+    any_written |= r.is_ok();
+  }
+  if (!batch_status.is_ok() || any_unavailable) {
+    writes_failing_.store(true, std::memory_order_relaxed);
+  } else if (any_written) {
+    writes_failing_.store(false, std::memory_order_relaxed);
+  }
   if (batch_status.is_ok()) {
     for (std::size_t i = 0; i < batch.size(); ++i) {
       if (!results[i].is_ok() || !batch[i].after_commit) continue;
       try {
         batch[i].after_commit();
       } catch (const std::exception& e) {
-        spdlog::error("msg=\"after-commit work failed\" error=\"{}\"", e.what());
+        spdlog::error("msg=\"after-commit work failed\" error={}", log_value(e.what()));
       }
     }
   }

@@ -62,6 +62,12 @@ class GroupWriter {
   void close();
   // Writes waiting for the writer now (for background work that should give way).
   std::size_t queued();
+  // False while writes fail for want of the disk (full, I/O errors: the last
+  // batch failed to commit or a write in it was `unavailable`), and for good
+  // after a failed sync. True again once a batch commits a write.
+  bool writing() const {
+    return !sync_failed_.load(std::memory_order_relaxed) && !writes_failing_.load(std::memory_order_relaxed);
+  }
 
  private:
   struct Op {
@@ -98,6 +104,7 @@ class GroupWriter {
   bool writer_done_ = false;  // no more commits will be queued for the syncer
   // Set by the first failed sync: every later write is refused (fail-stop).
   std::atomic<bool> sync_failed_{false};
+  std::atomic<bool> writes_failing_{false};
   std::thread syncer_;
 };
 

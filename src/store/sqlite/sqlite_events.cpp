@@ -327,9 +327,18 @@ Result<std::vector<RejectionRow>> SqliteStore::list_rejections(const RejectionFi
 }
 
 Result<std::vector<EventTypeRow>> SqliteStore::list_event_types() {
+  return list_event_types(nullptr, std::numeric_limits<std::int64_t>::max());
+}
+
+Result<std::vector<EventTypeRow>> SqliteStore::list_event_types(const EventTypeKey* after, std::size_t limit) {
   auto db = reader();
   auto stmt = db->prepare(
-      "SELECT category, name, schema, created_at, updated_at FROM event_types ORDER BY category, name");
+      "SELECT category, name, schema, created_at, updated_at FROM event_types"
+      " WHERE ? OR (category, name) > (?, ?) ORDER BY category, name LIMIT ?");
+  stmt.bind(1, std::int64_t{after == nullptr})
+      .bind(2, after ? after->category : std::string())
+      .bind(3, after ? after->name : std::string())
+      .bind(4, static_cast<std::int64_t>(limit));
   std::vector<EventTypeRow> out;
   int rc;
   while ((rc = stmt.step()) == SQLITE_ROW) {

@@ -20,8 +20,10 @@
 
 #include "observability/metrics.h"
 #include "store/migrations.h"
+#include "store/sqlite/integrity.h"
 #include "store/sqlite/sqlite_status.h"
 #include "util/time.h"
+#include "observability/log_value.h"
 
 namespace daisy {
 namespace asio = boost::asio;
@@ -29,9 +31,13 @@ using sqlite::Connection;
 
 namespace {
 
-void configure(Connection& db) {
+void configure(Connection& db, const std::string& path) {
   // WAL lets readers run beside the single writer.
-  if (db.exec("PRAGMA journal_mode=WAL") != SQLITE_OK) {
+  if (int rc = db.exec("PRAGMA journal_mode=WAL"); rc != SQLITE_OK) {
+    if ((rc & 0xff) == SQLITE_NOTADB || (rc & 0xff) == SQLITE_CORRUPT) {
+      throw std::runtime_error("the database file " + path + " is corrupt or is not a SQLite database (" +
+                               db.last_error() + "): restore it from a backup");
+    }
     throw std::runtime_error("cannot enable WAL: " + db.last_error());
   }
   // Commits do not wait for the disk; with synchronous_full the group writer's
@@ -54,7 +60,20 @@ void configure_reader(Connection& db) { db.exec("PRAGMA cache_size=-16384"); }
 SqliteStore::SqliteStore(SqliteOptions options, Metrics* metrics)
     : options_(std::move(options)), event_index_(options_.event_index) {
   auto connection = std::make_unique<Connection>(options_.path, Connection::Mode::read_write);
-  configure(*connection);
+  configure(*connection, options_.path);
+  // Damaged pages are found here, and said to be damage, rather than as a
+  // failing migration or query later. Bounded: a large database that is not
+  // checked in time is left to `daisy check`.
+  auto verdict = sqlite::check_integrity(*connection, false, options_.start_check_budget);
+  if (verdict.state == sqlite::IntegrityVerdict::State::corrupt) {
+    throw std::runtime_error("the database file " + options_.path + " is corrupt (" + verdict.problems +
+                             "): restore it from a backup; `daisy check` prints the full report");
+  }
+  if (verdict.state == sqlite::IntegrityVerdict::State::unfinished) {
+    spdlog::warn("msg=\"the start-up check of the database did not finish in time; run daisy check to check it all\" "
+                 "budget_ms={}",
+                 options_.start_check_budget.count());
+  }
   // Checkpoints run in whichever commit or index step crosses the threshold,
   // and their cost (copy and fsync of the database file) grows with it:
   // 1 MiB of WAL instead of SQLite's 4 MiB keeps those pauses short (single
@@ -88,8 +107,8 @@ bool SqliteStore::sync_wal() {
   if (wal_fd_ < 0) {
     wal_fd_ = ::open((options_.path + "-wal").c_str(), O_RDONLY | O_CLOEXEC);
     if (wal_fd_ < 0) {
-      spdlog::error("msg=\"cannot open the WAL file to sync it\" path=\"{}-wal\" error=\"{}\"", options_.path,
-                    std::strerror(errno));
+      spdlog::error("msg=\"cannot open the WAL file to sync it\" path=\"{}-wal\" error={}", options_.path,
+                    log_value(std::strerror(errno)));
       return false;
     }
   }
@@ -135,7 +154,7 @@ asio::awaitable<Status> SqliteStore::write(sqlite::GroupWriter::Work work,
 
 Result<std::vector<int>> SqliteStore::migrate() {
   Connection db(options_.path, Connection::Mode::read_write);
-  configure(db);
+  configure(db, options_.path);
   // Migrations commit on this connection, without the writer's sync thread.
   if (options_.synchronous_full) db.exec("PRAGMA synchronous=FULL");
   if (db.exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -185,6 +204,7 @@ Result<std::vector<int>> SqliteStore::migrate() {
 }
 
 bool SqliteStore::ready() {
+  if (!writer_->writing()) return false;
   try {
     auto db = reader();
     auto stmt = db->prepare("SELECT 1");

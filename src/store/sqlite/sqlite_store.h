@@ -3,6 +3,7 @@
 // writer thread, and a pool of read-only connections for readers.
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -22,6 +23,9 @@ struct SqliteOptions {
   // of the process (kill -9) but the last commits may be lost on power loss.
   bool synchronous_full = true;
   sqlite::DeferredIndexOptions event_index{};
+  // Longest PRAGMA quick_check at start (damaged pages are refused; a larger
+  // database than the budget covers is left to `daisy check`).
+  std::chrono::milliseconds start_check_budget{2000};
 };
 
 class SqliteStore final : public Store {
@@ -75,6 +79,7 @@ class SqliteStore final : public Store {
   Result<SessionSummary> session_summary(std::string_view session_id, std::string_view app_id) override;
   Result<std::vector<RejectionRow>> list_rejections(const RejectionFilter& filter) override;
   Result<std::vector<EventTypeRow>> list_event_types() override;
+  Result<std::vector<EventTypeRow>> list_event_types(const EventTypeKey* after, std::size_t limit) override;
   Result<EventTypeRow> get_event_type(std::string_view category, std::string_view name) override;
   boost::asio::awaitable<Result<bool>> put_event_type(EventTypeRow row) override;
   boost::asio::awaitable<Status> delete_event_type(std::string category, std::string name) override;
