@@ -1,6 +1,6 @@
 # Daisy's entry points. Every target installs missing Debian packages first
 # (scripts/install-deps.sh is idempotent and quick when nothing is missing).
-.PHONY: deps build run test test-release bench clean
+.PHONY: deps build run test test-release bench fuzz fuzz-smoke fuzz-build clean
 
 JOBS ?= $(shell nproc)
 
@@ -16,10 +16,15 @@ build: deps
 run: build
 	./build/release/daisy serve
 
-# Unit and end-to-end tests on the ASan+UBSan build (warnings are errors).
-test: deps
+# The fuzz targets for a few seconds each (fuzz-smoke, below), then the unit
+# and end-to-end tests on the ASan+UBSan build (warnings are errors), and the
+# few that need the optimised server (e2e.release.*), which is built too
+# (only the daisy binary).
+test: deps fuzz-smoke
 	@cmake --preset asan >/dev/null
 	@cmake --build --preset asan -j $(JOBS)
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS) --target daisy
 	@ctest --preset asan
 
 # The same suites on the optimised build.
@@ -28,6 +33,25 @@ test-release: build
 
 bench: build
 	@bench/run.sh
+
+
+# libFuzzer targets (tests/fuzz, docs/fuzzing.md): clang with ASan + UBSan in
+# build/fuzz, a project of its own (preset in tests/fuzz/CMakePresets.json).
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS ?= $(JOBS)
+
+fuzz-build: deps
+	@cmake -S tests/fuzz --preset fuzz >/dev/null
+	@cmake --build build/fuzz -j $(FUZZ_JOBS)
+
+# Each target FUZZ_SECONDS on a copy of its corpus in build/fuzz/work/<name>;
+# prints a summary, fails if any target crashed (reproducers in build/fuzz/artifacts).
+fuzz: fuzz-build
+	@tests/fuzz/run.sh fuzz build/fuzz $(FUZZ_SECONDS)
+
+# Each target a few seconds on its seed corpus, as ctest tests.
+fuzz-smoke: fuzz-build
+	@ctest --test-dir build/fuzz --output-on-failure
 
 clean:
 	rm -rf build

@@ -12,6 +12,7 @@ PACKAGES=(
   libsimdjson-dev libsqlite3-dev libpq-dev liblua5.4-dev libpugixml-dev
   libhiredis-dev libvalijson-dev libfmt-dev libspdlog-dev libcli11-dev
   libcurl4-openssl-dev libssl-dev zlib1g-dev libhowardhinnant-date-dev tzdata libre2-dev libgoogle-perftools-dev libgtest-dev libgmock-dev libbenchmark-dev
+  clang-14 libclang-rt-14-dev llvm-14  # make fuzz, fuzz-smoke: clang, libFuzzer, llvm-symbolizer
   # servers and tools used by tests and benchmarks
   sqlite3 wrk nginx-light redis-server postgresql curl procps
 )

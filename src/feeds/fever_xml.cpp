@@ -9,6 +9,7 @@
 
 #include "util/iso8601.h"
 #include "util/json_text.h"
+#include "util/utf8.h"
 
 namespace daisy::feeds {
 namespace json = boost::json;
@@ -55,16 +56,23 @@ bool is_decimal(std::string_view s) {
   return fraction > 0 && i == s.size();
 }
 
+// Text from the feed as UTF-8: a document that is (or says it is) UTF-8 but
+// holds other bytes, or declares an encoding pugixml does not convert, would
+// otherwise put bytes that are not UTF-8 into JSON replies. Such bytes, and
+// NUL, become U+FFFD.
+std::string utf8(const char* text) { return to_utf8_without_nul(text ? text : ""); }
+
 class PlanReader {
  public:
   PlanReader(const Vocabulary& words, FeverFeed& feed) : w_(words), feed_(feed) {}
 
   void read_base(const pugi::xml_node& base) {
     json::object base_attributes;
-    for (const auto& a : base.attributes()) base_attributes[a.name()] = a.value();
+    for (const auto& a : base.attributes()) base_attributes[utf8(a.name())] = utf8(a.value());
     const char* base_id = base.attribute(w_.base_id).as_string(nullptr);
     const char* sell_mode = base.attribute("sell_mode").as_string(nullptr);
     const char* title = base.attribute("title").as_string(nullptr);
+    const std::string title_text = utf8(title);
     std::string problem;
     if (!base_id || !*base_id) {
       problem = std::string("a ") + w_.base + " has no " + w_.base_id;
@@ -72,37 +80,37 @@ class PlanReader {
       problem = std::string(w_.base) + " " + base_id + " has no sell_mode";
     } else if (!title) {
       problem = std::string(w_.base) + " " + base_id + " has no title";
-    } else if (std::strlen(title) > max_title_bytes) {
+    } else if (title_text.size() > max_title_bytes) {
       problem = std::string(w_.base) + " " + base_id + " has a title longer than 1000 bytes";
     }
     if (base_id && *base_id && sell_mode && std::string_view(sell_mode) == "online") {
-      feed_.online_base_plans.emplace_back(base_id);
+      feed_.online_base_plans.push_back(utf8(base_id));
     }
     for (pugi::xml_node plan = base.child(w_.plan); plan; plan = plan.next_sibling(w_.plan)) {
       if (!problem.empty()) {
         skip(problem);
         continue;
       }
-      read_plan(plan, base_id, sell_mode, title, base_attributes);
+      read_plan(plan, base_id, sell_mode, title_text, base_attributes);
     }
   }
 
  private:
   void skip(std::string reason) {
     ++feed_.skipped;
-    if (feed_.skip_reasons.size() < 10) feed_.skip_reasons.push_back(std::move(reason));
+    if (feed_.skip_reasons.size() < 10) feed_.skip_reasons.push_back(to_utf8_without_nul(reason));
   }
 
-  void read_plan(const pugi::xml_node& node, const char* base_id, const char* sell_mode, const char* title,
+  void read_plan(const pugi::xml_node& node, const char* base_id, const char* sell_mode, const std::string& title,
                  const json::object& base_attributes) {
     FeverPlan plan;
-    plan.base_plan_id = base_id;
-    plan.sell_mode = sell_mode;
+    plan.base_plan_id = utf8(base_id);
+    plan.sell_mode = utf8(sell_mode);
     plan.title = title;
     const char* plan_id = node.attribute(w_.plan_id).as_string(nullptr);
     std::string where = std::string(w_.plan) + " " + (plan_id ? plan_id : "?") + " of " + w_.base + " " + base_id;
     if (!plan_id || !*plan_id) return skip(where + ": no " + w_.plan_id);
-    plan.plan_id = plan_id;
+    plan.plan_id = utf8(plan_id);
     const char* start = node.attribute(w_.start).as_string(nullptr);
     const char* end = node.attribute(w_.end).as_string(nullptr);
     if (!start || !is_local_datetime(start)) return skip(where + ": " + w_.start + " is not a valid local date-time");
@@ -126,7 +134,7 @@ class PlanReader {
     if (zones == 0) return skip(where + ": no zone, so no price");
 
     json::object attributes = base_attributes;
-    for (const auto& a : node.attributes()) attributes[a.name()] = a.value();
+    for (const auto& a : node.attributes()) attributes[utf8(a.name())] = utf8(a.value());
     attributes["zones"] = zones;
     plan.attributes = to_json_text(attributes);
     if (plan.attributes.size() > max_attribute_bytes) return skip(where + ": its attributes pass 16 KiB");

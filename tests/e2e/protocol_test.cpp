@@ -162,6 +162,28 @@ TEST_F(ProtocolTest, ChunkedRequestBodyIsAccepted) {
   EXPECT_EQ(c.request("GET", "/healthz").status, 200);
 }
 
+// Found by the http fuzz target (tests/fuzz/crashes/http/): Boost.Beast
+// 1.81 asserts when the last chunk arrives as "0\r\n" | "\r" | "\n", which
+// aborted the sanitizer build of the server. The body is read correctly.
+TEST_F(ProtocolTest, LastChunkSplitAcrossReadsIsAccepted) {
+  Client c = server().connect();
+  std::string head =
+      build_request("POST", "/v1/apps",
+                    with(server().admin(), {{"Content-Type", "application/json"}, {"Transfer-Encoding", "chunked"}}));
+  ASSERT_TRUE(c.send_raw(head));
+  std::string body = R"({"name":"split end"})";
+  char size[16];
+  std::snprintf(size, sizeof size, "%zx\r\n", body.size());
+  for (std::string piece : {std::string(size) + body + "\r\n", std::string("0\r\n"), std::string("\r"), std::string("\n")}) {
+    ASSERT_TRUE(c.send_raw(piece));
+    std::this_thread::sleep_for(50ms);
+  }
+  HttpResponse r = c.read_response();
+  ASSERT_EQ(r.status, 201) << r.summary();
+  EXPECT_EQ(r.json().at("name").as_string(), "split end");
+  expect_healthy();
+}
+
 TEST_F(ProtocolTest, ExpectContinueGetsInterimReplyThenFinal) {
   Client c = server().connect();
   std::string body = R"({"name":"expectant"})";

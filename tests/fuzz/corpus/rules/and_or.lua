@@ -1,0 +1,1 @@
+(answers.consent and answers.age > 17) or answers.declined

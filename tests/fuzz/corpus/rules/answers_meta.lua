@@ -1,0 +1,1 @@
+getmetatable(answers) == false and next(answers) ~= nil

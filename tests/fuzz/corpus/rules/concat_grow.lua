@@ -1,0 +1,1 @@
+(function() local s = "x" for i = 1, 40 do s = s .. s end return s end)()

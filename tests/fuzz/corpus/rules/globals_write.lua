@@ -1,0 +1,1 @@
+(function() x = 1; answers = nil; string = nil; return x == 1 end)()

@@ -1,0 +1,1 @@
+math.maxinteger + 1 == math.mininteger and math.mininteger // -1 ~= 0

@@ -1,0 +1,1 @@
+(function() local s = "" for i, t in ipairs(answers.tags) do s = s .. t end return s == "abc" end)()

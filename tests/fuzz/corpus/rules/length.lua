@@ -1,0 +1,1 @@
+#answers.tags == 3 and #answers.name > 0

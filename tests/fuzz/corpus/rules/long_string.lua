@@ -1,0 +1,6 @@
+[[long
+long
+long
+long
+long
+]] ~= "" and [==[a]]b]==] ~= ""

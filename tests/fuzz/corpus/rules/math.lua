@@ -1,0 +1,1 @@
+math.floor(answers.income) == 1000 and math.type(answers.big) == "float" and math.maxinteger > 0

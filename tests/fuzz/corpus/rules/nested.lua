@@ -1,0 +1,1 @@
+answers.nested.a.b.c[3].d == "deep"

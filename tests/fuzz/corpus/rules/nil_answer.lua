@@ -1,0 +1,1 @@
+answers.missing == nil and answers.nothing == nil

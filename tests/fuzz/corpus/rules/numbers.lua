@@ -1,0 +1,1 @@
+0x7fffffffffffffff + 0x1p4 + 1e308 * 10 + 3 // 0.0 ~= 0

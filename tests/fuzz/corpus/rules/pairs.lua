@@ -1,0 +1,1 @@
+(function() local n = 0 for k, v in pairs(answers) do n = n + 1 end return n > 5 end)()

@@ -1,0 +1,1 @@
+rawget(_G, "answers") ~= nil and rawequal(_G, _G)

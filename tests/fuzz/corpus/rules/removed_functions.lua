@@ -1,0 +1,1 @@
+load == nil and require == nil and dofile == nil and collectgarbage == nil and string.find == nil and rawset == nil

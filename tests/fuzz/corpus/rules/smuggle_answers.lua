@@ -1,0 +1,1 @@
+(function() local a = answers; return function() return a.age end end)()() == 42

@@ -1,0 +1,1 @@
+string.char(string.byte(answers.name, 1, -1)) == answers.name

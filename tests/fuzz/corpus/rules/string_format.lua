@@ -1,0 +1,1 @@
+string.format("%d %5.2f %q %s", answers.age, answers.income, answers.name, answers.consent) ~= ""

@@ -1,0 +1,1 @@
+answers.name:upper():sub(1, 3) == "ADA" and ("x"):rep(3) == "xxx"

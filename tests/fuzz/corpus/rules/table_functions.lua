@@ -1,0 +1,1 @@
+table.concat(answers.tags, ",") == "a,b,c" and select("#", table.unpack(answers.tags)) == 3

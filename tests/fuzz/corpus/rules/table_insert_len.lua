@@ -1,0 +1,1 @@
+table.insert(setmetatable({}, {__len = function() return 1e9 end}), 1)

@@ -1,0 +1,1 @@
+(function() local t = {3, 1, 2} table.sort(t, function(a, b) return a > b end) return t[1] == 3 end)()

@@ -1,0 +1,1 @@
+tostring(setmetatable({}, {__tostring = function() return string.rep("x", 1e7) end}))

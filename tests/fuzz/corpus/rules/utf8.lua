@@ -1,0 +1,1 @@
+utf8.len(answers.name) == 12 and utf8.char(72, 228) ~= "" and utf8.codepoint("é") == 233
