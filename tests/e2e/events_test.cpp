@@ -13,6 +13,7 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <algorithm>
 #include <set>
 
 #include "forms_support.h"
@@ -453,6 +454,42 @@ TEST_F(EventsTest, DefaultTypesAreInstalled) {
   EXPECT_TRUE(IsProblem(server().get(type_path("page interaction", "pageview"), bearer(app.token)), 403, "forbidden"));
 }
 
+// The list is paged in (category, name) order; following next_cursor visits
+// every type once, whatever the names hold.
+TEST_F(EventsTest, EventTypesArePaged) {
+  std::string category = unique("paged");
+  std::vector<std::string> names = {"a", "b b", "c/d", "e\u00e9", "f%2F", "g"};
+  for (const auto& n : names) ASSERT_EQ(put_type(category, n, R"({"type":"object"})").status, 201) << n;
+  std::vector<std::pair<std::string, std::string>> seen;
+  std::string after;
+  int pages = 0;
+  for (;;) {
+    std::string target = "/v1/event-types?limit=2" + (after.empty() ? std::string() : "&after=" + after);
+    HttpResponse page = server().get(target, server().admin());
+    ASSERT_EQ(page.status, 200) << page.summary();
+    json::value v = page.json();
+    EXPECT_LE(arr(v, "items").size(), 2u);
+    for (const auto& t : arr(v, "items")) seen.emplace_back(str(t, "category"), str(t, "name"));
+    ++pages;
+    ASSERT_LT(pages, 10000) << "paging does not end";
+    if (at(v, "next_cursor").is_null()) break;
+    after = str(v, "next_cursor");
+  }
+  auto sorted = seen;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(seen, sorted) << "pages come in (category, name) order";
+  EXPECT_EQ(std::set(seen.begin(), seen.end()).size(), seen.size()) << "a type was listed twice";
+  std::vector<std::string> mine;
+  for (const auto& [c, n] : seen) {
+    if (c == category) mine.push_back(n);
+  }
+  auto expected = names;
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(mine, expected);
+  EXPECT_TRUE(IsValidationError(server().get("/v1/event-types?after=zz", server().admin()), {"after"}));
+  EXPECT_TRUE(IsValidationError(server().get("/v1/event-types?limit=0", server().admin()), {"limit"}));
+}
+
 TEST_F(EventsTest, DefaultTypesAcceptValidAndRejectInvalidData) {
   App app = make_app(server(), unique("default-types"));
   std::string s = new_session();
@@ -640,7 +677,7 @@ TEST_F(EventsTest, BrokenSchemaIsRefused) {
   }
   HttpResponse absent = server().get(type_path(category, "t"), server().admin());
   EXPECT_TRUE(IsProblem(absent, 404, "not-found")) << "a refused schema is not stored: " << absent.summary();
-  EXPECT_EQ(server().get("/v1/event-types", server().admin()).body.find(category), std::string::npos);
+  EXPECT_EQ(server().get("/v1/event-types?limit=1000", server().admin()).body.find(category), std::string::npos);
 
   HttpResponse not_json = server().request("PUT", type_path(category, "t"), admin_json(), "{\"schema\":");
   EXPECT_EQ(not_json.status, 400) << not_json.summary();
@@ -658,7 +695,7 @@ TEST_F(EventsTest, DeletedTypeBecomesUnknownAndIsAcceptedByDefault) {
   std::string category = unique("doomed"), s = new_session();
   ASSERT_EQ(put_type(category, "thing", R"({"type":"object","required":["x"]})").status, 201);
   EXPECT_EQ(server().get(type_path(category, "thing"), server().admin()).status, 200);
-  EXPECT_NE(server().get("/v1/event-types", server().admin()).body.find(category), std::string::npos);
+  EXPECT_NE(server().get("/v1/event-types?limit=1000", server().admin()).body.find(category), std::string::npos);
   json::object event = ev(s, category, "thing", json::object{{"y", 1}});
   EXPECT_TRUE(HasError(post_value(server(), app.token, event), "data", "x"));
 
@@ -666,7 +703,7 @@ TEST_F(EventsTest, DeletedTypeBecomesUnknownAndIsAcceptedByDefault) {
   ASSERT_EQ(del.status, 204) << del.summary();
   EXPECT_TRUE(del.body.empty());
   EXPECT_TRUE(IsProblem(server().get(type_path(category, "thing"), server().admin()), 404, "not-found"));
-  EXPECT_EQ(server().get("/v1/event-types", server().admin()).body.find(category), std::string::npos);
+  EXPECT_EQ(server().get("/v1/event-types?limit=1000", server().admin()).body.find(category), std::string::npos);
   std::string id = accept(app, event);  // unknown now, and this app accepts unknown types
   EXPECT_EQ(server().request("DELETE", type_path(category, "thing"), server().admin()).status, 404);
 

@@ -37,8 +37,8 @@ TEST_F(MemoryTest, ABurstOfLargeBodiesIsGivenBack) {
   ASSERT_EQ(app.status, 201) << app.summary();
   std::string token(app.json().at("token").as_string());
 
-  // About 15 MiB of NDJSON events per body.
-  const std::string pad(1000, 'x');
+  // About 15 MiB of NDJSON events per body (under 10,000 events of under 64 KiB each).
+  const std::string pad(4000, 'x');
   std::string body;
   for (int i = 0; body.size() < 15u * 1024 * 1024; ++i) {
     body += R"({"session_id":"0193a1b2-c3d4-7000-8000-123456789abc","category":"burst","name":"big","data":{"i":)" +
