@@ -1,6 +1,6 @@
 # Daisy's entry points. Every target installs missing Debian packages first
 # (scripts/install-deps.sh is idempotent and quick when nothing is missing).
-.PHONY: deps build run test test-release bench fuzz fuzz-smoke fuzz-build clean
+.PHONY: deps build run test test-release bench soak fuzz fuzz-smoke fuzz-build clean
 
 JOBS ?= $(shell nproc)
 
@@ -34,6 +34,10 @@ test-release: build
 bench: build
 	@bench/run.sh
 
+# An hour of mixed load (SOAK_SECONDS to change it) on the release build;
+# writes the soak section of docs/benchmarks.md, fails on any error.
+soak: build
+	@bench/soak.sh
 
 # libFuzzer targets (tests/fuzz, docs/fuzzing.md): clang with ASan + UBSan in
 # build/fuzz, a project of its own (preset in tests/fuzz/CMakePresets.json).

@@ -593,5 +593,10 @@ row() {  # key [reference rate]
   echo "The export rows are seeded straight into SQLite (10 answers each, with a comma, quotes and a newline"
   echo "in one answer); peak RSS is the server's VmHWM after a fresh start and the one export."
 } > "$OUT.tmp"
+# The section "## Soak (make soak)" is written by make soak (bench/soak.sh): kept as it was.
+if [ -f "$OUT" ]; then
+  awk '/^## / {keep = ($0 == "## Soak (make soak)")} keep' "$OUT" > "$WORK/soak-section"
+  if [ -s "$WORK/soak-section" ]; then { echo; cat "$WORK/soak-section"; } >> "$OUT.tmp"; fi
+fi
 mv "$OUT.tmp" "$OUT"
 cat "$OUT"
