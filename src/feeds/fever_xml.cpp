@@ -4,7 +4,6 @@
 #include <pugixml.hpp>
 
 #include <cstdlib>
-#include <cstring>
 #include <string_view>
 
 #include "util/iso8601.h"
