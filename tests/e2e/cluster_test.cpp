@@ -90,13 +90,15 @@ TEST_F(ClusterTest, TwoNodesShareTheStateAndTheJobs) {
   App app = make_app(a, "shop");
   // The token was issued by a: b learns it from the database.
   ASSERT_TRUE(eventually([&] { return b.get("/v1/events?limit=1", bearer(app.token)).status != 401; }, 10s));
-  json::value hook = webhook_on_app(b, app.id, receiver.url("/hook"));
   std::string form_id = create_form_id(a, J(R"({"title":"t","questions":[{"key":"n","type":"integer"}]})"));
   HttpResponse on_form = b.request(
       "POST", "/v1/integrations", admin_json(),
       R"({"name":"crm","source":{"form_id":")" + form_id + R"("},"type":"webhook","on":["response.created"],)"
       R"("config":{"url":")" + receiver.url("/hook") + R"("}})");
   ASSERT_EQ(on_form.status, 201) << on_form.summary();
+  // The app's integration is made after the form's: once a makes jobs for the
+  // app's events it has loaded both (it reloads all integrations on a change).
+  json::value hook = webhook_on_app(b, app.id, receiver.url("/hook"));
   // a attaches b's integrations to what it collects once it has seen them.
   ASSERT_TRUE(eventually([&] { return send_event(a, app).size() == 1; }, 10s));
 
