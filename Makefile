@@ -19,17 +19,17 @@ run: build
 # The fuzz targets for a few seconds each (fuzz-smoke, below), then the unit
 # and end-to-end tests on the ASan+UBSan build (warnings are errors), and the
 # few that need the optimised server (e2e.release.*), which is built too
-# (only the daisy binary).
+# (only the daisy binary). Ends with the list of skipped tests and their reasons.
 test: deps fuzz-smoke
 	@cmake --preset asan >/dev/null
 	@cmake --build --preset asan -j $(JOBS)
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release -j $(JOBS) --target daisy
-	@ctest --preset asan
+	@status=0; ctest --preset asan || status=$$?; tests/print_skip_reasons.py build/asan; exit $$status
 
 # The same suites on the optimised build.
 test-release: build
-	@ctest --preset release
+	@status=0; ctest --preset release || status=$$?; tests/print_skip_reasons.py build/release; exit $$status
 
 bench: build
 	@bench/run.sh

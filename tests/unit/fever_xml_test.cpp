@@ -119,16 +119,30 @@ TEST(FeverXml, RefusesMalformedXmlAndOtherTrees) {
   EXPECT_NE(std::get<std::string>(parsed).find("<rss>"), std::string::npos);
 }
 
-TEST(FeverXml, TheSharedFixtureGivesThreePlansAndOneSkipped) {
-  std::ifstream in(DAISY_SHARED_FIXTURES "/fever-plans.xml");
-  if (!in) GTEST_SKIP() << "fixture not found";
+static std::string read_fixture(const std::string& name) {
+  std::ifstream in(std::string(DAISY_TEST_FIXTURES) + "/" + name);
+  EXPECT_TRUE(in) << "tests/fixtures/" << name << " is missing";
   std::stringstream buffer;
   buffer << in.rdbuf();
-  std::string doc = buffer.str();
+  return buffer.str();
+}
+
+TEST(FeverXml, ThePlansFixtureGivesThreePlansAndOneSkipped) {
+  std::string doc = read_fixture("fever-plans.xml");
   auto parsed = parse_fever_xml(doc);
   const FeverFeed& feed = feed_of(parsed);
   EXPECT_EQ(feed.plans.size(), 3u);
   EXPECT_EQ(feed.skipped, 1u);  // 2024-04-31 does not exist
+}
+
+TEST(FeverXml, TheEventsFixtureReadsTheOtherVocabulary) {
+  std::string doc = read_fixture("fever-events-2023.xml");
+  auto parsed = parse_fever_xml(doc);
+  const FeverFeed& feed = feed_of(parsed);
+  ASSERT_EQ(feed.plans.size(), 2u);
+  EXPECT_EQ(feed.skipped, 0u);
+  EXPECT_EQ(feed.plans[0].title, "Jazz at the Old Mill");
+  EXPECT_EQ(feed.plans[1].title, "Open Rehearsal");
 }
 
 TEST(FeverXml, BoundsWhatAHostileFeedCanCost) {
