@@ -1,4 +1,4 @@
-// The daisy command line: serve, migrate, version.
+// The daisy command line: serve, migrate, check, admin-token, version.
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -40,7 +40,10 @@ void add_store_options(CLI::App& cmd, daisy::Config& c) {
 
 int main(int argc, char** argv) {
   CLI::App app{"Daisy: collect data, store it durably, act on it.", "daisy"};
-  app.require_subcommand(1);
+  // At most one command; none is reported after parsing, so that an unknown
+  // flag is named as such rather than as a missing command.
+  app.require_subcommand(0, 1);
+  app.set_version_flag("-V,--version", std::string("daisy ") + DAISY_VERSION);
   daisy::Config config;
 
   auto* serve = app.add_subcommand("serve", "Run the HTTP server");
@@ -92,17 +95,20 @@ int main(int argc, char** argv) {
                                                                               : std::string("must be an http:// or https:// URL");
       });
   serve->add_option("--job-lease-ms", config.job_lease_ms,
-                    "How long a claimed job is held: after a node dies holding it, another node (or this one, "
-                    "restarted on PostgreSQL) takes it up once this has passed")
+                    "How long a claimed job is held: a job whose node died is taken up by another node once this "
+                    "has passed (a node restarted with the same data dir takes its own back at once)")
       ->envname("DAISY_JOB_LEASE_MS")
-      ->check(CLI::Range(1000u, 86'400'000u));
+      ->check(CLI::Range(1000u, 86'400'000u))
+      ->capture_default_str();
   serve->add_option("--cluster-poll-ms", config.cluster_poll_ms,
                     "PostgreSQL: how often to look for changes made through other nodes (tokens, forms, event types, "
                     "integrations, providers)")
       ->envname("DAISY_CLUSTER_POLL_MS")
-      ->check(CLI::Range(100u, 60'000u));
+      ->check(CLI::Range(100u, 60'000u))
+      ->capture_default_str();
   serve->add_flag("--allow-private-targets", config.allow_private_targets,
-                  "Let provider pulls and webhooks reach loopback, private and link-local addresses (refused by default)")
+                  "Let provider pulls, webhooks and Redis integrations reach loopback, private and link-local addresses "
+                  "(refused by default)")
       ->envname("DAISY_ALLOW_PRIVATE_TARGETS");
   serve->add_option("--feed-max-bytes", config.feed_max_bytes, "Largest provider response a pull accepts (json/daisy: all its pages together)")
       ->envname("DAISY_FEED_MAX_BYTES")
@@ -148,9 +154,20 @@ int main(int argc, char** argv) {
       "check", "Check the SQLite database page by page (PRAGMA integrity_check); exit 0 when it is sound");
   add_store_options(*check, config);
 
+  auto* admin_token = app.add_subcommand(
+      "admin-token", "With --reset: make a new admin token, store its hash and print it (the old one stops working)");
+  add_store_options(*admin_token, config);
+  bool reset = false;
+  admin_token->add_flag("--reset", reset, "Replace the admin token (stop the server first on SQLite)")->required();
+
   auto* version = app.add_subcommand("version", "Print the version and exit");
 
   CLI11_PARSE(app, argc, argv);
+  if (app.get_subcommands().empty()) {
+    std::fprintf(stderr, "%s\ndaisy: name a command (serve, migrate, check, admin-token, version)\n",
+                 app.help().c_str());
+    return 2;
+  }
 
   if (version->parsed()) {
     std::printf("daisy %s\n", DAISY_VERSION);
@@ -160,5 +177,6 @@ int main(int argc, char** argv) {
   if (serve->parsed()) return daisy::serve(config);
   if (migrate->parsed()) return daisy::migrate(config);
   if (check->parsed()) return daisy::check(config);
+  if (admin_token->parsed()) return daisy::reset_admin_token(config);
   return 2;
 }

@@ -57,6 +57,13 @@ std::string_view provider_status(const std::optional<feeds::PullResult>& result)
   return result->ok() ? "fresh" : "error";
 }
 
+// Why a fresh pull did not give fresh data ("" when it did, or was not asked).
+std::string provider_error(const std::optional<feeds::PullResult>& result, unsigned timeout_ms) {
+  if (!result) return "no answer within its timeout_ms (" + std::to_string(timeout_ms) + " ms)";
+  if (!result->status.is_ok()) return "the pull could not be recorded: " + result->status.message();
+  return result->sync.error;
+}
+
 boost::asio::awaitable<Response> list_items(ApiContext& ctx, Request& req) {
   std::vector<FieldError> errors;
   auto page = page_from_query(req);
@@ -119,6 +126,7 @@ boost::asio::awaitable<Response> list_items(ApiContext& ctx, Request& req) {
   if (!errors.empty()) co_return http::validation_problem(std::move(errors), "Invalid query parameter.");
 
   std::vector<std::string_view> statuses(providers.size(), "stale");
+  std::vector<std::string> pull_errors(providers.size());
   if (fresh) {
     auto now = std::chrono::steady_clock::now();
     std::vector<feeds::FeedService::PullAsk> asks;
@@ -126,6 +134,7 @@ boost::asio::awaitable<Response> list_items(ApiContext& ctx, Request& req) {
     auto results = co_await ctx.feeds->pull(std::move(asks), "fresh");
     for (std::size_t i = 0; i < providers.size(); ++i) {
       statuses[i] = provider_status(results[i]);
+      pull_errors[i] = provider_error(results[i], providers[i].definition.timeout_ms);
       if (auto now_view = ctx.feeds->find_by_name(providers[i].definition.name)) {
         providers[i].last_sync_at = now_view->last_sync_at;
       }
@@ -184,7 +193,13 @@ boost::asio::awaitable<Response> list_items(ApiContext& ctx, Request& req) {
     if (i) body += ',';
     body += "{\"name\":";
     append_json_string(body, providers[i].definition.name);
-    body += ",\"status\":\"" + std::string(statuses[i]) + "\",\"last_sync_at\":";
+    body += ",\"status\":\"" + std::string(statuses[i]) + "\",\"error\":";
+    if (pull_errors[i].empty()) {
+      body += "null";
+    } else {
+      append_json_string(body, pull_errors[i]);
+    }
+    body += ",\"last_sync_at\":";
     if (providers[i].last_sync_at.empty()) {
       body += "null";
     } else {

@@ -69,7 +69,9 @@ Response search(ApiContext& ctx, Request& req) {
       first.clear();
       return true;
     }
-    return reply->next(out, search_part_bytes);
+    bool more = reply->next(out, search_part_bytes);
+    if (!more) out.push_back('\n');  // as every JSON reply ends (see http/server.cpp)
+    return more;
   };
   r.body.clear();
   return r;

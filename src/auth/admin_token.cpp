@@ -2,6 +2,8 @@
 
 #include "auth/tokens.h"
 
+#include <optional>
+
 namespace daisy {
 namespace {
 
@@ -28,26 +30,36 @@ Status install(Store& store, Authenticator& auth, const Sha256& hash) {
 
 }  // namespace
 
-Result<std::string> establish_admin_token(const std::string& configured, Store& store,
-                                          Authenticator& auth) {
+Result<AdminTokenOutcome> establish_admin_token(const std::string& configured, Store& store,
+                                                Authenticator& auth) {
+  AdminTokenOutcome outcome;
+  auto stored = store.get_setting(admin_hash_setting);
+  if (!stored.is_ok()) return stored.status();
+  std::optional<Sha256> stored_hash;
+  if (stored.value()) stored_hash = parse_hash_hex(*stored.value());
   if (!configured.empty()) {
     if (configured.size() < min_admin_token_length) {
       return Status::internal("the admin token must be at least 16 characters");
     }
-    Status s = install(store, auth, hash_token(configured));
+    Sha256 hash = hash_token(configured);
+    outcome.replaced_stored = stored_hash && *stored_hash != hash;
+    Status s = install(store, auth, hash);
     if (!s.is_ok()) return s;
-    return std::string();
+    return outcome;
   }
-  auto stored = store.get_setting(admin_hash_setting);
-  if (!stored.is_ok()) return stored.status();
-  if (stored.value()) {
-    if (auto hash = parse_hash_hex(*stored.value())) {
-      auth.set_admin_hash(*hash);
-      return std::string();
-    }
+  if (stored_hash) {
+    auth.set_admin_hash(*stored_hash);
+    return outcome;
   }
+  outcome.generated = generate_token(admin_token_prefix);
+  Status s = install(store, auth, hash_token(outcome.generated));
+  if (!s.is_ok()) return s;
+  return outcome;
+}
+
+Result<std::string> reset_admin_token(Store& store) {
   std::string token = generate_token(admin_token_prefix);
-  Status s = install(store, auth, hash_token(token));
+  Status s = store.put_setting_blocking(std::string(admin_hash_setting), hash_hex(hash_token(token)));
   if (!s.is_ok()) return s;
   return token;
 }

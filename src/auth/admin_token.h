@@ -10,9 +10,18 @@
 
 namespace daisy {
 
-// Installs the admin hash into auth. Returns the newly generated token (to be
-// shown once) or an empty string when none was generated.
-Result<std::string> establish_admin_token(const std::string& configured, Store& store,
-                                          Authenticator& auth);
+struct AdminTokenOutcome {
+  std::string generated;        // a token made now, to be shown once ("" when none)
+  bool replaced_stored = false;  // a configured token took the place of another stored hash
+};
+
+// Installs the admin hash into auth: the configured token's, else the stored
+// one, else a generated token's.
+Result<AdminTokenOutcome> establish_admin_token(const std::string& configured, Store& store,
+                                                Authenticator& auth);
+
+// Makes a new token and stores its hash in place of the old one (`daisy
+// admin-token --reset`). Returns the new token, to be shown once.
+Result<std::string> reset_admin_token(Store& store);
 
 }  // namespace daisy

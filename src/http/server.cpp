@@ -28,6 +28,7 @@
 #include <atomic>
 #include <mutex>
 #include <thread>
+#include <stdexcept>
 #include <vector>
 
 #include "http/problem.h"
@@ -170,15 +171,24 @@ struct Server::Impl {
 };
 
 std::uint16_t Server::Impl::listen() {
+  // Errors are one line a person can read: the address and the system's
+  // reason, without Boost's source locations.
+  std::string address = config.host + ":" + std::to_string(config.port);
+  auto fail = [&](std::string_view step, const boost::system::error_code& ec) {
+    throw std::runtime_error("cannot " + std::string(step) + " " + address + ": " + ec.message());
+  };
+  boost::system::error_code ec;
   tcp::resolver resolver(accept_ioc);
-  auto results = resolver.resolve(config.host, std::to_string(config.port),
-                                  tcp::resolver::numeric_service);
+  auto results = resolver.resolve(config.host, std::to_string(config.port), tcp::resolver::numeric_service, ec);
+  if (ec || results.empty()) fail("resolve", ec);
   tcp::endpoint endpoint = results.begin()->endpoint();
-  acceptor->open(endpoint.protocol());
-  acceptor->set_option(asio::socket_base::reuse_address(true));
-  acceptor->bind(endpoint);
-  acceptor->listen(asio::socket_base::max_listen_connections);
-  return acceptor->local_endpoint().port();
+  if (acceptor->open(endpoint.protocol(), ec); ec) fail("open a socket for", ec);
+  if (acceptor->set_option(asio::socket_base::reuse_address(true), ec); ec) fail("configure a socket for", ec);
+  if (acceptor->bind(endpoint, ec); ec) fail("listen on", ec);
+  if (acceptor->listen(asio::socket_base::max_listen_connections, ec); ec) fail("listen on", ec);
+  auto local = acceptor->local_endpoint(ec);
+  if (ec) fail("listen on", ec);
+  return local.port();
 }
 
 void Server::Impl::run() {
@@ -513,6 +523,12 @@ asio::awaitable<bool> Server::Impl::send(Connection& conn, const Request& req, R
   head.append(http_date_now());
   head.append("\r\n");
   if (resp.status != 204) {
+    // JSON replies end with a newline, so that `curl -s` leaves the prompt on
+    // a line of its own (streamed ones add theirs with their last part).
+    if (!resp.stream && !resp.body.empty() && resp.body.back() != '\n' &&
+        (resp.content_type == "application/json" || resp.content_type == "application/problem+json")) {
+      resp.body.push_back('\n');
+    }
     if (!resp.body.empty() || !resp.content_type.empty()) {
       head.append("Content-Type: ");
       head.append(resp.content_type);

@@ -45,7 +45,8 @@ class Server {
   Server(ServerConfig config, Dispatcher& dispatcher, Metrics& metrics);
   ~Server();
 
-  // Binds and listens. Returns the bound port. Throws std::system_error.
+  // Binds and listens. Returns the bound port. Throws std::runtime_error with
+  // one readable line ("cannot listen on 127.0.0.1:8080: Address already in use").
   std::uint16_t listen();
   // Serves until stop() or SIGINT/SIGTERM, using the calling thread as one of
   // the I/O threads. Returns when every connection has closed.

@@ -22,6 +22,7 @@
 #include "http/server.h"
 #include "observability/metrics.h"
 #include "runtime/cluster_sync.h"
+#include "runtime/data_dir_lock.h"
 #include "runtime/memory_release.h"
 #include "store/postgres/pg_store.h"
 #include "store/sqlite/integrity.h"
@@ -118,6 +119,25 @@ std::unique_ptr<Store> open_store(const Config& config, Metrics* metrics, std::s
   }
 }
 
+void print_admin_token(const std::string& token) {
+  std::printf(
+      "\nDaisy admin token (shown only this once; only its hash is stored):\n\n  %s\n\n"
+      "Use it as: Authorization: Bearer <token>\n\n",
+      token.c_str());
+  std::fflush(stdout);
+}
+
+// SQLite: the process that writes the database must own the data dir (a
+// running server keeps state in memory that another writer would bypass).
+// PostgreSQL needs no data dir for one-shot commands.
+bool lock_for_sqlite(const Config& config, DataDirLock& lock) {
+  if (is_postgres(effective_db(config))) return true;
+  std::string error;
+  lock = DataDirLock::acquire(config.data_dir, error);
+  if (!lock.held()) spdlog::critical("msg=\"cannot open the store\" error={}", log_value(error));
+  return lock.held();
+}
+
 bool run_migrations(Store& store) {
   auto applied = store.migrate();
   if (!applied.is_ok()) {
@@ -125,6 +145,21 @@ bool run_migrations(Store& store) {
     return false;
   }
   for (int v : applied.value()) spdlog::info("msg=\"migration applied\" version={}", v);
+  return true;
+}
+
+
+// Installs the admin token (see auth/admin_token.h) and shows a generated one.
+bool establish_admin(const Config& config, Store& store, Authenticator& auth) {
+  auto admin = establish_admin_token(config.admin_token, store, auth);
+  if (!admin.is_ok()) {
+    spdlog::critical("msg=\"cannot establish the admin token\" error={}", log_value(admin.status().message()));
+    return false;
+  }
+  if (admin.value().replaced_stored) {
+    spdlog::info("msg=\"the configured admin token (--admin-token or DAISY_ADMIN_TOKEN) replaced the stored one\"");
+  }
+  if (!admin.value().generated.empty()) print_admin_token(admin.value().generated);
   return true;
 }
 
@@ -153,6 +188,8 @@ bool load_events_state(const Config& config, Store& store, events::EventsState& 
 }
 
 int migrate(const Config& config) {
+  DataDirLock lock;
+  if (!lock_for_sqlite(config, lock)) return 1;
   std::string error;
   auto store = open_store(config, nullptr, error);
   if (!store) {
@@ -162,6 +199,29 @@ int migrate(const Config& config) {
   bool ok = run_migrations(*store);
   store->close();
   return ok ? 0 : 1;
+}
+
+int reset_admin_token(const Config& config) {
+  DataDirLock lock;
+  if (!lock_for_sqlite(config, lock)) return 1;
+  std::string error;
+  auto store = open_store(config, nullptr, error);
+  if (!store) {
+    spdlog::critical("msg=\"cannot open the store\" error={}", log_value(error));
+    return 1;
+  }
+  if (!run_migrations(*store)) return 1;
+  auto token = daisy::reset_admin_token(*store);
+  store->close();
+  if (!token.is_ok()) {
+    spdlog::critical("msg=\"cannot reset the admin token\" error={}", log_value(token.status().message()));
+    return 1;
+  }
+  print_admin_token(token.value());
+  if (is_postgres(effective_db(config))) {
+    std::printf("Running nodes keep the old token until they restart.\n");
+  }
+  return 0;
 }
 
 int check(const Config& config) {
@@ -201,6 +261,11 @@ int serve(const Config& config) {
   }
 
   std::string error;
+  DataDirLock data_dir_lock = DataDirLock::acquire(config.data_dir, error);
+  if (!data_dir_lock.held()) {
+    spdlog::critical("msg=\"cannot start\" error={}", log_value(error));
+    return 1;
+  }
   Metrics metrics;
   auto store = open_store(config, &metrics, error);
   if (!store) {
@@ -218,18 +283,6 @@ int serve(const Config& config) {
   cluster.mark_current();
 
   Authenticator auth;
-  auto admin = establish_admin_token(config.admin_token, *store, auth);
-  if (!admin.is_ok()) {
-    spdlog::critical("msg=\"cannot establish the admin token\" error={}", log_value(admin.status().message()));
-    return 1;
-  }
-  if (!admin.value().empty()) {
-    std::printf(
-        "\nDaisy admin token (shown only this once; only its hash is stored):\n\n  %s\n\n"
-        "Use it as: Authorization: Bearer <token>\n\n",
-        admin.value().c_str());
-    std::fflush(stdout);
-  }
   auto tokens = store->app_tokens();
   if (!tokens.is_ok()) {
     spdlog::critical("msg=\"cannot load app tokens\" error={}", log_value(tokens.status().message()));
@@ -281,9 +334,13 @@ int serve(const Config& config) {
   try {
     port = server.listen();
   } catch (const std::exception& e) {
-    spdlog::critical("msg=\"cannot listen\" address={} error={}", config.listen, log_value(e.what()));
+    spdlog::critical("msg=\"cannot start\" error={}", log_value(e.what()));
     return 1;
   }
+  // The admin token is established once the port is ours, so that a start
+  // that cannot listen never generates (and loses) a token; connections wait
+  // in the backlog until server.run() below.
+  if (!establish_admin(config, *store, auth)) return 1;
   spdlog::info("msg=listening address={}:{} threads={} db={} version={}", server_config.host, port,
                server_config.threads, log_value(pg::redact(effective_db(config), effective_db(config))), DAISY_VERSION);
   std::string callback_base = config.public_url;

@@ -9,6 +9,9 @@ namespace daisy {
 
 int serve(const Config& config);
 int migrate(const Config& config);
+// `daisy admin-token --reset`: stores a new admin token's hash and prints the
+// token. On SQLite it needs the data dir (refused while a server holds it).
+int reset_admin_token(const Config& config);
 // `daisy check`: the full integrity check of a SQLite database; prints ok or
 // what is damaged. 0 sound, 1 damaged, 2 cannot check.
 int check(const Config& config);

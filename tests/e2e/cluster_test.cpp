@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <boost/json.hpp>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <set>
@@ -248,13 +249,18 @@ TEST_F(ClusterTest, ANodeDeliversForAnIntegrationItHasNotSeenYet) {
   EXPECT_GE(receiver.count("/hook"), jobs.size());
 }
 
-// Two live processes cannot share a node id (a data dir shared or copied):
-// the second refuses to start and says why.
+// Two live processes cannot share a node id (a data dir copied, with an
+// image for instance; one shared is refused by its lock first): the second
+// refuses to start and says why.
 TEST_F(ClusterTest, ASecondProcessWithTheSameNodeIdRefusesToStart) {
   DaisyProcess& a = node();
-  RunResult second = run_daisy({"serve", "--listen", "127.0.0.1:0", "--data-dir", a.data_dir(), "--db", database_,
+  std::string copy = a.data_dir() + "-copy";
+  std::filesystem::create_directories(copy);
+  std::filesystem::copy_file(a.data_dir() + "/node-id", copy + "/node-id");
+  RunResult second = run_daisy({"serve", "--listen", "127.0.0.1:0", "--data-dir", copy, "--db", database_,
                                 "--admin-token", std::string(kAdminToken)},
                                30s);
+  std::filesystem::remove_all(copy);
   EXPECT_TRUE(second.status.exited && second.status.code != 0) << second.status.describe();
   EXPECT_NE(second.err.find("another running node has this node id"), std::string::npos) << second.err;
   EXPECT_EQ(a.get("/readyz").status, 200);

@@ -1549,6 +1549,11 @@ TEST_F(FeedsTest, FreshQueriesDoNotWaitForAHangingProvider) {
   EXPECT_EQ(str(provider_entry(fresh, "broken"), "status"), "error") << dump(fresh);
   EXPECT_EQ(item_ids(fresh), (std::vector<std::string>{"b1", "f1", "f2", "s1"}));
   EXPECT_FALSE(str(provider_entry(fresh, "fast"), "last_sync_at").empty());
+  // Why a provider gave no fresh data is said beside its status.
+  EXPECT_TRUE(at(provider_entry(fresh, "fast"), "error").is_null()) << dump(fresh);
+  EXPECT_TRUE(at(provider_entry(stale, "slow"), "error").is_null()) << dump(stale);
+  EXPECT_NE(str(provider_entry(fresh, "broken"), "error").find("500"), std::string::npos) << dump(fresh);
+  EXPECT_EQ(str(provider_entry(fresh, "slow"), "error"), "no answer within its timeout_ms (1000 ms)") << dump(fresh);
   fake.release_hangs();
 
   // The fresh pull is recorded as such.

@@ -434,9 +434,13 @@ std::string daisy_binary() {
 }
 
 RunResult run_daisy(const std::vector<std::string>& args, std::chrono::milliseconds timeout) {
-  RunResult result;
   std::vector<std::string> argv{daisy_binary()};
   argv.insert(argv.end(), args.begin(), args.end());
+  return run_process(argv, timeout);
+}
+
+RunResult run_process(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
+  RunResult result;
   Spawned child;
   std::string error;
   if (!spawn(argv, child, error)) {

@@ -141,6 +141,8 @@ std::string daisy_binary();
 
 // Runs daisy_binary() with these arguments and waits (at most timeout) for it.
 RunResult run_daisy(const std::vector<std::string>& args, std::chrono::milliseconds timeout = 60s);
+// Runs any program (argv[0] is its path: PATH is not searched) the same way.
+RunResult run_process(const std::vector<std::string>& argv, std::chrono::milliseconds timeout = 60s);
 
 class DaisyProcess {
  public:

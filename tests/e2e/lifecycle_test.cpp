@@ -7,6 +7,8 @@
 #include <set>
 #include <sstream>
 
+#include <unistd.h>
+
 #include "harness.h"
 #include "postgres_server.h"
 
@@ -74,7 +76,7 @@ TEST_F(LifecycleTest, GeneratedAdminTokenIsPrintedOnceAndKept) {
   DaisyProcess& d = make({{}, false});
   ASSERT_TRUE(d.start()) << d.start_error();
   ASSERT_TRUE(d.wait_for_out("dsy_admin_")) << "stdout: " << d.out_text();
-  // The token is printed before the server listens; it is complete by now.
+  // The token is printed before the listening line is logged; it is complete by now.
   std::vector<std::string> tokens = printed_admin_tokens(d.out_text());
   ASSERT_EQ(tokens.size(), 1u) << d.out_text();
   const std::string token = tokens[0];
@@ -105,7 +107,11 @@ TEST_F(LifecycleTest, ConfiguredAdminTokenCanBeChangedOnRestart) {
   ASSERT_EQ(d.stop().code, 0);
 
   const std::string other = "another-admin-token-for-e2e-0001";
+  EXPECT_EQ(d.err_text().find("replaced the stored one"), std::string::npos) << d.err_text();
   ASSERT_TRUE(d.start({{"--admin-token", other}, false})) << d.start_error();
+  EXPECT_NE(d.err_text().find("the configured admin token (--admin-token or DAISY_ADMIN_TOKEN) replaced the stored one"),
+            std::string::npos)
+      << d.err_text();
   EXPECT_EQ(d.get("/v1/apps", bearer(other)).status, 200);
   EXPECT_EQ(d.get("/v1/apps", d.admin()).status, 401) << "the replaced admin token must stop working";
   ASSERT_EQ(d.stop().code, 0);
@@ -279,8 +285,119 @@ TEST_F(LifecycleTest, SecondServerOnTheSamePortFails) {
   ASSERT_TRUE(first.start()) << first.start_error();
   DaisyProcess& second = make({{"--listen", "127.0.0.1:" + std::to_string(first.port())}, true});
   EXPECT_FALSE(second.start()) << "a second server bound the port in use";
-  EXPECT_NE(second.err_text().find("cannot listen"), std::string::npos) << second.err_text();
+  EXPECT_NE(second.err_text().find("cannot listen on 127.0.0.1:" + std::to_string(first.port()) +
+                                   ": Address already in use"),
+            std::string::npos)
+      << second.err_text();
   EXPECT_EQ(first.get("/healthz").status, 200);
+}
+
+// A first start that cannot listen must not generate the admin token (it
+// would be shown once and then lost): the token comes with the first start
+// that serves. The error is one readable line, without library internals.
+TEST_F(LifecycleTest, AStartThatCannotListenKeepsTheTokenForTheNextStart) {
+  DaisyProcess& first = make();
+  ASSERT_TRUE(first.start()) << first.start_error();
+  DaisyProcess& d = make({{"--listen", "127.0.0.1:" + std::to_string(first.port())}, false});
+  EXPECT_FALSE(d.start());
+  EXPECT_TRUE(printed_admin_tokens(d.out_text()).empty()) << d.out_text();
+  std::string err = d.err_text();
+  EXPECT_NE(err.find("cannot listen on"), std::string::npos) << err;
+  for (std::string_view internal : {"/usr/include", "boost", "function", ".hpp"}) {
+    EXPECT_EQ(err.find(internal), std::string::npos) << internal << " in:\n" << err;
+  }
+
+  ASSERT_TRUE(d.start({{}, false})) << d.start_error();
+  std::vector<std::string> tokens = printed_admin_tokens(d.out_text());
+  ASSERT_EQ(tokens.size(), 1u) << d.out_text();
+  EXPECT_EQ(d.get("/v1/apps", bearer(tokens[0])).status, 200);
+}
+
+// A data dir belongs to one process: a second serve (or a migrate or token
+// reset, which write its SQLite database) is refused, naming the holder's
+// pid. The lock goes with the process, kill -9 included.
+TEST_F(LifecycleTest, ASecondProcessOnTheSameDataDirIsRefused) {
+  DaisyProcess& d = make();
+  ASSERT_TRUE(d.start()) << d.start_error();
+  std::string expected = "the data dir " + d.data_dir() + " is in use by another daisy process (pid " +
+                         std::to_string(d.pid()) + ")";
+  std::vector<std::string> serve{"serve", "--listen", "127.0.0.1:0", "--admin-token", std::string(kAdminToken)};
+  for (std::string& a : d.store_args()) serve.push_back(std::move(a));
+  RunResult second = run_daisy(serve, 30s);
+  EXPECT_TRUE(second.status.exited && second.status.code == 1) << second.status.describe();
+  EXPECT_NE(second.err.find(expected), std::string::npos) << second.err;
+  if (!on_postgres()) {
+    for (std::string command : {"migrate", "admin-token"}) {
+      std::vector<std::string> args{command, "--data-dir", d.data_dir()};
+      if (command == "admin-token") args.push_back("--reset");
+      RunResult r = run_daisy(args, 30s);
+      EXPECT_TRUE(r.status.exited && r.status.code == 1) << command << ": " << r.status.describe();
+      EXPECT_NE(r.err.find(expected), std::string::npos) << command << ": " << r.err;
+      EXPECT_EQ(r.out.find("dsy_admin_"), std::string::npos) << r.out;
+    }
+  }
+  EXPECT_EQ(d.get("/v1/apps", d.admin()).status, 200);
+
+  d.kill9();
+  std::vector<std::string> migrate{"migrate"};
+  for (std::string& a : d.store_args()) migrate.push_back(std::move(a));
+  second = run_daisy(migrate, 30s);
+  EXPECT_TRUE(second.status.exited && second.status.code == 0) << second.status.describe() << second.err;
+  ASSERT_TRUE(d.start()) << d.start_error();
+  EXPECT_EQ(d.get("/v1/apps", d.admin()).status, 200);
+}
+
+// A lost admin token is replaced with `daisy admin-token --reset` while the
+// server is stopped: the new token works, the old one does not.
+TEST_F(LifecycleTest, AdminTokenResetPrintsANewTokenThatReplacesTheOld) {
+  DaisyProcess& d = make();
+  ASSERT_TRUE(d.start()) << d.start_error();
+  ASSERT_EQ(d.get("/v1/apps", d.admin()).status, 200);
+  ASSERT_EQ(d.stop().code, 0);
+
+  std::vector<std::string> reset{"admin-token", "--reset"};
+  for (std::string& a : d.store_args()) reset.push_back(std::move(a));
+  RunResult r = run_daisy(reset, 30s);
+  ASSERT_TRUE(r.status.exited && r.status.code == 0) << r.status.describe() << r.err;
+  std::vector<std::string> tokens = printed_admin_tokens(r.out);
+  ASSERT_EQ(tokens.size(), 1u) << r.out;
+  EXPECT_EQ(r.err.find(tokens[0]), std::string::npos) << "the token must not be logged";
+
+  ASSERT_TRUE(d.start({{}, false})) << d.start_error();
+  EXPECT_EQ(d.get("/v1/apps", bearer(tokens[0])).status, 200);
+  EXPECT_EQ(d.get("/v1/apps", d.admin()).status, 401) << "the old token still works";
+  EXPECT_TRUE(printed_admin_tokens(d.out_text()).empty()) << d.out_text();
+
+  RunResult without_reset = run_daisy({"admin-token", "--data-dir", d.data_dir()}, 30s);
+  EXPECT_TRUE(without_reset.status.exited && without_reset.status.code != 0) << without_reset.status.describe();
+  EXPECT_NE((without_reset.out + without_reset.err).find("--reset"), std::string::npos) << without_reset.err;
+}
+
+// A data dir the server cannot write is named, with the reason.
+TEST_F(LifecycleTest, AnUnwritableDataDirIsReportedAsPermissionDenied) {
+  TempDir dir;
+  std::string data = dir.path + "/data";
+  std::filesystem::create_directories(data);
+  std::vector<std::string> argv;
+  if (::geteuid() == 0) {
+    // root writes anywhere: run the server as nobody, on a dir root owns.
+    std::filesystem::permissions(dir.path, std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
+                                               std::filesystem::perms::group_exec |
+                                               std::filesystem::perms::others_read |
+                                               std::filesystem::perms::others_exec);
+    argv = {"/usr/sbin/runuser", "-u", "nobody", "--"};
+  } else {
+    std::filesystem::permissions(data, std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
+  }
+  for (std::string a : {daisy_binary(), std::string("serve"), std::string("--listen"), std::string("127.0.0.1:0"),
+                        std::string("--data-dir"), data}) {
+    argv.push_back(a);
+  }
+  RunResult r = run_process(argv, 30s);
+  EXPECT_TRUE(r.status.exited && r.status.code == 1) << r.status.describe() << r.err;
+  EXPECT_NE(r.err.find("cannot write in the data dir " + data), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("Permission denied"), std::string::npos) << r.err;
+  std::filesystem::permissions(data, std::filesystem::perms::owner_all);
 }
 
 TEST_F(LifecycleTest, VersionPrintsTheProjectVersion) {
@@ -289,6 +406,14 @@ TEST_F(LifecycleTest, VersionPrintsTheProjectVersion) {
   std::string version = project_version();
   ASSERT_FALSE(version.empty());
   EXPECT_EQ(r.out, "daisy " + version + "\n");
+}
+
+TEST_F(LifecycleTest, VersionFlagsPrintTheVersionToo) {
+  for (std::string flag : {"--version", "-V"}) {
+    RunResult r = run_daisy({flag});
+    EXPECT_TRUE(r.status.exited && r.status.code == 0) << flag << ": " << r.status.describe();
+    EXPECT_EQ(r.out, "daisy " + project_version() + "\n") << flag;
+  }
 }
 
 TEST_F(LifecycleTest, ServerLogsItsVersionWhenListening) {
@@ -300,7 +425,7 @@ TEST_F(LifecycleTest, ServerLogsItsVersionWhenListening) {
 TEST_F(LifecycleTest, HelpExitsZero) {
   RunResult r = run_daisy({"--help"});
   EXPECT_TRUE(r.status.exited && r.status.code == 0) << r.status.describe();
-  for (std::string word : {"serve", "migrate", "version"}) {
+  for (std::string word : {"serve", "migrate", "check", "admin-token", "version"}) {
     EXPECT_NE(r.out.find(word), std::string::npos) << word << " missing from:\n" << r.out;
   }
   RunResult serve = run_daisy({"serve", "--help"});
@@ -308,6 +433,16 @@ TEST_F(LifecycleTest, HelpExitsZero) {
   for (std::string flag : {"--listen", "--data-dir", "--admin-token", "--max-body-bytes", "--header-timeout-ms"}) {
     EXPECT_NE(serve.out.find(flag), std::string::npos) << flag << " missing from:\n" << serve.out;
   }
+  // Every option with a fixed default shows it.
+  for (std::string shown : {"--job-lease-ms UINT:UINT in [1000 - 86400000]=600000",
+                            "--cluster-poll-ms UINT:UINT in [100 - 60000]=1000", "--listen TEXT=127.0.0.1:8080"}) {
+    EXPECT_NE(serve.out.find(shown), std::string::npos) << shown << " missing from:\n" << serve.out;
+  }
+  auto private_targets = serve.out.find("--allow-private-targets");
+  ASSERT_NE(private_targets, std::string::npos);
+  EXPECT_NE(serve.out.substr(private_targets, 300).find("Redis"), std::string::npos) << serve.out;
+  RunResult admin = run_daisy({"admin-token", "--help"});
+  EXPECT_NE(admin.out.find("--reset"), std::string::npos) << admin.out;
 }
 
 TEST_F(LifecycleTest, MigrateThenServe) {
@@ -348,8 +483,9 @@ TEST_F(LifecycleTest, BadCommandLinesFail) {
     std::string mentions;
   };
   std::vector<Case> cases = {
-      {{}, "subcommand"},
-      {{"frobnicate"}, "subcommand"},
+      {{}, "name a command (serve, migrate, check, admin-token, version)"},
+      {{"frobnicate"}, "frobnicate"},
+      {{"--bogus"}, "--bogus"},
       {{"serve", "--data-dir", dir.path, "--listen", "nonsense"}, "--listen"},
       {{"serve", "--data-dir", dir.path, "--max-body-bytes", "12"}, "--max-body-bytes"},
       {{"serve", "--data-dir", dir.path, "--sqlite-synchronous", "sometimes"}, "--sqlite-synchronous"},
