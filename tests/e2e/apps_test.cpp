@@ -93,6 +93,7 @@ TEST_F(AppsTest, CreateReturnsTheAppItsTokenAndLocation) {
   EXPECT_EQ(r.header("Location"), "/v1/apps/" + id);
 }
 
+// Names need not be unique (README): an app is known by its id.
 TEST_F(AppsTest, EachAppGetsItsOwnIdAndToken) {
   CreatedApp a = create("twin");
   CreatedApp b = create("twin");
