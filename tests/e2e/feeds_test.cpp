@@ -1136,7 +1136,7 @@ TEST_F(FeedsTest, LargeSearchRepliesAreStreamedAndUnreadOnesHoldLittle) {
   const std::size_t reply_bytes = whole.response.body.size();
   ASSERT_GT(reply_bytes, 2u << 20);
   EXPECT_EQ(whole.response.body.rfind("{\"data\":{\"events\":[", 0), 0u);
-  EXPECT_EQ(whole.response.body.substr(reply_bytes - 16), "]},\"error\":null}");
+  EXPECT_EQ(whole.response.body.substr(reply_bytes - 17), "]},\"error\":null}\n");
   EXPECT_EQ(json::parse(whole.response.body).at("data").at("events").as_array().size(), std::size_t{plans});
   // A small one is not.
   HttpResponse small = daisy().get("/search?starts_at=2024-01-01T00:00:00Z&ends_at=2024-01-01T23:59:59Z");
