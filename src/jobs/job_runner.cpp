@@ -469,10 +469,33 @@ asio::awaitable<AttemptOutcome> JobRunner::deliver_redis(const ActiveIntegration
   message.append(R"(","data":)").append(job.payload);
   message.append(R"(,"callback_url":")").append(callback_base_).append("/v1/jobs/").append(job.id).append("/callback");
   message.append(R"(","callback_token":")").append(token).append("\"}");
+  // The job awaits its callback (with the token's hash) before the message
+  // goes out: a microservice may call back before PUBLISH has even returned.
+  AttemptOutcome awaiting;
+  awaiting.job_id = job.id;
+  awaiting.attempt_number = job.attempts;
+  awaiting.attempt.started_at = outcome.attempt.started_at;
+  awaiting.attempt.outcome = "awaiting_callback";
+  awaiting.status = "awaiting_callback";
+  awaiting.callback_token_hash = to_hex(bytes_of(sha256(token)));
+  awaiting.due_ms = now_ms() + std::int64_t{config.callback_timeout_s} * 1000;
+  auto marked = co_await store_.finish_attempt(awaiting);
+  if (!marked.is_ok() || !marked.value()) {
+    // The store failed (the lease runs out and the job comes again), or the
+    // job was cancelled meanwhile: nothing is published, and this outcome,
+    // still "from running", is ignored unless the job is running.
+    outcome.attempt.outcome = "failed";
+    outcome.attempt.error = marked.is_ok() ? "the job changed before publishing" : excerpt(marked.status().message());
+    fail_or_bury(outcome, integration.definition.retry_schedule_s, job.attempts);
+    co_return outcome;
+  }
   PublishResult published =
       co_await redis_.publish(config.url, config.channel, std::move(message), std::chrono::milliseconds(5000));
   outcome.attempt.duration_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+  // From here the job awaits its callback: a callback that came already has
+  // ended it, and then what follows is ignored.
+  outcome.from_status = "awaiting_callback";
   if (!published.error.empty() || published.receivers == 0) {
     outcome.attempt.outcome = "failed";
     outcome.attempt.error = published.error.empty()
@@ -481,10 +504,10 @@ asio::awaitable<AttemptOutcome> JobRunner::deliver_redis(const ActiveIntegration
     fail_or_bury(outcome, integration.definition.retry_schedule_s, job.attempts);
     co_return outcome;
   }
-  outcome.attempt.outcome = "awaiting_callback";
-  outcome.status = "awaiting_callback";
-  outcome.callback_token_hash = to_hex(bytes_of(sha256(token)));
-  outcome.due_ms = now_ms() + std::int64_t{config.callback_timeout_s} * 1000;
+  outcome.attempt.outcome = awaiting.attempt.outcome;
+  outcome.status = awaiting.status;
+  outcome.callback_token_hash = awaiting.callback_token_hash;
+  outcome.due_ms = awaiting.due_ms;
   co_return outcome;
 }
 

@@ -926,6 +926,26 @@ TEST_F(RedisIntegrationsTest, PublishesTheJobAndASuccessfulCallbackEndsIt) {
   EXPECT_EQ(str(job(job_id), "status"), "succeeded");
 }
 
+// A microservice may call back before Daisy's PUBLISH has even returned: the
+// job awaits its callback (with the token's hash) before the message goes out.
+TEST_F(RedisIntegrationsTest, ACallbackSentTheMomentTheMessageArrivesIsAccepted) {
+  App app = make_app(server(), "fast");
+  Subscriber subscriber(redis_.port(), "jobs");
+  ASSERT_TRUE(subscriber.ok());
+  redis_on_app(app, "jobs", "[0,5]");
+  for (int i = 0; i < 10; ++i) {
+    std::string job_id = only_job_id(send_event(app, "quick-" + std::to_string(i)));
+    auto payload = subscriber.next();
+    ASSERT_TRUE(payload) << "nothing was published";
+    json::value message = J(*payload);
+    ASSERT_EQ(str(message, "job_id"), job_id);
+    HttpResponse done = call_back(message, R"({"status":"succeeded"})");
+    EXPECT_EQ(done.status, 200) << i << ": " << done.summary();
+    json::value finished = wait_status(job_id, "succeeded");
+    EXPECT_EQ(arr(finished, "attempts_log").size(), 1u) << dump(finished);
+  }
+}
+
 TEST_F(RedisIntegrationsTest, AFailedCallbackIsRetriedWithANewToken) {
   App app = make_app(server(), "shop");
   Subscriber subscriber(redis_.port(), "work");
