@@ -53,13 +53,15 @@ std::vector<std::string> split(std::string_view s, char sep) {
 }
 
 std::string_view provider_status(const std::optional<feeds::PullResult>& result) {
-  if (!result) return "timeout";
+  // No answer within the wait, or a pull that itself ran out of time (the
+  // fetch's own timeout is the same timeout_ms, and may fire first).
+  if (!result || result->timed_out) return "timeout";
   return result->ok() ? "fresh" : "error";
 }
 
 // Why a fresh pull did not give fresh data ("" when it did, or was not asked).
 std::string provider_error(const std::optional<feeds::PullResult>& result, unsigned timeout_ms) {
-  if (!result) return "no answer within its timeout_ms (" + std::to_string(timeout_ms) + " ms)";
+  if (!result || result->timed_out) return "no answer within its timeout_ms (" + std::to_string(timeout_ms) + " ms)";
   if (!result->status.is_ok()) return "the pull could not be recorded: " + result->status.message();
   return result->sync.error;
 }

@@ -372,6 +372,7 @@ asio::awaitable<PullResult> FeedService::pull_once(ProviderRow& row, const Provi
   sync.started_at = now_utc();
   sync.trigger = trigger;
   std::vector<std::string> skip_reasons;
+  bool timed_out = false;  // the pull ended at its own timeout_ms
   bool pages_kept = false;  // json/daisy: pages read before a later page failed are stored
 
   if (def.format == FeedFormat::fever_xml) {
@@ -383,6 +384,7 @@ asio::awaitable<PullResult> FeedService::pull_once(ProviderRow& row, const Provi
     write->last_modified = row.last_modified;
     if (!fetched.error.empty()) {
       sync.error = fetched.error;
+      timed_out = fetched.timed_out;
     } else if (fetched.status == 304) {
       // Unchanged since the last pull: nothing to parse.
     } else if (fetched.status < 200 || fetched.status > 299) {
@@ -442,6 +444,7 @@ asio::awaitable<PullResult> FeedService::pull_once(ProviderRow& row, const Provi
       sync.http_status = static_cast<int>(fetched.status);
       if (!fetched.error.empty()) {
         sync.error = page == 0 ? fetched.error : "page " + std::to_string(page + 1) + ": " + fetched.error;
+        timed_out = fetched.timed_out;
         break;
       }
       bytes_left -= std::min(bytes_left, fetched.body.size());
@@ -500,6 +503,7 @@ asio::awaitable<PullResult> FeedService::pull_once(ProviderRow& row, const Provi
   }
   auto stored = co_await store_.store_pull(write);
   PullResult result;
+  result.timed_out = timed_out;
   if (!stored.is_ok()) {
     result.status = stored.status();
     result.sync = sync;

@@ -47,6 +47,7 @@ struct FeedSettings {
 struct PullResult {
   Status status;  // not ok: the record could not be written (the store failed)
   SyncRow sync;
+  bool timed_out = false;  // it ended at the provider's timeout_ms (sync.error says so)
   bool ok() const { return status.is_ok() && sync.error.empty(); }
 };
 

@@ -1554,6 +1554,12 @@ TEST_F(FeedsTest, FreshQueriesDoNotWaitForAHangingProvider) {
   EXPECT_TRUE(at(provider_entry(stale, "slow"), "error").is_null()) << dump(stale);
   EXPECT_NE(str(provider_entry(fresh, "broken"), "error").find("500"), std::string::npos) << dump(fresh);
   EXPECT_EQ(str(provider_entry(fresh, "slow"), "error"), "no answer within its timeout_ms (1000 ms)") << dump(fresh);
+  // Whether a query waits out the timeout itself, or joins a pull that ends
+  // at that same timeout (its fetch's own), the provider is "timeout".
+  for (int i = 0; i < 3; ++i) {
+    json::value again = items("provider=slow&fresh=true");
+    EXPECT_EQ(str(provider_entry(again, "slow"), "status"), "timeout") << i << ": " << dump(again);
+  }
   fake.release_hangs();
 
   // The fresh pull is recorded as such.
