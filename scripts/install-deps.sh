@@ -15,6 +15,8 @@ PACKAGES=(
   clang-14 libclang-rt-14-dev llvm-14  # make fuzz, fuzz-smoke: clang, libFuzzer, llvm-symbolizer
   # servers and tools used by tests and benchmarks
   sqlite3 wrk nginx-light redis-server postgresql curl procps
+  # the documentation's examples, run by make test (tests/docs/run_examples.py)
+  python3 python3-redis python3-requests openssl xxd
 )
 
 missing=()
