@@ -15,6 +15,7 @@
 #include "api/routes.h"
 #include "events/events_state.h"
 #include "http/json_body.h"
+#include "util/ascii.h"
 #include "util/gzip.h"
 #include "util/ids.h"
 #include "util/json_text.h"
@@ -48,7 +49,7 @@ bool is_ndjson(const Request& req) {
   std::string_view type = req.header("Content-Type");
   std::string_view media = type.substr(0, type.find(';'));
   while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
-  return http::iequals(media, "application/x-ndjson");
+  return iequals(media, "application/x-ndjson");
 }
 
 // Splits NDJSON into items; blank lines are skipped. Stops after max_items
@@ -146,8 +147,8 @@ boost::asio::awaitable<Response> ingest(ApiContext& ctx, Request& req) {
   std::string inflated;
   std::string_view body = req.body;
   std::string_view encoding = req.header("Content-Encoding");
-  if (!encoding.empty() && !http::iequals(encoding, "identity")) {
-    if (!http::iequals(encoding, "gzip")) {
+  if (!encoding.empty() && !iequals(encoding, "identity")) {
+    if (!iequals(encoding, "gzip")) {
       reject(RejectionReason::malformed, {{"", "unsupported Content-Encoding"}}, req.body);
       Response reply = http::problem(415, "unsupported-encoding",
                                      "Content-Encoding must be gzip or identity, not '" + std::string(encoding) + "'.");

@@ -3,7 +3,7 @@
 #include <cstring>
 #include <mutex>
 
-#include "http/request.h"
+#include "util/ascii.h"
 
 namespace daisy {
 namespace {
@@ -34,8 +34,33 @@ void Authenticator::replace_app_tokens(const std::vector<AppToken>& tokens) {
   }
 }
 
+std::uint64_t Authenticator::local_changes() const {
+  std::shared_lock lock(mu_);
+  return local_changes_;
+}
+
+bool Authenticator::replace_app_tokens_if_unchanged(const std::vector<AppToken>& tokens,
+                                                    std::uint64_t local_changes_seen) {
+  {
+    std::shared_lock lock(mu_);
+    if (local_changes_ != local_changes_seen) return false;
+  }
+  std::unordered_map<std::string, std::string, HashKey> by_hash;
+  std::unordered_map<std::string, std::string> by_app;
+  for (const auto& t : tokens) {
+    by_hash[key_of(t.token_hash)] = t.app_id;
+    by_app[t.app_id] = key_of(t.token_hash);
+  }
+  std::unique_lock lock(mu_);
+  if (local_changes_ != local_changes_seen) return false;
+  app_by_hash_ = std::move(by_hash);
+  hash_by_app_ = std::move(by_app);
+  return true;
+}
+
 void Authenticator::put_app(const std::string& app_id, const Sha256& hash) {
   std::unique_lock lock(mu_);
+  ++local_changes_;
   if (auto it = hash_by_app_.find(app_id); it != hash_by_app_.end()) {
     app_by_hash_.erase(it->second);
   }
@@ -45,6 +70,7 @@ void Authenticator::put_app(const std::string& app_id, const Sha256& hash) {
 
 void Authenticator::remove_app(const std::string& app_id) {
   std::unique_lock lock(mu_);
+  ++local_changes_;
   if (auto it = hash_by_app_.find(app_id); it != hash_by_app_.end()) {
     app_by_hash_.erase(it->second);
     hash_by_app_.erase(it);
@@ -57,7 +83,7 @@ Authenticator::Outcome Authenticator::authenticate(std::string_view authorizatio
   if (authorization.empty()) return Outcome::missing;
   constexpr std::string_view scheme = "bearer ";
   if (authorization.size() <= scheme.size() ||
-      !http::iequals(authorization.substr(0, scheme.size()), scheme)) {
+      !iequals(authorization.substr(0, scheme.size()), scheme)) {
     return Outcome::malformed;
   }
   std::string_view token = authorization.substr(scheme.size());

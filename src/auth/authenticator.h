@@ -6,6 +6,7 @@
 // Lookups hash the presented token first; the map is keyed by that hash, and
 // the final comparison of hashes is constant-time.
 
+#include <cstdint>
 #include <optional>
 #include <shared_mutex>
 #include <string>
@@ -13,8 +14,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "domain/app_token.h"
 #include "domain/principal.h"
-#include "store/store.h"
 #include "util/crypto.h"
 
 namespace daisy {
@@ -27,6 +28,12 @@ class Authenticator {
   void replace_app_tokens(const std::vector<AppToken>& tokens);
   void put_app(const std::string& app_id, const Sha256& hash);  // replaces any earlier token
   void remove_app(const std::string& app_id);
+  // For a reload from the store racing the request path: take local_changes()
+  // before reading the store; the read replaces the tokens only if no
+  // put_app/remove_app ran meanwhile (false then: read again later), so a
+  // token issued during the read is not lost.
+  std::uint64_t local_changes() const;
+  bool replace_app_tokens_if_unchanged(const std::vector<AppToken>& tokens, std::uint64_t local_changes_seen);
 
   // authorization: the raw header value, e.g. "Bearer dsy_app_...".
   Outcome authenticate(std::string_view authorization, Principal& out) const;
@@ -39,6 +46,7 @@ class Authenticator {
   std::string admin_hash_;                                           // 32 bytes
   std::unordered_map<std::string, std::string, HashKey> app_by_hash_;  // hash -> app id
   std::unordered_map<std::string, std::string> hash_by_app_;
+  std::uint64_t local_changes_ = 0;  // put_app and remove_app calls
 };
 
 }  // namespace daisy

@@ -77,6 +77,15 @@ std::shared_ptr<const TypeTable> TypeTable::without(std::string_view category, s
 }
 
 void EventTypeRegistry::load(const std::vector<EventTypeRow>& rows) {
+  load_if_unchanged(rows, local_changes());
+}
+
+std::uint64_t EventTypeRegistry::local_changes() const {
+  std::lock_guard lock(mu_);
+  return local_changes_;
+}
+
+bool EventTypeRegistry::load_if_unchanged(const std::vector<EventTypeRow>& rows, std::uint64_t local_changes_seen) {
   auto table = std::make_shared<const TypeTable>();
   for (const auto& row : rows) {
     auto type = std::make_shared<EventType>();
@@ -90,12 +99,15 @@ void EventTypeRegistry::load(const std::vector<EventTypeRow>& rows) {
     table = table->with(std::move(type));
   }
   std::lock_guard lock(mu_);
+  if (local_changes_ != local_changes_seen) return false;
   types_ = std::move(table);
+  return true;
 }
 
 std::shared_ptr<const EventType> EventTypeRegistry::refresh(Store& store, const std::string& category,
                                                             const std::string& name) {
   std::lock_guard lock(mu_);
+  ++local_changes_;
   auto row = store.get_event_type(category, name);
   if (!row.is_ok()) {
     if (row.status().code() == Status::Code::not_found) types_ = types_->without(category, name);
@@ -122,8 +134,22 @@ void UnknownTypePolicies::load(const std::vector<std::string>& rejecting_app_ids
   rejecting_ = rejecting_app_ids;
 }
 
+std::uint64_t UnknownTypePolicies::local_changes() const {
+  std::lock_guard lock(mu_);
+  return local_changes_;
+}
+
+bool UnknownTypePolicies::load_if_unchanged(const std::vector<std::string>& rejecting_app_ids,
+                                            std::uint64_t local_changes_seen) {
+  std::lock_guard lock(mu_);
+  if (local_changes_ != local_changes_seen) return false;
+  rejecting_ = rejecting_app_ids;
+  return true;
+}
+
 void UnknownTypePolicies::refresh(Store& store, const std::string& app_id) {
   std::lock_guard lock(mu_);
+  ++local_changes_;
   auto app = store.get_app(app_id);
   set_locked(app_id, app.is_ok() && app.value().unknown_event_types == "reject");
 }

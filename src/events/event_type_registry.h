@@ -4,6 +4,7 @@
 // the event-types API replaces an entry after its change has committed.
 
 #include <array>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -55,6 +56,10 @@ class EventTypeRegistry {
   // Compiles every stored type; throws std::runtime_error naming a stored
   // schema that no longer compiles.
   void load(const std::vector<EventTypeRow>& rows);
+  // As Authenticator::replace_app_tokens_if_unchanged: a reload replaces the
+  // types only if no refresh ran since local_changes() was taken. Throws as load.
+  std::uint64_t local_changes() const;
+  bool load_if_unchanged(const std::vector<EventTypeRow>& rows, std::uint64_t local_changes_seen);
   // Brings one type in line with the store, after a change to it committed.
   // Reading the store under the registry's lock orders concurrent refreshes:
   // the last one reads the last committed state, whatever order the changes'
@@ -66,6 +71,7 @@ class EventTypeRegistry {
  private:
   mutable std::mutex mu_;
   std::shared_ptr<const Map> types_ = std::make_shared<Map>();
+  std::uint64_t local_changes_ = 0;  // refresh calls
 };
 
 // A lookup in a snapshot: null when the type is unknown.
@@ -75,6 +81,10 @@ const EventType* find_type(const EventTypeRegistry::Map& types, std::string_view
 class UnknownTypePolicies {
  public:
   void load(const std::vector<std::string>& rejecting_app_ids);
+  // As Authenticator::replace_app_tokens_if_unchanged: a reload replaces the
+  // policies only if no refresh ran since local_changes() was taken.
+  std::uint64_t local_changes() const;
+  bool load_if_unchanged(const std::vector<std::string>& rejecting_app_ids, std::uint64_t local_changes_seen);
   // Brings one app's policy in line with the store (see EventTypeRegistry::refresh).
   void refresh(Store& store, const std::string& app_id);
   bool rejects(const std::string& app_id) const;
@@ -84,6 +94,7 @@ class UnknownTypePolicies {
 
   mutable std::mutex mu_;
   std::vector<std::string> rejecting_;  // few apps: a vector beats a hash set here
+  std::uint64_t local_changes_ = 0;      // refresh calls
 };
 
 }  // namespace daisy::events

@@ -4,6 +4,7 @@
 
 #include "http/problem.h"
 #include "observability/log_value.h"
+#include "util/ascii.h"
 
 namespace daisy::http {
 namespace {

@@ -1,5 +1,7 @@
 #include "http/request.h"
 
+#include "util/ascii.h"
+
 namespace daisy::http {
 
 std::string_view method_name(Method m) {
@@ -25,17 +27,6 @@ Method parse_method(std::string_view s) {
   if (s == "DELETE") return Method::del;
   if (s == "OPTIONS") return Method::options;
   return Method::other;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x + 32);
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y + 32);
-    if (x != y) return false;
-  }
-  return true;
 }
 
 std::string_view Request::header(std::string_view name) const {

@@ -61,6 +61,5 @@ struct Response {
 };
 
 std::string percent_decode(std::string_view s, bool plus_is_space);
-bool iequals(std::string_view a, std::string_view b);
 
 }  // namespace daisy::http

@@ -34,6 +34,7 @@
 #include "http/problem.h"
 #include "observability/access_log.h"
 #include "util/append.h"
+#include "util/ascii.h"
 #include "util/ids.h"
 #include "util/thread_name.h"
 #include "util/time.h"

@@ -76,13 +76,15 @@ std::string refuse_lost_database(const Config& config, const std::string& db_pat
          "/node-id to start afresh with an empty one";
 }
 
-// Opens the store named by --db.
-std::unique_ptr<Store> open_store(const Config& config, Metrics* metrics, std::string& error) {
+// Opens the store named by --db. serving: for `daisy serve`, whose node id
+// (kept in the data dir) matters; one-shot commands (migrate, admin-token)
+// neither need it nor create a data dir on PostgreSQL.
+std::unique_ptr<Store> open_store(const Config& config, Metrics* metrics, std::string& error, bool serving) {
   std::string db = effective_db(config);
   if (is_postgres(db)) {
     PostgresOptions options;
     options.conninfo = db;
-    options.node_id = node_id(config);
+    options.node_id = serving ? node_id(config) : new_uuid_v7();
     return std::make_unique<PostgresStore>(options, metrics);
   }
   if (db.rfind("sqlite:", 0) != 0) {
@@ -191,7 +193,7 @@ int migrate(const Config& config) {
   DataDirLock lock;
   if (!lock_for_sqlite(config, lock)) return 1;
   std::string error;
-  auto store = open_store(config, nullptr, error);
+  auto store = open_store(config, nullptr, error, false);
   if (!store) {
     spdlog::critical("msg=\"cannot open the store\" error={}", log_value(error));
     return 1;
@@ -205,7 +207,7 @@ int reset_admin_token(const Config& config) {
   DataDirLock lock;
   if (!lock_for_sqlite(config, lock)) return 1;
   std::string error;
-  auto store = open_store(config, nullptr, error);
+  auto store = open_store(config, nullptr, error, false);
   if (!store) {
     spdlog::critical("msg=\"cannot open the store\" error={}", log_value(error));
     return 1;
@@ -267,7 +269,7 @@ int serve(const Config& config) {
     return 1;
   }
   Metrics metrics;
-  auto store = open_store(config, &metrics, error);
+  auto store = open_store(config, &metrics, error, true);
   if (!store) {
     spdlog::critical("msg=\"cannot open the store\" error={}", log_value(error));
     return 1;
@@ -354,28 +356,33 @@ int serve(const Config& config) {
   job_runner.set_callback_base(callback_base);
   job_runner.start();
 
+  // The reloads below may race this node's own changes: each replaces what
+  // is in memory only if no local change ran during its read, and is
+  // otherwise tried again at the next poll.
   cluster.on("apps", [&](const std::string&) {
+    std::uint64_t tokens_seen = auth.local_changes();
+    std::uint64_t policies_seen = events.unknown_types.local_changes();
     auto tokens = store->app_tokens();
     auto rejecting = store->apps_rejecting_unknown_event_types();
     if (!tokens.is_ok() || !rejecting.is_ok()) return false;
-    auth.replace_app_tokens(tokens.value());
-    events.unknown_types.load(rejecting.value());
-    return true;
+    bool tokens_loaded = auth.replace_app_tokens_if_unchanged(tokens.value(), tokens_seen);
+    bool policies_loaded = events.unknown_types.load_if_unchanged(rejecting.value(), policies_seen);
+    return tokens_loaded && policies_loaded;
   });
   cluster.on("forms", [&](const std::string&) {
     forms.clear();
     return true;
   });
   cluster.on("event_types", [&](const std::string&) {
+    std::uint64_t types_seen = events.types.local_changes();
     auto types = store->list_event_types();
     if (!types.is_ok()) return false;
     try {
-      events.types.load(types.value());
+      return events.types.load_if_unchanged(types.value(), types_seen);
     } catch (const std::exception& e) {
       spdlog::error("msg=\"cannot load event types\" error={}", log_value(e.what()));
       return false;
     }
-    return true;
   });
   cluster.on("integrations", [&](const std::string&) { return integrations.reload(*store); });
   cluster.on("providers", [&](const std::string&) { return feeds.reload_providers(); });

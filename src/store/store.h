@@ -1,5 +1,5 @@
 #pragma once
-// The storage interface every backend fulfils (SQLite now, PostgreSQL later).
+// The storage interface every backend fulfils (SqliteStore, PostgresStore).
 // Nothing above this interface knows which database is underneath.
 //
 // Contract:
@@ -23,15 +23,11 @@
 #include <vector>
 
 #include "domain/app.h"
+#include "domain/app_token.h"
 #include "store/status.h"
 #include "util/crypto.h"
 
 namespace daisy {
-
-struct AppToken {
-  std::string app_id;
-  Sha256 token_hash;
-};
 
 // A form as stored: the definition is JSON text (FormDefinition::to_json).
 struct FormRow {

@@ -9,6 +9,7 @@
 
 #include "auth/tokens.h"
 #include "test_support.h"
+#include "util/ascii.h"
 
 namespace {
 

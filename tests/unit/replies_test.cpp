@@ -1,4 +1,5 @@
 #include "api/replies.h"
+#include "util/ascii.h"
 
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
@@ -19,7 +20,7 @@ json::object body_of(const http::Response& r) { return json::parse(r.body).as_ob
 
 std::string header_of(const http::Response& r, std::string_view name) {
   for (const auto& [k, v] : r.headers) {
-    if (http::iequals(k, name)) return v;
+    if (iequals(k, name)) return v;
   }
   return "<absent>";
 }

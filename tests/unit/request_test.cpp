@@ -1,10 +1,12 @@
 #include "http/request.h"
+#include "util/ascii.h"
 
 #include <gtest/gtest.h>
 
 namespace {
 
 using namespace daisy::http;
+using daisy::iequals;
 
 Request with_query(std::string_view query) {
   Request r;
