@@ -27,10 +27,12 @@
 #include "http/request.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "util/ascii.h"
 
 namespace {
 
 using namespace daisy::http;
+using daisy::iequals;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 
