@@ -25,13 +25,7 @@ void Authenticator::set_admin_hash(const Sha256& hash) {
 }
 
 void Authenticator::replace_app_tokens(const std::vector<AppToken>& tokens) {
-  std::unique_lock lock(mu_);
-  app_by_hash_.clear();
-  hash_by_app_.clear();
-  for (const auto& t : tokens) {
-    app_by_hash_[key_of(t.token_hash)] = t.app_id;
-    hash_by_app_[t.app_id] = key_of(t.token_hash);
-  }
+  replace_app_tokens_if_unchanged(tokens, local_changes());
 }
 
 std::uint64_t Authenticator::local_changes() const {

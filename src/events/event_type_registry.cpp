@@ -130,8 +130,7 @@ const EventType* find_type(const EventTypeRegistry::Map& types, std::string_view
 }
 
 void UnknownTypePolicies::load(const std::vector<std::string>& rejecting_app_ids) {
-  std::lock_guard lock(mu_);
-  rejecting_ = rejecting_app_ids;
+  load_if_unchanged(rejecting_app_ids, local_changes());
 }
 
 std::uint64_t UnknownTypePolicies::local_changes() const {

@@ -165,6 +165,16 @@ bool establish_admin(const Config& config, Store& store, Authenticator& auth) {
   return true;
 }
 
+// The store of a one-shot command (migrate, admin-token), holding the data
+// dir's lock on SQLite; null (and logged) when either cannot be had.
+std::unique_ptr<Store> open_store_for_command(const Config& config, DataDirLock& lock) {
+  if (!lock_for_sqlite(config, lock)) return nullptr;
+  std::string error;
+  auto store = open_store(config, nullptr, error, false);
+  if (!store) spdlog::critical("msg=\"cannot open the store\" error={}", log_value(error));
+  return store;
+}
+
 }  // namespace
 
 // The event types and unknown-type policies in force, from the store.
@@ -191,13 +201,8 @@ bool load_events_state(const Config& config, Store& store, events::EventsState& 
 
 int migrate(const Config& config) {
   DataDirLock lock;
-  if (!lock_for_sqlite(config, lock)) return 1;
-  std::string error;
-  auto store = open_store(config, nullptr, error, false);
-  if (!store) {
-    spdlog::critical("msg=\"cannot open the store\" error={}", log_value(error));
-    return 1;
-  }
+  auto store = open_store_for_command(config, lock);
+  if (!store) return 1;
   bool ok = run_migrations(*store);
   store->close();
   return ok ? 0 : 1;
@@ -205,13 +210,8 @@ int migrate(const Config& config) {
 
 int reset_admin_token(const Config& config) {
   DataDirLock lock;
-  if (!lock_for_sqlite(config, lock)) return 1;
-  std::string error;
-  auto store = open_store(config, nullptr, error, false);
-  if (!store) {
-    spdlog::critical("msg=\"cannot open the store\" error={}", log_value(error));
-    return 1;
-  }
+  auto store = open_store_for_command(config, lock);
+  if (!store) return 1;
   if (!run_migrations(*store)) return 1;
   auto token = daisy::reset_admin_token(*store);
   store->close();
