@@ -10,7 +10,7 @@
 
 #include "domain/form.h"
 #include "script/rule_engine.h"
-#include "store/store.h"
+#include "store/form_store.h"
 
 namespace daisy::api {
 
@@ -28,7 +28,7 @@ Result<std::shared_ptr<const CompiledForm>> compile_form(const FormRow& row, con
 
 class FormCache {
  public:
-  explicit FormCache(Store& store, RuleLimits limits = {}) : store_(store), limits_(limits) {}
+  explicit FormCache(FormStore& store, RuleLimits limits = {}) : store_(store), limits_(limits) {}
 
   // The budgets every form's rules get (compile with these).
   const RuleLimits& rule_limits() const { return limits_; }
@@ -44,7 +44,7 @@ class FormCache {
   void put_locked(std::shared_ptr<const CompiledForm> form);
 
   static constexpr std::size_t max_entries = 10'000;
-  Store& store_;
+  FormStore& store_;
   RuleLimits limits_;
   std::mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<const CompiledForm>> forms_;

@@ -113,7 +113,7 @@ Response list_jobs(ApiContext& ctx, Request& req) {
 }
 
 // Reads of the jobs first file the ones commits left in the outbox, so they
-// see every job acknowledged so far (Store::file_pending_jobs).
+// see every job acknowledged so far (JobStore::file_pending_jobs).
 boost::asio::awaitable<Response> after_filing(ApiContext& ctx, Request& req,
                                               Response (*read)(ApiContext&, Request&)) {
   Status filed = co_await ctx.store.file_pending_jobs();

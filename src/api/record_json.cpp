@@ -65,7 +65,7 @@ std::string response_json(const ResponseRow& r) {
   return out;
 }
 
-Result<std::string> job_payload(Store& store, const JobRow& job) {
+Result<std::string> job_payload(FormStore& store, const JobRow& job) {
   if (!job.refers_to_revision()) return job.payload;
   auto response = store.get_response_revision(job.source_id, job.revision);
   if (!response.is_ok()) return response.status();

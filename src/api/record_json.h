@@ -4,7 +4,8 @@
 
 #include <string>
 
-#include "store/store.h"
+#include "store/event_store.h"
+#include "store/form_store.h"
 
 namespace daisy::api {
 
@@ -18,6 +19,6 @@ std::string response_json(const ResponseRow& r);
 
 // A job's payload: its snapshot, or the JSON of the response revision it
 // refers to (JobRow::revision). not_found when that response is gone.
-Result<std::string> job_payload(Store& store, const JobRow& job);
+Result<std::string> job_payload(FormStore& store, const JobRow& job);
 
 }  // namespace daisy::api

@@ -10,7 +10,8 @@
 #include "http/problem.h"
 #include "http/request.h"
 #include "jobs/integration_registry.h"
-#include "store/store.h"
+#include "store/page.h"
+#include "store/status.h"
 
 namespace daisy::api {
 

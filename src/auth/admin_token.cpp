@@ -22,7 +22,7 @@ std::optional<Sha256> parse_hash_hex(const std::string& hex) {
   return hash;
 }
 
-Status install(Store& store, Authenticator& auth, const Sha256& hash) {
+Status install(AppStore& store, Authenticator& auth, const Sha256& hash) {
   Status s = store.put_setting_blocking(std::string(admin_hash_setting), hash_hex(hash));
   if (s.is_ok()) auth.set_admin_hash(hash);
   return s;
@@ -30,7 +30,7 @@ Status install(Store& store, Authenticator& auth, const Sha256& hash) {
 
 }  // namespace
 
-Result<AdminTokenOutcome> establish_admin_token(const std::string& configured, Store& store,
+Result<AdminTokenOutcome> establish_admin_token(const std::string& configured, AppStore& store,
                                                 Authenticator& auth) {
   AdminTokenOutcome outcome;
   auto stored = store.get_setting(admin_hash_setting);
@@ -57,7 +57,7 @@ Result<AdminTokenOutcome> establish_admin_token(const std::string& configured, S
   return outcome;
 }
 
-Result<std::string> reset_admin_token(Store& store) {
+Result<std::string> reset_admin_token(AppStore& store) {
   std::string token = generate_token(admin_token_prefix);
   Status s = store.put_setting_blocking(std::string(admin_hash_setting), hash_hex(hash_token(token)));
   if (!s.is_ok()) return s;

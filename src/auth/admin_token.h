@@ -6,7 +6,7 @@
 #include <string>
 
 #include "auth/authenticator.h"
-#include "store/store.h"
+#include "store/app_store.h"
 
 namespace daisy {
 
@@ -17,11 +17,11 @@ struct AdminTokenOutcome {
 
 // Installs the admin hash into auth: the configured token's, else the stored
 // one, else a generated token's.
-Result<AdminTokenOutcome> establish_admin_token(const std::string& configured, Store& store,
+Result<AdminTokenOutcome> establish_admin_token(const std::string& configured, AppStore& store,
                                                 Authenticator& auth);
 
 // Makes a new token and stores its hash in place of the old one (`daisy
 // admin-token --reset`). Returns the new token, to be shown once.
-Result<std::string> reset_admin_token(Store& store);
+Result<std::string> reset_admin_token(AppStore& store);
 
 }  // namespace daisy

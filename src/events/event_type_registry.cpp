@@ -104,7 +104,7 @@ bool EventTypeRegistry::load_if_unchanged(const std::vector<EventTypeRow>& rows,
   return true;
 }
 
-std::shared_ptr<const EventType> EventTypeRegistry::refresh(Store& store, const std::string& category,
+std::shared_ptr<const EventType> EventTypeRegistry::refresh(EventStore& store, const std::string& category,
                                                             const std::string& name) {
   std::lock_guard lock(mu_);
   ++local_changes_;
@@ -146,7 +146,7 @@ bool UnknownTypePolicies::load_if_unchanged(const std::vector<std::string>& reje
   return true;
 }
 
-void UnknownTypePolicies::refresh(Store& store, const std::string& app_id) {
+void UnknownTypePolicies::refresh(AppStore& store, const std::string& app_id) {
   std::lock_guard lock(mu_);
   ++local_changes_;
   auto app = store.get_app(app_id);

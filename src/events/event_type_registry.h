@@ -13,7 +13,8 @@
 #include <vector>
 
 #include "events/event_schema.h"
-#include "store/store.h"
+#include "store/app_store.h"
+#include "store/event_store.h"
 
 namespace daisy::events {
 
@@ -64,7 +65,7 @@ class EventTypeRegistry {
   // Reading the store under the registry's lock orders concurrent refreshes:
   // the last one reads the last committed state, whatever order the changes'
   // completions arrive in. Returns the type now in force (null when deleted).
-  std::shared_ptr<const EventType> refresh(Store& store, const std::string& category, const std::string& name);
+  std::shared_ptr<const EventType> refresh(EventStore& store, const std::string& category, const std::string& name);
 
   std::shared_ptr<const Map> snapshot() const;
 
@@ -86,7 +87,7 @@ class UnknownTypePolicies {
   std::uint64_t local_changes() const;
   bool load_if_unchanged(const std::vector<std::string>& rejecting_app_ids, std::uint64_t local_changes_seen);
   // Brings one app's policy in line with the store (see EventTypeRegistry::refresh).
-  void refresh(Store& store, const std::string& app_id);
+  void refresh(AppStore& store, const std::string& app_id);
   bool rejects(const std::string& app_id) const;
 
  private:

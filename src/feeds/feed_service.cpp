@@ -90,8 +90,8 @@ std::string trimmed_base(std::string url) {
 
 }  // namespace
 
-FeedService::FeedService(Store& store, FeedSettings settings)
-    : store_(store), settings_(settings), fetcher_(std::make_unique<net::Fetcher>(settings.allow_private_targets)) {}
+FeedService::FeedService(FeedStore& store, ClusterStore& leases, FeedSettings settings)
+    : store_(store), leases_(leases), settings_(settings), fetcher_(std::make_unique<net::Fetcher>(settings.allow_private_targets)) {}
 
 FeedService::~FeedService() { stop(); }
 
@@ -304,7 +304,7 @@ asio::awaitable<void> FeedService::run_pull(std::string id, std::string trigger)
   // someone waits for runs all the same.
   if (trigger == "schedule") {
     std::int64_t interval_ms = static_cast<std::int64_t>(definition.interval_s) * 1000;
-    auto lease = co_await store_.try_lease("pull:" + id, settings_.node_id, now_ms(), interval_ms);
+    auto lease = co_await leases_.try_lease("pull:" + id, settings_.node_id, now_ms(), interval_ms);
     std::lock_guard lock(mu_);
     auto it = providers_.find(id);
     if (it == providers_.end()) co_return;

@@ -29,14 +29,15 @@
 #include "domain/provider.h"
 #include "net/fetcher.h"
 #include "feeds/search_index.h"
-#include "store/store.h"
+#include "store/cluster_store.h"
+#include "store/feed_store.h"
 
 namespace daisy::feeds {
 
 struct FeedSettings {
   // This node's name in leases: with several nodes on one database, a
   // scheduled pull runs only on the node that holds the provider's lease
-  // (Store::try_lease), taken for one interval.
+  // (ClusterStore::try_lease), taken for one interval.
   std::string node_id;
   bool allow_private_targets = false;
   std::size_t max_response_bytes = 256u << 20;
@@ -53,7 +54,8 @@ struct PullResult {
 
 class FeedService {
  public:
-  FeedService(Store& store, FeedSettings settings);
+  // leases: which node pulls a provider on schedule (the store itself, as a ClusterStore).
+  FeedService(FeedStore& store, ClusterStore& leases, FeedSettings settings);
   ~FeedService();  // stops the scheduler and abandons pulls in progress
 
   // Loads the providers and the search index from the store and starts the
@@ -112,7 +114,8 @@ class FeedService {
   // definition in force now (a pull may have begun under an older one).
   void refresh_index_in_force(const std::string& provider_id);
 
-  Store& store_;
+  FeedStore& store_;
+  ClusterStore& leases_;
   FeedSettings settings_;
   SearchIndex index_;
   boost::asio::io_context io_;

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "store/store.h"
+#include "store/feed_store.h"
 
 namespace daisy::feeds {
 

@@ -11,7 +11,7 @@
 namespace daisy::jobs {
 
 // Every stored integration, or nullopt (and a log line) when the store fails.
-static std::optional<std::vector<IntegrationRow>> read_all(Store& store) {
+static std::optional<std::vector<IntegrationRow>> read_all(JobStore& store) {
   std::vector<IntegrationRow> all;
   Page page;
   page.limit = 1000;
@@ -27,14 +27,14 @@ static std::optional<std::vector<IntegrationRow>> read_all(Store& store) {
   }
 }
 
-bool IntegrationRegistry::load(Store& store) {
+bool IntegrationRegistry::load(JobStore& store) {
   auto all = read_all(store);
   if (!all) return false;
   for (const IntegrationRow& row : *all) put(row);
   return true;
 }
 
-bool IntegrationRegistry::reload(Store& store) {
+bool IntegrationRegistry::reload(JobStore& store) {
   // Known before the read: each is committed (the registry changes after the
   // store), so one the read does not return was deleted. One added here
   // after this point is not in the list, whatever the read saw.

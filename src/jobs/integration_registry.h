@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "domain/integration.h"
-#include "store/store.h"
+#include "store/job_store.h"
 
 namespace daisy::jobs {
 
@@ -51,10 +51,10 @@ struct JobPayload {
 class IntegrationRegistry {
  public:
   // Loads every integration; false (and a log line) when the store fails.
-  bool load(Store& store);
+  bool load(JobStore& store);
   // Loads every integration again, dropping those no longer stored (another
   // node deleted them); false when the store fails.
-  bool reload(Store& store);
+  bool reload(JobStore& store);
   // Where a row comes from. A row this node just wrote never replaces a newer
   // one (writes complete out of order across threads); a row read back from
   // the store is the truth and replaces what is held, whatever its

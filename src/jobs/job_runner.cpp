@@ -118,7 +118,7 @@ TriggeredAction sync_action(const ActiveIntegration& integration, const net::Fet
 
 }  // namespace
 
-JobRunner::JobRunner(Store& store, IntegrationRegistry& integrations, JobRunnerSettings settings)
+JobRunner::JobRunner(JobStore& store, IntegrationRegistry& integrations, JobRunnerSettings settings)
     : store_(store),
       integrations_(integrations),
       settings_(settings),

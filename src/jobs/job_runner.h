@@ -28,7 +28,7 @@
 #include "jobs/redis_publisher.h"
 #include "net/fetcher.h"
 #include "observability/metrics.h"
-#include "store/store.h"
+#include "store/job_store.h"
 
 namespace daisy::jobs {
 
@@ -56,7 +56,7 @@ struct JobRunnerSettings {
 
 class JobRunner {
  public:
-  JobRunner(Store& store, IntegrationRegistry& integrations, JobRunnerSettings settings);
+  JobRunner(JobStore& store, IntegrationRegistry& integrations, JobRunnerSettings settings);
   ~JobRunner();  // stop()
   JobRunner(const JobRunner&) = delete;
   JobRunner& operator=(const JobRunner&) = delete;
@@ -103,7 +103,7 @@ class JobRunner {
   // Whether the request path writes fast enough that claims should give way.
   bool request_path_busy();
 
-  Store& store_;
+  JobStore& store_;
   IntegrationRegistry& integrations_;
   JobRunnerSettings settings_;
   boost::asio::io_context io_;
@@ -121,7 +121,7 @@ class JobRunner {
   std::chrono::steady_clock::time_point sampled_at_{}, last_claim_{};
   std::uint64_t sampled_writes_ = 0;
   std::atomic<std::size_t> in_flight_{0};
-  // The queue's last count, in Store::count_open_jobs's order of statuses.
+  // The queue's last count, in JobStore::count_open_jobs's order of statuses.
   static constexpr std::array<std::string_view, 4> queue_statuses{"pending", "running", "awaiting_callback", "failed"};
   std::array<std::atomic<std::int64_t>, 4> queue_{};
   std::atomic<bool> queue_counted_{false};

@@ -7,7 +7,7 @@
 
 namespace daisy {
 
-ClusterSync::ClusterSync(Store& store, std::chrono::milliseconds interval) : store_(store), interval_(interval) {}
+ClusterSync::ClusterSync(ClusterStore& store, std::chrono::milliseconds interval) : store_(store), interval_(interval) {}
 
 ClusterSync::~ClusterSync() { stop(); }
 

@@ -2,7 +2,7 @@
 // Keeps this node's in-memory state (app tokens, forms, event types,
 // integrations, providers and the search index) current with the changes
 // made through other nodes sharing its database: it polls the store's change
-// versions (Store::change_versions) and reloads each kind whose version
+// versions (ClusterStore::change_versions) and reloads each kind whose version
 // moved. A store that one process owns alone reports no versions, and then
 // this does nothing.
 //
@@ -19,7 +19,7 @@
 #include <thread>
 #include <vector>
 
-#include "store/store.h"
+#include "store/cluster_store.h"
 
 namespace daisy {
 
@@ -29,7 +29,7 @@ class ClusterSync {
   // the next poll).
   using Reload = std::function<bool(const std::string& kind)>;
 
-  ClusterSync(Store& store, std::chrono::milliseconds interval);
+  ClusterSync(ClusterStore& store, std::chrono::milliseconds interval);
   ~ClusterSync();  // same as stop()
 
   // Before start(): the reload for kinds equal to `kind`, or starting with
@@ -48,7 +48,7 @@ class ClusterSync {
  private:
   const Reload* reload_for(const std::string& kind) const;
 
-  Store& store_;
+  ClusterStore& store_;
   std::chrono::milliseconds interval_;
   std::vector<std::pair<std::string, Reload>> reloads_;
   std::map<std::string, std::int64_t> seen_;  // kind -> version reloaded

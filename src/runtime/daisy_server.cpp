@@ -302,7 +302,7 @@ int serve(const Config& config) {
   feed_settings.node_id = node_id(config);
   feed_settings.allow_private_targets = config.allow_private_targets;
   feed_settings.max_response_bytes = config.feed_max_bytes;
-  feeds::FeedService feeds(*store, feed_settings);
+  feeds::FeedService feeds(*store, *store, feed_settings);
   if (!feeds.start()) return 1;
   metrics.add_collector([&feeds](std::string& out) { feeds.render_metrics(out); });
   jobs::IntegrationRegistry integrations;

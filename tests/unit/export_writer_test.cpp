@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "domain/question.h"
-#include "store/store.h"
+#include "store/form_store.h"
 
 namespace {
 

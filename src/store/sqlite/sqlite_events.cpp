@@ -5,7 +5,7 @@
 #include <limits>
 #include <unordered_set>
 
-#include "store/sqlite/job_rows.h"
+#include "store/sqlite/sqlite_jobs.h"
 #include "store/sqlite/sqlite_status.h"
 #include "store/sqlite/sqlite_store.h"
 #include "util/time.h"

@@ -1,7 +1,7 @@
 // SqliteStore: forms, responses and revisions.
 #include <fmt/format.h>
 
-#include "store/sqlite/job_rows.h"
+#include "store/sqlite/sqlite_jobs.h"
 #include "store/sqlite/sqlite_status.h"
 #include "store/sqlite/sqlite_store.h"
 

@@ -3,7 +3,7 @@
 #include <limits>
 #include <span>
 
-#include "store/sqlite/job_rows.h"
+#include "store/sqlite/sqlite_jobs.h"
 #include "store/sqlite/sqlite_status.h"
 #include "store/sqlite/sqlite_store.h"
 #include "util/time.h"

@@ -8,7 +8,7 @@
 
 #include "store/sqlite/connection.h"
 #include "store/status.h"
-#include "store/store.h"
+#include "store/job_store.h"
 
 namespace daisy::sqlite {
 

@@ -1,0 +1,110 @@
+#pragma once
+// The store of events: accepted events, rejected ones (kept for monitoring)
+// and the event types that validate them. A batch and the jobs its events
+// trigger commit together. The contract of every store interface is in
+// store/store.h.
+
+#include <boost/asio/awaitable.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "store/job_store.h"
+#include "store/status.h"
+
+namespace daisy {
+
+// An accepted event as stored. Times are nanoseconds since the epoch, UTC.
+struct EventRow {
+  std::int64_t seq = 0;  // arrival order; set by reads
+  std::string id;
+  std::string app_id;
+  std::string session_id;
+  std::string category;
+  std::string name;
+  std::int64_t ts_ns = 0;
+  std::string data;  // JSON object
+  std::int64_t received_ns = 0;
+};
+
+// A rejected event, kept for monitoring.
+struct RejectionRow {
+  std::int64_t seq = 0;
+  std::string app_id;
+  std::int64_t received_ns = 0;
+  std::string reason;   // as counted in /metrics
+  std::string errors;   // JSON array of {"field","message"}
+  std::string payload;  // the raw event, capped
+  bool truncated = false;
+};
+
+// What one ingest request writes, in one transaction.
+struct EventBatch {
+  std::vector<EventRow> events;
+  std::vector<RejectionRow> rejections;
+  std::vector<JobRow> jobs;  // for the integrations the events trigger
+  std::size_t rejection_cap = 100000;  // rows kept; the oldest beyond it are dropped
+};
+
+// Filters of an event query; empty strings and nullopts mean "any". Results
+// are ordered by (ts, seq), starting after the cursor (after_ts, after_seq).
+struct EventFilter {
+  std::string session_id, category, name, app_id;
+  std::optional<std::int64_t> since_ns, until_ns;  // inclusive, exclusive
+  std::optional<std::pair<std::int64_t, std::int64_t>> after;  // (ts, seq)
+  std::size_t limit = 100;
+};
+
+struct SessionSummary {
+  std::int64_t count = 0;
+  std::int64_t first_ns = 0, last_ns = 0;
+};
+
+struct RejectionFilter {
+  std::string app_id;
+  std::optional<std::int64_t> since_ns, until_ns;
+  std::int64_t after_seq = 0;
+  std::size_t limit = 100;
+};
+
+struct EventTypeKey {
+  std::string category, name;
+};
+
+struct EventTypeRow {
+  std::string category, name;
+  std::string schema;  // JSON text
+  std::string created_at, updated_at;
+};
+
+class EventStore {
+ public:
+  virtual ~EventStore() = default;
+
+  // Events. The batch's rows are written in one transaction (shared with other
+  // writes by group commit); rejections beyond the cap are dropped, oldest first.
+  virtual boost::asio::awaitable<Status> insert_events(std::shared_ptr<const EventBatch> batch) = 0;
+  virtual Result<std::vector<EventRow>> list_events(const EventFilter& filter) = 0;
+  // Count and time span of a session's events (of one app when app_id is set);
+  // not_found when it has none.
+  virtual Result<SessionSummary> session_summary(std::string_view session_id, std::string_view app_id) = 0;
+  virtual Result<std::vector<RejectionRow>> list_rejections(const RejectionFilter& filter) = 0;
+
+  // Event types, keyed by (category, name).
+  virtual Result<std::vector<EventTypeRow>> list_event_types() = 0;
+  // A page of them in (category, name) byte order: the first `limit` after
+  // the key (category, name), or from the start when `after` is null.
+  virtual Result<std::vector<EventTypeRow>> list_event_types(const EventTypeKey* after, std::size_t limit) = 0;
+  virtual Result<EventTypeRow> get_event_type(std::string_view category, std::string_view name) = 0;
+  // Creates or replaces; returns true when it was created.
+  virtual boost::asio::awaitable<Result<bool>> put_event_type(EventTypeRow row) = 0;
+  virtual boost::asio::awaitable<Status> delete_event_type(std::string category, std::string name) = 0;
+};
+
+}  // namespace daisy

@@ -1,0 +1,138 @@
+#pragma once
+// The store of actions: integrations and the jobs that deliver records to
+// them, with every attempt. Responses and events write their jobs in their
+// own transactions (FormStore, EventStore); the job runner claims, records
+// and ends them here. The contract of every store interface is in
+// store/store.h.
+
+#include <boost/asio/awaitable.hpp>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "store/page.h"
+#include "store/status.h"
+
+namespace daisy {
+
+// An integration as stored: its definition is the JSON of
+// IntegrationDefinition::to_json.
+struct IntegrationRow {
+  std::string id, source_id, definition;
+  std::string secret, previous_secret, previous_until;  // webhook signing secrets
+  std::string disabled_reason;                          // set when Daisy disabled it
+  std::string created_at, updated_at;
+};
+
+// A job: one delivery of one trigger to one integration. status is one of
+// pending, running, awaiting_callback, succeeded, failed, dead, cancelled.
+struct JobRow {
+  std::int64_t seq = 0;
+  std::string id, integration_id, source_id, type;
+  std::string payload;  // JSON snapshot of the response or event
+  // > 0 with an empty payload: the payload is this revision of the response
+  // source_id, kept by the store (FormStore::get_response_revision).
+  int revision = 0;
+  bool refers_to_revision() const { return payload.empty() && revision > 0; }
+  std::string status = "pending";
+  int attempts = 0;
+  std::int64_t due_ms = 0;  // when it is next taken (ms since the epoch)
+  std::string last_error, created_at, updated_at;
+  std::string output;               // JSON reported by a callback; "" when none
+  std::string callback_token_hash;  // hex SHA-256, while awaiting_callback
+  // Set by claim_jobs: the job was awaiting a callback that did not come in
+  // time. Its attempt was not counted again: that attempt has failed.
+  bool callback_expired = false;
+};
+
+struct JobAttemptRow {
+  int number = 0;
+  std::string started_at;
+  std::int64_t duration_ms = 0;
+  std::string outcome;  // succeeded, failed, timeout, refused, ...
+  int http_status = 0;  // 0: no HTTP response
+  std::string error;
+};
+
+// The end of one attempt: the attempt's record and the job's next state.
+struct AttemptOutcome {
+  std::string job_id;
+  int attempt_number = 0;  // the job's attempts when it was claimed; a stale outcome is ignored
+  std::string from_status = "running";  // the job must still be in this state, else the outcome is ignored
+  JobAttemptRow attempt;   // replaces the attempt's record if there is one (a callback ends a publish's attempt)
+  std::string status;      // the job's new status
+  std::int64_t due_ms = 0;  // when a failed job is retried, or when an awaited callback is late
+  std::string disable_integration;  // not empty: disable the integration, for this reason
+  std::string output;               // JSON reported by a callback
+  std::string callback_token_hash;  // set when the job now awaits a callback
+};
+
+struct JobFilter {
+  std::string status, integration_id, source_id;  // empty: any
+  std::int64_t after_seq = 0;
+  std::size_t limit = 50;
+};
+
+// The states a job can be retried from, and cancelled from (JobStore::retry_job, cancel_job).
+inline constexpr std::array<std::string_view, 3> job_states_retryable{"failed", "dead", "cancelled"};
+inline constexpr std::array<std::string_view, 4> job_states_cancellable{"pending", "failed", "running",
+                                                                        "awaiting_callback"};
+
+class JobStore {
+ public:
+  virtual ~JobStore() = default;
+
+  // Integrations, listed by id (creation order).
+  virtual boost::asio::awaitable<Status> create_integration(IntegrationRow row) = 0;
+  virtual Result<std::vector<IntegrationRow>> list_integrations(const Page& page) = 0;
+  virtual Result<IntegrationRow> get_integration(std::string_view id) = 0;
+  // Replaces everything but id and created_at.
+  virtual boost::asio::awaitable<Status> update_integration(IntegrationRow row) = 0;
+  // Its jobs that have not ended are cancelled.
+  virtual boost::asio::awaitable<Status> delete_integration(std::string id) = 0;
+
+  // Jobs made outside a submission (a replay), in one transaction.
+  virtual boost::asio::awaitable<Status> insert_jobs(std::vector<JobRow> jobs) = 0;
+  // Takes up to `limit` jobs that are due at now_ms (pending, failed, or
+  // running with an expired lease), marks them running with a lease until
+  // now_ms + lease_ms and counts the attempt; returns them.
+  virtual boost::asio::awaitable<Result<std::vector<JobRow>>> claim_jobs(std::int64_t now_ms, std::int64_t lease_ms,
+                                                                          std::size_t limit) = 0;
+  // At start-up of a store that one process runs alone (SQLite): the jobs left
+  // running by the previous process are due now, without waiting for their
+  // leases to expire.
+  virtual boost::asio::awaitable<Status> requeue_running_jobs(std::int64_t now_ms) = 0;
+  // Records an attempt's end; ignored (and false) when the job has moved on
+  // since (cancelled, or claimed again after its lease expired, or called back
+  // already).
+  virtual boost::asio::awaitable<Result<bool>> finish_attempt(AttemptOutcome outcome) = 0;
+  // Commits file their jobs lazily (SQLite: through an outbox the claims
+  // empty). This files every job acknowledged so far; list_jobs and get_job
+  // see a job once this has run after its commit.
+  virtual boost::asio::awaitable<Status> file_pending_jobs() = 0;
+  virtual Result<std::vector<JobRow>> list_jobs(const JobFilter& filter) = 0;
+  // Every job of one record, filed or not, without filing anything (for the
+  // reply to a repeated submission).
+  virtual Result<std::vector<JobRow>> jobs_of_source(std::string_view source_id) = 0;
+  virtual Result<JobRow> get_job(std::string_view id) = 0;
+  virtual Result<std::vector<JobAttemptRow>> list_attempts(std::int64_t job_seq) = 0;
+  // How many jobs are pending, running, awaiting_callback and failed (the queue).
+  virtual Result<std::vector<std::pair<std::string, std::int64_t>>> count_open_jobs() = 0;
+  // retry: a failed, dead or cancelled job (job_states_retryable) becomes
+  // pending, due at now_ms. cancel: a pending, failed, running or
+  // awaiting_callback job (job_states_cancellable) becomes cancelled.
+  // conflict when the job is in another state; the job as it is now on success.
+  virtual boost::asio::awaitable<Result<JobRow>> retry_job(std::string id, std::int64_t now_ms) = 0;
+  virtual boost::asio::awaitable<Result<JobRow>> cancel_job(std::string id) = 0;
+
+  // Writes made since start, other than the job runner's (claims and
+  // attempts): the job runner gives way while they come fast. 0 when unknown.
+  virtual std::uint64_t request_writes() { return 0; }
+};
+
+}  // namespace daisy
