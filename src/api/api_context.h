@@ -15,6 +15,9 @@ struct EventsState;
 namespace feeds {
 class FeedService;
 }
+namespace forms {
+class FormCache;
+}
 namespace jobs {
 class IntegrationRegistry;
 class JobRunner;
@@ -23,13 +26,11 @@ class JobRunner;
 
 namespace daisy::api {
 
-class FormCache;
-
 struct ApiContext {
   Store& store;
   Authenticator& auth;
   Metrics* metrics = nullptr;
-  FormCache* forms = nullptr;
+  forms::FormCache* forms = nullptr;
   events::EventsState* events = nullptr;
   feeds::FeedService* feeds = nullptr;
   jobs::IntegrationRegistry* integrations = nullptr;

@@ -9,18 +9,12 @@
 
 #include <deque>
 
-#include "api/record_json.h"
 #include "api/replies.h"
-#include "jobs/job_runner.h"
 #include "api/routes.h"
-#include "events/events_state.h"
+#include "events/ingest.h"
 #include "http/json_body.h"
 #include "util/ascii.h"
 #include "util/gzip.h"
-#include "util/ids.h"
-#include "util/json_text.h"
-#include "util/time.h"
-#include "util/utf8.h"
 
 namespace daisy::api {
 namespace {
@@ -29,12 +23,7 @@ using http::Request;
 using http::Response;
 namespace json = boost::json;
 
-// One event of the request body, parsed or not.
-struct Item {
-  const json::value* value = nullptr;  // into the parsed body, or into `owned` below
-  std::string_view raw;                 // its text in the body, when known (NDJSON lines, single events)
-  std::string parse_error;              // set when the text was not JSON
-};
+using Item = events::SentEvent;
 
 // Parsed documents that items point into; a deque keeps them in place as it grows.
 using OwnedValues = std::deque<json::value>;
@@ -75,10 +64,6 @@ void parse_ndjson(std::string_view body, const json::storage_ptr& storage, std::
   }
 }
 
-std::string errors_text(const std::vector<FieldError>& errors) {
-  return json::serialize(http::field_errors_json(errors));
-}
-
 Response single_reply(const std::string& id, const std::vector<FieldError>& errors,
                       const std::vector<jobs::TriggeredAction>& actions) {
   if (!errors.empty()) return http::validation_problem(errors, "The event was rejected.");
@@ -94,7 +79,7 @@ Response batch_reply(const std::vector<std::string>& ids,
                      const std::vector<jobs::TriggeredAction>& actions) {
   json::array rejected_json;
   for (const auto& [index, errors] : rejected) {
-    rejected_json.push_back(json::object{{"index", index}, {"errors", http::field_errors_json(errors)}});
+    rejected_json.push_back(json::object{{"index", index}, {"errors", field_errors_json(errors)}});
   }
   json::array ids_json;
   for (const auto& id : ids) ids_json.push_back(json::string(id));
@@ -112,47 +97,28 @@ Response batch_reply(const std::vector<std::string>& ids,
 }
 
 // Stores what a request rejected (and nothing else), then answers `reply`.
-boost::asio::awaitable<Response> log_then_reply(ApiContext& ctx, std::shared_ptr<EventBatch> batch,
-                                               std::vector<RejectionReason> reasons, Response reply) {
-  Status logged = co_await ctx.store.insert_events(batch);
+boost::asio::awaitable<Response> log_then_reply(events::EventIngest& ingest, Response reply) {
+  Status logged = co_await ingest.store_rejections();
   if (!logged.is_ok()) co_return store_failure(logged, "rejected event");
-  for (RejectionReason reason : reasons) ctx.events->count_rejection(reason);
   co_return reply;
 }
 
 boost::asio::awaitable<Response> ingest(ApiContext& ctx, Request& req) {
-  events::EventsState& state = *ctx.events;
-  const events::EventSettings& settings = state.settings;
+  const events::EventSettings& settings = ctx.events->settings;
   if (!req.principal.is_app()) {
     co_return http::problem(403, "forbidden", "Events are sent with an app token, not the admin token.");
   }
-  const std::string& app_id = req.principal.app_id;
-  std::int64_t received = now_ns();
-  auto batch = std::make_shared<EventBatch>();
-  batch->rejection_cap = settings.rejection_cap;
-
-  std::vector<RejectionReason> reasons;  // counted in /metrics once stored
-  auto reject = [&](RejectionReason reason, const std::vector<FieldError>& errors, std::string_view raw) {
-    RejectionRow& r = batch->rejections.emplace_back();
-    r.app_id = app_id;
-    r.received_ns = received;
-    r.reason = rejection_reason_name(reason);
-    r.errors = errors_text(errors);
-    // Kept as valid UTF-8 (cut at a character, bad bytes replaced) so the log
-    // always reads back as JSON.
-    r.payload = sanitize_utf8(raw, settings.max_payload_bytes, r.truncated);
-    reasons.push_back(reason);
-  };
+  events::EventIngest ingestion({ctx.store, *ctx.events, ctx.integrations, ctx.job_runner}, req.principal.app_id);
 
   std::string inflated;
   std::string_view body = req.body;
   std::string_view encoding = req.header("Content-Encoding");
   if (!encoding.empty() && !iequals(encoding, "identity")) {
     if (!iequals(encoding, "gzip")) {
-      reject(RejectionReason::malformed, {{"", "unsupported Content-Encoding"}}, req.body);
+      ingestion.reject(RejectionReason::malformed, {{"", "unsupported Content-Encoding"}}, req.body);
       Response reply = http::problem(415, "unsupported-encoding",
                                      "Content-Encoding must be gzip or identity, not '" + std::string(encoding) + "'.");
-      co_return co_await log_then_reply(ctx, batch, std::move(reasons), std::move(reply));
+      co_return co_await log_then_reply(ingestion, std::move(reply));
     }
     GunzipResult inflate = gunzip(req.body, settings.max_inflated_bytes, inflated);
     if (inflate != GunzipResult::ok) {
@@ -161,8 +127,8 @@ boost::asio::awaitable<Response> ingest(ApiContext& ctx, Request& req) {
                                              "The decompressed body exceeds " +
                                                  std::to_string(settings.max_inflated_bytes) + " bytes.")
                              : http::problem(400, "malformed-gzip", "The body is not a complete gzip stream.");
-      reject(RejectionReason::malformed, {{"", "the body could not be decompressed"}}, req.body);
-      co_return co_await log_then_reply(ctx, batch, std::move(reasons), std::move(refusal));
+      ingestion.reject(RejectionReason::malformed, {{"", "the body could not be decompressed"}}, req.body);
+      co_return co_await log_then_reply(ingestion, std::move(refusal));
     }
     body = inflated;
   }
@@ -178,9 +144,9 @@ boost::asio::awaitable<Response> ingest(ApiContext& ctx, Request& req) {
     auto parsed = http::parse_json_value(body, storage);
     if (auto* refusal = std::get_if<Response>(&parsed)) {
       // Nothing could be read: the whole body is one rejected event.
-      reject(RejectionReason::malformed, {{"", "the body is not JSON"}}, body);
+      ingestion.reject(RejectionReason::malformed, {{"", "the body is not JSON"}}, body);
       Response reply = std::move(*refusal);
-      co_return co_await log_then_reply(ctx, batch, std::move(reasons), std::move(reply));
+      co_return co_await log_then_reply(ingestion, std::move(reply));
     }
     const json::value& root = owned.emplace_back(std::move(std::get<json::value>(parsed)));
     const json::value* list = root.is_object() ? root.get_object().if_contains("events") : nullptr;
@@ -193,15 +159,15 @@ boost::asio::awaitable<Response> ingest(ApiContext& ctx, Request& req) {
         }
       }
       if (!wrapper_errors.empty()) {
-        reject(RejectionReason::invalid, wrapper_errors, body);
+        ingestion.reject(RejectionReason::invalid, wrapper_errors, body);
         Response reply = http::validation_problem(wrapper_errors);
-        co_return co_await log_then_reply(ctx, batch, std::move(reasons), std::move(reply));
+        co_return co_await log_then_reply(ingestion, std::move(reply));
       }
       // Refused before an item is built, so memory follows the limit.
       if (list->get_array().size() > settings.max_batch_events) {
-        reject(RejectionReason::invalid, {{"events", too_many_detail(settings.max_batch_events)}}, body);
+        ingestion.reject(RejectionReason::invalid, {{"events", too_many_detail(settings.max_batch_events)}}, body);
         Response reply = too_many_events(settings.max_batch_events);
-        co_return co_await log_then_reply(ctx, batch, std::move(reasons), std::move(reply));
+        co_return co_await log_then_reply(ingestion, std::move(reply));
       }
       items.reserve(list->get_array().size());
       for (const auto& element : list->get_array()) items.push_back({&element, {}, {}});
@@ -212,107 +178,25 @@ boost::asio::awaitable<Response> ingest(ApiContext& ctx, Request& req) {
   }
   if (is_batch && items.empty()) {
     std::vector<FieldError> errors{{"events", "must hold at least one event"}};
-    reject(RejectionReason::invalid, errors, body);
+    ingestion.reject(RejectionReason::invalid, errors, body);
     Response reply = http::validation_problem(errors);
-    co_return co_await log_then_reply(ctx, batch, std::move(reasons), std::move(reply));
+    co_return co_await log_then_reply(ingestion, std::move(reply));
   }
   if (items.size() > settings.max_batch_events) {  // NDJSON: parsing stopped one past the limit
-    reject(RejectionReason::invalid, {{"events", too_many_detail(settings.max_batch_events)}}, body);
+    ingestion.reject(RejectionReason::invalid, {{"events", too_many_detail(settings.max_batch_events)}}, body);
     Response reply = too_many_events(settings.max_batch_events);
-    co_return co_await log_then_reply(ctx, batch, std::move(reasons), std::move(reply));
+    co_return co_await log_then_reply(ingestion, std::move(reply));
   }
 
-  auto types = state.types.snapshot();
-  bool reject_unknown = state.unknown_types.rejects(app_id);
-  std::vector<std::string> ids;
-  std::vector<std::pair<std::size_t, std::vector<FieldError>>> rejected;
-  batch->events.reserve(items.size());
-  std::string raw_text;
-  std::string data_text;
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    Item& item = items[i];
-    std::vector<FieldError> errors;
-    RejectionReason reason = RejectionReason::malformed;
-    EventCheck check;
-    data_text.clear();
-    if (!item.parse_error.empty()) {
-      errors.push_back({"", item.parse_error});
-    } else {
-      check = check_event(*item.value, received, settings.max_future_skew_ns);
-      errors = std::move(check.errors);
-      reason = check.reason;
-      if (errors.empty()) {
-        append_json(data_text, *check.event.data);
-        if (data_text.size() > settings.max_data_bytes) {
-          errors.push_back({"data", "must be at most " + std::to_string(settings.max_data_bytes) + " bytes of JSON"});
-          reason = RejectionReason::invalid;
-        }
-      }
-      if (errors.empty()) {
-        const events::EventType* type = events::find_type(*types, check.event.category, check.event.name);
-        if (type) {
-          type->schema->validate(*check.event.data, errors);
-          reason = RejectionReason::schema;
-        } else if (reject_unknown) {
-          errors.push_back({"name", "'" + check.event.category + "' / '" + check.event.name +
-                                        "' is not a known event type, and this app refuses unknown types"});
-          reason = RejectionReason::unknown_type;
-        }
-      }
-    }
-    if (!errors.empty()) {
-      std::string_view raw = item.raw;
-      if (raw.empty() && item.parse_error.empty()) {
-        raw_text.clear();
-        append_json(raw_text, *item.value);
-        raw = raw_text;
-      }
-      reject(reason, errors, raw);
-      rejected.emplace_back(i, std::move(errors));
-      continue;
-    }
-    EventRow& row = batch->events.emplace_back();
-    row.id = new_uuid_v7();
-    row.app_id = app_id;
-    row.session_id = std::move(check.event.session_id);
-    row.category = std::move(check.event.category);
-    row.name = std::move(check.event.name);
-    row.ts_ns = check.event.timestamp_ns;
-    row.data = data_text;
-    row.received_ns = received;
-    ids.push_back(row.id);
+  bool single = !is_batch;
+  events::IngestResult result = co_await ingestion.ingest(items, single);
+  if (!result.status.is_ok()) co_return store_failure(result.status, "events");
+  if (single) {
+    co_return single_reply(result.ids.empty() ? std::string() : result.ids.front(),
+                           result.rejected.empty() ? std::vector<FieldError>{} : result.rejected.front().second,
+                           result.actions);
   }
-
-  std::vector<jobs::TriggeredAction> actions;
-  if (ctx.integrations && ctx.integrations->any_for(app_id)) {
-    std::string payload;
-    for (const EventRow& row : batch->events) {
-      payload.clear();
-      append_event(payload, row);
-      ctx.integrations->add_jobs(app_id, trigger_event_created, row.id, {.json = payload}, batch->jobs, &actions);
-    }
-  }
-  Status status = co_await ctx.store.insert_events(batch);
-  if (!status.is_ok()) co_return store_failure(status, "events");
-  if (!actions.empty() && ctx.job_runner) ctx.job_runner->wake();
-  for (RejectionReason reason : reasons) state.count_rejection(reason);
-  // Sync integrations answer within a single event's request (a batch would
-  // make one call per event: they are not called for batches).
-  if (!is_batch && !batch->events.empty() && ctx.integrations && ctx.job_runner) {
-    auto sync = ctx.integrations->sync_for(app_id, trigger_event_created);
-    if (!sync.empty()) {
-      std::string payload;
-      append_event(payload, batch->events.front());
-      auto answered = co_await ctx.job_runner->call_sync(std::move(sync), std::string(trigger_event_created),
-                                                         batch->events.front().id, std::move(payload));
-      actions.insert(actions.end(), answered.begin(), answered.end());
-    }
-  }
-  if (!is_batch) {
-    co_return single_reply(ids.empty() ? std::string() : ids.front(),
-                           rejected.empty() ? std::vector<FieldError>{} : rejected.front().second, actions);
-  }
-  co_return batch_reply(ids, rejected, actions);
+  co_return batch_reply(result.ids, result.rejected, result.actions);
 }
 
 }  // namespace

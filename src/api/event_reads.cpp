@@ -6,7 +6,7 @@
 
 #include <charconv>
 
-#include "api/record_json.h"
+#include "store/record_json.h"
 #include "api/replies.h"
 #include "api/routes.h"
 #include "util/ids.h"

@@ -3,7 +3,7 @@
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "api/form_cache.h"
+#include "forms/form_cache.h"
 #include "api/replies.h"
 #include "api/routes.h"
 #include "http/json_body.h"
@@ -16,6 +16,8 @@ namespace {
 using http::Request;
 using http::Response;
 namespace json = boost::json;
+using forms::CompiledForm;
+using forms::form_from_row;
 
 Response form_reply(int status, const Form& form) { return json_reply(status, form.to_json()); }
 

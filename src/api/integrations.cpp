@@ -6,13 +6,13 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "api/record_json.h"
+#include "store/record_json.h"
 #include "api/replies.h"
 #include "api/routes.h"
 #include "http/json_body.h"
 #include "domain/json_fields.h"
 #include "jobs/job_runner.h"
-#include "jobs/webhook_signature.h"
+#include "jobs/kinds/webhook_signature.h"
 #include "util/iso8601.h"
 #include "util/ids.h"
 #include "util/time.h"

@@ -5,7 +5,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "api/record_json.h"
+#include "store/record_json.h"
 #include "api/replies.h"
 #include "api/routes.h"
 #include "http/json_body.h"

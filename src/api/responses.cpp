@@ -8,13 +8,12 @@
 #include <charconv>
 
 #include "api/export_writer.h"
-#include "api/form_cache.h"
-#include "api/record_json.h"
 #include "api/replies.h"
 #include "api/routes.h"
-#include "jobs/job_runner.h"
+#include "forms/form_cache.h"
+#include "forms/responses.h"
 #include "http/json_body.h"
-#include "util/ids.h"
+#include "store/record_json.h"
 #include "util/iso8601.h"
 #include "util/json_text.h"
 #include "util/time.h"
@@ -30,69 +29,45 @@ constexpr auto future_skew = std::chrono::minutes(5);
 constexpr std::size_t max_idempotency_key = 255;
 constexpr std::size_t max_metadata_bytes = 16 * 1024;
 
-json::array checks_json(const std::vector<RuleOutcome>& outcomes) {
-  json::array checks;
-  for (const auto& o : outcomes) {
-    json::object c{{"rule", o.rule}, {"passed", o.passed}};
-    if (!o.passed) c["message"] = o.message;
-    checks.push_back(std::move(c));
-  }
-  return checks;
+Response idempotency_key_reused() {
+  return http::problem(422, "idempotency-key-reused",
+                       "This Idempotency-Key was already used on this form with a different body or by another caller.",
+                       {{"Idempotency-Key", "was already used with a different body or by another caller"}});
 }
 
-struct Checked {
-  std::string status;  // accepted | flagged
-  json::array checks;
-};
-
-// Answers against questions, then rules. A refusal (422) or the outcome.
-std::variant<Checked, Response> check_response(const CompiledForm& form, const json::object& answers) {
-  auto errors = check_answers(form.form.definition, answers);
-  if (!errors.empty()) return http::validation_problem(std::move(errors), "The answers do not fit the form.");
-  auto outcomes = form.rules->evaluate(answers);
-  std::vector<FieldError> rejections;
-  bool flagged = false;
-  for (const auto& o : outcomes) {
-    if (o.passed) continue;
-    if (o.reject) {
-      rejections.push_back({"rules." + o.rule, o.message});
-    } else {
-      flagged = true;
-    }
-  }
-  if (!rejections.empty()) {
-    std::string detail = rejections.front().message;
-    return http::problem(422, "rule-rejected", detail, rejections);
-  }
-  return Checked{flagged ? "flagged" : "accepted", checks_json(outcomes)};
+forms::ResponseServices services(ApiContext& ctx) {
+  return {ctx.store, ctx.store, *ctx.forms, ctx.integrations, ctx.job_runner};
 }
 
-std::variant<std::shared_ptr<const CompiledForm>, Response> active_form(ApiContext& ctx, const std::string& id) {
-  auto form = ctx.forms->get(id);
-  if (!form.is_ok()) return store_failure(form.status(), "form " + id);
-  if (form.value()->form.archived()) {
-    return http::problem(409, "form-archived", "The form is archived and takes no more responses.");
+Response refusal_reply(forms::Refusal refusal) {
+  using Kind = forms::Refusal::Kind;
+  switch (refusal.kind) {
+    case Kind::answers_invalid:
+      return http::validation_problem(std::move(refusal.errors), "The answers do not fit the form.");
+    case Kind::rule_rejected:
+      return http::problem(422, "rule-rejected", refusal.detail, refusal.errors);
+    case Kind::form_archived:
+      return http::problem(409, "form-archived", "The form is archived and takes no more responses.");
+    case Kind::key_reused:
+      return idempotency_key_reused();
+    case Kind::store_failed:
+      break;
   }
-  return form.value();
+  return store_failure(refusal.status, refusal.detail);
 }
 
-// Checks answers against the form's current version; the row to store
-// (form, version, status, answers, checks set) or the refusal.
-std::variant<std::shared_ptr<ResponseRow>, Response> checked_row(ApiContext& ctx, const std::string& form_id,
-                                                                 const json::object& answers) {
-  auto loaded = active_form(ctx, form_id);
-  if (auto* refusal = std::get_if<Response>(&loaded)) return std::move(*refusal);
-  const auto& form = *std::get<std::shared_ptr<const CompiledForm>>(loaded);
-  auto checked = check_response(form, answers);
-  if (auto* refusal = std::get_if<Response>(&checked)) return std::move(*refusal);
-  auto& outcome = std::get<Checked>(checked);
-  auto row = std::make_shared<ResponseRow>();
-  row->form_id = form_id;
-  row->form_version = form.form.version;
-  row->status = outcome.status;
-  row->answers = to_json_text(answers);
-  row->checks = to_json_text(outcome.checks);
-  return row;
+// The reply to a stored response: its JSON and its actions (status: 201 for
+// a submission, 200 for a correction); a refusal's problem otherwise.
+Response outcome_reply(forms::Outcome outcome, int status) {
+  if (auto* refusal = std::get_if<forms::Refusal>(&outcome)) return refusal_reply(std::move(*refusal));
+  auto& stored = std::get<forms::Stored>(outcome);
+  append_actions(stored.json, stored.actions);
+  Response r(status, std::move(stored.json));
+  if (status == 201) {
+    r.headers.emplace_back("Location", "/v1/forms/" + stored.row->form_id + "/responses/" + stored.row->id);
+  }
+  if (stored.replayed) r.headers.emplace_back("Idempotent-Replayed", "true");
+  return r;
 }
 
 bool valid_idempotency_key(std::string_view key) {
@@ -101,29 +76,6 @@ bool valid_idempotency_key(std::string_view key) {
     if (c < 0x21 || c > 0x7e) return false;
   }
   return true;
-}
-
-Response idempotency_key_reused() {
-  return http::problem(422, "idempotency-key-reused",
-                       "This Idempotency-Key was already used on this form with a different body or by another caller.",
-                       {{"Idempotency-Key", "was already used with a different body or by another caller"}});
-}
-
-// The reply to a repeated submission: the stored response and the actions
-// its first submission triggered, as they are now.
-Response replayed(ApiContext& ctx, const std::string& form_id, const ResponseRow& row) {
-  std::vector<jobs::TriggeredAction> actions;
-  auto jobs = ctx.store.jobs_of_source(row.id);
-  if (!jobs.is_ok()) return store_failure(jobs.status(), "response");
-  for (const JobRow& job : jobs.value()) {
-    if (job.type == trigger_response_created) actions.push_back({job.integration_id, job.id, "async", job.status});
-  }
-  std::string body = response_json(row);
-  append_actions(body, actions);
-  Response r(201, std::move(body));
-  r.headers.emplace_back("Location", "/v1/forms/" + form_id + "/responses/" + row.id);
-  r.headers.emplace_back("Idempotent-Replayed", "true");
-  return r;
 }
 
 // The "answers" object of a submission or correction, or null with an error.
@@ -153,8 +105,7 @@ boost::asio::awaitable<Response> submit(ApiContext& ctx, Request& req) {
       if (metadata.size() > max_metadata_bytes) errors.push_back({"metadata", "must be at most 16 KiB"});
     }
   }
-  std::string received_at = now_utc();
-  std::string submitted_at = received_at;
+  std::string submitted_at;  // empty: when received
   if (auto it = o.find("submitted_at"); it != o.end() && !it->value().is_null()) {
     std::optional<std::int64_t> ns;
     if (it->value().is_string()) ns = parse_timestamp_ns(it->value().get_string());
@@ -181,56 +132,14 @@ boost::asio::awaitable<Response> submit(ApiContext& ctx, Request& req) {
   }
   if (!errors.empty()) co_return http::validation_problem(std::move(errors));
 
-  // A retry is answered from what was stored, before any check: the form may
-  // have changed or been archived since, and the client only lost the reply.
-  // The hash covers the caller too, so another app's key never returns this one's data.
-  std::string hash;
-  if (!key.empty()) {
-    std::string caller = req.principal.is_app() ? "app:" + req.principal.app_id : std::string("admin");
-    Sha256 digest = sha256(caller + "\n" + std::string(req.body));
-    hash = to_hex(bytes_of(digest));
-    auto earlier = ctx.store.find_by_idempotency_key(form_id, key);
-    if (!earlier.is_ok()) co_return store_failure(earlier.status(), "response");
-    if (earlier.value()) {
-      if (earlier.value()->second != hash) co_return idempotency_key_reused();
-      co_return replayed(ctx, form_id, earlier.value()->first);
-    }
-  }
-
-  auto checked = checked_row(ctx, form_id, *answers);
-  if (auto* refusal = std::get_if<Response>(&checked)) co_return std::move(*refusal);
-  auto row = std::get<std::shared_ptr<ResponseRow>>(checked);
-  row->id = new_uuid_v7();
-  row->metadata = std::move(metadata);
-  row->submitted_at = submitted_at;
-  row->received_at = received_at;
-  row->updated_at = received_at;
-  row->revision = 1;
-  if (req.principal.is_app()) row->app_id = req.principal.app_id;
-
-  std::vector<JobRow> jobs;
-  std::vector<jobs::TriggeredAction> actions;
-  std::string reply = response_json(*row);
-  if (ctx.integrations) {
-    // The jobs send revision 1, which the store keeps: no copy of the reply.
-    ctx.integrations->add_jobs(form_id, trigger_response_created, row->id, {.revision = 1}, jobs, &actions);
-  }
-  auto stored = co_await ctx.store.insert_response(row, key, hash, std::move(jobs));
-  if (!stored.is_ok()) co_return store_failure(stored.status(), "response");
-  if (stored.value() == SubmitOutcome::key_mismatch) co_return idempotency_key_reused();
-  if (stored.value() == SubmitOutcome::replayed) co_return replayed(ctx, form_id, *row);
-  if (!actions.empty() && ctx.job_runner) ctx.job_runner->wake();
-  if (ctx.integrations && ctx.job_runner) {
-    auto sync = ctx.integrations->sync_for(form_id, trigger_response_created);
-    if (!sync.empty()) {
-      auto answered = co_await ctx.job_runner->call_sync(std::move(sync), std::string(trigger_response_created), row->id, reply);
-      actions.insert(actions.end(), answered.begin(), answered.end());
-    }
-  }
-  append_actions(reply, actions);
-  Response r(201, std::move(reply));
-  r.headers.emplace_back("Location", "/v1/forms/" + form_id + "/responses/" + row->id);
-  co_return r;
+  forms::Submission submission{.form_id = form_id,
+                                .answers = answers,
+                                .metadata = std::move(metadata),
+                                .submitted_at = std::move(submitted_at),
+                                .idempotency_key = std::move(key),
+                                .request_bytes = req.body,
+                                .caller = req.principal};
+  co_return outcome_reply(co_await forms::submit(services(ctx), std::move(submission)), 201);
 }
 
 Response get_response(ApiContext& ctx, Request& req) {
@@ -307,37 +216,8 @@ boost::asio::awaitable<Response> correct(ApiContext& ctx, Request& req) {
   }
   if (!errors.empty()) co_return http::validation_problem(std::move(errors));
 
-  auto existing = ctx.store.get_response(form_id, response_id);
-  if (!existing.is_ok()) co_return store_failure(existing.status(), "response " + response_id);
-  if (req.principal.is_app() && existing.value().app_id != req.principal.app_id) {
-    co_return http::not_found("response " + response_id);  // another app's data does not exist for it
-  }
-  auto checked = checked_row(ctx, form_id, *answers);
-  if (auto* refusal = std::get_if<Response>(&checked)) co_return std::move(*refusal);
-  auto row = std::get<std::shared_ptr<ResponseRow>>(checked);
-  row->id = response_id;
-  row->updated_at = now_utc();
-  std::vector<JobRow> jobs;
-  std::vector<jobs::TriggeredAction> actions;
-  if (ctx.integrations) {
-    // The jobs send the revision this correction makes (the store sets its
-    // number).
-    ctx.integrations->add_jobs(form_id, trigger_response_updated, response_id, {.revision = existing.value().revision + 1},
-                               jobs, &actions);
-  }
-  Status status = co_await ctx.store.revise_response(row, std::move(jobs));
-  if (!status.is_ok()) co_return store_failure(status, "response " + response_id);
-  if (!actions.empty() && ctx.job_runner) ctx.job_runner->wake();
-  std::string reply = response_json(*row);
-  if (ctx.integrations && ctx.job_runner) {
-    auto sync = ctx.integrations->sync_for(form_id, trigger_response_updated);
-    if (!sync.empty()) {
-      auto answered = co_await ctx.job_runner->call_sync(std::move(sync), std::string(trigger_response_updated), response_id, reply);
-      actions.insert(actions.end(), answered.begin(), answered.end());
-    }
-  }
-  append_actions(reply, actions);
-  co_return Response(200, std::move(reply));
+  forms::Correction correction{form_id, response_id, answers, req.principal};
+  co_return outcome_reply(co_await forms::correct(services(ctx), std::move(correction)), 200);
 }
 
 Response list_revisions(ApiContext& ctx, Request& req) {

@@ -48,14 +48,6 @@ std::string utf8_text(std::string_view text) {
 
 }  // namespace
 
-boost::json::array field_errors_json(const std::vector<FieldError>& errors) {
-  boost::json::array list;
-  for (const auto& e : errors) {
-    list.push_back(boost::json::object{{"field", utf8_text(e.field)}, {"message", utf8_text(e.message)}});
-  }
-  return list;
-}
-
 boost::json::object problem_body(int status, std::string_view slug, std::string_view detail,
                                  const std::vector<FieldError>& errors) {
   boost::json::object body;

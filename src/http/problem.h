@@ -19,8 +19,6 @@ using daisy::FieldError;
 // extension members (RFC 9457 allows them) before sending it.
 boost::json::object problem_body(int status, std::string_view slug, std::string_view detail,
                                  const std::vector<FieldError>& errors = {});
-// errors as [{"field", "message"}, ...].
-boost::json::array field_errors_json(const std::vector<FieldError>& errors);
 
 // type is "urn:daisy:problem:<slug>"; title is the standard phrase of the status.
 Response problem(int status, std::string_view slug, std::string_view detail,

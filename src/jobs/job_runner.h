@@ -2,9 +2,10 @@
 // Carries out the jobs: takes the due ones from the store (with a lease, so
 // that a job held by a process that died is taken up again), delivers each as
 // a coroutine on the runner's own io_context thread (many at once, none
-// holding a thread while it waits on the network), and records every attempt
-// and the job's next state: succeeded, failed (retried later, per the
-// integration's schedule), or dead.
+// holding a thread while it waits on the network) through its integration's
+// kind (jobs/kinds/), and records every attempt and the job's next state:
+// succeeded, failed (retried later, per the integration's schedule), dead, or
+// awaiting a callback.
 //
 // Delivery is at least once: a process killed between a delivery and its
 // record delivers that job again after restart (same webhook-id).
@@ -19,13 +20,13 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
-#include <deque>
+#include <optional>
 #include <string_view>
 #include <thread>
 #include <unordered_map>
 
 #include "jobs/integration_registry.h"
-#include "jobs/redis_publisher.h"
+#include "jobs/kinds/action_kind.h"
 #include "net/fetcher.h"
 #include "observability/metrics.h"
 #include "store/job_store.h"
@@ -81,21 +82,9 @@ class JobRunner {
  private:
   boost::asio::awaitable<void> loop();
   boost::asio::awaitable<void> run_job(JobRow job);
-  boost::asio::awaitable<AttemptOutcome> deliver_webhook(const ActiveIntegration& integration, const JobRow& job);
-  boost::asio::awaitable<AttemptOutcome> deliver_redis(const ActiveIntegration& integration, const JobRow& job);
-  AttemptOutcome callback_missed(const ActiveIntegration& integration, const JobRow& job);
-  // A webhook integration's own limits: waits until it may send one more
-  // request (max_in_flight at once, max_per_second evenly spaced); end_turn
-  // when that request is over.
-  boost::asio::awaitable<void> take_turn(const ActiveIntegration& integration);
-  void end_turn(const std::string& integration_id);
-
-  struct Pace {
-    std::size_t in_flight = 0;
-    std::chrono::steady_clock::time_point next_slot{};
-    std::deque<std::shared_ptr<boost::asio::steady_timer>> waiting;  // for a place in flight
-  };
-  std::unordered_map<std::string, Pace> paces_;  // runner thread only
+  // The attempt's outcome, when the job cannot be delivered (its integration
+  // is gone or disabled, its payload unreadable, its kind unknown here).
+  std::optional<AttemptOutcome> undeliverable(const ActiveIntegration* integration, JobRow& job);
   // Counts the queue by status for /metrics, every second.
   boost::asio::awaitable<void> count_queue();
   // Fills job.payload when the job refers to a record's revision.
@@ -112,7 +101,6 @@ class JobRunner {
   // After io_: destroyed first, so that no transfer completes into a destroyed io_context.
   net::Fetcher fetcher_;       // async deliveries, at a lower priority
   net::Fetcher sync_fetcher_;  // sync calls: part of a submission's request
-  RedisPublisher redis_;
   std::string callback_base_;
   std::atomic<bool> woken_{false};     // new jobs, or a free place, since the last claim began
   std::atomic<bool> sleeping_{false};  // idle until the next poll: a wake interrupts it
@@ -127,8 +115,10 @@ class JobRunner {
   std::atomic<bool> queue_counted_{false};
   // Attempts ended, by outcome (see outcome_index).
   std::array<std::atomic<std::uint64_t>, 6> attempts_{};
-  Histogram attempt_seconds_;   // one webhook request
+  Histogram attempt_seconds_;   // one delivery request
   Histogram delivery_seconds_;  // from the job's creation to its success
+  // After what they deliver with (io_, fetcher_, callback_base_, attempt_seconds_): destroyed before it.
+  ActionKinds kinds_;
   std::atomic<bool> stopped_{false};
   std::thread thread_;
 };

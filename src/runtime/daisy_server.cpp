@@ -9,8 +9,8 @@
 #include <fstream>
 #include <thread>
 
-#include "api/form_cache.h"
-#include "api/record_json.h"
+#include "forms/form_cache.h"
+#include "store/record_json.h"
 #include "api/routes.h"
 #include "auth/authenticator.h"
 #include "auth/admin_token.h"
@@ -294,7 +294,7 @@ int serve(const Config& config) {
 
   RuleLimits rule_limits;
   rule_limits.time_budget = std::chrono::milliseconds(config.rule_time_budget_ms);
-  api::FormCache forms(*store, rule_limits);
+  forms::FormCache forms(*store, rule_limits);
   events::EventsState events;
   if (!load_events_state(config, *store, events)) return 1;
   metrics.add_collector([&events](std::string& out) { events.render_metrics(out); });
@@ -310,7 +310,7 @@ int serve(const Config& config) {
   jobs::JobRunnerSettings job_settings;
   job_settings.allow_private_targets = config.allow_private_targets;
   job_settings.lease = std::chrono::milliseconds(config.job_lease_ms);
-  job_settings.payload_of = [&store = *store](const JobRow& job) { return api::job_payload(store, job); };
+  job_settings.payload_of = [&store = *store](const JobRow& job) { return job_payload(store, job); };
   jobs::JobRunner job_runner(*store, integrations, job_settings);
   metrics.add_collector([&job_runner](std::string& out) { job_runner.render_metrics(out); });
   api::ApiContext ctx{*store, auth, &metrics, &forms, &events, &feeds, &integrations, &job_runner};

@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "fake_provider.h"
-#include "forms_support.h"
+#include "suite_support.h"
 #include "harness.h"
 #include "postgres_server.h"
 

@@ -16,7 +16,7 @@
 #include <algorithm>
 #include <set>
 
-#include "forms_support.h"
+#include "suite_support.h"
 #include "postgres_server.h"
 #include "harness.h"
 

@@ -4,7 +4,7 @@
 
 #include <set>
 
-#include "forms_support.h"
+#include "suite_support.h"
 #include "harness.h"
 
 namespace daisy_e2e {

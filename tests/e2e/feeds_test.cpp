@@ -23,7 +23,7 @@
 #include <thread>
 
 #include "fake_provider.h"
-#include "forms_support.h"
+#include "suite_support.h"
 #include "harness.h"
 
 namespace daisy_e2e {

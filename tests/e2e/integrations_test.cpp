@@ -20,7 +20,7 @@
 #include <thread>
 
 #include "fake_provider.h"
-#include "forms_support.h"
+#include "suite_support.h"
 #include "harness.h"
 #include "redis_server.h"
 

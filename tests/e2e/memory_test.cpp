@@ -11,7 +11,7 @@
 #include <fstream>
 #include <thread>
 
-#include "forms_support.h"
+#include "suite_support.h"
 #include "harness.h"
 
 namespace daisy_e2e {

@@ -9,7 +9,7 @@
 #include <map>
 #include <set>
 
-#include "forms_support.h"
+#include "suite_support.h"
 #include "harness.h"
 
 namespace daisy_e2e {

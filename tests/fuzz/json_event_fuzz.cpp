@@ -50,7 +50,7 @@ void keep_rejected(std::string_view raw, const std::vector<FieldError>& errors) 
   FUZZ_CHECK(payload.size() <= max_payload_bytes, "a kept payload over its limit");
   FUZZ_CHECK(valid_utf8(payload), "a kept payload that is not UTF-8");
   FUZZ_CHECK(truncated || payload.size() >= raw.size(), "a payload lost bytes without being truncated");
-  std::string text = json::serialize(daisy::http::field_errors_json(errors));
+  std::string text = json::serialize(daisy::field_errors_json(errors));
   FUZZ_CHECK(daisy::fuzz::is_json(text), "the errors are not JSON");
 }
 

@@ -23,14 +23,16 @@ LAYERS = {
     "auth": {"util", "domain", "store", "observability"},
     "store": {"util", "observability", "domain"},
     "script": {"util", "domain"},
-    "events": {"util", "observability", "domain", "store"},
-    "feeds": {"util", "observability", "domain", "store", "net"},
     "jobs": {"util", "observability", "domain", "store", "net"},
-    "api": {"util", "observability", "domain", "store", "net", "http", "auth", "script", "events", "feeds", "jobs"},
-    "runtime": {"util", "observability", "domain", "store", "net", "http", "auth", "script", "events", "feeds",
-                "jobs", "api"},
-    ".": {"util", "observability", "domain", "store", "net", "http", "auth", "script", "events", "feeds", "jobs",
-          "api", "runtime"},  # main.cpp: the top
+    "forms": {"util", "observability", "domain", "store", "script", "jobs"},
+    "events": {"util", "observability", "domain", "store", "jobs"},
+    "feeds": {"util", "observability", "domain", "store", "net"},
+    "api": {"util", "observability", "domain", "store", "net", "http", "auth", "script", "jobs", "forms", "events",
+            "feeds"},
+    "runtime": {"util", "observability", "domain", "store", "net", "http", "auth", "script", "jobs", "forms",
+                "events", "feeds", "api"},
+    ".": {"util", "observability", "domain", "store", "net", "http", "auth", "script", "jobs", "forms", "events",
+          "feeds", "api", "runtime"},  # main.cpp: the top
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)

@@ -1,4 +1,4 @@
-#include "jobs/webhook_signature.h"
+#include "jobs/kinds/webhook_signature.h"
 
 #include <gtest/gtest.h>
 

@@ -1,8 +1,8 @@
-#include "api/form_cache.h"
+#include "forms/form_cache.h"
 
 #include <boost/json/parse.hpp>
 
-namespace daisy::api {
+namespace daisy::forms {
 
 Result<Form> form_from_row(const FormRow& row) {
   boost::system::error_code ec;
@@ -74,4 +74,4 @@ void FormCache::put_locked(std::shared_ptr<const CompiledForm> form) {
   slot = std::move(form);
 }
 
-}  // namespace daisy::api
+}  // namespace daisy::forms

@@ -12,7 +12,7 @@
 #include "script/rule_engine.h"
 #include "store/form_store.h"
 
-namespace daisy::api {
+namespace daisy::forms {
 
 struct CompiledForm {
   Form form;
@@ -53,4 +53,4 @@ class FormCache {
   std::uint64_t generation_ = 0;
 };
 
-}  // namespace daisy::api
+}  // namespace daisy::forms

@@ -1,9 +1,9 @@
-#include "api/record_json.h"
+#include "store/record_json.h"
 
 #include "util/json_text.h"
 #include "util/time.h"
 
-namespace daisy::api {
+namespace daisy {
 
 void append_event(std::string& out, const EventRow& e) {
   out += "{\"id\":\"";
@@ -72,4 +72,4 @@ Result<std::string> job_payload(FormStore& store, const JobRow& job) {
   return response_json(response.value());
 }
 
-}  // namespace daisy::api
+}  // namespace daisy

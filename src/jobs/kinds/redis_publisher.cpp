@@ -1,4 +1,4 @@
-#include "jobs/redis_publisher.h"
+#include "jobs/kinds/redis_publisher.h"
 
 #include <hiredis/hiredis.h>
 #include <netdb.h>

@@ -1,7 +1,8 @@
 #pragma once
-// Helpers shared by the forms, responses and export end-to-end tests:
-// JSON shorthands, the /v1/forms calls, a reader for streamed (chunked)
-// responses, a strict RFC 4180 CSV parser and a bulk submitter.
+// Helpers shared by the end-to-end suites (forms, responses, export, events,
+// feeds, integrations, cluster, memory): JSON shorthands, the /v1/forms calls,
+// a reader for streamed (chunked) responses, a strict RFC 4180 CSV parser and
+// a bulk submitter.
 
 #include <boost/json.hpp>
 

@@ -7,7 +7,7 @@
 #include "store/event_store.h"
 #include "store/form_store.h"
 
-namespace daisy::api {
+namespace daisy {
 
 // Written by hand: ids, UUIDs and times need no escaping; data is spliced in
 // as stored.
@@ -21,4 +21,4 @@ std::string response_json(const ResponseRow& r);
 // refers to (JobRow::revision). not_found when that response is gone.
 Result<std::string> job_payload(FormStore& store, const JobRow& job);
 
-}  // namespace daisy::api
+}  // namespace daisy

@@ -1,0 +1,136 @@
+#include "events/ingest.h"
+
+#include <boost/json/serialize.hpp>
+
+#include "jobs/record_actions.h"
+#include "store/record_json.h"
+#include "util/ids.h"
+#include "util/json_text.h"
+#include "util/time.h"
+#include "util/utf8.h"
+
+namespace daisy::events {
+namespace {
+
+std::string errors_text(const std::vector<FieldError>& errors) {
+  return boost::json::serialize(field_errors_json(errors));
+}
+
+}  // namespace
+
+EventIngest::EventIngest(IngestServices services, std::string app_id)
+    : services_(services), app_id_(std::move(app_id)), received_ns_(now_ns()),
+      batch_(std::make_shared<EventBatch>()) {
+  batch_->rejection_cap = services_.state.settings.rejection_cap;
+}
+
+void EventIngest::reject(RejectionReason reason, const std::vector<FieldError>& errors, std::string_view raw) {
+  RejectionRow& r = batch_->rejections.emplace_back();
+  r.app_id = app_id_;
+  r.received_ns = received_ns_;
+  r.reason = rejection_reason_name(reason);
+  r.errors = errors_text(errors);
+  // Kept as valid UTF-8 (cut at a character, bad bytes replaced) so the log
+  // always reads back as JSON.
+  r.payload = sanitize_utf8(raw, services_.state.settings.max_payload_bytes, r.truncated);
+  reasons_.push_back(reason);
+}
+
+boost::asio::awaitable<Status> EventIngest::commit() {
+  Status status = co_await services_.store.insert_events(batch_);
+  if (status.is_ok()) {
+    for (RejectionReason reason : reasons_) services_.state.count_rejection(reason);
+  }
+  co_return status;
+}
+
+boost::asio::awaitable<Status> EventIngest::store_rejections() { co_return co_await commit(); }
+
+bool EventIngest::check(const SentEvent& sent, const TypeTable& types, bool reject_unknown,
+                        std::vector<FieldError>& errors, RejectionReason& reason, EventRow& row) {
+  const EventSettings& settings = services_.state.settings;
+  reason = RejectionReason::malformed;
+  if (!sent.parse_error.empty()) {
+    errors.push_back({"", sent.parse_error});
+    return false;
+  }
+  EventCheck check = check_event(*sent.value, received_ns_, settings.max_future_skew_ns);
+  errors = std::move(check.errors);
+  reason = check.reason;
+  if (!errors.empty()) return false;
+  data_text_.clear();
+  append_json(data_text_, *check.event.data);
+  if (data_text_.size() > settings.max_data_bytes) {
+    errors.push_back({"data", "must be at most " + std::to_string(settings.max_data_bytes) + " bytes of JSON"});
+    reason = RejectionReason::invalid;
+    return false;
+  }
+  if (const EventType* type = find_type(types, check.event.category, check.event.name)) {
+    type->schema->validate(*check.event.data, errors);
+    reason = RejectionReason::schema;
+  } else if (reject_unknown) {
+    errors.push_back({"name", "'" + check.event.category + "' / '" + check.event.name +
+                                  "' is not a known event type, and this app refuses unknown types"});
+    reason = RejectionReason::unknown_type;
+  }
+  if (!errors.empty()) return false;
+  row.id = new_uuid_v7();
+  row.app_id = app_id_;
+  row.session_id = std::move(check.event.session_id);
+  row.category = std::move(check.event.category);
+  row.name = std::move(check.event.name);
+  row.ts_ns = check.event.timestamp_ns;
+  row.data = data_text_;
+  row.received_ns = received_ns_;
+  return true;
+}
+
+boost::asio::awaitable<IngestResult> EventIngest::ingest(std::vector<SentEvent>& events, bool single) {
+  IngestResult result;
+  auto types = services_.state.types.snapshot();
+  bool reject_unknown = services_.state.unknown_types.rejects(app_id_);
+  batch_->events.reserve(events.size());
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const SentEvent& sent = events[i];
+    std::vector<FieldError> errors;
+    RejectionReason reason;
+    EventRow row;
+    if (check(sent, *types, reject_unknown, errors, reason, row)) {
+      result.ids.push_back(row.id);
+      batch_->events.push_back(std::move(row));
+      continue;
+    }
+    std::string_view raw = sent.raw;
+    if (raw.empty() && sent.parse_error.empty()) {
+      raw_text_.clear();
+      append_json(raw_text_, *sent.value);
+      raw = raw_text_;
+    }
+    reject(reason, errors, raw);
+    result.rejected.emplace_back(i, std::move(errors));
+  }
+
+  jobs::RecordActions actions(services_.integrations, services_.runner, app_id_, trigger_event_created);
+  if (actions.any()) {
+    std::string payload;
+    for (const EventRow& row : batch_->events) {
+      payload.clear();
+      append_event(payload, row);
+      actions.add_jobs(row.id, {.json = payload}, batch_->jobs);
+    }
+  }
+  result.status = co_await commit();
+  if (!result.status.is_ok()) co_return result;
+  // Sync integrations answer within a single event's request (a batch would
+  // make one call per event: they are not called for batches).
+  const EventRow* one = single && !batch_->events.empty() ? &batch_->events.front() : nullptr;
+  co_await actions.committed(one ? std::string_view(one->id) : std::string_view(), [one] {
+    std::string payload;
+    append_event(payload, *one);
+    return payload;
+  });
+  result.actions = std::move(actions.actions());
+  co_return result;
+}
+
+}  // namespace daisy::events

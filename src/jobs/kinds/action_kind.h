@@ -1,0 +1,57 @@
+#pragma once
+// One kind of integration, as the job runner sees it: how a due job is
+// delivered, and how an attempt whose outcome never came is settled. The
+// runner claims, retries and records attempts; it never names a kind, it
+// finds the integration's in ActionKinds.
+//
+// Adding a kind: a file here with a class implementing ActionKind, and one
+// entry in make_action_kinds (action_kinds.cpp). Its configuration is read
+// and checked with the integration's definition (domain/integration.cpp).
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "jobs/integration_registry.h"
+#include "net/fetcher.h"
+#include "observability/metrics.h"
+#include "store/job_store.h"
+
+namespace daisy::jobs {
+
+class ActionKind {
+ public:
+  virtual ~ActionKind() = default;
+  // Delivers a due job (its payload rendered), on the runner's thread, and
+  // says how the attempt ended and what the job becomes: succeeded; failed
+  // and due again per the integration's schedule; dead; or awaiting a
+  // callback.
+  virtual boost::asio::awaitable<AttemptOutcome> deliver(const ActiveIntegration& integration,
+                                                         const JobRow& job) = 0;
+  // A job claimed again because its attempt's outcome did not come in time
+  // (JobRow::callback_expired): that attempt's end, and the job's next state.
+  virtual AttemptOutcome settle_unanswered(const ActiveIntegration& integration, const JobRow& job) = 0;
+};
+
+// What the kinds deliver with; owned by the runner, alive as long as it.
+struct ActionKindServices {
+  boost::asio::io_context& io;  // the runner's: deliveries run on it
+  JobStore& store;
+  net::Fetcher& fetcher;  // outgoing HTTP at background priority
+  bool allow_private_targets = false;
+  const std::string& callback_base;  // where microservices call back (set before the runner starts)
+  Histogram& attempt_seconds;        // one delivery request
+};
+
+// An error text as attempts keep it: its first 500 bytes.
+std::string error_excerpt(std::string_view text);
+
+// By IntegrationDefinition::type.
+using ActionKinds = std::unordered_map<std::string_view, std::unique_ptr<ActionKind>>;
+ActionKinds make_action_kinds(const ActionKindServices& services);
+
+}  // namespace daisy::jobs
