@@ -123,12 +123,20 @@ boost::asio::awaitable<IngestResult> EventIngest::ingest(std::vector<SentEvent>&
   if (!result.status.is_ok()) co_return result;
   // Sync integrations answer within a single event's request (a batch would
   // make one call per event: they are not called for batches).
-  const EventRow* one = single && !batch_->events.empty() ? &batch_->events.front() : nullptr;
-  co_await actions.committed(one ? std::string_view(one->id) : std::string_view(), [one] {
-    std::string payload;
-    append_event(payload, *one);
-    return payload;
-  });
+  // (Computed before the co_await: g++ 12 miscompiles a conditional inside
+  // a co_await's arguments.)
+  std::string_view single_id;
+  const EventRow* one = nullptr;
+  if (single && !batch_->events.empty()) {
+    one = &batch_->events.front();
+    single_id = one->id;
+  }
+  std::function<std::string()> payload = [one] {
+    std::string json;
+    append_event(json, *one);
+    return json;
+  };
+  co_await actions.committed(single_id, payload);
   result.actions = std::move(actions.actions());
   co_return result;
 }

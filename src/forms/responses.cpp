@@ -114,7 +114,8 @@ boost::asio::awaitable<Outcome> submit(ResponseServices s, Submission sub) {
   if (!stored.is_ok()) co_return store_failed(stored.status(), "response");
   if (stored.value() == SubmitOutcome::key_mismatch) co_return key_reused();
   if (stored.value() == SubmitOutcome::replayed) co_return replayed(s, row);
-  co_await actions.committed(row->id, [&json] { return json; });
+  std::function<std::string()> payload = [&json] { return json; };
+  co_await actions.committed(row->id, payload);
   co_return Stored{row, std::move(json), std::move(actions.actions()), false};
 }
 
@@ -137,7 +138,8 @@ boost::asio::awaitable<Outcome> correct(ResponseServices s, Correction c) {
   Status status = co_await s.store.revise_response(row, std::move(jobs));
   if (!status.is_ok()) co_return store_failed(std::move(status), what);
   std::string json = response_json(*row);
-  co_await actions.committed(c.response_id, [&json] { return json; });
+  std::function<std::string()> payload = [&json] { return json; };
+  co_await actions.committed(c.response_id, payload);
   co_return Stored{row, std::move(json), std::move(actions.actions()), false};
 }
 
