@@ -23,7 +23,9 @@ void add_store_options(CLI::App& cmd, daisy::Config& c) {
   cmd.add_option("--data-dir", c.data_dir, "Directory for the embedded database")
       ->envname("DAISY_DATA_DIR")
       ->capture_default_str();
-  cmd.add_option("--db", c.db, "Database: sqlite:<path> (default sqlite:<data-dir>/daisy.db), postgres://user:password@host:port/dbname or a libpq keyword string")
+  cmd.add_option("--db", c.db,
+                 "Database: sqlite:<path> (default sqlite:<data-dir>/daisy.db), "
+                 "postgres://user:password@host:port/dbname or a libpq keyword string")
       ->envname("DAISY_DB");
   cmd.add_option("--sqlite-synchronous", c.sqlite_synchronous,
                  "full: acknowledged writes survive power loss; normal: they survive a crash")
@@ -36,6 +38,180 @@ void add_store_options(CLI::App& cmd, daisy::Config& c) {
       ->capture_default_str();
 }
 
+// The HTTP endpoint: where it listens, who administers it, how much a request
+// may carry.
+void add_listen_options(CLI::App& cmd, daisy::Config& c) {
+  cmd.add_option("--listen", c.listen, "Address to listen on, host:port (port 0: any free port)")
+      ->envname("DAISY_LISTEN")
+      ->capture_default_str();
+  cmd.add_option("--admin-token", c.admin_token,
+                 "Admin token (at least 16 characters); without it one is generated on first start")
+      ->envname("DAISY_ADMIN_TOKEN");
+  cmd.add_option("--threads", c.threads, "I/O threads (default: one per core)")
+      ->envname("DAISY_THREADS")
+      ->check(CLI::Range(0u, 256u));
+  cmd.add_option("--max-body-bytes", c.max_body_bytes, "Largest request body")
+      ->envname("DAISY_MAX_BODY_BYTES")
+      ->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 30))
+      ->capture_default_str();
+  cmd.add_option("--max-batch-body-bytes", c.max_batch_body_bytes, "Largest request body on batch endpoints")
+      ->envname("DAISY_MAX_BATCH_BODY_BYTES")
+      ->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 30))
+      ->capture_default_str();
+  cmd.add_option("--max-header-bytes", c.max_header_bytes, "Largest request header")
+      ->envname("DAISY_MAX_HEADER_BYTES")
+      ->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 20))
+      ->capture_default_str();
+}
+
+void add_event_options(CLI::App& cmd, daisy::Config& c) {
+  cmd.add_option("--event-max-skew", c.event_max_skew_seconds,
+                 "Seconds an event's timestamp may be ahead of the server's clock")
+      ->envname("DAISY_EVENT_MAX_SKEW")
+      ->check(CLI::Range(0u, 86'400u))
+      ->capture_default_str();
+  cmd.add_option("--event-rejections-cap", c.event_rejections_cap,
+                 "Rejected events kept for monitoring; the oldest are dropped beyond it")
+      ->envname("DAISY_EVENT_REJECTIONS_CAP")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100'000'000}))
+      ->capture_default_str();
+  cmd.add_option("--event-index-delay-ms", c.event_index_delay_ms,
+                 "Longest time new events' index entries are held in memory before being written in bulk "
+                 "(queries see them either way)")
+      ->envname("DAISY_EVENT_INDEX_DELAY_MS")
+      ->check(CLI::Range(0u, 3'600'000u))
+      ->capture_default_str();
+}
+
+// The work beyond requests: integrations' callbacks, jobs, other nodes and
+// what outbound calls may reach.
+void add_background_options(CLI::App& cmd, daisy::Config& c) {
+  cmd.add_option("--public-url", c.public_url,
+                 "This server's URL as the microservices of redis integrations reach it, for their callbacks "
+                 "(default: http://<listen address>)")
+      ->envname("DAISY_PUBLIC_URL")
+      ->check([](const std::string& url) {
+        return url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0
+                   ? std::string()
+                   : std::string("must be an http:// or https:// URL");
+      });
+  cmd.add_option("--job-lease-ms", c.job_lease_ms,
+                 "How long a claimed job is held: a job whose node died is taken up by another node once this "
+                 "has passed (a node restarted with the same data dir takes its own back at once)")
+      ->envname("DAISY_JOB_LEASE_MS")
+      ->check(CLI::Range(1000u, 86'400'000u))
+      ->capture_default_str();
+  cmd.add_option("--cluster-poll-ms", c.cluster_poll_ms,
+                 "PostgreSQL: how often to look for changes made through other nodes (tokens, forms, event types, "
+                 "integrations, providers)")
+      ->envname("DAISY_CLUSTER_POLL_MS")
+      ->check(CLI::Range(100u, 60'000u))
+      ->capture_default_str();
+  cmd.add_flag("--allow-private-targets", c.allow_private_targets,
+               "Let provider pulls, webhooks and Redis integrations reach loopback, private and link-local addresses "
+               "(refused by default)")
+      ->envname("DAISY_ALLOW_PRIVATE_TARGETS");
+  cmd.add_option("--feed-max-bytes", c.feed_max_bytes,
+                 "Largest provider response a pull accepts (json/daisy: all its pages together)")
+      ->envname("DAISY_FEED_MAX_BYTES")
+      ->check(CLI::Range(std::size_t{1024}, std::size_t{4} << 30))
+      ->capture_default_str();
+}
+
+// How much load the server takes, and for how long requests, rules and a
+// shutdown may run.
+void add_load_options(CLI::App& cmd, daisy::Config& c) {
+  cmd.add_option("--max-in-flight", c.max_in_flight, "Requests handled at once; beyond it 503 with Retry-After")
+      ->envname("DAISY_MAX_IN_FLIGHT")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20))
+      ->capture_default_str();
+  cmd.add_option("--max-connections", c.max_connections, "Open client connections at most")
+      ->envname("DAISY_MAX_CONNECTIONS")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20))
+      ->capture_default_str();
+  cmd.add_option("--header-timeout-ms", c.header_timeout_ms,
+                 "Time allowed from a request's first byte to the end of its header")
+      ->envname("DAISY_HEADER_TIMEOUT_MS")
+      ->capture_default_str();
+  cmd.add_option("--body-timeout-ms", c.body_timeout_ms, "Time allowed to receive a body")
+      ->envname("DAISY_BODY_TIMEOUT_MS")
+      ->capture_default_str();
+  cmd.add_option("--idle-timeout-ms", c.idle_timeout_ms, "Keep-alive wait for the next request")
+      ->envname("DAISY_IDLE_TIMEOUT_MS")
+      ->capture_default_str();
+  cmd.add_option("--write-timeout-ms", c.write_timeout_ms, "Time allowed to send one reply")
+      ->envname("DAISY_WRITE_TIMEOUT_MS")
+      ->capture_default_str();
+  cmd.add_option("--rule-time-budget-ms", c.rule_time_budget_ms,
+                 "Wall time for all the rules of one submission (a backstop: instruction and memory budgets "
+                 "stop a runaway rule first)")
+      ->envname("DAISY_RULE_TIME_BUDGET_MS")
+      ->check(CLI::Range(1u, 60'000u))
+      ->capture_default_str();
+  cmd.add_option("--shutdown-grace-ms", c.shutdown_grace_ms,
+                 "On SIGTERM/SIGINT: in-flight requests may finish within it; the process ends when it has passed")
+      ->envname("DAISY_SHUTDOWN_GRACE_MS")
+      ->capture_default_str();
+}
+
+// The commands, owned by the app they were added to.
+struct Commands {
+  CLI::App* serve = nullptr;
+  CLI::App* migrate = nullptr;
+  CLI::App* check = nullptr;
+  CLI::App* admin_token = nullptr;
+  CLI::App* version = nullptr;
+};
+
+// Adds every command to app. Their options write to config, and admin-token's
+// --reset to reset: both must outlive parsing.
+Commands add_commands(CLI::App& app, daisy::Config& config, bool& reset) {
+  Commands commands;
+  commands.serve = app.add_subcommand("serve", "Run the HTTP server");
+  add_store_options(*commands.serve, config);
+  add_listen_options(*commands.serve, config);
+  add_event_options(*commands.serve, config);
+  add_background_options(*commands.serve, config);
+  add_load_options(*commands.serve, config);
+
+  commands.migrate = app.add_subcommand("migrate", "Apply pending database migrations and exit");
+  add_store_options(*commands.migrate, config);
+
+  commands.check = app.add_subcommand(
+      "check", "Check the SQLite database page by page (PRAGMA integrity_check); exit 0 when it is sound");
+  add_store_options(*commands.check, config);
+
+  commands.admin_token = app.add_subcommand(
+      "admin-token", "With --reset: make a new admin token, store its hash and print it (the old one stops working)");
+  add_store_options(*commands.admin_token, config);
+  commands.admin_token->add_flag("--reset", reset, "Replace the admin token (stop the server first on SQLite)")
+      ->required();
+
+  commands.version = app.add_subcommand("version", "Print the version and exit");
+  return commands;
+}
+
+// Runs the command the parsed app names and returns its exit code; when it
+// names none, prints the help and returns 2.
+int run_command(const CLI::App& app, const Commands& commands, const daisy::Config& config) {
+  if (app.get_subcommands().empty()) {
+    std::fprintf(stderr, "%s\ndaisy: name a command (serve, migrate, check, admin-token, version)\n",
+                 app.help().c_str());
+    return 2;
+  }
+
+  if (commands.version->parsed()) {
+    std::printf("daisy %s\n", DAISY_VERSION);
+    return 0;
+  }
+  setup_logging(config.log_level);
+  if (commands.serve->parsed()) return daisy::serve(config);
+  if (commands.migrate->parsed()) return daisy::migrate(config);
+  if (commands.check->parsed()) return daisy::check(config);
+  if (commands.admin_token->parsed()) return daisy::reset_admin_token(config);
+  return 2;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -45,138 +221,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(0, 1);
   app.set_version_flag("-V,--version", std::string("daisy ") + DAISY_VERSION);
   daisy::Config config;
-
-  auto* serve = app.add_subcommand("serve", "Run the HTTP server");
-  add_store_options(*serve, config);
-  serve->add_option("--listen", config.listen, "Address to listen on, host:port (port 0: any free port)")
-      ->envname("DAISY_LISTEN")
-      ->capture_default_str();
-  serve->add_option("--admin-token", config.admin_token,
-                    "Admin token (at least 16 characters); without it one is generated on first start")
-      ->envname("DAISY_ADMIN_TOKEN");
-  serve->add_option("--threads", config.threads, "I/O threads (default: one per core)")
-      ->envname("DAISY_THREADS")
-      ->check(CLI::Range(0u, 256u));
-  serve->add_option("--max-body-bytes", config.max_body_bytes, "Largest request body")
-      ->envname("DAISY_MAX_BODY_BYTES")
-      ->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 30))
-      ->capture_default_str();
-  serve->add_option("--max-batch-body-bytes", config.max_batch_body_bytes,
-                    "Largest request body on batch endpoints")
-      ->envname("DAISY_MAX_BATCH_BODY_BYTES")
-      ->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 30))
-      ->capture_default_str();
-  serve->add_option("--max-header-bytes", config.max_header_bytes, "Largest request header")
-      ->envname("DAISY_MAX_HEADER_BYTES")
-      ->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 20))
-      ->capture_default_str();
-  serve->add_option("--event-max-skew", config.event_max_skew_seconds,
-                    "Seconds an event's timestamp may be ahead of the server's clock")
-      ->envname("DAISY_EVENT_MAX_SKEW")
-      ->check(CLI::Range(0u, 86'400u))
-      ->capture_default_str();
-  serve->add_option("--event-rejections-cap", config.event_rejections_cap,
-                    "Rejected events kept for monitoring; the oldest are dropped beyond it")
-      ->envname("DAISY_EVENT_REJECTIONS_CAP")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{100'000'000}))
-      ->capture_default_str();
-  serve->add_option("--event-index-delay-ms", config.event_index_delay_ms,
-                    "Longest time new events' index entries are held in memory before being written in bulk "
-                    "(queries see them either way)")
-      ->envname("DAISY_EVENT_INDEX_DELAY_MS")
-      ->check(CLI::Range(0u, 3'600'000u))
-      ->capture_default_str();
-  serve->add_option("--public-url", config.public_url,
-                    "This server's URL as the microservices of redis integrations reach it, for their callbacks "
-                    "(default: http://<listen address>)")
-      ->envname("DAISY_PUBLIC_URL")
-      ->check([](const std::string& url) {
-        return url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0 ? std::string()
-                                                                              : std::string("must be an http:// or https:// URL");
-      });
-  serve->add_option("--job-lease-ms", config.job_lease_ms,
-                    "How long a claimed job is held: a job whose node died is taken up by another node once this "
-                    "has passed (a node restarted with the same data dir takes its own back at once)")
-      ->envname("DAISY_JOB_LEASE_MS")
-      ->check(CLI::Range(1000u, 86'400'000u))
-      ->capture_default_str();
-  serve->add_option("--cluster-poll-ms", config.cluster_poll_ms,
-                    "PostgreSQL: how often to look for changes made through other nodes (tokens, forms, event types, "
-                    "integrations, providers)")
-      ->envname("DAISY_CLUSTER_POLL_MS")
-      ->check(CLI::Range(100u, 60'000u))
-      ->capture_default_str();
-  serve->add_flag("--allow-private-targets", config.allow_private_targets,
-                  "Let provider pulls, webhooks and Redis integrations reach loopback, private and link-local addresses "
-                  "(refused by default)")
-      ->envname("DAISY_ALLOW_PRIVATE_TARGETS");
-  serve->add_option("--feed-max-bytes", config.feed_max_bytes, "Largest provider response a pull accepts (json/daisy: all its pages together)")
-      ->envname("DAISY_FEED_MAX_BYTES")
-      ->check(CLI::Range(std::size_t{1024}, std::size_t{4} << 30))
-      ->capture_default_str();
-  serve->add_option("--max-in-flight", config.max_in_flight,
-                    "Requests handled at once; beyond it 503 with Retry-After")
-      ->envname("DAISY_MAX_IN_FLIGHT")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20))
-      ->capture_default_str();
-  serve->add_option("--max-connections", config.max_connections, "Open client connections at most")
-      ->envname("DAISY_MAX_CONNECTIONS")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20))
-      ->capture_default_str();
-  serve->add_option("--header-timeout-ms", config.header_timeout_ms,
-                    "Time allowed from a request's first byte to the end of its header")
-      ->envname("DAISY_HEADER_TIMEOUT_MS")
-      ->capture_default_str();
-  serve->add_option("--body-timeout-ms", config.body_timeout_ms, "Time allowed to receive a body")
-      ->envname("DAISY_BODY_TIMEOUT_MS")
-      ->capture_default_str();
-  serve->add_option("--idle-timeout-ms", config.idle_timeout_ms, "Keep-alive wait for the next request")
-      ->envname("DAISY_IDLE_TIMEOUT_MS")
-      ->capture_default_str();
-  serve->add_option("--write-timeout-ms", config.write_timeout_ms, "Time allowed to send one reply")
-      ->envname("DAISY_WRITE_TIMEOUT_MS")
-      ->capture_default_str();
-  serve->add_option("--rule-time-budget-ms", config.rule_time_budget_ms,
-                    "Wall time for all the rules of one submission (a backstop: instruction and memory budgets "
-                    "stop a runaway rule first)")
-      ->envname("DAISY_RULE_TIME_BUDGET_MS")
-      ->check(CLI::Range(1u, 60'000u))
-      ->capture_default_str();
-  serve->add_option("--shutdown-grace-ms", config.shutdown_grace_ms,
-                    "On SIGTERM/SIGINT: in-flight requests may finish within it; the process ends when it has passed")
-      ->envname("DAISY_SHUTDOWN_GRACE_MS")
-      ->capture_default_str();
-
-  auto* migrate = app.add_subcommand("migrate", "Apply pending database migrations and exit");
-  add_store_options(*migrate, config);
-
-  auto* check = app.add_subcommand(
-      "check", "Check the SQLite database page by page (PRAGMA integrity_check); exit 0 when it is sound");
-  add_store_options(*check, config);
-
-  auto* admin_token = app.add_subcommand(
-      "admin-token", "With --reset: make a new admin token, store its hash and print it (the old one stops working)");
-  add_store_options(*admin_token, config);
   bool reset = false;
-  admin_token->add_flag("--reset", reset, "Replace the admin token (stop the server first on SQLite)")->required();
-
-  auto* version = app.add_subcommand("version", "Print the version and exit");
+  Commands commands = add_commands(app, config, reset);
 
   CLI11_PARSE(app, argc, argv);
-  if (app.get_subcommands().empty()) {
-    std::fprintf(stderr, "%s\ndaisy: name a command (serve, migrate, check, admin-token, version)\n",
-                 app.help().c_str());
-    return 2;
-  }
-
-  if (version->parsed()) {
-    std::printf("daisy %s\n", DAISY_VERSION);
-    return 0;
-  }
-  setup_logging(config.log_level);
-  if (serve->parsed()) return daisy::serve(config);
-  if (migrate->parsed()) return daisy::migrate(config);
-  if (check->parsed()) return daisy::check(config);
-  if (admin_token->parsed()) return daisy::reset_admin_token(config);
-  return 2;
+  return run_command(app, commands, config);
 }

@@ -8,6 +8,8 @@
 #include <boost/json/serialize.hpp>
 
 #include <deque>
+#include <optional>
+#include <variant>
 
 #include "api/replies.h"
 #include "api/routes.h"
@@ -103,92 +105,109 @@ boost::asio::awaitable<Response> log_then_reply(events::EventIngest& ingest, Res
   co_return reply;
 }
 
+// The body as sent, or inflated into `inflated` when gzip-encoded. A
+// refusal when it cannot be read (the rejection is recorded in `ingestion`).
+std::variant<std::string_view, Response> decoded_body(const Request& req, const events::EventSettings& settings,
+                                                      events::EventIngest& ingestion, std::string& inflated) {
+  std::string_view encoding = req.header("Content-Encoding");
+  if (encoding.empty() || iequals(encoding, "identity")) return std::string_view(req.body);
+  if (!iequals(encoding, "gzip")) {
+    ingestion.reject(RejectionReason::malformed, {{"", "unsupported Content-Encoding"}}, req.body);
+    return http::problem(415, "unsupported-encoding",
+                         "Content-Encoding must be gzip or identity, not '" + std::string(encoding) + "'.");
+  }
+  GunzipResult inflate = gunzip(req.body, settings.max_inflated_bytes, inflated);
+  if (inflate == GunzipResult::ok) return std::string_view(inflated);
+  ingestion.reject(RejectionReason::malformed, {{"", "the body could not be decompressed"}}, req.body);
+  if (inflate == GunzipResult::too_large) {
+    return http::problem(413, "body-too-large",
+                         "The decompressed body exceeds " + std::to_string(settings.max_inflated_bytes) + " bytes.");
+  }
+  return http::problem(400, "malformed-gzip", "The body is not a complete gzip stream.");
+}
+
+// The events of a JSON body: one event, or a batch ({"events": [...]}), into
+// `items` (pointing into `owned`); single is set for one event. A refusal
+// when the body as a whole is unreadable or not a valid batch (the rejection
+// is recorded in `ingestion`).
+std::optional<Response> read_json_events(std::string_view body, const events::EventSettings& settings,
+                                         const json::storage_ptr& storage, events::EventIngest& ingestion,
+                                         std::vector<Item>& items, OwnedValues& owned, bool& single) {
+  auto parsed = http::parse_json_value(body, storage);
+  if (auto* refusal = std::get_if<Response>(&parsed)) {
+    // Nothing could be read: the whole body is one rejected event.
+    ingestion.reject(RejectionReason::malformed, {{"", "the body is not JSON"}}, body);
+    return std::move(*refusal);
+  }
+  const json::value& root = owned.emplace_back(std::move(std::get<json::value>(parsed)));
+  const json::value* list = root.is_object() ? root.get_object().if_contains("events") : nullptr;
+  if (!list) {
+    single = true;
+    items.push_back({&root, body, {}});
+    return std::nullopt;
+  }
+  std::vector<FieldError> wrapper_errors;
+  if (!list->is_array()) wrapper_errors.push_back({"events", "must be an array of events"});
+  for (const auto& field : root.get_object()) {
+    if (field.key() != "events") wrapper_errors.push_back({std::string(field.key()), "is not a known field of a batch"});
+  }
+  if (!wrapper_errors.empty()) {
+    ingestion.reject(RejectionReason::invalid, wrapper_errors, body);
+    return http::validation_problem(wrapper_errors);
+  }
+  // Refused before an item is built, so memory follows the limit.
+  if (list->get_array().size() > settings.max_batch_events) {
+    ingestion.reject(RejectionReason::invalid, {{"events", too_many_detail(settings.max_batch_events)}}, body);
+    return too_many_events(settings.max_batch_events);
+  }
+  items.reserve(list->get_array().size());
+  for (const auto& element : list->get_array()) items.push_back({&element, {}, {}});
+  return std::nullopt;
+}
+
+// The events of the body, JSON or NDJSON, with read_json_events's contract;
+// a batch that holds no event, or too many, is refused too.
+std::optional<Response> read_events(const Request& req, std::string_view body, const events::EventSettings& settings,
+                                    const json::storage_ptr& storage, events::EventIngest& ingestion,
+                                    std::vector<Item>& items, OwnedValues& owned, bool& single) {
+  single = false;
+  if (is_ndjson(req)) {
+    parse_ndjson(body, storage, settings.max_batch_events + 1, items, owned);
+  } else if (auto refusal = read_json_events(body, settings, storage, ingestion, items, owned, single)) {
+    return refusal;
+  }
+  if (!single && items.empty()) {
+    std::vector<FieldError> errors{{"events", "must hold at least one event"}};
+    ingestion.reject(RejectionReason::invalid, errors, body);
+    return http::validation_problem(errors);
+  }
+  if (items.size() > settings.max_batch_events) {  // NDJSON: parsing stopped one past the limit
+    ingestion.reject(RejectionReason::invalid, {{"events", too_many_detail(settings.max_batch_events)}}, body);
+    return too_many_events(settings.max_batch_events);
+  }
+  return std::nullopt;
+}
+
 boost::asio::awaitable<Response> ingest(ApiContext& ctx, Request& req) {
   const events::EventSettings& settings = ctx.events->settings;
   if (!req.principal.is_app()) {
     co_return http::problem(403, "forbidden", "Events are sent with an app token, not the admin token.");
   }
   events::EventIngest ingestion({ctx.store, *ctx.events, ctx.integrations, ctx.job_runner}, req.principal.app_id);
-
   std::string inflated;
-  std::string_view body = req.body;
-  std::string_view encoding = req.header("Content-Encoding");
-  if (!encoding.empty() && !iequals(encoding, "identity")) {
-    if (!iequals(encoding, "gzip")) {
-      ingestion.reject(RejectionReason::malformed, {{"", "unsupported Content-Encoding"}}, req.body);
-      Response reply = http::problem(415, "unsupported-encoding",
-                                     "Content-Encoding must be gzip or identity, not '" + std::string(encoding) + "'.");
-      co_return co_await log_then_reply(ingestion, std::move(reply));
-    }
-    GunzipResult inflate = gunzip(req.body, settings.max_inflated_bytes, inflated);
-    if (inflate != GunzipResult::ok) {
-      Response refusal = inflate == GunzipResult::too_large
-                             ? http::problem(413, "body-too-large",
-                                             "The decompressed body exceeds " +
-                                                 std::to_string(settings.max_inflated_bytes) + " bytes.")
-                             : http::problem(400, "malformed-gzip", "The body is not a complete gzip stream.");
-      ingestion.reject(RejectionReason::malformed, {{"", "the body could not be decompressed"}}, req.body);
-      co_return co_await log_then_reply(ingestion, std::move(refusal));
-    }
-    body = inflated;
-  }
+  auto body = decoded_body(req, settings, ingestion, inflated);
+  if (auto* refusal = std::get_if<Response>(&body)) co_return co_await log_then_reply(ingestion, std::move(*refusal));
 
   // One arena for the whole request: the many small allocations of a parse are one.
   json::storage_ptr storage = json::make_shared_resource<json::monotonic_resource>();
   std::vector<Item> items;
   OwnedValues owned;
-  bool is_batch = true;
-  if (is_ndjson(req)) {
-    parse_ndjson(body, storage, settings.max_batch_events + 1, items, owned);
-  } else {
-    auto parsed = http::parse_json_value(body, storage);
-    if (auto* refusal = std::get_if<Response>(&parsed)) {
-      // Nothing could be read: the whole body is one rejected event.
-      ingestion.reject(RejectionReason::malformed, {{"", "the body is not JSON"}}, body);
-      Response reply = std::move(*refusal);
-      co_return co_await log_then_reply(ingestion, std::move(reply));
-    }
-    const json::value& root = owned.emplace_back(std::move(std::get<json::value>(parsed)));
-    const json::value* list = root.is_object() ? root.get_object().if_contains("events") : nullptr;
-    if (list) {
-      std::vector<FieldError> wrapper_errors;
-      if (!list->is_array()) wrapper_errors.push_back({"events", "must be an array of events"});
-      for (const auto& field : root.get_object()) {
-        if (field.key() != "events") {
-          wrapper_errors.push_back({std::string(field.key()), "is not a known field of a batch"});
-        }
-      }
-      if (!wrapper_errors.empty()) {
-        ingestion.reject(RejectionReason::invalid, wrapper_errors, body);
-        Response reply = http::validation_problem(wrapper_errors);
-        co_return co_await log_then_reply(ingestion, std::move(reply));
-      }
-      // Refused before an item is built, so memory follows the limit.
-      if (list->get_array().size() > settings.max_batch_events) {
-        ingestion.reject(RejectionReason::invalid, {{"events", too_many_detail(settings.max_batch_events)}}, body);
-        Response reply = too_many_events(settings.max_batch_events);
-        co_return co_await log_then_reply(ingestion, std::move(reply));
-      }
-      items.reserve(list->get_array().size());
-      for (const auto& element : list->get_array()) items.push_back({&element, {}, {}});
-    } else {
-      is_batch = false;
-      items.push_back({&root, body, {}});
-    }
-  }
-  if (is_batch && items.empty()) {
-    std::vector<FieldError> errors{{"events", "must hold at least one event"}};
-    ingestion.reject(RejectionReason::invalid, errors, body);
-    Response reply = http::validation_problem(errors);
-    co_return co_await log_then_reply(ingestion, std::move(reply));
-  }
-  if (items.size() > settings.max_batch_events) {  // NDJSON: parsing stopped one past the limit
-    ingestion.reject(RejectionReason::invalid, {{"events", too_many_detail(settings.max_batch_events)}}, body);
-    Response reply = too_many_events(settings.max_batch_events);
-    co_return co_await log_then_reply(ingestion, std::move(reply));
+  bool single = false;
+  if (auto refusal =
+          read_events(req, std::get<std::string_view>(body), settings, storage, ingestion, items, owned, single)) {
+    co_return co_await log_then_reply(ingestion, std::move(*refusal));
   }
 
-  bool single = !is_batch;
   events::IngestResult result = co_await ingestion.ingest(items, single);
   if (!result.status.is_ok()) co_return store_failure(result.status, "events");
   if (single) {

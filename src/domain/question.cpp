@@ -143,16 +143,12 @@ bool is_valid_question_key(std::string_view key) {
   return true;
 }
 
-std::optional<Question> parse_question(const json::value& input, const std::string& path,
-                                       std::vector<FieldError>& errors) {
-  const std::size_t errors_before = errors.size();
-  if (!input.is_object()) {
-    errors.push_back({path, "must be an object"});
-    return std::nullopt;
-  }
-  const json::object& o = input.get_object();
-  Question q;
+namespace {
 
+// Reads the fields every question has into `q`, all but its type. Returns the type, or nullopt when it is missing or
+// unknown (an error is then appended).
+std::optional<QuestionType> read_common_fields(const json::object& o, const std::string& path, Question& q,
+                                               std::vector<FieldError>& errors) {
   if (auto it = o.find("key"); it == o.end() || !it->value().is_string()) {
     errors.push_back({path + ".key", "is required and must be a string"});
   } else {
@@ -195,89 +191,138 @@ std::optional<Question> parse_question(const json::value& input, const std::stri
       q.metadata = it->value();
     }
   }
-  if (!type) return std::nullopt;
-  q.type = *type;
+  return type;
+}
 
-  std::set<std::string_view> allowed = constraint_keys(q.type);
+// Appends an error for each field that is neither common to all questions nor a constraint of `type`.
+void check_constraint_keys(const json::object& o, const std::string& path, QuestionType type,
+                           std::vector<FieldError>& errors) {
+  std::set<std::string_view> allowed = constraint_keys(type);
   for (const auto& field : o) {
     std::string_view k = field.key();
     if (k == "key" || k == "type" || k == "label" || k == "required" || k == "metadata") continue;
     if (!allowed.count(k)) {
-      errors.push_back({path + "." + std::string(k),
-                        fmt::format("is not a constraint of a {} question", question_type_name(q.type))});
+      errors.push_back(
+          {path + "." + std::string(k), fmt::format("is not a constraint of a {} question", question_type_name(type))});
     }
   }
+}
 
+// Reads the optional RE2 pattern of a text question; q.compiled_pattern stays unset when it does not compile.
+void read_pattern(const json::object& o, const std::string& path, Question& q, std::vector<FieldError>& errors) {
+  auto it = o.find("pattern");
+  if (it == o.end() || it->value().is_null()) return;
+  if (!it->value().is_string() || it->value().get_string().empty() ||
+      it->value().get_string().size() > max_pattern_length) {
+    errors.push_back({path + ".pattern", "must be a non-empty string of at most 1000 bytes"});
+    return;
+  }
+  q.pattern = std::string(it->value().get_string());
+  RE2::Options options;
+  options.set_log_errors(false);
+  options.set_max_mem(1 << 20);
+  auto re = std::make_shared<const RE2>(q.pattern, options);
+  if (!re->ok()) {
+    errors.push_back({path + ".pattern", "is not a valid regular expression (RE2 syntax): " + re->error()});
+  } else {
+    q.compiled_pattern = std::move(re);
+  }
+}
+
+// Reads the counts min_key and max_key (each at most `limit`) into min and
+// max; a min above the max is an error on min_key.
+void read_count_range(const json::object& o, const std::string& path, std::string_view min_key,
+                      std::string_view max_key, std::int64_t limit, std::optional<std::int64_t>& min,
+                      std::optional<std::int64_t>& max, std::vector<FieldError>& errors) {
+  min = read_count(o, min_key, path, errors, limit);
+  max = read_count(o, max_key, path, errors, limit);
+  if (min && max && *min > *max) {
+    errors.push_back({path + "." + std::string(min_key), "must not be greater than " + std::string(max_key)});
+  }
+}
+
+void read_text_constraints(const json::object& o, const std::string& path, Question& q,
+                           std::vector<FieldError>& errors) {
+  read_count_range(o, path, "min_length", "max_length", max_text_length, q.min_length, q.max_length, errors);
+  read_pattern(o, path, q, errors);
+}
+
+// Reads min and max of an integer or number question; q.type must be set.
+void read_bounds(const json::object& o, const std::string& path, Question& q, std::vector<FieldError>& errors) {
+  bool integral = q.type == QuestionType::integer;
+  q.min = read_bound(o, "min", path, errors, integral);
+  q.max = read_bound(o, "max", path, errors, integral);
+  if (q.min && q.max && *q.min > *q.max) errors.push_back({path + ".min", "must not be greater than max"});
+}
+
+// Reads the options of a choice or multi_choice question into q.options, leaving out each bad or repeated one.
+void read_choice_options(const json::object& o, const std::string& path, Question& q, std::vector<FieldError>& errors) {
+  auto it = o.find("options");
+  if (it == o.end() || !it->value().is_array() || it->value().get_array().empty()) {
+    errors.push_back({path + ".options", "a choice question needs a non-empty array of options"});
+    return;
+  }
+  if (it->value().get_array().size() > max_options) {
+    errors.push_back({path + ".options", "must have at most 1000 options"});
+    return;
+  }
+  std::set<std::string> seen;
+  std::size_t i = 0;
+  for (const auto& opt : it->value().get_array()) {
+    std::string opt_path = fmt::format("{}.options[{}]", path, i++);
+    if (!opt.is_string() || opt.get_string().empty() || opt.get_string().size() > max_option_length) {
+      errors.push_back({opt_path, "must be a non-empty string of at most 500 bytes"});
+      continue;
+    }
+    std::string value(opt.get_string());
+    if (!seen.insert(value).second) {
+      errors.push_back({opt_path, "duplicates an earlier option"});
+      continue;
+    }
+    q.options.push_back(std::move(value));
+  }
+}
+
+// Reads min_selected and max_selected of a multi_choice question; q.options must be read first.
+void read_selection_limits(const json::object& o, const std::string& path, Question& q,
+                           std::vector<FieldError>& errors) {
+  read_count_range(o, path, "min_selected", "max_selected", max_options, q.min_selected, q.max_selected, errors);
+  if (q.min_selected && !q.options.empty() && *q.min_selected > static_cast<std::int64_t>(q.options.size())) {
+    errors.push_back({path + ".min_selected", "must not exceed the number of options"});
+  }
+}
+
+}  // namespace
+
+std::optional<Question> parse_question(const json::value& input, const std::string& path,
+                                       std::vector<FieldError>& errors) {
+  const std::size_t errors_before = errors.size();
+  if (!input.is_object()) {
+    errors.push_back({path, "must be an object"});
+    return std::nullopt;
+  }
+  const json::object& o = input.get_object();
+  Question q;
+  std::optional<QuestionType> type = read_common_fields(o, path, q, errors);
+  if (!type) return std::nullopt;
+  q.type = *type;
+
+  check_constraint_keys(o, path, q.type, errors);
   switch (q.type) {
-    case QuestionType::text: {
-      q.min_length = read_count(o, "min_length", path, errors, max_text_length);
-      q.max_length = read_count(o, "max_length", path, errors, max_text_length);
-      if (q.min_length && q.max_length && *q.min_length > *q.max_length) {
-        errors.push_back({path + ".min_length", "must not be greater than max_length"});
-      }
-      if (auto it = o.find("pattern"); it != o.end() && !it->value().is_null()) {
-        if (!it->value().is_string() || it->value().get_string().empty() ||
-            it->value().get_string().size() > max_pattern_length) {
-          errors.push_back({path + ".pattern", "must be a non-empty string of at most 1000 bytes"});
-        } else {
-          q.pattern = std::string(it->value().get_string());
-          RE2::Options options;
-          options.set_log_errors(false);
-          options.set_max_mem(1 << 20);
-          auto re = std::make_shared<const RE2>(q.pattern, options);
-          if (!re->ok()) {
-            errors.push_back({path + ".pattern", "is not a valid regular expression (RE2 syntax): " + re->error()});
-          } else {
-            q.compiled_pattern = std::move(re);
-          }
-        }
-      }
+    case QuestionType::text:
+      read_text_constraints(o, path, q, errors);
       break;
-    }
     case QuestionType::integer:
-    case QuestionType::number: {
-      bool integral = q.type == QuestionType::integer;
-      q.min = read_bound(o, "min", path, errors, integral);
-      q.max = read_bound(o, "max", path, errors, integral);
-      if (q.min && q.max && *q.min > *q.max) errors.push_back({path + ".min", "must not be greater than max"});
+    case QuestionType::number:
+      read_bounds(o, path, q, errors);
       break;
-    }
     case QuestionType::choice:
-    case QuestionType::multi_choice: {
-      auto it = o.find("options");
-      if (it == o.end() || !it->value().is_array() || it->value().get_array().empty()) {
-        errors.push_back({path + ".options", "a choice question needs a non-empty array of options"});
-      } else if (it->value().get_array().size() > max_options) {
-        errors.push_back({path + ".options", "must have at most 1000 options"});
-      } else {
-        std::set<std::string> seen;
-        std::size_t i = 0;
-        for (const auto& opt : it->value().get_array()) {
-          std::string opt_path = fmt::format("{}.options[{}]", path, i++);
-          if (!opt.is_string() || opt.get_string().empty() || opt.get_string().size() > max_option_length) {
-            errors.push_back({opt_path, "must be a non-empty string of at most 500 bytes"});
-            continue;
-          }
-          std::string value(opt.get_string());
-          if (!seen.insert(value).second) {
-            errors.push_back({opt_path, "duplicates an earlier option"});
-            continue;
-          }
-          q.options.push_back(std::move(value));
-        }
-      }
-      if (q.type == QuestionType::multi_choice) {
-        q.min_selected = read_count(o, "min_selected", path, errors, max_options);
-        q.max_selected = read_count(o, "max_selected", path, errors, max_options);
-        if (q.min_selected && q.max_selected && *q.min_selected > *q.max_selected) {
-          errors.push_back({path + ".min_selected", "must not be greater than max_selected"});
-        }
-        if (q.min_selected && !q.options.empty() && *q.min_selected > static_cast<std::int64_t>(q.options.size())) {
-          errors.push_back({path + ".min_selected", "must not exceed the number of options"});
-        }
-      }
+      read_choice_options(o, path, q, errors);
       break;
-    }
+    case QuestionType::multi_choice:
+      read_choice_options(o, path, q, errors);
+      read_selection_limits(o, path, q, errors);
+      break;
     default:
       break;
   }
@@ -315,99 +360,121 @@ json::object Question::to_json() const {
   return o;
 }
 
-void check_answer(const Question& q, const json::value& answer, std::vector<FieldError>& errors) {
-  auto fail = [&](std::string message) { errors.push_back({q.key, std::move(message)}); };
+namespace {
+
+// Each *_answer_error returns why an answer (present, not null) to its type of question fails, or nullopt when it
+// passes.
+
+std::optional<std::string> text_answer_error(const Question& q, const json::value& answer) {
+  if (!answer.is_string()) return "must be a string";
+  std::string_view s = answer.get_string();
+  std::size_t n = utf8_length(s);
+  if (q.min_length && static_cast<std::int64_t>(n) < *q.min_length) {
+    return fmt::format("must be at least {} characters", *q.min_length);
+  }
+  if (q.max_length && static_cast<std::int64_t>(n) > *q.max_length) {
+    return fmt::format("must be at most {} characters", *q.max_length);
+  }
+  if (s.size() > static_cast<std::size_t>(max_text_length) * 4) return "is too long";
+  if (q.compiled_pattern && !RE2::FullMatch(re2::StringPiece(s.data(), s.size()), *q.compiled_pattern)) {
+    return "does not match the pattern " + q.pattern;
+  }
+  return std::nullopt;
+}
+
+// For an integer or a number question.
+std::optional<std::string> number_answer_error(const Question& q, const json::value& answer) {
+  std::optional<double> d = as_number(answer);
+  if (!d) return q.type == QuestionType::integer ? "must be an integer" : "must be a number";
+  if (q.type == QuestionType::integer && (*d != std::floor(*d) || std::fabs(*d) > 9.007199254740992e15)) {
+    return "must be an integer";
+  }
+  if (q.min && *d < *q.min) return "must be at least " + format_number(*q.min);
+  if (q.max && *d > *q.max) return "must be at most " + format_number(*q.max);
+  return std::nullopt;
+}
+
+std::optional<std::string> choice_answer_error(const Question& q, const json::value& answer) {
+  if (!answer.is_string()) return "must be one of the options (a string)";
+  std::string_view s = answer.get_string();
+  for (const auto& opt : q.options) {
+    if (opt == s) return std::nullopt;
+  }
+  return "is not one of the options";
+}
+
+std::optional<std::string> multi_choice_answer_error(const Question& q, const json::value& answer) {
+  if (!answer.is_array()) return "must be an array of options";
+  const auto& arr = answer.get_array();
+  std::set<std::string_view> seen;
+  for (const auto& v : arr) {
+    if (!v.is_string()) return "must be an array of options (strings)";
+    std::string_view s = v.get_string();
+    bool known = false;
+    for (const auto& opt : q.options) known = known || opt == s;
+    if (!known) return fmt::format("'{}' is not one of the options", s.substr(0, 100));
+    if (!seen.insert(s).second) return fmt::format("'{}' is selected twice", s.substr(0, 100));
+  }
+  auto n = static_cast<std::int64_t>(arr.size());
+  if (q.min_selected && n < *q.min_selected) return fmt::format("select at least {}", *q.min_selected);
+  if (q.max_selected && n > *q.max_selected) return fmt::format("select at most {}", *q.max_selected);
+  return std::nullopt;
+}
+
+std::optional<std::string> geopoint_answer_error(const json::value& answer) {
+  if (!answer.is_object()) return "must be an object {\"lat\", \"lon\"}";
+  const auto& o = answer.get_object();
+  auto lat_it = o.find("lat");
+  auto lon_it = o.find("lon");
+  if (o.size() != 2 || lat_it == o.end() || lon_it == o.end()) return "must be an object with exactly lat and lon";
+  auto lat = as_number(lat_it->value());
+  auto lon = as_number(lon_it->value());
+  if (!lat || *lat < -90 || *lat > 90) return "lat must be a number from -90 to 90";
+  if (!lon || *lon < -180 || *lon > 180) return "lon must be a number from -180 to 180";
+  return std::nullopt;
+}
+
+// Why `answer` fails the checks of `q`, or nullopt when it passes.
+std::optional<std::string> answer_error(const Question& q, const json::value& answer) {
   switch (q.type) {
-    case QuestionType::text: {
-      if (!answer.is_string()) return fail("must be a string");
-      std::string_view s = answer.get_string();
-      std::size_t n = utf8_length(s);
-      if (q.min_length && static_cast<std::int64_t>(n) < *q.min_length) {
-        return fail(fmt::format("must be at least {} characters", *q.min_length));
-      }
-      if (q.max_length && static_cast<std::int64_t>(n) > *q.max_length) {
-        return fail(fmt::format("must be at most {} characters", *q.max_length));
-      }
-      if (s.size() > static_cast<std::size_t>(max_text_length) * 4) return fail("is too long");
-      if (q.compiled_pattern && !RE2::FullMatch(re2::StringPiece(s.data(), s.size()), *q.compiled_pattern)) {
-        return fail("does not match the pattern " + q.pattern);
-      }
-      return;
-    }
+    case QuestionType::text:
+      return text_answer_error(q, answer);
     case QuestionType::integer:
-    case QuestionType::number: {
-      std::optional<double> d = as_number(answer);
-      if (!d) return fail(q.type == QuestionType::integer ? "must be an integer" : "must be a number");
-      if (q.type == QuestionType::integer && (*d != std::floor(*d) || std::fabs(*d) > 9.007199254740992e15)) {
-        return fail("must be an integer");
-      }
-      if (q.min && *d < *q.min) return fail("must be at least " + format_number(*q.min));
-      if (q.max && *d > *q.max) return fail("must be at most " + format_number(*q.max));
-      return;
-    }
+    case QuestionType::number:
+      return number_answer_error(q, answer);
     case QuestionType::boolean:
-      if (!answer.is_bool()) fail("must be true or false");
-      return;
-    case QuestionType::choice: {
-      if (!answer.is_string()) return fail("must be one of the options (a string)");
-      std::string_view s = answer.get_string();
-      for (const auto& opt : q.options) {
-        if (opt == s) return;
-      }
-      return fail("is not one of the options");
-    }
-    case QuestionType::multi_choice: {
-      if (!answer.is_array()) return fail("must be an array of options");
-      const auto& arr = answer.get_array();
-      std::set<std::string_view> seen;
-      for (const auto& v : arr) {
-        if (!v.is_string()) return fail("must be an array of options (strings)");
-        std::string_view s = v.get_string();
-        bool known = false;
-        for (const auto& opt : q.options) known = known || opt == s;
-        if (!known) return fail(fmt::format("'{}' is not one of the options", s.substr(0, 100)));
-        if (!seen.insert(s).second) return fail(fmt::format("'{}' is selected twice", s.substr(0, 100)));
-      }
-      auto n = static_cast<std::int64_t>(arr.size());
-      if (q.min_selected && n < *q.min_selected) {
-        return fail(fmt::format("select at least {}", *q.min_selected));
-      }
-      if (q.max_selected && n > *q.max_selected) {
-        return fail(fmt::format("select at most {}", *q.max_selected));
-      }
-      return;
-    }
+      if (!answer.is_bool()) return "must be true or false";
+      return std::nullopt;
+    case QuestionType::choice:
+      return choice_answer_error(q, answer);
+    case QuestionType::multi_choice:
+      return multi_choice_answer_error(q, answer);
     case QuestionType::date:
-      if (!answer.is_string() || !parse_date(answer.get_string())) fail("must be a date YYYY-MM-DD");
-      return;
+      if (!answer.is_string() || !parse_date(answer.get_string())) return "must be a date YYYY-MM-DD";
+      return std::nullopt;
     case QuestionType::datetime:
       if (!answer.is_string() || !parse_timestamp_ns(answer.get_string())) {
-        fail("must be an ISO 8601 date and time, e.g. 2024-05-01T09:30:00Z");
+        return "must be an ISO 8601 date and time, e.g. 2024-05-01T09:30:00Z";
       }
-      return;
+      return std::nullopt;
     case QuestionType::email:
-      if (!answer.is_string() || !valid_email(answer.get_string())) fail("must be an email address");
-      return;
+      if (!answer.is_string() || !valid_email(answer.get_string())) return "must be an email address";
+      return std::nullopt;
     case QuestionType::phone:
       if (!answer.is_string() || !valid_e164(answer.get_string())) {
-        fail("must be a phone number in E.164 form, e.g. +14155552671");
+        return "must be a phone number in E.164 form, e.g. +14155552671";
       }
-      return;
-    case QuestionType::geopoint: {
-      if (!answer.is_object()) return fail("must be an object {\"lat\", \"lon\"}");
-      const auto& o = answer.get_object();
-      auto lat_it = o.find("lat");
-      auto lon_it = o.find("lon");
-      if (o.size() != 2 || lat_it == o.end() || lon_it == o.end()) {
-        return fail("must be an object with exactly lat and lon");
-      }
-      auto lat = as_number(lat_it->value());
-      auto lon = as_number(lon_it->value());
-      if (!lat || *lat < -90 || *lat > 90) return fail("lat must be a number from -90 to 90");
-      if (!lon || *lon < -180 || *lon > 180) return fail("lon must be a number from -180 to 180");
-      return;
-    }
+      return std::nullopt;
+    case QuestionType::geopoint:
+      return geopoint_answer_error(answer);
   }
+  return std::nullopt;  // only for a value outside QuestionType
+}
+
+}  // namespace
+
+void check_answer(const Question& q, const json::value& answer, std::vector<FieldError>& errors) {
+  if (std::optional<std::string> reason = answer_error(q, answer)) errors.push_back({q.key, std::move(*reason)});
 }
 
 }  // namespace daisy

@@ -9,7 +9,6 @@
 #include <boost/asio/prefer.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/json/parse.hpp>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -24,7 +23,6 @@
 
 namespace daisy::feeds {
 namespace asio = boost::asio;
-namespace json = boost::json;
 using Clock = std::chrono::steady_clock;
 
 struct FeedService::Tracked {
@@ -88,10 +86,54 @@ std::string trimmed_base(std::string url) {
   return url;
 }
 
+// A fever-xml feed's plans as the provider's rows (their fields moved out),
+// each with an id that a later pull of the same plan gives again.
+std::vector<PlanRow> plan_rows(const std::string& provider_id, std::vector<FeverPlan>& plans) {
+  std::vector<PlanRow> rows;
+  rows.reserve(plans.size());
+  for (FeverPlan& p : plans) {
+    PlanRow r;
+    r.id = name_based_uuid(provider_id + '\n' + p.base_plan_id + '\n' + p.plan_id);
+    r.base_plan_id = std::move(p.base_plan_id);
+    r.plan_id = std::move(p.plan_id);
+    r.title = std::move(p.title);
+    r.sell_mode = std::move(p.sell_mode);
+    r.starts_local = std::move(p.starts_local);
+    r.ends_local = std::move(p.ends_local);
+    r.min_price = std::move(p.min_price);
+    r.max_price = std::move(p.max_price);
+    r.attributes = std::move(p.attributes);
+    rows.push_back(std::move(r));
+  }
+  return rows;
+}
+
+// Adds a json page to the pull's write: its counts to the sync record, its
+// skip reasons to skip_reasons (up to 10 in all), its items to the write (their
+// ids and data moved out; the page keeps as many items, emptied).
+void take_json_page(const std::string& provider_id, JsonPage& page, PullWrite& write,
+                    std::vector<std::string>& skip_reasons) {
+  write.sync.seen += static_cast<std::int64_t>(page.items.size());
+  write.sync.skipped += static_cast<std::int64_t>(page.skipped);
+  for (auto& reason : page.skip_reasons) {
+    if (skip_reasons.size() < 10) skip_reasons.push_back(std::move(reason));
+  }
+  for (JsonItem& item : page.items) {
+    ItemRow r;
+    r.provider_id = provider_id;
+    r.item_id = std::move(item.id);
+    r.data = std::move(item.data);
+    write.items.push_back(std::move(r));
+  }
+}
+
 }  // namespace
 
 FeedService::FeedService(FeedStore& store, ClusterStore& leases, FeedSettings settings)
-    : store_(store), leases_(leases), settings_(settings), fetcher_(std::make_unique<net::Fetcher>(settings.allow_private_targets)) {}
+    : store_(store),
+      leases_(leases),
+      settings_(settings),
+      fetcher_(std::make_unique<net::Fetcher>(settings.allow_private_targets)) {}
 
 FeedService::~FeedService() { stop(); }
 
@@ -360,161 +402,182 @@ asio::awaitable<void> FeedService::run_pull(std::string id, std::string trigger)
   for (auto& w : waiters) w(result);
 }
 
+// One pull in progress: what it will write, and what its result and its log
+// need besides.
+struct FeedService::Pull {
+  Clock::time_point started = Clock::now();  // the pull's clock starts with it
+  std::shared_ptr<PullWrite> write = std::make_shared<PullWrite>();
+  std::vector<std::string> skip_reasons;  // the first few, logged with a successful pull
+  bool timed_out = false;                 // the pull ended at its own timeout_ms
+  bool pages_kept = false;                // json/daisy: pages read before a later page failed are stored
+};
+
+// Where a json or daisy provider's pages come from, and how they are read. A
+// daisy provider is another Daisy's form, whose responses are read with its
+// admin token.
+struct FeedService::JsonSource {
+  explicit JsonSource(const ProviderDefinition& def);
+
+  bool daisy;
+  std::string base;          // the first page's URL
+  std::string cursor_param;  // empty: the provider cannot be asked for a next page
+  std::string items_path, id_field;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+FeedService::JsonSource::JsonSource(const ProviderDefinition& def)
+    : daisy(def.format == FeedFormat::daisy),
+      base(daisy ? trimmed_base(def.url) + "/v1/forms/" + def.form_id + "/responses?limit=1000" : def.url),
+      cursor_param(daisy ? "after" : def.cursor_param),
+      items_path(daisy ? "items" : def.items_path),
+      id_field(daisy ? "id" : def.id_field),
+      headers(def.headers) {
+  if (daisy) headers.emplace_back("Authorization", "Bearer " + def.token);
+}
+
 asio::awaitable<PullResult> FeedService::pull_once(ProviderRow& row, const ProviderDefinition& def,
                                                    std::string trigger) {
-  auto started = Clock::now();
-  auto deadline = started + std::chrono::milliseconds(def.timeout_ms);
-  auto write = std::make_shared<PullWrite>();
-  write->provider_id = row.id;
-  write->definition_updated_at = row.updated_at;
-  SyncRow& sync = write->sync;
+  Pull pull;
+  pull.write->provider_id = row.id;
+  pull.write->definition_updated_at = row.updated_at;
+  SyncRow& sync = pull.write->sync;
   sync.provider_id = row.id;
   sync.started_at = now_utc();
   sync.trigger = trigger;
-  std::vector<std::string> skip_reasons;
-  bool timed_out = false;  // the pull ended at its own timeout_ms
-  bool pages_kept = false;  // json/daisy: pages read before a later page failed are stored
-
   if (def.format == FeedFormat::fever_xml) {
-    net::FetchRequest request{def.url, def.headers, std::chrono::milliseconds(def.timeout_ms),
-                         settings_.max_response_bytes, row.etag, row.last_modified};
-    net::FetchResult fetched = co_await fetcher_->fetch(std::move(request));
-    sync.http_status = static_cast<int>(fetched.status);
-    write->etag = row.etag;
-    write->last_modified = row.last_modified;
-    if (!fetched.error.empty()) {
-      sync.error = fetched.error;
-      timed_out = fetched.timed_out;
-    } else if (fetched.status == 304) {
-      // Unchanged since the last pull: nothing to parse.
-    } else if (fetched.status < 200 || fetched.status > 299) {
-      sync.error = "the provider answered HTTP " + std::to_string(fetched.status);
-    } else {
-      auto parsed =
-          co_await asio::co_spawn(parse_pool_, parse_fever_task(std::move(fetched.body)), asio::use_awaitable);
-      if (auto* error = std::get_if<std::string>(&parsed)) {
-        sync.error = *error;
-      } else {
-        FeverFeed& feed = std::get<FeverFeed>(parsed);
-        sync.seen = static_cast<std::int64_t>(feed.plans.size());
-        sync.skipped = static_cast<std::int64_t>(feed.skipped);
-        skip_reasons = std::move(feed.skip_reasons);
-        write->online_base_plans = std::move(feed.online_base_plans);
-        write->plans.reserve(feed.plans.size());
-        for (FeverPlan& p : feed.plans) {
-          PlanRow r;
-          r.id = name_based_uuid(row.id + '\n' + p.base_plan_id + '\n' + p.plan_id);
-          r.base_plan_id = std::move(p.base_plan_id);
-          r.plan_id = std::move(p.plan_id);
-          r.title = std::move(p.title);
-          r.sell_mode = std::move(p.sell_mode);
-          r.starts_local = std::move(p.starts_local);
-          r.ends_local = std::move(p.ends_local);
-          r.min_price = std::move(p.min_price);
-          r.max_price = std::move(p.max_price);
-          r.attributes = std::move(p.attributes);
-          write->plans.push_back(std::move(r));
-        }
-        write->etag = fetched.etag;
-        write->last_modified = fetched.last_modified;
-      }
-    }
+    co_await pull_fever_xml(row, def, pull);
   } else {
-    // json and daisy: pages until the provider says there are no more.
-    bool daisy = def.format == FeedFormat::daisy;
-    std::string base = daisy ? trimmed_base(def.url) + "/v1/forms/" + def.form_id + "/responses?limit=1000" : def.url;
-    std::string cursor_param = daisy ? "after" : def.cursor_param;
-    std::string items_path = daisy ? "items" : def.items_path;
-    std::string id_field = daisy ? "id" : def.id_field;
-    auto headers = def.headers;
-    if (daisy) headers.emplace_back("Authorization", "Bearer " + def.token);
-    std::string cursor = row.cursor;
-    // The size limit holds for the pull as a whole, not per page. Pages read
-    // before the time or size runs out are kept, with the cursor they reached:
-    // the next pull goes on from there, so a long backlog is read over several.
-    std::size_t bytes_left = settings_.max_response_bytes;
-    bool provider_cursors = false;  // the provider pages with next_cursor (else the last id is the cursor)
-    for (std::size_t page = 0; page < settings_.max_pages; ++page) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-      if (left.count() <= 0) break;  // only after a page: the first has the whole timeout
-      std::string url = !cursor.empty() && !cursor_param.empty() ? with_query(base, cursor_param, cursor) : base;
-      net::FetchRequest request{url, headers, left, bytes_left, "", ""};
-      net::FetchResult fetched = co_await fetcher_->fetch(std::move(request));
-      if (!fetched.error.empty() && page > 0 && (fetched.timed_out || fetched.too_large)) break;  // goes on next pull
-      sync.http_status = static_cast<int>(fetched.status);
-      if (!fetched.error.empty()) {
-        sync.error = page == 0 ? fetched.error : "page " + std::to_string(page + 1) + ": " + fetched.error;
-        timed_out = fetched.timed_out;
-        break;
-      }
-      bytes_left -= std::min(bytes_left, fetched.body.size());
-      if (fetched.status < 200 || fetched.status > 299) {
-        sync.error = "the provider answered HTTP " + std::to_string(fetched.status);
-        break;
-      }
-      auto parsed = co_await asio::co_spawn(
-          parse_pool_, parse_json_task(std::move(fetched.body), items_path, id_field), asio::use_awaitable);
-      if (auto* error = std::get_if<std::string>(&parsed)) {
-        sync.error = *error;
-        break;
-      }
-      JsonPage& got = std::get<JsonPage>(parsed);
-      sync.seen += static_cast<std::int64_t>(got.items.size());
-      sync.skipped += static_cast<std::int64_t>(got.skipped);
-      for (auto& reason : got.skip_reasons) {
-        if (skip_reasons.size() < 10) skip_reasons.push_back(std::move(reason));
-      }
-      std::string last_id = got.items.empty() ? std::string() : got.items.back().id;
-      for (JsonItem& item : got.items) {
-        ItemRow r;
-        r.provider_id = row.id;
-        r.item_id = std::move(item.id);
-        r.data = std::move(item.data);
-        write->items.push_back(std::move(r));
-      }
-      if (got.next_cursor && !got.next_cursor->empty() && *got.next_cursor != cursor && !got.items.empty()) {
-        provider_cursors = true;
-        cursor = *got.next_cursor;
-        if (cursor_param.empty()) break;  // no way to ask for the next page
-        continue;
-      }
-      // The last page. A provider that pages with cursors is asked again from
-      // the last cursor it gave (the daisy format gives one only with a full
-      // page; unchanged items count as seen only); one that does not is asked
-      // for what follows the last id.
-      if (!provider_cursors && !daisy && !last_id.empty() && !cursor_param.empty()) cursor = last_id;
-      break;
-    }
-    write->cursor = cursor;
-    pages_kept = !write->items.empty();
+    co_await pull_json_pages(row, def, pull);
   }
+  co_return co_await write_pull(row, pull);
+}
 
-  sync.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
-  if (sync.error.empty() && !skip_reasons.empty()) {
+asio::awaitable<void> FeedService::pull_fever_xml(const ProviderRow& row, const ProviderDefinition& def, Pull& pull) {
+  PullWrite& write = *pull.write;
+  SyncRow& sync = write.sync;
+  net::FetchRequest request{def.url, def.headers, std::chrono::milliseconds(def.timeout_ms),
+                            settings_.max_response_bytes, row.etag, row.last_modified};
+  net::FetchResult fetched = co_await fetcher_->fetch(std::move(request));
+  sync.http_status = static_cast<int>(fetched.status);
+  write.etag = row.etag;
+  write.last_modified = row.last_modified;
+  if (!fetched.error.empty()) {
+    sync.error = fetched.error;
+    pull.timed_out = fetched.timed_out;
+    co_return;
+  }
+  if (fetched.status == 304) co_return;  // unchanged since the last pull: nothing to parse
+  if (fetched.status < 200 || fetched.status > 299) {
+    sync.error = "the provider answered HTTP " + std::to_string(fetched.status);
+    co_return;
+  }
+  auto parsed = co_await asio::co_spawn(parse_pool_, parse_fever_task(std::move(fetched.body)), asio::use_awaitable);
+  if (auto* error = std::get_if<std::string>(&parsed)) {
+    sync.error = *error;
+    co_return;
+  }
+  FeverFeed& feed = std::get<FeverFeed>(parsed);
+  sync.seen = static_cast<std::int64_t>(feed.plans.size());
+  sync.skipped = static_cast<std::int64_t>(feed.skipped);
+  pull.skip_reasons = std::move(feed.skip_reasons);
+  write.online_base_plans = std::move(feed.online_base_plans);
+  write.plans = plan_rows(row.id, feed.plans);
+  write.etag = fetched.etag;
+  write.last_modified = fetched.last_modified;
+}
+
+asio::awaitable<void> FeedService::pull_json_pages(const ProviderRow& row, const ProviderDefinition& def, Pull& pull) {
+  const JsonSource source(def);
+  auto deadline = pull.started + std::chrono::milliseconds(def.timeout_ms);
+  std::string cursor = row.cursor;
+  // The size limit holds for the pull as a whole, not per page. Pages read
+  // before the time or size runs out are kept, with the cursor they reached:
+  // the next pull goes on from there, so a long backlog is read over several.
+  std::size_t bytes_left = settings_.max_response_bytes;
+  bool provider_cursors = false;  // the provider pages with next_cursor (else the last id is the cursor)
+  for (std::size_t page = 0; page < settings_.max_pages; ++page) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) break;  // only after a page: the first has the whole timeout
+    std::string url = !cursor.empty() && !source.cursor_param.empty()
+                          ? with_query(source.base, source.cursor_param, cursor)
+                          : source.base;
+    net::FetchRequest request{url, source.headers, left, bytes_left, "", ""};
+    std::optional<JsonPage> got = co_await read_json_page(std::move(request), page, source, bytes_left, pull);
+    if (!got) break;
+    std::string last_id = got->items.empty() ? std::string() : got->items.back().id;
+    take_json_page(row.id, *got, *pull.write, pull.skip_reasons);
+    if (got->next_cursor && !got->next_cursor->empty() && *got->next_cursor != cursor && !got->items.empty()) {
+      provider_cursors = true;
+      cursor = *got->next_cursor;
+      if (source.cursor_param.empty()) break;  // no way to ask for the next page
+      continue;
+    }
+    // The last page. A provider that pages with cursors is asked again from
+    // the last cursor it gave (the daisy format gives one only with a full
+    // page; unchanged items count as seen only); one that does not is asked
+    // for what follows the last id.
+    if (!provider_cursors && !source.daisy && !last_id.empty() && !source.cursor_param.empty()) cursor = last_id;
+    break;
+  }
+  pull.write->cursor = cursor;
+  pull.pages_kept = !pull.write->items.empty();
+}
+
+asio::awaitable<std::optional<JsonPage>> FeedService::read_json_page(net::FetchRequest request, std::size_t page,
+                                                                     const JsonSource& source, std::size_t& bytes_left,
+                                                                     Pull& pull) {
+  SyncRow& sync = pull.write->sync;
+  net::FetchResult fetched = co_await fetcher_->fetch(std::move(request));
+  if (!fetched.error.empty() && page > 0 && (fetched.timed_out || fetched.too_large)) co_return std::nullopt;
+  sync.http_status = static_cast<int>(fetched.status);
+  if (!fetched.error.empty()) {
+    sync.error = page == 0 ? fetched.error : "page " + std::to_string(page + 1) + ": " + fetched.error;
+    pull.timed_out = fetched.timed_out;
+    co_return std::nullopt;
+  }
+  bytes_left -= std::min(bytes_left, fetched.body.size());
+  if (fetched.status < 200 || fetched.status > 299) {
+    sync.error = "the provider answered HTTP " + std::to_string(fetched.status);
+    co_return std::nullopt;
+  }
+  auto parsed = co_await asio::co_spawn(
+      parse_pool_, parse_json_task(std::move(fetched.body), source.items_path, source.id_field), asio::use_awaitable);
+  if (auto* error = std::get_if<std::string>(&parsed)) {
+    sync.error = *error;
+    co_return std::nullopt;
+  }
+  co_return std::move(std::get<JsonPage>(parsed));
+}
+
+asio::awaitable<PullResult> FeedService::write_pull(ProviderRow& row, Pull& pull) {
+  PullWrite& write = *pull.write;
+  SyncRow& sync = write.sync;
+  sync.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - pull.started).count();
+  if (sync.error.empty() && !pull.skip_reasons.empty()) {
     // Recorded with a successful pull: what was skipped, and why (the first few).
     spdlog::warn("msg=\"provider items skipped\" provider={} skipped={} first={}", row.id, sync.skipped,
-                 log_value(skip_reasons.front()));
+                 log_value(pull.skip_reasons.front()));
   }
-  write->success = sync.error.empty() || pages_kept;
-  write->synced_at = now_utc();
-  if (!write->success) {
-    write->plans.clear();
-    write->items.clear();
+  write.success = sync.error.empty() || pull.pages_kept;
+  write.synced_at = now_utc();
+  if (!write.success) {
+    write.plans.clear();
+    write.items.clear();
   }
-  auto stored = co_await store_.store_pull(write);
+  auto stored = co_await store_.store_pull(pull.write);
   PullResult result;
-  result.timed_out = timed_out;
+  result.timed_out = pull.timed_out;
   if (!stored.is_ok()) {
     result.status = stored.status();
     result.sync = sync;
     co_return result;
   }
   result.sync = stored.value();
-  if (write->success) {
-    row.etag = write->etag;
-    row.last_modified = write->last_modified;
-    row.cursor = write->cursor;
-    row.last_sync_at = write->synced_at;
+  if (write.success) {
+    row.etag = write.etag;
+    row.last_modified = write.last_modified;
+    row.cursor = write.cursor;
+    row.last_sync_at = write.synced_at;
     refresh_index_in_force(row.id);
   }
   co_return result;

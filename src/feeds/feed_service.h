@@ -34,6 +34,8 @@
 
 namespace daisy::feeds {
 
+struct JsonPage;
+
 struct FeedSettings {
   // This node's name in leases: with several nodes on one database, a
   // scheduled pull runs only on the node that holds the provider's lease
@@ -110,6 +112,27 @@ class FeedService {
   // Updates row's pull state (ETag, cursor, last sync) when the pull succeeds.
   boost::asio::awaitable<PullResult> pull_once(ProviderRow& row, const ProviderDefinition& def,
                                                std::string trigger);
+  // The steps of pull_once, each on the service's thread (parsing on the parse thread).
+  struct Pull;        // one pull in progress: what it will write, and what its result needs besides
+  struct JsonSource;  // where a json or daisy provider's pages come from, and how they are read
+  // fever-xml: one fetch, conditional on the last pull's ETag and Last-Modified;
+  // sets the sync's status and error, and the plans and validators to write
+  // (the old validators when nothing new was read).
+  boost::asio::awaitable<void> pull_fever_xml(const ProviderRow& row, const ProviderDefinition& def, Pull& pull);
+  // json and daisy: follows pages from row's cursor until the provider has no
+  // more or the pull's time, size or page budget runs out; sets the items and
+  // the cursor to write (pages read before a later one fails are kept).
+  boost::asio::awaitable<void> pull_json_pages(const ProviderRow& row, const ProviderDefinition& def, Pull& pull);
+  // One page (page counts from 0), its body counted against bytes_left.
+  // nullopt: the pull stops here; the sync's error says why, unless a page after
+  // the first ran out of time or size (the next pull goes on from there).
+  boost::asio::awaitable<std::optional<JsonPage>> read_json_page(net::FetchRequest request, std::size_t page,
+                                                                 const JsonSource& source, std::size_t& bytes_left,
+                                                                 Pull& pull);
+  // Ends the sync record and writes the pull in one transaction (only the
+  // record when it failed); on success row takes the new pull state and the
+  // search index is refreshed. The result as pull_once gives it.
+  boost::asio::awaitable<PullResult> write_pull(ProviderRow& row, Pull& pull);
   // Rebuilds one provider's part of the search index from the store, with the
   // definition in force now (a pull may have begun under an older one).
   void refresh_index_in_force(const std::string& provider_id);

@@ -161,6 +161,25 @@ struct Server::Impl {
   asio::awaitable<void> sweep(Worker& w);
   asio::awaitable<void> session(Worker& w, tcp::socket socket);
   asio::awaitable<void> serve(Worker& w, Connection& conn, const std::string& remote);
+  // Clears what the previous request left in req (its views point into a
+  // parser that is gone) and sets the deadline for the next request's head.
+  void await_next_request(Connection& conn, Request& req, bool first_request);
+  // The reply to a head that could not be read or is refused (obs-fold, Host);
+  // nullopt when nothing is answered (the client went away, or idled out).
+  std::optional<Response> head_refusal(const boost::system::error_code& ec, bool folded, bool bad_host,
+                                       const Connection& conn, std::size_t largest_body) const;
+  // The body of a request whose head is read, within body_limit (100-continue
+  // answered first). read: the parser holds it; refused: answer `refusal` and
+  // close; gone: the client went away.
+  struct BodyRead {
+    enum class Outcome { read, refused, gone } outcome = Outcome::read;
+    Response refusal{};
+  };
+  // Fills req from the parsed head (method, target, headers, request id) and
+  // matches its route; body_limit is set to the route's.
+  RouteMatch route_request(Request& req, const bhttp::request<bhttp::string_body>& msg, std::size_t& body_limit);
+  asio::awaitable<BodyRead> read_body(Connection& conn, bhttp::request_parser<bhttp::string_body>& parser,
+                                      const Request& req, std::size_t body_limit);
   asio::awaitable<bool> send(Connection& conn, const Request& req, Response& resp, bool keep_alive,
                              bool head_only, int version);
   asio::awaitable<bool> send_stream(Connection& conn, Response& resp, bool raw);
@@ -339,37 +358,118 @@ asio::awaitable<void> Server::Impl::session(Worker& w, tcp::socket socket) {
   metrics.open_connections.fetch_sub(1, std::memory_order_relaxed);
 }
 
+void Server::Impl::await_next_request(Connection& conn, Request& req, bool first_request) {
+  req.target = req.path = req.query = req.body = req.route = {};
+  req.headers.clear();
+  req.principal = Principal{};
+  req.request_id.clear();
+  req.param_count = 0;
+
+  conn.state = Connection::State::waiting;
+  conn.timed_out = false;
+  auto now = SteadyClock::now();
+  if (conn.buffer.size() > 0) {
+    conn.header_started = now;
+    conn.deadline = now + config.header_timeout;
+  } else {
+    // A new connection must start its request within the header timeout (or
+    // the idle timeout, if shorter): the idle timeout alone is for keep-alive
+    // waits between requests. Otherwise sockets that never send a byte could
+    // hold every slot of --max-connections.
+    conn.header_started = {};
+    conn.deadline = now + (first_request ? std::min(config.header_timeout, config.idle_timeout) : config.idle_timeout);
+  }
+}
+
+std::optional<Response> Server::Impl::head_refusal(const boost::system::error_code& ec, bool folded, bool bad_host,
+                                                   const Connection& conn, std::size_t largest_body) const {
+  if (folded) {
+    return problem(400, "bad-request", "The request header uses line folding (obs-fold), which HTTP/1.1 does not allow.");
+  }
+  if (bad_host) return problem(400, "bad-request", "An HTTP/1.1 request must carry exactly one Host header.");
+  if (ec == bhttp::error::header_limit || ec == bhttp::error::buffer_overflow) {
+    return problem(431, "header-too-large", fmt::format("The request header exceeds {} bytes.", config.max_header_bytes));
+  }
+  if (ec == bhttp::error::body_limit) {
+    return problem(413, "body-too-large", fmt::format("The request body exceeds {} bytes.", largest_body));
+  }
+  if (conn.timed_out && conn.header_started != SteadyClock::time_point{}) {
+    return problem(408, "request-timeout", "The request header was not received in time.");
+  }
+  if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
+      ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
+    return problem(400, "bad-request", "The request is not valid HTTP/1.1: " + ec.message() + ".");
+  }
+  return std::nullopt;
+}
+
+RouteMatch Server::Impl::route_request(Request& req, const bhttp::request<bhttp::string_body>& msg,
+                                        std::size_t& body_limit) {
+  req.method = parse_method(msg.method_string());
+  req.target = msg.target();
+  auto qmark = req.target.find('?');
+  req.path = req.target.substr(0, qmark);
+  req.query = qmark == std::string_view::npos ? std::string_view{} : req.target.substr(qmark + 1);
+  for (const auto& field : msg) req.headers.emplace_back(field.name_string(), field.value());
+  std::string_view given_id = req.header("X-Request-Id");
+  req.request_id = valid_request_id(given_id) ? std::string(given_id) : new_request_id();
+
+  RouteMatch match = dispatcher.router().match(req.method, req.path, req);
+  req.route = match.pattern ? std::string_view(match.pattern->pattern) : std::string_view{};
+  body_limit = config.max_body_bytes;
+  if (match.route) {
+    const auto& o = match.route->options;
+    body_limit = o.max_body ? o.max_body : (o.batch ? config.max_batch_body_bytes : config.max_body_bytes);
+  }
+  return match;
+}
+
+asio::awaitable<Server::Impl::BodyRead> Server::Impl::read_body(Connection& conn,
+                                                                bhttp::request_parser<bhttp::string_body>& parser,
+                                                                const Request& req, std::size_t body_limit) {
+  using Outcome = BodyRead::Outcome;
+  auto length = parser.content_length();
+  if (length && *length > body_limit) {
+    co_return BodyRead{Outcome::refused,
+                       problem(413, "body-too-large", fmt::format("The request body exceeds {} bytes.", body_limit))};
+  }
+  parser.body_limit(body_limit);
+  if (iequals(req.header("Expect"), "100-continue")) {
+    static constexpr std::string_view interim = "HTTP/1.1 100 Continue\r\n\r\n";
+    conn.state = Connection::State::writing;
+    conn.deadline = SteadyClock::now() + config.write_timeout;
+    auto [wec, wn] = co_await asio::async_write(conn.socket, asio::buffer(interim), use_tuple);
+    if (wec) co_return BodyRead{Outcome::gone};
+  }
+  conn.state = Connection::State::reading_body;
+  conn.deadline = SteadyClock::now() + config.body_timeout;
+  auto [bec, body_bytes] = co_await bhttp::async_read(conn.socket, conn.buffer, parser, use_tuple);
+  if (!bec) co_return BodyRead{};
+  if (bec == bhttp::error::body_limit) {
+    co_return BodyRead{Outcome::refused,
+                       problem(413, "body-too-large", fmt::format("The request body exceeds {} bytes.", body_limit))};
+  }
+  if (conn.timed_out) {
+    co_return BodyRead{Outcome::refused, problem(408, "request-timeout", "The request body was not received in time.")};
+  }
+  if (bec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
+      bec != bhttp::error::end_of_stream && bec != bhttp::error::partial_message) {
+    co_return BodyRead{Outcome::refused,
+                       problem(400, "bad-request", "The request body is not valid HTTP/1.1: " + bec.message() + ".")};
+  }
+  co_return BodyRead{Outcome::gone};  // truncated body: the client went away
+}
+
 asio::awaitable<void> Server::Impl::serve(Worker& w, Connection& conn, const std::string& remote) {
   Request req;
   const std::size_t largest_body = std::max(config.max_body_bytes, config.max_batch_body_bytes);
-  // A new connection must start its request within the header timeout (or
-  // the idle timeout, if shorter): the idle timeout alone is for keep-alive
-  // waits between requests. Otherwise sockets
-  // that never send a byte could hold every slot of --max-connections.
   bool first_request = true;
   for (;;) {
     if (stopping.load()) co_return;
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(config.max_header_bytes));
     parser.body_limit(largest_body);
-
-    // The views in req point into the previous request's parser, which is gone.
-    req.target = req.path = req.query = req.body = req.route = {};
-    req.headers.clear();
-    req.principal = Principal{};
-    req.request_id.clear();
-    req.param_count = 0;
-
-    conn.state = Connection::State::waiting;
-    conn.timed_out = false;
-    auto now = SteadyClock::now();
-    if (conn.buffer.size() > 0) {
-      conn.header_started = now;
-      conn.deadline = now + config.header_timeout;
-    } else {
-      conn.header_started = {};
-      conn.deadline = now + (first_request ? std::min(config.header_timeout, config.idle_timeout) : config.idle_timeout);
-    }
+    await_next_request(conn, req, first_request);
     first_request = false;
 
     // The head is read whole before Beast parses it, so it can be checked as
@@ -389,92 +489,32 @@ asio::awaitable<void> Server::Impl::serve(Worker& w, Connection& conn, const std
       bad_host = hosts > 1 || (hosts == 0 && parser.get().version() >= 11);
     }
     if (ec || folded || bad_host) {
-      Response refusal;
-      if (folded) {
-        refusal = problem(400, "bad-request", "The request header uses line folding (obs-fold), which HTTP/1.1 does not allow.");
-      } else if (bad_host) {
-        refusal = problem(400, "bad-request", "An HTTP/1.1 request must carry exactly one Host header.");
-      } else if (ec == bhttp::error::header_limit || ec == bhttp::error::buffer_overflow) {
-        refusal = problem(431, "header-too-large",
-                          fmt::format("The request header exceeds {} bytes.", config.max_header_bytes));
-      } else if (ec == bhttp::error::body_limit) {
-        refusal = problem(413, "body-too-large",
-                          fmt::format("The request body exceeds {} bytes.", largest_body));
-      } else if (conn.timed_out && conn.header_started != SteadyClock::time_point{}) {
-        refusal = problem(408, "request-timeout", "The request header was not received in time.");
-      } else if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
-                 ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
-        refusal = problem(400, "bad-request", "The request is not valid HTTP/1.1: " + ec.message() + ".");
-      } else {
-        co_return;  // the client went away, or an idle connection timed out
-      }
+      auto refusal = head_refusal(ec, folded, bad_host, conn, largest_body);
+      if (!refusal) co_return;  // the client went away, or an idle connection timed out
       req.request_id = new_request_id();
       req.route = {};
-      co_await send(conn, req, refusal, false, false, 11);
-      log_request(w, req, refusal, "-", 0, refusal.body.size(), start, remote);
-      metrics.record_request(metrics.unmatched_route(), refusal.status,
+      co_await send(conn, req, *refusal, false, false, 11);
+      log_request(w, req, *refusal, "-", 0, refusal->body.size(), start, remote);
+      metrics.record_request(metrics.unmatched_route(), refusal->status,
                              std::chrono::duration<double>(SteadyClock::now() - start).count());
       co_await linger_close(conn);
       co_return;
     }
 
     auto& msg = parser.get();
-    req.method = parse_method(msg.method_string());
-    req.target = msg.target();
-    auto qmark = req.target.find('?');
-    req.path = req.target.substr(0, qmark);
-    req.query = qmark == std::string_view::npos ? std::string_view{} : req.target.substr(qmark + 1);
-    req.headers.clear();
-    for (const auto& field : msg) req.headers.emplace_back(field.name_string(), field.value());
-    std::string_view given_id = req.header("X-Request-Id");
-    req.request_id = valid_request_id(given_id) ? std::string(given_id) : new_request_id();
-    req.principal = Principal{};
-    req.body = {};
-    req.param_count = 0;
-
-    RouteMatch match = dispatcher.router().match(req.method, req.path, req);
-    req.route = match.pattern ? std::string_view(match.pattern->pattern) : std::string_view{};
     std::size_t body_limit = config.max_body_bytes;
-    if (match.route) {
-      const auto& o = match.route->options;
-      body_limit = o.max_body ? o.max_body : (o.batch ? config.max_batch_body_bytes : config.max_body_bytes);
-    }
+    RouteMatch match = route_request(req, msg, body_limit);
 
     Response resp;
     bool close_after = false;
     bool have_body = true;
     if (!parser.is_done()) {
-      auto length = parser.content_length();
-      if (length && *length > body_limit) {
-        resp = problem(413, "body-too-large", fmt::format("The request body exceeds {} bytes.", body_limit));
+      BodyRead body = co_await read_body(conn, parser, req, body_limit);
+      if (body.outcome == BodyRead::Outcome::gone) co_return;
+      if (body.outcome == BodyRead::Outcome::refused) {
+        resp = std::move(body.refusal);
         close_after = true;
         have_body = false;
-      } else {
-        parser.body_limit(body_limit);
-        if (iequals(req.header("Expect"), "100-continue")) {
-          static constexpr std::string_view interim = "HTTP/1.1 100 Continue\r\n\r\n";
-          conn.state = Connection::State::writing;
-          conn.deadline = SteadyClock::now() + config.write_timeout;
-          auto [wec, wn] = co_await asio::async_write(conn.socket, asio::buffer(interim), use_tuple);
-          if (wec) co_return;
-        }
-        conn.state = Connection::State::reading_body;
-        conn.deadline = SteadyClock::now() + config.body_timeout;
-        auto [bec, body_bytes] = co_await bhttp::async_read(conn.socket, conn.buffer, parser, use_tuple);
-        if (bec) {
-          have_body = false;
-          close_after = true;
-          if (bec == bhttp::error::body_limit) {
-            resp = problem(413, "body-too-large", fmt::format("The request body exceeds {} bytes.", body_limit));
-          } else if (conn.timed_out) {
-            resp = problem(408, "request-timeout", "The request body was not received in time.");
-          } else if (bec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
-                     bec != bhttp::error::end_of_stream && bec != bhttp::error::partial_message) {
-            resp = problem(400, "bad-request", "The request body is not valid HTTP/1.1: " + bec.message() + ".");
-          } else {
-            co_return;  // truncated body: the client went away
-          }
-        }
       }
     }
 

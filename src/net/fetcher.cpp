@@ -88,6 +88,12 @@ struct Fetcher::Transfer {
     if (headers) curl_slist_free_all(headers);
   }
 
+  // A libcurl handle set up for the request (kept in easy; the headers it
+  // sends in headers), both freed with the transfer.
+  CURL* open_handle();
+  // The result once libcurl is done: the status, or why there is none.
+  void settle(CURLcode code);
+
   static size_t on_body(char* data, size_t size, size_t n, void* self) {
     auto* t = static_cast<Transfer*>(self);
     size_t bytes = size * n;
@@ -187,6 +193,68 @@ asio::awaitable<FetchResult> Fetcher::fetch(FetchRequest request) {
                                                                                             asio::use_awaitable);
 }
 
+CURL* Fetcher::Transfer::open_handle() {
+  CURL* e = curl_easy_init();
+  easy = e;
+  const FetchRequest& r = request;
+  curl_easy_setopt(e, CURLOPT_URL, r.url.c_str());
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, r.follow_redirects ? 1L : 0L);
+  curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+  curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");  // every encoding libcurl decodes
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  // No proxy from the environment: the address check below must see the provider itself.
+  curl_easy_setopt(e, CURLOPT_PROXY, "");
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(r.timeout.count()));
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<long>(r.timeout.count(), 3000)));
+  curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(r.max_bytes));
+  curl_easy_setopt(e, CURLOPT_USERAGENT, "Daisy/" DAISY_VERSION);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Transfer::on_body);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, this);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Transfer::on_header);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, this);
+  curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &Transfer::on_open_socket);
+  curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, this);
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, error);
+  curl_easy_setopt(e, CURLOPT_PRIVATE, this);
+  for (const auto& [name, value] : r.headers) {
+    headers = curl_slist_append(headers, (name + ": " + value).c_str());
+  }
+  if (!r.etag.empty()) headers = curl_slist_append(headers, ("If-None-Match: " + r.etag).c_str());
+  if (!r.last_modified.empty()) {
+    headers = curl_slist_append(headers, ("If-Modified-Since: " + r.last_modified).c_str());
+  }
+  if (r.method == "POST") {
+    curl_easy_setopt(e, CURLOPT_POST, 1L);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, r.body.data());
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
+    // No "Expect: 100-continue" round trip before the body.
+    headers = curl_slist_append(headers, "Expect:");
+  }
+  if (headers) curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
+  return e;
+}
+
+void Fetcher::Transfer::settle(CURLcode code) {
+  curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &result.status);
+  if (code == CURLE_OK) return;
+  result.status = 0;
+  result.body.clear();
+  if (refused_address) {
+    result.error = "refused: the target's address is internal (loopback, private or link-local); "
+                   "start Daisy with --allow-private-targets to allow it";
+  } else if (too_large || code == CURLE_FILESIZE_EXCEEDED) {
+    result.too_large = true;
+    result.error = "the response is larger than " + std::to_string(request.max_bytes) + " bytes";
+  } else if (code == CURLE_OPERATION_TIMEDOUT) {
+    result.timed_out = true;
+    result.error = "timed out after " + std::to_string(request.timeout.count()) + " ms";
+  } else {
+    result.error = error[0] ? error : curl_easy_strerror(code);
+  }
+}
+
 void Fetcher::run() {
   auto* multi = static_cast<CURLM*>(multi_);
   std::map<CURL*, std::unique_ptr<Transfer>> active;
@@ -198,45 +266,7 @@ void Fetcher::run() {
       added.swap(incoming_);
     }
     for (auto& t : added) {
-      CURL* e = curl_easy_init();
-      t->easy = e;
-      const FetchRequest& r = t->request;
-      curl_easy_setopt(e, CURLOPT_URL, r.url.c_str());
-      curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-      curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-      curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, r.follow_redirects ? 1L : 0L);
-      curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
-      curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");  // every encoding libcurl decodes
-      curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-      // No proxy from the environment: the address check below must see the provider itself.
-      curl_easy_setopt(e, CURLOPT_PROXY, "");
-      curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(r.timeout.count()));
-      curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<long>(r.timeout.count(), 3000)));
-      curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(r.max_bytes));
-      curl_easy_setopt(e, CURLOPT_USERAGENT, "Daisy/" DAISY_VERSION);
-      curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Transfer::on_body);
-      curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
-      curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Transfer::on_header);
-      curl_easy_setopt(e, CURLOPT_HEADERDATA, t.get());
-      curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &Transfer::on_open_socket);
-      curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t.get());
-      curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error);
-      curl_easy_setopt(e, CURLOPT_PRIVATE, t.get());
-      for (const auto& [name, value] : r.headers) {
-        t->headers = curl_slist_append(t->headers, (name + ": " + value).c_str());
-      }
-      if (!r.etag.empty()) t->headers = curl_slist_append(t->headers, ("If-None-Match: " + r.etag).c_str());
-      if (!r.last_modified.empty()) {
-        t->headers = curl_slist_append(t->headers, ("If-Modified-Since: " + r.last_modified).c_str());
-      }
-      if (r.method == "POST") {
-        curl_easy_setopt(e, CURLOPT_POST, 1L);
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, r.body.data());
-        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
-        // No "Expect: 100-continue" round trip before the body.
-        t->headers = curl_slist_append(t->headers, "Expect:");
-      }
-      if (t->headers) curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
+      CURL* e = t->open_handle();
       curl_multi_add_handle(multi, e);
       active.emplace(e, std::move(t));
     }
@@ -252,25 +282,8 @@ void Fetcher::run() {
       if (it == active.end()) continue;
       std::unique_ptr<Transfer> t = std::move(it->second);
       active.erase(it);
-      FetchResult& result = t->result;
-      curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &result.status);
-      if (code != CURLE_OK) {
-        result.status = 0;
-        result.body.clear();
-        if (t->refused_address) {
-          result.error = "refused: the target's address is internal (loopback, private or link-local); "
-                         "start Daisy with --allow-private-targets to allow it";
-        } else if (t->too_large || code == CURLE_FILESIZE_EXCEEDED) {
-          result.too_large = true;
-          result.error = "the response is larger than " + std::to_string(t->request.max_bytes) + " bytes";
-        } else if (code == CURLE_OPERATION_TIMEDOUT) {
-          result.timed_out = true;
-          result.error = "timed out after " + std::to_string(t->request.timeout.count()) + " ms";
-        } else {
-          result.error = t->error[0] ? t->error : curl_easy_strerror(code);
-        }
-      }
-      t->done(std::move(result));
+      t->settle(code);
+      t->done(std::move(t->result));
     }
     curl_multi_poll(multi, nullptr, 0, 1000, nullptr);
   }

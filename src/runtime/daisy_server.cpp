@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <thread>
 
 #include "forms/form_cache.h"
@@ -252,72 +253,15 @@ int check(const Config& config) {
   }
 }
 
-int serve(const Config& config) {
-  // A file-size limit (ulimit -f) must fail the write that crosses it, which
-  // the store reports and /readyz shows, not kill the process.
-  std::signal(SIGXFSZ, SIG_IGN);
+namespace {
+
+// The HTTP server's settings; none (logged) when --listen is not host:port.
+std::optional<http::ServerConfig> server_config_of(const Config& config) {
   http::ServerConfig server_config;
   if (!parse_listen(config.listen, server_config.host, server_config.port)) {
     spdlog::critical("msg=\"--listen must be host:port\" value={}", log_value(config.listen));
-    return 2;
+    return std::nullopt;
   }
-
-  std::string error;
-  DataDirLock data_dir_lock = DataDirLock::acquire(config.data_dir, error);
-  if (!data_dir_lock.held()) {
-    spdlog::critical("msg=\"cannot start\" error={}", log_value(error));
-    return 1;
-  }
-  Metrics metrics;
-  auto store = open_store(config, &metrics, error, true);
-  if (!store) {
-    spdlog::critical("msg=\"cannot open the store\" error={}", log_value(error));
-    return 1;
-  }
-  if (!run_migrations(*store)) return 1;
-  if (Status claimed = store->claim_node(); !claimed.is_ok()) {
-    spdlog::critical("msg=\"cannot start this node\" error={}", log_value(claimed.message()));
-    return 1;
-  }
-  // Changes made through other nodes on the same database (none with SQLite):
-  // what the loads below read is current up to this mark.
-  ClusterSync cluster(*store, std::chrono::milliseconds(config.cluster_poll_ms));
-  cluster.mark_current();
-
-  Authenticator auth;
-  auto tokens = store->app_tokens();
-  if (!tokens.is_ok()) {
-    spdlog::critical("msg=\"cannot load app tokens\" error={}", log_value(tokens.status().message()));
-    return 1;
-  }
-  auth.replace_app_tokens(tokens.value());
-
-  RuleLimits rule_limits;
-  rule_limits.time_budget = std::chrono::milliseconds(config.rule_time_budget_ms);
-  forms::FormCache forms(*store, rule_limits);
-  events::EventsState events;
-  if (!load_events_state(config, *store, events)) return 1;
-  metrics.add_collector([&events](std::string& out) { events.render_metrics(out); });
-  feeds::FeedSettings feed_settings;
-  feed_settings.node_id = node_id(config);
-  feed_settings.allow_private_targets = config.allow_private_targets;
-  feed_settings.max_response_bytes = config.feed_max_bytes;
-  feeds::FeedService feeds(*store, *store, feed_settings);
-  if (!feeds.start()) return 1;
-  metrics.add_collector([&feeds](std::string& out) { feeds.render_metrics(out); });
-  jobs::IntegrationRegistry integrations;
-  if (!integrations.load(*store)) return 1;
-  jobs::JobRunnerSettings job_settings;
-  job_settings.allow_private_targets = config.allow_private_targets;
-  job_settings.lease = std::chrono::milliseconds(config.job_lease_ms);
-  job_settings.payload_of = [&store = *store](const JobRow& job) { return job_payload(store, job); };
-  jobs::JobRunner job_runner(*store, integrations, job_settings);
-  metrics.add_collector([&job_runner](std::string& out) { job_runner.render_metrics(out); });
-  api::ApiContext ctx{*store, auth, &metrics, &forms, &events, &feeds, &integrations, &job_runner};
-  http::Router router;
-  api::register_routes(router, ctx);
-  metrics.set_routes(router.route_labels());
-
   server_config.threads = config.threads ? config.threads : std::max(1u, std::thread::hardware_concurrency());
   server_config.max_header_bytes = config.max_header_bytes;
   server_config.max_body_bytes = config.max_body_bytes;
@@ -329,53 +273,110 @@ int serve(const Config& config) {
   server_config.shutdown_grace = std::chrono::milliseconds(config.shutdown_grace_ms);
   server_config.exit_after_grace = true;
   server_config.max_connections = config.max_connections;
+  return server_config;
+}
 
-  http::Dispatcher dispatcher(router, auth, metrics, config.max_in_flight);
-  http::Server server(server_config, dispatcher, metrics);
-  std::uint16_t port = 0;
+// The store of `daisy serve`, migrated, with this node claimed; null (and
+// logged) when any of these fails.
+std::unique_ptr<Store> open_serving_store(const Config& config, Metrics& metrics) {
+  std::string error;
+  auto store = open_store(config, &metrics, error, true);
+  if (!store) {
+    spdlog::critical("msg=\"cannot open the store\" error={}", log_value(error));
+    return nullptr;
+  }
+  if (!run_migrations(*store)) return nullptr;
+  if (Status claimed = store->claim_node(); !claimed.is_ok()) {
+    spdlog::critical("msg=\"cannot start this node\" error={}", log_value(claimed.message()));
+    return nullptr;
+  }
+  return store;
+}
+
+bool load_app_tokens(Store& store, Authenticator& auth) {
+  auto tokens = store.app_tokens();
+  if (!tokens.is_ok()) {
+    spdlog::critical("msg=\"cannot load app tokens\" error={}", log_value(tokens.status().message()));
+    return false;
+  }
+  auth.replace_app_tokens(tokens.value());
+  return true;
+}
+
+RuleLimits rule_limits_of(const Config& config) {
+  RuleLimits limits;
+  limits.time_budget = std::chrono::milliseconds(config.rule_time_budget_ms);
+  return limits;
+}
+
+// Reads (and on a first start writes) this node's id: see node_id().
+feeds::FeedSettings feed_settings_of(const Config& config) {
+  feeds::FeedSettings settings;
+  settings.node_id = node_id(config);
+  settings.allow_private_targets = config.allow_private_targets;
+  settings.max_response_bytes = config.feed_max_bytes;
+  return settings;
+}
+
+// The settings read from store, which must outlive the job runner given them.
+jobs::JobRunnerSettings job_runner_settings_of(const Config& config, Store& store) {
+  jobs::JobRunnerSettings settings;
+  settings.allow_private_targets = config.allow_private_targets;
+  settings.lease = std::chrono::milliseconds(config.job_lease_ms);
+  settings.payload_of = [&store](const JobRow& job) { return job_payload(store, job); };
+  return settings;
+}
+
+// The port the server listens on (the one given by port 0 included); none
+// (logged) when it cannot listen.
+std::optional<std::uint16_t> listen_port(http::Server& server) {
   try {
-    port = server.listen();
+    return server.listen();
   } catch (const std::exception& e) {
     spdlog::critical("msg=\"cannot start\" error={}", log_value(e.what()));
-    return 1;
+    return std::nullopt;
   }
-  // The admin token is established once the port is ours, so that a start
-  // that cannot listen never generates (and loses) a token; connections wait
-  // in the backlog until server.run() below.
-  if (!establish_admin(config, *store, auth)) return 1;
-  spdlog::info("msg=listening address={}:{} threads={} db={} version={}", server_config.host, port,
-               server_config.threads, log_value(pg::redact(effective_db(config), effective_db(config))), DAISY_VERSION);
-  std::string callback_base = config.public_url;
-  if (callback_base.empty()) {
+}
+
+// Where the microservices of integrations call this node back, without a
+// trailing slash: --public-url, or else the address listened on (loopback
+// when that is every interface).
+std::string callback_base_of(const Config& config, const http::ServerConfig& server_config, std::uint16_t port) {
+  std::string base = config.public_url;
+  if (base.empty()) {
     bool any = server_config.host == "0.0.0.0" || server_config.host == "::" || server_config.host.empty();
     std::string host = any ? "127.0.0.1" : server_config.host;
     if (host.find(':') != std::string::npos) host = "[" + host + "]";
-    callback_base = "http://" + host + ":" + std::to_string(port);
+    base = "http://" + host + ":" + std::to_string(port);
   }
-  while (!callback_base.empty() && callback_base.back() == '/') callback_base.pop_back();
-  job_runner.set_callback_base(callback_base);
-  job_runner.start();
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  return base;
+}
 
-  // The reloads below may race this node's own changes: each replaces what
-  // is in memory only if no local change ran during its read, and is
-  // otherwise tried again at the next poll.
-  cluster.on("apps", [&](const std::string&) {
+// Has cluster reload what other nodes change; the objects given must outlive
+// it. The reloads may race this node's own changes: each replaces what is in
+// memory only if no local change ran during its read, and is otherwise tried
+// again at the next poll.
+void follow_other_nodes(ClusterSync& cluster, Store& store, Authenticator& auth, forms::FormCache& forms,
+                        events::EventsState& events, jobs::IntegrationRegistry& integrations,
+                        feeds::FeedService& feeds) {
+  cluster.on("apps", [&store, &auth, &events](const std::string&) {
     std::uint64_t tokens_seen = auth.local_changes();
     std::uint64_t policies_seen = events.unknown_types.local_changes();
-    auto tokens = store->app_tokens();
-    auto rejecting = store->apps_rejecting_unknown_event_types();
+    auto tokens = store.app_tokens();
+    auto rejecting = store.apps_rejecting_unknown_event_types();
     if (!tokens.is_ok() || !rejecting.is_ok()) return false;
     bool tokens_loaded = auth.replace_app_tokens_if_unchanged(tokens.value(), tokens_seen);
     bool policies_loaded = events.unknown_types.load_if_unchanged(rejecting.value(), policies_seen);
     return tokens_loaded && policies_loaded;
   });
-  cluster.on("forms", [&](const std::string&) {
+  cluster.on("forms", [&forms](const std::string&) {
     forms.clear();
     return true;
   });
-  cluster.on("event_types", [&](const std::string&) {
+  cluster.on("event_types", [&store, &events](const std::string&) {
     std::uint64_t types_seen = events.types.local_changes();
-    auto types = store->list_event_types();
+    auto types = store.list_event_types();
     if (!types.is_ok()) return false;
     try {
       return events.types.load_if_unchanged(types.value(), types_seen);
@@ -384,19 +385,86 @@ int serve(const Config& config) {
       return false;
     }
   });
-  cluster.on("integrations", [&](const std::string&) { return integrations.reload(*store); });
-  cluster.on("providers", [&](const std::string&) { return feeds.reload_providers(); });
-  cluster.on("pulls:", [&](const std::string& kind) { return feeds.provider_pulled(kind.substr(6)); });
-  cluster.start();
-  MemoryReleaser memory;
+  cluster.on("integrations", [&integrations, &store](const std::string&) { return integrations.reload(store); });
+  cluster.on("providers", [&feeds](const std::string&) { return feeds.reload_providers(); });
+  cluster.on("pulls:", [&feeds](const std::string& kind) { return feeds.provider_pulled(kind.substr(6)); });
+}
 
-  server.run();
+// Once the server has drained: stops what works in the background, all of
+// which writes to the store, and only then flushes and closes the store.
+void stop_and_close(ClusterSync& cluster, feeds::FeedService& feeds, jobs::JobRunner& job_runner, Store& store) {
   cluster.stop();
   feeds.stop();
   job_runner.stop();
   spdlog::info("msg=\"connections drained; flushing the store\"");
-  store->close();
+  store.close();
   spdlog::info("msg=stopped");
+}
+
+}  // namespace
+
+int serve(const Config& config) {
+  // A file-size limit (ulimit -f) must fail the write that crosses it, which
+  // the store reports and /readyz shows, not kill the process.
+  std::signal(SIGXFSZ, SIG_IGN);
+  std::optional<http::ServerConfig> server_config = server_config_of(config);
+  if (!server_config) return 2;
+
+  // The parts below are declared in the order they start, and each refers
+  // only to parts above it (but for the metrics' collectors, called only by
+  // the server's /metrics): so each is destroyed before what it uses, and an
+  // early return tears down only what was built.
+  std::string error;
+  DataDirLock data_dir_lock = DataDirLock::acquire(config.data_dir, error);
+  if (!data_dir_lock.held()) {
+    spdlog::critical("msg=\"cannot start\" error={}", log_value(error));
+    return 1;
+  }
+  Metrics metrics;
+  std::unique_ptr<Store> store = open_serving_store(config, metrics);
+  if (!store) return 1;
+  // Changes made through other nodes on the same database (none with SQLite):
+  // what the loads below read is current up to this mark.
+  ClusterSync cluster(*store, std::chrono::milliseconds(config.cluster_poll_ms));
+  cluster.mark_current();
+  Authenticator auth;
+  if (!load_app_tokens(*store, auth)) return 1;
+
+  forms::FormCache forms(*store, rule_limits_of(config));
+  events::EventsState events;
+  if (!load_events_state(config, *store, events)) return 1;
+  metrics.add_collector([&events](std::string& out) { events.render_metrics(out); });
+  feeds::FeedService feeds(*store, *store, feed_settings_of(config));
+  if (!feeds.start()) return 1;
+  metrics.add_collector([&feeds](std::string& out) { feeds.render_metrics(out); });
+  jobs::IntegrationRegistry integrations;
+  if (!integrations.load(*store)) return 1;
+  jobs::JobRunner job_runner(*store, integrations, job_runner_settings_of(config, *store));
+  metrics.add_collector([&job_runner](std::string& out) { job_runner.render_metrics(out); });
+  api::ApiContext ctx{*store, auth, &metrics, &forms, &events, &feeds, &integrations, &job_runner};
+  http::Router router;
+  api::register_routes(router, ctx);
+  metrics.set_routes(router.route_labels());
+
+  http::Dispatcher dispatcher(router, auth, metrics, config.max_in_flight);
+  http::Server server(*server_config, dispatcher, metrics);
+  std::optional<std::uint16_t> port = listen_port(server);
+  if (!port) return 1;
+  // The admin token is established once the port is ours, so that a start
+  // that cannot listen never generates (and loses) a token; connections wait
+  // in the backlog until server.run() below.
+  if (!establish_admin(config, *store, auth)) return 1;
+  spdlog::info("msg=listening address={}:{} threads={} db={} version={}", server_config->host, *port,
+               server_config->threads, log_value(pg::redact(effective_db(config), effective_db(config))),
+               DAISY_VERSION);
+  job_runner.set_callback_base(callback_base_of(config, *server_config, *port));
+  job_runner.start();
+  follow_other_nodes(cluster, *store, auth, forms, events, integrations, feeds);
+  cluster.start();
+  MemoryReleaser memory;
+
+  server.run();
+  stop_and_close(cluster, feeds, job_runner, *store);
   return 0;
 }
 
