@@ -1,6 +1,6 @@
 # Daisy's entry points. Every target installs missing Debian packages first
 # (scripts/install-deps.sh is idempotent and quick when nothing is missing).
-.PHONY: deps build run test test-release bench soak fuzz fuzz-smoke fuzz-build clean
+.PHONY: deps build run test test-release test-tsan bench soak fuzz fuzz-smoke fuzz-build format clean
 
 JOBS ?= $(shell nproc)
 
@@ -19,10 +19,12 @@ run: build
 # The fuzz targets for a few seconds each (fuzz-smoke, below), then the unit
 # and end-to-end tests on the ASan+UBSan build (warnings are errors), and the
 # few that need the optimised server (e2e.release.*), which is built too
-# (only the daisy binary). Ends with the list of skipped tests and their reasons.
+# (only the daisy binary); clang-tidy's checks (.clang-tidy) over src/ before
+# the suites. Ends with the list of skipped tests and their reasons.
 test: deps fuzz-smoke
 	@cmake --preset asan >/dev/null
 	@cmake --build --preset asan -j $(JOBS)
+	@tests/tidy.sh build/asan $(JOBS)
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release -j $(JOBS) --target daisy
 	@status=0; ctest --preset asan || status=$$?; tests/print_skip_reasons.py build/asan; exit $$status
@@ -30,6 +32,14 @@ test: deps fuzz-smoke
 # The same suites on the optimised build.
 test-release: build
 	@status=0; ctest --preset release || status=$$?; tests/print_skip_reasons.py build/release; exit $$status
+
+# The unit tests and the end-to-end suite on SQLite under ThreadSanitizer
+# (build/tsan); races are errors (suppressions, each with its reason:
+# tests/tsan.supp).
+test-tsan: deps
+	@cmake --preset tsan >/dev/null
+	@cmake --build --preset tsan -j $(JOBS)
+	@status=0; ctest --preset tsan || status=$$?; tests/print_skip_reasons.py build/tsan; exit $$status
 
 bench: build
 	@bench/run.sh
@@ -56,6 +66,10 @@ fuzz: fuzz-build
 # Each target a few seconds on its seed corpus, as ctest tests.
 fuzz-smoke: fuzz-build
 	@ctest --test-dir build/fuzz --output-on-failure
+
+# Lays out every C++ file by .clang-format (clang-format-14, from Debian).
+format: deps
+	@git ls-files '*.cpp' '*.h' | xargs clang-format-14 -i
 
 clean:
 	rm -rf build

@@ -13,6 +13,7 @@ PACKAGES=(
   libhiredis-dev libvalijson-dev libfmt-dev libspdlog-dev libcli11-dev
   libcurl4-openssl-dev libssl-dev zlib1g-dev libhowardhinnant-date-dev tzdata libre2-dev libgoogle-perftools-dev libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev llvm-14  # make fuzz, fuzz-smoke: clang, libFuzzer, llvm-symbolizer
+  clang-format-14 clang-tidy-14  # make format (.clang-format); make test runs clang-tidy (.clang-tidy)
   # servers and tools used by tests and benchmarks
   sqlite3 wrk nginx-light redis-server postgresql curl procps
   # the documentation's examples, run by make test (tests/docs/run_examples.py)

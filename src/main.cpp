@@ -1,7 +1,7 @@
 // The daisy command line: serve, migrate, check, admin-token, version.
-#include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include <cstdio>
 

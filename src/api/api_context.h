@@ -21,8 +21,8 @@ class FormCache;
 namespace jobs {
 class IntegrationRegistry;
 class JobRunner;
-}
-}
+}  // namespace jobs
+}  // namespace daisy
 
 namespace daisy::api {
 

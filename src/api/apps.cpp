@@ -86,7 +86,7 @@ boost::asio::awaitable<Response> patch_app(ApiContext& ctx, Request& req) {
     if (field.key != "unknown_event_types") errors.push_back({std::string(field.key), "is not a known field"});
   }
   if (!errors.empty()) co_return http::validation_problem(std::move(errors));
-  std::string id = req.param(0);
+  const std::string& id = req.param(0);
   std::string value(*policy);
   Status status = co_await ctx.store.set_unknown_event_types(id, value);
   if (!status.is_ok()) co_return store_failure(status, "app " + id);
@@ -97,7 +97,7 @@ boost::asio::awaitable<Response> patch_app(ApiContext& ctx, Request& req) {
 }
 
 boost::asio::awaitable<Response> delete_app(ApiContext& ctx, Request& req) {
-  std::string id = req.param(0);
+  const std::string& id = req.param(0);
   Status status = co_await ctx.store.delete_app(id);
   if (!status.is_ok()) co_return store_failure(status, "app " + id);
   ctx.auth.remove_app(id);
@@ -105,7 +105,7 @@ boost::asio::awaitable<Response> delete_app(ApiContext& ctx, Request& req) {
 }
 
 boost::asio::awaitable<Response> rotate_token(ApiContext& ctx, Request& req) {
-  std::string id = req.param(0);
+  const std::string& id = req.param(0);
   std::string token = generate_token(app_token_prefix);
   Sha256 hash = hash_token(token);
   Status status = co_await ctx.store.set_app_token(id, hash);

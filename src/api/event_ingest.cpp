@@ -30,9 +30,7 @@ using Item = events::SentEvent;
 // Parsed documents that items point into; a deque keeps them in place as it grows.
 using OwnedValues = std::deque<json::value>;
 
-std::string too_many_detail(std::size_t max) {
-  return "A batch holds at most " + std::to_string(max) + " events.";
-}
+std::string too_many_detail(std::size_t max) { return "A batch holds at most " + std::to_string(max) + " events."; }
 
 Response too_many_events(std::size_t max) { return http::problem(413, "too-many-events", too_many_detail(max)); }
 
@@ -149,7 +147,8 @@ std::optional<Response> read_json_events(std::string_view body, const events::Ev
   std::vector<FieldError> wrapper_errors;
   if (!list->is_array()) wrapper_errors.push_back({"events", "must be an array of events"});
   for (const auto& field : root.get_object()) {
-    if (field.key() != "events") wrapper_errors.push_back({std::string(field.key()), "is not a known field of a batch"});
+    if (field.key() != "events")
+      wrapper_errors.push_back({std::string(field.key()), "is not a known field of a batch"});
   }
   if (!wrapper_errors.empty()) {
     ingestion.reject(RejectionReason::invalid, wrapper_errors, body);

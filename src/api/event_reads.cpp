@@ -6,9 +6,9 @@
 
 #include <charconv>
 
-#include "store/record_json.h"
 #include "api/replies.h"
 #include "api/routes.h"
+#include "store/record_json.h"
 #include "util/ids.h"
 #include "util/iso8601.h"
 #include "util/json_text.h"
@@ -48,8 +48,7 @@ void read_time_bounds(const Request& req, std::optional<std::int64_t>& since, st
   }
 }
 
-std::optional<std::string> read_session_id(std::string_view raw, std::vector<FieldError>& errors,
-                                           const char* field) {
+std::optional<std::string> read_session_id(std::string_view raw, std::vector<FieldError>& errors, const char* field) {
   if (!is_uuid(raw)) {
     errors.push_back({field, "must be a UUID"});
     return std::nullopt;
@@ -147,8 +146,8 @@ Response get_session(ApiContext& ctx, Request& req) {
     summary = ctx.store.session_summary(filter.session_id, filter.app_id);
     if (!summary.is_ok()) return store_failure(summary.status(), "session " + filter.session_id);
   }
-  std::string prefix = "{\"session_id\":\"" + filter.session_id + "\",\"count\":" +
-                       std::to_string(summary.value().count) + ",\"first_timestamp\":\"" +
+  std::string prefix = "{\"session_id\":\"" + filter.session_id +
+                       "\",\"count\":" + std::to_string(summary.value().count) + ",\"first_timestamp\":\"" +
                        format_utc_ns(summary.value().first_ns) + "\",\"last_timestamp\":\"" +
                        format_utc_ns(summary.value().last_ns) + "\",";
   return events_page(rows, filter.limit, std::move(prefix), "events");

@@ -46,7 +46,8 @@ void check_key(std::string_view field, const std::string& value, std::vector<Fie
     return;
   }
   if (value.empty()) errors.push_back({std::string(field), "must not be empty"});
-  if (utf8_length(value) > max_event_name_length) errors.push_back({std::string(field), "must be at most 128 characters"});
+  if (utf8_length(value) > max_event_name_length)
+    errors.push_back({std::string(field), "must be at most 128 characters"});
 }
 
 // Pages in (category, name) order. The cursor is the last key of the page,
@@ -126,7 +127,8 @@ boost::asio::awaitable<Response> put_type(ApiContext& ctx, Request& req) {
 }
 
 boost::asio::awaitable<Response> delete_type(ApiContext& ctx, Request& req) {
-  std::string category = req.param(0), name = req.param(1);
+  const std::string& category = req.param(0);
+  const std::string& name = req.param(1);
   Status status = co_await ctx.store.delete_event_type(category, name);
   if (!status.is_ok()) co_return store_failure(status, "event type '" + category + "' / '" + name + "'");
   ctx.events->types.refresh(ctx.store, category, name);

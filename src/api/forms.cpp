@@ -3,9 +3,9 @@
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "forms/form_cache.h"
 #include "api/replies.h"
 #include "api/routes.h"
+#include "forms/form_cache.h"
 #include "http/json_body.h"
 #include "util/ids.h"
 #include "util/time.h"
@@ -43,9 +43,9 @@ boost::asio::awaitable<Response> save(ApiContext& ctx, const CompiledForm& curre
   compiled->form.version = current.form.version + (new_version ? 1 : 0);
   compiled->form.updated_at = now_utc();
   compiled->rules = std::get<std::shared_ptr<RuleSet>>(rules);
-  FormRow row{compiled->form.id, compiled->form.version,
-              json::serialize(compiled->form.definition.to_json()), compiled->form.created_at,
-              compiled->form.updated_at, ""};
+  FormRow row{
+      compiled->form.id,         compiled->form.version,    json::serialize(compiled->form.definition.to_json()),
+      compiled->form.created_at, compiled->form.updated_at, ""};
   Status status = co_await ctx.store.update_form(std::move(row), new_version);
   if (!status.is_ok()) co_return store_failure(status, "form " + current.form.id);
   ctx.forms->put(compiled);
@@ -71,8 +71,9 @@ boost::asio::awaitable<Response> create_form(ApiContext& ctx, Request& req) {
   compiled->form.created_at = compiled->form.updated_at = now_utc();
   compiled->form.definition = std::move(def);
   compiled->rules = std::get<std::shared_ptr<RuleSet>>(rules);
-  FormRow row{compiled->form.id, 1, json::serialize(compiled->form.definition.to_json()),
-              compiled->form.created_at, compiled->form.updated_at, ""};
+  FormRow row{
+      compiled->form.id,         1, json::serialize(compiled->form.definition.to_json()), compiled->form.created_at,
+      compiled->form.updated_at, ""};
   Status status = co_await ctx.store.create_form(std::move(row));
   if (!status.is_ok()) co_return store_failure(status, "form");
   ctx.forms->put(compiled);
@@ -119,12 +120,11 @@ boost::asio::awaitable<Response> patch_form(ApiContext& ctx, Request& req) {
   }
   // g++ 12: lambdas and co_await must not share an expression.
   std::function<Response(const Form&)> reply = [](const Form& f) { return form_reply(200, f); };
-  co_return co_await save(ctx, *current.value(), std::move(std::get<FormDefinition>(patched)), new_version, 200,
-                          reply);
+  co_return co_await save(ctx, *current.value(), std::move(std::get<FormDefinition>(patched)), new_version, 200, reply);
 }
 
 boost::asio::awaitable<Response> archive_form(ApiContext& ctx, Request& req) {
-  std::string id = req.param(0);
+  const std::string& id = req.param(0);
   auto current = ctx.forms->get(id);
   if (!current.is_ok()) co_return store_failure(current.status(), "form " + id);
   if (current.value()->form.archived()) co_return form_reply(200, current.value()->form);
@@ -206,7 +206,7 @@ boost::asio::awaitable<Response> patch_question(ApiContext& ctx, Request& req) {
   auto loaded = load_for_change(ctx, req.param(0));
   if (auto* refusal = std::get_if<Response>(&loaded)) co_return std::move(*refusal);
   auto current = std::get<std::shared_ptr<const CompiledForm>>(loaded);
-  std::string key = req.param(1);
+  const std::string& key = req.param(1);
   const Question* existing = current->form.definition.question(key);
   if (!existing) co_return http::not_found("question " + key);
   json::object merged = existing->to_json();

@@ -12,9 +12,8 @@ void register_health_routes(http::Router& router, ApiContext& ctx) {
   using http::Request;
   using http::Response;
 
-  router.add(Method::get, "/healthz", Access::public_, http::SyncHandler([](Request&) {
-               return Response(200, R"({"status":"ok"})");
-             }));
+  router.add(Method::get, "/healthz", Access::public_,
+             http::SyncHandler([](Request&) { return Response(200, R"({"status":"ok"})"); }));
 
   router.add(Method::get, "/readyz", Access::public_, http::SyncHandler([&ctx](Request&) {
                if (ctx.store.ready()) return Response(200, R"({"status":"ready"})");

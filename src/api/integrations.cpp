@@ -6,15 +6,15 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "store/record_json.h"
 #include "api/replies.h"
 #include "api/routes.h"
-#include "http/json_body.h"
 #include "domain/json_fields.h"
+#include "http/json_body.h"
 #include "jobs/job_runner.h"
 #include "jobs/kinds/webhook_signature.h"
-#include "util/iso8601.h"
+#include "store/record_json.h"
 #include "util/ids.h"
+#include "util/iso8601.h"
 #include "util/time.h"
 
 namespace daisy::api {
@@ -45,8 +45,8 @@ json::object integration_json(const IntegrationRow& row, const IntegrationDefini
 
 // The form or app the integration is attached to must exist.
 void check_source(ApiContext& ctx, const IntegrationDefinition& d, std::vector<FieldError>& errors) {
-  Status status = d.source_kind == "form" ? ctx.store.get_form(d.source_id).status()
-                                          : ctx.store.get_app(d.source_id).status();
+  Status status =
+      d.source_kind == "form" ? ctx.store.get_form(d.source_id).status() : ctx.store.get_app(d.source_id).status();
   if (status.code() == Status::Code::not_found) {
     errors.push_back({"source." + d.source_kind + "_id", "no " + d.source_kind + " has this id"});
   }
@@ -133,7 +133,7 @@ boost::asio::awaitable<Response> patch_integration(ApiContext& ctx, Request& req
 }
 
 boost::asio::awaitable<Response> delete_integration(ApiContext& ctx, Request& req) {
-  std::string id = req.param(0);
+  const std::string& id = req.param(0);
   Status status = co_await ctx.store.delete_integration(id);
   if (!status.is_ok()) co_return store_failure(status, "integration " + id);
   ctx.integrations->remove(id);
@@ -212,7 +212,8 @@ boost::asio::awaitable<Response> replay(ApiContext& ctx, Request& req) {
       auto rows = ctx.store.list_responses(d.source_id, filter);
       if (!rows.is_ok()) co_return store_failure(rows.status(), "responses");
       for (const ResponseRow& r : rows.value()) {
-        jobs.push_back(jobs::IntegrationRegistry::make_job(*integration, trigger_response_created, r.id, {.revision = r.revision}));
+        jobs.push_back(jobs::IntegrationRegistry::make_job(*integration, trigger_response_created, r.id,
+                                                           {.revision = r.revision}));
       }
       if (jobs.size() > max_replay_jobs) co_return too_many();
       if (rows.value().size() < filter.limit) break;
@@ -232,7 +233,8 @@ boost::asio::awaitable<Response> replay(ApiContext& ctx, Request& req) {
       for (const EventRow& e : rows.value()) {
         payload.clear();
         append_event(payload, e);
-        jobs.push_back(jobs::IntegrationRegistry::make_job(*integration, trigger_event_created, e.id, {.json = payload}));
+        jobs.push_back(
+            jobs::IntegrationRegistry::make_job(*integration, trigger_event_created, e.id, {.json = payload}));
       }
       if (jobs.size() > max_replay_jobs) co_return too_many();
       if (rows.value().size() < filter.limit) break;
@@ -243,8 +245,9 @@ boost::asio::awaitable<Response> replay(ApiContext& ctx, Request& req) {
   std::size_t made = jobs.size();
   // In slices, so one replay does not hold the writer for long.
   for (std::size_t from = 0; from < jobs.size(); from += 5000) {
-    std::vector<JobRow> slice(std::make_move_iterator(jobs.begin() + static_cast<std::ptrdiff_t>(from)),
-                              std::make_move_iterator(jobs.begin() + static_cast<std::ptrdiff_t>(std::min(jobs.size(), from + 5000))));
+    std::vector<JobRow> slice(
+        std::make_move_iterator(jobs.begin() + static_cast<std::ptrdiff_t>(from)),
+        std::make_move_iterator(jobs.begin() + static_cast<std::ptrdiff_t>(std::min(jobs.size(), from + 5000))));
     Status status = co_await ctx.store.insert_jobs(std::move(slice));
     if (!status.is_ok()) co_return store_failure(status, "jobs");
   }

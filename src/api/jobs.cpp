@@ -5,15 +5,15 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "store/record_json.h"
 #include "api/replies.h"
 #include "api/routes.h"
 #include "http/json_body.h"
 #include "jobs/job_runner.h"
 #include "jobs/retry_policy.h"
+#include "store/record_json.h"
 #include "util/crypto.h"
-#include "util/iso8601.h"
 #include "util/ids.h"
+#include "util/iso8601.h"
 #include "util/time.h"
 
 namespace daisy::api {
@@ -57,10 +57,8 @@ json::object job_json(Store& store, const JobRow& j) {
 }
 
 json::object attempt_json(const JobAttemptRow& a) {
-  json::object o{{"number", a.number},
-                 {"started_at", a.started_at},
-                 {"duration_ms", a.duration_ms},
-                 {"outcome", a.outcome}};
+  json::object o{
+      {"number", a.number}, {"started_at", a.started_at}, {"duration_ms", a.duration_ms}, {"outcome", a.outcome}};
   if (a.http_status) {
     o["http_status"] = a.http_status;
   } else {
@@ -86,7 +84,8 @@ Response list_jobs(ApiContext& ctx, Request& req) {
   std::vector<FieldError> errors;
   if (auto status = req.query_param("status")) {
     if (std::find(std::begin(statuses), std::end(statuses), *status) == std::end(statuses)) {
-      errors.push_back({"status", "must be one of pending, running, awaiting_callback, succeeded, failed, dead, cancelled"});
+      errors.push_back(
+          {"status", "must be one of pending, running, awaiting_callback, succeeded, failed, dead, cancelled"});
     }
     filter.status = *status;
   }
@@ -114,8 +113,7 @@ Response list_jobs(ApiContext& ctx, Request& req) {
 
 // Reads of the jobs first file the ones commits left in the outbox, so they
 // see every job acknowledged so far (JobStore::file_pending_jobs).
-boost::asio::awaitable<Response> after_filing(ApiContext& ctx, Request& req,
-                                              Response (*read)(ApiContext&, Request&)) {
+boost::asio::awaitable<Response> after_filing(ApiContext& ctx, Request& req, Response (*read)(ApiContext&, Request&)) {
   Status filed = co_await ctx.store.file_pending_jobs();
   if (!filed.is_ok()) co_return store_failure(filed, "jobs");
   co_return read(ctx, req);
@@ -143,7 +141,7 @@ Response get_job(ApiContext& ctx, Request& req) {
 }
 
 boost::asio::awaitable<Response> retry_job(ApiContext& ctx, Request& req) {
-  std::string id = req.param(0);
+  const std::string& id = req.param(0);
   auto job = co_await ctx.store.retry_job(id, now_ms());
   if (!job.is_ok()) co_return store_failure(job.status(), "job " + id);
   if (ctx.job_runner) ctx.job_runner->wake();
@@ -151,7 +149,7 @@ boost::asio::awaitable<Response> retry_job(ApiContext& ctx, Request& req) {
 }
 
 boost::asio::awaitable<Response> cancel_job(ApiContext& ctx, Request& req) {
-  std::string id = req.param(0);
+  const std::string& id = req.param(0);
   auto job = co_await ctx.store.cancel_job(id);
   if (!job.is_ok()) co_return store_failure(job.status(), "job " + id);
   co_return json_reply(200, job_json(ctx.store, job.value()));
@@ -163,7 +161,7 @@ constexpr std::size_t max_callback_error = 2000;
 // POST /v1/jobs/{id}/callback: the microservice that took a redis job reports
 // its end, with the job's own callback token (given in the published message).
 boost::asio::awaitable<Response> job_callback(ApiContext& ctx, Request& req) {
-  std::string id = req.param(0);
+  const std::string& id = req.param(0);
   std::string_view authorization = req.header("Authorization");
   constexpr std::string_view scheme = "Bearer ";
   if (authorization.substr(0, scheme.size()) != scheme || authorization.size() == scheme.size()) {

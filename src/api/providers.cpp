@@ -56,7 +56,8 @@ boost::asio::awaitable<Response> create_provider(ApiContext& ctx, Request& req) 
   auto parsed = http::parse_body_object(req);
   if (auto* refusal = std::get_if<Response>(&parsed)) co_return std::move(*refusal);
   auto definition = parse_provider_definition(std::get<json::object>(parsed));
-  if (auto* errors = std::get_if<std::vector<FieldError>>(&definition)) co_return http::validation_problem(std::move(*errors));
+  if (auto* errors = std::get_if<std::vector<FieldError>>(&definition))
+    co_return http::validation_problem(std::move(*errors));
   const ProviderDefinition& d = std::get<ProviderDefinition>(definition);
   ProviderRow row;
   row.id = new_uuid_v7();
@@ -106,7 +107,8 @@ boost::asio::awaitable<Response> update_provider(ApiContext& ctx, Request& req) 
   auto base = provider_definition_from_json(row.value().definition);
   if (!base) co_return store_failure(Status::internal("unreadable provider definition"), "provider");
   auto definition = parse_provider_definition(std::get<json::object>(parsed), &*base);
-  if (auto* errors = std::get_if<std::vector<FieldError>>(&definition)) co_return http::validation_problem(std::move(*errors));
+  if (auto* errors = std::get_if<std::vector<FieldError>>(&definition))
+    co_return http::validation_problem(std::move(*errors));
   const ProviderDefinition& d = std::get<ProviderDefinition>(definition);
   ProviderRow updated = row.value();
   updated.name = d.name;
@@ -130,7 +132,7 @@ boost::asio::awaitable<Response> update_provider(ApiContext& ctx, Request& req) 
 }
 
 boost::asio::awaitable<Response> delete_provider(ApiContext& ctx, Request& req) {
-  std::string id = req.param(0);
+  const std::string& id = req.param(0);
   Status status = co_await ctx.store.delete_provider(id);
   if (!status.is_ok()) co_return store_failure(status, "provider " + id);
   ctx.feeds->provider_removed(id);
@@ -138,7 +140,7 @@ boost::asio::awaitable<Response> delete_provider(ApiContext& ctx, Request& req) 
 }
 
 boost::asio::awaitable<Response> sync_provider(ApiContext& ctx, Request& req) {
-  std::string id = req.param(0);
+  const std::string& id = req.param(0);
   std::vector<feeds::FeedService::PullAsk> asks{{id, std::nullopt}};
   auto results = co_await ctx.feeds->pull(std::move(asks), "manual");
   const feeds::PullResult& result = *results.front();

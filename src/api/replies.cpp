@@ -1,11 +1,11 @@
 #include "api/replies.h"
 
-#include "util/json_text.h"
 #include "observability/log_value.h"
+#include "util/json_text.h"
 
+#include <spdlog/spdlog.h>
 #include <boost/json/serialize.hpp>
 #include <charconv>
-#include <spdlog/spdlog.h>
 
 namespace daisy::api {
 
@@ -16,8 +16,7 @@ http::Response store_failure(const Status& status, std::string_view what) {
     case Status::Code::conflict:
       return http::problem(409, "conflict", status.message());
     case Status::Code::unavailable: {
-      auto r = http::problem(503, "store-unavailable",
-                             "The store cannot take this request now; retry shortly.");
+      auto r = http::problem(503, "store-unavailable", "The store cannot take this request now; retry shortly.");
       r.headers.emplace_back("Retry-After", "1");
       return r;
     }
@@ -41,8 +40,7 @@ std::variant<Page, http::Response> page_from_query(const http::Request& req) {
     int value = 0;
     auto [ptr, ec] = std::from_chars(limit->data(), limit->data() + limit->size(), value);
     if (ec != std::errc{} || ptr != limit->data() + limit->size() || value < 1 || value > 1000) {
-      return http::validation_problem({{"limit", "must be an integer from 1 to 1000"}},
-                                      "Invalid query parameter.");
+      return http::validation_problem({{"limit", "must be an integer from 1 to 1000"}}, "Invalid query parameter.");
     }
     page.limit = static_cast<std::size_t>(value);
   }
@@ -50,8 +48,7 @@ std::variant<Page, http::Response> page_from_query(const http::Request& req) {
   if (!after) after = req.query_param("cursor");
   if (after) {
     if (after->size() > 256) {
-      return http::validation_problem({{"after", "must be at most 256 characters"}},
-                                      "Invalid query parameter.");
+      return http::validation_problem({{"after", "must be at most 256 characters"}}, "Invalid query parameter.");
     }
     page.after = *after;
   }
@@ -72,7 +69,7 @@ boost::json::object page_body(boost::json::array items, const Page& page, std::s
   bool full = items.size() == page.limit;
   body["items"] = std::move(items);
   if (full && !last_id.empty()) {
-    body["next_cursor"] = std::move(last_id);
+    body["next_cursor"] = last_id;
   } else {
     body["next_cursor"] = nullptr;
   }

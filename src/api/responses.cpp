@@ -133,12 +133,12 @@ boost::asio::awaitable<Response> submit(ApiContext& ctx, Request& req) {
   if (!errors.empty()) co_return http::validation_problem(std::move(errors));
 
   forms::Submission submission{.form_id = form_id,
-                                .answers = answers,
-                                .metadata = std::move(metadata),
-                                .submitted_at = std::move(submitted_at),
-                                .idempotency_key = std::move(key),
-                                .request_bytes = req.body,
-                                .caller = req.principal};
+                               .answers = answers,
+                               .metadata = std::move(metadata),
+                               .submitted_at = std::move(submitted_at),
+                               .idempotency_key = std::move(key),
+                               .request_bytes = req.body,
+                               .caller = req.principal};
   co_return outcome_reply(co_await forms::submit(services(ctx), std::move(submission)), 201);
 }
 
@@ -162,7 +162,7 @@ bool read_time_bound(const Request& req, std::string_view name, std::string& out
 }
 
 Response list_responses(ApiContext& ctx, Request& req) {
-  std::string form_id = req.param(0);
+  const std::string& form_id = req.param(0);
   auto form = ctx.forms->get(form_id);
   if (!form.is_ok()) return store_failure(form.status(), "form " + form_id);
   auto page = page_from_query(req);
@@ -241,7 +241,7 @@ Response list_revisions(ApiContext& ctx, Request& req) {
 // Streams every response of the form, a page of rows per call of the stream,
 // reading with a fresh query each time (constant memory whatever the count).
 Response export_responses(ApiContext& ctx, Request& req) {
-  std::string form_id = req.param(0);
+  const std::string& form_id = req.param(0);
   auto form = ctx.forms->get(form_id);
   if (!form.is_ok()) return store_failure(form.status(), "form " + form_id);
   std::string format = req.query_param("format").value_or("csv");
@@ -289,7 +289,8 @@ Response export_responses(ApiContext& ctx, Request& req) {
       }
     }
     if (!rows.value().empty()) state->after_seq = rows.value().back().seq;
-    if (out.size() > part_bytes) state->rows_per_call = std::max<std::size_t>(1, rows_per_call * part_bytes / out.size());
+    if (out.size() > part_bytes)
+      state->rows_per_call = std::max<std::size_t>(1, rows_per_call * part_bytes / out.size());
     return rows.value().size() == rows_per_call;
   };
   return r;

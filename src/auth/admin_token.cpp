@@ -10,9 +10,7 @@ namespace {
 constexpr std::string_view admin_hash_setting = "admin_token_sha256";
 constexpr std::size_t min_admin_token_length = 16;
 
-std::string hash_hex(const Sha256& hash) {
-  return to_hex(bytes_of(hash));
-}
+std::string hash_hex(const Sha256& hash) { return to_hex(bytes_of(hash)); }
 
 std::optional<Sha256> parse_hash_hex(const std::string& hex) {
   std::string bytes = from_hex(hex);
@@ -30,8 +28,7 @@ Status install(AppStore& store, Authenticator& auth, const Sha256& hash) {
 
 }  // namespace
 
-Result<AdminTokenOutcome> establish_admin_token(const std::string& configured, AppStore& store,
-                                                Authenticator& auth) {
+Result<AdminTokenOutcome> establish_admin_token(const std::string& configured, AppStore& store, Authenticator& auth) {
   AdminTokenOutcome outcome;
   auto stored = store.get_setting(admin_hash_setting);
   if (!stored.is_ok()) return stored.status();

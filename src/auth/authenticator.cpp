@@ -71,13 +71,11 @@ void Authenticator::remove_app(const std::string& app_id) {
   }
 }
 
-Authenticator::Outcome Authenticator::authenticate(std::string_view authorization,
-                                                   Principal& out) const {
+Authenticator::Outcome Authenticator::authenticate(std::string_view authorization, Principal& out) const {
   out = Principal{};
   if (authorization.empty()) return Outcome::missing;
   constexpr std::string_view scheme = "bearer ";
-  if (authorization.size() <= scheme.size() ||
-      !iequals(authorization.substr(0, scheme.size()), scheme)) {
+  if (authorization.size() <= scheme.size() || !iequals(authorization.substr(0, scheme.size()), scheme)) {
     return Outcome::malformed;
   }
   std::string_view token = authorization.substr(scheme.size());

@@ -43,7 +43,7 @@ class Authenticator {
     std::size_t operator()(const std::string& h) const;
   };
   mutable std::shared_mutex mu_;
-  std::string admin_hash_;                                           // 32 bytes
+  std::string admin_hash_;                                             // 32 bytes
   std::unordered_map<std::string, std::string, HashKey> app_by_hash_;  // hash -> app id
   std::unordered_map<std::string, std::string> hash_by_app_;
   std::uint64_t local_changes_ = 0;  // put_app and remove_app calls

@@ -2,7 +2,6 @@
 
 #include <boost/json/object.hpp>
 
-
 #include "util/ids.h"
 #include "util/iso8601.h"
 #include "util/utf8.h"
@@ -12,19 +11,23 @@ namespace json = boost::json;
 
 const char* rejection_reason_name(RejectionReason reason) {
   switch (reason) {
-    case RejectionReason::malformed: return "malformed";
-    case RejectionReason::invalid: return "invalid";
-    case RejectionReason::future_timestamp: return "future_timestamp";
-    case RejectionReason::schema: return "schema";
-    case RejectionReason::unknown_type: return "unknown_type";
+    case RejectionReason::malformed:
+      return "malformed";
+    case RejectionReason::invalid:
+      return "invalid";
+    case RejectionReason::future_timestamp:
+      return "future_timestamp";
+    case RejectionReason::schema:
+      return "schema";
+    case RejectionReason::unknown_type:
+      return "unknown_type";
   }
   return "invalid";
 }
 
 namespace {
 
-const json::string* string_field(const json::object& obj, std::string_view key,
-                                 std::vector<FieldError>& errors) {
+const json::string* string_field(const json::object& obj, std::string_view key, std::vector<FieldError>& errors) {
   const json::value* v = obj.if_contains(key);
   if (!v || v->is_null()) {
     errors.push_back({std::string(key), "is required"});
@@ -37,8 +40,7 @@ const json::string* string_field(const json::object& obj, std::string_view key,
   return &v->get_string();
 }
 
-void check_name(const json::object& obj, std::string_view key, std::string& out,
-                std::vector<FieldError>& errors) {
+void check_name(const json::object& obj, std::string_view key, std::string& out, std::vector<FieldError>& errors) {
   const json::string* s = string_field(obj, key, errors);
   if (!s) return;
   if (s->empty()) {

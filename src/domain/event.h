@@ -16,7 +16,7 @@ struct Event {
   std::string session_id;  // lower-case canonical UUID
   std::string category;
   std::string name;
-  std::int64_t timestamp_ns = 0;  // UTC
+  std::int64_t timestamp_ns = 0;             // UTC
   const boost::json::value* data = nullptr;  // an object, pointing into the parsed document
 };
 

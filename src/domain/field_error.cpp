@@ -12,7 +12,8 @@ boost::json::array field_errors_json(const std::vector<FieldError>& errors) {
     return sanitize_utf8(s, s.size() * 3, cut);
   };
   boost::json::array list;
-  for (const auto& e : errors) list.push_back(boost::json::object{{"field", text(e.field)}, {"message", text(e.message)}});
+  for (const auto& e : errors)
+    list.push_back(boost::json::object{{"field", text(e.field)}, {"message", text(e.message)}});
   return list;
 }
 

@@ -1,7 +1,7 @@
 #include "domain/form.h"
 
-#include <boost/json/array.hpp>
 #include <fmt/format.h>
+#include <boost/json/array.hpp>
 
 #include <set>
 
@@ -23,8 +23,7 @@ void read_title(const json::object& o, FormDefinition& def, bool required, std::
     if (required) errors.push_back({"title", "is required"});
     return;
   }
-  if (!it->value().is_string() || it->value().get_string().empty() ||
-      it->value().get_string().size() > max_title) {
+  if (!it->value().is_string() || it->value().get_string().empty() || it->value().get_string().size() > max_title) {
     errors.push_back({"title", "must be a non-empty string of at most 500 bytes"});
     return;
   }
@@ -173,8 +172,7 @@ std::variant<FormDefinition, std::vector<FieldError>> parse_form_definition(cons
 }
 
 std::variant<FormDefinition, std::vector<FieldError>> patch_form_definition(const FormDefinition& current,
-                                                                            const json::object& patch,
-                                                                            bool& changed) {
+                                                                            const json::object& patch, bool& changed) {
   std::vector<FieldError> errors;
   FormDefinition def = current;
   changed = false;

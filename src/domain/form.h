@@ -43,8 +43,9 @@ std::variant<FormDefinition, std::vector<FieldError>> parse_form_definition(cons
 
 // Applies a partial change (PATCH /v1/forms/{id}): fields present replace the
 // current ones. Sets questions_or_rules_changed when a new version is due.
-std::variant<FormDefinition, std::vector<FieldError>> patch_form_definition(
-    const FormDefinition& current, const boost::json::object& patch, bool& questions_or_rules_changed);
+std::variant<FormDefinition, std::vector<FieldError>> patch_form_definition(const FormDefinition& current,
+                                                                            const boost::json::object& patch,
+                                                                            bool& questions_or_rules_changed);
 
 // Checks questions as a whole: unique keys, at most 500.
 void check_questions(const std::vector<Question>& questions, std::vector<FieldError>& errors);

@@ -78,8 +78,7 @@ void read_triggers(const json::object& body, IntegrationDefinition& d, std::vect
 }
 
 void read_webhook_config(const json::object& config, WebhookConfig& w, bool sync, std::vector<FieldError>& errors) {
-  reject_unknown_fields(config, {"url", "headers", "timeout_ms", "max_per_second", "max_in_flight"}, errors,
-                        "config.");
+  reject_unknown_fields(config, {"url", "headers", "timeout_ms", "max_per_second", "max_in_flight"}, errors, "config.");
   read_string(config, "url", w.url, errors, "config.");
   if (w.url.empty()) {
     errors.push_back({"config.url", "is required (an http:// or https:// URL)"});
@@ -215,7 +214,8 @@ std::variant<IntegrationDefinition, std::vector<FieldError>> parse_integration_d
     if (d.mode != "async" && d.mode != "sync") {
       errors.push_back({"mode", "must be async or sync"});
     } else if (d.mode == "sync" && d.type == "redis") {
-      errors.push_back({"mode", "must be async for a redis integration (only webhooks can answer within the submission)"});
+      errors.push_back(
+          {"mode", "must be async for a redis integration (only webhooks can answer within the submission)"});
     }
   }
   read_triggers(body, d, errors);
@@ -235,7 +235,8 @@ std::variant<IntegrationDefinition, std::vector<FieldError>> parse_integration_d
   }
   // A change of mode alone keeps the config: its timeout must still suit the mode.
   if (d.type == "webhook" && d.mode == "sync" && d.webhook.timeout_ms > 30000 && !body.contains("config")) {
-    errors.push_back({"config.timeout_ms", "must be at most 30000 for a sync webhook: send a config with the new mode"});
+    errors.push_back(
+        {"config.timeout_ms", "must be at most 30000 for a sync webhook: send a config with the new mode"});
   }
   read_retry(body, d, errors);
   read_bool(body, "enabled", d.enabled, errors);

@@ -40,7 +40,7 @@ struct IntegrationDefinition {
   std::string source_kind;  // "form" or "app"
   std::string source_id;
   std::vector<std::string> triggers;
-  std::string type;           // "webhook" or "redis"
+  std::string type;            // "webhook" or "redis"
   std::string mode = "async";  // "async" or "sync" (webhook only)
   WebhookConfig webhook;
   RedisConfig redis;

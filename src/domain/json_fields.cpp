@@ -30,15 +30,16 @@ bool read_string(const json::object& body, std::string_view key, std::string& ou
   return true;
 }
 
-void read_int(const json::object& body, std::string_view key, int lo, int hi, int& out,
-              std::vector<FieldError>& errors, std::string_view prefix) {
+void read_int(const json::object& body, std::string_view key, int lo, int hi, int& out, std::vector<FieldError>& errors,
+              std::string_view prefix) {
   const json::value* v = body.if_contains(key);
   if (!v) return;
   if (!v->is_int64() && !v->is_uint64()) {
     errors.push_back({path(prefix, key), "must be an integer"});
     return;
   }
-  auto n = v->is_int64() ? v->as_int64() : static_cast<std::int64_t>(std::min<std::uint64_t>(v->as_uint64(), INT64_MAX));
+  auto n =
+      v->is_int64() ? v->as_int64() : static_cast<std::int64_t>(std::min<std::uint64_t>(v->as_uint64(), INT64_MAX));
   if (n < lo || n > hi) {
     errors.push_back({path(prefix, key), "must be between " + std::to_string(lo) + " and " + std::to_string(hi)});
     return;
@@ -57,9 +58,8 @@ void read_bool(const json::object& body, std::string_view key, bool& out, std::v
   }
 }
 
-void read_headers(const json::object& body, std::string_view key,
-                  std::vector<std::pair<std::string, std::string>>& out, std::vector<FieldError>& errors,
-                  std::string_view prefix) {
+void read_headers(const json::object& body, std::string_view key, std::vector<std::pair<std::string, std::string>>& out,
+                  std::vector<FieldError>& errors, std::string_view prefix) {
   const json::value* v = body.if_contains(key);
   if (!v) return;
   if (!v->is_object()) {

@@ -13,8 +13,7 @@ namespace json = boost::json;
 namespace {
 
 bool is_name_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-         c == '.';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
 }
 
 const json::object* read_options(const json::object& body, std::vector<FieldError>& errors) {
@@ -141,9 +140,12 @@ void check_daisy_source(const ProviderDefinition& d, std::vector<FieldError>& er
 
 std::string_view format_name(FeedFormat format) {
   switch (format) {
-    case FeedFormat::fever_xml: return "fever-xml";
-    case FeedFormat::json: return "json";
-    case FeedFormat::daisy: return "daisy";
+    case FeedFormat::fever_xml:
+      return "fever-xml";
+    case FeedFormat::json:
+      return "json";
+    case FeedFormat::daisy:
+      return "daisy";
   }
   return "fever-xml";
 }
@@ -174,7 +176,7 @@ json::object ProviderDefinition::to_json(bool reveal_token) const {
 }
 
 std::variant<ProviderDefinition, std::vector<FieldError>> parse_provider_definition(const json::object& body,
-                                                                                     const ProviderDefinition* base) {
+                                                                                    const ProviderDefinition* base) {
   std::vector<FieldError> errors;
   ProviderDefinition d = base ? *base : ProviderDefinition{};
   check_known_fields(body, errors);

@@ -22,8 +22,8 @@ struct ProviderDefinition {
   std::string name;  // 1..100 characters: letters, digits, '-', '_', '.'
   std::string url;   // http:// or https://
   FeedFormat format = FeedFormat::fever_xml;
-  int interval_s = 60;     // 5 .. 86400
-  int timeout_ms = 5000;   // 100 .. 120000, the whole pull
+  int interval_s = 60;    // 5 .. 86400
+  int timeout_ms = 5000;  // 100 .. 120000, the whole pull
   std::vector<std::pair<std::string, std::string>> headers;
   bool enabled = true;
   std::string timezone = "UTC";  // IANA name: the zone of fever-xml's local dates

@@ -1,11 +1,11 @@
 #include "domain/question.h"
 #include "util/utf8.h"
 
+#include <fmt/format.h>
+#include <re2/re2.h>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/string.hpp>
-#include <fmt/format.h>
-#include <re2/re2.h>
 
 #include <cmath>
 #include <set>
@@ -29,23 +29,28 @@ struct TypeName {
   std::string_view name;
 };
 constexpr TypeName type_names[] = {
-    {QuestionType::text, "text"},       {QuestionType::integer, "integer"},
-    {QuestionType::number, "number"},   {QuestionType::boolean, "boolean"},
-    {QuestionType::choice, "choice"},   {QuestionType::multi_choice, "multi_choice"},
-    {QuestionType::date, "date"},       {QuestionType::datetime, "datetime"},
-    {QuestionType::email, "email"},     {QuestionType::phone, "phone"},
+    {QuestionType::text, "text"},         {QuestionType::integer, "integer"},
+    {QuestionType::number, "number"},     {QuestionType::boolean, "boolean"},
+    {QuestionType::choice, "choice"},     {QuestionType::multi_choice, "multi_choice"},
+    {QuestionType::date, "date"},         {QuestionType::datetime, "datetime"},
+    {QuestionType::email, "email"},       {QuestionType::phone, "phone"},
     {QuestionType::geopoint, "geopoint"},
 };
 
 // The keys each type accepts beyond the common ones.
 std::set<std::string_view> constraint_keys(QuestionType t) {
   switch (t) {
-    case QuestionType::text: return {"min_length", "max_length", "pattern"};
+    case QuestionType::text:
+      return {"min_length", "max_length", "pattern"};
     case QuestionType::integer:
-    case QuestionType::number: return {"min", "max"};
-    case QuestionType::choice: return {"options"};
-    case QuestionType::multi_choice: return {"options", "min_selected", "max_selected"};
-    default: return {};
+    case QuestionType::number:
+      return {"min", "max"};
+    case QuestionType::choice:
+      return {"options"};
+    case QuestionType::multi_choice:
+      return {"options", "min_selected", "max_selected"};
+    default:
+      return {};
   }
 }
 
@@ -57,9 +62,8 @@ std::optional<double> as_number(const json::value& v) {
 }
 
 // A non-negative integer constraint, e.g. min_length.
-std::optional<std::int64_t> read_count(const json::object& o, std::string_view key,
-                                       const std::string& path, std::vector<FieldError>& errors,
-                                       std::int64_t limit) {
+std::optional<std::int64_t> read_count(const json::object& o, std::string_view key, const std::string& path,
+                                       std::vector<FieldError>& errors, std::int64_t limit) {
   auto it = o.find(key);
   if (it == o.end() || it->value().is_null()) return std::nullopt;
   const json::value& v = it->value();
@@ -79,8 +83,8 @@ std::optional<double> read_bound(const json::object& o, std::string_view key, co
   // Integer bounds stay within ±2^53, where a double holds every integer exactly.
   constexpr double max_exact = 9007199254740992.0;
   if (!d || !std::isfinite(*d) || (integral && (*d != std::floor(*d) || std::fabs(*d) > max_exact))) {
-    errors.push_back({path + "." + std::string(key),
-                      integral ? "must be an integer between -2^53 and 2^53" : "must be a number"});
+    errors.push_back(
+        {path + "." + std::string(key), integral ? "must be an integer between -2^53 and 2^53" : "must be a number"});
     return std::nullopt;
   }
   return d;
@@ -98,8 +102,8 @@ bool valid_email(std::string_view s) {
     return false;
   }
   for (unsigned char c : s) {
-    if (c <= ' ' || c == 0x7f || c == '<' || c == '>' || c == '(' || c == ')' || c == ',' || c == ';' ||
-        c == ':' || c == '\\' || c == '"' || c == '[' || c == ']') {
+    if (c <= ' ' || c == 0x7f || c == '<' || c == '>' || c == '(' || c == ')' || c == ',' || c == ';' || c == ':' ||
+        c == '\\' || c == '"' || c == '[' || c == ']') {
       return false;
     }
   }

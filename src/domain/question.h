@@ -21,7 +21,17 @@ class RE2;
 namespace daisy {
 
 enum class QuestionType {
-  text, integer, number, boolean, choice, multi_choice, date, datetime, email, phone, geopoint
+  text,
+  integer,
+  number,
+  boolean,
+  choice,
+  multi_choice,
+  date,
+  datetime,
+  email,
+  phone,
+  geopoint
 };
 
 std::optional<QuestionType> parse_question_type(std::string_view name);
@@ -36,7 +46,7 @@ struct Question {
 
   // text
   std::optional<std::int64_t> min_length, max_length;  // in Unicode code points
-  std::string pattern;                                // RE2 syntax, whole-answer match
+  std::string pattern;                                 // RE2 syntax, whole-answer match
   std::shared_ptr<const re2::RE2> compiled_pattern;
   // integer, number
   std::optional<double> min, max;
@@ -54,8 +64,7 @@ std::optional<Question> parse_question(const boost::json::value& input, const st
                                        std::vector<FieldError>& errors);
 
 // Checks one answer (present, not null). Appends at most one error, named by the key.
-void check_answer(const Question& question, const boost::json::value& answer,
-                  std::vector<FieldError>& errors);
+void check_answer(const Question& question, const boost::json::value& answer, std::vector<FieldError>& errors);
 
 bool is_valid_question_key(std::string_view key);
 

@@ -14,8 +14,7 @@ json::object Rule::to_json() const {
   return {{"name", name}, {"check", check}, {"message", message}, {"on_fail", reject ? "reject" : "flag"}};
 }
 
-std::optional<Rule> parse_rule(const json::value& input, const std::string& path,
-                               std::vector<FieldError>& errors) {
+std::optional<Rule> parse_rule(const json::value& input, const std::string& path, std::vector<FieldError>& errors) {
   std::size_t before = errors.size();
   if (!input.is_object()) {
     errors.push_back({path, "must be an object"});
@@ -30,8 +29,8 @@ std::optional<Rule> parse_rule(const json::value& input, const std::string& path
       return;
     }
     if (!it->value().is_string() || it->value().get_string().empty() || it->value().get_string().size() > limit) {
-      errors.push_back({path + "." + std::string(key),
-                        "must be a non-empty string of at most " + std::to_string(limit) + " bytes"});
+      errors.push_back(
+          {path + "." + std::string(key), "must be a non-empty string of at most " + std::to_string(limit) + " bytes"});
       return;
     }
     out = std::string(it->value().get_string());

@@ -68,7 +68,8 @@ void prepare(json::value& node, int depth, SchemaScan& scan) {
 // The longest string anywhere in a document (keys included).
 std::size_t longest_string(const json::value& v) {
   switch (v.kind()) {
-    case json::kind::string: return v.get_string().size();
+    case json::kind::string:
+      return v.get_string().size();
     case json::kind::array: {
       std::size_t n = 0;
       for (const auto& item : v.get_array()) n = std::max(n, longest_string(item));
@@ -81,7 +82,8 @@ std::size_t longest_string(const json::value& v) {
       }
       return n;
     }
-    default: return 0;
+    default:
+      return 0;
   }
 }
 

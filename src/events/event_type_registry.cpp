@@ -76,9 +76,7 @@ std::shared_ptr<const TypeTable> TypeTable::without(std::string_view category, s
   return replacing(h, std::move(b), size_ - 1);
 }
 
-void EventTypeRegistry::load(const std::vector<EventTypeRow>& rows) {
-  load_if_unchanged(rows, local_changes());
-}
+void EventTypeRegistry::load(const std::vector<EventTypeRow>& rows) { load_if_unchanged(rows, local_changes()); }
 
 std::uint64_t EventTypeRegistry::local_changes() const {
   std::lock_guard lock(mu_);

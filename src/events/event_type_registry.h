@@ -95,7 +95,7 @@ class UnknownTypePolicies {
 
   mutable std::mutex mu_;
   std::vector<std::string> rejecting_;  // few apps: a vector beats a hash set here
-  std::uint64_t local_changes_ = 0;      // refresh calls
+  std::uint64_t local_changes_ = 0;     // refresh calls
 };
 
 }  // namespace daisy::events

@@ -19,8 +19,7 @@ std::string errors_text(const std::vector<FieldError>& errors) {
 }  // namespace
 
 EventIngest::EventIngest(IngestServices services, std::string app_id)
-    : services_(services), app_id_(std::move(app_id)), received_ns_(now_ns()),
-      batch_(std::make_shared<EventBatch>()) {
+    : services_(services), app_id_(std::move(app_id)), received_ns_(now_ns()), batch_(std::make_shared<EventBatch>()) {
   batch_->rejection_cap = services_.state.settings.rejection_cap;
 }
 

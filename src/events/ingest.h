@@ -39,8 +39,8 @@ struct SentEvent {
 };
 
 struct IngestResult {
-  Status status;                   // not ok: nothing was stored
-  std::vector<std::string> ids;    // of the accepted events, in order
+  Status status;                                                          // not ok: nothing was stored
+  std::vector<std::string> ids;                                           // of the accepted events, in order
   std::vector<std::pair<std::size_t, std::vector<FieldError>>> rejected;  // (index as sent, why)
   std::vector<jobs::TriggeredAction> actions;
 };

@@ -1,5 +1,6 @@
 #include "feeds/feed_service.h"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -9,17 +10,16 @@
 #include <boost/asio/prefer.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <random>
 
 #include "feeds/fever_xml.h"
 #include "feeds/json_feed.h"
+#include "observability/log_value.h"
 #include "util/ids.h"
 #include "util/thread_name.h"
 #include "util/time.h"
-#include "observability/log_value.h"
 
 namespace daisy::feeds {
 namespace asio = boost::asio;
@@ -394,10 +394,11 @@ asio::awaitable<void> FeedService::run_pull(std::string id, std::string trigger)
                  log_value(definition.name), trigger, result.sync.http_status,
                  log_value(result.status.is_ok() ? result.sync.error : result.status.message()));
   } else {
-    spdlog::info("msg=\"provider pulled\" provider={} name={} trigger={} http_status={} seen={} new={} changed={} "
-                 "skipped={} duration_ms={}",
-                 id, log_value(definition.name), trigger, result.sync.http_status, result.sync.seen, result.sync.added,
-                 result.sync.changed, result.sync.skipped, result.sync.duration_ms);
+    spdlog::info(
+        "msg=\"provider pulled\" provider={} name={} trigger={} http_status={} seen={} new={} changed={} "
+        "skipped={} duration_ms={}",
+        id, log_value(definition.name), trigger, result.sync.http_status, result.sync.seen, result.sync.added,
+        result.sync.changed, result.sync.skipped, result.sync.duration_ms);
   }
   for (auto& w : waiters) w(result);
 }
@@ -455,8 +456,9 @@ asio::awaitable<PullResult> FeedService::pull_once(ProviderRow& row, const Provi
 asio::awaitable<void> FeedService::pull_fever_xml(const ProviderRow& row, const ProviderDefinition& def, Pull& pull) {
   PullWrite& write = *pull.write;
   SyncRow& sync = write.sync;
-  net::FetchRequest request{def.url, def.headers, std::chrono::milliseconds(def.timeout_ms),
-                            settings_.max_response_bytes, row.etag, row.last_modified};
+  net::FetchRequest request{
+      def.url,  def.headers,      std::chrono::milliseconds(def.timeout_ms), settings_.max_response_bytes,
+      row.etag, row.last_modified};
   net::FetchResult fetched = co_await fetcher_->fetch(std::move(request));
   sync.http_status = static_cast<int>(fetched.status);
   write.etag = row.etag;
@@ -605,8 +607,7 @@ asio::awaitable<std::vector<std::optional<PullResult>>> FeedService::pull(std::v
   using Results = std::vector<std::optional<PullResult>>;
   auto initiate = [this, asks = std::move(asks), trigger = std::move(trigger)](auto handler) mutable {
     using Handler = std::decay_t<decltype(handler)>;
-    auto executor =
-        asio::prefer(asio::get_associated_executor(handler), asio::execution::outstanding_work.tracked);
+    auto executor = asio::prefer(asio::get_associated_executor(handler), asio::execution::outstanding_work.tracked);
     // Every callback below runs on the caller's executor (one thread), so the
     // shared state needs no lock. Each ask ends once: by its pull or its deadline.
     struct Wait {
@@ -646,7 +647,7 @@ asio::awaitable<std::vector<std::optional<PullResult>>> FeedService::pull(std::v
     }
   };
   co_return co_await asio::async_initiate<const asio::use_awaitable_t<>, void(Results)>(std::move(initiate),
-                                                                                       asio::use_awaitable);
+                                                                                        asio::use_awaitable);
 }
 
 }  // namespace daisy::feeds

@@ -27,8 +27,8 @@
 #include <vector>
 
 #include "domain/provider.h"
-#include "net/fetcher.h"
 #include "feeds/search_index.h"
+#include "net/fetcher.h"
 #include "store/cluster_store.h"
 #include "store/feed_store.h"
 
@@ -86,8 +86,7 @@ class FeedService {
     std::string provider_id;
     std::optional<std::chrono::steady_clock::time_point> deadline;
   };
-  boost::asio::awaitable<std::vector<std::optional<PullResult>>> pull(std::vector<PullAsk> asks,
-                                                                      std::string trigger);
+  boost::asio::awaitable<std::vector<std::optional<PullResult>>> pull(std::vector<PullAsk> asks, std::string trigger);
 
   const SearchIndex& search_index() const { return index_; }
 
@@ -110,8 +109,7 @@ class FeedService {
   boost::asio::awaitable<void> run_pull(std::string id, std::string trigger);
   boost::asio::awaitable<void> schedule_loop();
   // Updates row's pull state (ETag, cursor, last sync) when the pull succeeds.
-  boost::asio::awaitable<PullResult> pull_once(ProviderRow& row, const ProviderDefinition& def,
-                                               std::string trigger);
+  boost::asio::awaitable<PullResult> pull_once(ProviderRow& row, const ProviderDefinition& def, std::string trigger);
   // The steps of pull_once, each on the service's thread (parsing on the parse thread).
   struct Pull;        // one pull in progress: what it will write, and what its result needs besides
   struct JsonSource;  // where a json or daisy provider's pages come from, and how they are read
@@ -151,7 +149,7 @@ class FeedService {
   std::array<std::array<std::atomic<std::uint64_t>, 2>, 3> pulls_{};
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<Tracked>> providers_;  // by id
-  std::set<std::string> deleted_;                               // ids deleted in this process's life
+  std::set<std::string> deleted_;                              // ids deleted in this process's life
   bool stopped_ = false;
 };
 

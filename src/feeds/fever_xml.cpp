@@ -26,10 +26,10 @@ struct Vocabulary {
   const char* end;
 };
 
-constexpr Vocabulary plan_words{"planList", "base_plan", "base_plan_id", "plan", "plan_id", "plan_start_date",
-                                "plan_end_date"};
-constexpr Vocabulary event_words{"eventList", "base_event", "base_event_id", "event", "event_id",
-                                 "event_start_date", "event_end_date"};
+constexpr Vocabulary plan_words{"planList", "base_plan",       "base_plan_id", "plan",
+                                "plan_id",  "plan_start_date", "plan_end_date"};
+constexpr Vocabulary event_words{"eventList", "base_event",       "base_event_id", "event",
+                                 "event_id",  "event_start_date", "event_end_date"};
 
 constexpr std::size_t max_title_bytes = 1000;
 constexpr std::size_t max_attribute_bytes = 16 * 1024;

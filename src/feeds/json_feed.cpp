@@ -52,7 +52,8 @@ std::variant<JsonPage, std::string> parse_json_page(std::string_view body, const
     if (!text || text->empty() || text->size() > max_item_id_length) {
       ++page.skipped;
       if (page.skip_reasons.size() < 10) {
-        page.skip_reasons.push_back("an item has no usable '" + id_field + "' (a string or an integer of at most 150 characters)");
+        page.skip_reasons.push_back("an item has no usable '" + id_field +
+                                    "' (a string or an integer of at most 150 characters)");
       }
       continue;
     }

@@ -94,8 +94,9 @@ SearchIndex::Reply::Reply(std::shared_ptr<const Snapshot> snapshot, std::optiona
                                 [](const SearchPlan& p, std::int64_t t) { return p.starts_at < t; })
              : plans.begin();
   // A plan ends no earlier than it starts, so none starting after `to` can match.
-  last_ = to ? std::upper_bound(it_, plans.end(), *to, [](std::int64_t t, const SearchPlan& p) { return t < p.starts_at; })
-             : plans.end();
+  last_ =
+      to ? std::upper_bound(it_, plans.end(), *to, [](std::int64_t t, const SearchPlan& p) { return t < p.starts_at; })
+         : plans.end();
 }
 
 bool SearchIndex::Reply::next(std::string& out, std::size_t part_bytes) {

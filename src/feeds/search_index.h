@@ -40,8 +40,7 @@ class SearchIndex {
 
   // The body of a /search reply: plans that start at or after `from` and end
   // at or before `to` (both inclusive; nullopt leaves that side open).
-  static std::string search(const Snapshot& snapshot, std::optional<std::int64_t> from,
-                            std::optional<std::int64_t> to);
+  static std::string search(const Snapshot& snapshot, std::optional<std::int64_t> from, std::optional<std::int64_t> to);
 
   // The same body in parts, written as the client reads it: each call of
   // next() appends about `part_bytes` of it. Holds the snapshot, so a reply

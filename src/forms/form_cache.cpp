@@ -62,8 +62,7 @@ void FormCache::put(std::shared_ptr<const CompiledForm> form) {
 
 void FormCache::put_locked(std::shared_ptr<const CompiledForm> form) {
   auto& slot = forms_[form->form.id];
-  if (slot && (slot->form.version > form->form.version ||
-               (slot->form.archived() && !form->form.archived()))) {
+  if (slot && (slot->form.version > form->form.version || (slot->form.archived() && !form->form.archived()))) {
     return;
   }
   if (forms_.size() > max_entries) {

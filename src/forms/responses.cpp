@@ -124,7 +124,8 @@ boost::asio::awaitable<Outcome> correct(ResponseServices s, Correction c) {
   auto existing = s.store.get_response(c.form_id, c.response_id);
   if (!existing.is_ok()) co_return store_failed(existing.status(), what);
   // Another app's data does not exist for an app.
-  if (c.caller.is_app() && existing.value().app_id != c.caller.app_id) co_return store_failed(Status::not_found(), what);
+  if (c.caller.is_app() && existing.value().app_id != c.caller.app_id)
+    co_return store_failed(Status::not_found(), what);
   auto checked = checked_row(s, c.form_id, *c.answers);
   if (auto* refusal = std::get_if<Refusal>(&checked)) co_return std::move(*refusal);
   auto row = std::get<std::shared_ptr<ResponseRow>>(checked);

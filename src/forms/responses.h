@@ -65,9 +65,9 @@ struct ResponseServices {
 struct Submission {
   std::string form_id;
   const boost::json::object* answers = nullptr;  // required
-  std::string metadata = "{}";                    // a JSON object's text
-  std::string submitted_at;                       // the stored text form; empty: when received
-  std::string idempotency_key;                    // empty: none
+  std::string metadata = "{}";                   // a JSON object's text
+  std::string submitted_at;                      // the stored text form; empty: when received
+  std::string idempotency_key;                   // empty: none
   // With a key: the request as sent. A repeat is the same caller with the
   // same bytes; anything else under the same key is refused.
   std::string_view request_bytes;
@@ -77,7 +77,7 @@ struct Submission {
 struct Correction {
   std::string form_id, response_id;
   const boost::json::object* answers = nullptr;  // required
-  Principal caller;  // an app corrects only its own responses
+  Principal caller;                              // an app corrects only its own responses
 };
 
 boost::asio::awaitable<Outcome> submit(ResponseServices services, Submission submission);

@@ -58,20 +58,17 @@ std::optional<Response> check_content_type(const Route& route, const Request& re
 std::optional<Response> check_content_encoding(const Route& route, const Request& req) {
   std::string_view encoding = req.header("Content-Encoding");
   if (encoding.empty() || iequals(encoding, "identity") || route.options.gzip) return std::nullopt;
-  return problem(415, "unsupported-media-type",
-                 "This route takes no Content-Encoding; send the body uncompressed.", {{"Content-Encoding",
-                 "is not accepted here"}});
+  return problem(415, "unsupported-media-type", "This route takes no Content-Encoding; send the body uncompressed.",
+                 {{"Content-Encoding", "is not accepted here"}});
 }
 
 }  // namespace
 
-Response Dispatcher::not_found_reply() {
-  return problem(404, "not-found", "No route matches this path.");
-}
+Response Dispatcher::not_found_reply() { return problem(404, "not-found", "No route matches this path."); }
 
 Response Dispatcher::method_not_allowed_reply(const RoutePattern& pattern) {
-  Response r = problem(405, "method-not-allowed",
-                       "This path does not accept that method; allowed: " + pattern.allow + ".");
+  Response r =
+      problem(405, "method-not-allowed", "This path does not accept that method; allowed: " + pattern.allow + ".");
   r.headers.emplace_back("Allow", pattern.allow);
   return r;
 }
@@ -81,8 +78,7 @@ boost::asio::awaitable<Response> Dispatcher::dispatch(const Route& route, Reques
   if (auto refusal = check_content_type(route, req)) co_return std::move(*refusal);
   if (auto refusal = check_content_encoding(route, req)) co_return std::move(*refusal);
 
-  if (static_cast<std::size_t>(metrics_.in_flight.fetch_add(1, std::memory_order_relaxed)) >=
-      max_in_flight_) {
+  if (static_cast<std::size_t>(metrics_.in_flight.fetch_add(1, std::memory_order_relaxed)) >= max_in_flight_) {
     metrics_.in_flight.fetch_sub(1, std::memory_order_relaxed);
     metrics_.rejected_overload.fetch_add(1, std::memory_order_relaxed);
     Response r = problem(503, "overloaded", "Too many requests are in progress; retry shortly.");
@@ -103,14 +99,15 @@ boost::asio::awaitable<Response> Dispatcher::dispatch(const Route& route, Reques
       response = co_await std::get<AsyncHandler>(route.handler)(req);
     }
   } catch (const std::exception& e) {
-    spdlog::error("msg=\"handler failed\" request_id={} route={} error={}", req.request_id,
-                  log_value(req.route), log_value(e.what()));
+    spdlog::error("msg=\"handler failed\" request_id={} route={} error={}", req.request_id, log_value(req.route),
+                  log_value(e.what()));
     failed = true;
   }
   if (failed) {
     response = problem(500, "internal-error",
                        "The server failed to handle this request; it has been logged with the "
-                       "request id " + req.request_id + ".");
+                       "request id " +
+                           req.request_id + ".");
   }
   co_return response;
 }

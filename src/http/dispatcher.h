@@ -13,8 +13,7 @@ namespace daisy::http {
 
 class Dispatcher {
  public:
-  Dispatcher(const Router& router, const Authenticator& auth, Metrics& metrics,
-             std::size_t max_in_flight)
+  Dispatcher(const Router& router, const Authenticator& auth, Metrics& metrics, std::size_t max_in_flight)
       : router_(router), auth_(auth), metrics_(metrics), max_in_flight_(max_in_flight) {}
 
   const Router& router() const { return router_; }

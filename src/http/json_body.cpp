@@ -1,10 +1,10 @@
 #include "http/json_body.h"
 
+#include <fmt/format.h>
+#include <boost/json/array.hpp>
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/stream_parser.hpp>
-#include <boost/json/array.hpp>
 #include <boost/json/string.hpp>
-#include <fmt/format.h>
 
 #include <vector>
 
@@ -102,8 +102,7 @@ std::variant<ParsedJson, Response> parse_json_object_body(const Request& req) {
   auto parsed = parse_json(req.body);
   if (auto* doc = std::get_if<ParsedJson>(&parsed)) {
     if (!doc->root().is_object()) {
-      return problem(422, "validation-failed", "The request body must be a JSON object.",
-                     {{"", "must be an object"}});
+      return problem(422, "validation-failed", "The request body must be a JSON object.", {{"", "must be an object"}});
     }
   }
   return parsed;
@@ -120,9 +119,8 @@ std::variant<boost::json::object, Response> parse_body_object(const Request& req
   return std::move(value.get_object());
 }
 
-std::optional<std::string_view> get_string(simdjson::dom::object obj, std::string_view key,
-                                           bool required, std::vector<FieldError>& errors,
-                                           std::string_view path_prefix) {
+std::optional<std::string_view> get_string(simdjson::dom::object obj, std::string_view key, bool required,
+                                           std::vector<FieldError>& errors, std::string_view path_prefix) {
   std::string field = std::string(path_prefix) + std::string(key);
   simdjson::dom::element value;
   if (obj[key].get(value)) {

@@ -3,9 +3,9 @@
 // Parsers are pooled: a ParsedJson keeps its parser (and so its elements valid)
 // for as long as it lives, across any co_await in the handler.
 
+#include <simdjson.h>
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
-#include <simdjson.h>
 
 #include <memory>
 #include <optional>
@@ -37,8 +37,7 @@ std::variant<ParsedJson, Response> parse_json(std::string_view text);
 
 // Parses text as one JSON document with Boost.JSON into storage; on failure,
 // a 400 problem naming the line, column and byte offset.
-std::variant<boost::json::value, Response> parse_json_value(std::string_view text,
-                                                            boost::json::storage_ptr storage);
+std::variant<boost::json::value, Response> parse_json_value(std::string_view text, boost::json::storage_ptr storage);
 
 // Parses the request body, which must be a JSON object (else 400/422 problems).
 std::variant<ParsedJson, Response> parse_json_object_body(const Request& req);
@@ -50,8 +49,7 @@ std::variant<ParsedJson, Response> parse_json_object_body(const Request& req);
 std::variant<boost::json::object, Response> parse_body_object(const Request& req);
 
 // Field accessors used by handlers; they append to errors and return nullopt on mismatch.
-std::optional<std::string_view> get_string(simdjson::dom::object obj, std::string_view key,
-                                           bool required, std::vector<FieldError>& errors,
-                                           std::string_view path_prefix = {});
+std::optional<std::string_view> get_string(simdjson::dom::object obj, std::string_view key, bool required,
+                                           std::vector<FieldError>& errors, std::string_view path_prefix = {});
 
 }  // namespace daisy::http

@@ -65,8 +65,7 @@ bool match_pattern(const RoutePattern& p, std::string_view path, Request& req) {
 
 }  // namespace
 
-void Router::add(Method method, std::string_view pattern, Access access, Handler handler,
-                 RouteOptions options) {
+void Router::add(Method method, std::string_view pattern, Access access, Handler handler, RouteOptions options) {
   if (pattern.empty() || pattern[0] != '/') throw std::invalid_argument("pattern must start with /");
   auto segments = split_pattern(pattern);
   if (std::count_if(segments.begin(), segments.end(), is_param) > static_cast<long>(Request::max_params)) {

@@ -17,8 +17,8 @@
 namespace daisy::http {
 
 enum class Access {
-  public_,    // no token needed
-  admin,      // the admin token only
+  public_,  // no token needed
+  admin,    // the admin token only
   app_or_admin,
 };
 
@@ -61,8 +61,7 @@ struct RouteMatch {
 
 class Router {
  public:
-  void add(Method method, std::string_view pattern, Access access, Handler handler,
-           RouteOptions options = {});
+  void add(Method method, std::string_view pattern, Access access, Handler handler, RouteOptions options = {});
 
   // Fills req.params on a path match. HEAD is served by the GET route.
   RouteMatch match(Method method, std::string_view path, Request& req) const;

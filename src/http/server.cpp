@@ -1,5 +1,8 @@
 #include "http/server.h"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -15,30 +18,27 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <array>
-#include <tuple>
-#include <optional>
-#include <utility>
-#include <cstdlib>
-#include <charconv>
 #include <atomic>
+#include <charconv>
+#include <cstdlib>
 #include <mutex>
-#include <thread>
+#include <optional>
 #include <stdexcept>
+#include <thread>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "http/problem.h"
 #include "observability/access_log.h"
+#include "observability/log_value.h"
 #include "util/append.h"
 #include "util/ascii.h"
 #include "util/ids.h"
 #include "util/thread_name.h"
 #include "util/time.h"
-#include "observability/log_value.h"
 
 namespace daisy::http {
 namespace asio = boost::asio;
@@ -72,16 +72,15 @@ struct Connection {
   Connection* next = nullptr;
 
   bool idle() const {
-    return state == State::waiting && header_started == SteadyClock::time_point{} &&
-           buffer.size() == 0;
+    return state == State::waiting && header_started == SteadyClock::time_point{} && buffer.size() == 0;
   }
 };
 
 bool valid_request_id(std::string_view id) {
   if (id.empty() || id.size() > 128) return false;
   for (char c : id) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_' || c == '.' || c == ':';
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+              c == '.' || c == ':';
     if (!ok) return false;
   }
   return true;
@@ -90,7 +89,8 @@ bool valid_request_id(std::string_view id) {
 // A header line that starts with a space or tab continues the one before it
 // (obs-fold), or follows the request line with whitespace: both refused.
 bool has_obs_fold(std::string_view head) {
-  for (auto at = head.find("\r\n"); at != std::string_view::npos && at + 2 < head.size(); at = head.find("\r\n", at + 2)) {
+  for (auto at = head.find("\r\n"); at != std::string_view::npos && at + 2 < head.size();
+       at = head.find("\r\n", at + 2)) {
     if (head[at + 2] == ' ' || head[at + 2] == '\t') return true;
   }
   return false;
@@ -127,15 +127,16 @@ struct Server::Impl {
       head = c;
     }
     void unlink(Connection* c) {
-      if (c->prev) c->prev->next = c->next;
-      else head = c->next;
+      if (c->prev)
+        c->prev->next = c->next;
+      else
+        head = c->next;
       if (c->next) c->next->prev = c->prev;
       c->prev = c->next = nullptr;
     }
   };
 
-  Impl(ServerConfig cfg, Dispatcher& d, Metrics& m)
-      : config(std::move(cfg)), dispatcher(d), metrics(m) {
+  Impl(ServerConfig cfg, Dispatcher& d, Metrics& m) : config(std::move(cfg)), dispatcher(d), metrics(m) {
     if (config.threads == 0) config.threads = 1;
     for (unsigned i = 0; i < config.threads; ++i) workers.push_back(std::make_unique<Worker>());
     acceptor.emplace(accept_ioc);
@@ -175,19 +176,22 @@ struct Server::Impl {
     enum class Outcome { read, refused, gone } outcome = Outcome::read;
     Response refusal{};
   };
+  // Answers a request whose head was refused, logs and counts it, and closes
+  // the connection.
+  asio::awaitable<void> refuse(Worker& w, Connection& conn, Request& req, Response& refusal,
+                               SteadyClock::time_point start, const std::string& remote);
   // Fills req from the parsed head (method, target, headers, request id) and
   // matches its route; body_limit is set to the route's.
   RouteMatch route_request(Request& req, const bhttp::request<bhttp::string_body>& msg, std::size_t& body_limit);
   asio::awaitable<BodyRead> read_body(Connection& conn, bhttp::request_parser<bhttp::string_body>& parser,
                                       const Request& req, std::size_t body_limit);
-  asio::awaitable<bool> send(Connection& conn, const Request& req, Response& resp, bool keep_alive,
-                             bool head_only, int version);
+  asio::awaitable<bool> send(Connection& conn, const Request& req, Response& resp, bool keep_alive, bool head_only,
+                             int version);
   asio::awaitable<bool> send_stream(Connection& conn, Response& resp, bool raw);
   asio::awaitable<std::tuple<boost::system::error_code, std::size_t>> read_head(Connection& conn);
   asio::awaitable<void> linger_close(Connection& conn);
-  void log_request(Worker& w, const Request& req, const Response& resp, std::string_view method,
-                   std::size_t bytes_in, std::size_t bytes_out, SteadyClock::time_point start,
-                   const std::string& remote);
+  void log_request(Worker& w, const Request& req, const Response& resp, std::string_view method, std::size_t bytes_in,
+                   std::size_t bytes_out, SteadyClock::time_point start, const std::string& remote);
 };
 
 std::uint16_t Server::Impl::listen() {
@@ -286,8 +290,7 @@ asio::awaitable<void> Server::Impl::accept_loop() {
       co_await backoff.async_wait(use_tuple);
       continue;
     }
-    if (static_cast<std::size_t>(metrics.open_connections.load(std::memory_order_relaxed)) >=
-        config.max_connections) {
+    if (static_cast<std::size_t>(metrics.open_connections.load(std::memory_order_relaxed)) >= config.max_connections) {
       boost::system::error_code ignored;
       socket.close(ignored);
       continue;
@@ -384,11 +387,13 @@ void Server::Impl::await_next_request(Connection& conn, Request& req, bool first
 std::optional<Response> Server::Impl::head_refusal(const boost::system::error_code& ec, bool folded, bool bad_host,
                                                    const Connection& conn, std::size_t largest_body) const {
   if (folded) {
-    return problem(400, "bad-request", "The request header uses line folding (obs-fold), which HTTP/1.1 does not allow.");
+    return problem(400, "bad-request",
+                   "The request header uses line folding (obs-fold), which HTTP/1.1 does not allow.");
   }
   if (bad_host) return problem(400, "bad-request", "An HTTP/1.1 request must carry exactly one Host header.");
   if (ec == bhttp::error::header_limit || ec == bhttp::error::buffer_overflow) {
-    return problem(431, "header-too-large", fmt::format("The request header exceeds {} bytes.", config.max_header_bytes));
+    return problem(431, "header-too-large",
+                   fmt::format("The request header exceeds {} bytes.", config.max_header_bytes));
   }
   if (ec == bhttp::error::body_limit) {
     return problem(413, "body-too-large", fmt::format("The request body exceeds {} bytes.", largest_body));
@@ -403,8 +408,19 @@ std::optional<Response> Server::Impl::head_refusal(const boost::system::error_co
   return std::nullopt;
 }
 
+asio::awaitable<void> Server::Impl::refuse(Worker& w, Connection& conn, Request& req, Response& refusal,
+                                           SteadyClock::time_point start, const std::string& remote) {
+  req.request_id = new_request_id();
+  req.route = {};
+  co_await send(conn, req, refusal, false, false, 11);
+  log_request(w, req, refusal, "-", 0, refusal.body.size(), start, remote);
+  metrics.record_request(metrics.unmatched_route(), refusal.status,
+                         std::chrono::duration<double>(SteadyClock::now() - start).count());
+  co_await linger_close(conn);
+}
+
 RouteMatch Server::Impl::route_request(Request& req, const bhttp::request<bhttp::string_body>& msg,
-                                        std::size_t& body_limit) {
+                                       std::size_t& body_limit) {
   req.method = parse_method(msg.method_string());
   req.target = msg.target();
   auto qmark = req.target.find('?');
@@ -479,7 +495,8 @@ asio::awaitable<void> Server::Impl::serve(Worker& w, Connection& conn, const std
     bool folded = false;
     if (!ec) {
       folded = has_obs_fold(std::string_view(static_cast<const char*>(conn.buffer.data().data()), head_end));
-      if (!folded) std::tie(ec, header_bytes) = co_await bhttp::async_read_header(conn.socket, conn.buffer, parser, use_tuple);
+      if (!folded)
+        std::tie(ec, header_bytes) = co_await bhttp::async_read_header(conn.socket, conn.buffer, parser, use_tuple);
     }
     auto start = SteadyClock::now();
     bool bad_host = false;
@@ -489,15 +506,10 @@ asio::awaitable<void> Server::Impl::serve(Worker& w, Connection& conn, const std
       bad_host = hosts > 1 || (hosts == 0 && parser.get().version() >= 11);
     }
     if (ec || folded || bad_host) {
-      auto refusal = head_refusal(ec, folded, bad_host, conn, largest_body);
-      if (!refusal) co_return;  // the client went away, or an idle connection timed out
-      req.request_id = new_request_id();
-      req.route = {};
-      co_await send(conn, req, *refusal, false, false, 11);
-      log_request(w, req, *refusal, "-", 0, refusal->body.size(), start, remote);
-      metrics.record_request(metrics.unmatched_route(), refusal->status,
-                             std::chrono::duration<double>(SteadyClock::now() - start).count());
-      co_await linger_close(conn);
+      // The connection ends here, answered or not.
+      if (auto refusal = head_refusal(ec, folded, bad_host, conn, largest_body)) {
+        co_await refuse(w, conn, req, *refusal, start, remote);
+      }
       co_return;
     }
 
@@ -536,8 +548,7 @@ asio::awaitable<void> Server::Impl::serve(Worker& w, Connection& conn, const std
     bool sent = co_await send(conn, req, resp, keep_alive, head_only, msg.version());
     std::size_t bytes_in = header_bytes + req.body.size();
     log_request(w, req, resp, msg.method_string(), bytes_in, head_only ? 0 : resp.body.size(), start, remote);
-    metrics.record_request(match.route ? match.route->metrics_index : metrics.unmatched_route(),
-                           resp.status,
+    metrics.record_request(match.route ? match.route->metrics_index : metrics.unmatched_route(), resp.status,
                            std::chrono::duration<double>(SteadyClock::now() - start).count());
     if (!sent) co_return;
     if (close_after) {
@@ -552,8 +563,8 @@ asio::awaitable<void> Server::Impl::serve(Worker& w, Connection& conn, const std
   }
 }
 
-asio::awaitable<bool> Server::Impl::send(Connection& conn, const Request& req, Response& resp,
-                                         bool keep_alive, bool head_only, int version) {
+asio::awaitable<bool> Server::Impl::send(Connection& conn, const Request& req, Response& resp, bool keep_alive,
+                                         bool head_only, int version) {
   std::string& head = conn.head;
   head.clear();
   head.append("HTTP/1.1 ");
@@ -725,9 +736,9 @@ asio::awaitable<void> Server::Impl::linger_close(Connection& conn) {
   }
 }
 
-void Server::Impl::log_request(Worker& w, const Request& req, const Response& resp,
-                               std::string_view method, std::size_t bytes_in, std::size_t bytes_out,
-                               SteadyClock::time_point start, const std::string& remote) {
+void Server::Impl::log_request(Worker& w, const Request& req, const Response& resp, std::string_view method,
+                               std::size_t bytes_in, std::size_t bytes_out, SteadyClock::time_point start,
+                               const std::string& remote) {
   std::string principal_label;
   std::string_view principal = "-";
   if (req.principal.is_admin()) {

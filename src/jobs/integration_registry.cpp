@@ -4,9 +4,9 @@
 
 #include <mutex>
 
+#include "observability/log_value.h"
 #include "util/ids.h"
 #include "util/time.h"
-#include "observability/log_value.h"
 
 namespace daisy::jobs {
 
@@ -120,7 +120,7 @@ void IntegrationRegistry::add_jobs(std::string_view source_id, std::string_view 
 }
 
 std::vector<std::shared_ptr<const ActiveIntegration>> IntegrationRegistry::sync_for(std::string_view source_id,
-                                                                                   std::string_view trigger) const {
+                                                                                    std::string_view trigger) const {
   std::vector<std::shared_ptr<const ActiveIntegration>> out;
   if (count_.load(std::memory_order_relaxed) == 0) return out;
   std::shared_lock lock(mu_);

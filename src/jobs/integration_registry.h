@@ -67,9 +67,8 @@ class IntegrationRegistry {
 
   // Adds a job to `jobs` (and an action to `actions`, when given) for each
   // enabled async integration of `source_id` that runs on `trigger`.
-  void add_jobs(std::string_view source_id, std::string_view trigger, std::string_view record_id,
-                JobPayload payload, std::vector<JobRow>& jobs,
-                std::vector<TriggeredAction>* actions = nullptr) const;
+  void add_jobs(std::string_view source_id, std::string_view trigger, std::string_view record_id, JobPayload payload,
+                std::vector<JobRow>& jobs, std::vector<TriggeredAction>* actions = nullptr) const;
   // One job of this integration (enabled or not) for a record, due now (a replay).
   static JobRow make_job(const ActiveIntegration& integration, std::string_view trigger, std::string_view record_id,
                          JobPayload payload);

@@ -1,11 +1,11 @@
 #include "jobs/job_runner.h"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <spdlog/spdlog.h>
 
 #include "jobs/kinds/webhook_action.h"
 #include "jobs/retry_policy.h"
@@ -48,13 +48,14 @@ JobRunner::JobRunner(JobStore& store, IntegrationRegistry& integrations, JobRunn
       sync_fetcher_(settings.allow_private_targets),
       attempt_seconds_({0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}),
       delivery_seconds_({0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60, 300, 1800, 3600, 21600, 86400}),
-      kinds_(make_action_kinds({io_, store_, fetcher_, settings.allow_private_targets, callback_base_,
-                                attempt_seconds_})) {}
+      kinds_(make_action_kinds(
+          {io_, store_, fetcher_, settings.allow_private_targets, callback_base_, attempt_seconds_})) {}
 
 void JobRunner::render_metrics(std::string& out) const {
   if (queue_counted_.load(std::memory_order_acquire)) {
-    out += "# HELP daisy_jobs Jobs waiting or under way, by status (the queue; counted every second).\n"
-           "# TYPE daisy_jobs gauge\n";
+    out +=
+        "# HELP daisy_jobs Jobs waiting or under way, by status (the queue; counted every second).\n"
+        "# TYPE daisy_jobs gauge\n";
     for (std::size_t i = 0; i < queue_statuses.size(); ++i) {
       out += "daisy_jobs{status=\"" + std::string(queue_statuses[i]) + "\"} " +
              std::to_string(queue_[i].load(std::memory_order_relaxed)) + "\n";
@@ -69,8 +70,9 @@ void JobRunner::render_metrics(std::string& out) const {
   }
   out += "# HELP daisy_job_attempt_seconds Time of one webhook request.\n# TYPE daisy_job_attempt_seconds histogram\n";
   attempt_seconds_.render(out, "daisy_job_attempt_seconds", "");
-  out += "# HELP daisy_job_delivery_seconds From a job's creation to its successful delivery.\n"
-         "# TYPE daisy_job_delivery_seconds histogram\n";
+  out +=
+      "# HELP daisy_job_delivery_seconds From a job's creation to its successful delivery.\n"
+      "# TYPE daisy_job_delivery_seconds histogram\n";
   delivery_seconds_.render(out, "daisy_job_delivery_seconds", "");
 }
 
@@ -141,7 +143,8 @@ asio::awaitable<void> JobRunner::loop() {
   // database (SQLite) every running job is its own; on a shared one (PostgreSQL)
   // the store requeues only the jobs this node held.
   Status requeued = co_await store_.requeue_running_jobs(now_ms());
-  if (!requeued.is_ok()) spdlog::error("msg=\"cannot requeue jobs left running\" error={}", log_value(requeued.message()));
+  if (!requeued.is_ok())
+    spdlog::error("msg=\"cannot requeue jobs left running\" error={}", log_value(requeued.message()));
   for (;;) {
     woken_.store(false, std::memory_order_relaxed);
     // Claims give way to the request path while it writes fast: one claim
@@ -216,10 +219,11 @@ asio::awaitable<void> JobRunner::run_job(JobRow job) {
   outcome.job_id = job.id;
   outcome.attempt_number = job.attempts;
   if (outcome.attempt.started_at.empty()) outcome.attempt.started_at = now_utc();
-  spdlog::info("msg=\"job attempt\" job={} integration={} attempt={} outcome={} http_status={} status={} ms={} error={}",
-               job.id, job.integration_id, job.attempts, outcome.attempt.outcome, outcome.attempt.http_status,
-               outcome.status, outcome.attempt.duration_ms,
-               log_value(outcome.attempt.error.empty() ? std::string_view("-") : outcome.attempt.error));
+  spdlog::info(
+      "msg=\"job attempt\" job={} integration={} attempt={} outcome={} http_status={} status={} ms={} error={}", job.id,
+      job.integration_id, job.attempts, outcome.attempt.outcome, outcome.attempt.http_status, outcome.status,
+      outcome.attempt.duration_ms,
+      log_value(outcome.attempt.error.empty() ? std::string_view("-") : outcome.attempt.error));
   attempts_[outcome_index(outcome.attempt.outcome)].fetch_add(1, std::memory_order_relaxed);
   if (outcome.status == "succeeded") {
     if (auto created = parse_timestamp_ns(job.created_at)) {
@@ -230,7 +234,8 @@ asio::awaitable<void> JobRunner::run_job(JobRow job) {
   auto recorded = co_await store_.finish_attempt(std::move(outcome));
   if (!recorded.is_ok()) {
     // The lease runs out and the job is attempted again.
-    spdlog::error("msg=\"cannot record a job attempt\" job={} error={}", job.id, log_value(recorded.status().message()));
+    spdlog::error("msg=\"cannot record a job attempt\" job={} error={}", job.id,
+                  log_value(recorded.status().message()));
   } else if (disables && recorded.value()) {
     // The store disabled the integration: new submissions must see it too.
     auto row = store_.get_integration(job.integration_id);

@@ -38,9 +38,9 @@ namespace daisy::jobs {
 using PayloadOf = std::function<Result<std::string>(const JobRow&)>;
 
 struct JobRunnerSettings {
-  bool allow_private_targets = false;  // webhooks may reach internal addresses
-  std::size_t max_in_flight = 256;     // deliveries at once, all integrations together
-  std::chrono::milliseconds poll{1000};   // how often the store is asked for due jobs when nothing wakes the runner
+  bool allow_private_targets = false;    // webhooks may reach internal addresses
+  std::size_t max_in_flight = 256;       // deliveries at once, all integrations together
+  std::chrono::milliseconds poll{1000};  // how often the store is asked for due jobs when nothing wakes the runner
   // Longer than any delivery: the longest timeout (120 s) after the longest
   // wait for an integration's rate limit (every claimed job queued behind one
   // limited to a request per second: 256 s).

@@ -15,7 +15,8 @@ boost::asio::awaitable<void> RecordActions::committed(std::string_view record_id
   if (record_id.empty()) co_return;
   auto sync = integrations_->sync_for(source_id_, trigger_);
   if (sync.empty()) co_return;
-  auto answered = co_await runner_->call_sync(std::move(sync), std::string(trigger_), std::string(record_id), payload());
+  auto answered =
+      co_await runner_->call_sync(std::move(sync), std::string(trigger_), std::string(record_id), payload());
   actions_.insert(actions_.end(), answered.begin(), answered.end());
 }
 

@@ -32,10 +32,10 @@ bool in_v4(std::uint32_t ip, const char* net, int bits) {
 }
 
 bool internal_v4(std::uint32_t ip) {
-  static constexpr std::pair<const char*, int> ranges[] = {
-      {"0.0.0.0", 8},     {"10.0.0.0", 8},    {"100.64.0.0", 10}, {"127.0.0.0", 8},  {"169.254.0.0", 16},
-      {"172.16.0.0", 12}, {"192.0.0.0", 24},  {"192.168.0.0", 16}, {"198.18.0.0", 15}, {"224.0.0.0", 4},
-      {"240.0.0.0", 4}};
+  static constexpr std::pair<const char*, int> ranges[] = {{"0.0.0.0", 8},    {"10.0.0.0", 8},     {"100.64.0.0", 10},
+                                                           {"127.0.0.0", 8},  {"169.254.0.0", 16}, {"172.16.0.0", 12},
+                                                           {"192.0.0.0", 24}, {"192.168.0.0", 16}, {"198.18.0.0", 15},
+                                                           {"224.0.0.0", 4},  {"240.0.0.0", 4}};
   return std::any_of(std::begin(ranges), std::end(ranges), [&](const auto& r) { return in_v4(ip, r.first, r.second); });
 }
 
@@ -51,11 +51,11 @@ bool is_internal_address(const sockaddr* address) {
   }
   if (address->sa_family == AF_INET6) {
     const auto* a = &reinterpret_cast<const sockaddr_in6*>(address)->sin6_addr;
-    if (IN6_IS_ADDR_LOOPBACK(a) || IN6_IS_ADDR_UNSPECIFIED(a) || IN6_IS_ADDR_LINKLOCAL(a) ||
-        IN6_IS_ADDR_SITELOCAL(a) || IN6_IS_ADDR_MULTICAST(a)) {
+    if (IN6_IS_ADDR_LOOPBACK(a) || IN6_IS_ADDR_UNSPECIFIED(a) || IN6_IS_ADDR_LINKLOCAL(a) || IN6_IS_ADDR_SITELOCAL(a) ||
+        IN6_IS_ADDR_MULTICAST(a)) {
       return true;
     }
-    if ((a->s6_addr[0] & 0xfe) == 0xfc) return true;  // unique local fc00::/7
+    if ((a->s6_addr[0] & 0xfe) == 0xfc) return true;                     // unique local fc00::/7
     static constexpr std::uint8_t nat64[12] = {0x00, 0x64, 0xff, 0x9b};  // 64:ff9b::/96 embeds an IPv4 address
     if (std::memcmp(a->s6_addr, nat64, 12) == 0) {
       std::uint32_t v4;
@@ -182,8 +182,7 @@ void Fetcher::fetch(FetchRequest request, std::function<void(FetchResult)> done)
 asio::awaitable<FetchResult> Fetcher::fetch(FetchRequest request) {
   auto initiate = [this, request = std::move(request)](auto handler) mutable {
     using Handler = std::decay_t<decltype(handler)>;
-    auto executor =
-        asio::prefer(asio::get_associated_executor(handler), asio::execution::outstanding_work.tracked);
+    auto executor = asio::prefer(asio::get_associated_executor(handler), asio::execution::outstanding_work.tracked);
     auto shared = std::make_shared<Handler>(std::move(handler));
     fetch(std::move(request), [executor, shared](FetchResult result) {
       asio::post(executor, [shared, result = std::move(result)]() mutable { (*shared)(std::move(result)); });
@@ -242,8 +241,9 @@ void Fetcher::Transfer::settle(CURLcode code) {
   result.status = 0;
   result.body.clear();
   if (refused_address) {
-    result.error = "refused: the target's address is internal (loopback, private or link-local); "
-                   "start Daisy with --allow-private-targets to allow it";
+    result.error =
+        "refused: the target's address is internal (loopback, private or link-local); "
+        "start Daisy with --allow-private-targets to allow it";
   } else if (too_large || code == CURLE_FILESIZE_EXCEEDED) {
     result.too_large = true;
     result.error = "the response is larger than " + std::to_string(request.max_bytes) + " bytes";

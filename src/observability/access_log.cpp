@@ -79,8 +79,10 @@ void append_logfmt_value(std::string& out, std::string_view value) {
       out.push_back(static_cast<char>(c));
       ++i;
     } else if (c < 0x80) {
-      if (c < 0x20 || c == 0x7f) fmt::format_to(std::back_inserter(out), "\\x{:02x}", c);
-      else out.push_back(static_cast<char>(c));
+      if (c < 0x20 || c == 0x7f)
+        fmt::format_to(std::back_inserter(out), "\\x{:02x}", c);
+      else
+        out.push_back(static_cast<char>(c));
       ++i;
     } else if (std::size_t n = utf8_sequence_length(value, i); n == 0) {
       fmt::format_to(std::back_inserter(out), "\\x{:02x}", c);

@@ -5,9 +5,8 @@
 namespace daisy {
 namespace {
 
-constexpr std::array<int, 26> tracked_statuses = {100, 200, 201, 202, 204, 206, 301, 302, 304,
-                                                  400, 401, 403, 404, 405, 408, 409, 410, 411,
-                                                  413, 415, 422, 429, 431, 500, 503, 0};
+constexpr std::array<int, 26> tracked_statuses = {100, 200, 201, 202, 204, 206, 301, 302, 304, 400, 401, 403, 404,
+                                                  405, 408, 409, 410, 411, 413, 415, 422, 429, 431, 500, 503, 0};
 constexpr std::size_t status_slots = tracked_statuses.size();  // last slot: any other status
 
 std::size_t status_slot(int status) {
@@ -17,9 +16,8 @@ std::size_t status_slot(int status) {
   return status_slots - 1;
 }
 
-const std::vector<double> latency_bounds = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
-                                            0.01,   0.025,   0.05,   0.1,   0.25,   0.5,
-                                            1,      2.5,     5,      10};
+const std::vector<double> latency_bounds = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                            0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
 
 constexpr std::size_t shard_count = 16;
 
@@ -45,8 +43,7 @@ void add_double(std::atomic<double>& a, double v) {
 }  // namespace
 
 Histogram::Histogram(std::vector<double> bounds)
-    : bounds_(std::move(bounds)),
-      buckets_(new std::atomic<std::uint64_t>[bounds_.size() + 1]) {
+    : bounds_(std::move(bounds)), buckets_(new std::atomic<std::uint64_t>[bounds_.size() + 1]) {
   for (std::size_t i = 0; i <= bounds_.size(); ++i) buckets_[i].store(0);
 }
 
@@ -146,9 +143,7 @@ void Metrics::add_collector(std::function<void(std::string&)> collector) {
 std::string Metrics::render() const {
   std::string out;
   out.reserve(64 * 1024);
-  auto label_of = [&](std::size_t r) {
-    return r < route_labels_.size() ? route_labels_[r] : std::string("unmatched");
-  };
+  auto label_of = [&](std::size_t r) { return r < route_labels_.size() ? route_labels_[r] : std::string("unmatched"); };
 
   out += "# HELP daisy_http_requests_total HTTP requests answered, by route and status.\n";
   out += "# TYPE daisy_http_requests_total counter\n";
@@ -162,20 +157,21 @@ std::string Metrics::render() const {
       }
       if (n == 0) continue;
       int status = slot == status_slots - 1 ? other : tracked_statuses[slot];
-      out += fmt::format("daisy_http_requests_total{{route=\"{}\",status=\"{}\"}} {}\n",
-                         escape_label(label_of(r)), status, n);
+      out += fmt::format("daisy_http_requests_total{{route=\"{}\",status=\"{}\"}} {}\n", escape_label(label_of(r)),
+                         status, n);
     }
   }
 
-  out += "# HELP daisy_http_request_duration_seconds Time from a complete request header to the reply being handed to the socket.\n";
+  out +=
+      "# HELP daisy_http_request_duration_seconds Time from a complete request header to the reply being handed to the "
+      "socket.\n";
   out += "# TYPE daisy_http_request_duration_seconds histogram\n";
   for (std::size_t r = 0; r <= route_labels_.size(); ++r) {
     Histogram::Snapshot merged;
     for (const auto& s : shards_) merged.add(s->latency[r].snapshot());
     if (merged.count == 0) continue;
     Histogram::render(out, "daisy_http_request_duration_seconds",
-                      fmt::format("route=\"{}\"", escape_label(label_of(r))), latency_bounds,
-                      merged);
+                      fmt::format("route=\"{}\"", escape_label(label_of(r))), latency_bounds, merged);
   }
 
   out += "# HELP daisy_http_requests_in_flight Requests being handled now.\n";
@@ -187,7 +183,9 @@ std::string Metrics::render() const {
   out += "# HELP daisy_http_rejected_overload_total Requests refused with 503 because too many were in flight.\n";
   out += "# TYPE daisy_http_rejected_overload_total counter\n";
   out += fmt::format("daisy_http_rejected_overload_total {}\n", rejected_overload.load());
-  out += "# HELP daisy_http_connections_timed_out_total Connections closed for exceeding a header, read, idle or write timeout.\n";
+  out +=
+      "# HELP daisy_http_connections_timed_out_total Connections closed for exceeding a header, read, idle or write "
+      "timeout.\n";
   out += "# TYPE daisy_http_connections_timed_out_total counter\n";
   out += fmt::format("daisy_http_connections_timed_out_total {}\n", connections_timed_out.load());
 
@@ -200,7 +198,9 @@ std::string Metrics::render() const {
   out += "# HELP daisy_store_sync_seconds Duration of one disk sync making the commits before it durable.\n";
   out += "# TYPE daisy_store_sync_seconds histogram\n";
   sync_seconds.render(out, "daisy_store_sync_seconds", "");
-  out += "# HELP daisy_store_background_seconds Duration of one step of the writer's work between commits (writing deferred index entries).\n";
+  out +=
+      "# HELP daisy_store_background_seconds Duration of one step of the writer's work between commits (writing "
+      "deferred index entries).\n";
   out += "# TYPE daisy_store_background_seconds histogram\n";
   background_seconds.render(out, "daisy_store_background_seconds", "");
 

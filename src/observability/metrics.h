@@ -4,9 +4,9 @@
 // threads never contend on a cache line; a scrape sums the shards.
 
 #include <array>
-#include <deque>
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -62,7 +62,7 @@ class Metrics {
 
   Histogram commit_seconds;
   Histogram commit_batch_size;
-  Histogram sync_seconds;  // one disk sync making commits durable
+  Histogram sync_seconds;        // one disk sync making commits durable
   Histogram background_seconds;  // one step of the writer's work between commits
 
   // Later subsystems add their own series here; each appends complete lines.

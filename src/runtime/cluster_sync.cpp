@@ -2,12 +2,13 @@
 
 #include <spdlog/spdlog.h>
 
-#include "util/thread_name.h"
 #include "observability/log_value.h"
+#include "util/thread_name.h"
 
 namespace daisy {
 
-ClusterSync::ClusterSync(ClusterStore& store, std::chrono::milliseconds interval) : store_(store), interval_(interval) {}
+ClusterSync::ClusterSync(ClusterStore& store, std::chrono::milliseconds interval)
+    : store_(store), interval_(interval) {}
 
 ClusterSync::~ClusterSync() { stop(); }
 

@@ -24,15 +24,15 @@ struct Config {
   unsigned idle_timeout_ms = 60'000;
   unsigned write_timeout_ms = 30'000;
   unsigned shutdown_grace_ms = 15'000;
-  std::string sqlite_synchronous = "full";  // full | normal
+  std::string sqlite_synchronous = "full";     // full | normal
   unsigned event_max_skew_seconds = 60;        // how far in the future an event's timestamp may be
   std::size_t event_rejections_cap = 100'000;  // rejected events kept
   unsigned event_index_delay_ms = 1000;        // longest an event's index entries wait in memory
   // This server's URL as the microservices of redis integrations reach it
   // (their callbacks); empty: http://<listen address>.
   std::string public_url;
-  bool allow_private_targets = false;           // provider pulls and webhooks may reach internal addresses
-  std::size_t feed_max_bytes = 256u << 20;      // largest provider response
+  bool allow_private_targets = false;       // provider pulls and webhooks may reach internal addresses
+  std::size_t feed_max_bytes = 256u << 20;  // largest provider response
   std::string log_level = "info";
   // Wall time for all the rules of one submission (the instruction and memory
   // budgets usually stop a runaway rule first).

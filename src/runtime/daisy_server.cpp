@@ -10,26 +10,26 @@
 #include <optional>
 #include <thread>
 
-#include "forms/form_cache.h"
-#include "store/record_json.h"
 #include "api/routes.h"
-#include "auth/authenticator.h"
 #include "auth/admin_token.h"
+#include "auth/authenticator.h"
 #include "events/events_state.h"
 #include "feeds/feed_service.h"
-#include "jobs/integration_registry.h"
-#include "jobs/job_runner.h"
+#include "forms/form_cache.h"
 #include "http/dispatcher.h"
 #include "http/server.h"
+#include "jobs/integration_registry.h"
+#include "jobs/job_runner.h"
+#include "observability/log_value.h"
 #include "observability/metrics.h"
 #include "runtime/cluster_sync.h"
 #include "runtime/data_dir_lock.h"
 #include "runtime/memory_release.h"
 #include "store/postgres/pg_store.h"
+#include "store/record_json.h"
 #include "store/sqlite/integrity.h"
 #include "store/sqlite/sqlite_store.h"
 #include "util/ids.h"
-#include "observability/log_value.h"
 
 namespace daisy {
 namespace {
@@ -71,10 +71,9 @@ std::string refuse_lost_database(const Config& config, const std::string& db_pat
   if (parent != fs::weakly_canonical(fs::path(config.data_dir), ec)) return {};
   bool missing = !fs::exists(db_path, ec);
   if (!missing && fs::file_size(db_path, ec) > 0) return {};
-  return "the data dir " + config.data_dir + " has been used before (it holds a node-id), but its database " +
-         db_path + (missing ? " is missing" : " is empty") +
-         ": restore the database from a backup, or remove " + config.data_dir +
-         "/node-id to start afresh with an empty one";
+  return "the data dir " + config.data_dir + " has been used before (it holds a node-id), but its database " + db_path +
+         (missing ? " is missing" : " is empty") + ": restore the database from a backup, or remove " +
+         config.data_dir + "/node-id to start afresh with an empty one";
 }
 
 // Opens the store named by --db. serving: for `daisy serve`, whose node id
@@ -150,7 +149,6 @@ bool run_migrations(Store& store) {
   for (int v : applied.value()) spdlog::info("msg=\"migration applied\" version={}", v);
   return true;
 }
-
 
 // Installs the admin token (see auth/admin_token.h) and shows a generated one.
 bool establish_admin(const Config& config, Store& store, Authenticator& auth) {

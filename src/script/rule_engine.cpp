@@ -6,8 +6,8 @@
 #include <lua5.4/lua.h>
 #include <lua5.4/lualib.h>
 
-#include <boost/json/array.hpp>
 #include <fmt/format.h>
+#include <boost/json/array.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -18,8 +18,8 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr int hook_every = 1000;   // instructions between budget checks
-constexpr int max_depth = 16;      // nesting of answers converted to Lua
+constexpr int hook_every = 1000;  // instructions between budget checks
+constexpr int max_depth = 16;     // nesting of answers converted to Lua
 constexpr std::size_t max_idle_states = 16;
 
 // Thrown from the count hook when a budget runs out. It is not a Lua error:
@@ -98,11 +98,21 @@ void push_json(lua_State* L, const json::value& v, int depth) {
   }
   luaL_checkstack(L, 4, "answers nested too deeply");
   switch (v.kind()) {
-    case json::kind::null: lua_pushnil(L); break;
-    case json::kind::bool_: lua_pushboolean(L, v.get_bool()); break;
-    case json::kind::int64: lua_pushinteger(L, static_cast<lua_Integer>(v.get_int64())); break;
-    case json::kind::uint64: lua_pushnumber(L, static_cast<lua_Number>(v.get_uint64())); break;
-    case json::kind::double_: lua_pushnumber(L, v.get_double()); break;
+    case json::kind::null:
+      lua_pushnil(L);
+      break;
+    case json::kind::bool_:
+      lua_pushboolean(L, v.get_bool());
+      break;
+    case json::kind::int64:
+      lua_pushinteger(L, static_cast<lua_Integer>(v.get_int64()));
+      break;
+    case json::kind::uint64:
+      lua_pushnumber(L, static_cast<lua_Number>(v.get_uint64()));
+      break;
+    case json::kind::double_:
+      lua_pushnumber(L, v.get_double());
+      break;
     case json::kind::string: {
       const auto& s = v.get_string();
       lua_pushlstring(L, s.data(), s.size());
@@ -321,8 +331,10 @@ int guarded_string_rep(lua_State* L) {
 }
 
 void guard(lua_State* L, const char* library, const char* name, lua_CFunction guard_function) {
-  if (library) lua_getglobal(L, library);
-  else lua_pushglobaltable(L);
+  if (library)
+    lua_getglobal(L, library);
+  else
+    lua_pushglobaltable(L);
   lua_getfield(L, -1, name);
   lua_pushcclosure(L, guard_function, 1);
   lua_setfield(L, -2, name);
@@ -393,7 +405,8 @@ std::unique_ptr<RuleSet::State> make_state(const std::vector<Rule>& rules, const
   lua_pop(L, 1);
   guard(L, nullptr, "setmetatable", &guarded_setmetatable);
   guard(L, "string", "rep", &guarded_string_rep);
-  for (const char* name : {"insert", "remove", "concat", "unpack", "sort"}) guard(L, "table", name, &guarded_table_call);
+  for (const char* name : {"insert", "remove", "concat", "unpack", "sort"})
+    guard(L, "table", name, &guarded_table_call);
   guard(L, "table", "move", &guarded_table_move);
   make_libraries_read_only(L);
   lua_sethook(L, &RuleSet::State::count_hook, LUA_MASKCOUNT, hook_every);
@@ -405,8 +418,8 @@ std::unique_ptr<RuleSet::State> make_state(const std::vector<Rule>& rules, const
     int rc = luaL_loadbufferx(L, code.data(), code.size(), chunk.c_str(), "t");
     if (rc != LUA_OK) {
       if (errors) {
-        errors->push_back({fmt::format("rules[{}].check", i),
-                           "does not compile as a Lua expression: " + error_text(L, rc)});
+        errors->push_back(
+            {fmt::format("rules[{}].check", i), "does not compile as a Lua expression: " + error_text(L, rc)});
       }
       lua_pop(L, 1);
       ok = false;
@@ -421,7 +434,7 @@ std::unique_ptr<RuleSet::State> make_state(const std::vector<Rule>& rules, const
 }  // namespace
 
 std::variant<std::shared_ptr<RuleSet>, std::vector<FieldError>> RuleSet::compile(const std::vector<Rule>& rules,
-                                                                                  RuleLimits limits) {
+                                                                                 RuleLimits limits) {
   std::vector<FieldError> errors;
   auto state = make_state(rules, limits, &errors);
   if (!state) {

@@ -49,8 +49,8 @@ struct RuleLimits {
 class RuleSet {
  public:
   // Compiles every rule's check; errors name "rules[i].check".
-  static std::variant<std::shared_ptr<RuleSet>, std::vector<FieldError>> compile(
-      const std::vector<Rule>& rules, RuleLimits limits = {});
+  static std::variant<std::shared_ptr<RuleSet>, std::vector<FieldError>> compile(const std::vector<Rule>& rules,
+                                                                                 RuleLimits limits = {});
   ~RuleSet();
 
   // Thread-safe. One outcome per rule, in order.

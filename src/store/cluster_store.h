@@ -35,7 +35,7 @@ class ClusterStore {
   // Takes (or renews) the named lease for holder until now_ms + ttl_ms; false
   // when another holder's lease has not expired.
   virtual boost::asio::awaitable<Result<bool>> try_lease(std::string name, std::string holder, std::int64_t now_ms,
-                                                        std::int64_t ttl_ms);
+                                                         std::int64_t ttl_ms);
 };
 
 inline boost::asio::awaitable<Result<bool>> ClusterStore::try_lease(std::string, std::string, std::int64_t,

@@ -48,7 +48,7 @@ struct RejectionRow {
 struct EventBatch {
   std::vector<EventRow> events;
   std::vector<RejectionRow> rejections;
-  std::vector<JobRow> jobs;  // for the integrations the events trigger
+  std::vector<JobRow> jobs;            // for the integrations the events trigger
   std::size_t rejection_cap = 100000;  // rows kept; the oldest beyond it are dropped
 };
 
@@ -56,7 +56,7 @@ struct EventBatch {
 // are ordered by (ts, seq), starting after the cursor (after_ts, after_seq).
 struct EventFilter {
   std::string session_id, category, name, app_id;
-  std::optional<std::int64_t> since_ns, until_ns;  // inclusive, exclusive
+  std::optional<std::int64_t> since_ns, until_ns;              // inclusive, exclusive
   std::optional<std::pair<std::int64_t, std::int64_t>> after;  // (ts, seq)
   std::size_t limit = 100;
 };

@@ -86,16 +86,16 @@ class FormStore {
   // Responses. With an idempotency key, at most one response is ever stored
   // per (form, key): on a repeat, row is replaced by the stored one. The jobs
   // are stored with the response, in its transaction, only when it is new.
-  virtual boost::asio::awaitable<Result<SubmitOutcome>> insert_response(
-      std::shared_ptr<ResponseRow> row, std::string idempotency_key, std::string request_hash,
-      std::vector<JobRow> jobs) = 0;
+  virtual boost::asio::awaitable<Result<SubmitOutcome>> insert_response(std::shared_ptr<ResponseRow> row,
+                                                                        std::string idempotency_key,
+                                                                        std::string request_hash,
+                                                                        std::vector<JobRow> jobs) = 0;
   // The response stored under an idempotency key, with the hash of the request
   // that stored it; nullopt when the key is unused on this form.
-  virtual Result<std::optional<std::pair<ResponseRow, std::string>>> find_by_idempotency_key(
-      std::string_view form_id, std::string_view key) = 0;
+  virtual Result<std::optional<std::pair<ResponseRow, std::string>>> find_by_idempotency_key(std::string_view form_id,
+                                                                                             std::string_view key) = 0;
   virtual Result<ResponseRow> get_response(std::string_view form_id, std::string_view id) = 0;
-  virtual Result<std::vector<ResponseRow>> list_responses(std::string_view form_id,
-                                                          const ResponseFilter& filter) = 0;
+  virtual Result<std::vector<ResponseRow>> list_responses(std::string_view form_id, const ResponseFilter& filter) = 0;
   // Stores a correction as the next revision; row.revision is set to it. The
   // jobs are stored in the same transaction.
   virtual boost::asio::awaitable<Status> revise_response(std::shared_ptr<ResponseRow> row,

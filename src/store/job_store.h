@@ -62,10 +62,10 @@ struct JobAttemptRow {
 // The end of one attempt: the attempt's record and the job's next state.
 struct AttemptOutcome {
   std::string job_id;
-  int attempt_number = 0;  // the job's attempts when it was claimed; a stale outcome is ignored
+  int attempt_number = 0;               // the job's attempts when it was claimed; a stale outcome is ignored
   std::string from_status = "running";  // the job must still be in this state, else the outcome is ignored
-  JobAttemptRow attempt;   // replaces the attempt's record if there is one (a callback ends a publish's attempt)
-  std::string status;      // the job's new status
+  JobAttemptRow attempt;    // replaces the attempt's record if there is one (a callback ends a publish's attempt)
+  std::string status;       // the job's new status
   std::int64_t due_ms = 0;  // when a failed job is retried, or when an awaited callback is late
   std::string disable_integration;  // not empty: disable the integration, for this reason
   std::string output;               // JSON reported by a callback
@@ -102,7 +102,7 @@ class JobStore {
   // running with an expired lease), marks them running with a lease until
   // now_ms + lease_ms and counts the attempt; returns them.
   virtual boost::asio::awaitable<Result<std::vector<JobRow>>> claim_jobs(std::int64_t now_ms, std::int64_t lease_ms,
-                                                                          std::size_t limit) = 0;
+                                                                         std::size_t limit) = 0;
   // At start-up of a store that one process runs alone (SQLite): the jobs left
   // running by the previous process are due now, without waiting for their
   // leases to expire.

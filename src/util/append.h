@@ -18,8 +18,8 @@ inline void append_decimal(std::string& out, std::uint64_t v) {
 inline void append_fixed3(std::string& out, double v) {
   std::uint64_t thousandths = static_cast<std::uint64_t>(v * 1000.0 + 0.5);
   append_decimal(out, thousandths / 1000);
-  char frac[4] = {'.', static_cast<char>('0' + thousandths / 100 % 10),
-                  static_cast<char>('0' + thousandths / 10 % 10), static_cast<char>('0' + thousandths % 10)};
+  char frac[4] = {'.', static_cast<char>('0' + thousandths / 100 % 10), static_cast<char>('0' + thousandths / 10 % 10),
+                  static_cast<char>('0' + thousandths % 10)};
   out.append(frac, 4);
 }
 

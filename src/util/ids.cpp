@@ -67,8 +67,7 @@ std::string new_uuid_v7() {
   static std::uint64_t last_ms = 0;
   static std::uint32_t counter = 0;
   std::uint64_t ms = static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(
-          std::chrono::system_clock::now().time_since_epoch())
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
           .count());
   std::uint32_t seq;
   {
@@ -97,7 +96,7 @@ std::string name_based_uuid(std::string_view name) {
   std::uint64_t hi = 0, lo = 0;
   for (int i = 0; i < 8; ++i) hi = (hi << 8) | h[i];
   for (int i = 8; i < 16; ++i) lo = (lo << 8) | h[i];
-  hi = (hi & ~0xf000ULL) | 0x8000ULL;                          // version 8
+  hi = (hi & ~0xf000ULL) | 0x8000ULL;                         // version 8
   lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // RFC 9562 variant
   return format_uuid(hi, lo);
 }

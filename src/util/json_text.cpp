@@ -19,13 +19,27 @@ void append_json_string(std::string& out, std::string_view s) {
     out.append(s.data() + run, i - run);
     run = i + 1;
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default: {
         char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
         out.append(esc, 6);
@@ -39,8 +53,12 @@ void append_json_string(std::string& out, std::string_view s) {
 void append_json(std::string& out, const boost::json::value& v) {
   char buf[32];
   switch (v.kind()) {
-    case boost::json::kind::null: out += "null"; return;
-    case boost::json::kind::bool_: out += v.get_bool() ? "true" : "false"; return;
+    case boost::json::kind::null:
+      out += "null";
+      return;
+    case boost::json::kind::bool_:
+      out += v.get_bool() ? "true" : "false";
+      return;
     case boost::json::kind::int64: {
       auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v.get_int64());
       out.append(buf, end);
@@ -61,9 +79,15 @@ void append_json(std::string& out, const boost::json::value& v) {
       out.append(buf, end);
       return;
     }
-    case boost::json::kind::string: append_json_string(out, v.get_string()); return;
-    case boost::json::kind::array: append_json(out, v.get_array()); return;
-    case boost::json::kind::object: append_json(out, v.get_object()); return;
+    case boost::json::kind::string:
+      append_json_string(out, v.get_string());
+      return;
+    case boost::json::kind::array:
+      append_json(out, v.get_array());
+      return;
+    case boost::json::kind::object:
+      append_json(out, v.get_object());
+      return;
   }
 }
 

@@ -66,12 +66,12 @@ class AppsTest : public SharedServer<AppsTest> {
     if (s.size() != 24) return false;
     for (std::size_t i = 0; i < s.size(); ++i) {
       char c = s[i];
-      bool ok = (i == 4 || i == 7)  ? c == '-'
-                : i == 10           ? c == 'T'
+      bool ok = (i == 4 || i == 7)     ? c == '-'
+                : i == 10              ? c == 'T'
                 : (i == 13 || i == 16) ? c == ':'
-                : i == 19           ? c == '.'
-                : i == 23           ? c == 'Z'
-                                    : (c >= '0' && c <= '9');
+                : i == 19              ? c == '.'
+                : i == 23              ? c == 'Z'
+                                       : (c >= '0' && c <= '9');
       if (!ok) return false;
     }
     return true;
@@ -225,13 +225,11 @@ TEST_F(AppsTest, DeleteRemovesTheAppAndItsToken) {
   // Deleting twice: the app is gone.
   EXPECT_TRUE(IsProblem(server().request("DELETE", "/v1/apps/" + app.id, server().admin()), 404, "not-found"));
   // Rotating a deleted app's token is refused too.
-  EXPECT_TRUE(IsProblem(server().request("POST", "/v1/apps/" + app.id + "/token", server().admin()), 404,
-                        "not-found"));
+  EXPECT_TRUE(IsProblem(server().request("POST", "/v1/apps/" + app.id + "/token", server().admin()), 404, "not-found"));
 }
 
 TEST_F(AppsTest, DeleteUnknownAppIs404) {
-  EXPECT_TRUE(IsProblem(server().request("DELETE", "/v1/apps/01890000-0000-7000-8000-000000000001",
-                                         server().admin()),
+  EXPECT_TRUE(IsProblem(server().request("DELETE", "/v1/apps/01890000-0000-7000-8000-000000000001", server().admin()),
                         404, "not-found"));
 }
 
@@ -269,8 +267,7 @@ TEST_F(AppsTest, RotateIssuesANewTokenAndRevokesTheOld) {
 }
 
 TEST_F(AppsTest, RotateUnknownAppIs404) {
-  HttpResponse r =
-      server().request("POST", "/v1/apps/01890000-0000-7000-8000-000000000002/token", server().admin());
+  HttpResponse r = server().request("POST", "/v1/apps/01890000-0000-7000-8000-000000000002/token", server().admin());
   EXPECT_TRUE(IsProblem(r, 404, "not-found"));
 }
 

@@ -11,9 +11,9 @@
 #include <thread>
 
 #include "fake_provider.h"
-#include "suite_support.h"
 #include "harness.h"
 #include "postgres_server.h"
+#include "suite_support.h"
 
 namespace daisy_e2e {
 namespace {
@@ -37,8 +37,8 @@ class ClusterTest : public OwnedServers {
   // see take-overs and changes within seconds.
   DaisyProcess& node(std::string cluster_poll_ms = "200") {
     DaisyProcess::Options o;
-    o.args = {"--db", database_, "--allow-private-targets", "--job-lease-ms", "3000", "--cluster-poll-ms",
-              std::move(cluster_poll_ms)};
+    o.args = {"--db", database_,           "--allow-private-targets", "--job-lease-ms",
+              "3000", "--cluster-poll-ms", std::move(cluster_poll_ms)};
     DaisyProcess& d = make(std::move(o));
     EXPECT_TRUE(d.start()) << d.start_error();
     return d;
@@ -92,10 +92,11 @@ TEST_F(ClusterTest, TwoNodesShareTheStateAndTheJobs) {
   // The token was issued by a: b learns it from the database.
   ASSERT_TRUE(eventually([&] { return b.get("/v1/events?limit=1", bearer(app.token)).status != 401; }, 10s));
   std::string form_id = create_form_id(a, J(R"({"title":"t","questions":[{"key":"n","type":"integer"}]})"));
-  HttpResponse on_form = b.request(
-      "POST", "/v1/integrations", admin_json(),
-      R"({"name":"crm","source":{"form_id":")" + form_id + R"("},"type":"webhook","on":["response.created"],)"
-      R"("config":{"url":")" + receiver.url("/hook") + R"("}})");
+  HttpResponse on_form = b.request("POST", "/v1/integrations", admin_json(),
+                                   R"({"name":"crm","source":{"form_id":")" + form_id +
+                                       R"("},"type":"webhook","on":["response.created"],)"
+                                       R"("config":{"url":")" +
+                                       receiver.url("/hook") + R"("}})");
   ASSERT_EQ(on_form.status, 201) << on_form.summary();
   // The app's integration is made after the form's: once a makes jobs for the
   // app's events it has loaded both (it reloads all integrations on a change).
@@ -115,11 +116,14 @@ TEST_F(ClusterTest, TwoNodesShareTheStateAndTheJobs) {
   }
   ASSERT_EQ(jobs.size(), 80u);
   std::set<std::string> delivered;
-  ASSERT_TRUE(eventually([&] {
-    delivered.clear();
-    for (const auto& r : receiver.requests("/hook")) delivered.insert(r.header("webhook-id"));
-    return std::includes(delivered.begin(), delivered.end(), jobs.begin(), jobs.end());
-  }, 30s)) << delivered.size() << " of the jobs delivered";
+  ASSERT_TRUE(eventually(
+      [&] {
+        delivered.clear();
+        for (const auto& r : receiver.requests("/hook")) delivered.insert(r.header("webhook-id"));
+        return std::includes(delivered.begin(), delivered.end(), jobs.begin(), jobs.end());
+      },
+      30s))
+      << delivered.size() << " of the jobs delivered";
   for (const auto& id : jobs) {
     EXPECT_TRUE(eventually([&] { return job_status(id.size() % 2 ? a : b, id) == "succeeded"; }, 10s)) << id;
   }
@@ -335,15 +339,17 @@ TEST_F(ClusterTest, OneNodePullsAProviderOnSchedule) {
   feed.set("/items", Reply{.status = 200, .body = R"([{"id":"i1","v":1}])", .content_type = "application/json"});
   DaisyProcess& a = node();
   DaisyProcess& b = node();
-  HttpResponse created = a.request(
-      "POST", "/v1/providers", admin_json(),
-      R"({"name":"items","url":")" + feed.url("/items") + R"(","format":"json","interval_s":3600})");
+  HttpResponse created =
+      a.request("POST", "/v1/providers", admin_json(),
+                R"({"name":"items","url":")" + feed.url("/items") + R"(","format":"json","interval_s":3600})");
   ASSERT_EQ(created.status, 201) << created.summary();
   // b knows the provider, and its item, once a has pulled it.
-  ASSERT_TRUE(eventually([&] {
-    HttpResponse items = b.get("/v1/items?provider=items", b.admin());
-    return items.status == 200 && items.body.find("\"i1\"") != std::string::npos;
-  }, 10s));
+  ASSERT_TRUE(eventually(
+      [&] {
+        HttpResponse items = b.get("/v1/items?provider=items", b.admin());
+        return items.status == 200 && items.body.find("\"i1\"") != std::string::npos;
+      },
+      10s));
   std::this_thread::sleep_for(2s);  // b's schedule found it due too, and skipped it
   EXPECT_EQ(feed.count("/items"), 1u) << "both nodes pulled the provider";
 }

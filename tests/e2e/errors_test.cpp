@@ -38,8 +38,8 @@ class ErrorsTest : public SharedServer<ErrorsTest> {
 };
 
 TEST_F(ErrorsTest, UnknownRouteIs404Problem) {
-  for (std::string path : {"/", "/nope", "/v1", "/v1/apps/", "/v1/apps/x/y", "/healthz/", "/v2/apps",
-                           "/v1/apps/x/token/more"}) {
+  for (std::string path :
+       {"/", "/nope", "/v1", "/v1/apps/", "/v1/apps/x/y", "/healthz/", "/v2/apps", "/v1/apps/x/token/more"}) {
     HttpResponse r = server().get(path, server().admin());
     EXPECT_TRUE(IsProblem(r, 404, "not-found")) << path;
   }
@@ -92,8 +92,8 @@ TEST_F(ErrorsTest, MalformedJsonIs400NamingTheLineAndColumn) {
   EXPECT_NE(detail.find("line 3"), std::string::npos) << detail;
   EXPECT_NE(detail.find("column 3"), std::string::npos) << detail;
 
-  for (std::string body : {"{", "{\"name\":", "[1,2", "{\"name\": \"x\"} trailing", "nul", "{'name':'x'}",
-                           "\xff\xfe{}"}) {
+  for (std::string body :
+       {"{", "{\"name\":", "[1,2", "{\"name\": \"x\"} trailing", "nul", "{'name':'x'}", "\xff\xfe{}"}) {
     HttpResponse bad = post_apps(body);
     EXPECT_TRUE(IsProblem(bad, 400, "malformed-json")) << body;
     EXPECT_NE(bad.json().at("detail").as_string().find("line 1"), std::string::npos) << bad.body;
@@ -112,8 +112,7 @@ TEST_F(ErrorsTest, WrongContentTypeIs415) {
   HttpResponse text = post_apps(R"({"name":"typed"})", {{"Content-Type", "text/plain"}});
   EXPECT_TRUE(IsProblem(text, 415, "unsupported-media-type"));
   EXPECT_NE(text.json().at("detail").as_string().find("application/json"), std::string::npos) << text.body;
-  HttpResponse form =
-      post_apps("name=typed", {{"Content-Type", "application/x-www-form-urlencoded"}});
+  HttpResponse form = post_apps("name=typed", {{"Content-Type", "application/x-www-form-urlencoded"}});
   EXPECT_TRUE(IsProblem(form, 415, "unsupported-media-type"));
   HttpResponse none = post_apps(R"({"name":"typed"})", {});
   EXPECT_TRUE(IsProblem(none, 415, "unsupported-media-type")) << "a body without Content-Type";
@@ -136,8 +135,8 @@ TEST_F(ErrorsTest, ContentEncodingIsRefusedWhereTheRouteTakesNone) {
 // Bytes of the path that are not UTF-8 never reach a JSON reply raw: every
 // reply stays valid JSON.
 TEST_F(ErrorsTest, PathsThatAreNotUtf8GiveValidJsonReplies) {
-  for (std::string target : {"/v1/apps/%FF%FE", "/v1/apps/%C3", "/v1/forms/%ED%A0%80/responses",
-                             "/v1/apps/%00x", "/v1/events/%E2%80%AE", "/nope/%FF", "/v1/apps/\xff\xfe"}) {
+  for (std::string target : {"/v1/apps/%FF%FE", "/v1/apps/%C3", "/v1/forms/%ED%A0%80/responses", "/v1/apps/%00x",
+                             "/v1/events/%E2%80%AE", "/nope/%FF", "/v1/apps/\xff\xfe"}) {
     HttpResponse r = server().get(target, server().admin());
     EXPECT_GE(r.status, 400) << target;
     boost::system::error_code ec;
@@ -168,9 +167,9 @@ TEST_F(ErrorsTest, BodyOver1MiBIs413) {
 
 TEST_F(ErrorsTest, DeclaredLengthOverLimitIsRefusedBeforeTheBody) {
   Client c = server().connect();
-  ASSERT_TRUE(c.send_raw(build_request("POST", "/v1/apps",
-                                       with(server().admin(), {{"Content-Type", "application/json"},
-                                                               {"Content-Length", "2097152"}}))));
+  ASSERT_TRUE(c.send_raw(
+      build_request("POST", "/v1/apps",
+                    with(server().admin(), {{"Content-Type", "application/json"}, {"Content-Length", "2097152"}}))));
   HttpResponse r = c.read_response();
   EXPECT_TRUE(IsProblem(r, 413, "body-too-large"));
   EXPECT_NE(r.json().at("detail").as_string().find("1048576"), std::string::npos) << r.body;
@@ -178,9 +177,9 @@ TEST_F(ErrorsTest, DeclaredLengthOverLimitIsRefusedBeforeTheBody) {
 
 TEST_F(ErrorsTest, ChunkedBodyOverLimitIs413) {
   Client c = server().connect();
-  std::string head = build_request("POST", "/v1/apps",
-                                   with(server().admin(), {{"Content-Type", "application/json"},
-                                                           {"Transfer-Encoding", "chunked"}}));
+  std::string head =
+      build_request("POST", "/v1/apps",
+                    with(server().admin(), {{"Content-Type", "application/json"}, {"Transfer-Encoding", "chunked"}}));
   std::thread writer([&] {
     if (!c.send_raw(head)) return;
     std::string chunk(64 * 1024, 'x');
@@ -246,9 +245,9 @@ TEST_F(ErrorsTest, EmptyNameIs422) {
 
 TEST_F(ErrorsTest, InvalidNamesAre422) {
   std::size_t before = app_count();
-  for (std::string body : std::vector<std::string>{R"({"name":123})", R"({"name":null})", R"({"name":["a"]})",
-                           R"({"name":"tab\there"})", R"({"name":"nul\u0000"})",
-                           "{\"name\":\"" + std::string(201, 'n') + "\"}"}) {
+  for (std::string body :
+       std::vector<std::string>{R"({"name":123})", R"({"name":null})", R"({"name":["a"]})", R"({"name":"tab\there"})",
+                                R"({"name":"nul\u0000"})", "{\"name\":\"" + std::string(201, 'n') + "\"}"}) {
     HttpResponse r = post_apps(body);
     EXPECT_TRUE(IsProblem(r, 422, "validation-failed")) << body.substr(0, 60);
     EXPECT_EQ(error_fields(r), std::vector<std::string>{"name"}) << body.substr(0, 60);
@@ -306,8 +305,8 @@ TEST_F(SmallBodyLimitTest, ChunkedBodyOverConfiguredLimitIs413) {
   }
   chunked += "0\r\n\r\n";
   HttpResponse r = server().request(
-      "POST", "/v1/apps", with(server().admin(), {{"Content-Type", "application/json"}, {"Transfer-Encoding", "chunked"}}),
-      chunked);
+      "POST", "/v1/apps",
+      with(server().admin(), {{"Content-Type", "application/json"}, {"Transfer-Encoding", "chunked"}}), chunked);
   EXPECT_TRUE(IsProblem(r, 413, "body-too-large"));
 }
 

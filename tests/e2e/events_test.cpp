@@ -7,18 +7,18 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <ctime>
 #include <map>
 #include <mutex>
 #include <random>
-#include <algorithm>
 #include <set>
 
-#include "suite_support.h"
-#include "postgres_server.h"
 #include "harness.h"
+#include "postgres_server.h"
+#include "suite_support.h"
 
 namespace daisy_e2e {
 namespace {
@@ -89,9 +89,9 @@ bool is_utc_text(std::string_view s) {
   for (std::size_t i = 0; i < 19; ++i) {
     char c = s[i];
     bool ok = (i == 4 || i == 7)     ? c == '-'
-              : i == 10                ? c == 'T'
-              : (i == 13 || i == 16)   ? c == ':'
-                                       : std::isdigit(static_cast<unsigned char>(c)) != 0;
+              : i == 10              ? c == 'T'
+              : (i == 13 || i == 16) ? c == ':'
+                                     : std::isdigit(static_cast<unsigned char>(c)) != 0;
     if (!ok) return false;
   }
   if (s.size() == 20) return true;
@@ -104,8 +104,8 @@ bool is_utc_text(std::string_view s) {
 
 json::object ev(std::string_view session, std::string_view category, std::string_view name, json::value data,
                 std::string_view ts = kTs) {
-  return json::object{{"session_id", session}, {"category", category}, {"name", name}, {"data", std::move(data)},
-                      {"timestamp", ts}};
+  return json::object{
+      {"session_id", session}, {"category", category}, {"name", name}, {"data", std::move(data)}, {"timestamp", ts}};
 }
 
 json::value pageview_data() { return J(R"({"host":"example.org","path":"/pricing"})"); }
@@ -195,8 +195,8 @@ std::vector<std::string> ids_in(const json::value& reply) {
       return ::testing::AssertionSuccess();
     }
   }
-  return ::testing::AssertionFailure() << "no error for field '" << field << "' mentioning '" << fragment
-                                       << "' in " << dump(errors);
+  return ::testing::AssertionFailure() << "no error for field '" << field << "' mentioning '" << fragment << "' in "
+                                       << dump(errors);
 }
 
 ::testing::AssertionResult HasError(const HttpResponse& r, std::string_view field, std::string_view fragment = {}) {
@@ -504,8 +504,7 @@ TEST_F(EventsTest, DefaultTypesAcceptValidAndRejectInvalidData) {
       {"page interaction", "cta click", R"({"host":"example.org","path":"/","element":"#buy"})"},
       {"form interaction", "submit",
        R"({"host":"example.org","path":"/join","form":{"first_name":"Ada","last_name":"Lovelace"}})"},
-      {"form interaction", "submit",
-       R"({"host":"h","path":"/","form":{"first_name":"","last_name":"L","email":"x"}})"},
+      {"form interaction", "submit", R"({"host":"h","path":"/","form":{"first_name":"","last_name":"L","email":"x"}})"},
   };
   std::set<std::string> ids;
   for (const auto& c : valid) {
@@ -532,8 +531,7 @@ TEST_F(EventsTest, DefaultTypesAcceptValidAndRejectInvalidData) {
       {"form interaction", "submit", R"({"host":"h","path":"/"})", "data", "form"},
       {"form interaction", "submit", R"({"host":"h","path":"/","form":{"first_name":"Ada"}})", "data.form",
        "last_name"},
-      {"form interaction", "submit", R"({"host":"h","path":"/","form":{"last_name":"L"}})", "data.form",
-       "first_name"},
+      {"form interaction", "submit", R"({"host":"h","path":"/","form":{"last_name":"L"}})", "data.form", "first_name"},
       {"form interaction", "submit", R"({"host":"h","path":"/","form":"Ada Lovelace"})", "data.form", ""},
       {"form interaction", "submit", R"({"host":"h","path":"/","form":{"first_name":1,"last_name":"L"}})",
        "data.form.first_name", ""},
@@ -548,8 +546,8 @@ TEST_F(EventsTest, DefaultTypesAcceptValidAndRejectInvalidData) {
     }
   }
   // The brief's example message.
-  HttpResponse r = post_value(server(), app.token,
-                              ev(s, "page interaction", "pageview", J(R"({"host":"example.org"})")));
+  HttpResponse r =
+      post_value(server(), app.token, ev(s, "page interaction", "pageview", J(R"({"host":"example.org"})")));
   EXPECT_EQ(error_message(r, "data"), "Missing required property 'path'.") << r.body;
 
   // Only the valid ones were stored, with their data as sent.
@@ -580,8 +578,7 @@ TEST_F(EventsTest, SchemaReplacedAtRuntimeAppliesToTheNextEvent) {
   accept(app, with_email);
   EXPECT_TRUE(HasError(post_value(server(), app.token, with_plan), "data", "email"));
 
-  std::string schema2 =
-      R"({"type":"object","required":["plan"],"properties":{"plan":{"enum":["free","pro"]}}})";
+  std::string schema2 = R"({"type":"object","required":["plan"],"properties":{"plan":{"enum":["free","pro"]}}})";
   HttpResponse replaced = put_type(category, "signup", schema2);
   ASSERT_EQ(replaced.status, 200) << replaced.summary();
   EXPECT_EQ(at(replaced.json(), "schema"), J(schema2));
@@ -590,8 +587,8 @@ TEST_F(EventsTest, SchemaReplacedAtRuntimeAppliesToTheNextEvent) {
   // The very next event is checked against the new schema.
   EXPECT_TRUE(HasError(post_value(server(), app.token, with_email), "data", "plan"));
   accept(app, with_plan);
-  EXPECT_TRUE(HasError(post_value(server(), app.token, ev(s, category, "signup", J(R"({"plan":"gold"})"))),
-                       "data.plan"));
+  EXPECT_TRUE(
+      HasError(post_value(server(), app.token, ev(s, category, "signup", J(R"({"plan":"gold"})"))), "data.plan"));
   // Inside a batch too.
   HttpResponse batch = post_value(server(), app.token, batch_of({with_email, with_plan}));
   ASSERT_EQ(batch.status, 202) << batch.summary();
@@ -682,8 +679,8 @@ TEST_F(EventsTest, BrokenSchemaIsRefused) {
   HttpResponse not_json = server().request("PUT", type_path(category, "t"), admin_json(), "{\"schema\":");
   EXPECT_EQ(not_json.status, 400) << not_json.summary();
   App app = make_app(server(), unique("types-writer"));
-  HttpResponse by_app = server().request("PUT", type_path(category, "t"), token_json(app.token),
-                                         R"({"schema":{"type":"object"}})");
+  HttpResponse by_app =
+      server().request("PUT", type_path(category, "t"), token_json(app.token), R"({"schema":{"type":"object"}})");
   EXPECT_TRUE(IsProblem(by_app, 403, "forbidden")) << by_app.summary();
   EXPECT_TRUE(IsProblem(server().request("DELETE", type_path("page interaction", "pageview"), bearer(app.token)), 403,
                         "forbidden"));
@@ -720,12 +717,12 @@ TEST_F(EventsTest, MixedBatchReportsIndexesAndIdsReadBack) {
   json::object no_session = ev(s, "c", "no-session", json::object{});
   no_session.erase("session_id");
   std::vector<json::object> events = {
-      ev(s, "page interaction", "pageview", pageview_data(), "2021-01-01T09:00:00Z"),       // 0 ok
-      no_session,                                                                           // 1
-      ev(s, "custom", "unknown-type", J(R"({"any":[1,2]})"), "2021-01-01T09:00:01Z"),       // 2 ok
-      ev(s, "page interaction", "pageview", J(R"({"host":"h"})")),                          // 3 schema
-      ev(s, "c", "future", json::object{}, now_plus(3600s)),                                // 4 future
-      ev(s, "form interaction", "submit",                                                   // 5 ok
+      ev(s, "page interaction", "pageview", pageview_data(), "2021-01-01T09:00:00Z"),  // 0 ok
+      no_session,                                                                      // 1
+      ev(s, "custom", "unknown-type", J(R"({"any":[1,2]})"), "2021-01-01T09:00:01Z"),  // 2 ok
+      ev(s, "page interaction", "pageview", J(R"({"host":"h"})")),                     // 3 schema
+      ev(s, "c", "future", json::object{}, now_plus(3600s)),                           // 4 future
+      ev(s, "form interaction", "submit",                                              // 5 ok
          J(R"({"host":"h","path":"/","form":{"first_name":"A","last_name":"L"}})"), "2021-01-01T09:00:02Z"),
   };
   json::object batch = batch_of(events);
@@ -768,8 +765,8 @@ TEST_F(EventsTest, AllRejectedBatchIs422WithTheSameMembers) {
   std::string s = new_session();
   json::object bad_session = ev(s, "c", "n", json::object{});
   bad_session["session_id"] = "nope";
-  HttpResponse r = post_value(server(), app.token,
-                              batch_of({bad_session, ev(s, "page interaction", "pageview", json::object{})}));
+  HttpResponse r =
+      post_value(server(), app.token, batch_of({bad_session, ev(s, "page interaction", "pageview", json::object{})}));
   ASSERT_TRUE(IsProblem(r, 422, "events-rejected")) << r.summary();
   json::value v = r.json();
   EXPECT_EQ(at(v, "accepted"), json::value(0));
@@ -832,8 +829,8 @@ TEST_F(EventsTest, NdjsonWithABadLineAndBlankLines) {
   EXPECT_EQ(read_ids, ids);
 
   // charset parameter on the media type; all lines bad -> 422 with the batch shape.
-  HttpResponse bad = post_text(server(), app.token, "nope\n[1,2\n",
-                               {{"Content-Type", "application/x-ndjson; charset=utf-8"}});
+  HttpResponse bad =
+      post_text(server(), app.token, "nope\n[1,2\n", {{"Content-Type", "application/x-ndjson; charset=utf-8"}});
   ASSERT_TRUE(IsProblem(bad, 422, "events-rejected")) << bad.summary();
   auto all = rejected_by_index(bad.json());
   ASSERT_EQ(all.size(), 2u);
@@ -854,8 +851,8 @@ TEST_F(EventsTest, GzipBodies) {
   std::string plain = dump(batch_of(events));
   std::string packed = gzip(plain);
   ASSERT_LT(packed.size(), plain.size());
-  HttpResponse batch = post_text(server(), app.token, packed,
-                                 {{"Content-Type", "application/json"}, {"Content-Encoding", "gzip"}});
+  HttpResponse batch =
+      post_text(server(), app.token, packed, {{"Content-Type", "application/json"}, {"Content-Encoding", "gzip"}});
   ASSERT_EQ(batch.status, 202) << batch.summary();
   EXPECT_EQ(num(batch.json(), "accepted"), 50);
   EXPECT_EQ(rejected_by_index(batch.json()).count(50), 1u) << batch.body;
@@ -871,14 +868,14 @@ TEST_F(EventsTest, GzipBodies) {
   EXPECT_EQ(num(nd.json(), "accepted"), 5);
   EXPECT_EQ(rejected_by_index(nd.json()).count(5), 1u) << nd.body;
 
-  HttpResponse single = post_text(server(), app.token, gzip(dump(ev(s, "gz", "single", json::object{},
-                                                                    "2021-01-01T09:00:02Z"))),
-                                  {{"Content-Type", "application/json"}, {"Content-Encoding", "GZIP"}});
+  HttpResponse single =
+      post_text(server(), app.token, gzip(dump(ev(s, "gz", "single", json::object{}, "2021-01-01T09:00:02Z"))),
+                {{"Content-Type", "application/json"}, {"Content-Encoding", "GZIP"}});
   ASSERT_EQ(single.status, 202) << single.summary();
   std::string single_id = str(single.json(), "id");
-  HttpResponse identity = post_text(server(), app.token, dump(ev(s, "gz", "identity", json::object{},
-                                                                 "2021-01-01T09:00:03Z")),
-                                    {{"Content-Type", "application/json"}, {"Content-Encoding", "identity"}});
+  HttpResponse identity =
+      post_text(server(), app.token, dump(ev(s, "gz", "identity", json::object{}, "2021-01-01T09:00:03Z")),
+                {{"Content-Type", "application/json"}, {"Content-Encoding", "identity"}});
   EXPECT_EQ(identity.status, 202) << identity.summary();
 
   auto items = read_events(server(), bearer(app.token), "session_id=" + s);
@@ -898,8 +895,8 @@ TEST_F(EventsTest, UnsupportedEncodingAndCorruptGzip) {
   HttpResponse br =
       post_text(server(), app.token, body, {{"Content-Type", "application/json"}, {"Content-Encoding", "br"}});
   EXPECT_TRUE(IsProblem(br, 415, "unsupported-encoding")) << br.summary();
-  HttpResponse deflate_enc = post_text(server(), app.token, body,
-                                       {{"Content-Type", "application/json"}, {"Content-Encoding", "deflate"}});
+  HttpResponse deflate_enc =
+      post_text(server(), app.token, body, {{"Content-Type", "application/json"}, {"Content-Encoding", "deflate"}});
   EXPECT_EQ(deflate_enc.status, 415) << deflate_enc.summary();
 
   std::string packed = gzip(body);
@@ -911,8 +908,8 @@ TEST_F(EventsTest, UnsupportedEncodingAndCorruptGzip) {
   for (const auto& [label, data] : {std::pair{"truncated", truncated}, std::pair{"garbage", garbage},
                                     std::pair{"flipped", flipped}, std::pair{"plain text", body}}) {
     SCOPED_TRACE(label);
-    HttpResponse r = post_text(server(), app.token, data,
-                               {{"Content-Type", "application/json"}, {"Content-Encoding", "gzip"}});
+    HttpResponse r =
+        post_text(server(), app.token, data, {{"Content-Type", "application/json"}, {"Content-Encoding", "gzip"}});
     EXPECT_TRUE(IsProblem(r, 400, "malformed-gzip")) << r.summary();
   }
   EXPECT_TRUE(read_events(server(), bearer(app.token)).empty());
@@ -929,8 +926,8 @@ TEST_F(EventsTest, GzipBodyInflatingBeyond16MiBIs413) {
   std::string plain = "{\"events\":[" + dump(ev(s, "bomb", "b", json::object{})) + std::string(17u << 20, ' ') + "]}";
   std::string packed = gzip(plain);
   ASSERT_LT(packed.size(), 1u << 20);
-  HttpResponse r = post_text(server(), app.token, packed,
-                             {{"Content-Type", "application/json"}, {"Content-Encoding", "gzip"}});
+  HttpResponse r =
+      post_text(server(), app.token, packed, {{"Content-Type", "application/json"}, {"Content-Encoding", "gzip"}});
   EXPECT_EQ(r.status, 413) << r.summary();
   EXPECT_TRUE(read_events(server(), bearer(app.token)).empty());
   EXPECT_EQ(server().get("/healthz").status, 200);
@@ -1016,8 +1013,8 @@ TEST_F(EventsTest, UnknownTypePolicyIsPerApp) {
 
   // Bad PATCHes.
   EXPECT_TRUE(HasFieldError(patch_policy(strict.id, "maybe"), "unknown_event_types"));
-  EXPECT_TRUE(HasFieldError(server().request("PATCH", "/v1/apps/" + strict.id, admin_json(), R"({"colour":"red"})"),
-                            "colour"));
+  EXPECT_TRUE(
+      HasFieldError(server().request("PATCH", "/v1/apps/" + strict.id, admin_json(), R"({"colour":"red"})"), "colour"));
   EXPECT_EQ(patch_policy("00000000-0000-7000-8000-000000000000", "reject").status, 404);
   HttpResponse by_app = server().request("PATCH", "/v1/apps/" + strict.id, token_json(strict.token),
                                          R"({"unknown_event_types":"accept"})");
@@ -1173,8 +1170,8 @@ TEST_F(EventsTest, FiltersByCategoryNameAndTime) {
   ASSERT_EQ(page.status, 200);
   EXPECT_EQ(arr(page.json(), "items").size(), 4u);
   ASSERT_TRUE(at(page.json(), "next_cursor").is_string()) << page.body;
-  HttpResponse rest = server().get("/v1/events?limit=4&after=" + url_encode(str(page.json(), "next_cursor")),
-                                   bearer(app.token));
+  HttpResponse rest =
+      server().get("/v1/events?limit=4&after=" + url_encode(str(page.json(), "next_cursor")), bearer(app.token));
   ASSERT_EQ(rest.status, 200);
   EXPECT_EQ(arr(rest.json(), "items").size(), 2u);
   EXPECT_TRUE(at(rest.json(), "next_cursor").is_null()) << rest.body;
@@ -1355,9 +1352,8 @@ TEST_F(EventsTest, SessionSummary) {
   EXPECT_EQ(num(first.json(), "count"), 3);
   EXPECT_EQ(arr(first.json(), "events").size(), 2u);
   ASSERT_TRUE(at(first.json(), "next_cursor").is_string()) << first.body;
-  HttpResponse second =
-      server().get("/v1/sessions/" + s + "?limit=2&after=" + url_encode(str(first.json(), "next_cursor")),
-                   bearer(app.token));
+  HttpResponse second = server().get(
+      "/v1/sessions/" + s + "?limit=2&after=" + url_encode(str(first.json(), "next_cursor")), bearer(app.token));
   ASSERT_EQ(second.status, 200) << second.summary();
   ASSERT_EQ(arr(second.json(), "events").size(), 1u);
   EXPECT_EQ(str(arr(second.json(), "events")[0], "name"), "cta click");
@@ -1410,9 +1406,12 @@ TEST_F(EventsTest, RejectionsLogKeepsReasonErrorsAndPayload) {
     std::string marker;  // in the payload
   };
   const Want want[] = {
-      {"malformed", "", "rej-malformed"},       {"invalid", "session_id", "rej-invalid"},
-      {"future_timestamp", "timestamp", "rej-future"}, {"schema", "data", "rej-schema"},
-      {"unknown_type", "name", "rej-unknown"},  {"invalid", "data", "rej-batch-item"},
+      {"malformed", "", "rej-malformed"},
+      {"invalid", "session_id", "rej-invalid"},
+      {"future_timestamp", "timestamp", "rej-future"},
+      {"schema", "data", "rej-schema"},
+      {"unknown_type", "name", "rej-unknown"},
+      {"invalid", "data", "rej-batch-item"},
       {"malformed", "", "rej-ndjson"},
   };
   std::set<std::string> seen_ids;
@@ -1446,9 +1445,9 @@ TEST_F(EventsTest, RejectionsLogKeepsReasonErrorsAndPayload) {
   ASSERT_EQ(page.status, 200) << page.summary();
   ASSERT_EQ(arr(page.json(), "items").size(), 4u);
   ASSERT_TRUE(at(page.json(), "next_cursor").is_string()) << page.body;
-  HttpResponse rest = server().get("/v1/events/rejections?limit=4&app_id=" + app.id + "&after=" +
-                                       url_encode(str(page.json(), "next_cursor")),
-                                   server().admin());
+  HttpResponse rest = server().get(
+      "/v1/events/rejections?limit=4&app_id=" + app.id + "&after=" + url_encode(str(page.json(), "next_cursor")),
+      server().admin());
   ASSERT_EQ(rest.status, 200) << rest.summary();
   ASSERT_EQ(arr(rest.json(), "items").size(), 3u);
   EXPECT_EQ(str(arr(rest.json(), "items")[0], "id"), str(items[4], "id"));
@@ -1468,8 +1467,8 @@ TEST_F(EventsTest, RejectedPayloadIsTruncatedBeyond4096Bytes) {
   App app = make_app(server(), unique("truncation"));
   // Events without a session_id, padded to an exact size.
   auto sized = [](std::size_t bytes, std::string_view tag) {
-    std::string head = R"({"category":"c","name":")" + std::string(tag) +
-                       R"(","timestamp":"2021-01-01T00:00:00Z","data":{"pad":")";
+    std::string head =
+        R"({"category":"c","name":")" + std::string(tag) + R"(","timestamp":"2021-01-01T00:00:00Z","data":{"pad":")";
     std::string tail = "\"}}";
     return head + std::string(bytes - head.size() - tail.size(), 'p') + tail;
   };
@@ -1497,13 +1496,13 @@ TEST_F(EventsTest, RejectionMetricsCountByReason) {
   std::map<std::string, double> start;
   for (const char* r : reasons) start[r] = rejection_counter(before, r);
 
-  EXPECT_EQ(post_text(server(), app.token, "{nope").status, 400);                                    // malformed
+  EXPECT_EQ(post_text(server(), app.token, "{nope").status, 400);  // malformed
   EXPECT_EQ(post_text(server(), app.token, "{\n", {{"Content-Type", "application/x-ndjson"}}).status,
             422);  // malformed
   json::object no_session = ev(s, "c", "n", json::object{});
   no_session.erase("session_id");
-  EXPECT_EQ(post_value(server(), app.token, no_session).status, 422);                                // invalid
-  EXPECT_EQ(post_value(server(), app.token, batch_of({no_session, no_session})).status, 422);       // invalid x2
+  EXPECT_EQ(post_value(server(), app.token, no_session).status, 422);                          // invalid
+  EXPECT_EQ(post_value(server(), app.token, batch_of({no_session, no_session})).status, 422);  // invalid x2
   EXPECT_EQ(post_value(server(), app.token, ev(s, "c", "n", json::object{}, now_plus(3600s))).status, 422);  // future
   EXPECT_EQ(post_value(server(), app.token, ev(s, "page interaction", "pageview", json::object{})).status, 422);
   EXPECT_EQ(post_value(server(), app.token, ev(s, "page interaction", "cta click", json::object{})).status, 422);
@@ -1659,8 +1658,8 @@ TEST_F(EventsProcessTest, AcknowledgedEventsSurviveKill9DuringLoad) {
         if (i % 3 == 2) {
           std::vector<json::object> events;
           for (int k = 0; k < 2 + i % 4; ++k) {
-            events.push_back(ev(session, "load", "batch-" + std::to_string(t) + "-" + std::to_string(i) + "-" +
-                                                     std::to_string(k),
+            events.push_back(ev(session, "load",
+                                "batch-" + std::to_string(t) + "-" + std::to_string(i) + "-" + std::to_string(k),
                                 json::object{{"t", t}, {"i", i}, {"k", k}}, now_plus(0s)));
           }
           body = dump(batch_of(events));
@@ -1943,7 +1942,6 @@ TEST_F(EventIndexTest, QueriesAgreeWhetherEntriesAreInMemoryWrittenOrBoth) {
   check_queries(d, "after a restart");
 }
 
-
 TEST_F(EventIndexTest, ReadsStayExactWhileEntriesMoveFromMemoryToTheTables) {
   // Delay 0: every step freezes what is in memory and writes it, so entries
   // move to the tables while the reads below run. Each read must hold every
@@ -1983,9 +1981,8 @@ TEST_F(EventIndexTest, ReadsStayExactWhileEntriesMoveFromMemoryToTheTables) {
       before = acked;
     }
     bool by_session_route = reads % 2 == 0;
-    HttpResponse r = by_session_route
-                         ? reader.request("GET", "/v1/sessions/" + session + "?limit=1000", d.admin())
-                         : reader.request("GET", "/v1/events?limit=1000&session_id=" + session, d.admin());
+    HttpResponse r = by_session_route ? reader.request("GET", "/v1/sessions/" + session + "?limit=1000", d.admin())
+                                      : reader.request("GET", "/v1/events?limit=1000&session_id=" + session, d.admin());
     if (before.empty() && r.status == 404) continue;
     ASSERT_EQ(r.status, 200) << r.summary();
     json::value v = r.json();

@@ -4,8 +4,8 @@
 
 #include <set>
 
-#include "suite_support.h"
 #include "harness.h"
+#include "suite_support.h"
 
 namespace daisy_e2e {
 namespace {
@@ -74,7 +74,8 @@ class ExportTest : public SharedServer<ExportTest> {
   }
 };
 
-constexpr std::string_view kHeader = "response_id,submitted_at,status,name,count,ratio,ok,colour,tags,day,at,mail,tel,where,note";
+constexpr std::string_view kHeader =
+    "response_id,submitted_at,status,name,count,ratio,ok,colour,tags,day,at,mail,tel,where,note";
 
 std::string every_type_form() {
   return R"({"title":"export","questions":[
@@ -227,10 +228,10 @@ TEST_F(ExportTest, ColumnsFollowTheCurrentQuestionsAndArchivedFormsExport) {
     std::vector<std::vector<std::string>> rows = fetch_csv(id);
     ASSERT_EQ(rows.size(), 3u);
     EXPECT_EQ(rows[0], (std::vector<std::string>{"response_id", "submitted_at", "status", "a", "c", "aa"}));
-    EXPECT_EQ(rows[1], (std::vector<std::string>{str(r.json(), "id"), str(r.json(), "submitted_at"), "accepted", "1",
-                                                 "", ""}));
-    EXPECT_EQ(rows[2], (std::vector<std::string>{str(later.json(), "id"), str(later.json(), "submitted_at"),
-                                                 "accepted", "2", "true", "x"}));
+    EXPECT_EQ(rows[1],
+              (std::vector<std::string>{str(r.json(), "id"), str(r.json(), "submitted_at"), "accepted", "1", "", ""}));
+    EXPECT_EQ(rows[2], (std::vector<std::string>{str(later.json(), "id"), str(later.json(), "submitted_at"), "accepted",
+                                                 "2", "true", "x"}));
   };
   check();
   ASSERT_EQ(server().request("DELETE", "/v1/forms/" + id, server().admin()).status, 200);
@@ -261,7 +262,8 @@ TEST_F(ExportTest, CsvEscapesFormulasUnlessAskedToKeepThem) {
   auto lines = fetch_ndjson(id);
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_EQ(str(at(lines[0], "answers"), "t"), planted);
-  EXPECT_TRUE(IsValidationError(server().get(export_path(id, "csv") + "&formulas=run", server().admin()), {"formulas"}));
+  EXPECT_TRUE(
+      IsValidationError(server().get(export_path(id, "csv") + "&formulas=run", server().admin()), {"formulas"}));
 }
 
 TEST_F(ExportTest, ExportRefusesBadRequests) {
@@ -269,8 +271,8 @@ TEST_F(ExportTest, ExportRefusesBadRequests) {
   ASSERT_FALSE(id.empty());
   EXPECT_TRUE(IsValidationError(server().get(export_path(id, "xml"), server().admin()), {"format"}));
   EXPECT_TRUE(IsValidationError(server().get(export_path(id, ""), server().admin()), {"format"}));
-  EXPECT_TRUE(IsProblem(server().get(export_path("01900000-0000-7000-8000-000000000000", "csv"), server().admin()),
-                        404, "not-found"));
+  EXPECT_TRUE(IsProblem(server().get(export_path("01900000-0000-7000-8000-000000000000", "csv"), server().admin()), 404,
+                        "not-found"));
   App app = make_app(server(), fx::unique("export-app"));
   EXPECT_TRUE(IsProblem(server().get(export_path(id, "csv"), bearer(app.token)), 403, "forbidden"));
   EXPECT_TRUE(IsProblem(server().get(export_path(id, "ndjson")), 401, "unauthorized"));

@@ -107,10 +107,12 @@ FakeProvider::FakeProvider(Family family) : ipv6_(family == Family::ipv6) {
     for (int fd : {listen_fd_, wake_[0], wake_[1]}) {
       if (fd >= 0) ::close(fd);
     }
-    throw std::system_error(error, std::generic_category(),
-                            ipv6_ ? "FakeProvider: cannot listen on [::1]" : "FakeProvider: cannot listen on 127.0.0.1");
+    throw std::system_error(
+        error, std::generic_category(),
+        ipv6_ ? "FakeProvider: cannot listen on [::1]" : "FakeProvider: cannot listen on 127.0.0.1");
   }
-  port_ = ntohs(ipv6_ ? reinterpret_cast<sockaddr_in6*>(addr)->sin6_port : reinterpret_cast<sockaddr_in*>(addr)->sin_port);
+  port_ =
+      ntohs(ipv6_ ? reinterpret_cast<sockaddr_in6*>(addr)->sin6_port : reinterpret_cast<sockaddr_in*>(addr)->sin_port);
   acceptor_ = std::thread([this] { accept_loop(); });
 }
 

@@ -23,8 +23,8 @@
 #include <thread>
 
 #include "fake_provider.h"
-#include "suite_support.h"
 #include "harness.h"
+#include "suite_support.h"
 
 namespace daisy_e2e {
 namespace {
@@ -879,8 +879,9 @@ TEST_F(FeedsTest, PlanTimesAreLocalToTheProvidersTimeZone) {
   EXPECT_FALSE(found("starts_at=2024-03-08T19:30:01Z&ends_at=2024-03-08T21:00:00Z", winter));
   EXPECT_FALSE(found("starts_at=2024-03-08T19:30:00Z&ends_at=2024-03-08T20:59:59Z", winter));
   EXPECT_FALSE(found("starts_at=2024-03-08T20:30:00Z", winter)) << "20:30 local is not 20:30Z";
-  EXPECT_TRUE(
-      found("starts_at=" + url_encode("2024-03-08T20:30:00+01:00") + "&ends_at=" + url_encode("2024-03-08T22:00:00+01:00"), winter));
+  EXPECT_TRUE(found(
+      "starts_at=" + url_encode("2024-03-08T20:30:00+01:00") + "&ends_at=" + url_encode("2024-03-08T22:00:00+01:00"),
+      winter));
   auto events = by_key(search("starts_at=2024-03-08T19:30:00Z&ends_at=2024-03-08T21:00:00Z"));
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(str(events[winter], "start_date"), "2024-03-08");
@@ -1669,7 +1670,8 @@ TEST_F(FeedsTest, ThePullSizeLimitHoldsPerFeedAndForAllThePagesOfAPull) {
   // A fever-xml document over the limit fails the pull and stores nothing.
   std::vector<std::string> bases;
   for (int i = 0; i < 40; ++i) {
-    bases.push_back(base(std::to_string(i), "online", "Big", {plan("1", "2024-06-01T10:00:00", "2024-06-01T12:00:00")}));
+    bases.push_back(
+        base(std::to_string(i), "online", "Big", {plan("1", "2024-06-01T10:00:00", "2024-06-01T12:00:00")}));
   }
   fake.set("/big.xml", xml(plan_list(bases)));
   std::string big = create_provider(fever_def("big", fake.url("/big.xml")), &small);
@@ -1684,10 +1686,11 @@ TEST_F(FeedsTest, ThePullSizeLimitHoldsPerFeedAndForAllThePagesOfAPull) {
     std::string filler(2900, 'x');
     std::string next = r.query_param("after").empty() ? R"("p2")" : "null";
     std::string id = r.query_param("after").empty() ? "a" : "b";
-    return json_reply(J(R"({"items": [{"id": ")" + id + R"(", "pad": ")" + filler + R"("}], "next_cursor": )" + next + "}"));
+    return json_reply(
+        J(R"({"items": [{"id": ")" + id + R"(", "pad": ")" + filler + R"("}], "next_cursor": )" + next + "}"));
   });
-  std::string paged = create_provider(
-      json_def("paged", fake.url("/pages"), {{"options", J(R"({"cursor_param": "after"})")}}), &small);
+  std::string paged =
+      create_provider(json_def("paged", fake.url("/pages"), {{"options", J(R"({"cursor_param": "after"})")}}), &small);
   ASSERT_FALSE(paged.empty());
   json::value first = wait_first_sync(paged, &small);
   EXPECT_TRUE(at(first, "error").is_null()) << dump(first);
@@ -1736,8 +1739,9 @@ TEST_F(FeedsTest, PrivateTargetsAreRefusedByDefault) {
 // pulled when private targets are allowed and refused when they are not.
 TEST_F(FeedsTest, Ipv6LiteralTargetsFollowThePrivateAddressRule) {
   FakeProvider fake(FakeProvider::Family::ipv6);
-  fake.set("/feed.xml",
-           xml(plan_list({base("1", "online", "Over IPv6", {plan("1", "2024-06-01T10:00:00", "2024-06-01T12:00:00")})})));
+  fake.set(
+      "/feed.xml",
+      xml(plan_list({base("1", "online", "Over IPv6", {plan("1", "2024-06-01T10:00:00", "2024-06-01T12:00:00")})})));
   ASSERT_EQ(fake.url("/feed.xml").rfind("http://[::1]:", 0), 0u);
   std::string allowed = create_provider(fever_def("v6", fake.url("/feed.xml")));
   ASSERT_FALSE(allowed.empty());

@@ -5,8 +5,8 @@
 
 #include <set>
 
-#include "suite_support.h"
 #include "harness.h"
+#include "suite_support.h"
 
 namespace daisy_e2e {
 namespace {
@@ -99,7 +99,8 @@ TEST_F(FormsTest, CreateEchoesTheWholeDefinition) {
     {"name": "adult", "check": "answers.age == nil or answers.age >= 18", "message": "must be an adult",
      "on_fail": "flag"},
     {"name": "ratio_ok", "check": "answers.ratio ~= 0", "message": "ratio must not be 0", "on_fail": "reject"}
-  ])")) << dump(at(v, "rules"));
+  ])"))
+      << dump(at(v, "rules"));
 
   // GET gives the same document.
   HttpResponse got = get_form(server(), id);
@@ -113,8 +114,7 @@ TEST_F(FormsTest, CreateRejectsDefinitionsThatCannotWork) {
     const char* field;
   };
   const Case cases[] = {
-      {R"({"title":"t","questions":[{"key":"a","type":"text"},{"key":"b","type":"choice"}]})",
-       "questions[1].options"},
+      {R"({"title":"t","questions":[{"key":"a","type":"text"},{"key":"b","type":"choice"}]})", "questions[1].options"},
       {R"({"title":"t","questions":[{"key":"a","type":"choice","options":[]}]})", "questions[0].options"},
       {R"({"title":"t","questions":[{"key":"a","type":"integer","min":1.5}]})", "questions[0].min"},
       {R"({"title":"t","questions":[{"key":"a","type":"integer","min":5,"max":1}]})", "questions[0].min"},
@@ -193,8 +193,8 @@ TEST_F(FormsTest, UnknownFormIsNotFound) {
   EXPECT_TRUE(IsProblem(server().request("PATCH", missing, admin_json(), R"({"title":"x"})"), 404, "not-found"));
   EXPECT_TRUE(IsProblem(server().request("DELETE", missing, server().admin()), 404, "not-found"));
   EXPECT_TRUE(IsProblem(server().get(missing + "/questions", server().admin()), 404, "not-found"));
-  EXPECT_TRUE(IsProblem(server().request("POST", missing + "/responses", admin_json(), R"({"answers":{}})"), 404,
-                        "not-found"));
+  EXPECT_TRUE(
+      IsProblem(server().request("POST", missing + "/responses", admin_json(), R"({"answers":{}})"), 404, "not-found"));
   EXPECT_TRUE(IsProblem(server().get(missing + "/responses", server().admin()), 404, "not-found"));
 }
 
@@ -332,10 +332,10 @@ TEST_F(FormsTest, QuestionsCanBeManagedOneByOne) {
   EXPECT_TRUE(IsValidationError(submit(server(), id, J(R"({"name":"Al"})")), {"mail"}));
 
   // A duplicate or broken question is refused without a new version.
-  EXPECT_TRUE(HasFieldError(server().request("POST", base, admin_json(), R"({"key":"mail","type":"text"})"),
-                            "question.key"));
-  EXPECT_TRUE(HasFieldError(server().request("POST", base, admin_json(), R"({"key":"x","type":"colour"})"),
-                            "question.type"));
+  EXPECT_TRUE(
+      HasFieldError(server().request("POST", base, admin_json(), R"({"key":"mail","type":"text"})"), "question.key"));
+  EXPECT_TRUE(
+      HasFieldError(server().request("POST", base, admin_json(), R"({"key":"x","type":"colour"})"), "question.type"));
   EXPECT_TRUE(HasFieldError(server().request("POST", base, admin_json(), R"({"key":"x","type":"choice"})"),
                             "question.options"));
 
@@ -351,7 +351,8 @@ TEST_F(FormsTest, QuestionsCanBeManagedOneByOne) {
   HttpResponse relabel = server().request("PATCH", base + "/name", admin_json(), R"({"label":"Full name"})");
   ASSERT_EQ(relabel.status, 200) << relabel.summary();
   EXPECT_EQ(relabel.json(), J(R"({"key":"name","type":"text","label":"Full name","required":false,"max_length":5,
-                                  "form_id":")" + id + R"(","form_version":3})"));
+                                  "form_id":")" +
+                              id + R"(","form_version":3})"));
   // null removes a constraint, which the next submission feels.
   HttpResponse unbounded = server().request("PATCH", base + "/name", admin_json(), R"({"max_length":null})");
   ASSERT_EQ(unbounded.status, 200) << unbounded.summary();
@@ -362,12 +363,10 @@ TEST_F(FormsTest, QuestionsCanBeManagedOneByOne) {
   EXPECT_EQ(at(long_name.json(), "form_version"), json::value(4));
 
   // The key cannot change; a constraint of another type is refused.
-  EXPECT_TRUE(HasFieldError(server().request("PATCH", base + "/name", admin_json(), R"({"key":"other"})"),
-                            "question.key"));
-  EXPECT_TRUE(HasFieldError(server().request("PATCH", base + "/name", admin_json(), R"({"min":1})"),
-                            "question.min"));
-  EXPECT_TRUE(IsProblem(server().request("PATCH", base + "/nope", admin_json(), R"({"label":"x"})"), 404,
-                        "not-found"));
+  EXPECT_TRUE(
+      HasFieldError(server().request("PATCH", base + "/name", admin_json(), R"({"key":"other"})"), "question.key"));
+  EXPECT_TRUE(HasFieldError(server().request("PATCH", base + "/name", admin_json(), R"({"min":1})"), "question.min"));
+  EXPECT_TRUE(IsProblem(server().request("PATCH", base + "/nope", admin_json(), R"({"label":"x"})"), 404, "not-found"));
   EXPECT_EQ(at(server().get(base, server().admin()).json(), "form_version"), json::value(4));
 
   // Delete.
@@ -414,8 +413,8 @@ TEST_F(FormsTest, ArchivedFormsTakeNoResponsesAndNoChanges) {
   const std::string questions = "/v1/forms/" + id + "/questions";
   EXPECT_TRUE(IsProblem(server().request("POST", questions, admin_json(), R"({"key":"b","type":"text"})"), 409,
                         "form-archived"));
-  EXPECT_TRUE(IsProblem(server().request("PATCH", questions + "/a", admin_json(), R"({"label":"x"})"), 409,
-                        "form-archived"));
+  EXPECT_TRUE(
+      IsProblem(server().request("PATCH", questions + "/a", admin_json(), R"({"label":"x"})"), 409, "form-archived"));
   EXPECT_TRUE(IsProblem(server().request("DELETE", questions + "/a", server().admin()), 409, "form-archived"));
 
   // Everything stays readable.

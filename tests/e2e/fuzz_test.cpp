@@ -63,11 +63,21 @@ std::string mutate(std::string s, Rng& rng) {
   for (std::size_t e = 0; e < edits && !s.empty(); ++e) {
     std::size_t at = rng.below(s.size());
     switch (rng.below(6)) {
-      case 0: s[at] = rng.byte(); break;                                     // replace a byte
-      case 1: s.insert(at, 1, rng.byte()); break;                            // insert a byte
-      case 2: s.erase(at, 1 + rng.below(4)); break;                          // delete bytes
-      case 3: s.insert(at, s.substr(rng.below(s.size()), rng.below(40))); break;  // duplicate a run
-      case 4: s.resize(at); break;                                           // truncate
+      case 0:
+        s[at] = rng.byte();
+        break;  // replace a byte
+      case 1:
+        s.insert(at, 1, rng.byte());
+        break;  // insert a byte
+      case 2:
+        s.erase(at, 1 + rng.below(4));
+        break;  // delete bytes
+      case 3:
+        s.insert(at, s.substr(rng.below(s.size()), rng.below(40)));
+        break;  // duplicate a run
+      case 4:
+        s.resize(at);
+        break;   // truncate
       case 5: {  // swap in a digit run (lengths, chunk sizes)
         std::string digits = std::to_string(rng.next() % 100000);
         s.replace(at, std::min<std::size_t>(digits.size(), s.size() - at), digits);
@@ -89,9 +99,15 @@ TEST_F(FuzzTest, TwoHundredRandomRequestsDoNotCrashTheServer) {
   for (int i = 0; i < 200; ++i) {
     std::string input;
     switch (i % 4) {
-      case 0: input = random_bytes(rng); break;
-      case 1: input = random_text(rng); break;
-      default: input = mutate(bases[rng.below(bases.size())], rng); break;
+      case 0:
+        input = random_bytes(rng);
+        break;
+      case 1:
+        input = random_text(rng);
+        break;
+      default:
+        input = mutate(bases[rng.below(bases.size())], rng);
+        break;
     }
     Client c = server().connect();
     ASSERT_TRUE(c.connected()) << "case " << i << " (seed " << kSeed << "): " << c.error();

@@ -18,9 +18,9 @@
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
-#include <fstream>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 
 extern char** environ;
 
@@ -715,8 +715,9 @@ bool DaisyProcess::wait_for_out(std::string_view needle, std::chrono::millisecon
 
 std::string DaisyProcess::sanitizer_report() const {
   std::lock_guard lock(mu_);
-  for (std::string_view marker : {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
-                                  "ERROR: UndefinedBehaviorSanitizer"}) {
+  for (std::string_view marker :
+       {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:", "ERROR: UndefinedBehaviorSanitizer",
+        "WARNING: ThreadSanitizer"}) {
     auto at = err_.find(marker);
     if (at != std::string::npos) {
       std::size_t from = at > 300 ? at - 300 : 0;

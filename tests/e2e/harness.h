@@ -18,8 +18,8 @@
 #include <sys/types.h>
 
 #include <chrono>
-#include <csignal>
 #include <condition_variable>
+#include <csignal>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -209,8 +209,7 @@ class DaisyProcess {
   // On PostgreSQL: the server's database, created at the first call. False
   // (with start_error_ set) when it cannot be.
   bool ensure_database();
-  bool wait_for(const std::string& buffer_name, std::string_view needle,
-                std::chrono::milliseconds timeout) const;
+  bool wait_for(const std::string& buffer_name, std::string_view needle, std::chrono::milliseconds timeout) const;
   ExitStatus reap(std::chrono::milliseconds timeout);
 
   Options options_;

@@ -19,9 +19,7 @@ class HealthTest : public SharedServer<HealthTest> {
     EXPECT_EQ(r.status, 200) << r.summary();
     return r.body;
   }
-  static double sample(std::string_view series) {
-    return metric_value(metrics(), series).value_or(0.0);
-  }
+  static double sample(std::string_view series) { return metric_value(metrics(), series).value_or(0.0); }
 };
 
 TEST_F(HealthTest, HealthzAnswersOk) {
@@ -147,8 +145,7 @@ TEST_F(HealthTest, ValidRequestIdIsEchoed) {
 }
 
 TEST_F(HealthTest, InvalidRequestIdIsReplaced) {
-  for (const std::string& id :
-       std::vector<std::string>{"has space", "semi;colon", std::string(129, 'x'), "quote\"d"}) {
+  for (const std::string& id : std::vector<std::string>{"has space", "semi;colon", std::string(129, 'x'), "quote\"d"}) {
     HttpResponse r = server().get("/healthz", {{"X-Request-Id", id}});
     ASSERT_EQ(r.status, 200);
     EXPECT_NE(r.header("X-Request-Id"), id);

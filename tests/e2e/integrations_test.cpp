@@ -14,15 +14,15 @@
 #include <atomic>
 #include <boost/json.hpp>
 #include <map>
-#include <optional>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
 #include "fake_provider.h"
-#include "suite_support.h"
 #include "harness.h"
 #include "redis_server.h"
+#include "suite_support.h"
 
 namespace daisy_e2e {
 namespace {
@@ -50,7 +50,9 @@ std::string base64_decode(std::string_view text) {
   int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
                           reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
   if (n < 0) return {};
-  std::size_t padding = text.size() >= 2 && text.substr(text.size() - 2) == "==" ? 2 : !text.empty() && text.back() == '=' ? 1 : 0;
+  std::size_t padding = text.size() >= 2 && text.substr(text.size() - 2) == "==" ? 2
+                        : !text.empty() && text.back() == '='                    ? 1
+                                                                                 : 0;
   out.resize(static_cast<std::size_t>(n) - padding);
   return out;
 }
@@ -185,12 +187,13 @@ TEST_F(IntegrationsTest, CrudValidationAndAccess) {
   EXPECT_EQ(str(at(patched.json(), "config"), "url"), "http://127.0.0.1:9/hook");  // kept
 
   // Each bad field is named.
-  HttpResponse bad = server().request(
-      "POST", "/v1/integrations", admin_json(),
-      R"({"name":"x","source":{"app_id":")" + app.id +
-          R"("},"type":"webhook","config":{"url":"ftp://example.org","timeout_ms":5,"colour":"red"},)"
-          R"("on":["response.created"],"retry":{"schedule_s":[0,-1]}})");
-  EXPECT_TRUE(IsValidationError(bad, {"config.url", "config.timeout_ms", "config.colour", "on[0]", "retry.schedule_s[1]"}));
+  HttpResponse bad =
+      server().request("POST", "/v1/integrations", admin_json(),
+                       R"({"name":"x","source":{"app_id":")" + app.id +
+                           R"("},"type":"webhook","config":{"url":"ftp://example.org","timeout_ms":5,"colour":"red"},)"
+                           R"("on":["response.created"],"retry":{"schedule_s":[0,-1]}})");
+  EXPECT_TRUE(
+      IsValidationError(bad, {"config.url", "config.timeout_ms", "config.colour", "on[0]", "retry.schedule_s[1]"}));
   HttpResponse no_source = server().request(
       "POST", "/v1/integrations", admin_json(),
       R"({"name":"x","source":{"form_id":"0193a1b2-c3d4-7000-8000-123456789abc"},"type":"webhook","config":{"url":"http://example.org"}})");
@@ -257,8 +260,8 @@ TEST_F(IntegrationsTest, WebhookSignaturesVerifyWithTheSecret) {
   std::string timestamp = hook.header("webhook-timestamp");
   ASSERT_FALSE(timestamp.empty());
   std::int64_t sent_at = std::stoll(timestamp);
-  std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch()).count();
+  std::int64_t now =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   EXPECT_LE(std::llabs(now - sent_at), 60);
   EXPECT_EQ(hook.header("webhook-signature"), expected_signature(secret, job_id, timestamp, hook.body));
   // A signature from another secret does not match.
@@ -362,8 +365,8 @@ TEST_F(IntegrationsTest, DeadAfterTheLastAttemptThenManualRetryAndCancel) {
   EXPECT_EQ(str(job(waiting), "status"), "cancelled");
 
   // Listing by status and integration.
-  HttpResponse listed = server().get("/v1/jobs?status=cancelled&integration_id=" + str(integration, "id"),
-                                     server().admin());
+  HttpResponse listed =
+      server().get("/v1/jobs?status=cancelled&integration_id=" + str(integration, "id"), server().admin());
   ASSERT_EQ(listed.status, 200);
   ASSERT_EQ(arr(listed.json(), "items").size(), 1u);
   EXPECT_EQ(str(arr(listed.json(), "items")[0], "id"), waiting);
@@ -429,9 +432,9 @@ TEST_F(IntegrationsTest, ResponsesTriggerJobsWithTheirSnapshot) {
   receiver.set("/forms", Reply{.status = 200, .body = "ok", .content_type = "text/plain"});
   std::string form_id = create_form_id(server(), J(R"({"title":"t","questions":[{"key":"n","type":"integer"}]})"));
   json::value integration = create_integration(J(R"({"name":"crm","source":{"form_id":")" + form_id +
-                                                  R"("},"on":["response.created","response.updated"],)"
-                                                  R"("type":"webhook","config":{"url":")" +
-                                                  receiver.url("/forms") + R"("}})"));
+                                                 R"("},"on":["response.created","response.updated"],)"
+                                                 R"("type":"webhook","config":{"url":")" +
+                                                 receiver.url("/forms") + R"("}})"));
   HttpResponse submitted = submit(server(), form_id, J(R"({"n":1})"), {{"Idempotency-Key", "k1"}});
   ASSERT_EQ(submitted.status, 201) << submitted.summary();
   std::string response_id = str(submitted.json(), "id");
@@ -536,21 +539,28 @@ TEST_F(IntegrationsTest, ReplayMakesJobsForPastRecords) {
     ASSERT_EQ(r.status, 201);
     responses.insert(str(r.json(), "id"));
   }
-  json::value on_form = create_integration(J(R"({"name":"crm","source":{"form_id":")" + form_id +
-                                             R"("},"type":"webhook","config":{"url":")" + receiver.url("/hook") + R"("}})"));
+  json::value on_form =
+      create_integration(J(R"({"name":"crm","source":{"form_id":")" + form_id +
+                           R"("},"type":"webhook","config":{"url":")" + receiver.url("/hook") + R"("}})"));
   std::string path = "/v1/integrations/" + str(on_form, "id") + "/replay";
-  EXPECT_TRUE(IsValidationError(server().request("POST", path, admin_json(), R"({"since":"yesterday"})"), {"since", "until"}));
-  EXPECT_TRUE(IsValidationError(
-      server().request("POST", path, admin_json(), R"({"since":"2026-01-02T00:00:00Z","until":"2026-01-01T00:00:00Z"})"),
-      {"until"}));
-  EXPECT_EQ(server().request("POST", "/v1/integrations/0193a1b2-c3d4-7000-8000-123456789abc/replay", admin_json(),
-                             R"({"since":"2020-01-01T00:00:00Z","until":"2099-01-01T00:00:00Z"})").status, 404);
+  EXPECT_TRUE(
+      IsValidationError(server().request("POST", path, admin_json(), R"({"since":"yesterday"})"), {"since", "until"}));
+  EXPECT_TRUE(IsValidationError(server().request("POST", path, admin_json(),
+                                                 R"({"since":"2026-01-02T00:00:00Z","until":"2026-01-01T00:00:00Z"})"),
+                                {"until"}));
+  EXPECT_EQ(server()
+                .request("POST", "/v1/integrations/0193a1b2-c3d4-7000-8000-123456789abc/replay", admin_json(),
+                         R"({"since":"2020-01-01T00:00:00Z","until":"2099-01-01T00:00:00Z"})")
+                .status,
+            404);
   // A range that holds nothing makes nothing.
-  HttpResponse none = server().request("POST", path, admin_json(), R"({"since":"2020-01-01T00:00:00Z","until":"2020-01-02T00:00:00Z"})");
+  HttpResponse none = server().request("POST", path, admin_json(),
+                                       R"({"since":"2020-01-01T00:00:00Z","until":"2020-01-02T00:00:00Z"})");
   ASSERT_EQ(none.status, 202) << none.summary();
   EXPECT_EQ(num(none.json(), "jobs"), 0);
 
-  HttpResponse replayed = server().request("POST", path, admin_json(), R"({"since":"2020-01-01T00:00:00Z","until":"2099-01-01T00:00:00Z"})");
+  HttpResponse replayed = server().request("POST", path, admin_json(),
+                                           R"({"since":"2020-01-01T00:00:00Z","until":"2099-01-01T00:00:00Z"})");
   ASSERT_EQ(replayed.status, 202) << replayed.summary();
   EXPECT_EQ(num(replayed.json(), "jobs"), 3);
   HttpResponse listed = server().get("/v1/jobs?integration_id=" + str(on_form, "id"), server().admin());
@@ -607,10 +617,12 @@ TEST_F(IntegrationsTest, PerIntegrationConcurrencyAndRateLimitsHold) {
   });
   App slow_app = make_app(server(), "slow");
   create_integration(J(R"({"name":"two at once","source":{"app_id":")" + slow_app.id +
-                       R"("},"type":"webhook","config":{"url":")" + receiver.url("/slow") + R"(","max_in_flight":2}})"));
+                       R"("},"type":"webhook","config":{"url":")" + receiver.url("/slow") +
+                       R"(","max_in_flight":2}})"));
   App paced_app = make_app(server(), "paced");
   create_integration(J(R"({"name":"five a second","source":{"app_id":")" + paced_app.id +
-                       R"("},"type":"webhook","config":{"url":")" + receiver.url("/paced") + R"(","max_per_second":5}})"));
+                       R"("},"type":"webhook","config":{"url":")" + receiver.url("/paced") +
+                       R"(","max_per_second":5}})"));
   std::vector<std::string> jobs;
   for (int i = 0; i < 6; ++i) jobs.push_back(only_job_id(send_event(slow_app)));
   for (int i = 0; i < 6; ++i) jobs.push_back(only_job_id(send_event(paced_app)));
@@ -674,7 +686,8 @@ TEST_F(IntegrationsTest, WebhooksReachIpv6LiteralsUnderThePrivateAddressRule) {
 
 TEST_F(IntegrationsTest, SyncWebhooksAnswerWithinTheSubmission) {
   FakeProvider receiver;
-  receiver.set("/decide", Reply{.status = 200, .body = R"({"decision":"approve","score":7})", .content_type = "application/json"});
+  receiver.set("/decide",
+               Reply{.status = 200, .body = R"({"decision":"approve","score":7})", .content_type = "application/json"});
   receiver.set("/broken", Reply{.status = 500, .body = "down", .content_type = "text/plain"});
   receiver.set("/hang", Reply{.status = 200, .body = "{}", .content_type = "application/json", .hang = true});
   std::string form_id = create_form_id(server(), J(R"({"title":"t","questions":[{"key":"n","type":"integer"}]})"));
@@ -710,8 +723,8 @@ TEST_F(IntegrationsTest, SyncWebhooksAnswerWithinTheSubmission) {
   auto calls = receiver.requests("/decide");
   ASSERT_EQ(calls.size(), 1u);
   const auto& call = calls[0];
-  EXPECT_EQ(call.header("webhook-signature"),
-            expected_signature(str(decide, "secret"), call.header("webhook-id"), call.header("webhook-timestamp"), call.body));
+  EXPECT_EQ(call.header("webhook-signature"), expected_signature(str(decide, "secret"), call.header("webhook-id"),
+                                                                 call.header("webhook-timestamp"), call.body));
   EXPECT_EQ(str(at(J(call.body), "data"), "id"), str(reply, "id"));
   // The response was stored; sync calls make no job.
   EXPECT_EQ(server().get(responses_path(form_id) + "/" + str(reply, "id"), server().admin()).status, 200);
@@ -768,12 +781,14 @@ TEST_F(IntegrationsTest, JobsNotYetTakenSurviveKillNine) {
   // The queue is counted every second.
   std::string metrics;
   std::optional<double> pending, running;
-  eventually([&] {
-    metrics = server().get("/metrics").body;
-    pending = metric_value(metrics, R"(daisy_jobs{status="pending"})");
-    running = metric_value(metrics, R"(daisy_jobs{status="running"})");
-    return pending && running && *pending + *running == 2000.0;
-  }, 5s);
+  eventually(
+      [&] {
+        metrics = server().get("/metrics").body;
+        pending = metric_value(metrics, R"(daisy_jobs{status="pending"})");
+        running = metric_value(metrics, R"(daisy_jobs{status="running"})");
+        return pending && running && *pending + *running == 2000.0;
+      },
+      5s);
   ASSERT_TRUE(pending && running) << metrics;
   EXPECT_EQ(*pending + *running, 2000.0) << metrics;
   EXPECT_GE(*pending, 2000.0 - 256.0 - 128.0);  // at most a claim's worth filed beyond those in flight
@@ -785,11 +800,13 @@ TEST_F(IntegrationsTest, JobsNotYetTakenSurviveKillNine) {
   std::set<std::string> expected;
   for (const auto& action : arr(reply, "actions")) expected.insert(str(action, "job_id"));
   std::set<std::string> delivered;
-  eventually([&] {
-    delivered.clear();
-    for (const auto& hook : receiver.requests("/hook")) delivered.insert(hook.header("webhook-id"));
-    return delivered.size() >= expected.size();
-  }, 60s);
+  eventually(
+      [&] {
+        delivered.clear();
+        for (const auto& hook : receiver.requests("/hook")) delivered.insert(hook.header("webhook-id"));
+        return delivered.size() >= expected.size();
+      },
+      60s);
   EXPECT_EQ(delivered, expected);
   HttpResponse listed = server().get("/v1/jobs?status=succeeded&limit=1", server().admin());
   EXPECT_EQ(listed.status, 200) << listed.summary();
@@ -857,7 +874,6 @@ TEST_F(IntegrationsTest, JobsNotYetTakenCanBeCancelledAndAreListedOnAReplay) {
   EXPECT_EQ(delivered.count(response_job), 1u);
 }
 
-
 // ---------------------------------------------------------------- redis
 
 class RedisIntegrationsTest : public IntegrationsTest {
@@ -870,8 +886,8 @@ class RedisIntegrationsTest : public IntegrationsTest {
   json::value redis_on_app(const App& app, const std::string& channel, const std::string& schedule,
                            int callback_timeout_s = 600) {
     return create_integration(J(R"({"name":"ms","source":{"app_id":")" + app.id +
-                                R"("},"type":"redis","config":{"url":")" + redis_.url() + R"(","channel":")" +
-                                channel + R"(","callback_timeout_s":)" + std::to_string(callback_timeout_s) +
+                                R"("},"type":"redis","config":{"url":")" + redis_.url() + R"(","channel":")" + channel +
+                                R"(","callback_timeout_s":)" + std::to_string(callback_timeout_s) +
                                 R"(},"retry":{"schedule_s":)" + schedule + "}}"));
   }
 
@@ -908,8 +924,9 @@ TEST_F(RedisIntegrationsTest, PublishesTheJobAndASuccessfulCallbackEndsIt) {
 
   // Only the job's own token is accepted; the body is checked.
   EXPECT_EQ(call_back(message, R"({"status":"succeeded"})", "not-the-token").status, 401);
-  EXPECT_EQ(server().request("POST", "/v1/jobs/" + job_id + "/callback", json_content(), R"({"status":"succeeded"})").status,
-            401);
+  EXPECT_EQ(
+      server().request("POST", "/v1/jobs/" + job_id + "/callback", json_content(), R"({"status":"succeeded"})").status,
+      401);
   EXPECT_EQ(call_back(message, R"({"status":"succeeded"})", std::string(kAdminToken)).status, 401);
   EXPECT_TRUE(IsValidationError(call_back(message, R"({"status":"done","extra":1})"), {"status", "extra"}));
   EXPECT_EQ(str(job(job_id), "status"), "awaiting_callback");

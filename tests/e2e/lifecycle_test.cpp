@@ -48,8 +48,8 @@ std::vector<std::string> printed_admin_tokens(const std::string& out) {
   std::size_t pos = 0;
   while ((pos = out.find("dsy_admin_", pos)) != std::string::npos) {
     std::size_t end = pos;
-    while (end < out.size() && (std::isalnum(static_cast<unsigned char>(out[end])) || out[end] == '_' ||
-                                out[end] == '-')) {
+    while (end < out.size() &&
+           (std::isalnum(static_cast<unsigned char>(out[end])) || out[end] == '_' || out[end] == '-')) {
       ++end;
     }
     tokens.push_back(out.substr(pos, end - pos));
@@ -109,8 +109,9 @@ TEST_F(LifecycleTest, ConfiguredAdminTokenCanBeChangedOnRestart) {
   const std::string other = "another-admin-token-for-e2e-0001";
   EXPECT_EQ(d.err_text().find("replaced the stored one"), std::string::npos) << d.err_text();
   ASSERT_TRUE(d.start({{"--admin-token", other}, false})) << d.start_error();
-  EXPECT_NE(d.err_text().find("the configured admin token (--admin-token or DAISY_ADMIN_TOKEN) replaced the stored one"),
-            std::string::npos)
+  EXPECT_NE(
+      d.err_text().find("the configured admin token (--admin-token or DAISY_ADMIN_TOKEN) replaced the stored one"),
+      std::string::npos)
       << d.err_text();
   EXPECT_EQ(d.get("/v1/apps", bearer(other)).status, 200);
   EXPECT_EQ(d.get("/v1/apps", d.admin()).status, 401) << "the replaced admin token must stop working";
@@ -285,9 +286,9 @@ TEST_F(LifecycleTest, SecondServerOnTheSamePortFails) {
   ASSERT_TRUE(first.start()) << first.start_error();
   DaisyProcess& second = make({{"--listen", "127.0.0.1:" + std::to_string(first.port())}, true});
   EXPECT_FALSE(second.start()) << "a second server bound the port in use";
-  EXPECT_NE(second.err_text().find("cannot listen on 127.0.0.1:" + std::to_string(first.port()) +
-                                   ": Address already in use"),
-            std::string::npos)
+  EXPECT_NE(
+      second.err_text().find("cannot listen on 127.0.0.1:" + std::to_string(first.port()) + ": Address already in use"),
+      std::string::npos)
       << second.err_text();
   EXPECT_EQ(first.get("/healthz").status, 200);
 }
@@ -319,8 +320,8 @@ TEST_F(LifecycleTest, AStartThatCannotListenKeepsTheTokenForTheNextStart) {
 TEST_F(LifecycleTest, ASecondProcessOnTheSameDataDirIsRefused) {
   DaisyProcess& d = make();
   ASSERT_TRUE(d.start()) << d.start_error();
-  std::string expected = "the data dir " + d.data_dir() + " is in use by another daisy process (pid " +
-                         std::to_string(d.pid()) + ")";
+  std::string expected =
+      "the data dir " + d.data_dir() + " is in use by another daisy process (pid " + std::to_string(d.pid()) + ")";
   std::vector<std::string> serve{"serve", "--listen", "127.0.0.1:0", "--admin-token", std::string(kAdminToken)};
   for (std::string& a : d.store_args()) serve.push_back(std::move(a));
   RunResult second = run_daisy(serve, 30s);
@@ -458,8 +459,7 @@ TEST_F(LifecycleTest, MigrateThenServe) {
 
   RunResult again = run_daisy(migrate);
   EXPECT_TRUE(again.status.exited && again.status.code == 0) << again.status.describe() << "\n" << again.err;
-  EXPECT_EQ(again.err.find("migration applied"), std::string::npos) << "migrations are applied once:\n"
-                                                                     << again.err;
+  EXPECT_EQ(again.err.find("migration applied"), std::string::npos) << "migrations are applied once:\n" << again.err;
 
   ASSERT_TRUE(d.start()) << d.start_error();
   EXPECT_EQ(d.err_text().find("migration applied"), std::string::npos) << d.err_text();

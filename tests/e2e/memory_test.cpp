@@ -11,8 +11,8 @@
 #include <fstream>
 #include <thread>
 
-#include "suite_support.h"
 #include "harness.h"
+#include "suite_support.h"
 
 namespace daisy_e2e {
 namespace {

@@ -35,8 +35,8 @@ class PostgresServer {
   bool ok() const { return !uri_.empty(); }
   const std::string& error() const { return error_; }
   const std::string& uri() const { return uri_; }  // base URI, ends with '/'
-  bool stop();     // at once, as a crash would (pg_ctl -m immediate)
-  bool restart();  // on the same port, after stop()
+  bool stop();                                     // at once, as a crash would (pg_ctl -m immediate)
+  bool restart();                                  // on the same port, after stop()
 
  private:
   std::string dir_, uri_, error_;

@@ -98,11 +98,10 @@ TEST_F(ProtocolTest, PipelinedRequestsAreAnsweredInOrder) {
 TEST_F(ProtocolTest, PipelinedWritesAndReadsKeepTheirOrder) {
   Client c = server().connect();
   Headers admin_json = with(server().admin(), json_content());
-  std::string batch = build_request("POST", "/v1/apps", with(admin_json, {{"X-Request-Id", "pw-1"}}),
-                                    R"({"name":"pipelined-a"})") +
-                      build_request("POST", "/v1/apps", with(admin_json, {{"X-Request-Id", "pw-2"}}),
-                                    R"({"name":"pipelined-b"})") +
-                      build_request("GET", "/v1/apps?limit=1000", with(server().admin(), {{"X-Request-Id", "pw-3"}}));
+  std::string batch =
+      build_request("POST", "/v1/apps", with(admin_json, {{"X-Request-Id", "pw-1"}}), R"({"name":"pipelined-a"})") +
+      build_request("POST", "/v1/apps", with(admin_json, {{"X-Request-Id", "pw-2"}}), R"({"name":"pipelined-b"})") +
+      build_request("GET", "/v1/apps?limit=1000", with(server().admin(), {{"X-Request-Id", "pw-3"}}));
   ASSERT_TRUE(c.send_raw(batch));
   HttpResponse a = c.read_response();
   HttpResponse b = c.read_response();
@@ -174,7 +173,8 @@ TEST_F(ProtocolTest, LastChunkSplitAcrossReadsIsAccepted) {
   std::string body = R"({"name":"split end"})";
   char size[16];
   std::snprintf(size, sizeof size, "%zx\r\n", body.size());
-  for (std::string piece : {std::string(size) + body + "\r\n", std::string("0\r\n"), std::string("\r"), std::string("\n")}) {
+  for (std::string piece :
+       {std::string(size) + body + "\r\n", std::string("0\r\n"), std::string("\r"), std::string("\n")}) {
     ASSERT_TRUE(c.send_raw(piece));
     std::this_thread::sleep_for(50ms);
   }
@@ -374,9 +374,7 @@ TEST_F(ProtocolTest, PercentEncodedIdIsDecoded) {
 // Short header and body timeouts, for slow clients.
 class SlowClientTest : public SharedServer<SlowClientTest> {
  public:
-  static DaisyProcess::Options options() {
-    return {{"--header-timeout-ms", "1000", "--body-timeout-ms", "1000"}};
-  }
+  static DaisyProcess::Options options() { return {{"--header-timeout-ms", "1000", "--body-timeout-ms", "1000"}}; }
 
  protected:
   // The connection closes (with a 408, or without a reply) within 10 s.

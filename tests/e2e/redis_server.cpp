@@ -63,8 +63,8 @@ RedisServer::RedisServer() {
     pid_t pid = ::fork();
     if (pid == 0) {
       std::string p = std::to_string(port);
-      ::execlp("redis-server", "redis-server", "--port", p.c_str(), "--bind", "127.0.0.1", "--save", "",
-               "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning", static_cast<char*>(nullptr));
+      ::execlp("redis-server", "redis-server", "--port", p.c_str(), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+               "no", "--daemonize", "no", "--loglevel", "warning", static_cast<char*>(nullptr));
       ::_exit(127);
     }
     if (pid < 0) {

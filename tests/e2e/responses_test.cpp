@@ -9,8 +9,8 @@
 #include <map>
 #include <set>
 
-#include "suite_support.h"
 #include "harness.h"
+#include "suite_support.h"
 
 namespace daisy_e2e {
 namespace {
@@ -37,8 +37,8 @@ class ResponsesTest : public SharedServer<ResponsesTest> {
   // A form whose only rule is `check` (flag unless on_fail says otherwise).
   static std::string rule_form(std::string_view name, std::string_view check, std::string_view on_fail = "flag") {
     json::array rules;
-    rules.push_back(json::object{{"name", name}, {"check", check}, {"message", "rule " + std::string(name) + " failed"},
-                                 {"on_fail", on_fail}});
+    rules.push_back(json::object{
+        {"name", name}, {"check", check}, {"message", "rule " + std::string(name) + " failed"}, {"on_fail", on_fail}});
     return form(R"([{"key":"a","type":"integer"}])", dump(rules));
   }
 
@@ -92,9 +92,9 @@ TEST_F(ResponsesTest, EveryTypeAcceptsValidAnswers) {
   const AnswerCase valid[] = {
       {"short", R"("ab")"},
       {"short", R"("abc")"},
-      {"short", R"("héé")"},        // 3 code points, 5 bytes
-      {"short", R"("日本語")"},     // 3 code points, 9 bytes
-      {"short", R"("😀😀")"},       // 2 code points outside the BMP
+      {"short", R"("héé")"},     // 3 code points, 5 bytes
+      {"short", R"("日本語")"},  // 3 code points, 9 bytes
+      {"short", R"("😀😀")"},      // 2 code points outside the BMP
       {"code", R"("ABC-1")"},
       {"code", R"("XYZ-0123456789")"},
       {"free", R"("")"},
@@ -160,7 +160,7 @@ TEST_F(ResponsesTest, EveryConstraintRejectsInvalidAnswers) {
       {"short", R"(["ab"])"},
       {"code", R"("ABC-")"},
       {"code", R"("abc-1")"},
-      {"code", R"("ABC-12x")"},   // full match, not a search
+      {"code", R"("ABC-12x")"},  // full match, not a search
       {"code", R"("xABC-12")"},
       {"free", "true"},
       {"count", "0"},
@@ -179,8 +179,8 @@ TEST_F(ResponsesTest, EveryConstraintRejectsInvalidAnswers) {
       {"colour", R"("Red")"},
       {"colour", R"(["red"])"},
       {"colour", "1"},
-      {"tags", "[]"},                  // fewer than min_selected
-      {"tags", R"(["a","b","c"])"},    // more than max_selected
+      {"tags", "[]"},                // fewer than min_selected
+      {"tags", R"(["a","b","c"])"},  // more than max_selected
       {"tags", R"(["d"])"},
       {"tags", R"(["a","a"])"},
       {"tags", R"("a")"},
@@ -260,9 +260,7 @@ TEST_F(ResponsesTest, EachOffendingKeyIsReportedOnce) {
 TEST_F(ResponsesTest, SubmissionEnvelopeIsChecked) {
   std::string id = form(R"([{"key":"a","type":"integer"}])");
   ASSERT_FALSE(id.empty());
-  auto post = [&](std::string_view body) {
-    return server().request("POST", responses_path(id), admin_json(), body);
-  };
+  auto post = [&](std::string_view body) { return server().request("POST", responses_path(id), admin_json(), body); };
   EXPECT_TRUE(HasFieldError(post(R"({})"), "answers"));
   EXPECT_TRUE(HasFieldError(post(R"({"answers":[]})"), "answers"));
   EXPECT_TRUE(HasFieldError(post(R"({"answers":"a=1"})"), "answers"));
@@ -399,8 +397,8 @@ TEST_F(ResponsesTest, RuleThatLoopsForeverExceedsItsBudget) {
   }
   // Recursion without end is stopped too (by the budget or the stack), and a
   // reject rule that cannot finish rejects.
-  std::string recursive = rule_form("recurse", "(function() local function f(n) return f(n + 1) + 1 end return f(1) end)()",
-                                    "reject");
+  std::string recursive =
+      rule_form("recurse", "(function() local function f(n) return f(n + 1) + 1 end return f(1) end)()", "reject");
   HttpResponse refused = submit(server(), recursive, J(R"({"a":1})"));
   EXPECT_TRUE(IsProblem(refused, 422, "rule-rejected"));
   std::string looping_reject = rule_form("spin", "(function() while true do end end)()", "reject");
@@ -419,7 +417,8 @@ TEST_F(ResponsesTest, RulesThatCatchTheirBudgetStillStop) {
   const std::vector<std::string> checks = {
       "xpcall(error, function() while true do end end)",
       "(function() while true do xpcall(function() while true do end end, function() while true do end end) end end)()",
-      "(function() local x <close> = setmetatable({}, {__close = function() while true do end end}) while true do end end)()",
+      "(function() local x <close> = setmetatable({}, {__close = function() while true do end end}) while true do end "
+      "end)()",
       "table.sort({3, 2, 1}, function(a, b) while true do end end)",
   };
   for (const auto& check : checks) {
@@ -446,9 +445,8 @@ TEST_F(ResponsesTest, RulesThatCatchTheirBudgetStillStop) {
 }
 
 TEST_F(ResponsesTest, RuleThatAllocatesWithoutEndExceedsItsMemory) {
-  std::string id = form(
-      R"([{"key":"a","type":"integer"}])",
-      R"J([{"name":"huge_string","check":"#string.rep(\"x\", 1e9) > 0","message":"m1"},
+  std::string id = form(R"([{"key":"a","type":"integer"}])",
+                        R"J([{"name":"huge_string","check":"#string.rep(\"x\", 1e9) > 0","message":"m1"},
           {"name":"growing_table",
            "check":"(function() local t = {} local i = 0 while true do i = i + 1 t[i] = string.rep(\"y\", 1000) .. i end end)()",
            "message":"m2"},
@@ -555,8 +553,7 @@ TEST_F(ResponsesTest, RuleCannotChangeTheLibrariesOfLaterSubmissions) {
     const auto& check = checks.as_array().at(0).as_object();
     ASSERT_TRUE(check.contains("message")) << dump(checks);
     // The same failure every round: the assignment is refused, never half-applied.
-    EXPECT_NE(std::string(check.at("message").as_string()).find("read-only"), std::string::npos)
-        << dump(checks);
+    EXPECT_NE(std::string(check.at("message").as_string()).find("read-only"), std::string::npos) << dump(checks);
   }
   std::string upper = rule_form("upper_still_works", "string.upper('a') == 'A'");
   ASSERT_FALSE(upper.empty());
@@ -652,8 +649,8 @@ TEST_F(ResponsesTest, ReplayAfterArchivingReturnsTheStoredResponse) {
   EXPECT_EQ(retry.header("Idempotent-Replayed"), "true");
   EXPECT_EQ(str(retry.json(), "id"), str(first.json(), "id"));
   // A new submission is still refused.
-  EXPECT_TRUE(IsProblem(submit(server(), id, J(R"({"a":2})"), {{"Idempotency-Key", fx::unique("new")}}), 409,
-                        "form-archived"));
+  EXPECT_TRUE(
+      IsProblem(submit(server(), id, J(R"({"a":2})"), {{"Idempotency-Key", fx::unique("new")}}), 409, "form-archived"));
 }
 
 TEST_F(ResponsesTest, IdempotencyKeysMustBeVisibleAscii) {
@@ -674,8 +671,8 @@ TEST_F(ResponsesTest, ConcurrentDuplicatesStoreOneResponse) {
   ASSERT_FALSE(id.empty());
   constexpr int kThreads = 20;
   const std::string key = fx::unique("concurrent");
-  const std::string request =
-      build_request("POST", responses_path(id), with(admin_json(), {{"Idempotency-Key", key}}), R"({"answers":{"a":42}})");
+  const std::string request = build_request("POST", responses_path(id), with(admin_json(), {{"Idempotency-Key", key}}),
+                                            R"({"answers":{"a":42}})");
   std::vector<Client> clients;
   for (int i = 0; i < kThreads; ++i) {
     clients.emplace_back(server().port());
@@ -710,8 +707,8 @@ TEST_F(ResponsesTest, ConcurrentDuplicatesStoreOneResponse) {
 // ---------------------------------------------------------------- corrections
 
 TEST_F(ResponsesTest, CorrectionsAreStoredAsRevisions) {
-  std::string id = form(R"([{"key":"a","type":"integer"}])",
-                        R"([{"name":"small","check":"answers.a < 3","message":"a is large"}])");
+  std::string id =
+      form(R"([{"key":"a","type":"integer"}])", R"([{"name":"small","check":"answers.a < 3","message":"a is large"}])");
   ASSERT_FALSE(id.empty());
   HttpResponse created = submit_body(server(), id, J(R"({"answers":{"a":1},"metadata":{"m":1},
                                                          "submitted_at":"2024-01-02T03:04:05Z"})"));
@@ -744,8 +741,9 @@ TEST_F(ResponsesTest, CorrectionsAreStoredAsRevisions) {
   // Refused corrections change nothing.
   EXPECT_TRUE(IsValidationError(correct(server(), id, rid, J(R"({"a":"x"})")), {"a"}));
   EXPECT_TRUE(IsValidationError(correct(server(), id, rid, J(R"({"b":1})")), {"b"}));
-  EXPECT_TRUE(HasFieldError(server().request("PUT", responses_path(id) + "/" + rid, admin_json(), R"({"answers":{},"metadata":{}})"),
-                            "metadata"));
+  EXPECT_TRUE(HasFieldError(
+      server().request("PUT", responses_path(id) + "/" + rid, admin_json(), R"({"answers":{},"metadata":{}})"),
+      "metadata"));
   EXPECT_TRUE(HasFieldError(server().request("PUT", responses_path(id) + "/" + rid, admin_json(), R"({})"), "answers"));
   EXPECT_EQ(at(server().get(responses_path(id) + "/" + rid, server().admin()).json(), "revision"), json::value(3));
 
@@ -784,20 +782,20 @@ TEST_F(ResponsesTest, CorrectionsAreStoredAsRevisions) {
   // Unknown responses, or a response under another form, are not found.
   const std::string ghost = "01900000-0000-7000-8000-000000000000";
   EXPECT_TRUE(IsProblem(correct(server(), id, ghost, J(R"({"a":1,"b":"x"})")), 404, "not-found"));
-  EXPECT_TRUE(IsProblem(server().get(responses_path(id) + "/" + ghost + "/revisions", server().admin()), 404,
-                        "not-found"));
+  EXPECT_TRUE(
+      IsProblem(server().get(responses_path(id) + "/" + ghost + "/revisions", server().admin()), 404, "not-found"));
   std::string other = form(R"([{"key":"a","type":"integer"}])");
   EXPECT_TRUE(IsProblem(correct(server(), other, rid, J(R"({"a":1})")), 404, "not-found"));
-  EXPECT_TRUE(IsProblem(server().get(responses_path(other) + "/" + rid + "/revisions", server().admin()), 404,
-                        "not-found"));
+  EXPECT_TRUE(
+      IsProblem(server().get(responses_path(other) + "/" + rid + "/revisions", server().admin()), 404, "not-found"));
   EXPECT_EQ(at(server().get(responses_path(id) + "/" + rid, server().admin()).json(), "revision"), json::value(4));
 }
 
 // ---------------------------------------------------------------- listing
 
 TEST_F(ResponsesTest, ListingPagesInArrivalOrderWithFilters) {
-  std::string id = form(R"([{"key":"n","type":"integer"}])",
-                        R"([{"name":"even","check":"answers.n % 2 == 0","message":"odd"}])");
+  std::string id =
+      form(R"([{"key":"n","type":"integer"}])", R"([{"name":"even","check":"answers.n % 2 == 0","message":"odd"}])");
   ASSERT_FALSE(id.empty());
   std::vector<std::string> ids;
   for (int n = 0; n < 7; ++n) {
@@ -818,8 +816,8 @@ TEST_F(ResponsesTest, ListingPagesInArrivalOrderWithFilters) {
   std::string after;
   std::vector<std::size_t> sizes;
   for (int guard = 0; guard < 10; ++guard) {
-    HttpResponse r = server().get(responses_path(id) + "?limit=3" + (after.empty() ? "" : "&after=" + after),
-                                  server().admin());
+    HttpResponse r =
+        server().get(responses_path(id) + "?limit=3" + (after.empty() ? "" : "&after=" + after), server().admin());
     ASSERT_EQ(r.status, 200) << r.summary();
     json::value p = r.json();
     sizes.push_back(arr(p, "items").size());
@@ -868,8 +866,12 @@ TEST_F(ResponsesTest, ListingPagesInArrivalOrderWithFilters) {
 TEST_F(ResponsesTest, PagingIsStableUnderConcurrentInserts) {
   std::string id = form(R"([{"key":"n","type":"integer"}])");
   ASSERT_FALSE(id.empty());
-  std::vector<std::string> before =
-      submit_many(server(), id, 150, [](std::size_t i) { return json::object{{"n", i}}; }, fx::unique("pre") + "-");
+  std::vector<std::string> before = submit_many(
+      server(), id, 150,
+      [](std::size_t i) {
+        return json::object{{"n", i}};
+      },
+      fx::unique("pre") + "-");
   std::vector<std::string> baseline = ids_of(list_all_responses(server(), id));
   ASSERT_EQ(baseline.size(), 150u);
   ASSERT_EQ(std::set<std::string>(baseline.begin(), baseline.end()),
@@ -897,8 +899,8 @@ TEST_F(ResponsesTest, PagingIsStableUnderConcurrentInserts) {
   std::string after;
   int pages = 0;
   for (; pages < 10000; ++pages) {
-    HttpResponse r = server().get(responses_path(id) + "?limit=7" + (after.empty() ? "" : "&after=" + after),
-                                  server().admin());
+    HttpResponse r =
+        server().get(responses_path(id) + "?limit=7" + (after.empty() ? "" : "&after=" + after), server().admin());
     ASSERT_EQ(r.status, 200) << r.summary();
     json::value p = r.json();
     for (const auto& item : arr(p, "items")) walk.push_back(str(item, "id"));
@@ -982,8 +984,7 @@ TEST_F(ResponsesTest, AppsSubmitAndCorrectOnlyTheirOwnResponses) {
 TEST(ResponsesRuleCpuTest, PatternBacktrackingIsStoppedAndTheServerKeepsServing) {
   DaisyProcess server;
   ASSERT_TRUE(server.start()) << server.start_error();
-  std::string id = create_form_id(
-      server, J(R"({"title":"cpu","questions":[{"key":"a","type":"integer"}],
+  std::string id = create_form_id(server, J(R"({"title":"cpu","questions":[{"key":"a","type":"integer"}],
                    "rules":[{"name":"backtrack",
                              "check":"string.find(string.rep('a', 5000), '(.-)(.-)(.-)(.-)(.-)(.-)b') == nil",
                              "message":"slow"}]})"));

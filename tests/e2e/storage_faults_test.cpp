@@ -33,9 +33,11 @@ class StorageFaultsTest : public OwnedServers {
 
   // The soft limit only: raising it again needs no privilege.
   static void set_file_size_limit(pid_t pid, rlim_t bytes) {
-    struct rlimit now{};
+    struct rlimit now {};
     ASSERT_EQ(::prlimit(pid, RLIMIT_FSIZE, nullptr, &now), 0) << std::strerror(errno);
-    struct rlimit limit{std::min(bytes, now.rlim_max), now.rlim_max};
+    struct rlimit limit {
+      std::min(bytes, now.rlim_max), now.rlim_max
+    };
     ASSERT_EQ(::prlimit(pid, RLIMIT_FSIZE, &limit, nullptr), 0) << std::strerror(errno);
   }
 };
@@ -52,8 +54,10 @@ TEST_F(StorageFaultsTest, ReadyzFollowsWhetherWritesSucceed) {
   int refused = 0;
   for (int i = 0; i < 20 && refused == 0; ++i) {
     HttpResponse r = d.create_app("during-" + std::to_string(i));
-    if (r.status == 503) ++refused;
-    else EXPECT_EQ(r.status, 201) << r.summary();
+    if (r.status == 503)
+      ++refused;
+    else
+      EXPECT_EQ(r.status, 201) << r.summary();
   }
   EXPECT_GT(refused, 0) << "no write failed with the file-size limit at one byte";
   HttpResponse not_ready = d.get("/readyz");

@@ -215,10 +215,10 @@ inline std::vector<std::string> ids_of(const std::vector<json::value>& items) {
 
 // A response read to the end of the connection, with a chunked body decoded.
 struct Streamed {
-  HttpResponse response;          // body decoded; status 0 on a transport or framing error
-  bool chunked = false;           // Transfer-Encoding: chunked was used
-  bool terminated = false;        // the final 0-size chunk arrived
-  std::size_t chunks = 0;         // data chunks received
+  HttpResponse response;    // body decoded; status 0 on a transport or framing error
+  bool chunked = false;     // Transfer-Encoding: chunked was used
+  bool terminated = false;  // the final 0-size chunk arrived
+  std::size_t chunks = 0;   // data chunks received
 };
 
 // Decodes a chunked body; false (with why) when it is malformed or cut short.
@@ -232,7 +232,8 @@ inline bool decode_chunked(std::string_view raw, std::string& body, std::size_t&
     }
     std::string_view line = raw.substr(pos, eol - pos);
     line = line.substr(0, line.find(';'));  // chunk extensions
-    if (line.empty() || line.size() > 16 || line.find_first_not_of("0123456789abcdefABCDEF") != std::string_view::npos) {
+    if (line.empty() || line.size() > 16 ||
+        line.find_first_not_of("0123456789abcdefABCDEF") != std::string_view::npos) {
       why = "bad chunk size line '" + std::string(line) + "'";
       return false;
     }

@@ -68,10 +68,14 @@ class InputStream {
   std::size_t next_cut() {
     static constexpr std::array<std::size_t, 7> odd_cuts{1, 3, 2, 7, 13, 64, 5};
     switch (pattern_) {
-      case 0: return SIZE_MAX;  // everything that fits: the usual case on a LAN
-      case 1: return 1;         // a byte at a time
-      case 2: return odd_cuts[reads_++ % odd_cuts.size()];
-      default: return 1460;  // one TCP segment's payload
+      case 0:
+        return SIZE_MAX;  // everything that fits: the usual case on a LAN
+      case 1:
+        return 1;  // a byte at a time
+      case 2:
+        return odd_cuts[reads_++ % odd_cuts.size()];
+      default:
+        return 1460;  // one TCP segment's payload
     }
   }
 

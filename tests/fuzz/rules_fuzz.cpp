@@ -31,7 +31,8 @@ const json::object& answers() {
     "consent": true, "declined": false, "nothing": null, "big": 18446744073709551615, "neg": -7,
     "tags": ["a", "b", "c"], "where": {"lat": 51.5, "lon": -0.12},
     "nested": {"a": {"b": {"c": [1, 2, {"d": "deep"}]}}}, "empty": {}, "list": []
-  })").as_object();
+  })")
+                                    .as_object();
   return a;
 }
 

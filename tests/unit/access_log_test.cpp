@@ -66,10 +66,14 @@ TEST(Logfmt, HiddenControlsAndInvalidBytesAreEscaped) {
   EXPECT_EQ(logfmt("a\nlevel=critical msg=forged"), "\"a\\x0alevel=critical msg=forged\"");
   EXPECT_EQ(logfmt("a\r\nb"), "\"a\\x0d\\x0ab\"");
   EXPECT_EQ(logfmt("\x1b[31mred\x1b[0m"), "\"\\x1b[31mred\\x1b[0m\"");
-  EXPECT_EQ(logfmt("x\xc2\x85y"), "\"x\\u0085y\"");           // NEL, a C1 control
-  EXPECT_EQ(logfmt("x\xc2\x9b" "31m"), "\"x\\u009b31m\"");     // CSI, a C1 control
+  EXPECT_EQ(logfmt("x\xc2\x85y"), "\"x\\u0085y\"");  // NEL, a C1 control
+  EXPECT_EQ(logfmt("x\xc2\x9b"
+                   "31m"),
+            "\"x\\u009b31m\"");                                    // CSI, a C1 control
   EXPECT_EQ(logfmt("exe.\xe2\x80\xaetxt"), "\"exe.\\u202etxt\"");  // right-to-left override
-  EXPECT_EQ(logfmt("a\xe2\x80\xa8" "b"), "\"a\\u2028b\"");       // line separator
+  EXPECT_EQ(logfmt("a\xe2\x80\xa8"
+                   "b"),
+            "\"a\\u2028b\"");  // line separator
   EXPECT_EQ(logfmt("bad\xff\xfe"), "\"bad\\xff\\xfe\"");
   EXPECT_EQ(logfmt("cut\xe2\x80"), "\"cut\\xe2\\x80\"");
   EXPECT_EQ(logfmt("caf\xc3\xa9 ok"), "\"caf\xc3\xa9 ok\"");
@@ -106,9 +110,8 @@ TEST(AccessLine, HasEveryKeyInOrder) {
   auto pairs = split_logfmt(line);
   std::vector<std::string> keys;
   for (const auto& [k, v] : pairs) keys.push_back(k);
-  EXPECT_EQ(keys, (std::vector<std::string>{"ts", "level", "msg", "request_id", "method", "target",
-                                            "route", "status", "duration_ms", "bytes_in", "bytes_out",
-                                            "principal", "remote"}));
+  EXPECT_EQ(keys, (std::vector<std::string>{"ts", "level", "msg", "request_id", "method", "target", "route", "status",
+                                            "duration_ms", "bytes_in", "bytes_out", "principal", "remote"}));
   std::map<std::string, std::string> v(pairs.begin(), pairs.end());
   EXPECT_TRUE(daisy::test::matches_shape(v["ts"], "####-##-##T##:##:##.###Z")) << v["ts"];
   EXPECT_EQ(v["level"], "info");

@@ -1,8 +1,8 @@
 // The /v1/apps handlers, called through the router against a real SQLite store
 // (authentication is the dispatcher's, tested in dispatcher_test.cpp).
+#include <gtest/gtest.h>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <gtest/gtest.h>
 
 #include "api/routes.h"
 #include "auth/authenticator.h"
@@ -118,8 +118,8 @@ TEST_F(AppsApi, CreateRefusesUnknownFields) {
   Response r = call(Method::post, "/v1/apps", R"({"name": "x", "colour": "red", "id": "mine"})");
   EXPECT_EQ(r.status, 422);
   EXPECT_EQ(r.content_type, "application/problem+json");
-  EXPECT_EQ(field_errors(r), (std::vector<std::pair<std::string, std::string>>{
-                                 {"colour", "is not a known field"}, {"id", "is not a known field"}}));
+  EXPECT_EQ(field_errors(r), (std::vector<std::pair<std::string, std::string>>{{"colour", "is not a known field"},
+                                                                               {"id", "is not a known field"}}));
   EXPECT_TRUE(store_->list_apps(Page{}).value().empty()) << "nothing was stored";
 }
 

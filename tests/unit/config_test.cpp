@@ -44,8 +44,8 @@ TEST(ParseListen, PortBounds) {
 }
 
 TEST(ParseListen, RefusesMalformedInput) {
-  for (const char* bad : {"8080", "host:", "host:99999", ":80", "", ":", "host:80x", "host:-1",
-                          "host: 80", "host:+80", "[::1]", "host:0x50"}) {
+  for (const char* bad : {"8080", "host:", "host:99999", ":80", "", ":", "host:80x", "host:-1", "host: 80", "host:+80",
+                          "[::1]", "host:0x50"}) {
     Listen l = parse(bad);
     EXPECT_FALSE(l.ok) << "'" << bad << "' gave " << l.host << " " << l.port;
     EXPECT_EQ(l.port, 1) << "port must be left alone on failure: " << bad;
@@ -53,9 +53,7 @@ TEST(ParseListen, RefusesMalformedInput) {
 }
 
 // "[]:80" names no host, like ":80".
-TEST(ParseListen, RefusesEmptyBracketedHost) {
-  EXPECT_FALSE(parse("[]:80").ok);
-}
+TEST(ParseListen, RefusesEmptyBracketedHost) { EXPECT_FALSE(parse("[]:80").ok); }
 
 TEST(EffectiveDb, DefaultsUnderTheDataDir) {
   Config c;

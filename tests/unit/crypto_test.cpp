@@ -9,9 +9,7 @@ namespace {
 
 using namespace daisy;
 
-std::string hex_of(const Sha256& h) {
-  return to_hex({reinterpret_cast<const char*>(h.data()), h.size()});
-}
+std::string hex_of(const Sha256& h) { return to_hex({reinterpret_cast<const char*>(h.data()), h.size()}); }
 
 TEST(Crypto, Sha256KnownVectors) {
   // FIPS 180-2 / NIST examples.

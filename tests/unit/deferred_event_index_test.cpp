@@ -40,8 +40,7 @@ struct Database {
 // Entry i: session i % 3, app a/b alternating, category c<i%2>, name n<i%4>,
 // time 1000 - 10 * i (arrival order reverses time order).
 std::vector<IndexEntry> entries(int from, int to) {
-  static const std::string apps[] = {"app-a", "app-b"}, categories[] = {"c0", "c1"},
-                           names[] = {"n0", "n1", "n2", "n3"};
+  static const std::string apps[] = {"app-a", "app-b"}, categories[] = {"c0", "c1"}, names[] = {"n0", "n1", "n2", "n3"};
   std::vector<IndexEntry> out;
   for (int i = from; i < to; ++i) {
     out.push_back({i, 1000 - 10 * i, i % 3 + 1, categories[i % 2], names[i % 4], apps[i % 2]});
@@ -62,7 +61,7 @@ TEST(DeferredEventIndex, MatchesFiltersInTimeThenArrivalOrderUpToTheLimit) {
   RecentQuery filtered;
   filtered.category = "c1";  // odd entries
   filtered.app_id = "app-b";
-  filtered.name = "n1";  // 1, 5, 9
+  filtered.name = "n1";     // 1, 5, 9
   filtered.since_ns = 911;  // inclusive: 910 (entry 9) is just outside
   EXPECT_EQ(index.match(filtered, 100), (Pairs{{950, 5}, {990, 1}}));
 
@@ -131,10 +130,11 @@ TEST(DeferredEventIndex, RecoverReadsBackTheEventsAfterTheLastWrittenGeneration)
     Connection db(database.path, Connection::Mode::read_write);
     db.exec("INSERT INTO sessions (seq, session_id) VALUES (1, 's1'), (2, 's2')");
     for (int i = 1; i <= 5; ++i) {
-      std::string sql = "INSERT INTO events (seq, id, app_id, session_id, session_seq, category, name, ts, data, "
-                        "received_at) VALUES (" +
-                        std::to_string(i) + ", 'e" + std::to_string(i) + "', 'app', 's', " +
-                        std::to_string(i % 2 + 1) + ", 'c', 'n', " + std::to_string(100 * i) + ", '{}', 0)";
+      std::string sql =
+          "INSERT INTO events (seq, id, app_id, session_id, session_seq, category, name, ts, data, "
+          "received_at) VALUES (" +
+          std::to_string(i) + ", 'e" + std::to_string(i) + "', 'app', 's', " + std::to_string(i % 2 + 1) +
+          ", 'c', 'n', " + std::to_string(100 * i) + ", '{}', 0)";
       ASSERT_EQ(db.exec(sql.c_str()), SQLITE_OK) << db.last_error();
     }
     db.exec("UPDATE event_index_state SET indexed_through = 2");

@@ -2,8 +2,8 @@
 // content-type check and the in-flight limit; and what a failing handler gives.
 #include "http/dispatcher.h"
 
-#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
+#include <boost/json/parse.hpp>
 
 #include <stdexcept>
 
@@ -37,7 +37,9 @@ class DispatcherTest : public ::testing::Test {
     auth_.set_admin_hash(hash_token(admin_token));
     auth_.put_app("app-1", hash_token(app_token));
     auto echo_principal = [](Request& req) {
-      std::string who = req.principal.is_admin() ? "admin" : req.principal.is_app() ? "app:" + req.principal.app_id : "-";
+      std::string who = req.principal.is_admin() ? "admin"
+                        : req.principal.is_app() ? "app:" + req.principal.app_id
+                                                 : "-";
       return Response(200, "\"" + who + "\"");
     };
     router_.add(Method::get, "/public", Access::public_, SyncHandler(echo_principal));
@@ -52,8 +54,9 @@ class DispatcherTest : public ::testing::Test {
                 AsyncHandler([](Request&) -> boost::asio::awaitable<Response> { co_return Response(202, "{}"); }));
   }
 
-  Response dispatch(Method method, std::string_view path, std::vector<std::pair<std::string_view, std::string_view>> headers = {},
-                    std::string_view body = {}, std::size_t max_in_flight = 16) {
+  Response dispatch(Method method, std::string_view path,
+                    std::vector<std::pair<std::string_view, std::string_view>> headers = {}, std::string_view body = {},
+                    std::size_t max_in_flight = 16) {
     Dispatcher dispatcher(router_, auth_, metrics_, max_in_flight);
     last_ = Request{};
     last_.method = method;
@@ -137,8 +140,9 @@ TEST_F(DispatcherTest, AppOrAdminRoutesTakeEither) {
 TEST_F(DispatcherTest, ContentTypeIsCheckedWhenABodyIsSent) {
   std::string h = "Bearer " + admin_token;
   EXPECT_EQ(dispatch(Method::post, "/json", {bearer(h), {"Content-Type", "application/json"}}, "{}").status, 200);
-  EXPECT_EQ(dispatch(Method::post, "/json", {bearer(h), {"content-type", "Application/JSON; charset=utf-8"}}, "{}").status,
-            200);
+  EXPECT_EQ(
+      dispatch(Method::post, "/json", {bearer(h), {"content-type", "Application/JSON; charset=utf-8"}}, "{}").status,
+      200);
   EXPECT_EQ(dispatch(Method::post, "/json", {bearer(h), {"Content-Type", " application/json ;x=y"}}, "{}").status, 200);
 
   Response wrong = dispatch(Method::post, "/json", {bearer(h), {"Content-Type", "text/plain"}}, "{}");

@@ -1,7 +1,7 @@
 #include "events/event_schema.h"
 
-#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
+#include <boost/json/parse.hpp>
 
 #include <stdexcept>
 
@@ -53,7 +53,8 @@ TEST(EventSchema, FormatsAreChecked) {
   const char* schema =
       R"({"properties":{"u":{"format":"uuid"},"e":{"format":"email"},"w":{"format":"uri"},"t":{"format":"date-time"}}})";
   EXPECT_TRUE(validate(schema, R"({"u":"0190c7a2-5b1e-7c3d-9f00-2a1b3c4d5e6f","e":"a@b.org",
-      "w":"https://example.org/x","t":"2021-01-01T09:15:27Z"})").empty());
+      "w":"https://example.org/x","t":"2021-01-01T09:15:27Z"})")
+                  .empty());
   EXPECT_EQ(validate(schema, R"({"u":"nope"})").at(0).field, "data.u");
   EXPECT_EQ(validate(schema, R"({"e":"not an email"})").at(0).field, "data.e");
   EXPECT_EQ(validate(schema, R"({"w":"no scheme"})").at(0).field, "data.w");

@@ -1,8 +1,8 @@
 #include "domain/event.h"
 
+#include <gtest/gtest.h>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <gtest/gtest.h>
 
 #include <string>
 
@@ -23,7 +23,8 @@ EventCheck check(const std::string& text) {
 
 std::string valid_with(const std::string& field, const std::string& value_json) {
   json::object e = json::parse(R"({"session_id":"0190C7A2-5B1E-7C3D-9F00-2A1B3C4D5E6F","category":"page interaction",
-      "name":"pageview","data":{"host":"h"},"timestamp":"2021-01-01 09:15:27.243860"})").as_object();
+      "name":"pageview","data":{"host":"h"},"timestamp":"2021-01-01 09:15:27.243860"})")
+                       .as_object();
   if (value_json.empty()) {
     e.erase(field);
   } else {
@@ -122,9 +123,13 @@ TEST(SanitizeUtf8, KeepsValidTextAndCutsAtACharacter) {
 
 TEST(SanitizeUtf8, ReplacesBytesThatAreNotUtf8) {
   bool truncated = true;
-  EXPECT_EQ(daisy::sanitize_utf8("a\x8B" "b", 100, truncated), "a\xEF\xBF\xBD" "b");
-  EXPECT_EQ(daisy::sanitize_utf8("\xC3", 100, truncated), "\xEF\xBF\xBD");      // cut sequence
-  EXPECT_EQ(daisy::sanitize_utf8("\xED\xA0\x80", 100, truncated),              // a surrogate
+  EXPECT_EQ(daisy::sanitize_utf8("a\x8B"
+                                 "b",
+                                 100, truncated),
+            "a\xEF\xBF\xBD"
+            "b");
+  EXPECT_EQ(daisy::sanitize_utf8("\xC3", 100, truncated), "\xEF\xBF\xBD");  // cut sequence
+  EXPECT_EQ(daisy::sanitize_utf8("\xED\xA0\x80", 100, truncated),           // a surrogate
             "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
   EXPECT_EQ(daisy::sanitize_utf8("\xC0\xAF", 100, truncated), "\xEF\xBF\xBD\xEF\xBF\xBD");  // overlong
   EXPECT_FALSE(truncated);

@@ -100,11 +100,11 @@ TEST(ExportWriterHeader, FixedColumnsThenQuestionKeys) {
 
 TEST(ExportWriterRow, EveryAnswerType) {
   const std::vector<Question> questions = {
-      question("name", QuestionType::text),       question("age", QuestionType::integer),
-      question("income", QuestionType::number),   question("consent", QuestionType::boolean),
-      question("colour", QuestionType::choice),   question("pets", QuestionType::multi_choice),
-      question("born", QuestionType::date),       question("seen", QuestionType::datetime),
-      question("email", QuestionType::email),     question("phone", QuestionType::phone),
+      question("name", QuestionType::text),      question("age", QuestionType::integer),
+      question("income", QuestionType::number),  question("consent", QuestionType::boolean),
+      question("colour", QuestionType::choice),  question("pets", QuestionType::multi_choice),
+      question("born", QuestionType::date),      question("seen", QuestionType::datetime),
+      question("email", QuestionType::email),    question("phone", QuestionType::phone),
       question("where", QuestionType::geopoint),
   };
   const std::string answers = R"({
@@ -221,11 +221,10 @@ TEST(ExportWriterRow, FormulaTextIsEscaped) {
   EXPECT_EQ(row_text(R"({"m":["@sum","b"]})", multi), std::string(prefix) + ",'@sum;b\r\n");
   // Numbers stay numbers.
   const std::vector<Question> numbers = {question("n", QuestionType::number), question("g", QuestionType::geopoint)};
-  EXPECT_EQ(row_text(R"({"n":-7.5,"g":{"lat":-33,"lon":151}})", numbers), std::string(prefix) + ",-7.5,\"-33,151\"\r\n");
+  EXPECT_EQ(row_text(R"({"n":-7.5,"g":{"lat":-33,"lon":151}})", numbers),
+            std::string(prefix) + ",-7.5,\"-33,151\"\r\n");
 }
 
-TEST(ExportWriterRow, NoQuestions) {
-  EXPECT_EQ(row_text(R"({"a":1})", {}), std::string(prefix) + "\r\n");
-}
+TEST(ExportWriterRow, NoQuestions) { EXPECT_EQ(row_text(R"({"a":1})", {}), std::string(prefix) + "\r\n"); }
 
 }  // namespace

@@ -46,23 +46,26 @@ TEST(FeverXml, ReadsPlansWithMinAndMaxOverRepeatedZones) {
 // but is not, or declares an encoding pugixml does not convert, must not put
 // bytes that are not UTF-8 into titles or attributes (they reach JSON).
 TEST(FeverXml, TextThatIsNotUtf8BecomesReplacementCharacters) {
-  for (const char* declaration : {"<?xml version=\"1.0\" encoding=\"UTF-8\"?>",
-                                  "<?xml version=\"1.0\" encoding=\"windows-1252\"?>"}) {
-    std::string doc = std::string(declaration) +
-                      "<planList><output><base_plan base_plan_id=\"1\" sell_mode=\"online\" title=\"Caf\xe9 \x80 5\">"
-                      "<plan plan_start_date=\"2024-03-10T11:00:00\" plan_end_date=\"2024-03-10T12:00:00\" "
-                      "plan_id=\"2\" note=\"\xff\"><zone zone_id=\"5\" price=\"9.00\"/></plan></base_plan></output></planList>";
+  for (const char* declaration :
+       {"<?xml version=\"1.0\" encoding=\"UTF-8\"?>", "<?xml version=\"1.0\" encoding=\"windows-1252\"?>"}) {
+    std::string doc =
+        std::string(declaration) +
+        "<planList><output><base_plan base_plan_id=\"1\" sell_mode=\"online\" title=\"Caf\xe9 \x80 5\">"
+        "<plan plan_start_date=\"2024-03-10T11:00:00\" plan_end_date=\"2024-03-10T12:00:00\" "
+        "plan_id=\"2\" note=\"\xff\"><zone zone_id=\"5\" price=\"9.00\"/></plan></base_plan></output></planList>";
     auto parsed = parse_fever_xml(doc);
     const FeverFeed& feed = feed_of(parsed);
     ASSERT_EQ(feed.plans.size(), 1u) << declaration;
     EXPECT_EQ(feed.plans[0].title, "Caf\xEF\xBF\xBD \xEF\xBF\xBD 5") << declaration;
-    EXPECT_NE(feed.plans[0].attributes.find("\"note\":\"\xEF\xBF\xBD\""), std::string::npos) << feed.plans[0].attributes;
+    EXPECT_NE(feed.plans[0].attributes.find("\"note\":\"\xEF\xBF\xBD\""), std::string::npos)
+        << feed.plans[0].attributes;
   }  // The 1000-byte limit holds for the title as stored: 400 bytes that are not
   // UTF-8 become 1200 bytes of U+FFFD, so the base plan is skipped.
-  std::string doc = "<?xml version=\"1.0\"?><planList><output><base_plan base_plan_id=\"1\" sell_mode=\"online\" title=\"" +
-                    std::string(400, '\xe9') +
-                    "\"><plan plan_start_date=\"2024-03-10T11:00:00\" plan_end_date=\"2024-03-10T12:00:00\" plan_id=\"2\">"
-                    "<zone zone_id=\"5\" price=\"9.00\"/></plan></base_plan></output></planList>";
+  std::string doc =
+      "<?xml version=\"1.0\"?><planList><output><base_plan base_plan_id=\"1\" sell_mode=\"online\" title=\"" +
+      std::string(400, '\xe9') +
+      "\"><plan plan_start_date=\"2024-03-10T11:00:00\" plan_end_date=\"2024-03-10T12:00:00\" plan_id=\"2\">"
+      "<zone zone_id=\"5\" price=\"9.00\"/></plan></base_plan></output></planList>";
   auto parsed = parse_fever_xml(doc);
   const FeverFeed& feed = feed_of(parsed);
   EXPECT_TRUE(feed.plans.empty());

@@ -1,11 +1,11 @@
 #include "domain/form.h"
 
+#include <gtest/gtest.h>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
-#include <gtest/gtest.h>
 
 #include <cstdint>
 #include <optional>
@@ -134,8 +134,7 @@ TEST(FormParse, QuestionsAreRequired) {
 
 TEST(FormParse, OptionalFieldsAreChecked) {
   expect_refused(R"({"title":"T","questions":[],"description":3})", "description");
-  expect_refused(R"({"title":"T","questions":[],"description":")" + std::string(10001, 'd') + R"("})",
-                 "description");
+  expect_refused(R"({"title":"T","questions":[],"description":")" + std::string(10001, 'd') + R"("})", "description");
   expect_refused(R"({"title":"T","questions":[],"metadata":[1]})", "metadata");
   expect_refused(R"({"title":"T","questions":[],"metadata":"m"})", "metadata");
   expect_refused(R"({"title":"T","questions":[],"rules":{}})", "rules");
@@ -338,8 +337,8 @@ TEST(FormPatch, IdenticalQuestionsAreNotANewVersion) {
 // cause a new version: the questions and rules are the same.
 TEST(FormPatch, TitleChangeWithIdenticalQuestionsIsNotANewVersion) {
   FormDefinition current = make(survey);
-  Patched p = patch(current, R"({"title":"Renamed","questions":)" + survey_questions() +
-                                 R"(,"rules":)" + survey_rules() + "}");
+  Patched p =
+      patch(current, R"({"title":"Renamed","questions":)" + survey_questions() + R"(,"rules":)" + survey_rules() + "}");
   EXPECT_EQ(ok(p).title, "Renamed");
   EXPECT_FALSE(p.changed);
 }
@@ -509,8 +508,8 @@ TEST(FormJson, DefinitionFromJsonRefusesInvalidInput) {
   EXPECT_FALSE(definition_from_json(json::parse("null")).has_value());
   EXPECT_FALSE(definition_from_json(json::parse(R"("form")")).has_value());
   EXPECT_FALSE(definition_from_json(json::parse(R"({"title":"T"})")).has_value());
-  EXPECT_FALSE(definition_from_json(json::parse(R"({"title":"T","questions":[{"key":"A","type":"text"}]})"))
-                   .has_value());
+  EXPECT_FALSE(
+      definition_from_json(json::parse(R"({"title":"T","questions":[{"key":"A","type":"text"}]})")).has_value());
 }
 
 TEST(FormJson, FormToJson) {

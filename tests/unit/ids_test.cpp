@@ -39,9 +39,9 @@ TEST(Ids, UuidV7Format) {
 
 TEST(Ids, UuidV7CarriesTheCurrentTimeInMilliseconds) {
   auto now_ms = [] {
-    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                          std::chrono::system_clock::now().time_since_epoch())
-                                          .count());
+    return static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count());
   };
   std::uint64_t before = now_ms();
   std::string id = new_uuid_v7();
@@ -121,7 +121,7 @@ TEST(Ids, NameBasedUuidIsStableAndDistinct) {
   EXPECT_EQ(a, name_based_uuid("provider\n12\n900"));
   EXPECT_NE(a, name_based_uuid("provider\n78\n900"));
   EXPECT_TRUE(matches_shape(a, uuid_shape)) << a;
-  EXPECT_EQ(a[14], '8');  // version 8
+  EXPECT_EQ(a[14], '8');                                               // version 8
   EXPECT_NE(std::string("89ab").find(a[19]), std::string::npos) << a;  // RFC 9562 variant
 }
 

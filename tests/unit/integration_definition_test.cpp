@@ -63,9 +63,9 @@ TEST(IntegrationDefinition, EachBadFieldIsNamed) {
                        R"("},"type":"webhook","on":["event.created"],)"
                        R"("config":{"url":"http://","headers":{"bad name":"v","x":"a\nb"},"max_in_flight":0},)"
                        R"("retry":{"schedule_s":[]}})");
-  EXPECT_EQ(fields_of(webhook), (std::vector<std::string>{"config.headers.bad name", "config.headers.x",
-                                                          "config.max_in_flight", "config.url", "on[0]",
-                                                          "retry.schedule_s"}));
+  EXPECT_EQ(fields_of(webhook),
+            (std::vector<std::string>{"config.headers.bad name", "config.headers.x", "config.max_in_flight",
+                                      "config.url", "on[0]", "retry.schedule_s"}));
   auto redis = parse(std::string(R"({"name":"n","source":{"app_id":")") + app +
                      R"("},"type":"redis","mode":"sync","config":{"url":"http://x","callback_timeout_s":0}})");
   EXPECT_EQ(fields_of(redis),

@@ -93,8 +93,7 @@ TEST(Iso8601Timestamp, KnownInstantWithMicroseconds) {
   // The example of the header: a space separator, microseconds, no offset (UTC).
   EXPECT_EQ(parse_timestamp_ns("2021-01-01 09:15:27.243860"),
             std::optional<std::int64_t>(new_year_2021_0915_27 * ns_per_s + 243'860'000));
-  EXPECT_EQ(parse_timestamp_ns("2021-01-01T09:15:27.243860"),
-            std::optional<std::int64_t>(1'609'492'527'243'860'000));
+  EXPECT_EQ(parse_timestamp_ns("2021-01-01T09:15:27.243860"), std::optional<std::int64_t>(1'609'492'527'243'860'000));
 }
 
 TEST(Iso8601Timestamp, KnownInstants) {
@@ -184,38 +183,38 @@ TEST(Iso8601Timestamp, TimeFieldRanges) {
 TEST(Iso8601Timestamp, RefusesMalformedShapes) {
   for (std::string_view s : {
            "",
-           "2021-01-01",                      // a date alone
-           "2021-01-01T",                     // no time
-           "2021-01-01T09",                   // no minutes
-           "2021-01-01T09:1",                 // one-digit minutes
-           "2021-01-01T9:15:27",              // one-digit hour
-           "2021-01-01T09:15:2",              // one-digit seconds
-           "2021-01-01T09:15:",               // colon without seconds
-           "2021-01-01T0915",                 // basic format time
-           "2021-01-01T09-15-27",             // wrong time separator
-           "2021-01-01X09:15:27",             // wrong date/time separator
+           "2021-01-01",           // a date alone
+           "2021-01-01T",          // no time
+           "2021-01-01T09",        // no minutes
+           "2021-01-01T09:1",      // one-digit minutes
+           "2021-01-01T9:15:27",   // one-digit hour
+           "2021-01-01T09:15:2",   // one-digit seconds
+           "2021-01-01T09:15:",    // colon without seconds
+           "2021-01-01T0915",      // basic format time
+           "2021-01-01T09-15-27",  // wrong time separator
+           "2021-01-01X09:15:27",  // wrong date/time separator
            "2021-01-01_09:15:27",
-           "2021-01-01  09:15:27",            // two spaces
-           "2021/01/01T09:15:27",             // wrong date separator
-           "2021-13-01T09:15:27",             // month 13
-           "2021-01-32T09:15:27",             // day 32
-           "2021-01-01T09:15:27.",            // dot without digits
+           "2021-01-01  09:15:27",  // two spaces
+           "2021/01/01T09:15:27",   // wrong date separator
+           "2021-13-01T09:15:27",   // month 13
+           "2021-01-32T09:15:27",   // day 32
+           "2021-01-01T09:15:27.",  // dot without digits
            "2021-01-01T09:15:27.Z",
-           "2021-01-01T09:15:27.12a",         // junk in the fraction
-           "2021-01-01T09:15.5",              // fraction without seconds
-           "2021-01-01T09:15:27ZZ",           // two zones
-           "2021-01-01T09:15:27Z ",           // trailing space
-           " 2021-01-01T09:15:27Z",           // leading space
-           "2021-01-01T09:15:27+",            // sign alone
-           "2021-01-01T09:15:27+1",           // one-digit offset
-           "2021-01-01T09:15:27+01",          // hours-only offset
-           "2021-01-01T09:15:27+01:",         // colon without minutes
-           "2021-01-01T09:15:27+01:0",        // one-digit offset minutes
-           "2021-01-01T09:15:27+01:000",      // three-digit offset minutes
-           "2021-01-01T09:15:27+01:00Z",      // offset and Z
-           "2021-01-01T09:15:27+01:00:00",    // offset with seconds
-           "2021-01-01T09:15:27 +01:00",      // space before the offset
-           "2021-01-01T09:15:27UTC",          // a zone name
+           "2021-01-01T09:15:27.12a",       // junk in the fraction
+           "2021-01-01T09:15.5",            // fraction without seconds
+           "2021-01-01T09:15:27ZZ",         // two zones
+           "2021-01-01T09:15:27Z ",         // trailing space
+           " 2021-01-01T09:15:27Z",         // leading space
+           "2021-01-01T09:15:27+",          // sign alone
+           "2021-01-01T09:15:27+1",         // one-digit offset
+           "2021-01-01T09:15:27+01",        // hours-only offset
+           "2021-01-01T09:15:27+01:",       // colon without minutes
+           "2021-01-01T09:15:27+01:0",      // one-digit offset minutes
+           "2021-01-01T09:15:27+01:000",    // three-digit offset minutes
+           "2021-01-01T09:15:27+01:00Z",    // offset and Z
+           "2021-01-01T09:15:27+01:00:00",  // offset with seconds
+           "2021-01-01T09:15:27 +01:00",    // space before the offset
+           "2021-01-01T09:15:27UTC",        // a zone name
            "2021-01-01T09:15:27+aa:00",
            "2021-01-01T09:15:27*01:00",
            "20210101T091527Z",                // basic format

@@ -1,7 +1,7 @@
 #include "http/json_body.h"
 
-#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
+#include <boost/json/parse.hpp>
 
 namespace {
 
@@ -19,9 +19,7 @@ std::string detail_of(const Response& r) {
   return std::string(json::parse(r.body).as_object().at("detail").as_string());
 }
 
-std::string type_of(const Response& r) {
-  return std::string(json::parse(r.body).as_object().at("type").as_string());
-}
+std::string type_of(const Response& r) { return std::string(json::parse(r.body).as_object().at("type").as_string()); }
 
 Request with_body(std::string_view body) {
   Request r;
@@ -147,7 +145,7 @@ TEST(ParsedJson, StaysValidAfterOtherParsesOnTheSameThread) {
     auto b = parse_json(R"({"name": "beta", "other": "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"})");
     ASSERT_TRUE(std::holds_alternative<ParsedJson>(b));
     EXPECT_EQ(std::string_view(std::get<ParsedJson>(b).root()["name"]), "beta");
-  }  // b's parser goes back to the pool...
+  }                                                                      // b's parser goes back to the pool...
   auto c = parse_json(R"({"name": "gamma", "list": [9, 9, 9, 9, 9]})");  // ...and is reused here
   ASSERT_TRUE(std::holds_alternative<ParsedJson>(c));
   auto failed = parse_json("{\"name\": ");  // a failed parse returns its parser too

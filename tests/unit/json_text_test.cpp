@@ -1,7 +1,7 @@
 #include "util/json_text.h"
 
-#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
+#include <boost/json/parse.hpp>
 
 namespace json = boost::json;
 using daisy::to_json_text;

@@ -17,7 +17,7 @@ bool has_line(const std::string& text, const std::string& line) {
 
 // The values of name_bucket{<labels>,le=...} lines in order, with their le.
 std::vector<std::pair<std::string, std::uint64_t>> buckets(const std::string& text, const std::string& name,
-                                                          const std::string& labels) {
+                                                           const std::string& labels) {
   std::vector<std::pair<std::string, std::uint64_t>> out;
   std::istringstream in(text);
   std::string line;

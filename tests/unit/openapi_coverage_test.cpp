@@ -23,8 +23,7 @@ namespace {
 using daisy::http::Access;
 using daisy::http::Method;
 
-const std::set<std::string> http_methods = {"get",  "put",     "post", "delete",
-                                            "head", "options", "patch", "trace"};
+const std::set<std::string> http_methods = {"get", "put", "post", "delete", "head", "options", "patch", "trace"};
 
 struct DocumentedOperation {
   std::string security;  // "public" (security: []), "admin" (adminToken), "app", or "" if unstated
@@ -104,9 +103,12 @@ std::string lower(std::string_view s) {
 
 std::string expected_security(Access access) {
   switch (access) {
-    case Access::public_: return "public";
-    case Access::admin: return "admin";
-    case Access::app_or_admin: return "app,admin";
+    case Access::public_:
+      return "public";
+    case Access::admin:
+      return "admin";
+    case Access::app_or_admin:
+      return "app,admin";
   }
   return "?";
 }
@@ -165,8 +167,7 @@ std::string replaced(std::string_view doc, std::string_view from, std::string_vi
 class OpenApiCoverage : public ::testing::Test {
  protected:
   void SetUp() override {
-    store_ = std::make_unique<daisy::SqliteStore>(daisy::SqliteOptions{dir_.file("daisy.db"), false},
-                                                  &metrics_);
+    store_ = std::make_unique<daisy::SqliteStore>(daisy::SqliteOptions{dir_.file("daisy.db"), false}, &metrics_);
     ASSERT_TRUE(store_->migrate().is_ok());
     ctx_ = std::make_unique<daisy::api::ApiContext>(daisy::api::ApiContext{*store_, auth_, &metrics_});
     daisy::api::register_routes(router_, *ctx_);
@@ -233,8 +234,7 @@ TEST_F(OpenApiCoverage, EveryRegisteredRouteIsDocumented) {
   for (const auto& p : router_.patterns()) routes += p.routes.size();
   EXPECT_GE(routes, 9u);  // four operational routes and five /v1/apps routes at least
   auto problems = undocumented(router_, daisy::openapi_document());
-  EXPECT_TRUE(problems.empty()) << "docs/openapi.yaml is behind the router:\n"
-                                << ::testing::PrintToString(problems);
+  EXPECT_TRUE(problems.empty()) << "docs/openapi.yaml is behind the router:\n" << ::testing::PrintToString(problems);
 }
 
 TEST_F(OpenApiCoverage, EveryDocumentedOperationIsRegistered) {
@@ -247,22 +247,24 @@ TEST_F(OpenApiCoverage, EveryDocumentedOperationIsRegistered) {
 
 // The two checks above, shown to fail on a document that is wrong.
 TEST_F(OpenApiCoverage, DetectsAMissingAndAStaleOperation) {
-  std::string doc = replaced(daisy::openapi_document(), "  /v1/apps/{id}/token:\n    post:",
-                             "  /v1/apps/{id}/token:\n    put:");
+  std::string doc =
+      replaced(daisy::openapi_document(), "  /v1/apps/{id}/token:\n    post:", "  /v1/apps/{id}/token:\n    put:");
   EXPECT_EQ(undocumented(router_, doc), (std::vector<std::string>{"undocumented: post /v1/apps/{id}/token"}));
   EXPECT_EQ(stale(router_, doc), (std::vector<std::string>{"not registered: put /v1/apps/{id}/token"}));
 }
 
 TEST_F(OpenApiCoverage, DetectsWrongSecurity) {
   // The first `security: []` is that of GET /healthz, the first path.
-  std::string doc = replaced(daisy::openapi_document(), "      security: []\n", "      security:\n        - adminToken: []\n");
+  std::string doc =
+      replaced(daisy::openapi_document(), "      security: []\n", "      security:\n        - adminToken: []\n");
   auto problems = undocumented(router_, doc);
   ASSERT_EQ(problems.size(), 1u) << ::testing::PrintToString(problems);
   EXPECT_NE(problems[0].find("security of get /healthz"), std::string::npos) << problems[0];
 }
 
 TEST_F(OpenApiCoverage, DetectsAnUnregisteredPath) {
-  std::string doc = replaced(daisy::openapi_document(), "\ncomponents:\n", "\n  /v1/ghosts:\n    get:\n      security: []\ncomponents:\n");
+  std::string doc = replaced(daisy::openapi_document(), "\ncomponents:\n",
+                             "\n  /v1/ghosts:\n    get:\n      security: []\ncomponents:\n");
   EXPECT_EQ(stale(router_, doc), (std::vector<std::string>{"not registered: get /v1/ghosts"}));
 }
 

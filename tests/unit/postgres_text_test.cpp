@@ -19,10 +19,10 @@ TEST(PostgresText, WellFormedTextWithoutNulIsSentAsItIs) {
 TEST(PostgresText, NulAndIllFormedBytesBecomeReplacementCharacters) {
   const std::string fffd = "\xEF\xBF\xBD";
   EXPECT_FALSE(is_utf8_without_nul(std::string_view("a\0b", 3)));
-  EXPECT_FALSE(is_utf8_without_nul("caf\xE9"));        // latin-1
-  EXPECT_FALSE(is_utf8_without_nul("\xC3"));           // cut short
-  EXPECT_FALSE(is_utf8_without_nul("\xED\xA0\x80"));   // a surrogate
-  EXPECT_FALSE(is_utf8_without_nul("\xC0\xAF"));       // overlong
+  EXPECT_FALSE(is_utf8_without_nul("caf\xE9"));       // latin-1
+  EXPECT_FALSE(is_utf8_without_nul("\xC3"));          // cut short
+  EXPECT_FALSE(is_utf8_without_nul("\xED\xA0\x80"));  // a surrogate
+  EXPECT_FALSE(is_utf8_without_nul("\xC0\xAF"));      // overlong
   EXPECT_EQ(to_utf8_without_nul(std::string_view("a\0b", 3)), "a" + fffd + "b");
   EXPECT_EQ(to_utf8_without_nul("caf\xE9!"), "caf" + fffd + "!");
   EXPECT_EQ(pg::Param(std::string_view("\0x\xFF", 3)).text, fffd + "x" + fffd);

@@ -1,7 +1,7 @@
 #include "http/problem.h"
 
-#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
+#include <boost/json/parse.hpp>
 
 namespace {
 
@@ -25,8 +25,7 @@ TEST(Problem, HasTheRfc9457Shape) {
 }
 
 TEST(Problem, ErrorsAreListedInOrder) {
-  Response r = problem(422, "validation-failed", "Bad.",
-                       {{"name", "is required"}, {"colour", "is not a known field"}});
+  Response r = problem(422, "validation-failed", "Bad.", {{"name", "is required"}, {"colour", "is not a known field"}});
   json::object b = body_of(r);
   ASSERT_TRUE(b.contains("errors"));
   const json::array& errors = b.at("errors").as_array();

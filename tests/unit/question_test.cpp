@@ -1,11 +1,11 @@
 #include "domain/question.h"
 
+#include <gtest/gtest.h>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
-#include <gtest/gtest.h>
 
 #include <cstdint>
 #include <initializer_list>
@@ -58,8 +58,8 @@ Question make(std::string_view text) {
 void expect_refused(std::string_view text, std::string_view field) {
   Parsed p = parse(text);
   EXPECT_FALSE(p.question.has_value()) << text;
-  EXPECT_TRUE(has_field(p.errors, field)) << text << " -> expected an error on " << field << ", got "
-                                          << describe(p.errors);
+  EXPECT_TRUE(has_field(p.errors, field))
+      << text << " -> expected an error on " << field << ", got " << describe(p.errors);
 }
 
 // Checks an answer; at most one error, always named by the key.
@@ -90,8 +90,8 @@ void expect_refuses(const Question& q, std::string_view answer, std::string_view
   }
 }
 
-const std::vector<std::string> all_type_names = {"text",     "integer", "number", "boolean", "choice",  "multi_choice",
-                                                 "date",     "datetime", "email", "phone",   "geopoint"};
+const std::vector<std::string> all_type_names = {"text", "integer",  "number", "boolean", "choice",  "multi_choice",
+                                                 "date", "datetime", "email",  "phone",   "geopoint"};
 
 // A minimal valid definition of each type.
 std::string minimal(const std::string& type) {
@@ -232,8 +232,8 @@ TEST(QuestionParse, ErrorsAreAppendedToExistingOnes) {
 // Which constraint each type accepts; any other is "<path>.<constraint>".
 TEST(QuestionParse, ConstraintsAllowedPerType) {
   const std::vector<std::pair<std::string, std::string>> constraints = {
-      {"min_length", "1"}, {"max_length", "5"},      {"pattern", "\"[a-z]+\""},  {"min", "0"},
-      {"max", "10"},       {"options", "[\"a\",\"b\"]"}, {"min_selected", "1"}, {"max_selected", "2"},
+      {"min_length", "1"}, {"max_length", "5"},          {"pattern", "\"[a-z]+\""}, {"min", "0"},
+      {"max", "10"},       {"options", "[\"a\",\"b\"]"}, {"min_selected", "1"},     {"max_selected", "2"},
   };
   const std::map<std::string, std::set<std::string>> allowed = {
       {"text", {"min_length", "max_length", "pattern"}},
@@ -380,12 +380,12 @@ TEST(QuestionAnswer, TextMustBeAString) {
 TEST(QuestionAnswer, TextLengthCountsCodePoints) {
   Question q = make(R"({"key":"name","type":"text","min_length":3,"max_length":3})");
   expect_accepts(q, R"("abc")");
-  expect_accepts(q, "\"h\xC3\xA9\xC3\xA9\"");                   // hé é: 5 bytes, 3 code points
-  expect_accepts(q, "\"\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E\"");  // 日本語: 9 bytes
+  expect_accepts(q, "\"h\xC3\xA9\xC3\xA9\"");                                 // hé é: 5 bytes, 3 code points
+  expect_accepts(q, "\"\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E\"");              // 日本語: 9 bytes
   expect_accepts(q, "\"\xF0\x9F\x98\x80\xF0\x9F\x98\x80\xF0\x9F\x98\x80\"");  // three emoji: 12 bytes
-  expect_accepts(q, R"("\u00e9\u00e9\u00e9")");                 // escapes decoded before counting
+  expect_accepts(q, R"("\u00e9\u00e9\u00e9")");                               // escapes decoded before counting
   expect_refuses(q, R"("ab")", "at least 3");
-  expect_refuses(q, "\"\xC3\xA9\xC3\xA9\"", "at least 3");       // 4 bytes but 2 code points
+  expect_refuses(q, "\"\xC3\xA9\xC3\xA9\"", "at least 3");  // 4 bytes but 2 code points
   expect_refuses(q, R"("abcd")", "at most 3");
   expect_refuses(q, "\"\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9Ex\"", "at most 3");
 }
@@ -425,7 +425,7 @@ TEST(QuestionAnswer, Integer) {
   expect_refuses(q, R"("5")", "integer");
   expect_refuses(q, "true", "integer");
   expect_refuses(q, "[5]", "integer");
-  expect_refuses(q, "1e300", "integer");               // beyond what a double holds exactly
+  expect_refuses(q, "1e300", "integer");                 // beyond what a double holds exactly
   expect_refuses(q, "18446744073709551615", "integer");  // uint64 max
 
   Question bounded = make(R"({"key":"n","type":"integer","min":0,"max":10})");
@@ -491,8 +491,8 @@ TEST(QuestionAnswer, MultiChoice) {
 }
 
 TEST(QuestionAnswer, MultiChoiceSelectionCount) {
-  Question q = make(
-      R"({"key":"m","type":"multi_choice","options":["a","b","c","d"],"min_selected":2,"max_selected":3})");
+  Question q =
+      make(R"({"key":"m","type":"multi_choice","options":["a","b","c","d"],"min_selected":2,"max_selected":3})");
   expect_accepts(q, R"(["a","b"])");
   expect_accepts(q, R"(["a","b","c"])");
   expect_refuses(q, "[]", "select at least 2");
@@ -526,8 +526,8 @@ TEST(QuestionAnswer, Datetime) {
 
 TEST(QuestionAnswer, Email) {
   Question q = make(R"({"key":"e","type":"email"})");
-  for (std::string_view ok : {R"("a@example.com")", R"("first.last+tag@sub.example.org")", R"("x@b.co")",
-                              R"("O'Brien@example.ie")"}) {
+  for (std::string_view ok :
+       {R"("a@example.com")", R"("first.last+tag@sub.example.org")", R"("x@b.co")", R"("O'Brien@example.ie")"}) {
     expect_accepts(q, ok);
   }
   const std::string long_local = "\"" + std::string(65, 'a') + "@example.com\"";
@@ -562,11 +562,11 @@ TEST(QuestionAnswer, PhoneIsE164) {
     expect_accepts(q, ok);
   }
   for (std::string_view bad : {
-           R"("14155552671")",         // no +
-           R"("+04155552671")",        // country code cannot start with 0
-           R"("+1 415 555 2671")",     // spaces
-           R"("+1-415-555-2671")",     // dashes
-           R"("+1234567890123456")",   // 16 digits
+           R"("14155552671")",        // no +
+           R"("+04155552671")",       // country code cannot start with 0
+           R"("+1 415 555 2671")",    // spaces
+           R"("+1-415-555-2671")",    // dashes
+           R"("+1234567890123456")",  // 16 digits
            R"("+")",
            R"("+1")",
            R"("")",
@@ -674,9 +674,7 @@ TEST(QuestionToJson, RoundTripsEveryType) {
 // A definition that parses must mean the same thing once stored (to_json) and
 // read back. An empty pattern (which would admit only the empty answer, and
 // which to_json would drop) is refused up front.
-TEST(QuestionParse, EmptyPatternIsRefused) {
-  expect_refused(R"({"key":"k","type":"text","pattern":""})", "q.pattern");
-}
+TEST(QuestionParse, EmptyPatternIsRefused) { expect_refused(R"({"key":"k","type":"text","pattern":""})", "q.pattern"); }
 
 // Integer bounds beyond what a double holds exactly (and what to_json can write
 // as an int64) are refused; those at the limit round-trip unchanged.

@@ -73,8 +73,11 @@ TEST(QueryParam, FirstOccurrenceWinsAndEmptyPairsAreSkipped) {
 
 TEST(RequestHeader, NamesAreCaseInsensitive) {
   Request r;
-  r.headers = {{"Content-Type", "application/json"}, {"x-request-id", "abc"},
-               {"AUTHORIZATION", "Bearer t"}, {"X-Dup", "first"}, {"x-dup", "second"}};
+  r.headers = {{"Content-Type", "application/json"},
+               {"x-request-id", "abc"},
+               {"AUTHORIZATION", "Bearer t"},
+               {"X-Dup", "first"},
+               {"x-dup", "second"}};
   EXPECT_EQ(r.header("content-type"), "application/json");
   EXPECT_EQ(r.header("CONTENT-TYPE"), "application/json");
   EXPECT_EQ(r.header("X-Request-Id"), "abc");
@@ -107,8 +110,7 @@ TEST(Methods, ParseIsCaseSensitiveAndNamesRoundTrip) {
   EXPECT_EQ(parse_method("get"), Method::other);
   EXPECT_EQ(parse_method("TRACE"), Method::other);
   EXPECT_EQ(parse_method(""), Method::other);
-  for (Method m : {Method::get, Method::head, Method::post, Method::put, Method::patch, Method::del,
-                   Method::options}) {
+  for (Method m : {Method::get, Method::head, Method::post, Method::put, Method::patch, Method::del, Method::options}) {
     EXPECT_EQ(parse_method(method_name(m)), m) << method_name(m);
   }
   EXPECT_EQ(method_name(Method::del), "DELETE");

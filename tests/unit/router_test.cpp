@@ -184,6 +184,5 @@ TEST(Router, LaterPatternWithTheRightMethodIsFound) {
 // A pattern with more parameters than Request::max_params could never match.
 TEST(Router, RefusesPatternsWithTooManyParameters) {
   Router router;
-  EXPECT_THROW(router.add(Method::get, "/{a}/{b}/{c}/{d}/{e}/{f}/{g}", Access::public_, ok()),
-               std::invalid_argument);
+  EXPECT_THROW(router.add(Method::get, "/{a}/{b}/{c}/{d}/{e}/{f}/{g}", Access::public_, ok()), std::invalid_argument);
 }

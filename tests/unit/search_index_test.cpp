@@ -9,7 +9,8 @@ namespace {
 using namespace daisy;
 using namespace daisy::feeds;
 
-SearchablePlan plan(std::string id, std::string starts, std::string ends, std::string min = "1", std::string max = "2") {
+SearchablePlan plan(std::string id, std::string starts, std::string ends, std::string min = "1",
+                    std::string max = "2") {
   std::string title = "Title " + id;
   return {std::move(id), std::move(title), std::move(starts), std::move(ends), std::move(min), std::move(max)};
 }
@@ -44,13 +45,12 @@ TEST(SearchIndex, ReturnsPlansContainedInTheRangeEdgesIncluded) {
 }
 
 TEST(SearchIndex, RendersFeverEventsWithLocalTimesAndNumericPrices) {
-  auto plans = search_plans({plan("a", "2024-03-08T20:30:00", "2024-03-08T22:00:00", "018.50", "32.00")},
-                            "Europe/Madrid");
+  auto plans =
+      search_plans({plan("a", "2024-03-08T20:30:00", "2024-03-08T22:00:00", "018.50", "32.00")}, "Europe/Madrid");
   ASSERT_EQ(plans.size(), 1u);
   EXPECT_EQ(plans[0].starts_at, utc(2024, 3, 8, 19, 30));  // CET is UTC+1 in March
-  EXPECT_EQ(plans[0].json,
-            R"({"id":"a","title":"Title a","start_date":"2024-03-08","start_time":"20:30:00",)"
-            R"("end_date":"2024-03-08","end_time":"22:00:00","min_price":18.50,"max_price":32.00})");
+  EXPECT_EQ(plans[0].json, R"({"id":"a","title":"Title a","start_date":"2024-03-08","start_time":"20:30:00",)"
+                           R"("end_date":"2024-03-08","end_time":"22:00:00","min_price":18.50,"max_price":32.00})");
 }
 
 TEST(SearchIndex, ReplacingAProviderKeepsTheOthers) {

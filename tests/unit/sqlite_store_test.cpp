@@ -1,8 +1,8 @@
 #include "store/sqlite/sqlite_store.h"
 
+#include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <atomic>
@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "observability/metrics.h"
-#include "store/sqlite/sqlite_status.h"
 #include "store/migrations.h"
 #include "store/sqlite/connection.h"
+#include "store/sqlite/sqlite_status.h"
 #include "test_support.h"
 #include "util/ids.h"
 #include "util/time.h"
@@ -43,9 +43,7 @@ class SqliteStoreTest : public ::testing::Test {
 
   Status create(const App& app, const Sha256& hash) { return run_awaitable(store_->create_app(app, hash)); }
   Status remove(const std::string& id) { return run_awaitable(store_->delete_app(id)); }
-  Status set_token(const std::string& id, const Sha256& hash) {
-    return run_awaitable(store_->set_app_token(id, hash));
-  }
+  Status set_token(const std::string& id, const Sha256& hash) { return run_awaitable(store_->set_app_token(id, hash)); }
 
   std::vector<std::string> ids(const Page& page) {
     auto apps = store_->list_apps(page);

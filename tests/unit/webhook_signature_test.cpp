@@ -49,7 +49,7 @@ TEST(Base64, RoundTripsAndRefusesJunk) {
     EXPECT_EQ(*back, s);
   }
   EXPECT_EQ(daisy::base64("hello"), "aGVsbG8=");
-  EXPECT_FALSE(daisy::from_base64("aGVsbG8"));   // not padded
+  EXPECT_FALSE(daisy::from_base64("aGVsbG8"));  // not padded
   EXPECT_FALSE(daisy::from_base64("aGV*bG8="));
 }
 

@@ -30,8 +30,7 @@ class ActionKind {
   // says how the attempt ended and what the job becomes: succeeded; failed
   // and due again per the integration's schedule; dead; or awaiting a
   // callback.
-  virtual boost::asio::awaitable<AttemptOutcome> deliver(const ActiveIntegration& integration,
-                                                         const JobRow& job) = 0;
+  virtual boost::asio::awaitable<AttemptOutcome> deliver(const ActiveIntegration& integration, const JobRow& job) = 0;
   // A job claimed again because its attempt's outcome did not come in time
   // (JobRow::callback_expired): that attempt's end, and the job's next state.
   virtual AttemptOutcome settle_unanswered(const ActiveIntegration& integration, const JobRow& job) = 0;

@@ -52,9 +52,8 @@ asio::awaitable<AttemptOutcome> RedisAction::deliver(const ActiveIntegration& in
   outcome.from_status = "awaiting_callback";
   if (!published.error.empty() || published.receivers == 0) {
     outcome.attempt.outcome = "failed";
-    outcome.attempt.error = published.error.empty()
-                                ? "no subscriber received the message on channel " + config.channel
-                                : error_excerpt(published.error);
+    outcome.attempt.error = published.error.empty() ? "no subscriber received the message on channel " + config.channel
+                                                    : error_excerpt(published.error);
     fail_or_bury(outcome, integration.definition.retry_schedule_s, job.attempts);
     co_return outcome;
   }
@@ -75,8 +74,8 @@ AttemptOutcome RedisAction::settle_unanswered(const ActiveIntegration& integrati
     outcome.attempt.duration_ms = last.duration_ms;
   }
   outcome.attempt.outcome = "timeout";
-  outcome.attempt.error = "no callback came within " +
-                          std::to_string(integration.definition.redis.callback_timeout_s) + " s";
+  outcome.attempt.error =
+      "no callback came within " + std::to_string(integration.definition.redis.callback_timeout_s) + " s";
   fail_or_bury(outcome, integration.definition.retry_schedule_s, job.attempts);
   return outcome;
 }

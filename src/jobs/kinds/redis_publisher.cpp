@@ -78,8 +78,7 @@ asio::awaitable<PublishResult> RedisPublisher::publish(std::string url, std::str
   auto initiate = [this, url = std::move(url), channel = std::move(channel), message = std::move(message),
                    timeout](auto handler) mutable {
     using Handler = std::decay_t<decltype(handler)>;
-    auto executor =
-        asio::prefer(asio::get_associated_executor(handler), asio::execution::outstanding_work.tracked);
+    auto executor = asio::prefer(asio::get_associated_executor(handler), asio::execution::outstanding_work.tracked);
     auto shared = std::make_shared<Handler>(std::move(handler));
     Task task{std::move(url), std::move(channel), std::move(message), timeout,
               [executor, shared](PublishResult result) {
@@ -93,7 +92,7 @@ asio::awaitable<PublishResult> RedisPublisher::publish(std::string url, std::str
     cv_.notify_one();
   };
   co_return co_await asio::async_initiate<const asio::use_awaitable_t<>, void(PublishResult)>(std::move(initiate),
-                                                                                               asio::use_awaitable);
+                                                                                              asio::use_awaitable);
 }
 
 void RedisPublisher::run() {
@@ -131,8 +130,9 @@ PublishResult RedisPublisher::publish_now(const Task& task) {
     getnameinfo(found->ai_addr, found->ai_addrlen, ip, sizeof ip, nullptr, 0, NI_NUMERICHOST);
     freeaddrinfo(found);
     if (internal && !allow_private_) {
-      return {0, "refused: the target's address is internal (loopback, private or link-local); "
-                 "start Daisy with --allow-private-targets to allow it"};
+      return {0,
+              "refused: the target's address is internal (loopback, private or link-local); "
+              "start Daisy with --allow-private-targets to allow it"};
     }
     auto connection = std::make_unique<Connection>();
     connection->context = redisConnectWithTimeout(ip, target.port, to_timeval(task.timeout));
@@ -143,14 +143,16 @@ PublishResult RedisPublisher::publish_now(const Task& task) {
     redisSetTimeout(connection->context, to_timeval(task.timeout));
     auto command = [&](std::string_view what, redisReply* reply) -> std::string {
       std::string error;
-      if (!reply) error = std::string(what) + ": " + connection->context->errstr;
-      else if (reply->type == REDIS_REPLY_ERROR) error = std::string(what) + ": " + reply->str;
+      if (!reply)
+        error = std::string(what) + ": " + connection->context->errstr;
+      else if (reply->type == REDIS_REPLY_ERROR)
+        error = std::string(what) + ": " + reply->str;
       if (reply) freeReplyObject(reply);
       return error;
     };
     if (!target.password.empty()) {
-      std::string e = command("AUTH", static_cast<redisReply*>(redisCommand(connection->context, "AUTH %s",
-                                                                            target.password.c_str())));
+      std::string e = command(
+          "AUTH", static_cast<redisReply*>(redisCommand(connection->context, "AUTH %s", target.password.c_str())));
       if (!e.empty()) return {0, e};
     }
     if (target.db != 0) {

@@ -1,5 +1,6 @@
 #include "jobs/kinds/webhook_action.h"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
@@ -9,7 +10,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <spdlog/spdlog.h>
 
 #include <functional>
 #include <mutex>
@@ -182,8 +182,7 @@ asio::awaitable<std::vector<TriggeredAction>> call_sync_webhooks(
   std::string created_at = now_utc();
   auto initiate = [&, calls](auto handler) {
     using Handler = std::decay_t<decltype(handler)>;
-    auto executor =
-        asio::prefer(asio::get_associated_executor(handler), asio::execution::outstanding_work.tracked);
+    auto executor = asio::prefer(asio::get_associated_executor(handler), asio::execution::outstanding_work.tracked);
     auto shared = std::make_shared<Handler>(std::move(handler));
     calls->finish = [executor, shared] { asio::post(executor, [shared] { (*shared)(); }); };
     for (std::size_t i = 0; i < integrations.size(); ++i) {

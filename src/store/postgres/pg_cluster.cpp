@@ -17,8 +17,8 @@ Result<std::vector<std::pair<std::string, std::int64_t>>> PostgresStore::change_
 
 asio::awaitable<Result<bool>> PostgresStore::try_lease(std::string name, std::string holder, std::int64_t now_ms,
                                                        std::int64_t ttl_ms) {
-  std::function<Status(Connection&, bool&)> work = [name = std::move(name), holder = std::move(holder), now_ms,
-                                                     ttl_ms](Connection& db, bool& taken) {
+  std::function<Status(Connection&, bool&)> work = [name = std::move(name), holder = std::move(holder), now_ms, ttl_ms](
+                                                       Connection& db, bool& taken) {
     // Inserted, or updated only when expired or already ours: a row comes
     // back exactly when the lease is now ours.
     Rows r = db.query(

@@ -41,8 +41,8 @@ Connection::Connection(const std::string& conninfo) {
   // Defaults that keep a connection to a vanished server from blocking a
   // thread for minutes (connecting) or hours (a dead TCP peer); the
   // connection string's own values come after, so they win.
-  static const char* const keys[] = {"connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval",
-                                     "keepalives_count", "tcp_user_timeout", "dbname", nullptr};
+  static const char* const keys[] = {"connect_timeout",  "keepalives",       "keepalives_idle", "keepalives_interval",
+                                     "keepalives_count", "tcp_user_timeout", "dbname",          nullptr};
   const char* const values[] = {"5", "1", "10", "5", "3", "30000", conninfo.c_str(), nullptr};
   conn_ = PQconnectdbParams(keys, values, 1);
   if (PQstatus(conn_) != CONNECTION_OK) {
@@ -52,7 +52,8 @@ Connection::Connection(const std::string& conninfo) {
     throw std::runtime_error("cannot connect to PostgreSQL: " + error);
   }
   // Notices (for example "relation already exists, skipping") are not errors.
-  PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      conn_, [](void*, const char*) {}, nullptr);
 }
 
 Connection::~Connection() {
@@ -91,8 +92,8 @@ Rows Connection::run(const std::string& sql, const Params& params) {
   for (std::size_t i = 0; i < params.size(); ++i) {
     values[i] = params[i].is_null ? nullptr : params[i].text.c_str();
   }
-  return result_of(PQexecPrepared(conn_, it->second.c_str(), static_cast<int>(params.size()), values.data(),
-                                  nullptr, nullptr, 0));
+  return result_of(
+      PQexecPrepared(conn_, it->second.c_str(), static_cast<int>(params.size()), values.data(), nullptr, nullptr, 0));
 }
 
 Rows Connection::exec(const std::string& sql) { return result_of(PQexec(conn_, sql.c_str())); }

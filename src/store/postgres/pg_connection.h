@@ -28,14 +28,14 @@ inline constexpr Null null{};
 // that is not well-formed UTF-8 as U+FFFD (as sanitize_utf8 does), so any
 // text parameter is safe to send. SQLite keeps such bytes as they came.
 struct Param {
-  Param(Null) : is_null(true) {}                             // NOLINT: implicit by design
-  Param(std::string_view v) : text(storable(v)) {}           // NOLINT
-  Param(const std::string& v) : text(storable(v)) {}         // NOLINT
-  Param(const char* v) : text(v) {}                          // NOLINT: a C string ends at its first NUL
-  Param(std::int64_t v) : text(std::to_string(v)) {}         // NOLINT
-  Param(int v) : text(std::to_string(v)) {}                  // NOLINT
-  Param(std::size_t v) : text(std::to_string(v)) {}          // NOLINT
-  Param(bool v) : text(v ? "true" : "false") {}              // NOLINT
+  Param(Null) : is_null(true) {}                      // NOLINT: implicit by design
+  Param(std::string_view v) : text(storable(v)) {}    // NOLINT
+  Param(const std::string& v) : text(storable(v)) {}  // NOLINT
+  Param(const char* v) : text(v) {}                   // NOLINT: a C string ends at its first NUL
+  Param(std::int64_t v) : text(std::to_string(v)) {}  // NOLINT
+  Param(int v) : text(std::to_string(v)) {}           // NOLINT
+  Param(std::size_t v) : text(std::to_string(v)) {}   // NOLINT
+  Param(bool v) : text(v ? "true" : "false") {}       // NOLINT
   std::string text;
   bool is_null = false;
 

@@ -52,13 +52,13 @@ Status insert_event_rows(Connection& db, const Batches& batches) {
   }
   // Seqs follow the batches' order (the ordinality), as SQLite's do.
   return db
-      .query("INSERT INTO events (id, app_id, session_id, category, name, ts, data, received_at)"
-             " SELECT id, app_id, session_id, category, name, ts, data, received_at"
-             " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[],"
-             " $8::bigint[]) WITH ORDINALITY AS u (id, app_id, session_id, category, name, ts, data, received_at, n)"
-             " ORDER BY n",
-             id.take(), app.take(), session.take(), category.take(), name.take(), ts.take(), data.take(),
-             received.take())
+      .query(
+          "INSERT INTO events (id, app_id, session_id, category, name, ts, data, received_at)"
+          " SELECT id, app_id, session_id, category, name, ts, data, received_at"
+          " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[],"
+          " $8::bigint[]) WITH ORDINALITY AS u (id, app_id, session_id, category, name, ts, data, received_at, n)"
+          " ORDER BY n",
+          id.take(), app.take(), session.take(), category.take(), name.take(), ts.take(), data.take(), received.take())
       .status();
 }
 
@@ -109,8 +109,7 @@ Status insert_rejection_rows(Connection& db, const Batches& batches) {
   // max(seq) never goes back).
   auto keep = static_cast<std::int64_t>(std::min<std::size_t>(cap, std::numeric_limits<std::int64_t>::max()));
   return db
-      .query("DELETE FROM event_rejections WHERE seq <= (SELECT max(seq) FROM event_rejections) - $1::bigint",
-             keep)
+      .query("DELETE FROM event_rejections WHERE seq <= (SELECT max(seq) FROM event_rejections) - $1::bigint", keep)
       .status();
 }
 
@@ -240,8 +239,7 @@ Result<std::vector<EventRow>> PostgresStore::list_events(const EventFilter& f) {
   // session, a second filter (name, or app within a category) is checked on
   // the entries of an index that carries it (INCLUDE columns) by an
   // index-only scan that picks the page's seqs; only those rows are read.
-  const bool index_only =
-      f.session_id.empty() && (!f.name.empty() || (!f.category.empty() && !f.app_id.empty()));
+  const bool index_only = f.session_id.empty() && (!f.name.empty() || (!f.category.empty() && !f.app_id.empty()));
   pg::Params params;
   std::string where;
   auto condition = [&](std::string_view column_op, pg::Param value) {
@@ -262,12 +260,12 @@ Result<std::vector<EventRow>> PostgresStore::list_events(const EventFilter& f) {
     where += fmt::format("(ts, seq) > (${}::bigint, ${}::bigint)", params.size() - 1, params.size());
   }
   params.emplace_back(limit_of(f.limit));
-  std::string sql =
-      index_only
-          ? fmt::format("SELECT {} FROM (SELECT seq, ts FROM events{} ORDER BY ts, seq LIMIT ${}) AS x"
-                        " JOIN events AS e ON e.seq = x.seq ORDER BY x.ts, x.seq",
-                        joined_event_columns, where, params.size())
-          : fmt::format("SELECT {} FROM events{} ORDER BY ts, seq LIMIT ${}", event_columns, where, params.size());
+  std::string sql = index_only ? fmt::format(
+                                     "SELECT {} FROM (SELECT seq, ts FROM events{} ORDER BY ts, seq LIMIT ${}) AS x"
+                                     " JOIN events AS e ON e.seq = x.seq ORDER BY x.ts, x.seq",
+                                     joined_event_columns, where, params.size())
+                               : fmt::format("SELECT {} FROM events{} ORDER BY ts, seq LIMIT ${}", event_columns, where,
+                                             params.size());
   return read([&](Connection& db) { return pg::all_rows(db.run(sql, params), event_of); });
 }
 
@@ -345,8 +343,7 @@ asio::awaitable<Result<bool>> PostgresStore::put_event_type(EventTypeRow row) {
 asio::awaitable<Status> PostgresStore::delete_event_type(std::string category, std::string name) {
   // g++ 12 mis-destroys a lambda built in the same expression as co_await.
   pg::Writer::Work work = [category = std::move(category), name = std::move(name)](Connection& db) {
-    Rows r = db.query("DELETE FROM event_types WHERE category = $1 AND name = $2", category,
-                      name);
+    Rows r = db.query("DELETE FROM event_types WHERE category = $1 AND name = $2", category, name);
     if (!r.ok()) return r.status();
     if (r.affected() == 0) return Status::not_found("event type");
     return Status::ok();

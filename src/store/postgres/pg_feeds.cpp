@@ -156,7 +156,7 @@ Status write_plans(Connection& db, const PullWrite& pull, Counts& counts) {
            a.attributes == b.attributes;
   };
   auto fields = [](const PlanRow& p) {
-    return std::array<std::string_view, 10>{p.base_plan_id, p.plan_id,   p.id,        p.title,     p.sell_mode,
+    return std::array<std::string_view, 10>{p.base_plan_id, p.plan_id,    p.id,        p.title,     p.sell_mode,
                                             p.starts_local, p.ends_local, p.min_price, p.max_price, p.attributes};
   };
   auto rounds = rounds_of(pull.plans, key, same);
@@ -231,10 +231,9 @@ asio::awaitable<Status> PostgresStore::delete_provider(std::string id) {
     Rows r = db.query("DELETE FROM providers WHERE id = $1", id);
     if (!r.ok()) return r.status();
     if (r.affected() == 0) return Status::not_found("provider");
-    for (const char* sql : {"DELETE FROM plans WHERE provider_id = $1",
-                            "DELETE FROM online_base_plans WHERE provider_id = $1",
-                            "DELETE FROM items WHERE provider_id = $1",
-                            "DELETE FROM provider_syncs WHERE provider_id = $1"}) {
+    for (const char* sql :
+         {"DELETE FROM plans WHERE provider_id = $1", "DELETE FROM online_base_plans WHERE provider_id = $1",
+          "DELETE FROM items WHERE provider_id = $1", "DELETE FROM provider_syncs WHERE provider_id = $1"}) {
       if (Rows purge = db.query(sql, id); !purge.ok()) return purge.status();
     }
     return Status::ok();
@@ -265,23 +264,24 @@ asio::awaitable<Result<SyncRow>> PostgresStore::store_pull(std::shared_ptr<PullW
       if (Status s = write_items(db, *pull, counts); !s.is_ok()) return s;
       stored.added = counts.added;
       stored.changed = counts.changed;
-      Rows state = db.query(
-          "UPDATE providers SET etag = $1, last_modified = $2, cursor = $3, last_sync_at = $4 WHERE id = $5",
-          pull->etag, pull->last_modified, pull->cursor, pull->synced_at, pull->provider_id);
+      Rows state =
+          db.query("UPDATE providers SET etag = $1, last_modified = $2, cursor = $3, last_sync_at = $4 WHERE id = $5",
+                   pull->etag, pull->last_modified, pull->cursor, pull->synced_at, pull->provider_id);
       if (!state.ok()) return state.status();
     }
     Rows insert = db.query(
         "INSERT INTO provider_syncs (provider_id, started_at, duration_ms, http_status, seen, new, changed,"
         " skipped, error, trigger) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING seq",
-        stored.provider_id, stored.started_at, stored.duration_ms, stored.http_status, stored.seen,
-        stored.added, stored.changed, stored.skipped, stored.error, stored.trigger);
+        stored.provider_id, stored.started_at, stored.duration_ms, stored.http_status, stored.seen, stored.added,
+        stored.changed, stored.skipped, stored.error, stored.trigger);
     if (!insert.ok()) return insert.status();
     stored.seq = insert.integer(0, 0);
     // A provider keeps its last 1,000 sync records.
     return db
-        .query("DELETE FROM provider_syncs WHERE provider_id = $1 AND seq <= (SELECT seq FROM provider_syncs"
-               " WHERE provider_id = $1 ORDER BY seq DESC LIMIT 1 OFFSET 1000)",
-               stored.provider_id)
+        .query(
+            "DELETE FROM provider_syncs WHERE provider_id = $1 AND seq <= (SELECT seq FROM provider_syncs"
+            " WHERE provider_id = $1 ORDER BY seq DESC LIMIT 1 OFFSET 1000)",
+            stored.provider_id)
         .status();
   };
   co_return co_await write_returning(std::move(work));

@@ -23,8 +23,8 @@ constexpr const char* response_columns =
     " updated_at, revision, app_id";
 constexpr int response_column_count = 13;
 // The response stored under an idempotency key, and the hash of the request that stored it.
-const std::string by_key_sql = fmt::format(
-    "SELECT {}, request_hash FROM responses WHERE form_id = $1 AND idempotency_key = $2", response_columns);
+const std::string by_key_sql =
+    fmt::format("SELECT {}, request_hash FROM responses WHERE form_id = $1 AND idempotency_key = $2", response_columns);
 
 ResponseRow response_of(const Rows& r, int i) {
   ResponseRow row;
@@ -61,16 +61,17 @@ pg::Param text_or_null(const std::string& v) { return v.empty() ? pg::Param(pg::
 
 Status insert_form_version(Connection& db, const FormRow& form) {
   return db
-      .query("INSERT INTO form_versions (form_id, version, definition, created_at) VALUES ($1, $2, $3, $4)",
-             form.id, form.version, form.definition, form.updated_at)
+      .query("INSERT INTO form_versions (form_id, version, definition, created_at) VALUES ($1, $2, $3, $4)", form.id,
+             form.version, form.definition, form.updated_at)
       .status();
 }
 
 Status insert_revision(Connection& db, const ResponseRow& r) {
   return db
-      .query("INSERT INTO response_revisions (response_id, revision, form_version, status, answers, checks,"
-             " created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-             r.id, r.revision, r.form_version, r.status, r.answers, r.checks, r.updated_at)
+      .query(
+          "INSERT INTO response_revisions (response_id, revision, form_version, status, answers, checks,"
+          " created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+          r.id, r.revision, r.form_version, r.status, r.answers, r.checks, r.updated_at)
       .status();
 }
 
@@ -88,8 +89,7 @@ asio::awaitable<Status> PostgresStore::create_form(FormRow form) {
 
 Result<std::vector<FormRow>> PostgresStore::list_forms(const Page& page) {
   return read([&](Connection& db) {
-    static const std::string sql =
-        fmt::format("SELECT {} FROM forms WHERE id > $1 ORDER BY id LIMIT $2", form_columns);
+    static const std::string sql = fmt::format("SELECT {} FROM forms WHERE id > $1 ORDER BY id LIMIT $2", form_columns);
     return pg::all_rows(db.query(sql, page.after, page.limit), form_of);
   });
 }
@@ -129,9 +129,8 @@ asio::awaitable<Status> PostgresStore::archive_form(std::string id, std::string 
   co_return co_await write(std::move(work));
 }
 
-asio::awaitable<Result<SubmitOutcome>> PostgresStore::insert_response(std::shared_ptr<ResponseRow> row,
-                                                                      std::string key, std::string hash,
-                                                                      std::vector<JobRow> jobs) {
+asio::awaitable<Result<SubmitOutcome>> PostgresStore::insert_response(std::shared_ptr<ResponseRow> row, std::string key,
+                                                                      std::string hash, std::vector<JobRow> jobs) {
   auto outcome = std::make_shared<SubmitOutcome>(SubmitOutcome::stored);
   pg::Writer::Work work = [row, input = *row, key = std::move(key), hash = std::move(hash), outcome,
                            jobs = std::move(jobs)](Connection& db) -> Status {
@@ -227,8 +226,7 @@ Result<ResponseRow> PostgresStore::get_response_revision(std::string_view id, in
   });
 }
 
-Result<std::vector<ResponseRow>> PostgresStore::list_responses(std::string_view form_id,
-                                                               const ResponseFilter& f) {
+Result<std::vector<ResponseRow>> PostgresStore::list_responses(std::string_view form_id, const ResponseFilter& f) {
   return read([&](Connection& db) {
     // Walks responses_form_seq from the cursor; the other filters are checked
     // on the way, as in SQLite.
@@ -260,8 +258,8 @@ asio::awaitable<Status> PostgresStore::revise_response(std::shared_ptr<ResponseR
         "UPDATE responses SET form_version = $1, status = $2, answers = $3, checks = $4, updated_at = $5,"
         " revision = $6 WHERE id = $7 RETURNING {}",
         response_columns);
-    Rows updated = db.query(update_sql, input.form_version, input.status, input.answers, input.checks,
-                            input.updated_at, before.revision + 1, input.id);
+    Rows updated = db.query(update_sql, input.form_version, input.status, input.answers, input.checks, input.updated_at,
+                            before.revision + 1, input.id);
     if (!updated.ok()) return updated.status();
     if (updated.empty()) return Status::not_found("response");
     ResponseRow after = response_of(updated, 0);
@@ -294,8 +292,12 @@ Result<std::vector<RevisionRow>> PostgresStore::list_revisions(std::string_view 
         response_id);
     if (r.ok() && r.empty()) return Status::not_found("response");
     return pg::all_rows(r, [](const Rows& rows, int i) {
-      return RevisionRow{static_cast<int>(rows.integer(i, 0)), static_cast<int>(rows.integer(i, 1)),
-                         rows.text(i, 2), rows.text(i, 3), rows.text(i, 4), rows.text(i, 5)};
+      return RevisionRow{static_cast<int>(rows.integer(i, 0)),
+                         static_cast<int>(rows.integer(i, 1)),
+                         rows.text(i, 2),
+                         rows.text(i, 3),
+                         rows.text(i, 4),
+                         rows.text(i, 5)};
     });
   });
 }

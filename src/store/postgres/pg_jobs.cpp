@@ -24,7 +24,7 @@ IntegrationRow integration_of(const Rows& r, int i) {
           r.text(i, 5), r.text(i, 6), r.text(i, 7), r.text(i, 8)};
 }
 
-#define JOB_COLUMNS                                                                                            \
+#define JOB_COLUMNS                                                                                                  \
   "seq, id, integration_id, source_id, type, payload, status, attempts, due_ms, last_error, created_at, updated_at," \
   " output, callback_token_hash, revision"
 
@@ -56,8 +56,8 @@ Result<JobRow> find_job(Connection& db, std::string_view id, bool for_update = f
 
 // Moves a job from one of `from` to `to` (due at due_ms); conflict when it is
 // in another state. The job as it is afterwards goes to *out.
-Status transition(Connection& db, const std::string& id, std::span<const std::string_view> from,
-                  std::string_view to, std::int64_t due_ms, JobRow& out) {
+Status transition(Connection& db, const std::string& id, std::span<const std::string_view> from, std::string_view to,
+                  std::int64_t due_ms, JobRow& out) {
   auto job = find_job(db, id, true);
   if (!job.is_ok()) return job.status();
   bool allowed = false;
@@ -86,34 +86,34 @@ Status insert_job_rows(Connection& db, const std::vector<const std::vector<JobRo
   pg::ArrayLiteral id, integration, source, type, payload, status, attempts, due, created, updated, revision;
   for (const auto* jobs : lists) {
     for (const JobRow& j : *jobs) {
-    id.add(j.id);
-    integration.add(j.integration_id);
-    source.add(j.source_id);
-    type.add(j.type);
-    payload.add(j.payload);
-    status.add(j.status);
-    attempts.add(std::int64_t{j.attempts});
-    due.add(j.due_ms);
-    created.add(j.created_at);
-    updated.add(j.updated_at.empty() ? j.created_at : j.updated_at);
-    revision.add(std::int64_t{j.revision});
+      id.add(j.id);
+      integration.add(j.integration_id);
+      source.add(j.source_id);
+      type.add(j.type);
+      payload.add(j.payload);
+      status.add(j.status);
+      attempts.add(std::int64_t{j.attempts});
+      due.add(j.due_ms);
+      created.add(j.created_at);
+      updated.add(j.updated_at.empty() ? j.created_at : j.updated_at);
+      revision.add(std::int64_t{j.revision});
     }
   }
   return db
-      .query("INSERT INTO jobs (id, integration_id, source_id, type, payload, status, attempts, due_ms, created_at,"
-             " updated_at, revision)"
-             " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
-             " $7::int[], $8::bigint[], $9::text[], $10::text[], $11::int[])",
-             id.take(), integration.take(), source.take(), type.take(), payload.take(), status.take(),
-             attempts.take(), due.take(), created.take(), updated.take(), revision.take())
+      .query(
+          "INSERT INTO jobs (id, integration_id, source_id, type, payload, status, attempts, due_ms, created_at,"
+          " updated_at, revision)"
+          " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
+          " $7::int[], $8::bigint[], $9::text[], $10::text[], $11::int[])",
+          id.take(), integration.take(), source.take(), type.take(), payload.take(), status.take(), attempts.take(),
+          due.take(), created.take(), updated.take(), revision.take())
       .status();
 }
 
 asio::awaitable<Status> PostgresStore::create_integration(IntegrationRow row) {
   pg::Writer::Work work = [row = std::move(row)](Connection& db) {
-    static const std::string sql =
-        std::string("INSERT INTO integrations (") + integration_columns +
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+    static const std::string sql = std::string("INSERT INTO integrations (") + integration_columns +
+                                   ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
     return db
         .query(sql, row.id, row.source_id, row.definition, row.secret, row.previous_secret, row.previous_until,
                row.disabled_reason, row.created_at, row.updated_at)
@@ -157,9 +157,10 @@ asio::awaitable<Status> PostgresStore::delete_integration(std::string id) {
     if (!del.ok()) return del.status();
     if (del.affected() == 0) return Status::not_found("integration");
     return db
-        .query("UPDATE jobs SET status = 'cancelled', updated_at = $1, last_error = 'the integration was deleted'"
-               " WHERE integration_id = $2 AND status IN ('pending', 'failed', 'running', 'awaiting_callback')",
-               now_utc(), id)
+        .query(
+            "UPDATE jobs SET status = 'cancelled', updated_at = $1, last_error = 'the integration was deleted'"
+            " WHERE integration_id = $2 AND status IN ('pending', 'failed', 'running', 'awaiting_callback')",
+            now_utc(), id)
         .status();
   };
   co_return co_await write(std::move(work));
@@ -171,9 +172,9 @@ asio::awaitable<Status> PostgresStore::insert_jobs(std::vector<JobRow> jobs) {
 }
 
 asio::awaitable<Result<std::vector<JobRow>>> PostgresStore::claim_jobs(std::int64_t now_ms, std::int64_t lease_ms,
-                                                                        std::size_t limit) {
-  std::function<Status(Connection&, std::vector<JobRow>&)> work =
-      [now_ms, lease_ms, limit, node = options_.node_id](Connection& db, std::vector<JobRow>& claimed) {
+                                                                       std::size_t limit) {
+  std::function<Status(Connection&, std::vector<JobRow>&)> work = [now_ms, lease_ms, limit, node = options_.node_id](
+                                                                      Connection& db, std::vector<JobRow>& claimed) {
     // Rows another node is claiming are skipped, not waited for. A callback
     // that never came ends the attempt it belonged to: the next attempt is
     // counted when it starts, so such a job's attempts stay as they were.
@@ -203,8 +204,7 @@ asio::awaitable<Result<std::vector<JobRow>>> PostgresStore::claim_jobs(std::int6
 asio::awaitable<Status> PostgresStore::requeue_running_jobs(std::int64_t now_ms) {
   pg::Writer::Work work = [now_ms, node = options_.node_id](Connection& db) {
     return db
-        .query("UPDATE jobs SET due_ms = $1 WHERE status = 'running' AND leased_by = $2 AND due_ms > $1", now_ms,
-               node)
+        .query("UPDATE jobs SET due_ms = $1 WHERE status = 'running' AND leased_by = $2 AND due_ms > $1", now_ms, node)
         .status();
   };
   co_return co_await write(std::move(work));
@@ -224,8 +224,8 @@ asio::awaitable<Result<bool>> PostgresStore::finish_attempt(AttemptOutcome o) {
         " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (job_seq, number) DO UPDATE SET"
         " started_at = excluded.started_at, duration_ms = excluded.duration_ms, outcome = excluded.outcome,"
         " http_status = excluded.http_status, error = excluded.error",
-        j.seq, o.attempt_number, o.attempt.started_at, o.attempt.duration_ms, o.attempt.outcome,
-        o.attempt.http_status, o.attempt.error);
+        j.seq, o.attempt_number, o.attempt.started_at, o.attempt.duration_ms, o.attempt.outcome, o.attempt.http_status,
+        o.attempt.error);
     if (!attempt.ok()) return attempt.status();
     Rows update = db.query(
         "UPDATE jobs SET status = $1, due_ms = $2, last_error = $3, output = $4, callback_token_hash = $5,"
@@ -277,8 +277,8 @@ Result<std::vector<JobAttemptRow>> PostgresStore::list_attempts(std::int64_t job
         " ORDER BY number",
         job_seq);
     return pg::all_rows(r, [](const Rows& rows, int i) {
-      return JobAttemptRow{static_cast<int>(rows.integer(i, 0)), rows.text(i, 1), rows.integer(i, 2),
-                           rows.text(i, 3), static_cast<int>(rows.integer(i, 4)), rows.text(i, 5)};
+      return JobAttemptRow{static_cast<int>(rows.integer(i, 0)), rows.text(i, 1), rows.integer(i, 2), rows.text(i, 3),
+                           static_cast<int>(rows.integer(i, 4)), rows.text(i, 5)};
     });
   });
 }

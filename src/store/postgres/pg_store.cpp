@@ -1,12 +1,12 @@
 #include "store/postgres/pg_store.h"
 
+#include <fmt/format.h>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/prefer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/format.h>
 
 #include <future>
 #include <set>
@@ -58,15 +58,14 @@ void PostgresStore::close() {
 asio::awaitable<Status> PostgresStore::completion(std::function<void(pg::Writer::Done)> start) {
   auto initiate = [start = std::move(start)](auto handler) mutable {
     using Handler = std::decay_t<decltype(handler)>;
-    auto executor = asio::prefer(asio::get_associated_executor(handler),
-                                 asio::execution::outstanding_work.tracked);
+    auto executor = asio::prefer(asio::get_associated_executor(handler), asio::execution::outstanding_work.tracked);
     auto shared = std::make_shared<Handler>(std::move(handler));
     start([executor, shared](Status status) {
       asio::post(executor, [shared, status = std::move(status)]() mutable { (*shared)(std::move(status)); });
     });
   };
   co_return co_await asio::async_initiate<const asio::use_awaitable_t<>, void(Status)>(std::move(initiate),
-                                                                                      asio::use_awaitable);
+                                                                                       asio::use_awaitable);
 }
 
 asio::awaitable<Status> PostgresStore::write(pg::Writer::Work work, bool by_runner) {
@@ -102,17 +101,17 @@ Result<std::vector<int>> PostgresStore::migrate() {
   const auto& all = postgres_migrations();
   int newest_known = all.empty() ? 0 : all.back().version;
   if (!applied.empty() && *applied.rbegin() > newest_known) {
-    return Status::internal(fmt::format(
-        "the database has schema version {} but this daisy knows only up to {}: upgrade daisy",
-        *applied.rbegin(), newest_known));
+    return Status::internal(
+        fmt::format("the database has schema version {} but this daisy knows only up to {}: upgrade daisy",
+                    *applied.rbegin(), newest_known));
   }
   std::vector<int> done;
   for (const auto& m : all) {
     if (applied.count(m.version)) continue;
     if (Rows r = db.exec("BEGIN"); !r.ok()) return r.status();
     if (Rows r = db.exec(m.sql); !r.ok()) return fail(r, fmt::format("migration {} ({}) failed", m.version, m.name));
-    Rows record = db.query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-                           m.version, m.name, now_utc());
+    Rows record = db.query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)", m.version,
+                           m.name, now_utc());
     if (!record.ok()) return fail(record, "cannot record migration");
     if (Rows r = db.exec("COMMIT"); !r.ok()) return fail(r, "cannot commit migration");
     done.push_back(m.version);
@@ -160,9 +159,10 @@ Result<std::optional<std::string>> PostgresStore::get_setting(std::string_view k
 static pg::Writer::Work put_setting_work(std::string key, std::string value) {
   return [key = std::move(key), value = std::move(value)](Connection& db) {
     return db
-        .query("INSERT INTO settings (key, value) VALUES ($1, $2)"
-               " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-               key, value)
+        .query(
+            "INSERT INTO settings (key, value) VALUES ($1, $2)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            key, value)
         .status();
   };
 }
@@ -212,17 +212,18 @@ Result<std::vector<App>> PostgresStore::list_apps(const Page& page) {
 
 Result<App> PostgresStore::get_app(std::string_view id) {
   return read([&](Connection& db) {
-    Rows r = db.query(
-        "SELECT id, name, created_at, unknown_event_types FROM apps WHERE id = $1 AND deleted_at IS NULL", id);
+    Rows r =
+        db.query("SELECT id, name, created_at, unknown_event_types FROM apps WHERE id = $1 AND deleted_at IS NULL", id);
     return pg::first_row(r, app_of, "app");
   });
 }
 
 asio::awaitable<Status> PostgresStore::delete_app(std::string id) {
   pg::Writer::Work work = [id = std::move(id)](Connection& db) {
-    return change_app(db.query("UPDATE apps SET deleted_at = $1, token_hash = NULL"
-                                   " WHERE id = $2 AND deleted_at IS NULL",
-                                   now_utc(), id));
+    return change_app(
+        db.query("UPDATE apps SET deleted_at = $1, token_hash = NULL"
+                 " WHERE id = $2 AND deleted_at IS NULL",
+                 now_utc(), id));
   };
   co_return co_await write(std::move(work));
 }
@@ -230,15 +231,15 @@ asio::awaitable<Status> PostgresStore::delete_app(std::string id) {
 asio::awaitable<Status> PostgresStore::set_app_token(std::string id, Sha256 token_hash) {
   pg::Writer::Work work = [id = std::move(id), token_hash](Connection& db) {
     return change_app(db.query("UPDATE apps SET token_hash = $1 WHERE id = $2 AND deleted_at IS NULL",
-                                   to_hex(bytes_of(token_hash)), id));
+                               to_hex(bytes_of(token_hash)), id));
   };
   co_return co_await write(std::move(work));
 }
 
 asio::awaitable<Status> PostgresStore::set_unknown_event_types(std::string id, std::string policy) {
   pg::Writer::Work work = [id = std::move(id), policy = std::move(policy)](Connection& db) {
-    return change_app(db.query("UPDATE apps SET unknown_event_types = $1 WHERE id = $2 AND deleted_at IS NULL",
-                                   policy, id));
+    return change_app(
+        db.query("UPDATE apps SET unknown_event_types = $1 WHERE id = $2 AND deleted_at IS NULL", policy, id));
   };
   co_return co_await write(std::move(work));
 }

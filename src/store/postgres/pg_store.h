@@ -66,17 +66,14 @@ class PostgresStore final : public Store {
   boost::asio::awaitable<Status> update_form(FormRow form, bool new_version) override;
   boost::asio::awaitable<Status> archive_form(std::string id, std::string archived_at) override;
   boost::asio::awaitable<Result<SubmitOutcome>> insert_response(std::shared_ptr<ResponseRow> row,
-                                                                std::string idempotency_key,
-                                                                std::string request_hash,
+                                                                std::string idempotency_key, std::string request_hash,
                                                                 std::vector<JobRow> jobs) override;
-  Result<std::optional<std::pair<ResponseRow, std::string>>> find_by_idempotency_key(
-      std::string_view form_id, std::string_view key) override;
+  Result<std::optional<std::pair<ResponseRow, std::string>>> find_by_idempotency_key(std::string_view form_id,
+                                                                                     std::string_view key) override;
   Result<ResponseRow> get_response(std::string_view form_id, std::string_view id) override;
   Result<ResponseRow> get_response_revision(std::string_view id, int revision) override;
-  Result<std::vector<ResponseRow>> list_responses(std::string_view form_id,
-                                                  const ResponseFilter& filter) override;
-  boost::asio::awaitable<Status> revise_response(std::shared_ptr<ResponseRow> row,
-                                                 std::vector<JobRow> jobs) override;
+  Result<std::vector<ResponseRow>> list_responses(std::string_view form_id, const ResponseFilter& filter) override;
+  boost::asio::awaitable<Status> revise_response(std::shared_ptr<ResponseRow> row, std::vector<JobRow> jobs) override;
   Result<std::vector<RevisionRow>> list_revisions(std::string_view response_id) override;
 
   // pg_events.cpp
@@ -113,7 +110,7 @@ class PostgresStore final : public Store {
   boost::asio::awaitable<Status> file_pending_jobs() override;
   Result<std::vector<JobRow>> jobs_of_source(std::string_view source_id) override;
   boost::asio::awaitable<Result<std::vector<JobRow>>> claim_jobs(std::int64_t now_ms, std::int64_t lease_ms,
-                                                                  std::size_t limit) override;
+                                                                 std::size_t limit) override;
   boost::asio::awaitable<Status> requeue_running_jobs(std::int64_t now_ms) override;
   boost::asio::awaitable<Result<bool>> finish_attempt(AttemptOutcome outcome) override;
   Result<std::vector<JobRow>> list_jobs(const JobFilter& filter) override;
@@ -126,7 +123,7 @@ class PostgresStore final : public Store {
   // pg_cluster.cpp
   Result<std::vector<std::pair<std::string, std::int64_t>>> change_versions() override;
   boost::asio::awaitable<Result<bool>> try_lease(std::string name, std::string holder, std::int64_t now_ms,
-                                                std::int64_t ttl_ms) override;
+                                                 std::int64_t ttl_ms) override;
 
  private:
   // Runs f(pg::Connection&) -> Result<T> on a pooled connection; unavailable

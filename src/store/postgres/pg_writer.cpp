@@ -2,10 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include "observability/log_value.h"
 #include "observability/metrics.h"
 #include "store/postgres/pg_pool.h"
 #include "util/thread_name.h"
-#include "observability/log_value.h"
 
 namespace daisy::pg {
 

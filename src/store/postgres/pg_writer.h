@@ -69,7 +69,7 @@ class Writer {
   };
   // What one run of a batch came to.
   struct Run {
-    Status status;             // ok: committed (each write's own result is in results)
+    Status status;              // ok: committed (each write's own result is in results)
     bool write_failed = false;  // a write failed while not isolated: run again isolated
     bool transient = false;     // deadlock or serialization failure: run again
     bool commit_sent = false;   // the connection broke after COMMIT was sent: outcome unknown

@@ -44,8 +44,7 @@ std::string Statement::blob(int col) const {
 Connection::Connection(const std::string& path, Mode mode) {
   // Readers open read-write too (WAL readers need the shared-memory index) and
   // are then fenced with query_only.
-  int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_READWRITE |
-              (mode == Mode::read_write ? SQLITE_OPEN_CREATE : 0);
+  int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_READWRITE | (mode == Mode::read_write ? SQLITE_OPEN_CREATE : 0);
   if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
     std::string message = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);

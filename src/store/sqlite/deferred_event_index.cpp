@@ -10,10 +10,10 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "observability/log_value.h"
 #include "store/sqlite/connection.h"
 #include "store/sqlite/sqlite_status.h"
 #include "util/thread_name.h"
-#include "observability/log_value.h"
 
 namespace daisy::sqlite {
 
@@ -48,8 +48,8 @@ std::string make_insert_sql(std::size_t kind, std::size_t rows) {
 // The full-size statements are built once; shorter ones end a generation.
 const std::string& insert_sql(std::size_t kind, std::size_t rows, std::string& scratch) {
   static const std::array<std::string, kinds> full = {
-      make_insert_sql(0, rows_per_insert), make_insert_sql(1, rows_per_insert),
-      make_insert_sql(2, rows_per_insert), make_insert_sql(3, rows_per_insert)};
+      make_insert_sql(0, rows_per_insert), make_insert_sql(1, rows_per_insert), make_insert_sql(2, rows_per_insert),
+      make_insert_sql(3, rows_per_insert)};
   if (rows == rows_per_insert) return full[kind];
   scratch = make_insert_sql(kind, rows);
   return scratch;
@@ -61,8 +61,7 @@ const std::string& insert_sql(std::size_t kind, std::size_t rows, std::string& s
 std::uintptr_t address(std::string_view s) { return reinterpret_cast<std::uintptr_t>(s.data()); }
 
 std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
@@ -143,12 +142,18 @@ struct DeferredEventIndex::Generation {
         for (std::size_t r = 0; r < rows; ++r) {
           const IndexEntry& e = order[k][progress[k] + r];
           switch (k) {
-            case kind_session: stmt.bind(p, e.session_seq).bind(p + 1, e.ts).bind(p + 2, e.seq); break;
-            case kind_time: stmt.bind(p, e.ts).bind(p + 1, e.seq).bind_ref(p + 2, e.name); break;
+            case kind_session:
+              stmt.bind(p, e.session_seq).bind(p + 1, e.ts).bind(p + 2, e.seq);
+              break;
+            case kind_time:
+              stmt.bind(p, e.ts).bind(p + 1, e.seq).bind_ref(p + 2, e.name);
+              break;
             case kind_category:
               stmt.bind_ref(p, e.category).bind(p + 1, e.ts).bind(p + 2, e.seq).bind_ref(p + 3, e.name);
               break;
-            default: stmt.bind_ref(p, e.app_id).bind(p + 1, e.ts).bind(p + 2, e.seq); break;
+            default:
+              stmt.bind_ref(p, e.app_id).bind(p + 1, e.ts).bind(p + 2, e.seq);
+              break;
           }
           p += columns[k];
         }
@@ -181,11 +186,12 @@ Status DeferredEventIndex::recover(Connection& db) {
   {
     auto stmt = db.prepare("SELECT indexed_through FROM event_index_state WHERE id = 1");
     int rc = stmt.step();
-    if (rc == SQLITE_ROW) indexed_through = stmt.integer(0);
-    else if (rc != SQLITE_DONE) return status_of(rc, db);
+    if (rc == SQLITE_ROW)
+      indexed_through = stmt.integer(0);
+    else if (rc != SQLITE_DONE)
+      return status_of(rc, db);
   }
-  auto stmt = db.prepare(
-      "SELECT seq, ts, session_seq, category, name, app_id FROM events WHERE seq > ? ORDER BY seq");
+  auto stmt = db.prepare("SELECT seq, ts, session_seq, category, name, app_id FROM events WHERE seq > ? ORDER BY seq");
   stmt.bind(1, indexed_through);
   std::unique_lock lock(mu_);
   if (!active_) active_ = std::make_unique<Generation>();
@@ -293,8 +299,7 @@ Status DeferredEventIndex::write_slice(Connection& db, Generation& g, std::size_
     status = Status::internal(e.what());
   }
   if (status.is_ok() && g.complete(written)) {
-    auto mark = db.prepare(
-        "UPDATE event_index_state SET indexed_through = max(indexed_through, ?) WHERE id = 1");
+    auto mark = db.prepare("UPDATE event_index_state SET indexed_through = max(indexed_through, ?) WHERE id = 1");
     mark.bind(1, g.max_seq);
     status = status_of(mark.step(), db);
   }

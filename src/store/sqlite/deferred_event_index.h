@@ -63,10 +63,10 @@ struct RecentQuery {
 
 struct DeferredIndexOptions {
   // Counted in events (an IndexEntry holds an event's four table entries).
-  std::size_t generation_entries = 65536;  // a generation is frozen at this size...
+  std::size_t generation_entries = 65536;          // a generation is frozen at this size...
   std::chrono::milliseconds generation_age{1000};  // ...or once its first entry is this old
-  std::size_t entries_per_step = 2048;  // table rows written per writer transaction
-  std::size_t max_pending = 262144;  // beyond this many in memory, writes wait for the index
+  std::size_t entries_per_step = 2048;             // table rows written per writer transaction
+  std::size_t max_pending = 262144;                // beyond this many in memory, writes wait for the index
 };
 
 class DeferredEventIndex {

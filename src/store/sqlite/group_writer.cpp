@@ -4,14 +4,14 @@
 
 #include <chrono>
 
+#include "observability/log_value.h"
 #include "observability/metrics.h"
 #include "util/thread_name.h"
-#include "observability/log_value.h"
 
 namespace daisy::sqlite {
 
-GroupWriter::GroupWriter(std::unique_ptr<Connection> connection, Metrics* metrics,
-                         std::size_t max_batch, Sync sync, Background background)
+GroupWriter::GroupWriter(std::unique_ptr<Connection> connection, Metrics* metrics, std::size_t max_batch, Sync sync,
+                         Background background)
     : connection_(std::move(connection)),
       metrics_(metrics),
       max_batch_(max_batch),
@@ -83,8 +83,7 @@ void GroupWriter::run_syncer() {
     auto start = std::chrono::steady_clock::now();
     bool durable = sync_();
     if (metrics_) {
-      metrics_->sync_seconds.observe(
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      metrics_->sync_seconds.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     }
     if (!durable && !sync_failed_.exchange(true)) {
       // After a failed fsync the kernel may have dropped the dirty pages, and a
@@ -240,8 +239,7 @@ void GroupWriter::commit_batch(std::deque<Op>& batch) {
     }
   }
   if (metrics_) {
-    metrics_->commit_seconds.observe(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    metrics_->commit_seconds.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     metrics_->commit_batch_size.observe(static_cast<double>(batch.size()));
   }
   if (sync_ && batch_status.is_ok()) {

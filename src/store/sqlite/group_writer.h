@@ -17,8 +17,8 @@
 #include <deque>
 #include <functional>
 #include <mutex>
-#include <vector>
 #include <thread>
+#include <vector>
 
 #include "store/sqlite/connection.h"
 #include "store/status.h"
@@ -52,8 +52,8 @@ class GroupWriter {
   enum class Backlog { none, some, too_much };
   using Background = std::function<Backlog(Connection&)>;
 
-  GroupWriter(std::unique_ptr<Connection> connection, Metrics* metrics,
-              std::size_t max_batch = 2048, Sync sync = {}, Background background = {});
+  GroupWriter(std::unique_ptr<Connection> connection, Metrics* metrics, std::size_t max_batch = 2048, Sync sync = {},
+              Background background = {});
   ~GroupWriter();  // same as close()
 
   // Queues a write. After close(), completes at once with unavailable.

@@ -115,13 +115,13 @@ Status insert_rejection_rows(Connection& db, const std::vector<RejectionRow>& re
   // Retention: keep the newest `cap` rows. A new rowid is max(rowid) + 1 and
   // only the oldest rows are ever deleted, so seqs are contiguous and this
   // keeps exactly `cap` rows at the cost of two seeks (an OFFSET would walk them).
-  auto trim = db.prepare(
-      "DELETE FROM event_rejections WHERE seq <= (SELECT max(seq) FROM event_rejections) - ?");
+  auto trim = db.prepare("DELETE FROM event_rejections WHERE seq <= (SELECT max(seq) FROM event_rejections) - ?");
   trim.bind(1, static_cast<std::int64_t>(cap));
   return sqlite::status_of(trim.step(), db);
 }
 
-constexpr const char* event_columns = "e.seq, e.id, e.app_id, e.session_id, e.category, e.name, e.ts, e.data, e.received_at";
+constexpr const char* event_columns =
+    "e.seq, e.id, e.app_id, e.session_id, e.category, e.name, e.ts, e.data, e.received_at";
 
 // The seq of a session, or 0 when it has no events.
 Result<std::int64_t> find_session(Connection& db, std::string_view session_id) {
@@ -163,7 +163,8 @@ asio::awaitable<Status> SqliteStore::insert_events(std::shared_ptr<const EventBa
     // Numbers are remembered only once committed: a rolled-back write's
     // new sessions do not exist.
     if (session_numbers_.size() > max_known_sessions) session_numbers_.clear();
-    for (std::size_t i : *looked_up) session_numbers_.try_emplace(batch->events[i].session_id, (*entries)[i].session_seq);
+    for (std::size_t i : *looked_up)
+      session_numbers_.try_emplace(batch->events[i].session_id, (*entries)[i].session_seq);
     event_index_.add(*entries);
   };
   co_return co_await write(std::move(work), std::move(committed));
@@ -197,8 +198,7 @@ Result<std::vector<EventRow>> SqliteStore::list_events(const EventFilter& f) {
   // Before the tables are read (see DeferredEventIndex::match).
   auto recent = event_index_.match(recent_query, f.limit);
 
-  std::string sql = fmt::format("SELECT {} FROM {} AS x CROSS JOIN events AS e ON e.seq = x.seq WHERE 1",
-                                event_columns,
+  std::string sql = fmt::format("SELECT {} FROM {} AS x CROSS JOIN events AS e ON e.seq = x.seq WHERE 1", event_columns,
                                 by_session    ? "event_idx_session"
                                 : by_category ? "event_idx_category"
                                 : by_app      ? "event_idx_app"
@@ -241,13 +241,14 @@ Result<std::vector<EventRow>> SqliteStore::list_events(const EventFilter& f) {
     if (seen.count(seq)) continue;
     by_seq.bind(1, seq);
     rc = by_seq.step();
-    if (rc == SQLITE_ROW) read_event(by_seq, out.emplace_back());
-    else if (rc != SQLITE_DONE) return sqlite::status_of(rc, *db);
+    if (rc == SQLITE_ROW)
+      read_event(by_seq, out.emplace_back());
+    else if (rc != SQLITE_DONE)
+      return sqlite::status_of(rc, *db);
     by_seq.reset();
   }
-  std::sort(out.begin(), out.end(), [](const EventRow& a, const EventRow& b) {
-    return std::pair(a.ts_ns, a.seq) < std::pair(b.ts_ns, b.seq);
-  });
+  std::sort(out.begin(), out.end(),
+            [](const EventRow& a, const EventRow& b) { return std::pair(a.ts_ns, a.seq) < std::pair(b.ts_ns, b.seq); });
   if (out.size() > f.limit) out.resize(f.limit);
   return out;
 }
@@ -369,8 +370,8 @@ asio::awaitable<Result<bool>> SqliteStore::put_event_type(EventTypeRow row) {
     if (!s.is_ok()) return s;
     *created = sqlite3_changes(db.handle()) == 0;
     if (!*created) return Status::ok();
-    auto insert = db.prepare(
-        "INSERT INTO event_types (category, name, schema, created_at, updated_at) VALUES (?, ?, ?, ?, ?)");
+    auto insert =
+        db.prepare("INSERT INTO event_types (category, name, schema, created_at, updated_at) VALUES (?, ?, ?, ?, ?)");
     insert.bind(1, row.category).bind(2, row.name).bind(3, row.schema).bind(4, row.created_at).bind(5, row.updated_at);
     return sqlite::status_of(insert.step(), db);
   };

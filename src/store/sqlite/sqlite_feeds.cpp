@@ -110,8 +110,8 @@ SyncRow read_sync(Statement& stmt) {
 asio::awaitable<Status> SqliteStore::create_provider(ProviderRow row) {
   // g++ 12 mis-destroys a lambda built in the same expression as co_await.
   sqlite::GroupWriter::Work work = [row = std::move(row)](Connection& db) {
-    auto stmt = db.prepare(
-        "INSERT INTO providers (id, name, definition, created_at, updated_at) VALUES (?, ?, ?, ?, ?)");
+    auto stmt =
+        db.prepare("INSERT INTO providers (id, name, definition, created_at, updated_at) VALUES (?, ?, ?, ?, ?)");
     stmt.bind(1, row.id).bind(2, row.name).bind(3, row.definition).bind(4, row.created_at).bind(5, row.updated_at);
     return sqlite::status_of(stmt.step(), db);
   };
@@ -166,8 +166,9 @@ asio::awaitable<Status> SqliteStore::delete_provider(std::string id) {
     Status s = sqlite::status_of(stmt.step(), db);
     if (!s.is_ok()) return s;
     if (sqlite3_changes(db.handle()) == 0) return Status::not_found("provider");
-    for (const char* sql : {"DELETE FROM plans WHERE provider_id = ?", "DELETE FROM online_base_plans WHERE provider_id = ?",
-                            "DELETE FROM items WHERE provider_id = ?", "DELETE FROM provider_syncs WHERE provider_id = ?"}) {
+    for (const char* sql :
+         {"DELETE FROM plans WHERE provider_id = ?", "DELETE FROM online_base_plans WHERE provider_id = ?",
+          "DELETE FROM items WHERE provider_id = ?", "DELETE FROM provider_syncs WHERE provider_id = ?"}) {
       auto purge = db.prepare_text(sql);
       purge.bind(1, id);
       if (Status p = sqlite::status_of(purge.step(), db); !p.is_ok()) return p;

@@ -44,8 +44,7 @@ FormRow read_form(Statement& stmt) {
 }
 
 Status insert_form_version(Connection& db, const FormRow& form) {
-  auto stmt = db.prepare(
-      "INSERT INTO form_versions (form_id, version, definition, created_at) VALUES (?, ?, ?, ?)");
+  auto stmt = db.prepare("INSERT INTO form_versions (form_id, version, definition, created_at) VALUES (?, ?, ?, ?)");
   stmt.bind(1, form.id).bind(2, std::int64_t{form.version}).bind(3, form.definition).bind(4, form.updated_at);
   return sqlite::status_of(stmt.step(), db);
 }
@@ -68,8 +67,8 @@ Status insert_revision(Connection& db, const ResponseRow& r) {
 
 asio::awaitable<Status> SqliteStore::create_form(FormRow form) {
   sqlite::GroupWriter::Work work = [form = std::move(form)](Connection& db) {
-    auto stmt = db.prepare(
-        "INSERT INTO forms (id, version, definition, created_at, updated_at) VALUES (?, ?, ?, ?, ?)");
+    auto stmt =
+        db.prepare("INSERT INTO forms (id, version, definition, created_at, updated_at) VALUES (?, ?, ?, ?, ?)");
     stmt.bind(1, form.id)
         .bind(2, std::int64_t{form.version})
         .bind(3, form.definition)
@@ -97,8 +96,8 @@ Result<std::vector<FormRow>> SqliteStore::list_forms(const Page& page) {
 
 Result<FormRow> SqliteStore::get_form(std::string_view id) {
   auto db = reader();
-  auto stmt = db->prepare(
-      "SELECT id, version, definition, created_at, updated_at, archived_at FROM forms WHERE id = ?");
+  auto stmt =
+      db->prepare("SELECT id, version, definition, created_at, updated_at, archived_at FROM forms WHERE id = ?");
   stmt.bind(1, id);
   int rc = stmt.step();
   if (rc == SQLITE_ROW) return read_form(stmt);
@@ -138,9 +137,8 @@ asio::awaitable<Status> SqliteStore::archive_form(std::string id, std::string ar
   co_return co_await write(std::move(work));
 }
 
-asio::awaitable<Result<SubmitOutcome>> SqliteStore::insert_response(std::shared_ptr<ResponseRow> row,
-                                                                    std::string key, std::string hash,
-                                                                    std::vector<JobRow> jobs) {
+asio::awaitable<Result<SubmitOutcome>> SqliteStore::insert_response(std::shared_ptr<ResponseRow> row, std::string key,
+                                                                    std::string hash, std::vector<JobRow> jobs) {
   auto outcome = std::make_shared<SubmitOutcome>(SubmitOutcome::stored);
   sqlite::GroupWriter::Work work = [row, key = std::move(key), hash = std::move(hash), outcome,
                                     jobs = std::move(jobs)](Connection& db) {
@@ -180,9 +178,18 @@ asio::awaitable<Result<SubmitOutcome>> SqliteStore::insert_response(std::shared_
         .bind_ref(9, row->received_at)
         .bind_ref(10, row->updated_at)
         .bind(11, std::int64_t{row->revision});
-    if (row->app_id.empty()) stmt.bind_null(12); else stmt.bind_ref(12, row->app_id);
-    if (key.empty()) stmt.bind_null(13); else stmt.bind_ref(13, key);
-    if (key.empty()) stmt.bind_null(14); else stmt.bind_ref(14, hash);
+    if (row->app_id.empty())
+      stmt.bind_null(12);
+    else
+      stmt.bind_ref(12, row->app_id);
+    if (key.empty())
+      stmt.bind_null(13);
+    else
+      stmt.bind_ref(13, key);
+    if (key.empty())
+      stmt.bind_null(14);
+    else
+      stmt.bind_ref(14, hash);
     Status s = sqlite::status_of(stmt.step(), db);
     if (!s.is_ok()) return s;
     row->seq = sqlite3_last_insert_rowid(db.handle());
@@ -197,8 +204,8 @@ asio::awaitable<Result<SubmitOutcome>> SqliteStore::insert_response(std::shared_
 Result<std::optional<std::pair<ResponseRow, std::string>>> SqliteStore::find_by_idempotency_key(
     std::string_view form_id, std::string_view key) {
   auto db = reader();
-  static const std::string sql = fmt::format(
-      "SELECT {}, request_hash FROM responses WHERE form_id = ? AND idempotency_key = ?", response_columns);
+  static const std::string sql =
+      fmt::format("SELECT {}, request_hash FROM responses WHERE form_id = ? AND idempotency_key = ?", response_columns);
   auto stmt = db->prepare(sql.c_str());
   stmt.bind(1, form_id).bind(2, key);
   int rc = stmt.step();
@@ -212,8 +219,7 @@ Result<std::optional<std::pair<ResponseRow, std::string>>> SqliteStore::find_by_
 
 Result<ResponseRow> SqliteStore::get_response(std::string_view form_id, std::string_view id) {
   auto db = reader();
-  static const std::string sql =
-      fmt::format("SELECT {} FROM responses WHERE id = ? AND form_id = ?", response_columns);
+  static const std::string sql = fmt::format("SELECT {} FROM responses WHERE id = ? AND form_id = ?", response_columns);
   auto stmt = db->prepare(sql.c_str());
   stmt.bind(1, id).bind(2, form_id);
   int rc = stmt.step();

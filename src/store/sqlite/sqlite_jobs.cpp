@@ -59,8 +59,8 @@ Result<JobRow> find_job(Connection& db, std::string_view id) {
 
 // Moves a job from one of `from` to `to` (due at due_ms); conflict when it is
 // in another state. The job as it is afterwards goes to *out.
-Status transition(Connection& db, const std::string& id, std::span<const std::string_view> from,
-                  std::string_view to, std::int64_t due_ms, JobRow& out) {
+Status transition(Connection& db, const std::string& id, std::span<const std::string_view> from, std::string_view to,
+                  std::int64_t due_ms, JobRow& out) {
   auto job = find_job(db, id);
   if (!job.is_ok()) return job.status();
   bool allowed = false;
@@ -295,12 +295,14 @@ asio::awaitable<Status> SqliteStore::delete_integration(std::string id) {
 }
 
 asio::awaitable<Status> SqliteStore::insert_jobs(std::vector<JobRow> jobs) {
-  sqlite::GroupWriter::Work work = [jobs = std::move(jobs)](Connection& db) { return sqlite::insert_job_rows(db, jobs); };
+  sqlite::GroupWriter::Work work = [jobs = std::move(jobs)](Connection& db) {
+    return sqlite::insert_job_rows(db, jobs);
+  };
   co_return co_await write(std::move(work));
 }
 
 asio::awaitable<Result<std::vector<JobRow>>> SqliteStore::claim_jobs(std::int64_t now_ms, std::int64_t lease_ms,
-                                                                      std::size_t limit) {
+                                                                     std::size_t limit) {
   runner_writes_.fetch_add(1, std::memory_order_relaxed);
   auto claimed = std::make_shared<std::vector<JobRow>>();
   sqlite::GroupWriter::Work work = [claimed, now_ms, lease_ms, limit](Connection& db) {
@@ -424,8 +426,7 @@ asio::awaitable<Status> SqliteStore::file_pending_jobs() {
 Result<std::vector<JobRow>> SqliteStore::jobs_of_source(std::string_view source_id) {
   auto db = reader();
   sqlite::ReadTransaction snapshot(*db);
-  static const std::string sql =
-      std::string("SELECT ") + job_columns + " FROM jobs WHERE source_id = ? ORDER BY seq";
+  static const std::string sql = std::string("SELECT ") + job_columns + " FROM jobs WHERE source_id = ? ORDER BY seq";
   auto stmt = db->prepare(sql.c_str());
   stmt.bind(1, source_id);
   std::vector<JobRow> out;

@@ -6,9 +6,9 @@
 #include <string_view>
 #include <vector>
 
+#include "store/job_store.h"
 #include "store/sqlite/connection.h"
 #include "store/status.h"
-#include "store/job_store.h"
 
 namespace daisy::sqlite {
 

@@ -16,8 +16,8 @@ inline Status status_of(int rc, Connection& db) {
         "The query ran past its time budget. Narrow it: add since/until, session_id or category.");
   }
   if (primary == SQLITE_CONSTRAINT) return Status::conflict("the write conflicts with data already stored");
-  if (primary == SQLITE_FULL || primary == SQLITE_IOERR || primary == SQLITE_BUSY ||
-      primary == SQLITE_LOCKED || primary == SQLITE_CANTOPEN) {
+  if (primary == SQLITE_FULL || primary == SQLITE_IOERR || primary == SQLITE_BUSY || primary == SQLITE_LOCKED ||
+      primary == SQLITE_CANTOPEN) {
     return Status::unavailable(db.last_error());
   }
   return Status::internal(db.last_error());

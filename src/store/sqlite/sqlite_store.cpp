@@ -1,12 +1,12 @@
 #include "store/sqlite/sqlite_store.h"
 
+#include <fmt/format.h>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/prefer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/format.h>
 
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
@@ -18,12 +18,12 @@
 #include <set>
 #include <stdexcept>
 
+#include "observability/log_value.h"
 #include "observability/metrics.h"
 #include "store/migrations.h"
 #include "store/sqlite/integrity.h"
 #include "store/sqlite/sqlite_status.h"
 #include "util/time.h"
-#include "observability/log_value.h"
 
 namespace daisy {
 namespace asio = boost::asio;
@@ -70,9 +70,10 @@ SqliteStore::SqliteStore(SqliteOptions options, Metrics* metrics)
                              "): restore it from a backup; `daisy check` prints the full report");
   }
   if (verdict.state == sqlite::IntegrityVerdict::State::unfinished) {
-    spdlog::warn("msg=\"the start-up check of the database did not finish in time; run daisy check to check it all\" "
-                 "budget_ms={}",
-                 options_.start_check_budget.count());
+    spdlog::warn(
+        "msg=\"the start-up check of the database did not finish in time; run daisy check to check it all\" "
+        "budget_ms={}",
+        options_.start_check_budget.count());
   }
   // Checkpoints run in whichever commit or index step crosses the threshold,
   // and their cost (copy and fsync of the database file) grows with it:
@@ -86,7 +87,9 @@ SqliteStore::SqliteStore(SqliteOptions options, Metrics* metrics)
                                                   std::move(index_events));
   if (metrics) {
     metrics->add_collector([this](std::string& out) {
-      out += "# HELP daisy_event_index_pending Stored events whose index entries are held in memory, not yet written to the index tables.\n";
+      out +=
+          "# HELP daisy_event_index_pending Stored events whose index entries are held in memory, not yet written to "
+          "the index tables.\n";
       out += "# TYPE daisy_event_index_pending gauge\n";
       out += fmt::format("daisy_event_index_pending {}\n", event_index_.pending());
     });
@@ -138,8 +141,7 @@ asio::awaitable<Status> SqliteStore::write(sqlite::GroupWriter::Work work,
   writes_.fetch_add(1, std::memory_order_relaxed);
   auto initiate = [this, work = std::move(work), after_commit = std::move(after_commit)](auto handler) mutable {
     using Handler = std::decay_t<decltype(handler)>;
-    auto executor = asio::prefer(asio::get_associated_executor(handler),
-                                 asio::execution::outstanding_work.tracked);
+    auto executor = asio::prefer(asio::get_associated_executor(handler), asio::execution::outstanding_work.tracked);
     auto shared = std::make_shared<Handler>(std::move(handler));
     writer_->submit(
         std::move(work),
@@ -148,8 +150,8 @@ asio::awaitable<Status> SqliteStore::write(sqlite::GroupWriter::Work work,
         },
         std::move(after_commit));
   };
-  co_return co_await asio::async_initiate<const asio::use_awaitable_t<>, void(Status)>(
-      std::move(initiate), asio::use_awaitable);
+  co_return co_await asio::async_initiate<const asio::use_awaitable_t<>, void(Status)>(std::move(initiate),
+                                                                                       asio::use_awaitable);
 }
 
 Result<std::vector<int>> SqliteStore::migrate() {
@@ -158,8 +160,7 @@ Result<std::vector<int>> SqliteStore::migrate() {
   // Migrations commit on this connection, without the writer's sync thread.
   if (options_.synchronous_full) db.exec("PRAGMA synchronous=FULL");
   if (db.exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
-              " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)") !=
-      SQLITE_OK) {
+              " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)") != SQLITE_OK) {
     return Status::unavailable("cannot create schema_migrations: " + db.last_error());
   }
   if (db.exec("BEGIN IMMEDIATE") != SQLITE_OK) {
@@ -174,9 +175,9 @@ Result<std::vector<int>> SqliteStore::migrate() {
   int newest_known = all.empty() ? 0 : all.back().version;
   if (!applied.empty() && *applied.rbegin() > newest_known) {
     db.exec("ROLLBACK");
-    return Status::internal(fmt::format(
-        "the database has schema version {} but this daisy knows only up to {}: upgrade daisy",
-        *applied.rbegin(), newest_known));
+    return Status::internal(
+        fmt::format("the database has schema version {} but this daisy knows only up to {}: upgrade daisy",
+                    *applied.rbegin(), newest_known));
   }
   std::vector<int> done;
   for (const auto& m : all) {
@@ -274,8 +275,8 @@ Result<std::vector<App>> SqliteStore::list_apps(const Page& page) {
 
 Result<App> SqliteStore::get_app(std::string_view id) {
   auto db = reader();
-  auto stmt = db->prepare(
-      "SELECT id, name, created_at, unknown_event_types FROM apps WHERE id = ? AND deleted_at IS NULL");
+  auto stmt =
+      db->prepare("SELECT id, name, created_at, unknown_event_types FROM apps WHERE id = ? AND deleted_at IS NULL");
   stmt.bind(1, id);
   int rc = stmt.step();
   if (rc == SQLITE_ROW) return App{stmt.text(0), stmt.text(1), stmt.text(2), stmt.text(3)};
@@ -286,8 +287,7 @@ Result<App> SqliteStore::get_app(std::string_view id) {
 asio::awaitable<Status> SqliteStore::delete_app(std::string id) {
   // g++ 12 mis-destroys a lambda built in the same expression as co_await.
   sqlite::GroupWriter::Work work = [id = std::move(id)](Connection& db) {
-    auto stmt = db.prepare(
-        "UPDATE apps SET deleted_at = ?, token_hash = NULL WHERE id = ? AND deleted_at IS NULL");
+    auto stmt = db.prepare("UPDATE apps SET deleted_at = ?, token_hash = NULL WHERE id = ? AND deleted_at IS NULL");
     stmt.bind(1, now_utc()).bind(2, id);
     Status s = sqlite::status_of(stmt.step(), db);
     if (s.is_ok() && sqlite3_changes(db.handle()) == 0) return Status::not_found("app");
@@ -322,8 +322,7 @@ asio::awaitable<Status> SqliteStore::set_unknown_event_types(std::string id, std
 
 Result<std::vector<std::string>> SqliteStore::apps_rejecting_unknown_event_types() {
   auto db = reader();
-  auto stmt = db->prepare(
-      "SELECT id FROM apps WHERE deleted_at IS NULL AND unknown_event_types = 'reject'");
+  auto stmt = db->prepare("SELECT id FROM apps WHERE deleted_at IS NULL AND unknown_event_types = 'reject'");
   std::vector<std::string> out;
   int rc;
   while ((rc = stmt.step()) == SQLITE_ROW) out.push_back(stmt.text(0));

@@ -61,17 +61,14 @@ class SqliteStore final : public Store {
   boost::asio::awaitable<Status> archive_form(std::string id, std::string archived_at) override;
 
   boost::asio::awaitable<Result<SubmitOutcome>> insert_response(std::shared_ptr<ResponseRow> row,
-                                                                std::string idempotency_key,
-                                                                std::string request_hash,
+                                                                std::string idempotency_key, std::string request_hash,
                                                                 std::vector<JobRow> jobs) override;
-  Result<std::optional<std::pair<ResponseRow, std::string>>> find_by_idempotency_key(
-      std::string_view form_id, std::string_view key) override;
+  Result<std::optional<std::pair<ResponseRow, std::string>>> find_by_idempotency_key(std::string_view form_id,
+                                                                                     std::string_view key) override;
   Result<ResponseRow> get_response(std::string_view form_id, std::string_view id) override;
   Result<ResponseRow> get_response_revision(std::string_view id, int revision) override;
-  Result<std::vector<ResponseRow>> list_responses(std::string_view form_id,
-                                                  const ResponseFilter& filter) override;
-  boost::asio::awaitable<Status> revise_response(std::shared_ptr<ResponseRow> row,
-                                                 std::vector<JobRow> jobs) override;
+  Result<std::vector<ResponseRow>> list_responses(std::string_view form_id, const ResponseFilter& filter) override;
+  boost::asio::awaitable<Status> revise_response(std::shared_ptr<ResponseRow> row, std::vector<JobRow> jobs) override;
   Result<std::vector<RevisionRow>> list_revisions(std::string_view response_id) override;
 
   boost::asio::awaitable<Status> insert_events(std::shared_ptr<const EventBatch> batch) override;
@@ -105,7 +102,7 @@ class SqliteStore final : public Store {
   boost::asio::awaitable<Status> file_pending_jobs() override;
   Result<std::vector<JobRow>> jobs_of_source(std::string_view source_id) override;
   boost::asio::awaitable<Result<std::vector<JobRow>>> claim_jobs(std::int64_t now_ms, std::int64_t lease_ms,
-                                                                  std::size_t limit) override;
+                                                                 std::size_t limit) override;
   boost::asio::awaitable<Status> requeue_running_jobs(std::int64_t now_ms) override;
   boost::asio::awaitable<Result<bool>> finish_attempt(AttemptOutcome outcome) override;
   Result<std::vector<JobRow>> list_jobs(const JobFilter& filter) override;
@@ -119,8 +116,7 @@ class SqliteStore final : public Store {
   // A pooled read-only connection, returned to the pool when the lease ends.
   class ReaderLease {
    public:
-    ReaderLease(SqliteStore& store, std::unique_ptr<sqlite::Connection> c)
-        : store_(store), connection_(std::move(c)) {}
+    ReaderLease(SqliteStore& store, std::unique_ptr<sqlite::Connection> c) : store_(store), connection_(std::move(c)) {}
     ReaderLease(ReaderLease&&) = default;
     ~ReaderLease() {
       if (!connection_) return;
@@ -143,7 +139,7 @@ class SqliteStore final : public Store {
                                        sqlite::GroupWriter::AfterCommit after_commit = {});
 
   SqliteOptions options_;
-  int wal_fd_ = -1;  // used by the sync thread only
+  int wal_fd_ = -1;                         // used by the sync thread only
   sqlite::DeferredEventIndex event_index_;  // before writer_: the writer's background work uses it
   // Committed session ids and their numbers, so that most events skip a
   // lookup in the sessions table. Writer thread only; emptied when full.
