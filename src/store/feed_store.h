@@ -38,6 +38,10 @@ struct PlanRow {
   std::string base_plan_id, plan_id, id;
   std::string title, sell_mode, starts_local, ends_local, min_price, max_price, attributes;
 };
+// Whether two versions of a plan say the same (its keys aside): a pull that
+// brings a known plan unchanged writes nothing and counts nothing. Every
+// backend decides it this way (feed_store.cpp).
+bool same_plan_values(const PlanRow& a, const PlanRow& b);
 struct ItemRow {
   std::string provider_id, item_id, data;  // data: JSON text
   std::string first_seen_at, updated_at;

@@ -70,6 +70,11 @@ enum class SubmitOutcome {
   key_mismatch,  // the key was seen before with a different body
 };
 
+// A submission whose idempotency key is already stored, decided the same way
+// by every backend (form_store.cpp): replayed when its request hash is the
+// stored one, key_mismatch otherwise.
+SubmitOutcome outcome_of_known_key(std::string_view stored_hash, std::string_view hash);
+
 class FormStore {
  public:
   virtual ~FormStore() = default;

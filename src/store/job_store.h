@@ -10,6 +10,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -82,6 +83,17 @@ struct JobFilter {
 inline constexpr std::array<std::string_view, 3> job_states_retryable{"failed", "dead", "cancelled"};
 inline constexpr std::array<std::string_view, 4> job_states_cancellable{"pending", "failed", "running",
                                                                         "awaiting_callback"};
+
+// Rules every backend applies inside its transactions (job_store.cpp): the
+// SQL around them differs, these decisions do not.
+// ok when the job may move from its state (one of `from`); conflict naming its state otherwise.
+Status check_job_transition(const JobRow& job, std::span<const std::string_view> from);
+// The job once moved to `to`, due at due_ms, changed at `now`.
+JobRow job_after_transition(JobRow job, std::string_view to, std::int64_t due_ms, std::string now);
+// Whether an attempt's outcome is still the stored job's: false when the job
+// has moved on since the claim (cancelled, claimed again after its lease ran
+// out, called back already), and the outcome is then ignored.
+bool outcome_applies(const JobRow& stored, const AttemptOutcome& outcome);
 
 class JobStore {
  public:

@@ -150,16 +150,12 @@ Status write_plans(Connection& db, const PullWrite& pull, Counts& counts) {
       " excluded.min_price, excluded.max_price, excluded.attributes)"
       " RETURNING xmax = 0";
   auto key = [](const PlanRow& p) { return std::to_string(p.base_plan_id.size()) + ':' + p.base_plan_id + p.plan_id; };
-  auto same = [](const PlanRow& a, const PlanRow& b) {
-    return a.title == b.title && a.sell_mode == b.sell_mode && a.starts_local == b.starts_local &&
-           a.ends_local == b.ends_local && a.min_price == b.min_price && a.max_price == b.max_price &&
-           a.attributes == b.attributes;
-  };
+
   auto fields = [](const PlanRow& p) {
     return std::array<std::string_view, 10>{p.base_plan_id, p.plan_id,    p.id,        p.title,     p.sell_mode,
                                             p.starts_local, p.ends_local, p.min_price, p.max_price, p.attributes};
   };
-  auto rounds = rounds_of(pull.plans, key, same);
+  auto rounds = rounds_of(pull.plans, key, same_plan_values);
   for (const auto& round : rounds) {
     if (Status s = upsert<10>(db, plans_sql, pull, round, fields, counts); !s.is_ok()) return s;
   }

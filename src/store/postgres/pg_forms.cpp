@@ -165,12 +165,8 @@ asio::awaitable<Result<SubmitOutcome>> PostgresStore::insert_response(std::share
     Rows found = db.query(by_key_sql, input.form_id, key);
     if (!found.ok()) return found.status();
     if (found.empty()) return Status::unavailable("a concurrent submission with the same key is unsettled; retry");
-    if (found.view(0, response_column_count) != hash) {
-      *outcome = SubmitOutcome::key_mismatch;
-      return Status::ok();
-    }
-    *row = response_of(found, 0);
-    *outcome = SubmitOutcome::replayed;
+    *outcome = outcome_of_known_key(found.view(0, response_column_count), hash);
+    if (*outcome == SubmitOutcome::replayed) *row = response_of(found, 0);
     return Status::ok();
   };
   Status status = co_await write(std::move(work));

@@ -60,16 +60,11 @@ Status transition(Connection& db, const std::string& id, std::span<const std::st
                   std::int64_t due_ms, JobRow& out) {
   auto job = find_job(db, id, true);
   if (!job.is_ok()) return job.status();
-  bool allowed = false;
-  for (auto f : from) allowed = allowed || job.value().status == f;
-  if (!allowed) return Status::conflict("the job is " + job.value().status);
+  if (Status s = check_job_transition(job.value(), from); !s.is_ok()) return s;
   std::string now = now_utc();
   Rows r = db.query("UPDATE jobs SET status = $1, due_ms = $2, updated_at = $3 WHERE id = $4", to, due_ms, now, id);
   if (!r.ok()) return r.status();
-  out = job.value();
-  out.status = std::string(to);
-  out.due_ms = due_ms;
-  out.updated_at = now;
+  out = job_after_transition(std::move(job.value()), to, due_ms, std::move(now));
   return Status::ok();
 }
 
@@ -217,8 +212,7 @@ asio::awaitable<Result<bool>> PostgresStore::finish_attempt(AttemptOutcome o) {
     auto job = find_job(db, o.job_id, true);
     if (!job.is_ok()) return job.status().code() == Status::Code::not_found ? Status::ok() : job.status();
     const JobRow& j = job.value();
-    // Cancelled meanwhile, or claimed again after this attempt's lease ran out.
-    if (j.status != o.from_status || j.attempts != o.attempt_number) return Status::ok();
+    if (!outcome_applies(j, o)) return Status::ok();
     Rows attempt = db.query(
         "INSERT INTO job_attempts (job_seq, number, started_at, duration_ms, outcome, http_status, error)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (job_seq, number) DO UPDATE SET"

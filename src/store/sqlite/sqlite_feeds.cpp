@@ -33,10 +33,17 @@ Status write_plans(Connection& db, const PullWrite& pull, const std::string& now
     find.bind_ref(1, pull.provider_id).bind_ref(2, p.base_plan_id).bind_ref(3, p.plan_id);
     int rc = find.step();
     if (rc == SQLITE_ROW) {
-      bool same = find.text(0) == p.title && find.text(1) == p.sell_mode && find.text(2) == p.starts_local &&
-                  find.text(3) == p.ends_local && find.text(4) == p.min_price && find.text(5) == p.max_price &&
-                  find.text(6) == p.attributes;
-      if (same) continue;
+      PlanRow stored{.base_plan_id = p.base_plan_id,
+                     .plan_id = p.plan_id,
+                     .id = {},
+                     .title = find.text(0),
+                     .sell_mode = find.text(1),
+                     .starts_local = find.text(2),
+                     .ends_local = find.text(3),
+                     .min_price = find.text(4),
+                     .max_price = find.text(5),
+                     .attributes = find.text(6)};
+      if (same_plan_values(stored, p)) continue;
       auto update = db.prepare(
           "UPDATE plans SET title = ?, sell_mode = ?, starts_local = ?, ends_local = ?, min_price = ?,"
           " max_price = ?, attributes = ?, updated_at = ?"

@@ -152,12 +152,8 @@ asio::awaitable<Result<SubmitOutcome>> SqliteStore::insert_response(std::shared_
       find.bind(1, row->form_id).bind(2, key);
       int rc = find.step();
       if (rc == SQLITE_ROW) {
-        if (find.text(13) != hash) {
-          *outcome = SubmitOutcome::key_mismatch;
-          return Status::ok();
-        }
-        read_response(find, *row);
-        *outcome = SubmitOutcome::replayed;
+        *outcome = outcome_of_known_key(find.text(13), hash);
+        if (*outcome == SubmitOutcome::replayed) read_response(find, *row);
         return Status::ok();
       }
       if (rc != SQLITE_DONE) return sqlite::status_of(rc, db);

@@ -63,17 +63,12 @@ Status transition(Connection& db, const std::string& id, std::span<const std::st
                   std::int64_t due_ms, JobRow& out) {
   auto job = find_job(db, id);
   if (!job.is_ok()) return job.status();
-  bool allowed = false;
-  for (auto f : from) allowed = allowed || job.value().status == f;
-  if (!allowed) return Status::conflict("the job is " + job.value().status);
+  if (Status s = check_job_transition(job.value(), from); !s.is_ok()) return s;
   auto stmt = db.prepare("UPDATE jobs SET status = ?, due_ms = ?, updated_at = ? WHERE id = ?");
   std::string now = now_utc();
   stmt.bind(1, to).bind(2, due_ms).bind(3, now).bind(4, id);
   if (Status s = sqlite::status_of(stmt.step(), db); !s.is_ok()) return s;
-  out = job.value();
-  out.status = std::string(to);
-  out.due_ms = due_ms;
-  out.updated_at = now;
+  out = job_after_transition(std::move(job.value()), to, due_ms, std::move(now));
   return Status::ok();
 }
 
@@ -366,8 +361,7 @@ asio::awaitable<Result<bool>> SqliteStore::finish_attempt(AttemptOutcome o) {
     auto job = find_job(db, o.job_id);
     if (!job.is_ok()) return job.status().code() == Status::Code::not_found ? Status::ok() : job.status();
     const JobRow& j = job.value();
-    // Cancelled meanwhile, or claimed again after this attempt's lease ran out.
-    if (j.status != o.from_status || j.attempts != o.attempt_number) return Status::ok();
+    if (!outcome_applies(j, o)) return Status::ok();
     auto attempt = db.prepare(
         "INSERT OR REPLACE INTO job_attempts (job_seq, number, started_at, duration_ms, outcome, http_status, error)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)");
