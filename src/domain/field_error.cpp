@@ -7,13 +7,9 @@
 namespace daisy {
 
 boost::json::array field_errors_json(const std::vector<FieldError>& errors) {
-  auto text = [](const std::string& s) {
-    bool cut = false;
-    return sanitize_utf8(s, s.size() * 3, cut);
-  };
   boost::json::array list;
   for (const auto& e : errors)
-    list.push_back(boost::json::object{{"field", text(e.field)}, {"message", text(e.message)}});
+    list.push_back(boost::json::object{{"field", sanitize_utf8(e.field)}, {"message", sanitize_utf8(e.message)}});
   return list;
 }
 

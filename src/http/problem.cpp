@@ -62,24 +62,15 @@ std::string_view status_reason(int status) {
   }
 }
 
-namespace {
-
-// Details and field errors may quote what the client sent (a path parameter,
-// a header): bytes that are not UTF-8 become U+FFFD, so the reply stays JSON.
-std::string utf8_text(std::string_view text) {
-  bool cut = false;
-  return sanitize_utf8(text, text.size() * 3, cut);
-}
-
-}  // namespace
-
 boost::json::object problem_body(int status, std::string_view slug, std::string_view detail,
                                  const std::vector<FieldError>& errors) {
   boost::json::object body;
   body["type"] = std::string("urn:daisy:problem:") + std::string(slug);
   body["title"] = status_reason(status);
   body["status"] = status;
-  body["detail"] = utf8_text(detail);
+  // Details and field errors may quote what the client sent (a path
+  // parameter, a header): bytes that are not UTF-8 become U+FFFD, so the reply stays JSON.
+  body["detail"] = sanitize_utf8(detail);
   if (!errors.empty()) body["errors"] = field_errors_json(errors);
   return body;
 }

@@ -102,4 +102,9 @@ std::string to_utf8_without_nul(std::string_view s) {
   return out;
 }
 
+std::string sanitize_utf8(std::string_view bytes) {
+  bool truncated = false;
+  return sanitize_utf8(bytes, bytes.size() * 3, truncated);
+}
+
 }  // namespace daisy

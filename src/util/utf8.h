@@ -32,6 +32,9 @@ bool has_hidden_control(std::string_view s);
 // character boundary. For keeping untrusted input (a rejected payload) where
 // JSON text must stay valid. truncated is set when input was left out.
 std::string sanitize_utf8(std::string_view bytes, std::size_t max_bytes, bool& truncated);
+// The whole of bytes as valid UTF-8 (sanitize_utf8 without a cap: U+FFFD is
+// three bytes, so three per byte always fits).
+std::string sanitize_utf8(std::string_view bytes);
 
 // True when s is well-formed UTF-8 without a NUL byte: text that PostgreSQL
 // accepts as it is.

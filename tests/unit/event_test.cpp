@@ -135,4 +135,11 @@ TEST(SanitizeUtf8, ReplacesBytesThatAreNotUtf8) {
   EXPECT_FALSE(truncated);
 }
 
+TEST(SanitizeUtf8, WithoutACapKeepsEveryByteEvenWhenNoneIsUtf8) {
+  // Each invalid byte grows to three (U+FFFD): the whole text still fits.
+  EXPECT_EQ(daisy::sanitize_utf8("\xFF\xFE\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
+  EXPECT_EQ(daisy::sanitize_utf8("caf\xC3\xA9 \xF0\x9F\x8C\xBC"), "caf\xC3\xA9 \xF0\x9F\x8C\xBC");
+  EXPECT_EQ(daisy::sanitize_utf8(""), "");
+}
+
 }  // namespace
