@@ -1,7 +1,4 @@
 // /v1/integrations: what runs after a response or an event lands (admin only).
-#include <boost/asio/post.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -10,9 +7,8 @@
 #include "api/routes.h"
 #include "domain/json_fields.h"
 #include "http/json_body.h"
-#include "jobs/job_runner.h"
+#include "jobs/replay.h"
 #include "jobs/kinds/webhook_signature.h"
-#include "store/record_json.h"
 #include "util/ids.h"
 #include "util/iso8601.h"
 #include "util/time.h"
@@ -161,9 +157,6 @@ boost::asio::awaitable<Response> rotate_secret(ApiContext& ctx, Request& req) {
   co_return json_reply(200, body);
 }
 
-constexpr std::size_t max_replay_jobs = 100'000;
-constexpr std::size_t replay_page = 1000;
-
 std::optional<std::int64_t> read_time(const json::object& body, std::string_view key, std::vector<FieldError>& errors) {
   const json::value* v = body.if_contains(key);
   std::optional<std::int64_t> ns;
@@ -172,13 +165,23 @@ std::optional<std::int64_t> read_time(const json::object& body, std::string_view
   return ns;
 }
 
-std::string ns_to_utc(std::int64_t ns) {
-  return format_utc(Clock::time_point{std::chrono::duration_cast<Clock::duration>(std::chrono::nanoseconds(ns))});
+Response replay_refusal_reply(const jobs::ReplayRefusal& refusal, const std::string& id) {
+  using Kind = jobs::ReplayRefusal::Kind;
+  switch (refusal.kind) {
+    case Kind::not_found:
+      return http::not_found("integration " + id);
+    case Kind::disabled:
+      return http::problem(409, "conflict", "The integration is disabled: enable it before a replay.");
+    case Kind::too_many:
+      return http::validation_problem({{"since", "the range holds more than " + std::to_string(jobs::max_replay_jobs) +
+                                                     " records: replay it in smaller ranges"}});
+    case Kind::store_failed:
+      break;
+  }
+  return store_failure(refusal.status, refusal.detail);
 }
 
-// POST /v1/integrations/{id}/replay {"since", "until"}: a new job for each
-// response received (form) or event that happened (app) in [since, until),
-// as if it had just landed; the payload is the record as it is now.
+// POST /v1/integrations/{id}/replay {"since", "until"}: jobs/replay.h.
 boost::asio::awaitable<Response> replay(ApiContext& ctx, Request& req) {
   auto parsed = http::parse_body_object(req);
   if (auto* refusal = std::get_if<Response>(&parsed)) co_return std::move(*refusal);
@@ -190,69 +193,11 @@ boost::asio::awaitable<Response> replay(ApiContext& ctx, Request& req) {
   if (since && until && *until <= *since) errors.push_back({"until", "must be after since"});
   if (!errors.empty()) co_return http::validation_problem(std::move(errors));
   std::string id = req.param(0);
-  auto integration = ctx.integrations->find(id);
-  if (!integration) co_return http::not_found("integration " + id);
-  const IntegrationDefinition& d = integration->definition;
-  if (!d.enabled) co_return http::problem(409, "conflict", "The integration is disabled: enable it before a replay.");
-
-  // Reading up to 100 pages runs on this I/O thread: it lets the thread's
-  // other connections run between pages.
-  auto executor = co_await boost::asio::this_coro::executor;
-  std::vector<JobRow> jobs;
-  auto too_many = [&] {
-    return http::validation_problem({{"since", "the range holds more than " + std::to_string(max_replay_jobs) +
-                                                   " records: replay it in smaller ranges"}});
-  };
-  if (d.source_kind == "form") {
-    ResponseFilter filter;
-    filter.since = ns_to_utc(*since);
-    filter.until = ns_to_utc(*until);
-    filter.limit = replay_page;
-    for (;;) {
-      auto rows = ctx.store.list_responses(d.source_id, filter);
-      if (!rows.is_ok()) co_return store_failure(rows.status(), "responses");
-      for (const ResponseRow& r : rows.value()) {
-        jobs.push_back(jobs::IntegrationRegistry::make_job(*integration, trigger_response_created, r.id,
-                                                           {.revision = r.revision}));
-      }
-      if (jobs.size() > max_replay_jobs) co_return too_many();
-      if (rows.value().size() < filter.limit) break;
-      filter.after_seq = rows.value().back().seq;
-      co_await boost::asio::post(executor, boost::asio::use_awaitable);
-    }
-  } else {
-    EventFilter filter;
-    filter.app_id = d.source_id;
-    filter.since_ns = *since;
-    filter.until_ns = *until;
-    filter.limit = replay_page;
-    std::string payload;
-    for (;;) {
-      auto rows = ctx.store.list_events(filter);
-      if (!rows.is_ok()) co_return store_failure(rows.status(), "events");
-      for (const EventRow& e : rows.value()) {
-        payload.clear();
-        append_event(payload, e);
-        jobs.push_back(
-            jobs::IntegrationRegistry::make_job(*integration, trigger_event_created, e.id, {.json = payload}));
-      }
-      if (jobs.size() > max_replay_jobs) co_return too_many();
-      if (rows.value().size() < filter.limit) break;
-      filter.after = std::make_pair(rows.value().back().ts_ns, rows.value().back().seq);
-      co_await boost::asio::post(executor, boost::asio::use_awaitable);
-    }
-  }
-  std::size_t made = jobs.size();
-  // In slices, so one replay does not hold the writer for long.
-  for (std::size_t from = 0; from < jobs.size(); from += 5000) {
-    std::vector<JobRow> slice(
-        std::make_move_iterator(jobs.begin() + static_cast<std::ptrdiff_t>(from)),
-        std::make_move_iterator(jobs.begin() + static_cast<std::ptrdiff_t>(std::min(jobs.size(), from + 5000))));
-    Status status = co_await ctx.store.insert_jobs(std::move(slice));
-    if (!status.is_ok()) co_return store_failure(status, "jobs");
-  }
-  if (made > 0 && ctx.job_runner) ctx.job_runner->wake();
-  co_return json_reply(202, json::object{{"integration_id", id}, {"jobs", made}});
+  jobs::ReplayServices services{ctx.store, ctx.store, ctx.store, *ctx.integrations, ctx.job_runner};
+  jobs::ReplayRange range{id, *since, *until};
+  jobs::ReplayOutcome outcome = co_await jobs::replay(services, std::move(range));
+  if (auto* refusal = std::get_if<jobs::ReplayRefusal>(&outcome)) co_return replay_refusal_reply(*refusal, id);
+  co_return json_reply(202, json::object{{"integration_id", id}, {"jobs", std::get<jobs::Replayed>(outcome).jobs}});
 }
 
 }  // namespace

@@ -7,10 +7,10 @@
 
 #include <charconv>
 
-#include "api/export_writer.h"
 #include "api/replies.h"
 #include "api/routes.h"
 #include "forms/form_cache.h"
+#include "forms/response_reads.h"
 #include "forms/responses.h"
 #include "http/json_body.h"
 #include "store/record_json.h"
@@ -163,8 +163,7 @@ bool read_time_bound(const Request& req, std::string_view name, std::string& out
 
 Response list_responses(ApiContext& ctx, Request& req) {
   const std::string& form_id = req.param(0);
-  auto form = ctx.forms->get(form_id);
-  if (!form.is_ok()) return store_failure(form.status(), "form " + form_id);
+  if (auto form = ctx.forms->get(form_id); !form.is_ok()) return store_failure(form.status(), "form " + form_id);
   auto page = page_from_query(req);
   if (auto* refusal = std::get_if<Response>(&page)) return std::move(*refusal);
   const Page& p = std::get<Page>(page);
@@ -185,20 +184,19 @@ Response list_responses(ApiContext& ctx, Request& req) {
   read_time_bound(req, "since", filter.since, errors);
   read_time_bound(req, "until", filter.until, errors);
   if (!errors.empty()) return http::validation_problem(std::move(errors), "Invalid query parameter.");
-
-  auto rows = ctx.store.list_responses(form_id, filter);
-  if (!rows.is_ok()) return store_failure(rows.status(), "responses");
+  auto listed = forms::list_responses(ctx.store, *ctx.forms, form_id, filter);
+  if (!listed.is_ok()) {
+    return store_failure(listed.status(), listed.status().code() == Status::Code::not_found ? "form " + form_id
+                                                                                              : "responses");
+  }
+  const forms::ResponsePage& result = listed.value();
   std::string body = "{\"items\":[";
-  for (std::size_t i = 0; i < rows.value().size(); ++i) {
+  for (std::size_t i = 0; i < result.rows.size(); ++i) {
     if (i) body += ',';
-    body += response_json(rows.value()[i]);
+    body += response_json(result.rows[i]);
   }
   body += "],\"next_cursor\":";
-  if (rows.value().size() == filter.limit && !rows.value().empty()) {
-    body += "\"" + std::to_string(rows.value().back().seq) + "\"";
-  } else {
-    body += "null";
-  }
+  body += result.next_after_seq ? "\"" + std::to_string(*result.next_after_seq) + "\"" : std::string("null");
   body += "}";
   return Response(200, std::move(body));
 }
@@ -238,61 +236,30 @@ Response list_revisions(ApiContext& ctx, Request& req) {
   return Response(200, std::move(body));
 }
 
-// Streams every response of the form, a page of rows per call of the stream,
-// reading with a fresh query each time (constant memory whatever the count).
+// Streams every response of the form (forms::ResponseExport), a part per call of the stream.
 Response export_responses(ApiContext& ctx, Request& req) {
   const std::string& form_id = req.param(0);
-  auto form = ctx.forms->get(form_id);
-  if (!form.is_ok()) return store_failure(form.status(), "form " + form_id);
+  if (auto form = ctx.forms->get(form_id); !form.is_ok()) return store_failure(form.status(), "form " + form_id);
   std::string format = req.query_param("format").value_or("csv");
   if (format != "csv" && format != "ndjson") {
     return http::validation_problem({{"format", "must be csv or ndjson"}}, "Invalid query parameter.");
   }
-  std::string formulas_param = req.query_param("formulas").value_or("escape");
-  if (formulas_param != "escape" && formulas_param != "keep") {
+  std::string formulas = req.query_param("formulas").value_or("escape");
+  if (formulas != "escape" && formulas != "keep") {
     return http::validation_problem({{"formulas", "must be escape or keep"}}, "Invalid query parameter.");
   }
-  CsvFormulas formulas = formulas_param == "keep" ? CsvFormulas::keep : CsvFormulas::escape;
-  struct ExportState {
-    std::vector<Question> questions;
-    simdjson::dom::parser parser;
-    std::int64_t after_seq = 0;
-    bool header_done = false;
-    std::size_t rows_per_call = 1000;  // fewer when rows are large: a part stays near part_bytes
-  };
-  auto state = std::make_shared<ExportState>();
-  state->questions = form.value()->form.definition.questions;
   bool csv = format == "csv";
-  Store* store = &ctx.store;
+  auto opened = forms::ResponseExport::open(ctx.store, *ctx.forms, form_id,
+                                            csv ? forms::ExportFormat::csv : forms::ExportFormat::ndjson,
+                                            formulas == "keep" ? forms::CsvFormulas::keep : forms::CsvFormulas::escape);
+  if (!opened.is_ok()) return store_failure(opened.status(), "form " + form_id);
 
   Response r;
   r.status = 200;
   r.content_type = csv ? "text/csv; charset=utf-8" : "application/x-ndjson";
   r.headers.emplace_back("Content-Disposition",
                          "attachment; filename=\"responses-" + form_id + (csv ? ".csv\"" : ".ndjson\""));
-  r.stream = [store, form_id, state, csv, formulas](std::string& out) {
-    constexpr std::size_t part_bytes = 1024 * 1024;
-    if (csv && !state->header_done) append_csv_header(out, state->questions);
-    state->header_done = true;
-    ResponseFilter filter;
-    filter.after_seq = state->after_seq;
-    const std::size_t rows_per_call = state->rows_per_call;
-    filter.limit = rows_per_call;
-    auto rows = store->list_responses(form_id, filter);
-    if (!rows.is_ok()) throw std::runtime_error("export read failed: " + rows.status().message());
-    for (const auto& row : rows.value()) {
-      if (csv) {
-        append_csv_row(out, row, state->questions, state->parser, formulas);
-      } else {
-        out += response_json(row);
-        out += '\n';
-      }
-    }
-    if (!rows.value().empty()) state->after_seq = rows.value().back().seq;
-    if (out.size() > part_bytes)
-      state->rows_per_call = std::max<std::size_t>(1, rows_per_call * part_bytes / out.size());
-    return rows.value().size() == rows_per_call;
-  };
+  r.stream = [exported = std::move(opened.value())](std::string& out) { return exported->write_part(out); };
   return r;
 }
 

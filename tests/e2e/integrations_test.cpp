@@ -593,6 +593,15 @@ TEST_F(IntegrationsTest, ReplayMakesJobsForPastRecords) {
   std::set<std::string> names;
   for (const auto& j : arr(event_page, "items")) names.insert(str(at(j, "data"), "name"));
   EXPECT_EQ(names, (std::set<std::string>{"h11", "h12"}));
+
+  // A disabled integration replays nothing: 409, and no job is made.
+  std::string app_integration = "/v1/integrations/" + str(on_app, "id");
+  ASSERT_EQ(server().request("PATCH", app_integration, admin_json(), R"({"enabled":false})").status, 200);
+  HttpResponse disabled = server().request("POST", app_integration + "/replay", admin_json(),
+                                           R"({"since":"2026-01-01T10:30:00Z","until":"2026-01-01T12:30:00Z"})");
+  EXPECT_EQ(disabled.status, 409) << disabled.summary();
+  HttpResponse after = server().get("/v1/jobs?integration_id=" + str(on_app, "id"), server().admin());
+  EXPECT_EQ(arr(after.json(), "items").size(), 2u);
 }
 
 TEST_F(IntegrationsTest, PerIntegrationConcurrencyAndRateLimitsHold) {

@@ -1,4 +1,4 @@
-#include "api/export_writer.h"
+#include "forms/export_writer.h"
 
 #include <gtest/gtest.h>
 #include <simdjson.h>
@@ -14,9 +14,9 @@
 namespace {
 
 using namespace daisy;
-using daisy::api::append_csv_field;
-using daisy::api::append_csv_header;
-using daisy::api::append_csv_row;
+using daisy::forms::append_csv_field;
+using daisy::forms::append_csv_header;
+using daisy::forms::append_csv_row;
 
 Question question(std::string key, QuestionType type) {
   Question q;
@@ -42,7 +42,7 @@ std::string field(std::string_view value) {
 }
 
 std::string row_text(const std::string& answers, const std::vector<Question>& questions,
-                     daisy::api::CsvFormulas formulas = daisy::api::CsvFormulas::escape) {
+                     daisy::forms::CsvFormulas formulas = daisy::forms::CsvFormulas::escape) {
   simdjson::dom::parser parser;
   std::string out;
   append_csv_row(out, response(answers), questions, parser, formulas);
@@ -201,7 +201,7 @@ TEST(ExportWriterRow, FormulaTextIsEscaped) {
   for (std::string_view start : {"=", "+", "-", "@"}) {
     std::string text = std::string(start) + "HYPERLINK(1)";
     EXPECT_EQ(row_text(R"({"t":")" + text + R"("})", questions), std::string(prefix) + ",'" + text + "\r\n") << text;
-    EXPECT_EQ(row_text(R"({"t":")" + text + R"("})", questions, daisy::api::CsvFormulas::keep),
+    EXPECT_EQ(row_text(R"({"t":")" + text + R"("})", questions, daisy::forms::CsvFormulas::keep),
               std::string(prefix) + "," + text + "\r\n")
         << text;
   }

@@ -10,7 +10,7 @@
 #include "domain/question.h"
 #include "store/form_store.h"
 
-namespace daisy::api {
+namespace daisy::forms {
 
 // The header line: response_id, submitted_at, status, then the question keys.
 void append_csv_header(std::string& out, const std::vector<Question>& questions);
@@ -31,4 +31,4 @@ void append_csv_row(std::string& out, const ResponseRow& row, const std::vector<
 
 void append_csv_field(std::string& out, std::string_view value);
 
-}  // namespace daisy::api
+}  // namespace daisy::forms

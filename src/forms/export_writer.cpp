@@ -1,8 +1,8 @@
-#include "api/export_writer.h"
+#include "forms/export_writer.h"
 
 #include <charconv>
 
-namespace daisy::api {
+namespace daisy::forms {
 namespace {
 
 void append_number(std::string& out, simdjson::dom::element e) {
@@ -152,4 +152,4 @@ void append_csv_row(std::string& out, const ResponseRow& row, const std::vector<
   out += "\r\n";
 }
 
-}  // namespace daisy::api
+}  // namespace daisy::forms
