@@ -8,6 +8,7 @@
 #include "domain/json_fields.h"
 #include "http/json_body.h"
 #include "jobs/replay.h"
+#include "jobs/kinds/kind_registry.h"
 #include "jobs/kinds/webhook_signature.h"
 #include "util/ids.h"
 #include "util/iso8601.h"
@@ -21,6 +22,11 @@ using http::Response;
 namespace json = boost::json;
 
 constexpr auto rotation_overlap = std::chrono::hours(24);
+
+bool signs_with_secret(const IntegrationDefinition& d) {
+  const IntegrationKindRules* kind = find_kind(jobs::integration_kinds(), d.type);
+  return kind && kind->signs_with_secret;
+}
 
 json::object integration_json(const IntegrationRow& row, const IntegrationDefinition& d) {
   json::object o;
@@ -51,7 +57,7 @@ void check_source(ApiContext& ctx, const IntegrationDefinition& d, std::vector<F
 boost::asio::awaitable<Response> create_integration(ApiContext& ctx, Request& req) {
   auto parsed = http::parse_body_object(req);
   if (auto* refusal = std::get_if<Response>(&parsed)) co_return std::move(*refusal);
-  auto definition = parse_integration_definition(std::get<json::object>(parsed));
+  auto definition = parse_integration_definition(std::get<json::object>(parsed), jobs::integration_kinds());
   if (auto* errors = std::get_if<std::vector<FieldError>>(&definition)) {
     co_return http::validation_problem(std::move(*errors));
   }
@@ -64,7 +70,7 @@ boost::asio::awaitable<Response> create_integration(ApiContext& ctx, Request& re
   row.id = new_uuid_v7();
   row.source_id = d.source_id;
   row.definition = json::serialize(d.to_json());
-  if (d.type == "webhook") row.secret = jobs::new_webhook_secret();
+  if (signs_with_secret(d)) row.secret = jobs::new_webhook_secret();
   row.created_at = row.updated_at = now_utc();
   Status status = co_await ctx.store.create_integration(row);
   if (!status.is_ok()) co_return store_failure(status, "integration");
@@ -82,7 +88,7 @@ boost::asio::awaitable<Response> create_integration(ApiContext& ctx, Request& re
 std::variant<std::pair<IntegrationRow, IntegrationDefinition>, Response> load(ApiContext& ctx, const std::string& id) {
   auto row = ctx.store.get_integration(id);
   if (!row.is_ok()) return store_failure(row.status(), "integration " + id);
-  auto definition = integration_definition_from_json(row.value().definition);
+  auto definition = integration_definition_from_json(row.value().definition, jobs::integration_kinds());
   if (!definition) return store_failure(Status::internal("unreadable integration definition"), "integration " + id);
   return std::make_pair(std::move(row.value()), std::move(*definition));
 }
@@ -95,7 +101,7 @@ Response list_integrations(ApiContext& ctx, Request& req) {
   if (!rows.is_ok()) return store_failure(rows.status(), "integrations");
   json::array items;
   for (const auto& row : rows.value()) {
-    if (auto d = integration_definition_from_json(row.definition)) items.push_back(integration_json(row, *d));
+    if (auto d = integration_definition_from_json(row.definition, jobs::integration_kinds())) items.push_back(integration_json(row, *d));
   }
   std::string last = rows.value().empty() ? std::string() : rows.value().back().id;
   return json_reply(200, page_body(std::move(items), p, std::move(last)));
@@ -114,7 +120,7 @@ boost::asio::awaitable<Response> patch_integration(ApiContext& ctx, Request& req
   auto loaded = load(ctx, req.param(0));
   if (auto* refusal = std::get_if<Response>(&loaded)) co_return std::move(*refusal);
   auto& [row, base] = std::get<0>(loaded);
-  auto definition = parse_integration_definition(std::get<json::object>(parsed), &base);
+  auto definition = parse_integration_definition(std::get<json::object>(parsed), jobs::integration_kinds(), &base);
   if (auto* errors = std::get_if<std::vector<FieldError>>(&definition)) {
     co_return http::validation_problem(std::move(*errors));
   }
@@ -142,8 +148,8 @@ boost::asio::awaitable<Response> rotate_secret(ApiContext& ctx, Request& req) {
   auto loaded = load(ctx, req.param(0));
   if (auto* refusal = std::get_if<Response>(&loaded)) co_return std::move(*refusal);
   auto& [row, d] = std::get<0>(loaded);
-  if (d.type != "webhook") {
-    co_return http::problem(409, "no-secret", "Only webhook integrations have a signing secret.");
+  if (!signs_with_secret(d)) {
+    co_return http::problem(409, "no-secret", "A " + d.type + " integration has no signing secret.");
   }
   row.previous_secret = row.secret;
   row.previous_until = format_utc(Clock::now() + rotation_overlap);

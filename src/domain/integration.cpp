@@ -2,7 +2,6 @@
 
 #include <boost/json/array.hpp>
 #include <boost/json/parse.hpp>
-#include <boost/url/parse.hpp>
 
 #include <algorithm>
 
@@ -15,11 +14,6 @@ namespace json = boost::json;
 namespace {
 
 constexpr int max_retry_delay_s = 7 * 24 * 3600;
-
-bool is_redis_url(const std::string& url) {
-  auto parsed = boost::urls::parse_absolute_uri(url);
-  return parsed && parsed->scheme() == "redis" && !parsed->host().empty();
-}
 
 // "source": {"form_id"} or {"app_id"}.
 void read_source(const json::object& body, IntegrationDefinition& d, std::vector<FieldError>& errors) {
@@ -77,41 +71,61 @@ void read_triggers(const json::object& body, IntegrationDefinition& d, std::vect
   d.triggers = std::move(triggers);
 }
 
-void read_webhook_config(const json::object& config, WebhookConfig& w, bool sync, std::vector<FieldError>& errors) {
-  reject_unknown_fields(config, {"url", "headers", "timeout_ms", "max_per_second", "max_in_flight"}, errors, "config.");
-  read_string(config, "url", w.url, errors, "config.");
-  if (w.url.empty()) {
-    errors.push_back({"config.url", "is required (an http:// or https:// URL)"});
-  } else if (w.url.size() > 2048 || !is_http_url(w.url)) {
-    errors.push_back({"config.url", "must be an absolute http:// or https:// URL"});
+// "a, b or c": the kinds' names (those that can be sync only, when asked).
+std::string one_of(IntegrationKinds kinds, bool sync_only) {
+  std::vector<std::string_view> names;
+  for (const auto& k : kinds) {
+    if (!sync_only || k.can_be_sync) names.push_back(k.type);
   }
-  read_headers(config, "headers", w.headers, errors, "config.");
-  for (const auto& [name, value] : w.headers) {
-    std::string lower = name;
-    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-    if (lower.rfind("webhook-", 0) == 0 || lower == "content-type" || lower == "content-length" || lower == "host") {
-      errors.push_back({"config.headers." + name, "is set by Daisy and cannot be replaced"});
-    }
+  std::string text;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) text += i + 1 == names.size() ? " or " : ", ";
+    text += names[i];
   }
-  if (!config.contains("timeout_ms") && sync) w.timeout_ms = std::min(w.timeout_ms, 2000);
-  read_int(config, "timeout_ms", 100, sync ? 30000 : 120000, w.timeout_ms, errors, "config.");
-  read_int(config, "max_per_second", 1, 100000, w.max_per_second, errors, "config.");
-  read_int(config, "max_in_flight", 1, 1000, w.max_in_flight, errors, "config.");
+  return text;
 }
 
-void read_redis_config(const json::object& config, RedisConfig& r, std::vector<FieldError>& errors) {
-  reject_unknown_fields(config, {"url", "channel", "callback_timeout_s"}, errors, "config.");
-  read_string(config, "url", r.url, errors, "config.");
-  if (r.url.empty()) {
-    errors.push_back({"config.url", "is required (a redis://host:port URL)"});
-  } else if (r.url.size() > 2048 || !is_redis_url(r.url)) {
-    errors.push_back({"config.url", "must be a redis://[:password@]host[:port][/db] URL"});
+void read_type_and_mode(const json::object& body, bool creating, IntegrationKinds kinds, IntegrationDefinition& d,
+                        std::vector<FieldError>& errors) {
+  if (creating) {
+    read_string(body, "type", d.type, errors);
+    if (!find_kind(kinds, d.type)) errors.push_back({"type", "is required: " + one_of(kinds, false)});
+  } else if (body.contains("type")) {
+    errors.push_back({"type", "cannot be changed: create another integration"});
   }
-  read_string(config, "channel", r.channel, errors, "config.");
-  if (r.channel.empty() || r.channel.size() > 200) {
-    errors.push_back({"config.channel", "is required: 1 to 200 characters"});
+  if (read_string(body, "mode", d.mode, errors) || creating) {
+    const IntegrationKindRules* kind = find_kind(kinds, d.type);
+    if (d.mode != "async" && d.mode != "sync") {
+      errors.push_back({"mode", "must be async or sync"});
+    } else if (d.mode == "sync" && kind && !kind->can_be_sync) {
+      errors.push_back({"mode", "must be async for a " + d.type + " integration (only " + one_of(kinds, true) +
+                                    " integrations can answer within the submission)"});
+    }
   }
-  read_int(config, "callback_timeout_s", 1, 86400, r.callback_timeout_s, errors, "config.");
+}
+
+// A create reads the config; a change with a config replaces it whole; a
+// change of mode alone checks the kept config again under the new mode.
+void read_config(const json::object& body, bool creating, IntegrationKinds kinds, IntegrationDefinition& d,
+                 std::vector<FieldError>& errors) {
+  const IntegrationKindRules* kind = find_kind(kinds, d.type);
+  const json::value* config = body.if_contains("config");
+  bool sync = d.mode == "sync";
+  if (config) {
+    if (!config->is_object()) {
+      errors.push_back({"config", "must be an object"});
+    } else if (kind) {
+      d.config = kind->read_config(config->as_object(), sync, errors);
+    }
+  } else if (creating) {
+    errors.push_back({"config", "is required"});
+  } else if (kind && d.config && body.contains("mode")) {
+    std::vector<FieldError> kept;
+    kind->read_config(d.config->to_json(), sync, kept);
+    for (auto& e : kept) {
+      errors.push_back({e.field, e.message + " for a " + d.mode + " " + d.type + ": send a config with the new mode"});
+    }
+  }
 }
 
 void read_retry(const json::object& body, IntegrationDefinition& d, std::vector<FieldError>& errors) {
@@ -153,22 +167,11 @@ bool IntegrationDefinition::runs_on(std::string_view trigger) const {
   return std::find(triggers.begin(), triggers.end(), trigger) != triggers.end();
 }
 
-json::object IntegrationDefinition::config_json() const {
-  json::object c;
-  if (type == "webhook") {
-    c["url"] = webhook.url;
-    json::object h;
-    for (const auto& [k, v] : webhook.headers) h[k] = v;
-    c["headers"] = std::move(h);
-    c["timeout_ms"] = webhook.timeout_ms;
-    if (webhook.max_per_second > 0) c["max_per_second"] = webhook.max_per_second;
-    if (webhook.max_in_flight > 0) c["max_in_flight"] = webhook.max_in_flight;
-  } else {
-    c["url"] = redis.url;
-    c["channel"] = redis.channel;
-    c["callback_timeout_s"] = redis.callback_timeout_s;
+const IntegrationKindRules* find_kind(IntegrationKinds kinds, std::string_view type) {
+  for (const auto& k : kinds) {
+    if (k.type == type) return &k;
   }
-  return c;
+  return nullptr;
 }
 
 json::object IntegrationDefinition::to_json() const {
@@ -180,7 +183,7 @@ json::object IntegrationDefinition::to_json() const {
   o["on"] = std::move(on);
   o["type"] = type;
   o["mode"] = mode;
-  o["config"] = config_json();
+  o["config"] = config ? config->to_json() : json::object{};
   json::array schedule;
   for (int s : retry_schedule_s) schedule.emplace_back(s);
   o["retry"] = json::object{{"schedule_s", std::move(schedule)}};
@@ -189,7 +192,7 @@ json::object IntegrationDefinition::to_json() const {
 }
 
 std::variant<IntegrationDefinition, std::vector<FieldError>> parse_integration_definition(
-    const json::object& body, const IntegrationDefinition* base) {
+    const json::object& body, IntegrationKinds kinds, const IntegrationDefinition* base) {
   std::vector<FieldError> errors;
   bool creating = base == nullptr;
   IntegrationDefinition d = base ? *base : IntegrationDefinition{};
@@ -204,51 +207,20 @@ std::variant<IntegrationDefinition, std::vector<FieldError>> parse_integration_d
   } else if (body.contains("source")) {
     errors.push_back({"source", "cannot be changed: create another integration"});
   }
-  if (creating) {
-    read_string(body, "type", d.type, errors);
-    if (d.type != "webhook" && d.type != "redis") errors.push_back({"type", "is required: webhook or redis"});
-  } else if (body.contains("type")) {
-    errors.push_back({"type", "cannot be changed: create another integration"});
-  }
-  if (read_string(body, "mode", d.mode, errors) || creating) {
-    if (d.mode != "async" && d.mode != "sync") {
-      errors.push_back({"mode", "must be async or sync"});
-    } else if (d.mode == "sync" && d.type == "redis") {
-      errors.push_back(
-          {"mode", "must be async for a redis integration (only webhooks can answer within the submission)"});
-    }
-  }
+  read_type_and_mode(body, creating, kinds, d, errors);
   read_triggers(body, d, errors);
-  if (const json::value* config = body.if_contains("config")) {
-    if (!config->is_object()) {
-      errors.push_back({"config", "must be an object"});
-    } else if (d.type == "webhook") {
-      // A change replaces the whole config, as a create sets it.
-      d.webhook = WebhookConfig{};
-      read_webhook_config(config->as_object(), d.webhook, d.mode == "sync", errors);
-    } else if (d.type == "redis") {
-      d.redis = RedisConfig{};
-      read_redis_config(config->as_object(), d.redis, errors);
-    }
-  } else if (creating) {
-    errors.push_back({"config", "is required"});
-  }
-  // A change of mode alone keeps the config: its timeout must still suit the mode.
-  if (d.type == "webhook" && d.mode == "sync" && d.webhook.timeout_ms > 30000 && !body.contains("config")) {
-    errors.push_back(
-        {"config.timeout_ms", "must be at most 30000 for a sync webhook: send a config with the new mode"});
-  }
+  read_config(body, creating, kinds, d, errors);
   read_retry(body, d, errors);
   read_bool(body, "enabled", d.enabled, errors);
   if (!errors.empty()) return errors;
   return d;
 }
 
-std::optional<IntegrationDefinition> integration_definition_from_json(std::string_view text) {
+std::optional<IntegrationDefinition> integration_definition_from_json(std::string_view text, IntegrationKinds kinds) {
   json::error_code ec;
   json::value v = json::parse(text, ec);
   if (ec || !v.is_object()) return std::nullopt;
-  auto parsed = parse_integration_definition(v.as_object());
+  auto parsed = parse_integration_definition(v.as_object(), kinds);
   if (auto* d = std::get_if<IntegrationDefinition>(&parsed)) return std::move(*d);
   return std::nullopt;
 }

@@ -1,12 +1,14 @@
 #pragma once
 // An integration: what Daisy does after a response or an event lands (call a
-// webhook, publish to Redis for a microservice that calls back). It is
-// attached to one form (responses) or one app (events) and names the triggers
-// it runs on.
+// webhook, publish to Redis for a microservice that calls back...). It is
+// attached to one form (responses) or one app (events), names the triggers it
+// runs on, and has a kind, whose rules (jobs/kinds/) read its config.
 
 #include <boost/json/object.hpp>
 
+#include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -21,36 +23,48 @@ inline constexpr std::string_view trigger_response_created = "response.created";
 inline constexpr std::string_view trigger_response_updated = "response.updated";
 inline constexpr std::string_view trigger_event_created = "event.created";
 
-struct WebhookConfig {
-  std::string url;  // http:// or https://
-  std::vector<std::pair<std::string, std::string>> headers;
-  int timeout_ms = 15000;  // async default; a sync webhook's default is 2000
-  int max_per_second = 0;  // 0: no limit
-  int max_in_flight = 0;   // 0: the runner's own limit
+// A kind's configuration once read and checked. Each kind of integration
+// (jobs/kinds/) defines its own; the definition holds it without knowing it.
+class KindConfig {
+ public:
+  virtual ~KindConfig() = default;
+  // The config as stored and shown, its defaults filled in.
+  virtual boost::json::object to_json() const = 0;
 };
 
-struct RedisConfig {
-  std::string url;      // redis://[:password@]host[:port][/db]
-  std::string channel;  // where jobs are published
-  int callback_timeout_s = 600;
+// What a definition needs to know of a kind; jobs/kinds/ lists them
+// (integration_kinds()). read_config reads and checks a whole config for a
+// sync or async integration, naming each bad field "config.<name>"; it
+// returns null when it found errors.
+struct IntegrationKindRules {
+  std::string_view type;
+  bool can_be_sync = false;        // may answer within the request that stored the record (mode "sync")
+  bool signs_with_secret = false;  // has a signing secret (made at creation, rotated through the API)
+  std::shared_ptr<const KindConfig> (*read_config)(const boost::json::object& config, bool sync,
+                                                   std::vector<FieldError>& errors) = nullptr;
 };
+using IntegrationKinds = std::span<const IntegrationKindRules>;
+const IntegrationKindRules* find_kind(IntegrationKinds kinds, std::string_view type);
 
 struct IntegrationDefinition {
   std::string name;         // 1..200 characters
   std::string source_kind;  // "form" or "app"
   std::string source_id;
   std::vector<std::string> triggers;
-  std::string type;            // "webhook" or "redis"
-  std::string mode = "async";  // "async" or "sync" (webhook only)
-  WebhookConfig webhook;
-  RedisConfig redis;
+  std::string type;            // one of the kinds (IntegrationKindRules::type)
+  std::string mode = "async";  // "async" or "sync" (kinds that can_be_sync only)
+  std::shared_ptr<const KindConfig> config;  // read by the kind's rules
   // Delay before each attempt, in seconds: the first is the delay of the
   // first attempt (0: at once); after the last the job is dead.
   std::vector<int> retry_schedule_s;
   bool enabled = true;
 
   bool runs_on(std::string_view trigger) const;
-  boost::json::object config_json() const;
+  // The kind's own config type; null when config is of another kind.
+  template <class Config>
+  const Config* config_as() const {
+    return dynamic_cast<const Config*>(config.get());
+  }
   // name, source, on, type, mode, config, retry, enabled: the stored and returned form.
   boost::json::object to_json() const;
 };
@@ -60,12 +74,14 @@ struct IntegrationDefinition {
 const std::vector<int>& default_retry_schedule();
 
 // Validates a whole definition (POST) or a change to one (PATCH: only the
-// fields present replace those of `base`; source and type cannot change).
-// Errors name each bad field ("config.url", "retry.schedule_s[2]"...).
+// fields present replace those of `base`; source and type cannot change),
+// its type one of `kinds`, whose rules read its config. Errors name each bad
+// field ("config.url", "retry.schedule_s[2]"...).
 std::variant<IntegrationDefinition, std::vector<FieldError>> parse_integration_definition(
-    const boost::json::object& body, const IntegrationDefinition* base = nullptr);
+    const boost::json::object& body, IntegrationKinds kinds, const IntegrationDefinition* base = nullptr);
 
-// Reads a stored definition (the JSON of to_json); nullopt when unreadable.
-std::optional<IntegrationDefinition> integration_definition_from_json(std::string_view text);
+// Reads a stored definition (the JSON of to_json); nullopt when unreadable
+// (or of a kind not in `kinds`).
+std::optional<IntegrationDefinition> integration_definition_from_json(std::string_view text, IntegrationKinds kinds);
 
 }  // namespace daisy

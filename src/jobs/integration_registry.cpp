@@ -4,6 +4,7 @@
 
 #include <mutex>
 
+#include "jobs/kinds/kind_registry.h"
 #include "observability/log_value.h"
 #include "util/ids.h"
 #include "util/time.h"
@@ -57,7 +58,7 @@ bool IntegrationRegistry::reload(JobStore& store) {
 }
 
 void IntegrationRegistry::put(const IntegrationRow& row, Source source) {
-  auto definition = integration_definition_from_json(row.definition);
+  auto definition = integration_definition_from_json(row.definition, integration_kinds());
   if (!definition) {
     spdlog::error("msg=\"stored integration definition is unreadable; integration skipped\" integration={}", row.id);
     return;

@@ -7,6 +7,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "jobs/delivery_batches.h"
 #include "jobs/kinds/webhook_action.h"
 #include "jobs/retry_policy.h"
 #include "observability/log_value.h"
@@ -163,11 +164,13 @@ asio::awaitable<void> JobRunner::loop() {
       if (!claimed.is_ok()) {
         spdlog::error("msg=\"cannot take due jobs\" error={}", log_value(claimed.status().message()));
       } else {
-        for (JobRow& job : claimed.value()) {
-          ++in_flight_;
-          asio::co_spawn(io_, run_job(std::move(job)), asio::detached);
-        }
         maybe_more = claimed.value().size() == want;
+        auto deliveries = group_for_delivery(std::move(claimed.value()),
+                                             [this](std::string_view id) { return max_batch_of(id); });
+        for (std::vector<JobRow>& delivery : deliveries) {
+          in_flight_ += delivery.size();
+          asio::co_spawn(io_, run_delivery(std::move(delivery)), asio::detached);
+        }
       }
     }
     if (maybe_more) continue;
@@ -191,31 +194,73 @@ asio::awaitable<void> JobRunner::loop() {
   }
 }
 
-asio::awaitable<void> JobRunner::run_job(JobRow job) {
-  auto integration = integrations_.find(job.integration_id);
+std::shared_ptr<const ActiveIntegration> JobRunner::integration_for(const std::string& integration_id) {
+  auto integration = integrations_.find(integration_id);
   // Before a job is cancelled for it, the store decides: another node
   // sharing the database may have created or enabled the integration after
   // this node's registry last followed it.
   if (!integration || !integration->definition.enabled) {
-    auto row = store_.get_integration(job.integration_id);
+    auto row = store_.get_integration(integration_id);
     if (row.is_ok()) {
       integrations_.put(row.value(), IntegrationRegistry::Source::store);
     } else if (row.status().code() == Status::Code::not_found) {
-      integrations_.remove(job.integration_id);
+      integrations_.remove(integration_id);
     }
-    integration = integrations_.find(job.integration_id);
+    integration = integrations_.find(integration_id);
   }
-  AttemptOutcome outcome;
-  if (auto refused = undeliverable(integration.get(), job)) {
-    outcome = std::move(*refused);
-  } else {
-    ActionKind& kind = *kinds_.at(integration->definition.type);
-    if (job.callback_expired) {
-      outcome = kind.settle_unanswered(*integration, job);
+  return integration;
+}
+
+std::size_t JobRunner::max_batch_of(std::string_view integration_id) const {
+  auto integration = integrations_.find(integration_id);
+  if (!integration) return 1;
+  auto kind = kinds_.find(integration->definition.type);
+  return kind == kinds_.end() ? 1 : kind->second->max_batch();
+}
+
+asio::awaitable<void> JobRunner::run_delivery(std::vector<JobRow> jobs) {
+  auto integration = integration_for(jobs.front().integration_id);
+  // Jobs that cannot be delivered, and attempts settled without a delivery,
+  // have their outcomes at once; the others go to the kind.
+  std::vector<AttemptOutcome> outcomes(jobs.size());
+  std::vector<std::size_t> to_deliver;
+  ActionKind* kind = nullptr;
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    if (auto refused = undeliverable(integration.get(), jobs[i])) {
+      outcomes[i] = std::move(*refused);
+      continue;
+    }
+    kind = kinds_.at(integration->definition.type).get();
+    if (jobs[i].callback_expired) {
+      outcomes[i] = kind->settle_unanswered(*integration, jobs[i]);
     } else {
-      outcome = co_await kind.deliver(*integration, job);
+      to_deliver.push_back(i);
     }
   }
+  if (to_deliver.size() == 1) {
+    AttemptOutcome delivered = co_await kind->deliver(*integration, jobs[to_deliver.front()]);
+    outcomes[to_deliver.front()] = std::move(delivered);
+  } else if (!to_deliver.empty()) {
+    std::vector<JobRow> batch;
+    batch.reserve(to_deliver.size());
+    for (std::size_t i : to_deliver) batch.push_back(jobs[i]);
+    std::vector<AttemptOutcome> delivered = co_await kind->deliver_batch(*integration, batch);
+    for (std::size_t k = 0; k < to_deliver.size(); ++k) {
+      AttemptOutcome& outcome = outcomes[to_deliver[k]];
+      if (k < delivered.size()) {
+        outcome = std::move(delivered[k]);
+        continue;
+      }
+      // A kind that answers for fewer jobs than it was given: the rest are tried again.
+      outcome.attempt.outcome = "failed";
+      outcome.attempt.error = "the delivery gave no outcome for this job";
+      fail_or_bury(outcome, integration->definition.retry_schedule_s, jobs[to_deliver[k]].attempts);
+    }
+  }
+  for (std::size_t i = 0; i < jobs.size(); ++i) co_await record_attempt(jobs[i], std::move(outcomes[i]));
+}
+
+asio::awaitable<void> JobRunner::record_attempt(const JobRow& job, AttemptOutcome outcome) {
   outcome.job_id = job.id;
   outcome.attempt_number = job.attempts;
   if (outcome.attempt.started_at.empty()) outcome.attempt.started_at = now_utc();

@@ -24,6 +24,7 @@
 #include <string_view>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "jobs/integration_registry.h"
 #include "jobs/kinds/action_kind.h"
@@ -81,7 +82,16 @@ class JobRunner {
 
  private:
   boost::asio::awaitable<void> loop();
-  boost::asio::awaitable<void> run_job(JobRow job);
+  // Delivers jobs of one integration (group_for_delivery: one job, or a
+  // batch for a kind that sends several at once) and records each attempt.
+  boost::asio::awaitable<void> run_delivery(std::vector<JobRow> jobs);
+  // The integration of a job about to run, asking the store when this node's
+  // registry has it missing or disabled.
+  std::shared_ptr<const ActiveIntegration> integration_for(const std::string& integration_id);
+  // How many jobs of this integration its kind delivers at once (1 when unknown).
+  std::size_t max_batch_of(std::string_view integration_id) const;
+  // Logs and counts an attempt's end, records it, and frees the job's place.
+  boost::asio::awaitable<void> record_attempt(const JobRow& job, AttemptOutcome outcome);
   // The attempt's outcome, when the job cannot be delivered (its integration
   // is gone or disabled, its payload unreadable, its kind unknown here).
   std::optional<AttemptOutcome> undeliverable(const ActiveIntegration* integration, JobRow& job);

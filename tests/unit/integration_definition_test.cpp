@@ -1,4 +1,7 @@
 #include "domain/integration.h"
+#include "jobs/kinds/kind_registry.h"
+#include "jobs/kinds/redis_config.h"
+#include "jobs/kinds/webhook_config.h"
 
 #include <gtest/gtest.h>
 
@@ -12,6 +15,8 @@ namespace {
 using daisy::FieldError;
 using daisy::IntegrationDefinition;
 using daisy::parse_integration_definition;
+using daisy::jobs::RedisConfig;
+using daisy::jobs::WebhookConfig;
 namespace json = boost::json;
 
 constexpr const char* app = "0193a1b2-c3d4-7000-8000-123456789abc";
@@ -26,7 +31,7 @@ std::vector<std::string> fields_of(const std::variant<IntegrationDefinition, std
 }
 
 auto parse(const std::string& text, const IntegrationDefinition* base = nullptr) {
-  return parse_integration_definition(json::parse(text).as_object(), base);
+  return parse_integration_definition(json::parse(text).as_object(), daisy::jobs::integration_kinds(), base);
 }
 
 TEST(IntegrationDefinition, WebhookDefaults) {
@@ -37,13 +42,14 @@ TEST(IntegrationDefinition, WebhookDefaults) {
   EXPECT_EQ(d.source_kind, "app");
   EXPECT_EQ(d.triggers, std::vector<std::string>{"event.created"});
   EXPECT_EQ(d.mode, "async");
-  EXPECT_EQ(d.webhook.timeout_ms, 15000);
+  ASSERT_NE(d.config_as<WebhookConfig>(), nullptr);
+  EXPECT_EQ(d.config_as<WebhookConfig>()->timeout_ms, 15000);
   EXPECT_EQ(d.retry_schedule_s, daisy::default_retry_schedule());
   EXPECT_TRUE(d.enabled);
   EXPECT_TRUE(d.runs_on("event.created"));
   EXPECT_FALSE(d.runs_on("response.created"));
   // What is stored reads back the same.
-  auto again = daisy::integration_definition_from_json(json::serialize(d.to_json()));
+  auto again = daisy::integration_definition_from_json(json::serialize(d.to_json()), daisy::jobs::integration_kinds());
   ASSERT_TRUE(again);
   EXPECT_EQ(json::serialize(again->to_json()), json::serialize(d.to_json()));
 }
@@ -52,7 +58,7 @@ TEST(IntegrationDefinition, SyncWebhooksDefaultToTwoSeconds) {
   auto parsed = parse(std::string(R"({"name":"n","source":{"form_id":")") + app +
                       R"("},"type":"webhook","mode":"sync","config":{"url":"http://example.org"}})");
   ASSERT_TRUE(std::holds_alternative<IntegrationDefinition>(parsed));
-  EXPECT_EQ(std::get<IntegrationDefinition>(parsed).webhook.timeout_ms, 2000);
+  EXPECT_EQ(std::get<IntegrationDefinition>(parsed).config_as<WebhookConfig>()->timeout_ms, 2000);
   EXPECT_EQ(std::get<IntegrationDefinition>(parsed).triggers, std::vector<std::string>{"response.created"});
 }
 
@@ -82,7 +88,7 @@ TEST(IntegrationDefinition, PatchKeepsWhatItDoesNotName) {
   ASSERT_TRUE(std::holds_alternative<IntegrationDefinition>(patched));
   const auto& d = std::get<IntegrationDefinition>(patched);
   EXPECT_FALSE(d.enabled);
-  EXPECT_EQ(d.webhook.timeout_ms, 500);
+  EXPECT_EQ(d.config_as<WebhookConfig>()->timeout_ms, 500);
   // Sync keeps the config, whose timeout must suit it.
   auto slow = parse(R"({"config":{"url":"http://example.org","timeout_ms":60000}})", &base);
   ASSERT_TRUE(std::holds_alternative<IntegrationDefinition>(slow));
@@ -92,6 +98,43 @@ TEST(IntegrationDefinition, PatchKeepsWhatItDoesNotName) {
   EXPECT_EQ(d.retry_schedule_s, (std::vector<int>{0, 1}));
   EXPECT_EQ(fields_of(parse(R"({"source":{"app_id":"0193a1b2-c3d4-7000-8000-123456789abd"},"type":"redis"})", &base)),
             (std::vector<std::string>{"source", "type"}));
+}
+
+TEST(IntegrationDefinition, EachKindReadsItsOwnConfig) {
+  auto redis = parse(std::string(R"({"name":"n","source":{"app_id":")") + app +
+                     R"("},"type":"redis","config":{"url":"redis://127.0.0.1:6379","channel":"jobs"}})");
+  ASSERT_TRUE(std::holds_alternative<IntegrationDefinition>(redis)) << fields_of(redis).size();
+  const auto& d = std::get<IntegrationDefinition>(redis);
+  ASSERT_NE(d.config_as<RedisConfig>(), nullptr);
+  EXPECT_EQ(d.config_as<WebhookConfig>(), nullptr);
+  EXPECT_EQ(d.config_as<RedisConfig>()->channel, "jobs");
+  EXPECT_EQ(d.config_as<RedisConfig>()->callback_timeout_s, 600);
+  EXPECT_EQ(json::serialize(d.to_json().at("config")),
+            R"({"url":"redis://127.0.0.1:6379","channel":"jobs","callback_timeout_s":600})");
+  // Fields of the other kind's config are unknown here.
+  auto mixed = parse(std::string(R"({"name":"n","source":{"app_id":")") + app +
+                     R"("},"type":"redis","config":{"url":"redis://h","channel":"c","timeout_ms":5}})");
+  EXPECT_EQ(fields_of(mixed), (std::vector<std::string>{"config.timeout_ms"}));
+}
+
+TEST(IntegrationDefinition, MessagesNameTheKindsTheRegistryHolds) {
+  auto parsed = parse(R"({"name":"n","source":{"app_id":"0193a1b2-c3d4-7000-8000-123456789abc"},"type":"fax",)"
+                      R"("config":{}})");
+  auto* errors = std::get_if<std::vector<FieldError>>(&parsed);
+  ASSERT_TRUE(errors);
+  ASSERT_EQ(errors->size(), 1u);
+  EXPECT_EQ(errors->front().message, "is required: webhook or redis");
+  auto sync_redis = parse(std::string(R"({"name":"n","source":{"app_id":")") + app +
+                          R"("},"type":"redis","mode":"sync","config":{"url":"redis://h","channel":"c"}})");
+  errors = std::get_if<std::vector<FieldError>>(&sync_redis);
+  ASSERT_TRUE(errors);
+  ASSERT_EQ(errors->size(), 1u);
+  EXPECT_EQ(errors->front().message,
+            "must be async for a redis integration (only webhook integrations can answer within the submission)");
+  // A stored definition of a kind no longer known cannot be read.
+  EXPECT_FALSE(daisy::integration_definition_from_json(
+      std::string(R"({"name":"n","source":{"app_id":")") + app + R"("},"type":"fax","config":{}})",
+      daisy::jobs::integration_kinds()));
 }
 
 }  // namespace

@@ -1,12 +1,12 @@
 #pragma once
-// One kind of integration, as the job runner sees it: how a due job is
-// delivered, and how an attempt whose outcome never came is settled. The
+// One kind of integration, as the job runner sees it: how a due job (or a
+// batch of them) is delivered, and how an attempt whose outcome never came is
+// settled. The
 // runner claims, retries and records attempts; it never names a kind, it
 // finds the integration's in ActionKinds.
 //
-// Adding a kind: a file here with a class implementing ActionKind, and one
-// entry in make_action_kinds (action_kinds.cpp). Its configuration is read
-// and checked with the integration's definition (domain/integration.cpp).
+// Adding a kind: its files here (its config with the rules that read it, and
+// a class implementing ActionKind) and one entry in kind_registry.cpp.
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "jobs/integration_registry.h"
 #include "net/fetcher.h"
@@ -31,6 +32,13 @@ class ActionKind {
   // and due again per the integration's schedule; dead; or awaiting a
   // callback.
   virtual boost::asio::awaitable<AttemptOutcome> deliver(const ActiveIntegration& integration, const JobRow& job) = 0;
+  // The most due jobs of one integration this kind sends together (rows of a
+  // sheet in one request, say); 1, the default: one job per delivery.
+  virtual std::size_t max_batch() const { return 1; }
+  // Delivers up to max_batch() due jobs of one integration together: one
+  // outcome per job, in the jobs' order. By default, each job in turn.
+  virtual boost::asio::awaitable<std::vector<AttemptOutcome>> deliver_batch(const ActiveIntegration& integration,
+                                                                            const std::vector<JobRow>& jobs);
   // A job claimed again because its attempt's outcome did not come in time
   // (JobRow::callback_expired): that attempt's end, and the job's next state.
   virtual AttemptOutcome settle_unanswered(const ActiveIntegration& integration, const JobRow& job) = 0;
@@ -46,10 +54,20 @@ struct ActionKindServices {
   Histogram& attempt_seconds;        // one delivery request
 };
 
+// The integration's config as its kind reads it. The definition was read by
+// the rules of the kind it names (kind_registry.cpp), so the type matches; a
+// default config, which delivers nowhere, stands in should it not.
+template <class Config>
+const Config& config_of(const ActiveIntegration& integration) {
+  static const Config none;
+  const Config* config = integration.definition.config_as<Config>();
+  return config ? *config : none;
+}
+
 // An error text as attempts keep it: its first 500 bytes.
 std::string error_excerpt(std::string_view text);
 
-// By IntegrationDefinition::type.
+// By IntegrationDefinition::type; one of each kind in kind_registry.cpp.
 using ActionKinds = std::unordered_map<std::string_view, std::unique_ptr<ActionKind>>;
 ActionKinds make_action_kinds(const ActionKindServices& services);
 

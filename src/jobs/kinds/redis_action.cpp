@@ -1,5 +1,6 @@
 #include "jobs/kinds/redis_action.h"
 
+#include "jobs/kinds/redis_config.h"
 #include "jobs/retry_policy.h"
 #include "util/crypto.h"
 #include "util/time.h"
@@ -8,7 +9,7 @@ namespace daisy::jobs {
 namespace asio = boost::asio;
 
 asio::awaitable<AttemptOutcome> RedisAction::deliver(const ActiveIntegration& integration, const JobRow& job) {
-  const RedisConfig& config = integration.definition.redis;
+  const RedisConfig& config = config_of<RedisConfig>(integration);
   AttemptOutcome outcome;
   outcome.attempt.started_at = now_utc();
   auto started = std::chrono::steady_clock::now();
@@ -75,7 +76,7 @@ AttemptOutcome RedisAction::settle_unanswered(const ActiveIntegration& integrati
   }
   outcome.attempt.outcome = "timeout";
   outcome.attempt.error =
-      "no callback came within " + std::to_string(integration.definition.redis.callback_timeout_s) + " s";
+      "no callback came within " + std::to_string(config_of<RedisConfig>(integration).callback_timeout_s) + " s";
   fail_or_bury(outcome, integration.definition.retry_schedule_s, job.attempts);
   return outcome;
 }

@@ -14,6 +14,7 @@
 #include <functional>
 #include <mutex>
 
+#include "jobs/kinds/webhook_config.h"
 #include "jobs/kinds/webhook_signature.h"
 #include "jobs/retry_policy.h"
 #include "observability/log_value.h"
@@ -40,7 +41,7 @@ std::string webhook_body(const JobRow& job) {
 
 // The signed POST of a job to a webhook integration.
 net::FetchRequest webhook_request(const ActiveIntegration& integration, const JobRow& job) {
-  const WebhookConfig& config = integration.definition.webhook;
+  const WebhookConfig& config = config_of<WebhookConfig>(integration);
   net::FetchRequest request;
   request.url = config.url;
   request.method = "POST";
@@ -132,7 +133,7 @@ AttemptOutcome WebhookAction::settle_unanswered(const ActiveIntegration& integra
 }
 
 asio::awaitable<void> WebhookAction::take_turn(const ActiveIntegration& integration) {
-  const WebhookConfig& config = integration.definition.webhook;
+  const WebhookConfig& config = config_of<WebhookConfig>(integration);
   if (config.max_in_flight == 0 && config.max_per_second == 0) co_return;
   Pace& pace = paces_[integration.id];  // stays valid: elements of an unordered_map do not move
   while (config.max_in_flight > 0 && pace.in_flight >= static_cast<std::size_t>(config.max_in_flight)) {
