@@ -1,6 +1,6 @@
 # Daisy's entry points. Every target installs missing Debian packages first
 # (scripts/install-deps.sh is idempotent and quick when nothing is missing).
-.PHONY: deps build run test test-release test-tsan bench soak fuzz fuzz-smoke fuzz-build format clean
+.PHONY: deps build run test test-release test-tsan bench bench-ab soak fuzz fuzz-smoke fuzz-build format clean
 
 JOBS ?= $(shell nproc)
 
@@ -43,6 +43,11 @@ test-tsan: deps
 
 bench: build
 	@bench/run.sh
+
+# This tree's release build against BASE's (make bench-ab BASE=<commit>), side
+# by side in one run, rounds alternating; writes its section of docs/benchmarks.md.
+bench-ab: build
+	@bench/ab.sh
 
 # An hour of mixed load (SOAK_SECONDS to change it) on the release build;
 # writes the soak section of docs/benchmarks.md, fails on any error.

@@ -11,7 +11,9 @@
 # median round is reported), CONNECTIONS (default 64), EXPORT_ROWS (default
 # 1000000), EVENT_ROWS (events seeded for the session query, default 10000000),
 # EVENT_SESSIONS (sessions they belong to, default 1000000), FEED_PLANS and
-# FEED_ZONES (the provider feed pulled and searched, default 10000 x 100).
+# FEED_ZONES (the provider feed pulled and searched, default 10000 x 100),
+# BENCH_BASELINE (a commit whose docs/benchmarks.md the report is compared
+# with, side by side; default the report this run replaces).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -38,22 +40,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-wait_http() {  # url
-  for _ in $(seq 1 100); do
-    if curl -sf -o /dev/null "$1"; then return 0; fi
-    sleep 0.1
-  done
-  echo "bench: $1 did not come up" >&2
-  exit 1
-}
-
-json_field() {  # field: reads JSON on stdin
-  python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"
-}
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 
 start_daisy() {  # data-dir port [serve options...] -> pid in DAISY_PID
   "$DAISY" serve --listen "127.0.0.1:$2" --data-dir "$1" --admin-token "$ADMIN_TOKEN" "${@:3}" \
@@ -120,18 +108,10 @@ EV_APP_TOKEN="$(admin_post "$EV_PORT" "/v1/apps/$EV_APP_ID/token" '' | json_fiel
 # --- request rates --------------------------------------------------------------
 # run_wrk KEY URL [wrk args...]: one round, appends "rate p50 p99" to rounds-KEY
 run_wrk() {
-  local key="$1" url="$2"; shift 2
-  local log="$WORK/wrk-$key-$RANDOM.txt"
-  wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "$@" "$url" > "$log"
-  local non2xx
-  non2xx="$(awk '/Non-2xx or 3xx responses:/ {print $5}' "$log")"
-  if [ -n "$non2xx" ]; then
-    echo "bench: $key had $non2xx non-2xx responses" >&2
-    cat "$log" >&2
-    exit 1
-  fi
-  awk '/^Requests\/sec:/ {r=$2} $1=="50%" {p50=$2} $1=="99%" {p99=$2} END {print r, p50, p99}' "$log" \
-    >> "$WORK/rounds-$key"
+  local key="$1"; shift
+  local figures
+  figures="$(wrk_round "$WORK/wrk-$key-$RANDOM.txt" "$@")"
+  echo "$figures" >> "$WORK/rounds-$key"
 }
 
 declare -A CMD LABEL GOAL
@@ -593,10 +573,22 @@ row() {  # key [reference rate]
   echo "The export rows are seeded straight into SQLite (10 answers each, with a comma, quotes and a newline"
   echo "in one answer); peak RSS is the server's VmHWM after a fresh start and the one export."
 } > "$OUT.tmp"
-# The section "## Soak (make soak)" is written by make soak (bench/soak.sh): kept as it was.
+# The previous report, side by side with this one (bench/compare.py).
+if [ -n "${BENCH_BASELINE:-}" ]; then
+  git -C "$ROOT" show "$BENCH_BASELINE:docs/benchmarks.md" > "$WORK/baseline.md"
+elif [ -f "$OUT" ]; then
+  cp "$OUT" "$WORK/baseline.md"
+fi
+if [ -s "$WORK/baseline.md" ]; then
+  { echo; python3 "$ROOT/bench/compare.py" "$WORK/baseline.md" "$OUT.tmp"; } >> "$WORK/compared.md"
+  cat "$WORK/compared.md" >> "$OUT.tmp"
+fi
+# The sections written by make bench-ab (bench/ab.sh) and make soak
+# (bench/soak.sh) are kept as they were.
 if [ -f "$OUT" ]; then
-  awk '/^## / {keep = ($0 == "## Soak (make soak)")} keep' "$OUT" > "$WORK/soak-section"
-  if [ -s "$WORK/soak-section" ]; then { echo; cat "$WORK/soak-section"; } >> "$OUT.tmp"; fi
+  awk '/^## / {keep = ($0 == "## This tree against an earlier commit (make bench-ab)" || $0 == "## Soak (make soak)")} keep' \
+    "$OUT" > "$WORK/kept-sections"
+  if [ -s "$WORK/kept-sections" ]; then { echo; cat "$WORK/kept-sections"; } >> "$OUT.tmp"; fi
 fi
 mv "$OUT.tmp" "$OUT"
 cat "$OUT"

@@ -78,20 +78,8 @@ trap 'exit 143' TERM INT
 ( sleep $(( SOAK_WARMUP + SOAK_SECONDS + 900 )) & wait $!; echo "soak: over time, stopping" >&2; kill -TERM $$ ) &
 pids+=($!)
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_http() {  # url
-  for _ in $(seq 1 100); do
-    if curl -sf -o /dev/null -m 2 "$1"; then return 0; fi
-    sleep 0.1
-  done
-  echo "soak: $1 did not come up" >&2
-  exit 1
-}
-json_field() {  # field: reads JSON on stdin
-  python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"
-}
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 admin() {  # method path [body]
   curl -sSf -m 30 -X "$1" "$BASE$2" -H "Authorization: Bearer $ADMIN_TOKEN" \
     -H 'Content-Type: application/json' ${3:+--data-binary "$3"}
