@@ -8,12 +8,10 @@
 #include "api/replies.h"
 #include "api/routes.h"
 #include "http/json_body.h"
+#include "jobs/callbacks.h"
 #include "jobs/job_runner.h"
-#include "jobs/retry_policy.h"
 #include "store/record_json.h"
-#include "util/crypto.h"
 #include "util/ids.h"
-#include "util/iso8601.h"
 #include "util/time.h"
 
 namespace daisy::api {
@@ -158,6 +156,23 @@ boost::asio::awaitable<Response> cancel_job(ApiContext& ctx, Request& req) {
 constexpr std::size_t max_callback_output = 64 * 1024;
 constexpr std::size_t max_callback_error = 2000;
 
+Response callback_refusal_reply(const jobs::CallbackRefusal& refusal, const std::string& id) {
+  using Kind = jobs::CallbackRefusal::Kind;
+  switch (refusal.kind) {
+    case Kind::not_found:
+      return http::not_found("job " + id);
+    case Kind::not_waiting:
+      return http::problem(409, "conflict", "The job is " + refusal.detail + ": it is not waiting for a callback.");
+    case Kind::wrong_token:
+      return http::unauthorized("The callback token is not this job's.", true);
+    case Kind::moved_on:
+      return http::problem(409, "conflict", "The job is no longer waiting for this callback.");
+    case Kind::store_failed:
+      break;
+  }
+  return store_failure(refusal.status, "job " + id);
+}
+
 // POST /v1/jobs/{id}/callback: the microservice that took a redis job reports
 // its end, with the job's own callback token (given in the published message).
 boost::asio::awaitable<Response> job_callback(ApiContext& ctx, Request& req) {
@@ -193,48 +208,15 @@ boost::asio::awaitable<Response> job_callback(ApiContext& ctx, Request& req) {
     }
   }
 
-  auto job = ctx.store.get_job(id);
-  if (!job.is_ok()) co_return store_failure(job.status(), "job " + id);
-  const JobRow& j = job.value();
-  std::string presented = to_hex(bytes_of(sha256(authorization.substr(scheme.size()))));
-  if (j.callback_token_hash.empty() || !constant_time_equal(presented, j.callback_token_hash)) {
-    if (j.status != "awaiting_callback") {
-      co_return http::problem(409, "conflict", "The job is " + j.status + ": it is not waiting for a callback.");
-    }
-    co_return http::unauthorized("The callback token is not this job's.", true);
-  }
+  auto job = jobs::job_for_callback(ctx.store, id, authorization.substr(scheme.size()));
+  if (auto* refusal = std::get_if<jobs::CallbackRefusal>(&job)) co_return callback_refusal_reply(*refusal, id);
+  // The report is judged only for the job's own caller.
   if (!errors.empty()) co_return http::validation_problem(std::move(errors));
-
-  AttemptOutcome outcome;
-  outcome.job_id = j.id;
-  outcome.attempt_number = j.attempts;
-  outcome.from_status = "awaiting_callback";
-  auto attempts = ctx.store.list_attempts(j.seq);
-  if (attempts.is_ok() && !attempts.value().empty()) {
-    outcome.attempt.started_at = attempts.value().back().started_at;
-    if (auto started = parse_timestamp_ns(outcome.attempt.started_at)) {
-      outcome.attempt.duration_ms = (now_ns() - *started) / 1'000'000;
-    }
-  }
-  if (outcome.attempt.started_at.empty()) outcome.attempt.started_at = now_utc();
-  outcome.attempt.outcome = status;
-  outcome.output = output;
-  if (status == "succeeded") {
-    outcome.status = "succeeded";
-  } else {
-    outcome.attempt.error = error.empty() ? "the microservice reported a failure" : error;
-    auto integration = ctx.integrations->find(j.integration_id);
-    static const std::vector<int> none;
-    jobs::fail_or_bury(outcome, integration ? integration->definition.retry_schedule_s : none, j.attempts);
-  }
-  auto recorded = co_await ctx.store.finish_attempt(std::move(outcome));
-  if (!recorded.is_ok()) co_return store_failure(recorded.status(), "job " + id);
-  if (!recorded.value()) {
-    co_return http::problem(409, "conflict", "The job is no longer waiting for this callback.");
-  }
-  auto now = ctx.store.get_job(id);
-  if (!now.is_ok()) co_return store_failure(now.status(), "job " + id);
-  co_return json_reply(200, job_json(ctx.store, now.value()));
+  jobs::CallbackReport report{status == "succeeded", std::move(output), std::move(error)};
+  auto recorded =
+      co_await jobs::record_callback(ctx.store, *ctx.integrations, std::move(std::get<JobRow>(job)), std::move(report));
+  if (auto* refusal = std::get_if<jobs::CallbackRefusal>(&recorded)) co_return callback_refusal_reply(*refusal, id);
+  co_return json_reply(200, job_json(ctx.store, std::get<JobRow>(recorded)));
 }
 
 }  // namespace

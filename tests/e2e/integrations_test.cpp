@@ -938,6 +938,12 @@ TEST_F(RedisIntegrationsTest, PublishesTheJobAndASuccessfulCallbackEndsIt) {
       401);
   EXPECT_EQ(call_back(message, R"({"status":"succeeded"})", std::string(kAdminToken)).status, 401);
   EXPECT_TRUE(IsValidationError(call_back(message, R"({"status":"done","extra":1})"), {"status", "extra"}));
+  // A job that does not exist, whatever the token.
+  EXPECT_EQ(server()
+                .request("POST", "/v1/jobs/0193a1b2-c3d4-7000-8000-123456789abc/callback", token_json("any-token"),
+                         R"({"status":"succeeded"})")
+                .status,
+            404);
   EXPECT_EQ(str(job(job_id), "status"), "awaiting_callback");
 
   HttpResponse done = call_back(message, R"({"status":"succeeded","output":{"crm_id":42}})");
