@@ -7,9 +7,9 @@
 #include "api/routes.h"
 #include "domain/json_fields.h"
 #include "http/json_body.h"
-#include "jobs/replay.h"
 #include "jobs/kinds/kind_registry.h"
 #include "jobs/kinds/webhook_signature.h"
+#include "jobs/replay.h"
 #include "util/ids.h"
 #include "util/iso8601.h"
 #include "util/time.h"
@@ -101,7 +101,8 @@ Response list_integrations(ApiContext& ctx, Request& req) {
   if (!rows.is_ok()) return store_failure(rows.status(), "integrations");
   json::array items;
   for (const auto& row : rows.value()) {
-    if (auto d = integration_definition_from_json(row.definition, jobs::integration_kinds())) items.push_back(integration_json(row, *d));
+    if (auto d = integration_definition_from_json(row.definition, jobs::integration_kinds()))
+      items.push_back(integration_json(row, *d));
   }
   std::string last = rows.value().empty() ? std::string() : rows.value().back().id;
   return json_reply(200, page_body(std::move(items), p, std::move(last)));

@@ -186,8 +186,8 @@ Response list_responses(ApiContext& ctx, Request& req) {
   if (!errors.empty()) return http::validation_problem(std::move(errors), "Invalid query parameter.");
   auto listed = forms::list_responses(ctx.store, *ctx.forms, form_id, filter);
   if (!listed.is_ok()) {
-    return store_failure(listed.status(), listed.status().code() == Status::Code::not_found ? "form " + form_id
-                                                                                              : "responses");
+    return store_failure(listed.status(),
+                         listed.status().code() == Status::Code::not_found ? "form " + form_id : "responses");
   }
   const forms::ResponsePage& result = listed.value();
   std::string body = "{\"items\":[";

@@ -51,8 +51,8 @@ struct IntegrationDefinition {
   std::string source_kind;  // "form" or "app"
   std::string source_id;
   std::vector<std::string> triggers;
-  std::string type;            // one of the kinds (IntegrationKindRules::type)
-  std::string mode = "async";  // "async" or "sync" (kinds that can_be_sync only)
+  std::string type;                          // one of the kinds (IntegrationKindRules::type)
+  std::string mode = "async";                // "async" or "sync" (kinds that can_be_sync only)
   std::shared_ptr<const KindConfig> config;  // read by the kind's rules
   // Delay before each attempt, in seconds: the first is the delay of the
   // first attempt (0: at once); after the last the job is dead.

@@ -30,7 +30,10 @@ Result<std::shared_ptr<ResponseExport>> ResponseExport::open(FormStore& store, F
 
 ResponseExport::ResponseExport(FormStore& store, std::string form_id, std::vector<Question> questions,
                                ExportFormat format, CsvFormulas formulas)
-    : store_(store), form_id_(std::move(form_id)), questions_(std::move(questions)), format_(format),
+    : store_(store),
+      form_id_(std::move(form_id)),
+      questions_(std::move(questions)),
+      format_(format),
       formulas_(formulas) {}
 
 bool ResponseExport::write_part(std::string& out) {

@@ -165,8 +165,8 @@ asio::awaitable<void> JobRunner::loop() {
         spdlog::error("msg=\"cannot take due jobs\" error={}", log_value(claimed.status().message()));
       } else {
         maybe_more = claimed.value().size() == want;
-        auto deliveries = group_for_delivery(std::move(claimed.value()),
-                                             [this](std::string_view id) { return max_batch_of(id); });
+        auto deliveries =
+            group_for_delivery(std::move(claimed.value()), [this](std::string_view id) { return max_batch_of(id); });
         for (std::vector<JobRow>& delivery : deliveries) {
           in_flight_ += delivery.size();
           asio::co_spawn(io_, run_delivery(std::move(delivery)), asio::detached);

@@ -31,8 +31,10 @@ ReplayRefusal store_failed(Status status, std::string what) {
 
 // The jobs of a form's responses in the range, appended to jobs; a refusal
 // when the read fails or the range holds too many.
-boost::asio::awaitable<std::optional<ReplayRefusal>> response_jobs(FormStore& forms, const ActiveIntegration& integration,
-                                                                   const ReplayRange& range, std::vector<JobRow>& jobs) {
+boost::asio::awaitable<std::optional<ReplayRefusal>> response_jobs(FormStore& forms,
+                                                                   const ActiveIntegration& integration,
+                                                                   const ReplayRange& range,
+                                                                   std::vector<JobRow>& jobs) {
   auto executor = co_await boost::asio::this_coro::executor;
   ResponseFilter filter;
   filter.since = ns_to_utc(range.since_ns);
@@ -53,7 +55,8 @@ boost::asio::awaitable<std::optional<ReplayRefusal>> response_jobs(FormStore& fo
 }
 
 // The same for an app's events.
-boost::asio::awaitable<std::optional<ReplayRefusal>> event_jobs(EventStore& events, const ActiveIntegration& integration,
+boost::asio::awaitable<std::optional<ReplayRefusal>> event_jobs(EventStore& events,
+                                                                const ActiveIntegration& integration,
                                                                 const ReplayRange& range, std::vector<JobRow>& jobs) {
   auto executor = co_await boost::asio::this_coro::executor;
   EventFilter filter;

@@ -76,9 +76,9 @@ TEST(StoreRules, APlanIsTheSameWhenEveryValueButItsKeysIs) {
   b.plan_id = "other";
   b.id = "other";
   EXPECT_TRUE(same_plan_values(a, b));
-  for (std::string PlanRow::*field : {&PlanRow::title, &PlanRow::sell_mode, &PlanRow::starts_local,
-                                      &PlanRow::ends_local, &PlanRow::min_price, &PlanRow::max_price,
-                                      &PlanRow::attributes}) {
+  for (std::string PlanRow::*field :
+       {&PlanRow::title, &PlanRow::sell_mode, &PlanRow::starts_local, &PlanRow::ends_local, &PlanRow::min_price,
+        &PlanRow::max_price, &PlanRow::attributes}) {
     PlanRow changed = a;
     changed.*field += "!";
     EXPECT_FALSE(same_plan_values(a, changed));
