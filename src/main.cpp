@@ -125,6 +125,20 @@ void add_load_options(CLI::App& cmd, daisy::Config& c) {
       ->envname("DAISY_MAX_IN_FLIGHT")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20))
       ->capture_default_str();
+  cmd.add_option("--reader-threads", c.reader_threads,
+                 "Threads that run heavy reads (listings, queries, exports); 0: one per core")
+      ->envname("DAISY_READER_THREADS")
+      ->check(CLI::Range(0u, 256u))
+      ->capture_default_str();
+  cmd.add_option("--reader-queue", c.reader_queue, "Heavy reads waiting for a reader at most; beyond it 503")
+      ->envname("DAISY_READER_QUEUE")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20))
+      ->capture_default_str();
+  cmd.add_option("--reader-wait-ms", c.reader_wait_ms,
+                 "Longest a heavy read waits for a reader; past it 503 without running it")
+      ->envname("DAISY_READER_WAIT_MS")
+      ->check(CLI::Range(1u, 600'000u))
+      ->capture_default_str();
   cmd.add_option("--max-connections", c.max_connections, "Open client connections at most")
       ->envname("DAISY_MAX_CONNECTIONS")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20))

@@ -9,6 +9,9 @@
 
 namespace daisy {
 class Metrics;
+namespace http {
+class ReaderPool;
+}
 namespace events {
 struct EventsState;
 }
@@ -35,6 +38,9 @@ struct ApiContext {
   feeds::FeedService* feeds = nullptr;
   jobs::IntegrationRegistry* integrations = nullptr;
   jobs::JobRunner* job_runner = nullptr;  // woken after writes that made jobs
+  // Where handlers that are coroutines run their heavy reads (routes marked
+  // heavy_read() are run there by the dispatcher); null: on the I/O thread.
+  http::ReaderPool* readers = nullptr;
 };
 
 }  // namespace daisy::api

@@ -196,11 +196,11 @@ void register_event_read_routes(http::Router& router, ApiContext& ctx) {
   using http::Access;
   using http::Method;
   router.add(Method::get, "/v1/events", Access::app_or_admin,
-             http::SyncHandler([&ctx](Request& req) { return list_events(ctx, req); }));
+             http::SyncHandler([&ctx](Request& req) { return list_events(ctx, req); }), http::heavy_read());
   router.add(Method::get, "/v1/events/rejections", Access::admin,
-             http::SyncHandler([&ctx](Request& req) { return list_rejections(ctx, req); }));
+             http::SyncHandler([&ctx](Request& req) { return list_rejections(ctx, req); }), http::heavy_read());
   router.add(Method::get, "/v1/sessions/{session_id}", Access::app_or_admin,
-             http::SyncHandler([&ctx](Request& req) { return get_session(ctx, req); }));
+             http::SyncHandler([&ctx](Request& req) { return get_session(ctx, req); }), http::heavy_read());
 }
 
 }  // namespace daisy::api

@@ -5,8 +5,12 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <limits>
+#include <variant>
+
 #include "api/replies.h"
 #include "api/routes.h"
+#include "http/dispatcher.h"
 #include "http/json_body.h"
 #include "jobs/callbacks.h"
 #include "jobs/job_runner.h"
@@ -73,12 +77,18 @@ json::object attempt_json(const JobAttemptRow& a) {
 constexpr std::string_view statuses[] = {"pending", "running", "awaiting_callback", "succeeded",
                                          "failed",  "dead",    "cancelled"};
 
-Response list_jobs(ApiContext& ctx, Request& req) {
+struct JobQuery {
+  JobFilter filter;
+  Page page;
+};
+
+// The query of GET /v1/jobs, or the refusal of a bad one.
+std::variant<Response, JobQuery> job_query(ApiContext& ctx, Request& req) {
   auto page = page_from_query(req);
   if (auto* refusal = std::get_if<Response>(&page)) return std::move(*refusal);
-  const Page& p = std::get<Page>(page);
-  JobFilter filter;
-  filter.limit = p.limit;
+  JobQuery q{{}, std::get<Page>(page)};
+  JobFilter& filter = q.filter;
+  filter.limit = q.page.limit;
   std::vector<FieldError> errors;
   if (auto status = req.query_param("status")) {
     if (std::find(std::begin(statuses), std::end(statuses), *status) == std::end(statuses)) {
@@ -89,9 +99,9 @@ Response list_jobs(ApiContext& ctx, Request& req) {
   }
   if (auto id = req.query_param("integration_id")) filter.integration_id = *id;
   if (auto id = req.query_param("source_id")) filter.source_id = *id;
-  if (!p.after.empty()) {
+  if (!q.page.after.empty()) {
     // The cursor is the last job id of the previous page.
-    auto last = ctx.store.get_job(p.after);
+    auto last = ctx.store.get_job(q.page.after);
     if (last.is_ok()) {
       filter.after_seq = last.value().seq;
     } else if (last.status().code() == Status::Code::not_found) {
@@ -101,19 +111,47 @@ Response list_jobs(ApiContext& ctx, Request& req) {
     }
   }
   if (!errors.empty()) return http::validation_problem(std::move(errors), "Invalid query parameter.");
-  auto rows = ctx.store.list_jobs(filter);
+  return q;
+}
+
+// One page of the filed jobs; `full` tells whether it holds `limit` of them.
+Response jobs_page(ApiContext& ctx, const JobQuery& q, bool& full) {
+  auto rows = ctx.store.list_jobs(q.filter);
   if (!rows.is_ok()) return store_failure(rows.status(), "jobs");
+  full = rows.value().size() >= q.filter.limit;
   json::array items;
   for (const auto& j : rows.value()) items.push_back(job_json(ctx.store, j));
   std::string last = rows.value().empty() ? std::string() : rows.value().back().id;
-  return json_reply(200, page_body(std::move(items), p, std::move(last)));
+  return json_reply(200, page_body(std::move(items), q.page, std::move(last)));
 }
 
-// Reads of the jobs first file the ones commits left in the outbox, so they
-// see every job acknowledged so far (JobStore::file_pending_jobs).
+// Commits may leave their jobs in the outbox (SQLite) until they are filed
+// (JobStore::file_pending_jobs). A page that is not full is read again after
+// filing the oldest waiting rows, a page's worth at first and eight times
+// more each round: the listing sees every job acknowledged so far without
+// first filing a backlog of a million. Jobs still in the outbox are pending,
+// so a listing of any other status needs none filed.
+boost::asio::awaitable<Response> list_jobs(ApiContext& ctx, Request& req) {
+  auto query = job_query(ctx, req);
+  if (auto* refusal = std::get_if<Response>(&query)) co_return std::move(*refusal);
+  const JobQuery& q = std::get<JobQuery>(query);
+  bool outbox_may_match = q.filter.status.empty() || q.filter.status == "pending";
+  std::size_t slice = q.filter.limit;
+  for (;;) {
+    bool full = false;
+    Response reply = co_await http::respond_on_readers(ctx.readers, [&] { return jobs_page(ctx, q, full); });
+    if (full || reply.status != 200 || !outbox_may_match) co_return reply;
+    auto filed = co_await ctx.store.file_pending_jobs(slice);
+    if (!filed.is_ok()) co_return store_failure(filed.status(), "jobs");
+    if (filed.value() == 0) co_return reply;
+    slice = std::min<std::size_t>(slice * 8, std::size_t{1} << 20);
+  }
+}
+
+// A job not filed yet is found once every job waiting has been filed.
 boost::asio::awaitable<Response> after_filing(ApiContext& ctx, Request& req, Response (*read)(ApiContext&, Request&)) {
-  Status filed = co_await ctx.store.file_pending_jobs();
-  if (!filed.is_ok()) co_return store_failure(filed, "jobs");
+  auto filed = co_await ctx.store.file_pending_jobs(std::numeric_limits<std::size_t>::max());
+  if (!filed.is_ok()) co_return store_failure(filed.status(), "jobs");
   co_return read(ctx, req);
 }
 
@@ -225,7 +263,7 @@ void register_job_routes(http::Router& router, ApiContext& ctx) {
   using http::Access;
   using http::Method;
   router.add(Method::get, "/v1/jobs", Access::admin,
-             http::AsyncHandler([&ctx](Request& req) { return after_filing(ctx, req, list_jobs); }));
+             http::AsyncHandler([&ctx](Request& req) { return list_jobs(ctx, req); }));
   router.add(Method::get, "/v1/jobs/{id}", Access::admin,
              http::AsyncHandler([&ctx](Request& req) { return get_job_filed(ctx, req); }));
   router.add(Method::post, "/v1/jobs/{id}/retry", Access::admin,

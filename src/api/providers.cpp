@@ -190,7 +190,7 @@ void register_provider_routes(http::Router& router, ApiContext& ctx) {
   router.add(Method::post, "/v1/providers/{id}/sync", Access::admin,
              http::AsyncHandler([&ctx](Request& req) { return sync_provider(ctx, req); }));
   router.add(Method::get, "/v1/providers/{id}/syncs", Access::admin,
-             http::SyncHandler([&ctx](Request& req) { return list_syncs(ctx, req); }));
+             http::SyncHandler([&ctx](Request& req) { return list_syncs(ctx, req); }), http::heavy_read());
 }
 
 }  // namespace daisy::api

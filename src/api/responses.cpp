@@ -276,10 +276,10 @@ void register_response_routes(http::Router& router, ApiContext& ctx) {
   router.add(Method::post, "/v1/forms/{id}/responses", Access::app_or_admin,
              AsyncHandler([&ctx](Request& req) { return submit(ctx, req); }), json_body);
   router.add(Method::get, "/v1/forms/{id}/responses", Access::admin,
-             SyncHandler([&ctx](Request& req) { return list_responses(ctx, req); }));
+             SyncHandler([&ctx](Request& req) { return list_responses(ctx, req); }), http::heavy_read());
   // Before /{rid}, which would also match "export".
   router.add(Method::get, "/v1/forms/{id}/responses/export", Access::admin,
-             SyncHandler([&ctx](Request& req) { return export_responses(ctx, req); }));
+             SyncHandler([&ctx](Request& req) { return export_responses(ctx, req); }), http::heavy_read());
   router.add(Method::get, "/v1/forms/{id}/responses/{rid}", Access::admin,
              SyncHandler([&ctx](Request& req) { return get_response(ctx, req); }));
   router.add(Method::put, "/v1/forms/{id}/responses/{rid}", Access::app_or_admin,

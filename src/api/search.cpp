@@ -83,7 +83,7 @@ void register_search_routes(http::Router& router, ApiContext& ctx) {
   using http::Access;
   using http::Method;
   router.add(Method::get, "/search", Access::public_,
-             http::SyncHandler([&ctx](Request& req) { return search(ctx, req); }));
+             http::SyncHandler([&ctx](Request& req) { return search(ctx, req); }), http::heavy_read());
   // Other methods answer in Fever's error shape too.
   for (Method m : {Method::post, Method::put, Method::patch, Method::del}) {
     router.add(m, "/search", Access::public_, http::SyncHandler([](Request&) {

@@ -62,7 +62,25 @@ std::optional<Response> check_content_encoding(const Route& route, const Request
                  {{"Content-Encoding", "is not accepted here"}});
 }
 
+Response readers_busy_reply(ReaderPool::Outcome outcome) {
+  Response r = problem(503, "readers-busy",
+                       outcome == ReaderPool::Outcome::queue_full
+                           ? "Too many heavy reads are waiting for a reader; retry shortly."
+                           : "This read waited too long for a reader and was not run; retry shortly.");
+  r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
 }  // namespace
+
+boost::asio::awaitable<Response> respond_on_readers(ReaderPool* readers, std::function<Response()> read) {
+  if (!readers) co_return read();
+  Response response;
+  auto outcome = co_await readers->run([&] { response = read(); });
+  if (outcome != ReaderPool::Outcome::ran) co_return readers_busy_reply(outcome);
+  response.stream_on_readers = static_cast<bool>(response.stream);
+  co_return response;
+}
 
 Response Dispatcher::not_found_reply() { return problem(404, "not-found", "No route matches this path."); }
 
@@ -93,7 +111,10 @@ boost::asio::awaitable<Response> Dispatcher::dispatch(const Route& route, Reques
   Response response;
   bool failed = false;
   try {
-    if (const auto* sync = std::get_if<SyncHandler>(&route.handler)) {
+    const auto* sync = std::get_if<SyncHandler>(&route.handler);
+    if (sync && route.options.on_readers) {
+      response = co_await respond_on_readers(readers_, [&] { return (*sync)(req); });
+    } else if (sync) {
       response = (*sync)(req);
     } else {
       response = co_await std::get<AsyncHandler>(route.handler)(req);

@@ -5,18 +5,29 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <functional>
+
 #include "auth/authenticator.h"
+#include "http/reader_pool.h"
 #include "http/router.h"
 #include "observability/metrics.h"
 
 namespace daisy::http {
 
+// Runs `read` on the readers (inline without them) and answers its reply, or
+// 503 + Retry-After when the readers are busy. A streamed reply's parts are
+// then made on the readers too.
+boost::asio::awaitable<Response> respond_on_readers(ReaderPool* readers, std::function<Response()> read);
+
 class Dispatcher {
  public:
-  Dispatcher(const Router& router, const Authenticator& auth, Metrics& metrics, std::size_t max_in_flight)
-      : router_(router), auth_(auth), metrics_(metrics), max_in_flight_(max_in_flight) {}
+  // Without readers, routes marked on_readers run on the I/O thread.
+  Dispatcher(const Router& router, const Authenticator& auth, Metrics& metrics, std::size_t max_in_flight,
+             ReaderPool* readers = nullptr)
+      : router_(router), auth_(auth), metrics_(metrics), max_in_flight_(max_in_flight), readers_(readers) {}
 
   const Router& router() const { return router_; }
+  ReaderPool* readers() const { return readers_; }
 
   // match.route must be set (404 and 405 are answered by the caller).
   boost::asio::awaitable<Response> dispatch(const Route& route, Request& req);
@@ -29,6 +40,7 @@ class Dispatcher {
   const Authenticator& auth_;
   Metrics& metrics_;
   std::size_t max_in_flight_;
+  ReaderPool* readers_;
 };
 
 }  // namespace daisy::http

@@ -45,8 +45,9 @@ struct Request {
 
 struct Response {
   // Appends the next part of a streamed body to `out`; returns false after the
-  // last part. Called on the I/O thread between writes: each call must do a
-  // bounded amount of work. An exception ends the connection mid-body.
+  // last part. Called between writes (on the I/O thread, or a reader, see
+  // stream_on_readers): each call must do a bounded amount of work. An
+  // exception ends the connection mid-body.
   using Stream = std::function<bool(std::string& out)>;
 
   int status = 200;
@@ -54,6 +55,9 @@ struct Response {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
   Stream stream;  // when set, the body is streamed (chunked) instead of `body`
+  // The stream's parts are made on the reader pool (set by the dispatcher for
+  // routes on the readers); otherwise on the I/O thread.
+  bool stream_on_readers = false;
 
   Response() = default;
   Response(int s, std::string b, std::string_view type = "application/json")

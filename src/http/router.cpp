@@ -71,6 +71,9 @@ void Router::add(Method method, std::string_view pattern, Access access, Handler
   if (std::count_if(segments.begin(), segments.end(), is_param) > static_cast<long>(Request::max_params)) {
     throw std::invalid_argument("pattern has more parameters than Request::max_params");
   }
+  if (options.on_readers && !std::holds_alternative<SyncHandler>(handler)) {
+    throw std::invalid_argument("only a synchronous handler can run on the readers");
+  }
   RoutePattern* target = nullptr;
   for (auto& p : patterns_) {
     if (p.pattern == pattern) target = &p;

@@ -37,7 +37,17 @@ struct RouteOptions {
   // The handler inflates gzip bodies itself. Elsewhere a Content-Encoding
   // other than identity is refused with 415, not read as plain bytes.
   bool gzip = false;
+  // The handler (a SyncHandler) and its streamed body run on the reader pool,
+  // not the I/O thread: for reads whose cost can pass about a millisecond.
+  bool on_readers = false;
 };
+
+// The options of a read that runs on the readers.
+inline RouteOptions heavy_read() {
+  RouteOptions options;
+  options.on_readers = true;
+  return options;
+}
 
 struct Route {
   Method method;

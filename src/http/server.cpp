@@ -658,9 +658,9 @@ asio::awaitable<std::tuple<boost::system::error_code, std::size_t>> Server::Impl
   }
 }
 
-// Writes a streamed body chunk by chunk. The producer runs on this I/O thread
-// between writes, so each call must be short (it is given no more than one
-// chunk's worth of work); the writes in between let other connections run.
+// Writes a streamed body chunk by chunk. The producer runs between writes, on
+// a reader when the route is on the readers, else on this I/O thread; each
+// call must be short (no more than one chunk's worth of work).
 asio::awaitable<bool> Server::Impl::send_stream(Connection& conn, Response& resp, bool raw) {
   std::string chunk;
   std::string size_line;
@@ -688,7 +688,11 @@ asio::awaitable<bool> Server::Impl::send_stream(Connection& conn, Response& resp
     }
     bool more = false;
     try {
-      more = resp.stream(chunk);
+      if (resp.stream_on_readers && dispatcher.readers()) {
+        co_await dispatcher.readers()->run([&] { more = resp.stream(chunk); }, true);
+      } else {
+        more = resp.stream(chunk);
+      }
     } catch (const std::exception& e) {
       spdlog::error("msg=\"stream failed\" error={}", log_value(e.what()));
       co_return false;  // the client sees a truncated body, never a false end

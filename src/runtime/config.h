@@ -19,6 +19,11 @@ struct Config {
   std::size_t max_header_bytes = 16 * 1024;
   std::size_t max_in_flight = 4096;
   std::size_t max_connections = 10'000;
+  // The readers (http/reader_pool.h): threads (0: one per core), queue bound
+  // and longest wait in the queue.
+  unsigned reader_threads = 0;
+  std::size_t reader_queue = 64;
+  unsigned reader_wait_ms = 2000;
   unsigned header_timeout_ms = 10'000;
   unsigned body_timeout_ms = 30'000;
   unsigned idle_timeout_ms = 60'000;

@@ -301,6 +301,14 @@ bool load_app_tokens(Store& store, Authenticator& auth) {
   return true;
 }
 
+http::ReaderPoolSettings reader_settings_of(const Config& config) {
+  http::ReaderPoolSettings settings;
+  settings.threads = config.reader_threads ? config.reader_threads : std::max(1u, std::thread::hardware_concurrency());
+  settings.max_queued = config.reader_queue;
+  settings.max_wait = std::chrono::milliseconds(config.reader_wait_ms);
+  return settings;
+}
+
 RuleLimits rule_limits_of(const Config& config) {
   RuleLimits limits;
   limits.time_budget = std::chrono::milliseconds(config.rule_time_budget_ms);
@@ -439,12 +447,14 @@ int serve(const Config& config) {
   if (!integrations.load(*store)) return 1;
   jobs::JobRunner job_runner(*store, integrations, job_runner_settings_of(config, *store));
   metrics.add_collector([&job_runner](std::string& out) { job_runner.render_metrics(out); });
-  api::ApiContext ctx{*store, auth, &metrics, &forms, &events, &feeds, &integrations, &job_runner};
+  http::ReaderPool readers(reader_settings_of(config));
+  metrics.add_collector([&readers](std::string& out) { readers.render_metrics(out); });
+  api::ApiContext ctx{*store, auth, &metrics, &forms, &events, &feeds, &integrations, &job_runner, &readers};
   http::Router router;
   api::register_routes(router, ctx);
   metrics.set_routes(router.route_labels());
 
-  http::Dispatcher dispatcher(router, auth, metrics, config.max_in_flight);
+  http::Dispatcher dispatcher(router, auth, metrics, config.max_in_flight, &readers);
   http::Server server(*server_config, dispatcher, metrics);
   std::optional<std::uint16_t> port = listen_port(server);
   if (!port) return 1;
@@ -462,6 +472,7 @@ int serve(const Config& config) {
   MemoryReleaser memory;
 
   server.run();
+  readers.stop();
   stop_and_close(cluster, feeds, job_runner, *store);
   return 0;
 }

@@ -124,9 +124,13 @@ class JobStore {
   // already).
   virtual boost::asio::awaitable<Result<bool>> finish_attempt(AttemptOutcome outcome) = 0;
   // Commits file their jobs lazily (SQLite: through an outbox the claims
-  // empty). This files every job acknowledged so far; list_jobs and get_job
-  // see a job once this has run after its commit.
-  virtual boost::asio::awaitable<Status> file_pending_jobs() = 0;
+  // empty). This files the oldest `max_rows` outbox rows (each holds the jobs
+  // of one record) committed so far, and answers how many it filed (0: none
+  // was waiting; always 0 on a backend without an outbox). list_jobs and
+  // get_job see a job once it is filed; a job filed gets a seq above every
+  // job filed before it, so a listing by seq that follows its cursor never
+  // skips one.
+  virtual boost::asio::awaitable<Result<std::size_t>> file_pending_jobs(std::size_t max_rows) = 0;
   virtual Result<std::vector<JobRow>> list_jobs(const JobFilter& filter) = 0;
   // Every job of one record, filed or not, without filing anything (for the
   // reply to a repeated submission).

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <boost/json/parse.hpp>
 
+#include <pthread.h>
+
 #include <stdexcept>
 
 #include "auth/tokens.h"
@@ -198,6 +200,80 @@ TEST_F(DispatcherTest, AsyncHandlers) {
   Response r = dispatch(Method::get, "/async");
   EXPECT_EQ(r.status, 202);
   EXPECT_EQ(metrics_.in_flight.load(), 0);
+}
+
+std::string this_threads_name() {
+  char name[16] = {};
+  pthread_getname_np(pthread_self(), name, sizeof name);
+  return name;
+}
+
+TEST(DispatcherReaders, HeavyReadsRunOnTheReadersAndTheirStreamsToo) {
+  Router router;
+  Authenticator auth;
+  Metrics metrics;
+  router.add(Method::get, "/heavy", Access::public_, SyncHandler([](Request&) {
+               Response r(200, "\"" + this_threads_name() + "\"");
+               r.stream = [](std::string& out) { return out.empty(); };
+               return r;
+             }),
+             heavy_read());
+  router.add(Method::get, "/light", Access::public_,
+             SyncHandler([](Request&) { return Response(200, "\"" + this_threads_name() + "\""); }));
+  ReaderPoolSettings settings;
+  settings.threads = 1;
+  settings.lower_priority = false;
+  ReaderPool readers(settings);
+  Dispatcher dispatcher(router, auth, metrics, 16, &readers);
+  auto run = [&](std::string_view path) {
+    Request req;
+    req.method = Method::get;
+    req.path = path;
+    auto match = router.match(Method::get, path, req);
+    return daisy::test::run_awaitable(dispatcher.dispatch(*match.route, req));
+  };
+  Response heavy = run("/heavy");
+  EXPECT_EQ(heavy.body, "\"daisy-read-0\"");
+  EXPECT_TRUE(heavy.stream_on_readers) << "the server makes the stream's parts on the readers";
+  Response light = run("/light");
+  EXPECT_NE(light.body, "\"daisy-read-0\"") << "cheap reads stay on the calling thread";
+  EXPECT_FALSE(light.stream_on_readers);
+}
+
+TEST(DispatcherReaders, BusyReadersAre503WithRetryAfter) {
+  Router router;
+  Authenticator auth;
+  Metrics metrics;
+  bool ran = false;
+  router.add(Method::get, "/heavy", Access::public_, SyncHandler([&](Request&) {
+               ran = true;
+               return Response(200, "{}");
+             }),
+             heavy_read());
+  ReaderPoolSettings settings;
+  settings.threads = 1;
+  settings.max_queued = 0;  // every admission is refused
+  settings.lower_priority = false;
+  ReaderPool readers(settings);
+  Dispatcher dispatcher(router, auth, metrics, 16, &readers);
+  Request req;
+  req.method = Method::get;
+  req.path = "/heavy";
+  auto match = router.match(Method::get, "/heavy", req);
+  Response r = daisy::test::run_awaitable(dispatcher.dispatch(*match.route, req));
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(type_of(r), "urn:daisy:problem:readers-busy");
+  EXPECT_EQ(header_of(r, "Retry-After"), "1");
+  EXPECT_FALSE(ran);
+  EXPECT_EQ(metrics.in_flight.load(), 0);
+}
+
+TEST(DispatcherReaders, OnlySynchronousHandlersCanBeMarkedHeavy) {
+  Router router;
+  EXPECT_THROW(router.add(Method::get, "/x", Access::public_,
+                          AsyncHandler([](Request&) -> boost::asio::awaitable<Response> { co_return Response(); }),
+                          heavy_read()),
+               std::invalid_argument);
 }
 
 TEST(DispatcherReplies, NotFoundAndMethodNotAllowed) {

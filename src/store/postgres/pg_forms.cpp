@@ -152,7 +152,7 @@ asio::awaitable<Result<SubmitOutcome>> PostgresStore::insert_response(std::share
         " ON CONFLICT (form_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING seq",
         input.id, input.form_id, input.form_version, input.status, input.answers, input.metadata, input.checks,
         input.submitted_at, input.received_at, input.updated_at, input.revision, text_or_null(input.app_id),
-        text_or_null(key), key.empty() ? pg::Param(pg::null) : pg::Param(hash), pg::locks::response_order);
+        text_or_null(key), key.empty() ? pg::Param(pg::null) : pg::Param(hash), pg::locks::seq_order);
     if (!inserted.ok()) return inserted.status();
     if (!inserted.empty()) {
       row->seq = inserted.integer(0, 0);

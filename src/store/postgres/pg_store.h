@@ -107,7 +107,7 @@ class PostgresStore final : public Store {
   boost::asio::awaitable<Status> update_integration(IntegrationRow row) override;
   boost::asio::awaitable<Status> delete_integration(std::string id) override;
   boost::asio::awaitable<Status> insert_jobs(std::vector<JobRow> jobs) override;
-  boost::asio::awaitable<Status> file_pending_jobs() override;
+  boost::asio::awaitable<Result<std::size_t>> file_pending_jobs(std::size_t max_rows) override;
   Result<std::vector<JobRow>> jobs_of_source(std::string_view source_id) override;
   boost::asio::awaitable<Result<std::vector<JobRow>>> claim_jobs(std::int64_t now_ms, std::int64_t lease_ms,
                                                                  std::size_t limit) override;

@@ -273,7 +273,7 @@ asio::awaitable<Status> SqliteStore::update_integration(IntegrationRow row) {
 }
 
 asio::awaitable<Status> SqliteStore::delete_integration(std::string id) {
-  if (Status s = co_await file_pending_jobs(); !s.is_ok()) co_return s;
+  if (Status s = co_await file_all_pending_jobs(); !s.is_ok()) co_return s;
   sqlite::GroupWriter::Work work = [id = std::move(id)](Connection& db) {
     auto del = db.prepare("DELETE FROM integrations WHERE id = ?");
     del.bind(1, id);
@@ -390,7 +390,7 @@ asio::awaitable<Result<bool>> SqliteStore::finish_attempt(AttemptOutcome o) {
   co_return *recorded;
 }
 
-asio::awaitable<Status> SqliteStore::file_pending_jobs() {
+asio::awaitable<Result<std::size_t>> SqliteStore::file_pending_jobs(std::size_t max_rows) {
   // Up to the last row committed now, so that a steady stream of new rows
   // cannot keep the caller waiting; in slices, so that the writes of the
   // request path go between them.
@@ -402,19 +402,38 @@ asio::awaitable<Status> SqliteStore::file_pending_jobs() {
     if (rc != SQLITE_ROW) co_return sqlite::status_of(rc, *db);
     through = last.integer(0);
   }
-  if (through == 0) co_return Status::ok();
+  std::size_t total = 0;
+  if (through == 0) co_return total;
   constexpr std::size_t slice = 4096;
-  for (;;) {
+  while (total < max_rows) {
+    std::size_t want = std::min(slice, max_rows - total);
     auto filed = std::make_shared<std::size_t>(0);
-    sqlite::GroupWriter::Work work = [filed, through](Connection& db) {
-      auto rows = sqlite::file_outbox_rows(db, slice, through);
+    sqlite::GroupWriter::Work work = [filed, through, want](Connection& db) {
+      auto rows = sqlite::file_outbox_rows(db, want, through);
       if (!rows.is_ok()) return rows.status();
       *filed = rows.value();
       return Status::ok();
     };
     if (Status s = co_await write(std::move(work)); !s.is_ok()) co_return s;
-    if (*filed < slice) co_return Status::ok();
+    total += *filed;
+    if (*filed < want) break;
   }
+  co_return total;
+}
+
+asio::awaitable<Status> SqliteStore::file_all_pending_jobs() {
+  auto filed = co_await file_pending_jobs(std::numeric_limits<std::size_t>::max());
+  co_return filed.is_ok() ? Status::ok() : filed.status();
+}
+
+asio::awaitable<Status> SqliteStore::file_job(const std::string& id) {
+  bool filed = false;
+  {
+    auto db = reader();
+    filed = find_job(*db, id).is_ok();
+  }
+  if (filed) co_return Status::ok();
+  co_return co_await file_all_pending_jobs();
 }
 
 Result<std::vector<JobRow>> SqliteStore::jobs_of_source(std::string_view source_id) {
@@ -434,14 +453,24 @@ Result<std::vector<JobRow>> SqliteStore::jobs_of_source(std::string_view source_
 }
 
 Result<std::vector<JobRow>> SqliteStore::list_jobs(const JobFilter& f) {
+  // Only the filters given become conditions, so the planner can take the
+  // index that starts with one (jobs_by_status, _by_integration, _by_source):
+  // with "?2 = '' OR status = ?2" it walked every job after the cursor.
+  std::string sql = std::string("SELECT ") + job_columns + " FROM jobs WHERE seq > ?";
+  std::vector<const std::string*> values;
+  for (auto [column, value] : {std::pair{"status", &f.status}, std::pair{"integration_id", &f.integration_id},
+                               std::pair{"source_id", &f.source_id}}) {
+    if (value->empty()) continue;
+    values.push_back(value);
+    sql += std::string(" AND ") + column + " = ?";
+  }
+  sql += " ORDER BY seq LIMIT ?";
   auto db = reader();
-  static const std::string sql = std::string("SELECT ") + job_columns +
-                                 " FROM jobs WHERE seq > ?1 AND (?2 = '' OR status = ?2)"
-                                 " AND (?3 = '' OR integration_id = ?3) AND (?4 = '' OR source_id = ?4)"
-                                 " ORDER BY seq LIMIT ?5";
-  auto stmt = db->prepare(sql.c_str());
-  stmt.bind(1, f.after_seq).bind(2, f.status).bind(3, f.integration_id).bind(4, f.source_id);
-  stmt.bind(5, static_cast<std::int64_t>(f.limit));
+  auto stmt = db->prepare_text(sql);
+  int index = 1;
+  stmt.bind(index++, f.after_seq);
+  for (const std::string* v : values) stmt.bind(index++, *v);
+  stmt.bind(index, static_cast<std::int64_t>(f.limit));
   std::vector<JobRow> out;
   int rc;
   while ((rc = stmt.step()) == SQLITE_ROW) out.push_back(read_job(stmt));
@@ -490,7 +519,7 @@ Result<std::vector<std::pair<std::string, std::int64_t>>> SqliteStore::count_ope
 }
 
 asio::awaitable<Result<JobRow>> SqliteStore::retry_job(std::string id, std::int64_t now_ms) {
-  if (Status s = co_await file_pending_jobs(); !s.is_ok()) co_return s;
+  if (Status s = co_await file_job(id); !s.is_ok()) co_return s;
   auto job = std::make_shared<JobRow>();
   sqlite::GroupWriter::Work work = [id = std::move(id), now_ms, job](Connection& db) {
     return transition(db, id, job_states_retryable, "pending", now_ms, *job);
@@ -501,7 +530,7 @@ asio::awaitable<Result<JobRow>> SqliteStore::retry_job(std::string id, std::int6
 }
 
 asio::awaitable<Result<JobRow>> SqliteStore::cancel_job(std::string id) {
-  if (Status s = co_await file_pending_jobs(); !s.is_ok()) co_return s;
+  if (Status s = co_await file_job(id); !s.is_ok()) co_return s;
   auto job = std::make_shared<JobRow>();
   sqlite::GroupWriter::Work work = [id = std::move(id), job](Connection& db) {
     return transition(db, id, job_states_cancellable, "cancelled", 0, *job);

@@ -99,7 +99,7 @@ class SqliteStore final : public Store {
   boost::asio::awaitable<Status> update_integration(IntegrationRow row) override;
   boost::asio::awaitable<Status> delete_integration(std::string id) override;
   boost::asio::awaitable<Status> insert_jobs(std::vector<JobRow> jobs) override;
-  boost::asio::awaitable<Status> file_pending_jobs() override;
+  boost::asio::awaitable<Result<std::size_t>> file_pending_jobs(std::size_t max_rows) override;
   Result<std::vector<JobRow>> jobs_of_source(std::string_view source_id) override;
   boost::asio::awaitable<Result<std::vector<JobRow>>> claim_jobs(std::int64_t now_ms, std::int64_t lease_ms,
                                                                  std::size_t limit) override;
@@ -134,6 +134,10 @@ class SqliteStore final : public Store {
   ReaderLease reader();
   // Makes every commit so far durable (on the group writer's sync thread).
   bool sync_wal();
+  // Files every job waiting in the outbox; file_job only when the job `id` is
+  // not filed already (a backlog of a million takes seconds to file).
+  boost::asio::awaitable<Status> file_all_pending_jobs();
+  boost::asio::awaitable<Status> file_job(const std::string& id);
   // Runs work on the writer and resumes the caller after the commit.
   boost::asio::awaitable<Status> write(sqlite::GroupWriter::Work work,
                                        sqlite::GroupWriter::AfterCommit after_commit = {});
