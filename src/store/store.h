@@ -15,8 +15,9 @@
 //   committed durably; the caller's coroutine resumes on its own executor.
 //   Concurrent writes may share one transaction (group commit); each write
 //   succeeds or fails on its own.
-// - Reads are synchronous, indexed and bounded by a limit, so they are cheap
-//   enough to run on an I/O thread.
+// - Reads are synchronous, indexed and bounded by a limit. The API runs the
+//   ones whose cost depends on the data (listings, queries, exports) on the
+//   readers (http/reader_pool.h), point reads on the I/O threads.
 // - Status::unavailable means "try again later" (answered as 503).
 
 #include <vector>
