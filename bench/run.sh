@@ -315,6 +315,25 @@ for round in $(seq 1 "$ROUNDS"); do
   CONNECTIONS="$SESSION_LATENCY_CONNECTIONS" DAISY_TOKEN="$ADMIN_TOKEN" DAISY_SESSIONS="$EVENT_SESSIONS" \
     run_wrk session_latency "http://127.0.0.1:$SESSION_PORT" -s "$ROOT/bench/session.lua"
 done
+# Collection beside heavy reads: single events sent to this server (its 10M
+# events) alone, then while 4 clients run the heaviest event queries in a
+# loop (bench/heavy_read.lua). The queries run on the readers at nice 10.
+SESSION_APP_TOKEN="$(admin_post "$SESSION_PORT" "/v1/apps/$SESSION_APP/token" '' | json_field token)"
+: > "$WORK/rounds-ingest_alone"
+: > "$WORK/rounds-ingest_heavy"
+: > "$WORK/heavy-rates"
+for round in $(seq 1 "$ROUNDS"); do
+  DAISY_TOKEN="$SESSION_APP_TOKEN" run_wrk ingest_alone "http://127.0.0.1:$SESSION_PORT" -s "$ROOT/bench/event.lua"
+  DAISY_TOKEN="$ADMIN_TOKEN" DAISY_SESSIONS="$EVENT_SESSIONS" wrk -t1 -c4 -d"$((DURATION + 2))s" --timeout 5s \
+    -s "$ROOT/bench/heavy_read.lua" "http://127.0.0.1:$SESSION_PORT" > "$WORK/heavy-$round.txt" &
+  heavy_pid=$!
+  sleep 1  # the queries are under way before the ingestion starts
+  DAISY_TOKEN="$SESSION_APP_TOKEN" run_wrk ingest_heavy "http://127.0.0.1:$SESSION_PORT" -s "$ROOT/bench/event.lua"
+  wait "$heavy_pid"
+  awk '/^Requests\/sec:/ {print $2}' "$WORK/heavy-$round.txt" >> "$WORK/heavy-rates"
+done
+HEAVY_REFUSED="$(curl -s "http://127.0.0.1:$SESSION_PORT/metrics" |
+  awk '$1 ~ /^daisy_reader_refused_total/ {n += $2} END {print n + 0}')"
 stop_daisy "$DAISY_PID"
 rm -rf "$SESSION_DIR"
 
@@ -419,6 +438,52 @@ sqlite3 -csv "$EXPORT_DIR/daisy.db" \
 t3="$(date +%s.%N)"
 export_s="$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}')"
 sqlite_s="$(awk -v a="$t2" -v b="$t3" 'BEGIN {printf "%.2f", b - a}')"
+
+# --- job listings over a million waiting jobs --------------------------------------
+# Seeded straight into the database: 1M pending jobs due in 2100 (the runner
+# leaves them), filed in `jobs`; then the same million again waiting in the
+# outbox (as a burst of submissions leaves them), whose first listing files
+# only what its page needs.
+JOBS_PORT="$(free_port)"
+JOBS_DIR="$WORK/jobs-data"
+JOB_ROWS="${JOB_ROWS:-1000000}"
+start_daisy "$JOBS_DIR" "$JOBS_PORT"
+stop_daisy "$DAISY_PID"
+sqlite3 "$JOBS_DIR/daisy.db" <<SQL
+PRAGMA journal_mode=WAL;
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $JOB_ROWS)
+INSERT INTO jobs (id, integration_id, source_id, type, payload, status, attempts, due_ms, created_at, updated_at)
+SELECT printf('01900000-0000-7000-9000-%012d', i), 'int-' || (i % 10), printf('src-%d', i), 'event.created',
+       '{"n":1}', 'pending', 0, 4102444800000, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z'
+FROM n;
+SQL
+start_daisy "$JOBS_DIR" "$JOBS_PORT"
+JOBS_BASE="http://127.0.0.1:$JOBS_PORT"
+DEEP_JOB="$(printf '01900000-0000-7000-9000-%012d' $((JOB_ROWS * 9 / 10)))"
+declare -A JOBS_QUERY=([jobs_first]="/v1/jobs?limit=50" [jobs_deep]="/v1/jobs?limit=50&after=$DEEP_JOB"
+  [jobs_integration]="/v1/jobs?limit=50&integration_id=int-7" [jobs_rare]="/v1/jobs?limit=50&status=dead")
+JOBS_KEYS=(jobs_first jobs_deep jobs_integration jobs_rare)
+for key in "${JOBS_KEYS[@]}"; do
+  : > "$WORK/rounds-$key"
+  CONNECTIONS=4 run_wrk "$key" "$JOBS_BASE${JOBS_QUERY[$key]}" -H "Authorization: Bearer $ADMIN_TOKEN"
+done
+stop_daisy "$DAISY_PID"
+sqlite3 "$JOBS_DIR/daisy.db" <<SQL
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $JOB_ROWS)
+INSERT INTO job_outbox (job_count, type, source_id, jobs, created_at, revision, payload)
+SELECT 1, 'event.created', printf('src-o-%d', i),
+       printf('01900000-0000-7000-a000-%012d int-%d 4102444800000', i, i % 10) || char(10),
+       '2026-01-01T00:00:00.000Z', 0, '{"n":1}'
+FROM n;
+SQL
+start_daisy "$JOBS_DIR" "$JOBS_PORT"
+# The filed million first: the listing must reach the outbox's, so it pages from the last filed job.
+LAST_FILED="$(printf '01900000-0000-7000-9000-%012d' "$JOB_ROWS")"
+outbox_first_ms="$(curl -s -o "$WORK/jobs-outbox.json" -w '%{time_total}' -H "Authorization: Bearer $ADMIN_TOKEN" \
+  "$JOBS_BASE/v1/jobs?limit=50&after=$LAST_FILED" | awk '{printf "%.1f", $1 * 1000}')"
+outbox_listed="$(grep -o '"id":"01900000-0000-7000-a000' "$WORK/jobs-outbox.json" | wc -l)"
+stop_daisy "$DAISY_PID"
+rm -rf "$JOBS_DIR" "$WORK/jobs-outbox.json"
 
 # --- the report -------------------------------------------------------------------
 row() {  # key [reference rate]
@@ -533,6 +598,38 @@ row() {  # key [reference rate]
   echo "time spent queued behind the 31 other connections of an I/O thread; the 8-connection row is the query's latency."
   echo "The events are seeded straight into SQLite (in ${seed_s} s) through the server's own schema and indexes;"
   echo "sessions are interleaved in time, so one session's events lie far apart in the table."
+  echo
+  echo "### Collection beside heavy reads"
+  echo
+  echo "| scenario | events/s | p50 | p99 | ratio to alone | goal |"
+  echo "|---|---|---|---|---|---|"
+  read -r irate ip50 ip99 <<< "$(median ingest_alone)"
+  printf '| POST /v1/events, one per request, %s connections, into these %s events | %.0f | %s | %s | 1.00 | - |\n' \
+    "$CONNECTIONS" "$EVENT_ROWS" "$irate" "$ip50" "$ip99"
+  read -r hrate hp50 hp99 <<< "$(median ingest_heavy)"
+  printf '| the same while 4 clients run the heaviest event queries in a loop | %.0f | %s | %s | %.2f | >= 0.50, p99 < 10 ms |\n' \
+    "$hrate" "$hp50" "$hp99" "$(awk -v a="$hrate" -v b="$irate" 'BEGIN {print a / b}')"
+  echo
+  echo "- The queries (\`DAISY_TOKEN=<admin> DAISY_SESSIONS=$EVENT_SESSIONS wrk -t1 -c4 --timeout 5s -s bench/heavy_read.lua\`),"
+  echo "  in turn: a name that matches none of the events (it reads until its 2 s budget, then 503), a whole category,"
+  echo "  a one-hour window (3.6M events) and one session, 1000 events a page. They completed"
+  echo "  $(tr '\n' ' ' < "$WORK/heavy-rates")queries/s in the rounds; the readers refused ${HEAVY_REFUSED:-unknown} (503 readers-busy)."
+  echo "- Ingestion: the \`event\` command above, against this server. Per round (req/s p50 p99): alone"
+  echo "  $(tr '\n' ';' < "$WORK/rounds-ingest_alone" | sed 's/;$//; s/;/; /g'); beside the queries"
+  echo "  $(tr '\n' ';' < "$WORK/rounds-ingest_heavy" | sed 's/;$//; s/;/; /g')."
+  echo
+  echo "## Job listings over $JOB_ROWS waiting jobs"
+  echo
+  echo "| listing | req/s | p50 | p99 | goal |"
+  echo "|---|---|---|---|---|"
+  for key in "${JOBS_KEYS[@]}"; do
+    read -r jrate jp50 jp99 <<< "$(median "$key")"
+    printf '| GET %s | %.0f | %s | %s | milliseconds |\n' "${JOBS_QUERY[$key]/$DEEP_JOB/<job 90% in>}" "$jrate" "$jp50" "$jp99"
+  done
+  echo
+  echo "- $JOB_ROWS pending jobs (10 integrations) seeded in \`jobs\`; 4 connections, one ${DURATION} s round each."
+  printf -- '- With another %s jobs waiting in the outbox (not filed yet), the first page after the filed ones took %s ms\n' "$JOB_ROWS" "$outbox_first_ms"
+  echo "  (one request; it filed only what its page needed and listed $outbox_listed of them)."
   echo
   echo "Per-round figures (req/s p50 p99):"
   echo
