@@ -28,7 +28,21 @@ void ClusterSync::mark_current() {
   for (const auto& [kind, version] : versions.value()) seen_[kind] = version;
 }
 
+void ClusterSync::keep_node_claim() {
+  Status kept = store_.keep_node_claim();
+  if (kept.is_ok()) {
+    if (!claim_ok_) spdlog::warn("msg=\"node id claimed again\"");
+    claim_ok_ = true;
+    return;
+  }
+  if (claim_ok_ || kept.code() == Status::Code::conflict) {
+    spdlog::error("msg=\"node id claim lost\" error={}", log_value(kept.message()));
+  }
+  claim_ok_ = false;
+}
+
 void ClusterSync::poll() {
+  keep_node_claim();
   auto versions = store_.change_versions();
   if (!versions.is_ok()) {
     spdlog::debug("msg=\"cannot read change versions\" error={}", log_value(versions.status().message()));

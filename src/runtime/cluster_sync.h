@@ -3,7 +3,8 @@
 // integrations, providers and the search index) current with the changes
 // made through other nodes sharing its database: it polls the store's change
 // versions (ClusterStore::change_versions) and reloads each kind whose version
-// moved. A store that one process owns alone reports no versions, and then
+// moved. Each poll also keeps this node's id claimed (a PostgreSQL restart
+// ends the session that held it). A store that one process owns alone reports no versions, and then
 // this does nothing.
 //
 // Threads: one of its own; the reloads run on it and must be thread-safe
@@ -47,11 +48,15 @@ class ClusterSync {
 
  private:
   const Reload* reload_for(const std::string& kind) const;
+  // Keeps this node's id claimed (ClusterStore::keep_node_claim); logs when
+  // the claim is lost and when it is taken again.
+  void keep_node_claim();
 
   ClusterStore& store_;
   std::chrono::milliseconds interval_;
   std::vector<std::pair<std::string, Reload>> reloads_;
   std::map<std::string, std::int64_t> seen_;  // kind -> version reloaded
+  bool claim_ok_ = true;                      // as of the last poll
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;

@@ -24,6 +24,12 @@ class ClusterStore {
   // sharing the store, for as long as it runs; conflict when a live process
   // holds it already (a data dir shared or copied).
   virtual Status claim_node() { return Status::ok(); }
+  // Called every poll: keeps the claim while the process runs. A claim that
+  // lived in a database session (PostgreSQL's advisory lock) ends with it
+  // when the server restarts; it is then taken again, so that a duplicate
+  // node started later is refused. conflict when another process took the
+  // id in between; unavailable while the database does not answer.
+  virtual Status keep_node_claim() { return Status::ok(); }
   // Nodes keep some state in memory (app tokens, forms, event types,
   // integrations, providers, the search index); every change of such state
   // bumps a version per kind ("apps", "forms", "event_types",

@@ -273,6 +273,26 @@ TEST_F(ClusterTest, ASecondProcessWithTheSameNodeIdRefusesToStart) {
   EXPECT_TRUE(a.start()) << a.start_error();
 }
 
+// A PostgreSQL restart ends the session that held a node's id; the node takes
+// it again (within a poll), so a duplicate started after that is refused.
+TEST_F(ClusterTest, ANodeTakesItsIdAgainAfterAPostgresRestart) {
+  DaisyProcess& a = node();
+  ASSERT_TRUE(pg_->stop());
+  EXPECT_TRUE(eventually([&] { return a.get("/readyz").status == 503; }, 10s));
+  ASSERT_TRUE(pg_->restart());
+  ASSERT_TRUE(eventually([&] { return a.get("/readyz").status == 200; }, 20s));
+  ASSERT_TRUE(a.wait_for_err("node id claimed again", 10s)) << a.err_tail();
+  std::string copy = a.data_dir() + "-copy";
+  std::filesystem::create_directories(copy);
+  std::filesystem::copy_file(a.data_dir() + "/node-id", copy + "/node-id");
+  RunResult second = run_daisy({"serve", "--listen", "127.0.0.1:0", "--data-dir", copy, "--db", database_,
+                                "--admin-token", std::string(kAdminToken)},
+                               30s);
+  std::filesystem::remove_all(copy);
+  EXPECT_TRUE(second.status.exited && second.status.code != 0) << second.status.describe();
+  EXPECT_NE(second.err.find("another running node has this node id"), std::string::npos) << second.err;
+}
+
 // Changes made through one node reach the other's memory within seconds: a
 // form's new constraint, an event type's new schema, a deleted app's token.
 TEST_F(ClusterTest, ChangesThroughOneNodeReachTheOtherWithinSeconds) {

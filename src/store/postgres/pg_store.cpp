@@ -147,6 +147,15 @@ Status PostgresStore::claim_node() {
   return Status::ok();
 }
 
+// The lock is the session's: a restarted server (or a dropped connection)
+// took it away, and it is taken again on a new connection.
+Status PostgresStore::keep_node_claim() {
+  if (node_lock_ && node_lock_->exec("SELECT 1").ok()) return Status::ok();
+  if (node_lock_ && !node_lock_->broken()) return Status::unavailable("the node id's connection failed a query");
+  node_lock_.reset();
+  return claim_node();
+}
+
 Result<std::optional<std::string>> PostgresStore::get_setting(std::string_view key) {
   return read([&](Connection& db) -> Result<std::optional<std::string>> {
     Rows r = db.query("SELECT value FROM settings WHERE key = $1", key);

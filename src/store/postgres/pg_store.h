@@ -40,6 +40,7 @@ class PostgresStore final : public Store {
 
   Result<std::vector<int>> migrate() override;
   Status claim_node() override;
+  Status keep_node_claim() override;
   bool ready() override;
   std::uint64_t request_writes() override {
     return writes_.load(std::memory_order_relaxed) - runner_writes_.load(std::memory_order_relaxed);
