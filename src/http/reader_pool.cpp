@@ -110,11 +110,13 @@ void ReaderPool::render_metrics(std::string& out) const {
   out += "daisy_reader_queued " + std::to_string(queued) + "\n";
   out += "# HELP daisy_reader_busy Reader threads running a read now.\n# TYPE daisy_reader_busy gauge\n";
   out += "daisy_reader_busy " + std::to_string(busy_.load(std::memory_order_relaxed)) + "\n";
-  out += "# HELP daisy_reader_runs_total Heavy reads (and parts of streamed replies) run by the readers.\n"
-         "# TYPE daisy_reader_runs_total counter\n";
+  out +=
+      "# HELP daisy_reader_runs_total Heavy reads (and parts of streamed replies) run by the readers.\n"
+      "# TYPE daisy_reader_runs_total counter\n";
   out += "daisy_reader_runs_total " + std::to_string(ran_.load(std::memory_order_relaxed)) + "\n";
-  out += "# HELP daisy_reader_refused_total Heavy reads answered 503 without running.\n"
-         "# TYPE daisy_reader_refused_total counter\n";
+  out +=
+      "# HELP daisy_reader_refused_total Heavy reads answered 503 without running.\n"
+      "# TYPE daisy_reader_refused_total counter\n";
   out += "daisy_reader_refused_total{reason=\"queue_full\"} " +
          std::to_string(refused_full_.load(std::memory_order_relaxed)) + "\n";
   out += "daisy_reader_refused_total{reason=\"waited_too_long\"} " +

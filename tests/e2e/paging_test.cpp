@@ -63,8 +63,8 @@ class Follower {
  private:
   const DaisyProcess& server_;
   std::string path_;
-  std::string cursor_;              // the last next_cursor given
-  std::vector<std::string> tail_;   // what the last round listed after it
+  std::string cursor_;             // the last next_cursor given
+  std::vector<std::string> tail_;  // what the last round listed after it
   std::vector<std::string> seen_;
 };
 
@@ -92,8 +92,8 @@ TEST_F(PagingTest, FollowersOfJobsAndResponsesSeeEveryItemOnceWhileWritesContinu
   std::string form_id = create_form_id(s, J(R"({"title":"t","questions":[{"key":"n","type":"integer"}]})"));
   for (const std::string& source : {R"({"app_id":")" + app.id + R"("})", R"({"form_id":")" + form_id + R"("})"}) {
     HttpResponse r = s.request("POST", "/v1/integrations", admin_json(),
-                               R"({"name":"hook","type":"webhook","source":)" + source +
-                                   R"(,"config":{"url":")" + receiver.url("/hook") + R"("}})");
+                               R"({"name":"hook","type":"webhook","source":)" + source + R"(,"config":{"url":")" +
+                                   receiver.url("/hook") + R"("}})");
     ASSERT_EQ(r.status, 201) << r.summary();
   }
 
@@ -162,9 +162,7 @@ TEST_F(PagingTest, FollowersOfJobsAndResponsesSeeEveryItemOnceWhileWritesContinu
 // counts them); cheap ones and writes stay on the I/O threads.
 TEST_F(PagingTest, HeavyReadsRunOnTheReaders) {
   DaisyProcess& s = *server_;
-  auto runs = [&] {
-    return metric_value(s.get("/metrics").body, "daisy_reader_runs_total").value_or(-1);
-  };
+  auto runs = [&] { return metric_value(s.get("/metrics").body, "daisy_reader_runs_total").value_or(-1); };
   double before = runs();
   ASSERT_GE(before, 0) << "no daisy_reader_runs_total in /metrics";
   EXPECT_EQ(s.get("/healthz").status, 200);
