@@ -351,3 +351,31 @@ TEST(ConnectionDeadline, InterruptsAQueryPastItsDeadlineAndIsClearedAfter) {
 }
 
 }  // namespace
+
+namespace {
+
+// The plan SQLite chooses for a query, its detail lines joined.
+std::string query_plan(daisy::sqlite::Connection& db, const std::string& sql) {
+  auto stmt = db.prepare_text("EXPLAIN QUERY PLAN " + sql);
+  std::string plan;
+  while (stmt.step() == SQLITE_ROW) plan += stmt.text(3) + "\n";
+  return plan;
+}
+
+// A repeated submission lists the jobs of its record that still wait in the
+// outbox, and job listings filter by status, integration or record: with a
+// million jobs waiting, each must seek an index, never scan.
+TEST_F(SqliteStoreTest, JobReadsSeekTheirIndexes) {
+  daisy::sqlite::Connection db(path_, daisy::sqlite::Connection::Mode::read_only);
+  EXPECT_NE(query_plan(db, "SELECT seq FROM job_outbox WHERE source_id = 'r'").find("job_outbox_by_source"),
+            std::string::npos);
+  for (auto [column, index] :
+       {std::pair{"status", "jobs_by_status"}, std::pair{"integration_id", "jobs_by_integration"},
+        std::pair{"source_id", "jobs_by_source"}}) {
+    std::string plan =
+        query_plan(db, std::string("SELECT id FROM jobs WHERE seq > 0 AND ") + column + " = 'x' ORDER BY seq LIMIT 50");
+    EXPECT_NE(plan.find(index), std::string::npos) << column << ":\n" << plan;
+  }
+}
+
+}  // namespace
