@@ -6,6 +6,7 @@
 #include "api/replies.h"
 #include "api/routes.h"
 #include "domain/json_fields.h"
+#include "http/dispatcher.h"
 #include "http/json_body.h"
 #include "jobs/kinds/kind_registry.h"
 #include "jobs/kinds/webhook_signature.h"
@@ -172,7 +173,9 @@ std::optional<std::int64_t> read_time(const json::object& body, std::string_view
   return ns;
 }
 
-Response replay_refusal_reply(const jobs::ReplayRefusal& refusal, const std::string& id) {
+// `refused`: why the readers refused a page, for Kind::busy.
+Response replay_refusal_reply(const jobs::ReplayRefusal& refusal, const std::string& id,
+                              http::ReaderPool::Outcome refused) {
   using Kind = jobs::ReplayRefusal::Kind;
   switch (refusal.kind) {
     case Kind::not_found:
@@ -182,6 +185,8 @@ Response replay_refusal_reply(const jobs::ReplayRefusal& refusal, const std::str
     case Kind::too_many:
       return http::validation_problem({{"since", "the range holds more than " + std::to_string(jobs::max_replay_jobs) +
                                                      " records: replay it in smaller ranges"}});
+    case Kind::busy:
+      return http::readers_busy_reply(refused);
     case Kind::store_failed:
       break;
   }
@@ -200,10 +205,14 @@ boost::asio::awaitable<Response> replay(ApiContext& ctx, Request& req) {
   if (since && until && *until <= *since) errors.push_back({"until", "must be after since"});
   if (!errors.empty()) co_return http::validation_problem(std::move(errors));
   std::string id = req.param(0);
-  jobs::ReplayServices services{ctx.store, ctx.store, ctx.store, *ctx.integrations, ctx.job_runner};
+  jobs::ReplayServices services{ctx.store, ctx.store, ctx.store, *ctx.integrations, ctx.job_runner, {}};
+  http::ReaderPool::Outcome refused = http::ReaderPool::Outcome::ran;
+  services.run_read = runner_on(ctx.readers, &refused);
   jobs::ReplayRange range{id, *since, *until};
   jobs::ReplayOutcome outcome = co_await jobs::replay(services, std::move(range));
-  if (auto* refusal = std::get_if<jobs::ReplayRefusal>(&outcome)) co_return replay_refusal_reply(*refusal, id);
+  if (auto* refusal = std::get_if<jobs::ReplayRefusal>(&outcome)) {
+    co_return replay_refusal_reply(*refusal, id, refused);
+  }
   co_return json_reply(202, json::object{{"integration_id", id}, {"jobs", std::get<jobs::Replayed>(outcome).jobs}});
 }
 

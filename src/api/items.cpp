@@ -142,7 +142,7 @@ boost::asio::awaitable<Response> list_items(ApiContext& ctx, Request& req) {
   std::vector<FieldError> errors;
   feeds::ItemQuery query = item_query(ctx, req, std::get<Page>(page), errors);
   if (!errors.empty()) co_return http::validation_problem(std::move(errors), "Invalid query parameter.");
-  auto listing = co_await feeds::list_items(*ctx.feeds, ctx.store, std::move(query));
+  auto listing = co_await feeds::list_items(*ctx.feeds, ctx.store, std::move(query), runner_on(ctx.readers));
   if (!listing.is_ok()) co_return store_failure(listing.status(), "items");
   co_return Response(200, listing_body(listing.value()));
 }

@@ -100,4 +100,13 @@ void append_actions(std::string& json_object, const std::vector<jobs::TriggeredA
   json_object += "]}";
 }
 
+ReadRunner runner_on(http::ReaderPool* readers, http::ReaderPool::Outcome* refused) {
+  if (!readers) return {};
+  return [readers, refused](std::function<void()> read) -> boost::asio::awaitable<bool> {
+    auto outcome = co_await readers->run(std::move(read));
+    if (outcome != http::ReaderPool::Outcome::ran && refused) *refused = outcome;
+    co_return outcome == http::ReaderPool::Outcome::ran;
+  };
+}
+
 }  // namespace daisy::api

@@ -8,10 +8,12 @@
 #include <variant>
 
 #include "http/problem.h"
+#include "http/reader_pool.h"
 #include "http/request.h"
 #include "jobs/integration_registry.h"
 #include "store/page.h"
 #include "store/status.h"
+#include "util/read_runner.h"
 
 namespace daisy::api {
 
@@ -33,5 +35,10 @@ boost::json::object page_body(boost::json::array items, const Page& page, std::s
 // Adds "actions": [{"integration_id", "job_id", "mode", "status"}, ...] to
 // a JSON object's text (the submit replies list what a write triggered).
 void append_actions(std::string& json_object, const std::vector<jobs::TriggeredAction>& actions);
+
+// A ReadRunner on these readers (empty without them), for operations below
+// the API that read in pages (replays, item listings); `refused`, when
+// given, receives why the readers refused a read.
+ReadRunner runner_on(http::ReaderPool* readers, http::ReaderPool::Outcome* refused = nullptr);
 
 }  // namespace daisy::api

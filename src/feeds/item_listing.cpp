@@ -111,12 +111,19 @@ Status scan_items(FeedStore& store, const ItemQuery& query, ItemListing& listing
 
 }  // namespace
 
-asio::awaitable<Result<ItemListing>> list_items(FeedService& feeds, FeedStore& store, ItemQuery query) {
+asio::awaitable<Result<ItemListing>> list_items(FeedService& feeds, FeedStore& store, ItemQuery query,
+                                                ReadRunner run_read) {
   ItemListing listing;
   listing.providers.reserve(query.providers.size());
   for (const auto& v : query.providers) listing.providers.push_back({v.definition.name, "stale", {}, v.last_sync_at});
   if (query.fresh) co_await pull_fresh(feeds, query.providers, listing.providers);
-  Status scanned = scan_items(store, query, listing);
+  Status scanned = Status::ok();
+  if (!run_read) {
+    scanned = scan_items(store, query, listing);
+  } else {
+    bool ran = co_await run_read([&] { scanned = scan_items(store, query, listing); });
+    if (!ran) co_return Status::unavailable("too many heavy reads are waiting for a reader; retry shortly");
+  }
   if (!scanned.is_ok()) co_return scanned;
   co_return std::move(listing);
 }

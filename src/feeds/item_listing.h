@@ -15,6 +15,7 @@
 #include "feeds/feed_service.h"
 #include "store/feed_store.h"
 #include "store/status.h"
+#include "util/read_runner.h"
 
 namespace daisy::feeds {
 
@@ -62,9 +63,11 @@ struct ItemListing {
 };
 
 // The items the query asks for, or the Status of the store when it fails
-// (after any fresh pulls). Runs on the caller's executor; the fresh pulls run
-// on the feeds' thread.
-boost::asio::awaitable<Result<ItemListing>> list_items(FeedService& feeds, FeedStore& store, ItemQuery query);
+// (after any fresh pulls; unavailable when run_read refused the scan). Runs
+// on the caller's executor; the fresh pulls run on the feeds' thread, the
+// scan of the stored items through run_read (when empty, on the caller's).
+boost::asio::awaitable<Result<ItemListing>> list_items(FeedService& feeds, FeedStore& store, ItemQuery query,
+                                                       ReadRunner run_read = {});
 
 // Where the listing a next_cursor came from goes on, among the same providers;
 // nullopt when the cursor names none of them.

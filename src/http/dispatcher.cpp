@@ -62,6 +62,8 @@ std::optional<Response> check_content_encoding(const Route& route, const Request
                  {{"Content-Encoding", "is not accepted here"}});
 }
 
+}  // namespace
+
 Response readers_busy_reply(ReaderPool::Outcome outcome) {
   Response r = problem(503, "readers-busy",
                        outcome == ReaderPool::Outcome::queue_full
@@ -70,8 +72,6 @@ Response readers_busy_reply(ReaderPool::Outcome outcome) {
   r.headers.emplace_back("Retry-After", "1");
   return r;
 }
-
-}  // namespace
 
 boost::asio::awaitable<Response> respond_on_readers(ReaderPool* readers, std::function<Response()> read) {
   if (!readers) co_return read();

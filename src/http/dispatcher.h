@@ -18,6 +18,8 @@ namespace daisy::http {
 // 503 + Retry-After when the readers are busy. A streamed reply's parts are
 // then made on the readers too.
 boost::asio::awaitable<Response> respond_on_readers(ReaderPool* readers, std::function<Response()> read);
+// The 503 readers-busy reply (with Retry-After) of a read the readers refused.
+Response readers_busy_reply(ReaderPool::Outcome outcome);
 
 class Dispatcher {
  public:

@@ -29,19 +29,30 @@ ReplayRefusal store_failed(Status status, std::string what) {
   return {ReplayRefusal::Kind::store_failed, std::move(status), std::move(what)};
 }
 
+// Runs one page's read through services.run_read, or here between yields.
+boost::asio::awaitable<bool> read_page(const ReplayServices& services, std::function<void()> read) {
+  if (services.run_read) co_return co_await services.run_read(std::move(read));
+  auto executor = co_await boost::asio::this_coro::executor;
+  co_await boost::asio::post(executor, boost::asio::use_awaitable);
+  read();
+  co_return true;
+}
+
 // The jobs of a form's responses in the range, appended to jobs; a refusal
 // when the read fails or the range holds too many.
-boost::asio::awaitable<std::optional<ReplayRefusal>> response_jobs(FormStore& forms,
+boost::asio::awaitable<std::optional<ReplayRefusal>> response_jobs(const ReplayServices& services,
                                                                    const ActiveIntegration& integration,
                                                                    const ReplayRange& range,
                                                                    std::vector<JobRow>& jobs) {
-  auto executor = co_await boost::asio::this_coro::executor;
   ResponseFilter filter;
   filter.since = ns_to_utc(range.since_ns);
   filter.until = ns_to_utc(range.until_ns);
   filter.limit = replay_page;
   for (;;) {
-    auto rows = forms.list_responses(integration.definition.source_id, filter);
+    Result<std::vector<ResponseRow>> rows = Status::internal("the page was not read");
+    bool ran = co_await read_page(
+        services, [&] { rows = services.forms.list_responses(integration.definition.source_id, filter); });
+    if (!ran) co_return ReplayRefusal{ReplayRefusal::Kind::busy, Status::ok(), {}};
     if (!rows.is_ok()) co_return store_failed(rows.status(), "responses");
     for (const ResponseRow& r : rows.value()) {
       jobs.push_back(
@@ -50,15 +61,13 @@ boost::asio::awaitable<std::optional<ReplayRefusal>> response_jobs(FormStore& fo
     if (jobs.size() > max_replay_jobs) co_return ReplayRefusal{ReplayRefusal::Kind::too_many, Status::ok(), {}};
     if (rows.value().size() < filter.limit) co_return std::nullopt;
     filter.after_seq = rows.value().back().seq;
-    co_await boost::asio::post(executor, boost::asio::use_awaitable);
   }
 }
 
 // The same for an app's events.
-boost::asio::awaitable<std::optional<ReplayRefusal>> event_jobs(EventStore& events,
+boost::asio::awaitable<std::optional<ReplayRefusal>> event_jobs(const ReplayServices& services,
                                                                 const ActiveIntegration& integration,
                                                                 const ReplayRange& range, std::vector<JobRow>& jobs) {
-  auto executor = co_await boost::asio::this_coro::executor;
   EventFilter filter;
   filter.app_id = integration.definition.source_id;
   filter.since_ns = range.since_ns;
@@ -66,7 +75,9 @@ boost::asio::awaitable<std::optional<ReplayRefusal>> event_jobs(EventStore& even
   filter.limit = replay_page;
   std::string payload;
   for (;;) {
-    auto rows = events.list_events(filter);
+    Result<std::vector<EventRow>> rows = Status::internal("the page was not read");
+    bool ran = co_await read_page(services, [&] { rows = services.events.list_events(filter); });
+    if (!ran) co_return ReplayRefusal{ReplayRefusal::Kind::busy, Status::ok(), {}};
     if (!rows.is_ok()) co_return store_failed(rows.status(), "events");
     for (const EventRow& e : rows.value()) {
       payload.clear();
@@ -76,7 +87,6 @@ boost::asio::awaitable<std::optional<ReplayRefusal>> event_jobs(EventStore& even
     if (jobs.size() > max_replay_jobs) co_return ReplayRefusal{ReplayRefusal::Kind::too_many, Status::ok(), {}};
     if (rows.value().size() < filter.limit) co_return std::nullopt;
     filter.after = std::make_pair(rows.value().back().ts_ns, rows.value().back().seq);
-    co_await boost::asio::post(executor, boost::asio::use_awaitable);
   }
 }
 
@@ -90,9 +100,9 @@ boost::asio::awaitable<ReplayOutcome> replay(ReplayServices services, ReplayRang
   std::vector<JobRow> jobs;
   std::optional<ReplayRefusal> refusal;
   if (integration->definition.source_kind == "form") {
-    refusal = co_await response_jobs(services.forms, *integration, range, jobs);
+    refusal = co_await response_jobs(services, *integration, range, jobs);
   } else {
-    refusal = co_await event_jobs(services.events, *integration, range, jobs);
+    refusal = co_await event_jobs(services, *integration, range, jobs);
   }
   if (refusal) co_return std::move(*refusal);
 

@@ -16,6 +16,7 @@
 #include "store/event_store.h"
 #include "store/form_store.h"
 #include "store/job_store.h"
+#include "util/read_runner.h"
 
 namespace daisy::jobs {
 
@@ -30,6 +31,7 @@ struct ReplayServices {
   EventStore& events;
   const IntegrationRegistry& integrations;
   JobRunner* runner = nullptr;  // woken when jobs were made
+  ReadRunner run_read;          // empty: the pages are read on the caller's thread
 };
 
 struct ReplayRange {
@@ -46,6 +48,7 @@ struct ReplayRefusal {
     not_found,     // no such integration
     disabled,      // the integration is disabled
     too_many,      // the range holds more than max_replay_jobs records
+    busy,          // the readers refused a page (run_read)
     store_failed,  // status says why; detail names what was read or written
   };
   Kind kind = Kind::store_failed;
@@ -55,9 +58,9 @@ struct ReplayRefusal {
 
 using ReplayOutcome = std::variant<Replayed, ReplayRefusal>;
 
-// Reads the range page by page on the calling coroutine's executor, letting
-// its other work run between pages; stores the jobs in slices, so one replay
-// does not hold the writer for long.
+// Reads the range page by page through run_read (or on the calling
+// coroutine's executor, letting its other work run between pages); stores
+// the jobs in slices, so one replay does not hold the writer for long.
 boost::asio::awaitable<ReplayOutcome> replay(ReplayServices services, ReplayRange range);
 
 }  // namespace daisy::jobs

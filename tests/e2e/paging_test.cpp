@@ -158,6 +158,62 @@ TEST_F(PagingTest, FollowersOfJobsAndResponsesSeeEveryItemOnceWhileWritesContinu
   }
 }
 
+// Events are ordered by their own time, which arrives in any order, so a
+// listing is a pass over what was stored when it began: it sees each such
+// event once while other events keep arriving (some before its cursor), and
+// never one twice.
+TEST_F(PagingTest, APassOverEventsSeesEachStoredEventOnceWhileMoreArrive) {
+  DaisyProcess& s = *server_;
+  App app = make_app(s, "shop");
+  auto batch = [&](int first, int count, std::string_view second) {
+    std::string body = R"({"events":[)";
+    for (int e = 0; e < count; ++e) {
+      if (e) body += ",";
+      body += R"({"session_id":"0193a1b2-c3d4-7000-8000-000000000001","category":"ui","name":"tap","data":{"i":)" +
+              std::to_string(first + e) + R"(},"timestamp":"2026-01-01T10:00:)" + std::string(second) + R"(Z"})";
+    }
+    return body + "]}";
+  };
+  std::set<std::string> stored;
+  for (int b = 0; b < 10; ++b) {
+    HttpResponse r = s.request("POST", "/v1/events", token_json(app.token), batch(b * 40, 40, "30"));
+    ASSERT_EQ(r.status, 202) << r.summary();
+    json::value reply = r.json();
+    for (const auto& id : arr(reply, "ids")) stored.insert(std::string(id.as_string()));
+  }
+  std::atomic<bool> stop{false};
+  std::atomic<int> arrived{0};
+  // Later events, half of them earlier in time than the stored ones.
+  std::thread writer([&] {
+    for (int i = 0; !stop; ++i) {
+      HttpResponse r =
+          s.request("POST", "/v1/events", token_json(app.token), batch(100000 + i * 10, 10, i % 2 ? "10" : "50"));
+      if (r.status == 202) ++arrived;
+    }
+  });
+  std::vector<std::string> listed;
+  std::string cursor;
+  for (int page = 0; page < 10000; ++page) {
+    std::string target = "/v1/events?limit=25" + (cursor.empty() ? std::string() : "&after=" + cursor);
+    HttpResponse r = s.get(target, s.admin());
+    ASSERT_EQ(r.status, 200) << r.summary();
+    json::value body = r.json();
+    for (const auto& item : arr(body, "items")) listed.push_back(str(item, "id"));
+    json::value next = at(body, "next_cursor");
+    if (next.is_null()) break;
+    cursor = std::string(next.as_string());
+    std::this_thread::sleep_for(2ms);  // let events arrive between the pages
+  }
+  stop = true;
+  writer.join();
+  EXPECT_GT(arrived.load(), 0);
+  std::set<std::string> unique(listed.begin(), listed.end());
+  EXPECT_EQ(unique.size(), listed.size()) << "an event was listed twice";
+  std::size_t missing = 0;
+  for (const auto& id : stored) missing += unique.count(id) ? 0 : 1;
+  EXPECT_EQ(missing, 0u) << "of " << stored.size() << " events stored before the pass began";
+}
+
 // The reads that can be long run on the readers (daisy_reader_runs_total
 // counts them); cheap ones and writes stay on the I/O threads.
 TEST_F(PagingTest, HeavyReadsRunOnTheReaders) {
@@ -168,13 +224,26 @@ TEST_F(PagingTest, HeavyReadsRunOnTheReaders) {
   EXPECT_EQ(s.get("/healthz").status, 200);
   App app = make_app(s, "shop");
   EXPECT_EQ(runs(), before) << "a cheap read or a write ran on the readers";
-  for (const char* path : {"/v1/events?limit=5", "/v1/events/rejections", "/v1/jobs"}) {
+  // A provider (never pulled: its port is closed) whose stored items /v1/items scans.
+  HttpResponse provider = s.request("POST", "/v1/providers", admin_json(),
+                                    R"({"name":"p","url":"http://127.0.0.1:9/feed","format":"json","interval_s":3600})");
+  ASSERT_EQ(provider.status, 201) << provider.summary();
+  for (const char* path : {"/v1/events?limit=5", "/v1/events/rejections", "/v1/jobs", "/v1/items?provider=p"}) {
     HttpResponse r = s.get(path, s.admin());
     EXPECT_EQ(r.status, 200) << path << ": " << r.summary();
     double now = runs();
     EXPECT_GT(now, before) << path << " did not run on the readers";
     before = now;
   }
+  // A replay reads its records there, page by page.
+  HttpResponse created = s.request("POST", "/v1/integrations", admin_json(),
+                                   R"({"name":"hook","type":"webhook","source":{"app_id":")" + app.id +
+                                       R"("},"config":{"url":"http://127.0.0.1:9/hook"}})");
+  ASSERT_EQ(created.status, 201) << created.summary();
+  HttpResponse replayed = s.request("POST", "/v1/integrations/" + str(created.json(), "id") + "/replay", admin_json(),
+                                    R"({"since":"2026-01-01T00:00:00Z","until":"2026-01-02T00:00:00Z"})");
+  EXPECT_EQ(replayed.status, 202) << replayed.summary();
+  EXPECT_GT(runs(), before) << "the replay did not read on the readers";
 }
 
 }  // namespace
