@@ -73,6 +73,20 @@ class ClusterTest : public OwnedServers {
     return r.status == 200 ? str(r.json(), "status") : "HTTP " + std::to_string(r.status);
   }
 
+  // Starts a second process with a's node id (its data dir copied) and
+  // expects it to refuse to start, saying why.
+  void expect_duplicate_refused(const DaisyProcess& a) {
+    std::string copy = a.data_dir() + "-copy";
+    std::filesystem::create_directories(copy);
+    std::filesystem::copy_file(a.data_dir() + "/node-id", copy + "/node-id");
+    RunResult second = run_daisy({"serve", "--listen", "127.0.0.1:0", "--data-dir", copy, "--db", database_,
+                                  "--admin-token", std::string(kAdminToken)},
+                                 30s);
+    std::filesystem::remove_all(copy);
+    EXPECT_TRUE(second.status.exited && second.status.code != 0) << second.status.describe();
+    EXPECT_NE(second.err.find("another running node has this node id"), std::string::npos) << second.err;
+  }
+
   std::unique_ptr<PostgresServer> pg_;
   std::string database_;
 };
@@ -258,15 +272,7 @@ TEST_F(ClusterTest, ANodeDeliversForAnIntegrationItHasNotSeenYet) {
 // refuses to start and says why.
 TEST_F(ClusterTest, ASecondProcessWithTheSameNodeIdRefusesToStart) {
   DaisyProcess& a = node();
-  std::string copy = a.data_dir() + "-copy";
-  std::filesystem::create_directories(copy);
-  std::filesystem::copy_file(a.data_dir() + "/node-id", copy + "/node-id");
-  RunResult second = run_daisy({"serve", "--listen", "127.0.0.1:0", "--data-dir", copy, "--db", database_,
-                                "--admin-token", std::string(kAdminToken)},
-                               30s);
-  std::filesystem::remove_all(copy);
-  EXPECT_TRUE(second.status.exited && second.status.code != 0) << second.status.describe();
-  EXPECT_NE(second.err.find("another running node has this node id"), std::string::npos) << second.err;
+  expect_duplicate_refused(a);
   EXPECT_EQ(a.get("/readyz").status, 200);
   // Once a has stopped, its id is free again.
   ASSERT_EQ(a.stop().code, 0);
@@ -282,15 +288,7 @@ TEST_F(ClusterTest, ANodeTakesItsIdAgainAfterAPostgresRestart) {
   ASSERT_TRUE(pg_->restart());
   ASSERT_TRUE(eventually([&] { return a.get("/readyz").status == 200; }, 20s));
   ASSERT_TRUE(a.wait_for_err("node id claimed again", 10s)) << a.err_tail();
-  std::string copy = a.data_dir() + "-copy";
-  std::filesystem::create_directories(copy);
-  std::filesystem::copy_file(a.data_dir() + "/node-id", copy + "/node-id");
-  RunResult second = run_daisy({"serve", "--listen", "127.0.0.1:0", "--data-dir", copy, "--db", database_,
-                                "--admin-token", std::string(kAdminToken)},
-                               30s);
-  std::filesystem::remove_all(copy);
-  EXPECT_TRUE(second.status.exited && second.status.code != 0) << second.status.describe();
-  EXPECT_NE(second.err.find("another running node has this node id"), std::string::npos) << second.err;
+  expect_duplicate_refused(a);
 }
 
 // Changes made through one node reach the other's memory within seconds: a
