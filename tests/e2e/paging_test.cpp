@@ -225,8 +225,9 @@ TEST_F(PagingTest, HeavyReadsRunOnTheReaders) {
   App app = make_app(s, "shop");
   EXPECT_EQ(runs(), before) << "a cheap read or a write ran on the readers";
   // A provider (never pulled: its port is closed) whose stored items /v1/items scans.
-  HttpResponse provider = s.request("POST", "/v1/providers", admin_json(),
-                                    R"({"name":"p","url":"http://127.0.0.1:9/feed","format":"json","interval_s":3600})");
+  HttpResponse provider =
+      s.request("POST", "/v1/providers", admin_json(),
+                R"({"name":"p","url":"http://127.0.0.1:9/feed","format":"json","interval_s":3600})");
   ASSERT_EQ(provider.status, 201) << provider.summary();
   for (const char* path : {"/v1/events?limit=5", "/v1/events/rejections", "/v1/jobs", "/v1/items?provider=p"}) {
     HttpResponse r = s.get(path, s.admin());
