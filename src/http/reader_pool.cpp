@@ -93,10 +93,11 @@ void ReaderPool::reader_loop(unsigned index) {
       task.finish(Outcome::waited_too_long);
       continue;
     }
+    // Counted before the caller resumes, so that a reply never precedes its count.
+    ran_.fetch_add(1, std::memory_order_relaxed);
     busy_.fetch_add(1, std::memory_order_relaxed);
     task.finish(Outcome::ran);
     busy_.fetch_sub(1, std::memory_order_relaxed);
-    ran_.fetch_add(1, std::memory_order_relaxed);
   }
 }
 
