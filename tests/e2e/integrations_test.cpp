@@ -883,6 +883,43 @@ TEST_F(IntegrationsTest, JobsNotYetTakenCanBeCancelledAndAreListedOnAReplay) {
   EXPECT_EQ(delivered.count(response_job), 1u);
 }
 
+// Jobs waiting in the outbox (the runner's places are all taken by hanging
+// deliveries, so it claims no more) are listed all the same: a listing whose
+// page is short files what it needs, page after page.
+TEST_F(IntegrationsTest, ListingsReachTheJobsWaitingInTheOutbox) {
+  FakeProvider receiver;
+  std::atomic<bool> hang{true};
+  hang_while(receiver, "/hook", hang);
+  App app = make_app(server(), "shop");
+  webhook_on_app(app.id, receiver.url("/hook"));
+  HttpResponse batch = server().request("POST", "/v1/events", token_json(app.token), event_batch(600) + "]}");
+  ASSERT_EQ(batch.status, 202) << batch.summary();
+  json::value accepted = batch.json();
+  std::set<std::string> made;
+  for (const auto& a : arr(accepted, "actions")) made.insert(str(a, "job_id"));
+  ASSERT_EQ(made.size(), 600u);
+  ASSERT_TRUE(eventually([&] { return receiver.count("/hook") >= 256; }, 20s)) << receiver.count("/hook");
+
+  std::vector<std::string> listed;
+  std::string cursor;
+  for (int page = 0; page < 100; ++page) {
+    HttpResponse r =
+        server().get("/v1/jobs?status=pending&limit=50" + (cursor.empty() ? "" : "&after=" + cursor), server().admin());
+    ASSERT_EQ(r.status, 200) << r.summary();
+    json::value body = r.json();
+    for (const auto& item : arr(body, "items")) listed.push_back(str(item, "id"));
+    if (at(body, "next_cursor").is_null()) break;
+    cursor = std::string(at(body, "next_cursor").as_string());
+  }
+  std::set<std::string> unique(listed.begin(), listed.end());
+  EXPECT_EQ(unique.size(), listed.size()) << "a job was listed twice";
+  for (const auto& id : unique) EXPECT_EQ(made.count(id), 1u) << id;
+  // At most the runner's 256 places and one claim of 128 were taken from the outbox.
+  EXPECT_GE(unique.size(), 600u - 256u - 128u);
+  hang = false;
+  receiver.release_hangs();
+}
+
 // ---------------------------------------------------------------- redis
 
 class RedisIntegrationsTest : public IntegrationsTest {
