@@ -4,8 +4,8 @@
 // made through other nodes sharing its database: it polls the store's change
 // versions (ClusterStore::change_versions) and reloads each kind whose version
 // moved. Each poll also keeps this node's id claimed (a PostgreSQL restart
-// ends the session that held it). A store that one process owns alone reports no versions, and then
-// this does nothing.
+// ends the session that held it). A store that one process owns alone
+// reports no versions and needs no claim, and then this does nothing.
 //
 // Threads: one of its own; the reloads run on it and must be thread-safe
 // against the request path (each subsystem's reload is).

@@ -18,6 +18,16 @@ JobRow job_after_transition(JobRow job, std::string_view to, std::int64_t due_ms
   return job;
 }
 
+std::vector<std::pair<std::string_view, const std::string*>> job_filter_conditions(const JobFilter& f) {
+  std::vector<std::pair<std::string_view, const std::string*>> given;
+  for (auto condition : {std::pair<std::string_view, const std::string*>{"status", &f.status},
+                         {"integration_id", &f.integration_id},
+                         {"source_id", &f.source_id}}) {
+    if (!condition.second->empty()) given.push_back(condition);
+  }
+  return given;
+}
+
 bool outcome_applies(const JobRow& stored, const AttemptOutcome& outcome) {
   return stored.status == outcome.from_status && stored.attempts == outcome.attempt_number;
 }

@@ -84,6 +84,12 @@ inline constexpr std::array<std::string_view, 3> job_states_retryable{"failed", 
 inline constexpr std::array<std::string_view, 4> job_states_cancellable{"pending", "failed", "running",
                                                                         "awaiting_callback"};
 
+// The filters a listing was given, as (column, value): each becomes one
+// equality condition, so that the planner can seek the index that starts
+// with it (jobs_by_status, _by_integration, _by_source); a condition written
+// "? = '' OR column = ?" made SQLite walk every job after the cursor.
+std::vector<std::pair<std::string_view, const std::string*>> job_filter_conditions(const JobFilter& f);
+
 // Rules every backend applies inside its transactions (job_store.cpp): the
 // SQL around them differs, these decisions do not.
 // ok when the job may move from its state (one of `from`); conflict naming its state otherwise.

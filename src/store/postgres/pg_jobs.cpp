@@ -257,13 +257,9 @@ Result<std::vector<JobRow>> PostgresStore::jobs_of_source(std::string_view sourc
 }
 
 Result<std::vector<JobRow>> PostgresStore::list_jobs(const JobFilter& f) {
-  // Only the filters given become conditions, so the planner can take the
-  // index that starts with one (jobs_by_status, _by_integration, _by_source).
   pg::Params params{f.after_seq};
   std::string sql = "SELECT " JOB_COLUMNS " FROM jobs WHERE seq > $1";
-  for (auto [column, value] : {std::pair{"status", &f.status}, std::pair{"integration_id", &f.integration_id},
-                               std::pair{"source_id", &f.source_id}}) {
-    if (value->empty()) continue;
+  for (const auto& [column, value] : job_filter_conditions(f)) {
     params.emplace_back(*value);
     sql += fmt::format(" AND {} = ${}", column, params.size());
   }

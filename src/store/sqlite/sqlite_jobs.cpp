@@ -219,6 +219,12 @@ Result<std::vector<JobRow>> outbox_jobs_of(Connection& db, std::string_view sour
   return out;
 }
 
+std::string list_jobs_sql(const JobFilter& f) {
+  std::string sql = std::string("SELECT ") + job_columns + " FROM jobs WHERE seq > ?";
+  for (const auto& [column, value] : job_filter_conditions(f)) sql.append(" AND ").append(column).append(" = ?");
+  return sql + " ORDER BY seq LIMIT ?";
+}
+
 }  // namespace sqlite
 
 asio::awaitable<Status> SqliteStore::create_integration(IntegrationRow row) {
@@ -453,23 +459,11 @@ Result<std::vector<JobRow>> SqliteStore::jobs_of_source(std::string_view source_
 }
 
 Result<std::vector<JobRow>> SqliteStore::list_jobs(const JobFilter& f) {
-  // Only the filters given become conditions, so the planner can take the
-  // index that starts with one (jobs_by_status, _by_integration, _by_source):
-  // with "?2 = '' OR status = ?2" it walked every job after the cursor.
-  std::string sql = std::string("SELECT ") + job_columns + " FROM jobs WHERE seq > ?";
-  std::vector<const std::string*> values;
-  for (auto [column, value] : {std::pair{"status", &f.status}, std::pair{"integration_id", &f.integration_id},
-                               std::pair{"source_id", &f.source_id}}) {
-    if (value->empty()) continue;
-    values.push_back(value);
-    sql += std::string(" AND ") + column + " = ?";
-  }
-  sql += " ORDER BY seq LIMIT ?";
   auto db = reader();
-  auto stmt = db->prepare_text(sql);
+  auto stmt = db->prepare_text(sqlite::list_jobs_sql(f));
   int index = 1;
   stmt.bind(index++, f.after_seq);
-  for (const std::string* v : values) stmt.bind(index++, *v);
+  for (const auto& [column, value] : job_filter_conditions(f)) stmt.bind(index++, *value);
   stmt.bind(index, static_cast<std::int64_t>(f.limit));
   std::vector<JobRow> out;
   int rc;

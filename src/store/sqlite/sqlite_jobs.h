@@ -3,6 +3,7 @@
 // batch and the jobs it triggers commit together or not at all.
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -34,7 +35,12 @@ struct OutboxClaim {
 Result<std::size_t> file_outbox_rows(Connection& db, std::size_t max_rows, std::int64_t through_seq,
                                      OutboxClaim claim = {});
 
-// The jobs of one record still in the outbox (pending); a scan of the outbox.
+// The jobs of one record still in the outbox (pending); an index seek
+// (job_outbox_by_source, migration 0008).
 Result<std::vector<JobRow>> outbox_jobs_of(Connection& db, std::string_view source_id);
+
+// The statement of SqliteStore::list_jobs for this filter: after the cursor,
+// one "column = ?" for each of job_filter_conditions(f), then the limit.
+std::string list_jobs_sql(const JobFilter& f);
 
 }  // namespace daisy::sqlite
