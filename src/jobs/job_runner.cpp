@@ -237,6 +237,13 @@ asio::awaitable<void> JobRunner::run_delivery(std::vector<JobRow> jobs) {
       to_deliver.push_back(i);
     }
   }
+  // A paced integration's turn, handed out by the claim (the store's pacing).
+  std::int64_t not_before_ms = 0;
+  for (std::size_t i : to_deliver) not_before_ms = std::max(not_before_ms, jobs[i].not_before_ms);
+  if (std::int64_t wait_ms = not_before_ms - now_ms(); wait_ms > 0) {
+    asio::steady_timer turn(io_, std::chrono::milliseconds(wait_ms));
+    co_await turn.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
   if (to_deliver.size() == 1) {
     AttemptOutcome delivered = co_await kind->deliver(*integration, jobs[to_deliver.front()]);
     outcomes[to_deliver.front()] = std::move(delivered);

@@ -28,6 +28,22 @@ std::vector<std::pair<std::string_view, const std::string*>> job_filter_conditio
   return given;
 }
 
+ReceiverBackOff after_receiver_failure(ReceiverBackOff back_off, std::int64_t retry_after_ms, std::int64_t now_ms) {
+  constexpr std::int64_t longest_retry_after_ms = 3600 * 1000;
+  constexpr std::int64_t longest_pause_ms = 300 * 1000;
+  ++back_off.failures;
+  if (back_off.failures >= receiver_failures_before_trial && back_off.paused_until_ms <= now_ms) {
+    int doublings = std::min(back_off.pauses, 16);
+    back_off.paused_until_ms = now_ms + std::min<std::int64_t>(std::int64_t{1000} << doublings, longest_pause_ms);
+    ++back_off.pauses;
+  }
+  if (retry_after_ms > now_ms) {
+    back_off.paused_until_ms =
+        std::max(back_off.paused_until_ms, std::min(retry_after_ms, now_ms + longest_retry_after_ms));
+  }
+  return back_off;
+}
+
 bool outcome_applies(const JobRow& stored, const AttemptOutcome& outcome) {
   return stored.status == outcome.from_status && stored.attempts == outcome.attempt_number;
 }

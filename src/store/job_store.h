@@ -49,6 +49,10 @@ struct JobRow {
   // Set by claim_jobs: the job was awaiting a callback that did not come in
   // time. Its attempt was not counted again: that attempt has failed.
   bool callback_expired = false;
+  // Set by claim_jobs where the store paces integrations (PostgreSQL): the
+  // turn the integration's max_per_second gives this job, in ms since the
+  // epoch; it is sent no earlier. 0: at once.
+  std::int64_t not_before_ms = 0;
 };
 
 struct JobAttemptRow {
@@ -71,7 +75,28 @@ struct AttemptOutcome {
   std::string disable_integration;  // not empty: disable the integration, for this reason
   std::string output;               // JSON reported by a callback
   std::string callback_token_hash;  // set when the job now awaits a callback
+  // How the receiver fared, for its integration's back-off (IntegrationPace):
+  // failing (no answer, 5xx, 429), answering (any other status) or unknown.
+  enum class Receiver { unknown, answering, failing } receiver = Receiver::unknown;
+  std::int64_t retry_after_ms = 0;  // > 0: the receiver asked not to be called before then (ms since the epoch)
 };
+
+// A receiver's back-off, where the store paces integrations (PostgreSQL:
+// shared by every node). While it is paused, none of its integration's jobs is
+// claimed, by any node. From its third failure in a row it is on trial: one
+// job at a time until one is answered. Each failure on trial after a pause
+// pauses it again, 1 s, then twice as long each time, up to 5 minutes; a
+// Retry-After it sent is honoured (up to an hour). Failures of requests that
+// were in flight when a pause began do not lengthen it.
+struct ReceiverBackOff {
+  int failures = 0;  // in a row
+  int pauses = 0;    // since it last answered
+  std::int64_t paused_until_ms = 0;
+};
+inline constexpr int receiver_failures_before_trial = 3;
+// The back-off after one more failure at now_ms; retry_after_ms: when the
+// receiver asked to be called again (0: it did not ask).
+ReceiverBackOff after_receiver_failure(ReceiverBackOff back_off, std::int64_t retry_after_ms, std::int64_t now_ms);
 
 struct JobFilter {
   std::string status, integration_id, source_id;  // empty: any
@@ -118,7 +143,11 @@ class JobStore {
   virtual boost::asio::awaitable<Status> insert_jobs(std::vector<JobRow> jobs) = 0;
   // Takes up to `limit` jobs that are due at now_ms (pending, failed, or
   // running with an expired lease), marks them running with a lease until
-  // now_ms + lease_ms and counts the attempt; returns them.
+  // now_ms + lease_ms and counts the attempt; returns them. On PostgreSQL the
+  // claim also holds each integration's limits for all nodes together: no
+  // more of its jobs running than max_in_flight, turns at max_per_second
+  // (JobRow::not_before_ms, up to a second ahead), none while its receiver's
+  // back-off lasts.
   virtual boost::asio::awaitable<Result<std::vector<JobRow>>> claim_jobs(std::int64_t now_ms, std::int64_t lease_ms,
                                                                          std::size_t limit) = 0;
   // At start-up of a store that one process runs alone (SQLite): the jobs left
@@ -127,7 +156,8 @@ class JobStore {
   virtual boost::asio::awaitable<Status> requeue_running_jobs(std::int64_t now_ms) = 0;
   // Records an attempt's end; ignored (and false) when the job has moved on
   // since (cancelled, or claimed again after its lease expired, or called back
-  // already).
+  // already). Where the store paces integrations, the outcome's receiver
+  // state also counts towards the integration's back-off.
   virtual boost::asio::awaitable<Result<bool>> finish_attempt(AttemptOutcome outcome) = 0;
   // Commits file their jobs lazily (SQLite: through an outbox the claims
   // empty). This files the oldest `max_rows` outbox rows (each holds the jobs

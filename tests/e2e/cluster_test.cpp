@@ -180,6 +180,190 @@ TEST_F(ClusterTest, AnotherNodeFinishesTheJobsOfANodeKilledHoldingThem) {
   for (const auto& id : jobs) EXPECT_GE(seen[id], 2) << "job " << id << " was not delivered again by the other node";
 }
 
+// A receiver that records when each request came and how many it was
+// answering at once; each answer takes `answer_time`.
+struct PacedReceiver {
+  explicit PacedReceiver(std::chrono::milliseconds answer_time) {
+    server.set_handler("/hook", [this, answer_time](const FakeProvider::Request& request) {
+      int now_answering = ++answering;
+      {
+        std::lock_guard lock(mu);
+        most_at_once = std::max(most_at_once, now_answering);
+        arrivals.push_back(std::chrono::steady_clock::now());
+        ids.insert(request.header("webhook-id"));
+      }
+      std::this_thread::sleep_for(answer_time);
+      --answering;
+      return Reply{.status = 200, .body = "ok", .content_type = "text/plain"};
+    });
+  }
+  // The most requests that came within any one second.
+  std::size_t most_in_a_second() {
+    std::lock_guard lock(mu);
+    std::size_t most = 0;
+    for (std::size_t first = 0, last = 0; last < arrivals.size(); ++last) {
+      while (arrivals[last] - arrivals[first] >= 1s) ++first;
+      most = std::max(most, last - first + 1);
+    }
+    return most;
+  }
+  FakeProvider server;
+  std::atomic<int> answering{0};
+  std::mutex mu;
+  int most_at_once = 0;
+  std::vector<std::chrono::steady_clock::time_point> arrivals;
+  std::set<std::string> ids;
+};
+
+// An integration's max_in_flight and max_per_second hold for both nodes
+// together: with jobs made on both, the receiver never answers more than
+// max_in_flight at once nor gets more than max_per_second in a second (one
+// turn of slack: a request may arrive a little after its turn, the next one
+// on time).
+TEST_F(ClusterTest, AnIntegrationsLimitsHoldForAllNodesTogether) {
+  PacedReceiver receiver(150ms);
+  DaisyProcess& a = node();
+  DaisyProcess& b = node();
+  App app = make_app(a, "shop");
+  ASSERT_TRUE(eventually([&] { return b.get("/v1/events?limit=1", bearer(app.token)).status != 401; }, 10s));
+  json::object body{{"name", "paced"},
+                    {"source", json::object{{"app_id", app.id}}},
+                    {"type", "webhook"},
+                    {"config", json::object{{"url", receiver.server.url("/hook")},
+                                            {"max_in_flight", 2},
+                                            {"max_per_second", 8}}}};
+  ASSERT_EQ(a.request("POST", "/v1/integrations", admin_json(), dump(body)).status, 201);
+  std::set<std::string> jobs;
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto ids = send_event(b, app);
+        jobs.insert(ids.begin(), ids.end());
+        return ids.size() == 1;
+      },
+      10s));
+  for (int i = 0; i < 40; ++i) {
+    for (auto& id : send_event(i % 2 ? b : a, app)) jobs.insert(id);
+  }
+  ASSERT_EQ(jobs.size(), 41u);
+  ASSERT_TRUE(eventually(
+      [&] {
+        std::lock_guard lock(receiver.mu);
+        return std::includes(receiver.ids.begin(), receiver.ids.end(), jobs.begin(), jobs.end());
+      },
+      60s));
+  int most_at_once = 0;
+  {
+    std::lock_guard lock(receiver.mu);
+    most_at_once = receiver.most_at_once;
+  }
+  EXPECT_LE(most_at_once, 2) << "the receiver answered this many at once";
+  EXPECT_LE(receiver.most_in_a_second(), 9u);
+}
+
+// A receiver that answers 429 with Retry-After is left alone by every node
+// until then: jobs made meanwhile on either node wait, and are all delivered
+// afterwards.
+TEST_F(ClusterTest, AReceiversRetryAfterHoldsForAllNodes) {
+  FakeProvider receiver;
+  std::atomic<int> calls{0};
+  std::mutex mu;
+  std::vector<std::chrono::steady_clock::time_point> arrivals;
+  receiver.set_handler("/hook", [&](const FakeProvider::Request&) {
+    {
+      std::lock_guard lock(mu);
+      arrivals.push_back(std::chrono::steady_clock::now());
+    }
+    if (calls++ == 0) {
+      return Reply{.status = 429, .body = "slow down", .content_type = "text/plain", .headers = {{"Retry-After", "3"}}};
+    }
+    return Reply{.status = 200, .body = "ok", .content_type = "text/plain"};
+  });
+  DaisyProcess& a = node();
+  DaisyProcess& b = node();
+  App app = make_app(a, "shop");
+  ASSERT_TRUE(eventually([&] { return b.get("/v1/events?limit=1", bearer(app.token)).status != 401; }, 10s));
+  webhook_on_app(a, app.id, receiver.url("/hook"));
+  std::vector<std::string> first = send_event(a, app);
+  ASSERT_EQ(first.size(), 1u);
+  // The 429 is recorded (and the back-off with it) once the job is failed.
+  ASSERT_TRUE(eventually([&] { return job_status(a, first[0]) == "failed"; }, 10s)) << job_status(a, first[0]);
+  std::vector<std::string> jobs = first;
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto ids = send_event(b, app);
+        jobs.insert(jobs.end(), ids.begin(), ids.end());
+        return ids.size() == 1;
+      },
+      10s));
+  for (int i = 0; i < 10; ++i) {
+    for (auto& id : send_event(i % 2 ? b : a, app)) jobs.push_back(id);
+  }
+  for (const auto& id : jobs) {
+    EXPECT_TRUE(eventually([&] { return job_status(a, id) == "succeeded"; }, 30s)) << id << " " << job_status(a, id);
+  }
+  std::lock_guard lock(mu);
+  ASSERT_GE(arrivals.size(), jobs.size() + 1);
+  // The receiver asked for 3 s; its clock and the nodes' are the machine's.
+  for (std::size_t i = 1; i < arrivals.size(); ++i) {
+    EXPECT_GE(arrivals[i] - arrivals[0], 2900ms) << "request " << i << " came during the receiver's Retry-After";
+  }
+}
+
+// A receiver that fails three times in a row (no Retry-After) is paused a
+// second for every node: jobs made meanwhile wait for the pause to end.
+TEST_F(ClusterTest, AReceiverFailingThreeTimesInARowIsPausedForAllNodes) {
+  FakeProvider receiver;
+  std::atomic<int> calls{0};
+  std::mutex mu;
+  std::vector<std::chrono::steady_clock::time_point> arrivals;
+  receiver.set_handler("/hook", [&](const FakeProvider::Request&) {
+    {
+      std::lock_guard lock(mu);
+      arrivals.push_back(std::chrono::steady_clock::now());
+    }
+    if (calls++ < 3) return Reply{.status = 500, .body = "down", .content_type = "text/plain"};
+    return Reply{.status = 200, .body = "ok", .content_type = "text/plain"};
+  });
+  DaisyProcess& a = node();
+  DaisyProcess& b = node();
+  App app = make_app(a, "shop");
+  ASSERT_TRUE(eventually([&] { return b.get("/v1/events?limit=1", bearer(app.token)).status != 401; }, 10s));
+  json::object body{{"name", "hook"},
+                    {"source", json::object{{"app_id", app.id}}},
+                    {"type", "webhook"},
+                    {"config", json::object{{"url", receiver.url("/hook")}}},
+                    {"retry", json::object{{"schedule_s", J("[0,5,5]")}}}};
+  ASSERT_EQ(a.request("POST", "/v1/integrations", admin_json(), dump(body)).status, 201);
+  std::vector<std::string> failed;
+  for (int i = 0; i < 3; ++i) {
+    auto ids = send_event(a, app);
+    ASSERT_EQ(ids.size(), 1u);
+    failed.push_back(ids[0]);
+  }
+  for (const auto& id : failed) {
+    ASSERT_TRUE(eventually([&] { return job_status(a, id) == "failed"; }, 10s)) << job_status(a, id);
+  }
+  std::vector<std::string> later;
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto ids = send_event(b, app);
+        later.insert(later.end(), ids.begin(), ids.end());
+        return ids.size() == 1;
+      },
+      10s));
+  for (int i = 0; i < 6; ++i) {
+    for (auto& id : send_event(i % 2 ? b : a, app)) later.push_back(id);
+  }
+  for (const auto& id : later) {
+    EXPECT_TRUE(eventually([&] { return job_status(a, id) == "succeeded"; }, 20s)) << id << " " << job_status(a, id);
+  }
+  std::lock_guard lock(mu);
+  ASSERT_GE(arrivals.size(), 3 + later.size());
+  for (std::size_t i = 3; i < arrivals.size(); ++i) {
+    EXPECT_GE(arrivals[i] - arrivals[2], 900ms) << "request " << i << " came during the receiver's back-off";
+  }
+}
+
 // PostgreSQL crashes and comes back during a load on both nodes: requests
 // meanwhile answer 503 with Retry-After (and /readyz 503), the nodes reconnect
 // by themselves, and every acknowledged submission is found afterwards.

@@ -54,6 +54,40 @@ TEST(StoreRules, AnOutcomeAppliesOnlyToTheAttemptItEnds) {
   EXPECT_FALSE(outcome_applies(job_in("succeeded", 2), outcome));  // called back already
 }
 
+TEST(StoreRules, AFailingReceiverIsPausedFromItsThirdFailureInARowEachPauseTwiceTheLast) {
+  std::int64_t now = 1'000'000;
+  ReceiverBackOff b;
+  b = after_receiver_failure(b, 0, now);
+  b = after_receiver_failure(b, 0, now);
+  EXPECT_EQ(b.failures, 2);
+  EXPECT_EQ(b.paused_until_ms, 0);
+  b = after_receiver_failure(b, 0, now);
+  EXPECT_EQ(b.paused_until_ms, now + 1000);
+  EXPECT_EQ(b.pauses, 1);
+  // Failures of requests in flight when the pause began do not lengthen it.
+  for (int i = 0; i < 100; ++i) b = after_receiver_failure(b, 0, now + 10);
+  EXPECT_EQ(b.paused_until_ms, now + 1000);
+  EXPECT_EQ(b.pauses, 1);
+  // Each failed trial after a pause: twice as long, up to 5 minutes.
+  std::int64_t expected = 2000;
+  for (int pause = 2; pause <= 12; ++pause, expected = std::min<std::int64_t>(expected * 2, 300'000)) {
+    now = b.paused_until_ms;
+    b = after_receiver_failure(b, 0, now);
+    EXPECT_EQ(b.paused_until_ms - now, expected) << "pause " << pause;
+  }
+  EXPECT_EQ(b.paused_until_ms - now, 300'000);
+}
+
+TEST(StoreRules, AReceiversRetryAfterPausesItFromItsFirstFailureUpToAnHour) {
+  const std::int64_t now = 1'000'000;
+  EXPECT_EQ(after_receiver_failure({}, now + 5000, now).paused_until_ms, now + 5000);
+  EXPECT_EQ(after_receiver_failure({}, now + 7'200'000, now).paused_until_ms, now + 3'600'000);
+  EXPECT_EQ(after_receiver_failure({}, now - 1, now).paused_until_ms, 0);
+  // A pause that is longer wins over a shorter Retry-After.
+  ReceiverBackOff on_trial{.failures = 2, .pauses = 3, .paused_until_ms = 0};
+  EXPECT_EQ(after_receiver_failure(on_trial, now + 1000, now).paused_until_ms, now + 8000);
+}
+
 TEST(StoreRules, AKnownIdempotencyKeyReplaysOnlyTheSameRequest) {
   EXPECT_EQ(outcome_of_known_key("hash-a", "hash-a"), SubmitOutcome::replayed);
   EXPECT_EQ(outcome_of_known_key("hash-a", "hash-b"), SubmitOutcome::key_mismatch);

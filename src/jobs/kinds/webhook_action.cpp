@@ -101,6 +101,8 @@ asio::awaitable<AttemptOutcome> WebhookAction::deliver(const ActiveIntegration& 
   outcome.attempt.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(took).count();
   services_.attempt_seconds.observe(std::chrono::duration<double>(took).count());
   outcome.attempt.http_status = static_cast<int>(result.status);
+  bool failing = !result.error.empty() || result.status >= 500 || result.status == 429;
+  outcome.receiver = failing ? AttemptOutcome::Receiver::failing : AttemptOutcome::Receiver::answering;
   std::optional<std::chrono::seconds> retry_after;
   if (!result.error.empty()) {
     outcome.attempt.outcome = result.timed_out ? "timeout" : "failed";
@@ -119,6 +121,7 @@ asio::awaitable<AttemptOutcome> WebhookAction::deliver(const ActiveIntegration& 
     outcome.attempt.outcome = "failed";
     outcome.attempt.error = error_excerpt("HTTP " + std::to_string(result.status) + ": " + result.body);
     if (result.status == 429 || result.status == 503) retry_after = parse_retry_after(result.retry_after, Clock::now());
+    if (retry_after) outcome.retry_after_ms = now_ms() + std::chrono::milliseconds(*retry_after).count();
   }
   fail_or_bury(outcome, integration.definition.retry_schedule_s, job.attempts, retry_after);
   co_return outcome;

@@ -3,7 +3,11 @@
 // (Standard Webhooks headers), paced by the integration's own limits
 // (max_in_flight, max_per_second). A 2xx ends the job; 410 Gone buries it and
 // disables the integration; anything else fails the attempt, honouring a
-// Retry-After on 429 and 503.
+// Retry-After on 429 and 503. Each outcome also says whether the receiver is
+// failing (no answer, 5xx, 429), for the integration's back-off.
+//
+// The limits are held here for this process's deliveries; where the store
+// paces integrations (PostgreSQL) its claims hold them for all nodes too.
 //
 // Sync webhooks are also called here, within the request that stored the
 // record (call_sync_webhooks): only a webhook can answer that fast.

@@ -4,6 +4,7 @@
 // claimed with FOR UPDATE SKIP LOCKED, so nodes sharing the database take
 // disjoint jobs; a claimed job carries a lease (due_ms) after which any node
 // takes it up again.
+#include <algorithm>
 #include <span>
 
 #include <fmt/format.h>
@@ -71,6 +72,127 @@ Status transition(Connection& db, const std::string& id, std::span<const std::st
   return Status::ok();
 }
 
+// What a claim gives the jobs it takes.
+struct ClaimTerms {
+  std::int64_t now_ms, lease_ms;
+  const std::string& node;
+};
+
+// Claims up to `limit` due jobs that meet `condition` (on $6, `value`): they
+// run now, leased to this node. Rows another node is claiming are skipped,
+// not waited for. A callback that never came ends the attempt it belonged
+// to: the next attempt is counted when it starts, so such a job's attempts
+// stay as they were.
+Status claim_due(Connection& db, std::string_view condition, pg::Param value, const ClaimTerms& terms,
+                 std::size_t limit, std::vector<JobRow>& claimed) {
+  std::string sql = fmt::format(
+      "WITH due AS (SELECT seq, status AS was FROM jobs"
+      "  WHERE status IN ('pending', 'failed', 'running', 'awaiting_callback') AND due_ms <= $1 AND {}"
+      "  ORDER BY due_ms LIMIT $2 FOR UPDATE SKIP LOCKED)"
+      " UPDATE jobs SET status = 'running',"
+      "  attempts = CASE WHEN due.was = 'awaiting_callback' THEN attempts ELSE attempts + 1 END,"
+      "  due_ms = $3, callback_token_hash = '', updated_at = $4, leased_by = $5"
+      " FROM due WHERE jobs.seq = due.seq"
+      " RETURNING jobs.seq, id, integration_id, source_id, type, payload, status, attempts, due_ms, last_error,"
+      "  created_at, updated_at, output, callback_token_hash, revision, due.was = 'awaiting_callback'",
+      condition);
+  pg::Params params{terms.now_ms, static_cast<std::int64_t>(limit), terms.now_ms + terms.lease_ms, now_utc(),
+                    terms.node};
+  params.push_back(std::move(value));
+  Rows r = db.run(sql, params);
+  if (!r.ok()) return r.status();
+  for (int i = 0; i < r.size(); ++i) {
+    JobRow& j = claimed.emplace_back(job_of(r, i));
+    j.callback_expired = r.boolean(i, 15);
+  }
+  return Status::ok();
+}
+
+// Claims due jobs of one paced integration, up to `limit` and within its
+// limits: no more running (on every node) than max_in_flight (1 while its
+// receiver is on trial), turns 1/max_per_second apart handed out up to a
+// second ahead, none while it is paused (ReceiverBackOff). Its pace row stays locked until the claim commits: a node claiming
+// it meanwhile skips it, so two nodes never hand out the same room or turns.
+Status claim_paced(Connection& db, const std::string& integration_id, const ClaimTerms& terms, std::size_t limit,
+                   std::vector<JobRow>& claimed) {
+  Rows pace = db.query(
+      "SELECT max_per_second, max_in_flight, next_turn_us, paused_until_ms, failures FROM integration_pace"
+      " WHERE integration_id = $1 FOR UPDATE SKIP LOCKED",
+      integration_id);
+  if (!pace.ok()) return pace.status();
+  if (pace.size() == 0 || pace.integer(0, 3) > terms.now_ms) return Status::ok();
+  std::int64_t per_second = pace.integer(0, 0), max_in_flight = pace.integer(0, 1);
+  if (pace.integer(0, 4) >= receiver_failures_before_trial) max_in_flight = 1;  // on trial
+  auto take = static_cast<std::int64_t>(limit);
+  if (max_in_flight > 0) {
+    // The open statuses spelled out, so that jobs_due_by_integration serves the count.
+    Rows running = db.query(
+        "SELECT count(*) FROM jobs WHERE integration_id = $1 AND status = 'running' AND due_ms > $2"
+        " AND status IN ('pending', 'failed', 'running', 'awaiting_callback')",
+        integration_id, terms.now_ms);
+    if (!running.ok()) return running.status();
+    take = std::min(take, max_in_flight - running.integer(0, 0));
+  }
+  const std::int64_t now_us = terms.now_ms * 1000;
+  const std::int64_t first_turn_us = std::max(pace.integer(0, 2), now_us);
+  const std::int64_t turn_us = per_second > 0 ? 1'000'000 / per_second : 0;
+  if (per_second > 0) {
+    constexpr std::int64_t turns_ahead_us = 1'000'000;
+    std::int64_t open_us = now_us + turns_ahead_us - first_turn_us;
+    take = std::min(take, open_us <= 0 ? 0 : (open_us + turn_us - 1) / turn_us);
+  }
+  if (take <= 0) return Status::ok();
+  std::size_t before = claimed.size();
+  if (Status s = claim_due(db, "integration_id = $6", integration_id, terms, static_cast<std::size_t>(take), claimed);
+      !s.is_ok()) {
+    return s;
+  }
+  if (per_second == 0 || claimed.size() == before) return Status::ok();
+  std::int64_t turn = first_turn_us;
+  for (std::size_t i = before; i < claimed.size(); ++i, turn += turn_us) claimed[i].not_before_ms = (turn + 999) / 1000;
+  return db.query("UPDATE integration_pace SET next_turn_us = $1 WHERE integration_id = $2", turn, integration_id)
+      .status();
+}
+
+// Keeps the integration's limits in its pace row, read from its definition
+// (any kind whose config has max_per_second or max_in_flight). A change to
+// the integration also ends its back-off: its receiver gets a fresh start.
+Status keep_pace_limits(Connection& db, const std::string& integration_id, const std::string& definition) {
+  return db
+      .query(
+          "INSERT INTO integration_pace (integration_id, max_per_second, max_in_flight)"
+          " SELECT $1, coalesce((d #>> '{config,max_per_second}')::int, 0),"
+          "  coalesce((d #>> '{config,max_in_flight}')::int, 0) FROM (SELECT $2::jsonb AS d) AS definition"
+          " ON CONFLICT (integration_id) DO UPDATE SET max_per_second = excluded.max_per_second,"
+          "  max_in_flight = excluded.max_in_flight, paused_until_ms = 0, failures = 0, pauses = 0",
+          integration_id, definition)
+      .status();
+}
+
+// Counts an attempt's receiver state towards its integration's back-off.
+Status count_receiver_state(Connection& db, const std::string& integration_id, const AttemptOutcome& o) {
+  if (o.receiver == AttemptOutcome::Receiver::answering) {
+    return db
+        .query(
+            "UPDATE integration_pace SET failures = 0, pauses = 0"
+            " WHERE integration_id = $1 AND (failures > 0 OR pauses > 0)",
+            integration_id)
+        .status();
+  }
+  if (o.receiver != AttemptOutcome::Receiver::failing) return Status::ok();
+  Rows row = db.query(
+      "INSERT INTO integration_pace (integration_id) VALUES ($1) ON CONFLICT (integration_id)"
+      " DO UPDATE SET failures = integration_pace.failures RETURNING failures, pauses, paused_until_ms",
+      integration_id);
+  if (!row.ok()) return row.status();
+  ReceiverBackOff b{static_cast<int>(row.integer(0, 0)), static_cast<int>(row.integer(0, 1)), row.integer(0, 2)};
+  b = after_receiver_failure(b, o.retry_after_ms, now_ms());
+  return db
+      .query("UPDATE integration_pace SET failures = $1, pauses = $2, paused_until_ms = $3 WHERE integration_id = $4",
+             std::int64_t{b.failures}, std::int64_t{b.pauses}, b.paused_until_ms, integration_id)
+      .status();
+}
+
 }  // namespace
 
 Status insert_job_rows(Connection& db, const std::vector<JobRow>& jobs) {
@@ -116,10 +238,10 @@ asio::awaitable<Status> PostgresStore::create_integration(IntegrationRow row) {
   pg::Writer::Work work = [row = std::move(row)](Connection& db) {
     static const std::string sql = std::string("INSERT INTO integrations (") + integration_columns +
                                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
-    return db
-        .query(sql, row.id, row.source_id, row.definition, row.secret, row.previous_secret, row.previous_until,
-               row.disabled_reason, row.created_at, row.updated_at)
-        .status();
+    Rows r = db.query(sql, row.id, row.source_id, row.definition, row.secret, row.previous_secret,
+                      row.previous_until, row.disabled_reason, row.created_at, row.updated_at);
+    if (!r.ok()) return r.status();
+    return keep_pace_limits(db, row.id, row.definition);
   };
   co_return co_await write(std::move(work));
 }
@@ -148,7 +270,7 @@ asio::awaitable<Status> PostgresStore::update_integration(IntegrationRow row) {
         row.updated_at, row.id);
     if (!r.ok()) return r.status();
     if (r.affected() == 0) return Status::not_found("integration");
-    return Status::ok();
+    return keep_pace_limits(db, row.id, row.definition);
   };
   co_return co_await write(std::move(work));
 }
@@ -158,6 +280,8 @@ asio::awaitable<Status> PostgresStore::delete_integration(std::string id) {
     Rows del = db.query("DELETE FROM integrations WHERE id = $1", id);
     if (!del.ok()) return del.status();
     if (del.affected() == 0) return Status::not_found("integration");
+    Rows pace = db.query("DELETE FROM integration_pace WHERE integration_id = $1", id);
+    if (!pace.ok()) return pace.status();
     return db
         .query(
             "UPDATE jobs SET status = 'cancelled', updated_at = $1, last_error = 'the integration was deleted'"
@@ -175,29 +299,29 @@ asio::awaitable<Status> PostgresStore::insert_jobs(std::vector<JobRow> jobs) {
 
 asio::awaitable<Result<std::vector<JobRow>>> PostgresStore::claim_jobs(std::int64_t now_ms, std::int64_t lease_ms,
                                                                        std::size_t limit) {
-  std::function<Status(Connection&, std::vector<JobRow>&)> work = [now_ms, lease_ms, limit, node = options_.node_id](
-                                                                      Connection& db, std::vector<JobRow>& claimed) {
-    // Rows another node is claiming are skipped, not waited for. A callback
-    // that never came ends the attempt it belonged to: the next attempt is
-    // counted when it starts, so such a job's attempts stay as they were.
-    Rows r = db.query(
-        "WITH due AS (SELECT seq, status AS was FROM jobs"
-        "  WHERE status IN ('pending', 'failed', 'running', 'awaiting_callback') AND due_ms <= $1"
-        "  ORDER BY due_ms LIMIT $2 FOR UPDATE SKIP LOCKED)"
-        " UPDATE jobs SET status = 'running',"
-        "  attempts = CASE WHEN due.was = 'awaiting_callback' THEN attempts ELSE attempts + 1 END,"
-        "  due_ms = $3, callback_token_hash = '', updated_at = $4, leased_by = $5"
-        " FROM due WHERE jobs.seq = due.seq"
-        " RETURNING jobs.seq, id, integration_id, source_id, type, payload, status, attempts, due_ms, last_error,"
-        "  created_at, updated_at, output, callback_token_hash, revision, due.was = 'awaiting_callback'",
-        now_ms, limit, now_ms + lease_ms, now_utc(), node);
-    if (!r.ok()) return r.status();
-    for (int i = 0; i < r.size(); ++i) {
-      JobRow& j = claimed.emplace_back(job_of(r, i));
-      j.callback_expired = r.boolean(i, 15);
-    }
-    return Status::ok();
-  };
+  std::function<Status(Connection&, std::vector<JobRow>&)> work =
+      [now_ms, lease_ms, limit, node = options_.node_id](Connection& db, std::vector<JobRow>& claimed) {
+        ClaimTerms terms{now_ms, lease_ms, node};
+        // Paced integrations first, each under its limits; then every other
+        // due job. The list is read without a lock: a pause that begins
+        // during this claim holds from the next one.
+        Rows paced = db.query(
+            "SELECT integration_id FROM integration_pace"
+            " WHERE max_per_second > 0 OR max_in_flight > 0 OR paused_until_ms > $1 OR failures >= $2",
+            now_ms, std::int64_t{receiver_failures_before_trial});
+        if (!paced.ok()) return paced.status();
+        pg::ArrayLiteral others_only;
+        for (int i = 0; i < paced.size(); ++i) {
+          others_only.add(paced.text(i, 0));
+          if (claimed.size() >= limit) continue;
+          if (Status s = claim_paced(db, paced.text(i, 0), terms, limit - claimed.size(), claimed); !s.is_ok()) {
+            return s;
+          }
+        }
+        if (claimed.size() >= limit) return Status::ok();
+        return claim_due(db, "integration_id <> ALL($6::text[])", others_only.take(), terms, limit - claimed.size(),
+                         claimed);
+      };
   co_return co_await write_returning(std::move(work), true);
 }
 
@@ -240,6 +364,7 @@ asio::awaitable<Result<bool>> PostgresStore::finish_attempt(AttemptOutcome o) {
           o.disable_integration, now_utc(), j.integration_id);
       if (!disable.ok()) return disable.status();
     }
+    if (Status s = count_receiver_state(db, j.integration_id, o); !s.is_ok()) return s;
     recorded = true;
     return Status::ok();
   };
