@@ -107,6 +107,33 @@ TEST(DeferredEventIndex, WritesAFrozenGenerationInSlicesThenForgetsIt) {
   EXPECT_EQ(database.scalar("SELECT indexed_through FROM event_index_state"), 25);
 }
 
+// A step stops at its time limit after the statement that crossed it (one
+// statement: up to 64 rows of one table), so with no time at all each step
+// writes one statement's rows; the whole generation is written all the same.
+TEST(DeferredEventIndex, AStepStopsAtItsTimeLimit) {
+  Database database;
+  Connection db(database.path, Connection::Mode::read_write);
+  DeferredIndexOptions options;
+  options.generation_entries = 100;
+  options.step_time = std::chrono::microseconds(0);
+  DeferredEventIndex index(options);
+  index.add(entries(1, 101));  // 100 events: 400 table rows, 2 statements per table
+  int steps = 0;
+  for (int calls = 0; index.pending() > 0; ++calls) {
+    ASSERT_LT(calls, 5000) << "the generation was never written";
+    if (index.step(db) == GroupWriter::Backlog::none) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    } else {
+      ++steps;
+    }
+  }
+  // The last statement's step reports no backlog: 8 statements, 7 steps counted.
+  EXPECT_EQ(steps, 7);
+  EXPECT_EQ(database.scalar("SELECT count(*) FROM event_idx_session"), 100);
+  EXPECT_EQ(database.scalar("SELECT count(*) FROM event_idx_app"), 100);
+  EXPECT_EQ(database.scalar("SELECT indexed_through FROM event_index_state"), 100);
+}
+
 TEST(DeferredEventIndex, TooManyPendingEntriesHoldWritesBack) {
   Database database;
   Connection db(database.path, Connection::Mode::read_write);

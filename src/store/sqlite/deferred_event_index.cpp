@@ -131,11 +131,16 @@ struct DeferredEventIndex::Generation {
   }
 
   // Inserts up to `budget` rows, table after table in key order, advancing
-  // `progress`. Throws when a statement cannot be prepared.
-  Status insert_rows(Connection& db, Progress& progress, std::size_t budget) const {
+  // `progress`, until `deadline` (checked after each statement: at least one
+  // runs). Throws when a statement cannot be prepared.
+  Status insert_rows(Connection& db, Progress& progress, std::size_t budget,
+                     std::chrono::steady_clock::time_point deadline) const {
     std::string scratch;
+    bool first = true;
     for (std::size_t k = 0; k < kinds && budget > 0; ++k) {
       while (progress[k] < order[k].size() && budget > 0) {
+        if (!first && std::chrono::steady_clock::now() >= deadline) return Status::ok();
+        first = false;
         std::size_t rows = std::min({rows_per_insert, order[k].size() - progress[k], budget});
         auto stmt = db.prepare_text(insert_sql(k, rows, scratch));
         int p = 1;
@@ -271,7 +276,7 @@ GroupWriter::Backlog DeferredEventIndex::step(Connection& db) {
   }
   // Sorted here only when the sorting thread could not start or failed.
   g->sort_all();
-  Status s = write_slice(db, *g, options_.entries_per_step);
+  Status s = write_slice(db, *g, options_.entries_per_step, options_.step_time);
   if (!s.is_ok()) {
     // The entries stay in memory (readers still see them) and the slice is
     // retried at the next step; the pause keeps a failing disk from being
@@ -287,14 +292,16 @@ GroupWriter::Backlog DeferredEventIndex::step(Connection& db) {
   return backlog_locked();
 }
 
-Status DeferredEventIndex::write_slice(Connection& db, Generation& g, std::size_t budget) {
+Status DeferredEventIndex::write_slice(Connection& db, Generation& g, std::size_t budget,
+                                       std::chrono::microseconds time) {
+  auto deadline = std::chrono::steady_clock::now() + time;
   if (db.run("BEGIN IMMEDIATE") != SQLITE_OK) return Status::unavailable("cannot begin: " + db.last_error());
   Generation::Progress written = g.written;
   Status status;
   // An exception (a failed prepare, no memory) must not leave the
   // transaction open: every later BEGIN would fail.
   try {
-    status = g.insert_rows(db, written, budget);
+    status = g.insert_rows(db, written, budget, deadline);
   } catch (const std::exception& e) {
     status = Status::internal(e.what());
   }

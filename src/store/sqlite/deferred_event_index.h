@@ -65,7 +65,11 @@ struct DeferredIndexOptions {
   // Counted in events (an IndexEntry holds an event's four table entries).
   std::size_t generation_entries = 65536;          // a generation is frozen at this size...
   std::chrono::milliseconds generation_age{1000};  // ...or once its first entry is this old
-  std::size_t entries_per_step = 2048;             // table rows written per writer transaction
+  std::size_t entries_per_step = 2048;             // table rows written per writer transaction, at most...
+  // ...and for at most about this long: every commit waits while a step
+  // runs, so a step's length is a floor under the write latency's tail (rows
+  // land all over a large index: 2048 of them took 5-25 ms with 3M events).
+  std::chrono::microseconds step_time{2000};
   std::size_t max_pending = 262144;                // beyond this many in memory, writes wait for the index
 };
 
@@ -98,7 +102,7 @@ class DeferredEventIndex {
   struct Generation;
   bool due(const Generation& g) const;
   GroupWriter::Backlog backlog_locked() const;
-  Status write_slice(Connection& db, Generation& g, std::size_t budget);
+  Status write_slice(Connection& db, Generation& g, std::size_t budget, std::chrono::microseconds time);
 
   DeferredIndexOptions options_;
   mutable RwLock mu_;  // guards the pointers and the active generation's contents
