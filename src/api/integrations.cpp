@@ -113,7 +113,21 @@ Response get_integration(ApiContext& ctx, Request& req) {
   auto loaded = load(ctx, req.param(0));
   if (auto* refusal = std::get_if<Response>(&loaded)) return std::move(*refusal);
   auto& [row, d] = std::get<0>(loaded);
-  return json_reply(200, integration_json(row, d));
+  json::object body = integration_json(row, d);
+  // Where the store keeps one (PostgreSQL), while the receiver is failing.
+  auto back_off = ctx.store.receiver_back_off(row.id);
+  if (!back_off.is_ok()) return store_failure(back_off.status(), "integration " + row.id);
+  if (const auto& b = back_off.value(); b && (b->failures > 0 || b->paused_until_ms > now_ms())) {
+    json::object o;
+    o["failures_in_a_row"] = b->failures;
+    if (b->paused_until_ms > now_ms()) {
+      o["paused_until"] = format_utc(Clock::time_point(std::chrono::milliseconds(b->paused_until_ms)));
+    } else {
+      o["paused_until"] = nullptr;
+    }
+    body["back_off"] = std::move(o);
+  }
+  return json_reply(200, body);
 }
 
 boost::asio::awaitable<Response> patch_integration(ApiContext& ctx, Request& req) {

@@ -10,6 +10,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -181,6 +182,13 @@ class JobStore {
   // conflict when the job is in another state; the job as it is now on success.
   virtual boost::asio::awaitable<Result<JobRow>> retry_job(std::string id, std::int64_t now_ms) = 0;
   virtual boost::asio::awaitable<Result<JobRow>> cancel_job(std::string id) = 0;
+
+  // Where the store paces integrations (PostgreSQL): the back-off it keeps
+  // for the integration's receiver; nullopt where none is kept.
+  virtual Result<std::optional<ReceiverBackOff>> receiver_back_off(std::string_view integration_id) {
+    (void)integration_id;
+    return std::optional<ReceiverBackOff>{};
+  }
 
   // Writes made since start, other than the job runner's (claims and
   // attempts): the job runner gives way while they come fast. 0 when unknown.

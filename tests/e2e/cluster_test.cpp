@@ -282,11 +282,17 @@ TEST_F(ClusterTest, AReceiversRetryAfterHoldsForAllNodes) {
   DaisyProcess& b = node();
   App app = make_app(a, "shop");
   ASSERT_TRUE(eventually([&] { return b.get("/v1/events?limit=1", bearer(app.token)).status != 401; }, 10s));
-  webhook_on_app(a, app.id, receiver.url("/hook"));
+  std::string hook_id = str(webhook_on_app(a, app.id, receiver.url("/hook")), "id");
   std::vector<std::string> first = send_event(a, app);
   ASSERT_EQ(first.size(), 1u);
   // The 429 is recorded (and the back-off with it) once the job is failed.
   ASSERT_TRUE(eventually([&] { return job_status(a, first[0]) == "failed"; }, 10s)) << job_status(a, first[0]);
+  HttpResponse hook = b.get("/v1/integrations/" + hook_id, b.admin());
+  ASSERT_EQ(hook.status, 200) << hook.summary();
+  json::value shown = hook.json();
+  ASSERT_TRUE(shown.as_object().contains("back_off")) << hook.body;
+  EXPECT_EQ(shown.at("back_off").at("failures_in_a_row").as_int64(), 1) << hook.body;
+  EXPECT_TRUE(shown.at("back_off").at("paused_until").is_string()) << hook.body;
   std::vector<std::string> jobs = first;
   ASSERT_TRUE(eventually(
       [&] {

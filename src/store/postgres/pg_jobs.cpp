@@ -280,14 +280,13 @@ asio::awaitable<Status> PostgresStore::delete_integration(std::string id) {
     Rows del = db.query("DELETE FROM integrations WHERE id = $1", id);
     if (!del.ok()) return del.status();
     if (del.affected() == 0) return Status::not_found("integration");
-    Rows pace = db.query("DELETE FROM integration_pace WHERE integration_id = $1", id);
-    if (!pace.ok()) return pace.status();
-    return db
-        .query(
-            "UPDATE jobs SET status = 'cancelled', updated_at = $1, last_error = 'the integration was deleted'"
-            " WHERE integration_id = $2 AND status IN ('pending', 'failed', 'running', 'awaiting_callback')",
-            now_utc(), id)
-        .status();
+    Rows cancel = db.query(
+        "UPDATE jobs SET status = 'cancelled', updated_at = $1, last_error = 'the integration was deleted'"
+        " WHERE integration_id = $2 AND status IN ('pending', 'failed', 'running', 'awaiting_callback')",
+        now_utc(), id);
+    if (!cancel.ok()) return cancel.status();
+    // After the jobs, as finish_attempt locks them (a job, then its pace row): no deadlock.
+    return db.query("DELETE FROM integration_pace WHERE integration_id = $1", id).status();
   };
   co_return co_await write(std::move(work));
 }
@@ -391,6 +390,17 @@ Result<std::vector<JobRow>> PostgresStore::list_jobs(const JobFilter& f) {
   params.emplace_back(static_cast<std::int64_t>(f.limit));
   sql += fmt::format(" ORDER BY seq LIMIT ${}", params.size());
   return read([&](Connection& db) { return pg::all_rows(db.run(sql, params), job_of); });
+}
+
+Result<std::optional<ReceiverBackOff>> PostgresStore::receiver_back_off(std::string_view integration_id) {
+  return read([&](Connection& db) -> Result<std::optional<ReceiverBackOff>> {
+    Rows r = db.query("SELECT failures, pauses, paused_until_ms FROM integration_pace WHERE integration_id = $1",
+                      integration_id);
+    if (!r.ok()) return r.status();
+    if (r.size() == 0) return std::optional<ReceiverBackOff>{};
+    return std::optional<ReceiverBackOff>{
+        ReceiverBackOff{static_cast<int>(r.integer(0, 0)), static_cast<int>(r.integer(0, 1)), r.integer(0, 2)}};
+  });
 }
 
 Result<JobRow> PostgresStore::get_job(std::string_view id) {
