@@ -5,6 +5,7 @@
 #include <atomic>
 #include <boost/json.hpp>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -66,6 +67,25 @@ class ClusterTest : public OwnedServers {
     json::value reply = r.json();
     for (const auto& a : arr(reply, "actions")) ids.push_back(str(a, "job_id"));
     return ids;
+  }
+
+  // One event through b once it attaches the app's integration (it learns of
+  // it within a poll), then n more through a and b in turn: their job ids.
+  static std::vector<std::string> events_through_both(const DaisyProcess& a, const DaisyProcess& b, const App& app,
+                                                      int n) {
+    std::vector<std::string> jobs;
+    EXPECT_TRUE(eventually(
+        [&] {
+          auto ids = send_event(b, app);
+          jobs.insert(jobs.end(), ids.begin(), ids.end());
+          return ids.size() == 1;
+        },
+        10s));
+    for (int i = 0; i < n; ++i) {
+      auto ids = send_event(i % 2 ? b : a, app);
+      jobs.insert(jobs.end(), ids.begin(), ids.end());
+    }
+    return jobs;
   }
 
   static std::string job_status(const DaisyProcess& d, const std::string& id) {
@@ -207,12 +227,36 @@ struct PacedReceiver {
     }
     return most;
   }
-  FakeProvider server;
   std::atomic<int> answering{0};
   std::mutex mu;
   int most_at_once = 0;
   std::vector<std::chrono::steady_clock::time_point> arrivals;
   std::set<std::string> ids;
+  FakeProvider server;  // last: destroyed first, so no request is served into the members above
+};
+
+// A receiver whose answer depends on how many requests came before; it
+// records when each came.
+struct ScriptedReceiver {
+  explicit ScriptedReceiver(std::function<Reply(int call)> answer) {
+    server.set_handler("/hook", [this, answer](const FakeProvider::Request&) {
+      int call;
+      {
+        std::lock_guard lock(mu);
+        arrivals.push_back(std::chrono::steady_clock::now());
+        call = calls++;
+      }
+      return answer(call);
+    });
+  }
+  std::vector<std::chrono::steady_clock::time_point> arrived() {
+    std::lock_guard lock(mu);
+    return arrivals;
+  }
+  std::mutex mu;
+  int calls = 0;
+  std::vector<std::chrono::steady_clock::time_point> arrivals;
+  FakeProvider server;  // last: destroyed first
 };
 
 // An integration's max_in_flight and max_per_second hold for both nodes
@@ -226,24 +270,14 @@ TEST_F(ClusterTest, AnIntegrationsLimitsHoldForAllNodesTogether) {
   DaisyProcess& b = node();
   App app = make_app(a, "shop");
   ASSERT_TRUE(eventually([&] { return b.get("/v1/events?limit=1", bearer(app.token)).status != 401; }, 10s));
-  json::object body{{"name", "paced"},
-                    {"source", json::object{{"app_id", app.id}}},
-                    {"type", "webhook"},
-                    {"config", json::object{{"url", receiver.server.url("/hook")},
-                                            {"max_in_flight", 2},
-                                            {"max_per_second", 8}}}};
+  json::object body{
+      {"name", "paced"},
+      {"source", json::object{{"app_id", app.id}}},
+      {"type", "webhook"},
+      {"config", json::object{{"url", receiver.server.url("/hook")}, {"max_in_flight", 2}, {"max_per_second", 8}}}};
   ASSERT_EQ(a.request("POST", "/v1/integrations", admin_json(), dump(body)).status, 201);
-  std::set<std::string> jobs;
-  ASSERT_TRUE(eventually(
-      [&] {
-        auto ids = send_event(b, app);
-        jobs.insert(ids.begin(), ids.end());
-        return ids.size() == 1;
-      },
-      10s));
-  for (int i = 0; i < 40; ++i) {
-    for (auto& id : send_event(i % 2 ? b : a, app)) jobs.insert(id);
-  }
+  std::vector<std::string> made = events_through_both(a, b, app, 40);
+  std::set<std::string> jobs(made.begin(), made.end());
   ASSERT_EQ(jobs.size(), 41u);
   ASSERT_TRUE(eventually(
       [&] {
@@ -264,16 +298,8 @@ TEST_F(ClusterTest, AnIntegrationsLimitsHoldForAllNodesTogether) {
 // until then: jobs made meanwhile on either node wait, and are all delivered
 // afterwards.
 TEST_F(ClusterTest, AReceiversRetryAfterHoldsForAllNodes) {
-  FakeProvider receiver;
-  std::atomic<int> calls{0};
-  std::mutex mu;
-  std::vector<std::chrono::steady_clock::time_point> arrivals;
-  receiver.set_handler("/hook", [&](const FakeProvider::Request&) {
-    {
-      std::lock_guard lock(mu);
-      arrivals.push_back(std::chrono::steady_clock::now());
-    }
-    if (calls++ == 0) {
+  ScriptedReceiver receiver([](int call) {
+    if (call == 0) {
       return Reply{.status = 429, .body = "slow down", .content_type = "text/plain", .headers = {{"Retry-After", "3"}}};
     }
     return Reply{.status = 200, .body = "ok", .content_type = "text/plain"};
@@ -282,32 +308,22 @@ TEST_F(ClusterTest, AReceiversRetryAfterHoldsForAllNodes) {
   DaisyProcess& b = node();
   App app = make_app(a, "shop");
   ASSERT_TRUE(eventually([&] { return b.get("/v1/events?limit=1", bearer(app.token)).status != 401; }, 10s));
-  std::string hook_id = str(webhook_on_app(a, app.id, receiver.url("/hook")), "id");
-  std::vector<std::string> first = send_event(a, app);
-  ASSERT_EQ(first.size(), 1u);
+  std::string hook_id = str(webhook_on_app(a, app.id, receiver.server.url("/hook")), "id");
+  std::vector<std::string> jobs = send_event(a, app);
+  ASSERT_EQ(jobs.size(), 1u);
   // The 429 is recorded (and the back-off with it) once the job is failed.
-  ASSERT_TRUE(eventually([&] { return job_status(a, first[0]) == "failed"; }, 10s)) << job_status(a, first[0]);
+  ASSERT_TRUE(eventually([&] { return job_status(a, jobs[0]) == "failed"; }, 10s)) << job_status(a, jobs[0]);
   HttpResponse hook = b.get("/v1/integrations/" + hook_id, b.admin());
   ASSERT_EQ(hook.status, 200) << hook.summary();
   json::value shown = hook.json();
   ASSERT_TRUE(shown.as_object().contains("back_off")) << hook.body;
   EXPECT_EQ(shown.at("back_off").at("failures_in_a_row").as_int64(), 1) << hook.body;
   EXPECT_TRUE(shown.at("back_off").at("paused_until").is_string()) << hook.body;
-  std::vector<std::string> jobs = first;
-  ASSERT_TRUE(eventually(
-      [&] {
-        auto ids = send_event(b, app);
-        jobs.insert(jobs.end(), ids.begin(), ids.end());
-        return ids.size() == 1;
-      },
-      10s));
-  for (int i = 0; i < 10; ++i) {
-    for (auto& id : send_event(i % 2 ? b : a, app)) jobs.push_back(id);
-  }
+  for (auto& id : events_through_both(a, b, app, 10)) jobs.push_back(id);
   for (const auto& id : jobs) {
     EXPECT_TRUE(eventually([&] { return job_status(a, id) == "succeeded"; }, 30s)) << id << " " << job_status(a, id);
   }
-  std::lock_guard lock(mu);
+  auto arrivals = receiver.arrived();
   ASSERT_GE(arrivals.size(), jobs.size() + 1);
   // The receiver asked for 3 s; its clock and the nodes' are the machine's.
   for (std::size_t i = 1; i < arrivals.size(); ++i) {
@@ -318,16 +334,8 @@ TEST_F(ClusterTest, AReceiversRetryAfterHoldsForAllNodes) {
 // A receiver that fails three times in a row (no Retry-After) is paused a
 // second for every node: jobs made meanwhile wait for the pause to end.
 TEST_F(ClusterTest, AReceiverFailingThreeTimesInARowIsPausedForAllNodes) {
-  FakeProvider receiver;
-  std::atomic<int> calls{0};
-  std::mutex mu;
-  std::vector<std::chrono::steady_clock::time_point> arrivals;
-  receiver.set_handler("/hook", [&](const FakeProvider::Request&) {
-    {
-      std::lock_guard lock(mu);
-      arrivals.push_back(std::chrono::steady_clock::now());
-    }
-    if (calls++ < 3) return Reply{.status = 500, .body = "down", .content_type = "text/plain"};
+  ScriptedReceiver receiver([](int call) {
+    if (call < 3) return Reply{.status = 500, .body = "down", .content_type = "text/plain"};
     return Reply{.status = 200, .body = "ok", .content_type = "text/plain"};
   });
   DaisyProcess& a = node();
@@ -337,7 +345,7 @@ TEST_F(ClusterTest, AReceiverFailingThreeTimesInARowIsPausedForAllNodes) {
   json::object body{{"name", "hook"},
                     {"source", json::object{{"app_id", app.id}}},
                     {"type", "webhook"},
-                    {"config", json::object{{"url", receiver.url("/hook")}}},
+                    {"config", json::object{{"url", receiver.server.url("/hook")}}},
                     {"retry", json::object{{"schedule_s", J("[0,5,5]")}}}};
   ASSERT_EQ(a.request("POST", "/v1/integrations", admin_json(), dump(body)).status, 201);
   std::vector<std::string> failed;
@@ -349,21 +357,11 @@ TEST_F(ClusterTest, AReceiverFailingThreeTimesInARowIsPausedForAllNodes) {
   for (const auto& id : failed) {
     ASSERT_TRUE(eventually([&] { return job_status(a, id) == "failed"; }, 10s)) << job_status(a, id);
   }
-  std::vector<std::string> later;
-  ASSERT_TRUE(eventually(
-      [&] {
-        auto ids = send_event(b, app);
-        later.insert(later.end(), ids.begin(), ids.end());
-        return ids.size() == 1;
-      },
-      10s));
-  for (int i = 0; i < 6; ++i) {
-    for (auto& id : send_event(i % 2 ? b : a, app)) later.push_back(id);
-  }
+  std::vector<std::string> later = events_through_both(a, b, app, 6);
   for (const auto& id : later) {
     EXPECT_TRUE(eventually([&] { return job_status(a, id) == "succeeded"; }, 20s)) << id << " " << job_status(a, id);
   }
-  std::lock_guard lock(mu);
+  auto arrivals = receiver.arrived();
   ASSERT_GE(arrivals.size(), 3 + later.size());
   for (std::size_t i = 3; i < arrivals.size(); ++i) {
     EXPECT_GE(arrivals[i] - arrivals[2], 900ms) << "request " << i << " came during the receiver's back-off";

@@ -48,6 +48,24 @@ std::vector<IndexEntry> entries(int from, int to) {
   return out;
 }
 
+// Steps until every entry is written; the steps that reported a backlog.
+int write_all(DeferredEventIndex& index, Connection& db) {
+  int steps = 0;
+  for (int calls = 0; index.pending() > 0; ++calls) {
+    if (calls >= 5000) {
+      ADD_FAILURE() << "the generation was never written";
+      break;
+    }
+    // None while the generation is sorted on its own thread.
+    if (index.step(db) == GroupWriter::Backlog::none) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    } else {
+      ++steps;
+    }
+  }
+  return steps;
+}
+
 TEST(DeferredEventIndex, MatchesFiltersInTimeThenArrivalOrderUpToTheLimit) {
   DeferredEventIndex index;
   index.add(entries(1, 13));
@@ -87,16 +105,7 @@ TEST(DeferredEventIndex, WritesAFrozenGenerationInSlicesThenForgetsIt) {
   index.add(entries(1, 6));
   EXPECT_EQ(index.step(db), GroupWriter::Backlog::none) << "5 entries: neither big nor old enough";
   index.add(entries(6, 26));
-  int steps = 0;
-  for (int calls = 0; index.pending() > 0; ++calls) {
-    ASSERT_LT(calls, 5000) << "the generation was never written";
-    // None while the generation is sorted on its own thread.
-    if (index.step(db) == GroupWriter::Backlog::none) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    } else {
-      ++steps;
-    }
-  }
+  int steps = write_all(index, db);
   // 25 entries x 4 tables in slices of 7.
   EXPECT_GE(steps, 25 * 4 / 7);
   EXPECT_EQ(index.pending(), 0u);
@@ -118,15 +127,7 @@ TEST(DeferredEventIndex, AStepStopsAtItsTimeLimit) {
   options.step_time = std::chrono::microseconds(0);
   DeferredEventIndex index(options);
   index.add(entries(1, 101));  // 100 events: 400 table rows, 2 statements per table
-  int steps = 0;
-  for (int calls = 0; index.pending() > 0; ++calls) {
-    ASSERT_LT(calls, 5000) << "the generation was never written";
-    if (index.step(db) == GroupWriter::Backlog::none) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    } else {
-      ++steps;
-    }
-  }
+  int steps = write_all(index, db);
   // The last statement's step reports no backlog: 8 statements, 7 steps counted.
   EXPECT_EQ(steps, 7);
   EXPECT_EQ(database.scalar("SELECT count(*) FROM event_idx_session"), 100);

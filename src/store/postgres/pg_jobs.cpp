@@ -111,8 +111,9 @@ Status claim_due(Connection& db, std::string_view condition, pg::Param value, co
 // Claims due jobs of one paced integration, up to `limit` and within its
 // limits: no more running (on every node) than max_in_flight (1 while its
 // receiver is on trial), turns 1/max_per_second apart handed out up to a
-// second ahead, none while it is paused (ReceiverBackOff). Its pace row stays locked until the claim commits: a node claiming
-// it meanwhile skips it, so two nodes never hand out the same room or turns.
+// second ahead, none while it is paused (ReceiverBackOff). Its pace row
+// stays locked until the claim commits: a node claiming it meanwhile skips
+// it, so two nodes never hand out the same room or turns.
 Status claim_paced(Connection& db, const std::string& integration_id, const ClaimTerms& terms, std::size_t limit,
                    std::vector<JobRow>& claimed) {
   Rows pace = db.query(
@@ -238,8 +239,8 @@ asio::awaitable<Status> PostgresStore::create_integration(IntegrationRow row) {
   pg::Writer::Work work = [row = std::move(row)](Connection& db) {
     static const std::string sql = std::string("INSERT INTO integrations (") + integration_columns +
                                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
-    Rows r = db.query(sql, row.id, row.source_id, row.definition, row.secret, row.previous_secret,
-                      row.previous_until, row.disabled_reason, row.created_at, row.updated_at);
+    Rows r = db.query(sql, row.id, row.source_id, row.definition, row.secret, row.previous_secret, row.previous_until,
+                      row.disabled_reason, row.created_at, row.updated_at);
     if (!r.ok()) return r.status();
     return keep_pace_limits(db, row.id, row.definition);
   };
@@ -298,29 +299,29 @@ asio::awaitable<Status> PostgresStore::insert_jobs(std::vector<JobRow> jobs) {
 
 asio::awaitable<Result<std::vector<JobRow>>> PostgresStore::claim_jobs(std::int64_t now_ms, std::int64_t lease_ms,
                                                                        std::size_t limit) {
-  std::function<Status(Connection&, std::vector<JobRow>&)> work =
-      [now_ms, lease_ms, limit, node = options_.node_id](Connection& db, std::vector<JobRow>& claimed) {
-        ClaimTerms terms{now_ms, lease_ms, node};
-        // Paced integrations first, each under its limits; then every other
-        // due job. The list is read without a lock: a pause that begins
-        // during this claim holds from the next one.
-        Rows paced = db.query(
-            "SELECT integration_id FROM integration_pace"
-            " WHERE max_per_second > 0 OR max_in_flight > 0 OR paused_until_ms > $1 OR failures >= $2",
-            now_ms, std::int64_t{receiver_failures_before_trial});
-        if (!paced.ok()) return paced.status();
-        pg::ArrayLiteral others_only;
-        for (int i = 0; i < paced.size(); ++i) {
-          others_only.add(paced.text(i, 0));
-          if (claimed.size() >= limit) continue;
-          if (Status s = claim_paced(db, paced.text(i, 0), terms, limit - claimed.size(), claimed); !s.is_ok()) {
-            return s;
-          }
-        }
-        if (claimed.size() >= limit) return Status::ok();
-        return claim_due(db, "integration_id <> ALL($6::text[])", others_only.take(), terms, limit - claimed.size(),
-                         claimed);
-      };
+  std::function<Status(Connection&, std::vector<JobRow>&)> work = [now_ms, lease_ms, limit, node = options_.node_id](
+                                                                      Connection& db, std::vector<JobRow>& claimed) {
+    ClaimTerms terms{now_ms, lease_ms, node};
+    // Paced integrations first, each under its limits; then every other
+    // due job. The list is read without a lock: a pause that begins
+    // during this claim holds from the next one.
+    Rows paced = db.query(
+        "SELECT integration_id FROM integration_pace"
+        " WHERE max_per_second > 0 OR max_in_flight > 0 OR paused_until_ms > $1 OR failures >= $2",
+        now_ms, std::int64_t{receiver_failures_before_trial});
+    if (!paced.ok()) return paced.status();
+    pg::ArrayLiteral others_only;
+    for (int i = 0; i < paced.size(); ++i) {
+      others_only.add(paced.text(i, 0));
+      if (claimed.size() >= limit) continue;
+      if (Status s = claim_paced(db, paced.text(i, 0), terms, limit - claimed.size(), claimed); !s.is_ok()) {
+        return s;
+      }
+    }
+    if (claimed.size() >= limit) return Status::ok();
+    return claim_due(db, "integration_id <> ALL($6::text[])", others_only.take(), terms, limit - claimed.size(),
+                     claimed);
+  };
   co_return co_await write_returning(std::move(work), true);
 }
 

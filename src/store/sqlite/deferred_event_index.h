@@ -70,7 +70,7 @@ struct DeferredIndexOptions {
   // runs, so a step's length is a floor under the write latency's tail (rows
   // land all over a large index: 2048 of them took 5-25 ms with 3M events).
   std::chrono::microseconds step_time{2000};
-  std::size_t max_pending = 262144;                // beyond this many in memory, writes wait for the index
+  std::size_t max_pending = 262144;  // beyond this many in memory, writes wait for the index
 };
 
 class DeferredEventIndex {
