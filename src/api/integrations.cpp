@@ -117,10 +117,11 @@ Response get_integration(ApiContext& ctx, Request& req) {
   // Where the store keeps one (PostgreSQL), while the receiver is failing.
   auto back_off = ctx.store.receiver_back_off(row.id);
   if (!back_off.is_ok()) return store_failure(back_off.status(), "integration " + row.id);
-  if (const auto& b = back_off.value(); b && (b->failures > 0 || b->paused_until_ms > now_ms())) {
+  const std::int64_t now = now_ms();
+  if (const auto& b = back_off.value(); b && (b->failures > 0 || b->paused_until_ms > now)) {
     json::object o;
     o["failures_in_a_row"] = b->failures;
-    if (b->paused_until_ms > now_ms()) {
+    if (b->paused_until_ms > now) {
       o["paused_until"] = format_utc(Clock::time_point(std::chrono::milliseconds(b->paused_until_ms)));
     } else {
       o["paused_until"] = nullptr;

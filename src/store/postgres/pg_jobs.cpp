@@ -181,6 +181,8 @@ Status count_receiver_state(Connection& db, const std::string& integration_id, c
         .status();
   }
   if (o.receiver != AttemptOutcome::Receiver::failing) return Status::ok();
+  // The row, inserted when missing and locked until commit (the update
+  // changes nothing), so that concurrent failures count one after another.
   Rows row = db.query(
       "INSERT INTO integration_pace (integration_id) VALUES ($1) ON CONFLICT (integration_id)"
       " DO UPDATE SET failures = integration_pace.failures RETURNING failures, pauses, paused_until_ms",
