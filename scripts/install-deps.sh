@@ -10,7 +10,7 @@ PACKAGES=(
   # libraries (Boost 1.81 explicitly: the unversioned boost packages are 1.74 and conflict)
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libsimdjson-dev libsqlite3-dev libpq-dev liblua5.4-dev libpugixml-dev
-  libhiredis-dev libvalijson-dev libfmt-dev libspdlog-dev libcli11-dev
+  libhiredis-dev libxlsxwriter-dev libvalijson-dev libfmt-dev libspdlog-dev libcli11-dev
   libcurl4-openssl-dev libssl-dev zlib1g-dev libhowardhinnant-date-dev tzdata libre2-dev libgoogle-perftools-dev libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev llvm-14  # make fuzz, fuzz-smoke: clang, libFuzzer, llvm-symbolizer
   clang-format-14 clang-tidy-14  # make format (.clang-format); make test runs clang-tidy (.clang-tidy)
@@ -18,6 +18,8 @@ PACKAGES=(
   sqlite3 wrk nginx-light redis-server postgresql curl procps
   # the documentation's examples, run by make test (tests/docs/run_examples.py)
   python3 python3-redis python3-requests openssl xxd
+  # XLSX exports are opened with a real reader in the e2e tests
+  python3-openpyxl
 )
 
 missing=()

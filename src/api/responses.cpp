@@ -241,24 +241,38 @@ Response export_responses(ApiContext& ctx, Request& req) {
   const std::string& form_id = req.param(0);
   if (auto form = ctx.forms->get(form_id); !form.is_ok()) return store_failure(form.status(), "form " + form_id);
   std::string format = req.query_param("format").value_or("csv");
-  if (format != "csv" && format != "ndjson") {
-    return http::validation_problem({{"format", "must be csv or ndjson"}}, "Invalid query parameter.");
+  forms::ExportFormat export_format;
+  if (format == "csv") {
+    export_format = forms::ExportFormat::csv;
+  } else if (format == "ndjson") {
+    export_format = forms::ExportFormat::ndjson;
+  } else if (format == "xlsx") {
+    export_format = forms::ExportFormat::xlsx;
+  } else {
+    return http::validation_problem({{"format", "must be csv, ndjson or xlsx"}}, "Invalid query parameter.");
   }
   std::string formulas = req.query_param("formulas").value_or("escape");
   if (formulas != "escape" && formulas != "keep") {
     return http::validation_problem({{"formulas", "must be escape or keep"}}, "Invalid query parameter.");
   }
-  bool csv = format == "csv";
-  auto opened = forms::ResponseExport::open(ctx.store, *ctx.forms, form_id,
-                                            csv ? forms::ExportFormat::csv : forms::ExportFormat::ndjson,
+  auto opened = forms::ResponseExport::open(ctx.store, *ctx.forms, form_id, export_format,
                                             formulas == "keep" ? forms::CsvFormulas::keep : forms::CsvFormulas::escape);
   if (!opened.is_ok()) return store_failure(opened.status(), "form " + form_id);
 
   Response r;
   r.status = 200;
-  r.content_type = csv ? "text/csv; charset=utf-8" : "application/x-ndjson";
-  r.headers.emplace_back("Content-Disposition",
-                         "attachment; filename=\"responses-" + form_id + (csv ? ".csv\"" : ".ndjson\""));
+  switch (export_format) {
+    case forms::ExportFormat::csv:
+      r.content_type = "text/csv; charset=utf-8";
+      break;
+    case forms::ExportFormat::ndjson:
+      r.content_type = "application/x-ndjson";
+      break;
+    case forms::ExportFormat::xlsx:
+      r.content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+      break;
+  }
+  r.headers.emplace_back("Content-Disposition", "attachment; filename=\"responses-" + form_id + "." + format + "\"");
   r.stream = [exported = std::move(opened.value())](std::string& out) { return exported->write_part(out); };
   return r;
 }

@@ -32,55 +32,6 @@ void append_number(std::string& out, simdjson::dom::element e) {
   }
 }
 
-// The text of one answer in a cell (before CSV quoting).
-std::string cell_text(simdjson::dom::element e) {
-  std::string text;
-  switch (e.type()) {
-    case simdjson::dom::element_type::STRING: {
-      std::string_view sv;
-      if (!e.get_string().get(sv)) text = std::string(sv);
-      break;
-    }
-    case simdjson::dom::element_type::BOOL: {
-      bool b = false;
-      if (!e.get_bool().get(b)) text = b ? "true" : "false";
-      break;
-    }
-    case simdjson::dom::element_type::INT64:
-    case simdjson::dom::element_type::UINT64:
-    case simdjson::dom::element_type::DOUBLE:
-      append_number(text, e);
-      break;
-    case simdjson::dom::element_type::ARRAY: {
-      bool first = true;
-      simdjson::dom::array items;
-      if (e.get_array().get(items)) break;
-      for (simdjson::dom::element item : items) {
-        if (!first) text.push_back(';');
-        first = false;
-        text += cell_text(item);
-      }
-      break;
-    }
-    case simdjson::dom::element_type::OBJECT: {
-      simdjson::dom::object o;
-      if (e.get_object().get(o)) break;
-      simdjson::dom::element lat, lon;
-      if (!o["lat"].get(lat) && !o["lon"].get(lon)) {
-        append_number(text, lat);
-        text.push_back(',');
-        append_number(text, lon);
-      } else {
-        text = simdjson::minify(e);
-      }
-      break;
-    }
-    case simdjson::dom::element_type::NULL_VALUE:
-      break;
-  }
-  return text;
-}
-
 // True when the answer is text (or a list starting with text) that a
 // spreadsheet would read as a formula.
 bool is_signed_number(std::string_view text) {
@@ -109,6 +60,54 @@ bool is_formula_text(simdjson::dom::element e, std::string_view text) {
 }
 
 }  // namespace
+
+std::string answer_text(simdjson::dom::element e) {
+  std::string text;
+  switch (e.type()) {
+    case simdjson::dom::element_type::STRING: {
+      std::string_view sv;
+      if (!e.get_string().get(sv)) text = std::string(sv);
+      break;
+    }
+    case simdjson::dom::element_type::BOOL: {
+      bool b = false;
+      if (!e.get_bool().get(b)) text = b ? "true" : "false";
+      break;
+    }
+    case simdjson::dom::element_type::INT64:
+    case simdjson::dom::element_type::UINT64:
+    case simdjson::dom::element_type::DOUBLE:
+      append_number(text, e);
+      break;
+    case simdjson::dom::element_type::ARRAY: {
+      bool first = true;
+      simdjson::dom::array items;
+      if (e.get_array().get(items)) break;
+      for (simdjson::dom::element item : items) {
+        if (!first) text.push_back(';');
+        first = false;
+        text += answer_text(item);
+      }
+      break;
+    }
+    case simdjson::dom::element_type::OBJECT: {
+      simdjson::dom::object o;
+      if (e.get_object().get(o)) break;
+      simdjson::dom::element lat, lon;
+      if (!o["lat"].get(lat) && !o["lon"].get(lon)) {
+        append_number(text, lat);
+        text.push_back(',');
+        append_number(text, lon);
+      } else {
+        text = simdjson::minify(e);
+      }
+      break;
+    }
+    case simdjson::dom::element_type::NULL_VALUE:
+      break;
+  }
+  return text;
+}
 
 void append_csv_field(std::string& out, std::string_view value) {
   if (value.find_first_of(",\"\r\n") == std::string_view::npos) {
@@ -145,7 +144,7 @@ void append_csv_row(std::string& out, const ResponseRow& row, const std::vector<
     out.push_back(',');
     simdjson::dom::element value;
     if (!parsed || answers[q.key].get(value)) continue;
-    std::string text = cell_text(value);
+    std::string text = answer_text(value);
     if (formulas == CsvFormulas::escape && is_formula_text(value, text)) text.insert(0, 1, '\'');
     append_csv_field(out, text);
   }

@@ -31,4 +31,8 @@ void append_csv_row(std::string& out, const ResponseRow& row, const std::vector<
 
 void append_csv_field(std::string& out, std::string_view value);
 
+// The text of one answer in a cell (before any quoting): a multi_choice
+// answer joined with ';', a geopoint "lat,lon", null empty.
+std::string answer_text(simdjson::dom::element e);
+
 }  // namespace daisy::forms

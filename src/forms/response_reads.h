@@ -14,6 +14,7 @@
 #include "domain/question.h"
 #include "forms/export_writer.h"
 #include "forms/form_cache.h"
+#include "forms/xlsx_workbook.h"
 #include "store/form_store.h"
 
 namespace daisy::forms {
@@ -28,12 +29,14 @@ struct ResponsePage {
 Result<ResponsePage> list_responses(FormStore& store, FormCache& forms, const std::string& form_id,
                                     const ResponseFilter& filter);
 
-enum class ExportFormat { csv, ndjson };
+enum class ExportFormat { csv, ndjson, xlsx };
 
 // Every response of a form, in seq order, a part at a time. Each part reads
 // with a fresh query after the last row written, so memory stays constant
 // whatever the count; a response stored while the export runs is in it when
-// its seq comes after the part being read.
+// its seq comes after the part being read. An XLSX export first writes every
+// row into its workbook (parts that add nothing to out), then hands out the
+// finished file.
 class ResponseExport {
  public:
   // not_found when there is no such form.
@@ -55,7 +58,9 @@ class ResponseExport {
   simdjson::dom::parser parser_;
   std::int64_t after_seq_ = 0;
   bool header_done_ = false;
-  std::size_t rows_per_part_ = 1000;  // fewer when rows are large: a part stays near part_bytes
+  std::size_t rows_per_part_ = 1000;        // fewer when rows are large: a part stays near part_bytes
+  std::unique_ptr<XlsxWorkbook> workbook_;  // xlsx only
+  bool workbook_done_ = false;
 };
 
 }  // namespace daisy::forms

@@ -698,8 +698,10 @@ asio::awaitable<bool> Server::Impl::send_stream(Connection& conn, Response& resp
       co_return false;  // the client sees a truncated body, never a false end
     }
     held.hold(chunk.size());
+    // A part made is progress even when empty (an XLSX export writes its
+    // whole workbook before its first byte): the write timeout starts again.
+    conn.deadline = SteadyClock::now() + config.write_timeout;
     if (!chunk.empty()) {
-      conn.deadline = SteadyClock::now() + config.write_timeout;
       if (raw) {
         auto [ec, n] = co_await asio::async_write(conn.socket, asio::buffer(chunk), use_tuple);
         if (ec) co_return false;

@@ -1,7 +1,11 @@
-// GET /v1/forms/{id}/responses/export end to end: CSV (RFC 4180) and NDJSON,
-// streamed with chunked transfer encoding, read whole and decoded here.
+// GET /v1/forms/{id}/responses/export end to end: CSV (RFC 4180), NDJSON and
+// XLSX, streamed with chunked transfer encoding, read whole and decoded here
+// (the workbooks by Debian's openpyxl, a real reader).
 #include <boost/json.hpp>
 
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <set>
 
 #include "harness.h"
@@ -31,6 +35,8 @@ class ExportTest : public SharedServer<ExportTest> {
     EXPECT_FALSE(r.has_header("Content-Length"));
     if (format == "csv") {
       EXPECT_EQ(r.header("Content-Type").rfind("text/csv", 0), 0u) << r.header("Content-Type");
+    } else if (format == "xlsx") {
+      EXPECT_EQ(r.header("Content-Type"), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
     } else {
       EXPECT_EQ(r.header("Content-Type"), "application/x-ndjson");
     }
@@ -49,6 +55,36 @@ class ExportTest : public SharedServer<ExportTest> {
       return {};
     }
     return *rows;
+  }
+
+  // The cells of the workbook's sheets as openpyxl reads them: per sheet, its
+  // title and rows; per cell [value as text or null, openpyxl's data type
+  // ("s", "n", "b", "d"), number format].
+  static json::value read_xlsx(const std::string& body) {
+    auto path = std::filesystem::temp_directory_path() / ("daisy-e2e-" + fx::unique("xlsx") + ".xlsx");
+    std::ofstream(path, std::ios::binary) << body;
+    // Debian's interpreter: python3-openpyxl is installed for it.
+    std::string cmd =
+        "/usr/bin/python3 -c '"
+        "import json, sys, openpyxl\n"
+        "wb = openpyxl.load_workbook(sys.argv[1])\n"
+        "cell = lambda c: [None if c.value is None else (c.value.isoformat() if c.data_type == \"d\" "
+        "else str(c.value)), c.data_type, c.number_format]\n"
+        "print(json.dumps([[ws.title, [[cell(c) for c in row] for row in ws.iter_rows()]] "
+        "for ws in wb.worksheets]))' " +
+        path.string() + " 2>&1";
+    std::string out;
+    if (FILE* p = ::popen(cmd.c_str(), "r")) {
+      char buf[4096];
+      std::size_t n;
+      while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+      ::pclose(p);
+    }
+    std::filesystem::remove(path);
+    boost::system::error_code ec;
+    json::value v = json::parse(out, ec);
+    if (ec) ADD_FAILURE() << "openpyxl could not read the workbook: " << out.substr(0, 2000);
+    return v;
   }
 
   // Splits NDJSON into parsed lines; every line must end with \n and parse.
@@ -202,6 +238,18 @@ TEST_F(ExportTest, EveryRowArrivesOnceBeyondOnePage) {
 
   std::vector<json::value> lines = fetch_ndjson(id);
   EXPECT_EQ(ids_of(lines), order) << "NDJSON lines are not every response once, in arrival order";
+
+  json::value book = read_xlsx(fetch(id, "xlsx"));
+  ASSERT_TRUE(book.is_array() && book.as_array().size() == 1) << json::serialize(book).substr(0, 500);
+  const json::array& sheet = book.at(0).at(1).as_array();
+  ASSERT_EQ(sheet.size(), kCount + 1);
+  std::vector<std::string> xlsx_ids;
+  for (std::size_t i = 1; i < sheet.size(); ++i) {
+    xlsx_ids.emplace_back(sheet.at(i).at(0).at(0).as_string());
+    std::size_t n = std::stoul(std::string(sheet.at(i).at(3).at(0).as_string()));
+    EXPECT_EQ(ids[n], xlsx_ids.back());
+  }
+  EXPECT_EQ(xlsx_ids, order) << "XLSX rows are not every response once, in arrival order";
 }
 
 TEST_F(ExportTest, EmptyFormExportsOnlyTheHeader) {
@@ -264,6 +312,73 @@ TEST_F(ExportTest, CsvEscapesFormulasUnlessAskedToKeepThem) {
   EXPECT_EQ(str(at(lines[0], "answers"), "t"), planted);
   EXPECT_TRUE(
       IsValidationError(server().get(export_path(id, "csv") + "&formulas=run", server().admin()), {"formulas"}));
+}
+
+TEST_F(ExportTest, XlsxHasTheCsvColumnsWithTypedCells) {
+  std::string id = create_form_id(server(), J(every_type_form()));
+  ASSERT_FALSE(id.empty());
+  const char* submissions[] = {
+      R"j({"name":"=HYPERLINK(\"http://evil.example/\",\"x\")","count":42,"ratio":2.5,"ok":true,"colour":"red",
+          "tags":["a","c"],"day":"2024-02-29","at":"2024-05-01T09:30:00+02:00","mail":"a@b.org",
+          "tel":"+14155552671","where":{"lat":52.5,"lon":13.25},"note":"line1\r\nline2 é"})j",
+      R"({})",
+  };
+  std::vector<json::value> stored;
+  for (const char* answers : submissions) {
+    HttpResponse r = submit(server(), id, J(answers));
+    ASSERT_EQ(r.status, 201) << r.summary();
+    stored.push_back(r.json());
+  }
+  std::string body = fetch(id, "xlsx");
+  ASSERT_EQ(body.substr(0, 2), "PK") << "not a zip file";
+  json::value book = read_xlsx(body);
+  ASSERT_TRUE(book.is_array() && book.as_array().size() == 1) << json::serialize(book);
+  EXPECT_EQ(book.at(0).at(0), "Responses");
+  const json::array& rows = book.at(0).at(1).as_array();
+  ASSERT_EQ(rows.size(), 3u);
+  auto cell = [&](std::size_t r, std::size_t c) { return rows.at(r).at(c); };
+  // The header: the CSV's columns, as text.
+  std::string header;
+  for (const auto& c : rows.at(0).as_array()) {
+    header += (header.empty() ? "" : ",") + std::string(c.at(0).as_string());
+    EXPECT_EQ(c.at(1), "s");
+  }
+  EXPECT_EQ(header, kHeader);
+  EXPECT_EQ(cell(1, 0), (json::array{json::value(str(stored[0], "id")), "s", "General"}));
+  // submitted_at is a date (UTC, to the millisecond): the same instant as the reply's text.
+  EXPECT_EQ(cell(1, 1).at(1), "d");
+  EXPECT_EQ(cell(1, 1).at(2), "yyyy-mm-dd hh:mm:ss");
+  std::string submitted = str(stored[0], "submitted_at");  // 2026-...T..:..:..[.fff]Z
+  std::string excel = std::string(cell(1, 1).at(0).as_string());
+  EXPECT_EQ(excel.substr(0, 19), submitted.substr(0, 19)) << excel << " vs " << submitted;
+  EXPECT_EQ(cell(1, 2), (json::array{"accepted", "s", "General"}));
+  // Text stays text, a formula included: the cell holds it, Excel never runs it.
+  EXPECT_EQ(cell(1, 3), (json::array{"=HYPERLINK(\"http://evil.example/\",\"x\")", "s", "General"}));
+  EXPECT_EQ(cell(1, 4), (json::array{"42", "n", "General"}));
+  EXPECT_EQ(cell(1, 5), (json::array{"2.5", "n", "General"}));
+  EXPECT_EQ(cell(1, 6), (json::array{"True", "b", "General"}));
+  EXPECT_EQ(cell(1, 7), (json::array{"red", "s", "General"}));
+  EXPECT_EQ(cell(1, 8), (json::array{"a;c", "s", "General"}));
+  EXPECT_EQ(cell(1, 9), (json::array{"2024-02-29T00:00:00", "d", "yyyy-mm-dd"}));
+  EXPECT_EQ(cell(1, 10), (json::array{"2024-05-01T07:30:00", "d", "yyyy-mm-dd hh:mm:ss"}));  // in UTC
+  EXPECT_EQ(cell(1, 11), (json::array{"a@b.org", "s", "General"}));
+  EXPECT_EQ(cell(1, 12), (json::array{"+14155552671", "s", "General"}));
+  EXPECT_EQ(cell(1, 13), (json::array{"52.5,13.25", "s", "General"}));
+  // A carriage return is written as OOXML's escape _x000D_ (XML would turn a
+  // raw one into \n): Excel reads it back as CR; openpyxl 3.0 shows the escape.
+  EXPECT_EQ(cell(1, 14), (json::array{"line1_x000D_\nline2 é", "s", "General"}));
+  // A response without answers: its metadata, then empty cells.
+  EXPECT_EQ(cell(2, 0).at(0), json::value(str(stored[1], "id")));
+  for (std::size_t c = 3; c < 15; ++c) EXPECT_TRUE(cell(2, c).at(0).is_null()) << c;
+}
+
+TEST_F(ExportTest, XlsxOfAnEmptyFormHasOnlyTheHeader) {
+  std::string id = create_form_id(server(), J(every_type_form()));
+  ASSERT_FALSE(id.empty());
+  json::value book = read_xlsx(fetch(id, "xlsx"));
+  ASSERT_TRUE(book.is_array() && book.as_array().size() == 1) << json::serialize(book);
+  ASSERT_EQ(book.at(0).at(1).as_array().size(), 1u);
+  EXPECT_EQ(book.at(0).at(1).at(0).at(0).at(0), "response_id");
 }
 
 TEST_F(ExportTest, ExportRefusesBadRequests) {
