@@ -257,6 +257,14 @@ Response export_responses(ApiContext& ctx, Request& req) {
   }
   auto opened = forms::ResponseExport::open(ctx.store, *ctx.forms, form_id, export_format,
                                             formulas == "keep" ? forms::CsvFormulas::keep : forms::CsvFormulas::escape);
+  if (!opened.is_ok() && export_format == forms::ExportFormat::xlsx &&
+      opened.status().code() == Status::Code::unavailable) {
+    Response r = http::problem(503, "export-unavailable",
+                               "The workbook cannot be built now (" + opened.status().message() +
+                                   "); the server's temporary directory (TMPDIR) must be writable.");
+    r.headers.emplace_back("Retry-After", "60");
+    return r;
+  }
   if (!opened.is_ok()) return store_failure(opened.status(), "form " + form_id);
 
   Response r;

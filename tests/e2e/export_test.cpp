@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -379,6 +380,34 @@ TEST_F(ExportTest, XlsxOfAnEmptyFormHasOnlyTheHeader) {
   ASSERT_TRUE(book.is_array() && book.as_array().size() == 1) << json::serialize(book);
   ASSERT_EQ(book.at(0).at(1).as_array().size(), 1u);
   EXPECT_EQ(book.at(0).at(1).at(0).at(0).at(0), "response_id");
+}
+
+// The workbook is built under TMPDIR and removed once open: nothing is left
+// there after an export, and a TMPDIR it cannot use is a 503, not a crash. A
+// server of its own, started with its own TMPDIR.
+TEST(ExportXlsxTempTest, NothingIsLeftInTheTemporaryDirectoryAndAnUnusableOneIs503) {
+  auto tmp = std::filesystem::temp_directory_path() / ("daisy-e2e-" + fx::unique("tmpdir"));
+  std::filesystem::create_directories(tmp);
+  ::setenv("TMPDIR", tmp.c_str(), 1);  // inherited by the server this test starts
+  DaisyProcess server;
+  bool started = server.start();
+  ::unsetenv("TMPDIR");
+  ASSERT_TRUE(started) << server.start_error();
+  std::string id = create_form_id(server, J(R"({"title":"t","questions":[{"key":"n","type":"integer"}]})"));
+  ASSERT_FALSE(id.empty());
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(submit(server, id, json::object{{"n", i}}).status, 201);
+  std::string path = responses_path(id) + "/export?format=xlsx";
+  Streamed s = get_streamed(server.port(), path, server.admin());
+  ASSERT_EQ(s.response.status, 200) << s.response.summary();
+  EXPECT_TRUE(s.terminated);
+  EXPECT_EQ(s.response.body.substr(0, 2), "PK");
+  EXPECT_TRUE(std::filesystem::is_empty(tmp)) << "the workbook's files were left in " << tmp;
+
+  std::filesystem::remove_all(tmp);  // now the server cannot make its directory there
+  HttpResponse refused = server.get(path, server.admin());
+  EXPECT_TRUE(IsProblem(refused, 503, "export-unavailable"));
+  EXPECT_NE(refused.body.find("TMPDIR"), std::string::npos) << refused.body;
+  EXPECT_TRUE(server.get("/healthz").status == 200);
 }
 
 TEST_F(ExportTest, ExportRefusesBadRequests) {
