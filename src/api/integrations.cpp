@@ -5,10 +5,13 @@
 
 #include "api/replies.h"
 #include "api/routes.h"
+#include "domain/form.h"
 #include "domain/json_fields.h"
 #include "http/dispatcher.h"
 #include "http/json_body.h"
+#include "jobs/job_runner.h"
 #include "jobs/kinds/kind_registry.h"
+#include "jobs/kinds/sheets_config.h"
 #include "jobs/kinds/webhook_signature.h"
 #include "jobs/replay.h"
 #include "util/ids.h"
@@ -32,7 +35,7 @@ bool signs_with_secret(const IntegrationDefinition& d) {
 json::object integration_json(const IntegrationRow& row, const IntegrationDefinition& d) {
   json::object o;
   o["id"] = row.id;
-  for (auto& field : d.to_json()) o[field.key()] = field.value();
+  for (auto& field : d.to_shown_json()) o[field.key()] = field.value();
   if (row.disabled_reason.empty()) {
     o["disabled_reason"] = nullptr;
   } else {
@@ -55,6 +58,26 @@ void check_source(ApiContext& ctx, const IntegrationDefinition& d, std::vector<F
   }
 }
 
+// A sheet takes a form's responses, in columns of its questions.
+void check_sheet_source(ApiContext& ctx, const IntegrationDefinition& d, std::vector<FieldError>& errors) {
+  const auto* sheets = d.config_as<jobs::SheetsConfig>();
+  if (!sheets) return;
+  if (d.source_kind != "form") {
+    errors.push_back({"source.form_id", "is required: a sheets integration writes the responses of a form"});
+    return;
+  }
+  auto form = ctx.store.get_form(d.source_id);
+  if (!form.is_ok()) return;  // check_source says why
+  json::error_code ec;
+  json::value stored = json::parse(form.value().definition, ec);
+  auto definition = ec ? std::nullopt : definition_from_json(stored);
+  std::vector<std::string> keys;
+  if (definition) {
+    for (const Question& q : definition->questions) keys.push_back(q.key);
+  }
+  jobs::check_sheet_columns(*sheets, keys, errors);
+}
+
 boost::asio::awaitable<Response> create_integration(ApiContext& ctx, Request& req) {
   auto parsed = http::parse_body_object(req);
   if (auto* refusal = std::get_if<Response>(&parsed)) co_return std::move(*refusal);
@@ -65,6 +88,7 @@ boost::asio::awaitable<Response> create_integration(ApiContext& ctx, Request& re
   const IntegrationDefinition& d = std::get<IntegrationDefinition>(definition);
   std::vector<FieldError> errors;
   check_source(ctx, d, errors);
+  check_sheet_source(ctx, d, errors);
   if (!errors.empty()) co_return http::validation_problem(std::move(errors));
 
   IntegrationRow row;
@@ -128,6 +152,13 @@ Response get_integration(ApiContext& ctx, Request& req) {
     }
     body["back_off"] = std::move(o);
   }
+  // This node's latest delivery error, until a delivery succeeds.
+  std::string last_error = ctx.job_runner ? ctx.job_runner->last_error(row.id) : std::string();
+  if (last_error.empty()) {
+    body["last_error"] = nullptr;
+  } else {
+    body["last_error"] = last_error;
+  }
   return json_reply(200, body);
 }
 
@@ -142,6 +173,9 @@ boost::asio::awaitable<Response> patch_integration(ApiContext& ctx, Request& req
     co_return http::validation_problem(std::move(*errors));
   }
   const IntegrationDefinition& d = std::get<IntegrationDefinition>(definition);
+  std::vector<FieldError> errors;
+  check_sheet_source(ctx, d, errors);
+  if (!errors.empty()) co_return http::validation_problem(std::move(errors));
   row.definition = json::serialize(d.to_json());
   if (d.enabled && !base.enabled) row.disabled_reason.clear();  // enabled again by hand
   row.updated_at = now_utc();

@@ -191,6 +191,12 @@ json::object IntegrationDefinition::to_json() const {
   return o;
 }
 
+json::object IntegrationDefinition::to_shown_json() const {
+  json::object o = to_json();
+  o["config"] = config ? config->to_shown_json() : json::object{};
+  return o;
+}
+
 std::variant<IntegrationDefinition, std::vector<FieldError>> parse_integration_definition(
     const json::object& body, IntegrationKinds kinds, const IntegrationDefinition* base) {
   std::vector<FieldError> errors;

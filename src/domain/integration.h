@@ -28,8 +28,10 @@ inline constexpr std::string_view trigger_event_created = "event.created";
 class KindConfig {
  public:
   virtual ~KindConfig() = default;
-  // The config as stored and shown, its defaults filled in.
+  // The config as stored, its defaults filled in.
   virtual boost::json::object to_json() const = 0;
+  // The config as replies show it: the same, but secrets (a key) as "***".
+  virtual boost::json::object to_shown_json() const { return to_json(); }
 };
 
 // What a definition needs to know of a kind; jobs/kinds/ lists them
@@ -65,8 +67,10 @@ struct IntegrationDefinition {
   const Config* config_as() const {
     return dynamic_cast<const Config*>(config.get());
   }
-  // name, source, on, type, mode, config, retry, enabled: the stored and returned form.
+  // name, source, on, type, mode, config, retry, enabled: the stored form.
   boost::json::object to_json() const;
+  // The same as replies show it (the config's secrets as "***").
+  boost::json::object to_shown_json() const;
 };
 
 // Daisy's default retry schedule: at once, 5 s, 30 s, 2 min, 10 min, 30 min,

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "domain/answer_text.h"
 #include "domain/question.h"
 #include "store/form_store.h"
 
@@ -30,9 +31,5 @@ void append_csv_row(std::string& out, const ResponseRow& row, const std::vector<
                     simdjson::dom::parser& parser, CsvFormulas formulas = CsvFormulas::escape);
 
 void append_csv_field(std::string& out, std::string_view value);
-
-// The text of one answer in a cell (before any quoting): a multi_choice
-// answer joined with ';', a geopoint "lat,lon", null empty.
-std::string answer_text(simdjson::dom::element e);
 
 }  // namespace daisy::forms

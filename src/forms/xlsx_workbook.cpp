@@ -13,6 +13,7 @@
 
 #include "forms/export_writer.h"
 #include "util/iso8601.h"
+#include "util/utf8.h"
 
 namespace daisy::forms {
 namespace {
@@ -95,11 +96,7 @@ void XlsxWorkbook::start_sheet() {
 }
 
 void XlsxWorkbook::write_text(unsigned col, std::string_view text) {
-  std::size_t keep = std::min(text.size(), max_cell_bytes);
-  if (keep < text.size()) {
-    while (keep > 0 && (static_cast<unsigned char>(text[keep]) & 0xC0) == 0x80) --keep;  // whole code points only
-  }
-  std::string cell(text.substr(0, keep));
+  std::string cell(utf8_prefix(text, max_cell_bytes));
   check(worksheet_write_string(sheet_, next_row_, static_cast<lxw_col_t>(col), cell.c_str(), nullptr), "string");
 }
 

@@ -49,8 +49,8 @@ JobRunner::JobRunner(JobStore& store, IntegrationRegistry& integrations, JobRunn
       sync_fetcher_(settings.allow_private_targets),
       attempt_seconds_({0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}),
       delivery_seconds_({0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60, 300, 1800, 3600, 21600, 86400}),
-      kinds_(make_action_kinds(
-          {io_, store_, fetcher_, settings.allow_private_targets, callback_base_, attempt_seconds_})) {}
+      kinds_(make_action_kinds({io_, store_, fetcher_, settings.allow_private_targets, callback_base_, attempt_seconds_,
+                                settings_.form_of})) {}
 
 void JobRunner::render_metrics(std::string& out) const {
   if (queue_counted_.load(std::memory_order_acquire)) {
@@ -75,6 +75,14 @@ void JobRunner::render_metrics(std::string& out) const {
       "# HELP daisy_job_delivery_seconds From a job's creation to its successful delivery.\n"
       "# TYPE daisy_job_delivery_seconds histogram\n";
   delivery_seconds_.render(out, "daisy_job_delivery_seconds", "");
+  for (const auto& [type, kind] : kinds_) kind->render_metrics(out);
+}
+
+std::string JobRunner::last_error(std::string_view integration_id) const {
+  for (const auto& [type, kind] : kinds_) {
+    if (std::string error = kind->last_error(integration_id); !error.empty()) return error;
+  }
+  return {};
 }
 
 JobRunner::~JobRunner() { stop(); }

@@ -54,6 +54,7 @@ struct JobRunnerSettings {
   double busy_request_writes_per_s = 20000;
   std::chrono::milliseconds busy_claim_interval{1000};
   PayloadOf payload_of;  // required
+  FormOf form_of;        // required
 };
 
 class JobRunner {
@@ -70,6 +71,9 @@ class JobRunner {
   void wake();
   // The queue by status, attempts by outcome, delivery times (Prometheus text).
   void render_metrics(std::string& out) const;
+  // The latest error of an integration's deliveries in this process, while
+  // none has succeeded since ("<when> <what>"); "" when none. Any thread.
+  std::string last_error(std::string_view integration_id) const;
   // Calls these sync webhook integrations at once for a record that was just
   // stored, and returns what each answered (by the deadline of each's
   // timeout); nothing is retried or kept. Resumes on the caller's executor.

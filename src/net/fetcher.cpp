@@ -224,10 +224,11 @@ CURL* Fetcher::Transfer::open_handle() {
   if (!r.last_modified.empty()) {
     headers = curl_slist_append(headers, ("If-Modified-Since: " + r.last_modified).c_str());
   }
-  if (r.method == "POST") {
+  if (r.method == "POST" || r.method == "PUT") {
     curl_easy_setopt(e, CURLOPT_POST, 1L);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, r.body.data());
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
+    if (r.method == "PUT") curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "PUT");  // a body sent as POST sends it
     // No "Expect: 100-continue" round trip before the body.
     headers = curl_slist_append(headers, "Expect:");
   }

@@ -30,8 +30,8 @@ struct FetchRequest {
   std::chrono::milliseconds timeout{5000};  // the whole transfer; connecting takes at most 3 s of it
   std::size_t max_bytes = 256u << 20;       // a larger body fails the fetch
   std::string etag, last_modified;          // sent as If-None-Match / If-Modified-Since when set
-  std::string method = "GET";               // GET or POST
-  std::string body{};                       // sent with a POST
+  std::string method = "GET";               // GET, POST or PUT
+  std::string body{};                       // sent with a POST or PUT
   bool follow_redirects = true;
 };
 

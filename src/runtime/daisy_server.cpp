@@ -330,6 +330,7 @@ jobs::JobRunnerSettings job_runner_settings_of(const Config& config, Store& stor
   settings.allow_private_targets = config.allow_private_targets;
   settings.lease = std::chrono::milliseconds(config.job_lease_ms);
   settings.payload_of = [&store](const JobRow& job) { return job_payload(store, job); };
+  settings.form_of = [&store](std::string_view form_id) { return store.get_form(form_id); };
   return settings;
 }
 

@@ -190,6 +190,17 @@ class JobStore {
     return std::optional<ReceiverBackOff>{};
   }
 
+  // Where the store paces integrations (PostgreSQL: for every node): takes
+  // the integration's next request turn, interval_us after the last one
+  // handed out and no earlier than now_us, and answers when it is (us since
+  // the epoch). nullopt where no turns are kept: the caller paces alone.
+  virtual boost::asio::awaitable<Result<std::optional<std::int64_t>>> take_request_turn(std::string integration_id,
+                                                                                        std::int64_t interval_us,
+                                                                                        std::int64_t now_us) {
+    (void)integration_id, (void)interval_us, (void)now_us;
+    co_return std::optional<std::int64_t>{};
+  }
+
   // Writes made since start, other than the job runner's (claims and
   // attempts): the job runner gives way while they come fast. 0 when unknown.
   virtual std::uint64_t request_writes() { return 0; }

@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
@@ -128,6 +129,45 @@ Sha256 hmac_sha256(std::string_view key, std::string_view data) {
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
        data.size(), out.data(), &length);
   return out;
+}
+
+namespace {
+
+struct PkeyFree {
+  void operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
+};
+using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
+
+Pkey read_private_key(std::string_view pem) {
+  if (pem.size() > 64 * 1024) return nullptr;
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
+  if (!bio) return nullptr;
+  // No passphrase callback: an encrypted key does not read.
+  Pkey key(PEM_read_bio_PrivateKey(
+      bio.get(), nullptr, [](char*, int, int, void*) { return 0; }, nullptr));
+  return key;
+}
+
+}  // namespace
+
+bool is_rsa_private_key_pem(std::string_view pem) {
+  Pkey key = read_private_key(pem);
+  return key && EVP_PKEY_get_base_id(key.get()) == EVP_PKEY_RSA && EVP_PKEY_get_bits(key.get()) >= 2048;
+}
+
+std::optional<std::string> rs256_sign(std::string_view private_key_pem, std::string_view data) {
+  Pkey key = read_private_key(private_key_pem);
+  if (!key || EVP_PKEY_get_base_id(key.get()) != EVP_PKEY_RSA) return std::nullopt;
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key.get()) != 1) return std::nullopt;
+  std::size_t length = 0;
+  const auto* bytes = reinterpret_cast<const unsigned char*>(data.data());
+  if (EVP_DigestSign(ctx.get(), nullptr, &length, bytes, data.size()) != 1) return std::nullopt;
+  std::string signature(length, '\0');
+  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &length, bytes, data.size()) != 1)
+    return std::nullopt;
+  signature.resize(length);
+  return signature;
 }
 
 }  // namespace daisy

@@ -31,4 +31,11 @@ std::optional<std::string> from_base64(std::string_view text);
 // HMAC-SHA256 of data under key (OpenSSL).
 Sha256 hmac_sha256(std::string_view key, std::string_view data);
 
+// True when pem is an RSA private key in PEM (PKCS#8 or PKCS#1) of at least
+// 2048 bits.
+bool is_rsa_private_key_pem(std::string_view pem);
+// The RSASSA-PKCS1-v1_5 SHA-256 signature of data (JWT's RS256) with that
+// key; nullopt when the key cannot be read.
+std::optional<std::string> rs256_sign(std::string_view private_key_pem, std::string_view data);
+
 }  // namespace daisy

@@ -17,6 +17,14 @@ inline std::size_t utf8_length(std::string_view s) {
 
 // Length of the well-formed UTF-8 sequence (RFC 3629) starting at s[i], or 0.
 std::size_t utf8_sequence_length(std::string_view s, std::size_t i);
+
+// The longest prefix of s of at most max_bytes that cuts no code point.
+inline std::string_view utf8_prefix(std::string_view s, std::size_t max_bytes) {
+  if (s.size() <= max_bytes) return s;
+  std::size_t keep = max_bytes;
+  while (keep > 0 && (static_cast<unsigned char>(s[keep]) & 0xC0) == 0x80) --keep;
+  return s.substr(0, keep);
+}
 // The code point of the well-formed sequence of n bytes at s[i].
 char32_t utf8_decode(std::string_view s, std::size_t i, std::size_t n);
 

@@ -142,6 +142,12 @@ void FakeProvider::set_handler(std::string path, Handler handler) {
   routes_[std::move(path)] = std::move(shared);
 }
 
+void FakeProvider::set_fallback(Handler handler) {
+  auto shared = std::make_shared<const Handler>(std::move(handler));
+  std::lock_guard lock(mu_);
+  fallback_ = std::move(shared);
+}
+
 void FakeProvider::release_hangs() {
   {
     std::lock_guard lock(mu_);
@@ -200,7 +206,8 @@ void FakeProvider::serve(int fd) {
     {
       std::lock_guard lock(mu_);
       log_.push_back(request);
-      if (auto it = routes_.find(request.path); it != routes_.end()) handler = it->second;
+      auto it = routes_.find(request.path);
+      handler = it != routes_.end() ? it->second : fallback_;
     }
     Reply reply{.status = 404, .body = "not found\n", .content_type = "text/plain"};
     try {

@@ -12,7 +12,8 @@
 //   `Connection: close`, and the socket is closed. A malformed or incomplete
 //   request (or headers over 64 KiB) gets no answer: the socket is just closed.
 // - Routes are keyed by path without the query string; the latest set() or
-//   set_handler() for a path wins; an unknown path answers 404. A handler runs on
+//   set_handler() for a path wins; a path with no route goes to the
+//   set_fallback() handler, or answers 404 when there is none. A handler runs on
 //   the connection's thread, without locks held (it may call set(), count()...);
 //   an exception from it answers 500 with what() as the body.
 // - Every response carries Content-Type (reply.content_type) and Content-Length
@@ -88,6 +89,8 @@ class FakeProvider {
 
   void set(std::string path, Reply reply);
   void set_handler(std::string path, Handler handler);
+  // The handler for every path that has no route (the latest call wins).
+  void set_fallback(Handler handler);
   // Closes the connections hanging now (later hangs hang until the next call).
   void release_hangs();
 
@@ -121,6 +124,7 @@ class FakeProvider {
   bool stopping_ = false;
   std::uint64_t release_generation_ = 0;
   std::map<std::string, std::shared_ptr<const Handler>, std::less<>> routes_;
+  std::shared_ptr<const Handler> fallback_;  // null: a path with no route answers 404
   std::vector<Request> log_;
 };
 

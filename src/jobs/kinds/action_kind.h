@@ -11,6 +11,8 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <functional>
+
 #include <memory>
 #include <string>
 #include <string_view>
@@ -20,6 +22,7 @@
 #include "jobs/integration_registry.h"
 #include "net/fetcher.h"
 #include "observability/metrics.h"
+#include "store/form_store.h"
 #include "store/job_store.h"
 
 namespace daisy::jobs {
@@ -42,7 +45,18 @@ class ActionKind {
   // A job claimed again because its attempt's outcome did not come in time
   // (JobRow::callback_expired): that attempt's end, and the job's next state.
   virtual AttemptOutcome settle_unanswered(const ActiveIntegration& integration, const JobRow& job) = 0;
+  // The kind's own counters (Prometheus text); any thread.
+  virtual void render_metrics(std::string& out) const { (void)out; }
+  // The latest error of an integration's deliveries in this process ("<when>
+  // <what>"), kept until one succeeds; "" when none. Any thread.
+  virtual std::string last_error(std::string_view integration_id) const {
+    (void)integration_id;
+    return {};
+  }
 };
+
+// A form as stored (FormStore::get_form); given by the wiring.
+using FormOf = std::function<Result<FormRow>(std::string_view form_id)>;
 
 // What the kinds deliver with; owned by the runner, alive as long as it.
 struct ActionKindServices {
@@ -52,6 +66,7 @@ struct ActionKindServices {
   bool allow_private_targets = false;
   const std::string& callback_base;  // where microservices call back (set before the runner starts)
   Histogram& attempt_seconds;        // one delivery request
+  const FormOf& form_of;             // the form of a form's integration (its questions)
 };
 
 // The integration's config as its kind reads it. The definition was read by

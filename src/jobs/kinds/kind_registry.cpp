@@ -7,6 +7,8 @@
 #include "jobs/kinds/action_kind.h"
 #include "jobs/kinds/redis_action.h"
 #include "jobs/kinds/redis_config.h"
+#include "jobs/kinds/sheets_action.h"
+#include "jobs/kinds/sheets_config.h"
 #include "jobs/kinds/webhook_action.h"
 #include "jobs/kinds/webhook_config.h"
 
@@ -27,6 +29,7 @@ const std::vector<KindEntry>& kinds() {
   static const std::vector<KindEntry> entries{
       {webhook_kind_rules(), make<WebhookAction>},
       {redis_kind_rules(), make<RedisAction>},
+      {sheets_kind_rules(), make<SheetsAction>},
   };
   return entries;
 }

@@ -406,6 +406,25 @@ Result<std::optional<ReceiverBackOff>> PostgresStore::receiver_back_off(std::str
   });
 }
 
+asio::awaitable<Result<std::optional<std::int64_t>>> PostgresStore::take_request_turn(std::string integration_id,
+                                                                                      std::int64_t interval_us,
+                                                                                      std::int64_t now_us) {
+  std::function<Status(Connection&, std::optional<std::int64_t>&)> work =
+      [id = std::move(integration_id), interval_us, now_us](Connection& db, std::optional<std::int64_t>& turn) {
+        // One statement: the row is locked while the turn is taken, so nodes take turns one after another.
+        Rows r = db.query(
+            "INSERT INTO integration_pace (integration_id, next_turn_us) VALUES ($1, $2 + $3)"
+            " ON CONFLICT (integration_id) DO UPDATE"
+            " SET next_turn_us = greatest(integration_pace.next_turn_us, $2) + $3"
+            " RETURNING next_turn_us - $3",
+            id, now_us, interval_us);
+        if (!r.ok()) return r.status();
+        turn = r.integer(0, 0);
+        return Status::ok();
+      };
+  co_return co_await write_returning(std::move(work), true);
+}
+
 Result<JobRow> PostgresStore::get_job(std::string_view id) {
   return read([&](Connection& db) { return find_job(db, id); });
 }

@@ -117,6 +117,9 @@ class PostgresStore final : public Store {
   Result<std::vector<JobRow>> list_jobs(const JobFilter& filter) override;
   Result<JobRow> get_job(std::string_view id) override;
   Result<std::optional<ReceiverBackOff>> receiver_back_off(std::string_view integration_id) override;
+  boost::asio::awaitable<Result<std::optional<std::int64_t>>> take_request_turn(std::string integration_id,
+                                                                                std::int64_t interval_us,
+                                                                                std::int64_t now_us) override;
   Result<std::vector<JobAttemptRow>> list_attempts(std::int64_t job_seq) override;
   Result<std::vector<std::pair<std::string, std::int64_t>>> count_open_jobs() override;
   boost::asio::awaitable<Result<JobRow>> retry_job(std::string id, std::int64_t now_ms) override;
