@@ -11,6 +11,7 @@
 #include <set>
 #include <thread>
 
+#include "fake_google.h"
 #include "fake_provider.h"
 #include "harness.h"
 #include "postgres_server.h"
@@ -166,6 +167,62 @@ TEST_F(ClusterTest, TwoNodesShareTheStateAndTheJobs) {
   // Deleting the integration through a stops b from making its jobs.
   ASSERT_EQ(a.request("DELETE", "/v1/integrations/" + str(hook, "id"), a.admin()).status, 204);
   EXPECT_TRUE(eventually([&] { return send_event(b, app).empty(); }, 10s));
+}
+
+// A sheets integration's max_requests_per_minute holds for both nodes
+// together: their requests to Google take turns from one pace row.
+TEST_F(ClusterTest, TwoNodesShareASheetsIntegrationsQuota) {
+  daisy::e2e::FakeGoogle google;
+  DaisyProcess& a = node();
+  DaisyProcess& b = node();
+  std::string form_id = create_form_id(a, J(R"({"title":"t","questions":[{"key":"n","type":"integer"}]})"));
+  json::object config{{"spreadsheet_id", google.spreadsheet_id()},
+                      {"service_account", J(google.service_account_json())},
+                      {"api_base", google.base_url()},
+                      {"max_requests_per_minute", 240},  // one every 250 ms
+                      {"batch_max_rows", 1},
+                      {"batch_max_ms", 0}};
+  json::object body{{"name", "sheet"},
+                    {"source", json::object{{"form_id", form_id}}},
+                    {"type", "sheets"},
+                    {"config", std::move(config)}};
+  ASSERT_EQ(a.request("POST", "/v1/integrations", admin_json(), dump(body)).status, 201);
+  std::set<std::string> ids;
+  ASSERT_TRUE(eventually(
+      [&] {
+        HttpResponse r = submit(b, form_id, J(R"({"n":0})"));
+        // Those b stored before it knew the integration have no job, and no row.
+        bool acted = r.status == 201 && arr(r.json(), "actions").size() == 1;
+        if (acted) ids.insert(str(r.json(), "id"));
+        return acted;
+      },
+      10s));
+  for (int i = 1; i <= 20; ++i) {
+    HttpResponse r = submit(i % 2 ? a : b, form_id, J(R"({"n":)" + std::to_string(i) + "}"));
+    ASSERT_EQ(r.status, 201) << r.summary();
+    ids.insert(str(r.json(), "id"));
+  }
+  std::vector<std::string> in_tab;
+  ASSERT_TRUE(eventually(
+      [&] {
+        in_tab.clear();
+        auto cells = google.cells("Responses");
+        for (std::size_t i = 1; i < cells.size(); ++i) in_tab.push_back(std::string(cells[i][0].as_string()));
+        return in_tab.size() >= ids.size();
+      },
+      60s));
+  EXPECT_EQ(in_tab.size(), ids.size()) << "a row was written twice";
+  EXPECT_EQ(std::set<std::string>(in_tab.begin(), in_tab.end()), ids);
+  // Turns are 250 ms apart whichever node takes them: any five requests span a second.
+  std::vector<std::chrono::steady_clock::time_point> at;
+  for (const auto& call : google.calls()) {
+    if (call.kind != "token") at.push_back(call.at);
+  }
+  ASSERT_GE(at.size(), 20u);
+  for (std::size_t i = 0; i + 4 < at.size(); ++i) {
+    EXPECT_GE(at[i + 4] - at[i], 900ms) << "requests " << i << " to " << i + 4 << " came too close together";
+  }
+  EXPECT_TRUE(google.errors().empty()) << google.errors().front();
 }
 
 // A node killed while it holds jobs (their deliveries hanging): the other

@@ -408,6 +408,12 @@ asio::awaitable<std::variant<SheetsAction::FoundHeader, SheetsAction::Failure>> 
     json::array add{json::object{{"addSheet", json::object{{"properties", json::object{{"title", config.sheet}}}}}}};
     net::FetchResult added = co_await send(integration, sheet, "batch_update",
                                            [&](std::string_view token) { return batch_update(config, add, token); });
+    if (added.status == 400 && added.body.find("already exists") != std::string::npos) {
+      // Another node made it meanwhile: read its header.
+      got = co_await send(integration, sheet, "get",
+                          [&](std::string_view token) { return values_get(config, header_range, token); });
+      co_return header_of(config, sheet, got);
+    }
     if (added.status != 200) co_return failure_of(config, sheet, added);
     json::value reply = reply_json(added);
     const json::value* replies = reply.is_object() ? reply.as_object().if_contains("replies") : nullptr;
@@ -417,7 +423,14 @@ asio::awaitable<std::variant<SheetsAction::FoundHeader, SheetsAction::Failure>> 
     spdlog::info("msg=\"sheets tab created\" integration={} tab={}", integration.id, log_value(config.sheet));
     co_return found;
   }
-  if (got.status != 200) co_return failure_of(config, sheet, got);
+  co_return header_of(config, sheet, got);
+}
+
+std::variant<SheetsAction::FoundHeader, SheetsAction::Failure> SheetsAction::header_of(const SheetsConfig& config,
+                                                                                       Sheet& sheet,
+                                                                                       const net::FetchResult& got) {
+  if (got.status != 200) return failure_of(config, sheet, got);
+  FoundHeader found;
   json::value reply = reply_json(got);
   const json::value* values = reply.is_object() ? reply.as_object().if_contains("values") : nullptr;
   if (values && values->is_array() && !values->as_array().empty() && values->as_array()[0].is_array()) {
@@ -425,7 +438,7 @@ asio::awaitable<std::variant<SheetsAction::FoundHeader, SheetsAction::Failure>> 
       found.header.push_back(cell.is_string() ? std::string(cell.as_string()) : json::serialize(cell));
     }
   }
-  co_return found;
+  return found;
 }
 
 asio::awaitable<void> SheetsAction::hide_id_column(const ActiveIntegration& integration, Sheet& sheet,
@@ -493,6 +506,10 @@ asio::awaitable<void> SheetsAction::take_turn(const ActiveIntegration& integrati
   auto now = steady_clock::now();
   steady_clock::time_point at;
   auto shared = co_await services_.store.take_request_turn(integration.id, interval_us, now_us);
+  if (!shared.is_ok()) {
+    spdlog::warn("msg=\"cannot take a shared turn: pacing in this process\" integration={} error={}", integration.id,
+                 log_value(shared.status().message()));
+  }
   if (shared.is_ok() && shared.value()) {
     at = now + std::chrono::microseconds(*shared.value() - now_us);
   } else {

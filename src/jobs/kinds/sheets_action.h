@@ -133,6 +133,8 @@ class SheetsAction final : public ActionKind {
   boost::asio::awaitable<std::optional<Failure>> make_header(const ActiveIntegration& integration, Sheet& sheet);
   boost::asio::awaitable<std::variant<FoundHeader, Failure>> read_header(const ActiveIntegration& integration,
                                                                          Sheet& sheet);
+  // The header in a values.get reply of row 1.
+  std::variant<FoundHeader, Failure> header_of(const SheetsConfig& config, Sheet& sheet, const net::FetchResult& got);
   boost::asio::awaitable<void> hide_id_column(const ActiveIntegration& integration, Sheet& sheet,
                                               std::optional<std::int64_t> sheet_id);
   // Sends a call made with the current token, in the integration's turn;

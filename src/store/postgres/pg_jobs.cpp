@@ -413,10 +413,10 @@ asio::awaitable<Result<std::optional<std::int64_t>>> PostgresStore::take_request
       [id = std::move(integration_id), interval_us, now_us](Connection& db, std::optional<std::int64_t>& turn) {
         // One statement: the row is locked while the turn is taken, so nodes take turns one after another.
         Rows r = db.query(
-            "INSERT INTO integration_pace (integration_id, next_turn_us) VALUES ($1, $2 + $3)"
+            "INSERT INTO integration_pace (integration_id, next_turn_us) VALUES ($1, $2::bigint + $3::bigint)"
             " ON CONFLICT (integration_id) DO UPDATE"
-            " SET next_turn_us = greatest(integration_pace.next_turn_us, $2) + $3"
-            " RETURNING next_turn_us - $3",
+            " SET next_turn_us = greatest(integration_pace.next_turn_us, $2::bigint) + $3::bigint"
+            " RETURNING next_turn_us - $3::bigint",
             id, now_us, interval_us);
         if (!r.ok()) return r.status();
         turn = r.integer(0, 0);
