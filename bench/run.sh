@@ -461,6 +461,58 @@ t3="$(date +%s.%N)"
 export_s="$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}')"
 sqlite_s="$(awk -v a="$t2" -v b="$t3" 'BEGIN {printf "%.2f", b - a}')"
 
+# --- Google Sheets: requests per 10,000 responses ---------------------------------
+# A local stand-in for Google (bench/fake_sheets.py) counts the requests; the
+# responses are submitted over one keep-alive connection, then the rows are
+# awaited.
+SHEETS_RESPONSES="${SHEETS_RESPONSES:-10000}"
+SHEETS_FAKE_PORT="$(free_port)"
+python3 "$ROOT/bench/fake_sheets.py" "$SHEETS_FAKE_PORT" &
+pids+=("$!")
+wait_http "http://127.0.0.1:$SHEETS_FAKE_PORT/counts"
+SHEETS_PORT="$(free_port)"
+start_daisy "$WORK/sheets-data" "$SHEETS_PORT" --allow-private-targets
+SHEETS_FORM="$(admin_post "$SHEETS_PORT" /v1/forms "$(cat "$ROOT/bench/form.json")" | json_field id)"
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$WORK/sheets-key.pem" 2> /dev/null
+SHEETS_BODY="$(python3 - "$WORK/sheets-key.pem" "$SHEETS_FORM" "$SHEETS_FAKE_PORT" <<'PY'
+import json, sys
+key = {"type": "service_account", "client_email": "bench@bench.iam.gserviceaccount.com", "private_key_id": "k1",
+       "private_key": open(sys.argv[1]).read(), "token_uri": f"http://127.0.0.1:{sys.argv[3]}/token"}
+print(json.dumps({"name": "bench-sheet", "source": {"form_id": sys.argv[2]}, "type": "sheets",
+                  "config": {"spreadsheet_id": "bench", "service_account": key,
+                             "api_base": f"http://127.0.0.1:{sys.argv[3]}"}}))
+PY
+)"
+admin_post "$SHEETS_PORT" /v1/integrations "$SHEETS_BODY" > /dev/null
+t0="$(date +%s.%N)"
+python3 - "$SHEETS_PORT" "$SHEETS_FORM" "$ADMIN_TOKEN" "$SHEETS_RESPONSES" "$ANSWERS" <<'PY'
+import http.client, sys
+port, form, token, n, answers = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
+conn = http.client.HTTPConnection("127.0.0.1", int(port))
+body = '{"answers":' + answers + '}'
+headers = {"Authorization": "Bearer " + token, "Content-Type": "application/json"}
+for i in range(n):
+    conn.request("POST", f"/v1/forms/{form}/responses", body, headers)
+    r = conn.getresponse()
+    r.read()
+    if r.status != 201:
+        sys.exit(f"submission {i}: HTTP {r.status}")
+PY
+t1="$(date +%s.%N)"
+for _ in $(seq 600); do
+  written="$(curl -s "http://127.0.0.1:$SHEETS_PORT/metrics" | awk '$1 == "daisy_sheets_rows_written_total" {print $2}')"
+  [ "${written:-0}" -ge "$SHEETS_RESPONSES" ] && break
+  sleep 0.5
+done
+t2="$(date +%s.%N)"
+SHEETS_COUNTS="$(curl -sf "http://127.0.0.1:$SHEETS_FAKE_PORT/counts")"
+sheets_count() { printf '%s' "$SHEETS_COUNTS" | json_field "$1"; }
+sheets_requests=$(($(sheets_count append) + $(sheets_count update) + $(sheets_count get) + $(sheets_count batchUpdate)))
+sheets_submit_s="$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}')"
+sheets_rows_s="$(awk -v a="$t0" -v b="$t2" 'BEGIN {printf "%.1f", b - a}')"
+stop_daisy "$DAISY_PID"
+rm -rf "$WORK/sheets-data"
+
 # --- job listings over a million waiting jobs --------------------------------------
 # Seeded straight into the database: 1M pending jobs due in 2100 (the runner
 # leaves them), filed in `jobs`; then the same million again waiting in the
@@ -694,6 +746,18 @@ row() {  # key [reference rate]
   echo
   echo "The export rows are seeded straight into SQLite (10 answers each, with a comma, quotes and a newline"
   echo "in one answer); peak RSS is the server's VmHWM after a fresh start and the one export."
+  echo
+  echo "## Google Sheets (requests per responses; a local stand-in for Google, bench/fake_sheets.py)"
+  echo
+  echo "| scenario | responses | rows written | requests to Google | of which appends | rows per append | submitting took | until every row was written | goal |"
+  echo "|---|---|---|---|---|---|---|---|---|"
+  printf '| sheets integration, defaults (batch_max_rows 500, batch_max_ms 1000, 60 requests a minute) | %s | %s | %s | %s | %s | %s s | %s s | about 20 requests |\n' \
+    "$SHEETS_RESPONSES" "$(sheets_count rows)" "$sheets_requests" "$(sheets_count append)" \
+    "$(awk -v r="$(sheets_count rows)" -v a="$(sheets_count append)" 'BEGIN {printf "%.0f", a ? r / a : 0}')" \
+    "$sheets_submit_s" "$sheets_rows_s"
+  echo
+  echo "Requests to Google: appends, header reads and writes, batchUpdates; token requests are not counted (one"
+  echo "an hour). The responses go over one keep-alive connection, one after another."
 } > "$OUT.tmp"
 # The previous report, side by side with this one (bench/compare.py).
 if [ -n "${BENCH_BASELINE:-}" ]; then

@@ -66,7 +66,14 @@ XlsxWorkbook::XlsxWorkbook(std::vector<Question> questions) : questions_(std::mo
   format_set_num_format(datetime_format_, "yyyy-mm-dd hh:mm:ss");
   date_format_ = workbook_add_format(workbook_);
   format_set_num_format(date_format_, "yyyy-mm-dd");
-  start_sheet();
+  try {
+    start_sheet();
+  } catch (...) {
+    // The destructor does not run for a constructor that throws.
+    lxw_workbook_free(workbook_);
+    std::filesystem::remove_all(dir_);
+    throw;
+  }
 }
 
 XlsxWorkbook::~XlsxWorkbook() {

@@ -176,7 +176,7 @@ asio::awaitable<void> JobRunner::loop() {
         auto deliveries =
             group_for_delivery(std::move(claimed.value()), [this](std::string_view id) { return max_batch_of(id); });
         for (std::vector<JobRow>& delivery : deliveries) {
-          in_flight_ += delivery.size();
+          ++in_flight_;  // a delivery, however many jobs it carries (a sheet's batch gathers many)
           asio::co_spawn(io_, run_delivery(std::move(delivery)), asio::detached);
         }
       }
@@ -273,6 +273,8 @@ asio::awaitable<void> JobRunner::run_delivery(std::vector<JobRow> jobs) {
     }
   }
   for (std::size_t i = 0; i < jobs.size(); ++i) co_await record_attempt(jobs[i], std::move(outcomes[i]));
+  --in_flight_;
+  wake();  // a place is free
 }
 
 asio::awaitable<void> JobRunner::record_attempt(const JobRow& job, AttemptOutcome outcome) {
@@ -301,8 +303,6 @@ asio::awaitable<void> JobRunner::record_attempt(const JobRow& job, AttemptOutcom
     auto row = store_.get_integration(job.integration_id);
     if (row.is_ok()) integrations_.put(row.value());
   }
-  --in_flight_;
-  wake();  // a place is free
 }
 
 asio::awaitable<std::vector<TriggeredAction>> JobRunner::call_sync(
