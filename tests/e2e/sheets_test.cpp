@@ -324,6 +324,24 @@ TEST_F(SheetsTest, KillNineDuringAnAppendLosesAndRepeatsNoRow) {
   EXPECT_GE(metric_value(d.get("/metrics").body, "daisy_sheets_id_checks_total").value_or(0), 1.0);
 }
 
+// A tab starts with 26 columns: a wider header first adds the columns it needs.
+TEST_F(SheetsTest, AFormWiderThanANewTabGetsColumnsAdded) {
+  DaisyProcess& d = start_server();
+  json::array questions;
+  for (int i = 0; i < 30; ++i) questions.push_back(json::object{{"key", "q" + std::to_string(i)}, {"type", "integer"}});
+  std::string form_id = create_form_id(d, json::object{{"title", "wide"}, {"questions", questions}});
+  create_sheet(d, form_id, json::object{{"batch_max_ms", 0}});
+  HttpResponse r = submit(d, form_id, J(R"({"q29":29})"));
+  ASSERT_EQ(r.status, 201) << r.summary();
+  wait_job(d, job_of(r.json()), "succeeded");
+  auto cells = google_.cells("Responses");
+  ASSERT_EQ(cells.size(), 2u);
+  ASSERT_EQ(cells[0].size(), 33u);
+  EXPECT_EQ(cells[0][32], json::value("q29"));
+  ASSERT_EQ(cells[1].size(), 33u);
+  EXPECT_EQ(cells[1][32], json::value(29));
+}
+
 // A replay fills the tab with past responses; a second replay writes none twice.
 TEST_F(SheetsTest, AReplayFillsTheSheetOnce) {
   DaisyProcess& d = start_server();

@@ -381,13 +381,7 @@ asio::awaitable<std::optional<SheetsAction::Failure>> SheetsAction::make_header(
   }
   tab.id_column = tab.column_of.at("response_id");
   if (header.size() > written_width) {
-    json::array cells;  // one row (json::array{row} would copy the row instead)
-    cells.emplace_back(json::array(header.begin(), header.end()));
-    std::string range = quoted_tab(config.sheet) + "!A1";
-    net::FetchResult put = co_await send(integration, sheet, "update", [&](std::string_view token) {
-      return values_update(config, range, cells, token);
-    });
-    if (put.status != 200) co_return failure_of(config, sheet, put);
+    if (auto failure = co_await write_header(integration, sheet, header)) co_return failure;
   }
   bool id_left_out = !config.columns.empty() &&
                      std::find(config.columns.begin(), config.columns.end(), "response_id") == config.columns.end();
@@ -441,22 +435,67 @@ std::variant<SheetsAction::FoundHeader, SheetsAction::Failure> SheetsAction::hea
   return found;
 }
 
+asio::awaitable<std::optional<SheetsAction::Failure>> SheetsAction::write_header(
+    const ActiveIntegration& integration, Sheet& sheet, const std::vector<std::string>& header) {
+  const SheetsConfig& config = config_of<SheetsConfig>(integration);
+  json::array cells;  // one row (json::array{row} would copy the row instead)
+  cells.emplace_back(json::array(header.begin(), header.end()));
+  std::string range = quoted_tab(config.sheet) + "!A1";
+  auto put_header = [&](std::string_view token) { return values_update(config, range, cells, token); };
+  // A new tab has 26 columns, and a write past them is refused: a wider
+  // header first adds the columns it needs (also when a refusal says so).
+  constexpr std::size_t new_tab_columns = 26;
+  net::FetchResult put;
+  if (header.size() <= new_tab_columns) put = co_await send(integration, sheet, "update", put_header);
+  if (header.size() > new_tab_columns ||
+      (put.status == 400 && put.body.find("exceeds grid limits") != std::string::npos)) {
+    if (auto failure = co_await widen_tab(integration, sheet, header.size())) co_return failure;
+    put = co_await send(integration, sheet, "update", put_header);
+  }
+  if (put.status != 200) co_return failure_of(config, sheet, put);
+  co_return std::nullopt;
+}
+
+asio::awaitable<std::optional<SheetsAction::Failure>> SheetsAction::widen_tab(const ActiveIntegration& integration,
+                                                                              Sheet& sheet, std::size_t columns) {
+  const SheetsConfig& config = config_of<SheetsConfig>(integration);
+  std::optional<TabGrid> grid = co_await tab_grid(integration, sheet);
+  if (!grid || grid->columns >= static_cast<std::int64_t>(columns)) co_return std::nullopt;
+  json::object more{{"sheetId", grid->sheet_id},
+                    {"dimension", "COLUMNS"},
+                    {"length", static_cast<std::int64_t>(columns) - grid->columns}};
+  json::array requests{json::object{{"appendDimension", std::move(more)}}};
+  net::FetchResult widened = co_await send(integration, sheet, "batch_update", [&](std::string_view token) {
+    return batch_update(config, requests, token);
+  });
+  if (widened.status != 200) co_return failure_of(config, sheet, widened);
+  co_return std::nullopt;
+}
+
+asio::awaitable<std::optional<SheetsAction::TabGrid>> SheetsAction::tab_grid(const ActiveIntegration& integration,
+                                                                             Sheet& sheet) {
+  const SheetsConfig& config = config_of<SheetsConfig>(integration);
+  net::FetchResult meta = co_await send(integration, sheet, "spreadsheet",
+                                        [&](std::string_view token) { return spreadsheet_get(config, token); });
+  json::value reply = meta.status == 200 ? reply_json(meta) : json::value();
+  const json::value* tabs = reply.is_object() ? reply.as_object().if_contains("sheets") : nullptr;
+  for (const json::value& t : tabs && tabs->is_array() ? tabs->as_array() : json::array{}) {
+    const json::value* properties = t.is_object() ? t.as_object().if_contains("properties") : nullptr;
+    const json::value* title =
+        properties && properties->is_object() ? properties->as_object().if_contains("title") : nullptr;
+    if (!title || !title->is_string() || title->as_string() != config.sheet) continue;
+    auto id = int_at(*properties, {"sheetId"});
+    auto columns = int_at(*properties, {"gridProperties", "columnCount"});
+    if (id) co_return TabGrid{*id, columns.value_or(0)};
+  }
+  co_return std::nullopt;
+}
+
 asio::awaitable<void> SheetsAction::hide_id_column(const ActiveIntegration& integration, Sheet& sheet,
                                                    std::optional<std::int64_t> sheet_id) {
   const SheetsConfig& config = config_of<SheetsConfig>(integration);
   if (!sheet_id) {
-    net::FetchResult meta = co_await send(integration, sheet, "spreadsheet",
-                                          [&](std::string_view token) { return spreadsheet_get(config, token); });
-    json::value reply = meta.status == 200 ? reply_json(meta) : json::value();
-    const json::value* tabs = reply.is_object() ? reply.as_object().if_contains("sheets") : nullptr;
-    for (const json::value& t : tabs && tabs->is_array() ? tabs->as_array() : json::array{}) {
-      const json::value* title = t.is_object() && t.as_object().contains("properties")
-                                     ? t.at("properties").as_object().if_contains("title")
-                                     : nullptr;
-      if (title && title->is_string() && title->as_string() == config.sheet) {
-        sheet_id = int_at(t, {"properties", "sheetId"});
-      }
-    }
+    if (auto grid = co_await tab_grid(integration, sheet)) sheet_id = grid->sheet_id;
   }
   if (!sheet_id) {
     spdlog::warn("msg=\"cannot hide the sheet's response_id column: no sheetId\" integration={}", integration.id);

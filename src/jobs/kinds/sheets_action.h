@@ -133,6 +133,18 @@ class SheetsAction final : public ActionKind {
   boost::asio::awaitable<std::optional<Failure>> make_header(const ActiveIntegration& integration, Sheet& sheet);
   boost::asio::awaitable<std::variant<FoundHeader, Failure>> read_header(const ActiveIntegration& integration,
                                                                          Sheet& sheet);
+  // Writes the header row, adding columns to the tab first when it has too few.
+  boost::asio::awaitable<std::optional<Failure>> write_header(const ActiveIntegration& integration, Sheet& sheet,
+                                                              const std::vector<std::string>& header);
+  // Adds columns to the tab until it has this many.
+  boost::asio::awaitable<std::optional<Failure>> widen_tab(const ActiveIntegration& integration, Sheet& sheet,
+                                                           std::size_t columns);
+  struct TabGrid {
+    std::int64_t sheet_id = 0;
+    std::int64_t columns = 0;
+  };
+  // The tab's sheetId and column count (spreadsheets.get); nullopt when not found.
+  boost::asio::awaitable<std::optional<TabGrid>> tab_grid(const ActiveIntegration& integration, Sheet& sheet);
   // The header in a values.get reply of row 1.
   std::variant<FoundHeader, Failure> header_of(const SheetsConfig& config, Sheet& sheet, const net::FetchResult& got);
   boost::asio::awaitable<void> hide_id_column(const ActiveIntegration& integration, Sheet& sheet,
