@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "jobs/retry_policy.h"
+
 namespace daisy::jobs {
 
 boost::asio::awaitable<std::vector<AttemptOutcome>> ActionKind::deliver_batch(const ActiveIntegration& integration,
@@ -13,6 +15,14 @@ boost::asio::awaitable<std::vector<AttemptOutcome>> ActionKind::deliver_batch(co
     outcomes.push_back(std::move(outcome));
   }
   co_return outcomes;
+}
+
+AttemptOutcome unrecorded_attempt_failed(const ActiveIntegration& integration, const JobRow& job) {
+  AttemptOutcome outcome;
+  outcome.attempt.outcome = "failed";
+  outcome.attempt.error = "the attempt's outcome was never recorded";
+  fail_or_bury(outcome, integration.definition.retry_schedule_s, job.attempts);
+  return outcome;
 }
 
 std::string error_excerpt(std::string_view text) {

@@ -79,6 +79,10 @@ const Config& config_of(const ActiveIntegration& integration) {
   return config ? *config : none;
 }
 
+// The end of an attempt whose outcome was never recorded, for a kind whose
+// outcome comes with its request: failed, and due again per the schedule.
+AttemptOutcome unrecorded_attempt_failed(const ActiveIntegration& integration, const JobRow& job);
+
 // An error text as attempts keep it: its first 500 bytes.
 std::string error_excerpt(std::string_view text);
 

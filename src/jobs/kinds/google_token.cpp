@@ -3,6 +3,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "util/ascii.h"
 #include "util/crypto.h"
 #include "util/time.h"
 
@@ -13,23 +14,6 @@ namespace {
 
 constexpr std::int64_t token_lifetime_s = 3600;
 constexpr auto renew_before_expiry = std::chrono::seconds(60);
-
-// application/x-www-form-urlencoded: every byte but the unreserved ones escaped.
-std::string form_encode(std::string_view value) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : value) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-        c == '_' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(hex[c >> 4]);
-      out.push_back(hex[c & 15]);
-    }
-  }
-  return out;
-}
 
 // What the token endpoint's error says (OAuth: error, error_description).
 std::string token_error(const net::FetchResult& result) {
@@ -73,8 +57,8 @@ boost::asio::awaitable<AccessToken> GoogleTokens::token(const ServiceAccountKey&
   net::FetchRequest request;
   request.url = key.token_uri;
   request.method = "POST";
-  request.body = "grant_type=" + form_encode("urn:ietf:params:oauth:grant-type:jwt-bearer") +
-                 "&assertion=" + form_encode(*assertion);
+  request.body = "grant_type=" + percent_encode("urn:ietf:params:oauth:grant-type:jwt-bearer") +
+                 "&assertion=" + percent_encode(*assertion);
   request.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
   request.timeout = std::chrono::seconds(15);
   request.max_bytes = 64 * 1024;

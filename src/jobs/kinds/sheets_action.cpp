@@ -668,11 +668,7 @@ void SheetsAction::note_error(const std::string& integration_id, std::string err
 }
 
 AttemptOutcome SheetsAction::settle_unanswered(const ActiveIntegration& integration, const JobRow& job) {
-  AttemptOutcome outcome;
-  outcome.attempt.outcome = "failed";
-  outcome.attempt.error = "the attempt's outcome was never recorded";
-  fail_or_bury(outcome, integration.definition.retry_schedule_s, job.attempts);
-  return outcome;
+  return unrecorded_attempt_failed(integration, job);
 }
 
 std::string SheetsAction::last_error(std::string_view integration_id) const {

@@ -5,6 +5,8 @@
 
 #include <cctype>
 
+#include "util/ascii.h"
+
 namespace daisy::jobs {
 namespace json = boost::json;
 
@@ -12,22 +14,6 @@ namespace {
 
 constexpr std::chrono::seconds call_timeout{30};
 constexpr std::size_t max_reply_bytes = 64u << 20;  // a values.get of a long id column
-
-// A path segment: every byte but the unreserved ones escaped.
-std::string path_encode(std::string_view value) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : value) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(hex[c >> 4]);
-      out.push_back(hex[c & 15]);
-    }
-  }
-  return out;
-}
 
 net::FetchRequest call(const SheetsConfig& config, std::string method, std::string path, std::string_view token) {
   net::FetchRequest request;
@@ -79,14 +65,14 @@ std::optional<long> first_row_of_range(std::string_view range) {
 
 net::FetchRequest values_get(const SheetsConfig& config, std::string_view range, std::string_view token) {
   return call(config, "GET",
-              "/values/" + path_encode(range) + "?majorDimension=ROWS&valueRenderOption=UNFORMATTED_VALUE", token);
+              "/values/" + percent_encode(range) + "?majorDimension=ROWS&valueRenderOption=UNFORMATTED_VALUE", token);
 }
 
 net::FetchRequest values_append(const SheetsConfig& config, const json::array& rows, std::string_view token) {
   std::string range = quoted_tab(config.sheet) + "!A1";
   net::FetchRequest request =
       call(config, "POST",
-           "/values/" + path_encode(range) + ":append?valueInputOption=RAW&insertDataOption=INSERT_ROWS", token);
+           "/values/" + percent_encode(range) + ":append?valueInputOption=RAW&insertDataOption=INSERT_ROWS", token);
   request.body = values_body(range, rows);
   request.headers.emplace_back("Content-Type", "application/json");
   return request;
@@ -94,7 +80,7 @@ net::FetchRequest values_append(const SheetsConfig& config, const json::array& r
 
 net::FetchRequest values_update(const SheetsConfig& config, std::string_view range, const json::array& rows,
                                 std::string_view token) {
-  net::FetchRequest request = call(config, "PUT", "/values/" + path_encode(range) + "?valueInputOption=RAW", token);
+  net::FetchRequest request = call(config, "PUT", "/values/" + percent_encode(range) + "?valueInputOption=RAW", token);
   request.body = values_body(range, rows);
   request.headers.emplace_back("Content-Type", "application/json");
   return request;

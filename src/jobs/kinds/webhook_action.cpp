@@ -128,11 +128,7 @@ asio::awaitable<AttemptOutcome> WebhookAction::deliver(const ActiveIntegration& 
 }
 
 AttemptOutcome WebhookAction::settle_unanswered(const ActiveIntegration& integration, const JobRow& job) {
-  AttemptOutcome outcome;
-  outcome.attempt.outcome = "failed";
-  outcome.attempt.error = "the attempt's outcome was never recorded";
-  fail_or_bury(outcome, integration.definition.retry_schedule_s, job.attempts);
-  return outcome;
+  return unrecorded_attempt_failed(integration, job);
 }
 
 asio::awaitable<void> WebhookAction::take_turn(const ActiveIntegration& integration) {
