@@ -213,15 +213,19 @@ TEST_F(ClusterTest, TwoNodesShareASheetsIntegrationsQuota) {
       60s));
   EXPECT_EQ(in_tab.size(), ids.size()) << "a row was written twice";
   EXPECT_EQ(std::set<std::string>(in_tab.begin(), in_tab.end()), ids);
-  // Turns are 250 ms apart whichever node takes them: any five requests span a second.
+  // Turns are 250 ms apart whichever node takes them, so five requests span a
+  // second. A request reaches Google some time after its turn (a token fetch,
+  // a new connection), so allow 250 ms of that; two nodes pacing apart would
+  // send five in 500 ms. Over the whole run the late ones average out.
   std::vector<std::chrono::steady_clock::time_point> at;
   for (const auto& call : google.calls()) {
     if (call.kind != "token") at.push_back(call.at);
   }
   ASSERT_GE(at.size(), 20u);
   for (std::size_t i = 0; i + 4 < at.size(); ++i) {
-    EXPECT_GE(at[i + 4] - at[i], 900ms) << "requests " << i << " to " << i + 4 << " came too close together";
+    EXPECT_GE(at[i + 4] - at[i], 750ms) << "requests " << i << " to " << i + 4 << " came too close together";
   }
+  EXPECT_GE(at.back() - at.front(), static_cast<int>(at.size() - 2) * 250ms) << at.size() << " requests came too fast";
   EXPECT_TRUE(google.errors().empty()) << google.errors().front();
 }
 
