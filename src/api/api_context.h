@@ -9,8 +9,9 @@
 
 namespace daisy {
 class Metrics;
+class WorkerPool;
 namespace http {
-class ReaderPool;
+using ReaderPool = WorkerPool;
 }
 namespace events {
 struct EventsState;

@@ -1,4 +1,4 @@
-#include "http/reader_pool.h"
+#include "util/worker_pool.h"
 
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
@@ -12,18 +12,18 @@
 
 #include "util/thread_name.h"
 
-namespace daisy::http {
+namespace daisy {
 namespace asio = boost::asio;
 
-ReaderPool::ReaderPool(ReaderPoolSettings settings) : settings_(settings) {
+WorkerPool::WorkerPool(WorkerPoolSettings settings) : settings_(settings) {
   unsigned count = std::max(1u, settings_.threads);
   threads_.reserve(count);
-  for (unsigned i = 0; i < count; ++i) threads_.emplace_back([this, i] { reader_loop(i); });
+  for (unsigned i = 0; i < count; ++i) threads_.emplace_back([this, i] { worker_loop(i); });
 }
 
-ReaderPool::~ReaderPool() { stop(); }
+WorkerPool::~WorkerPool() { stop(); }
 
-void ReaderPool::stop() {
+void WorkerPool::stop() {
   {
     std::lock_guard lock(mu_);
     if (stopping_ && threads_.empty()) return;
@@ -36,7 +36,7 @@ void ReaderPool::stop() {
   threads_.clear();
 }
 
-asio::awaitable<ReaderPool::Outcome> ReaderPool::run(std::function<void()> work, bool continuation) {
+asio::awaitable<WorkerPool::Outcome> WorkerPool::run(std::function<void()> work, bool continuation) {
   std::exception_ptr failure;  // lives in this frame, which waits for the work
   auto initiate = [this, &work, &failure, continuation](auto handler) {
     using Handler = std::decay_t<decltype(handler)>;
@@ -75,8 +75,8 @@ asio::awaitable<ReaderPool::Outcome> ReaderPool::run(std::function<void()> work,
   co_return outcome;
 }
 
-void ReaderPool::reader_loop(unsigned index) {
-  name_this_thread("daisy-read-" + std::to_string(index));
+void WorkerPool::worker_loop(unsigned index) {
+  name_this_thread("daisy-" + settings_.name + "-" + std::to_string(index));
   if (settings_.lower_priority) lower_this_threads_priority();
   for (;;) {
     Task task;
@@ -101,27 +101,35 @@ void ReaderPool::reader_loop(unsigned index) {
   }
 }
 
-void ReaderPool::render_metrics(std::string& out) const {
+void WorkerPool::render_metrics(std::string& out) const {
   std::size_t queued = 0;
   {
     std::lock_guard lock(mu_);
     queued = queue_.size();
   }
-  out += "# HELP daisy_reader_queued Heavy reads waiting for a reader thread.\n# TYPE daisy_reader_queued gauge\n";
-  out += "daisy_reader_queued " + std::to_string(queued) + "\n";
-  out += "# HELP daisy_reader_busy Reader threads running a read now.\n# TYPE daisy_reader_busy gauge\n";
-  out += "daisy_reader_busy " + std::to_string(busy_.load(std::memory_order_relaxed)) + "\n";
-  out +=
-      "# HELP daisy_reader_runs_total Heavy reads (and parts of streamed replies) run by the readers.\n"
-      "# TYPE daisy_reader_runs_total counter\n";
-  out += "daisy_reader_runs_total " + std::to_string(ran_.load(std::memory_order_relaxed)) + "\n";
-  out +=
-      "# HELP daisy_reader_refused_total Heavy reads answered 503 without running.\n"
-      "# TYPE daisy_reader_refused_total counter\n";
-  out += "daisy_reader_refused_total{reason=\"queue_full\"} " +
-         std::to_string(refused_full_.load(std::memory_order_relaxed)) + "\n";
-  out += "daisy_reader_refused_total{reason=\"waited_too_long\"} " +
-         std::to_string(refused_waited_.load(std::memory_order_relaxed)) + "\n";
+  const std::string& m = settings_.metric;
+  auto line = [&](std::string_view suffix, std::string_view type, std::string_view help, std::uint64_t value) {
+    out.append("# HELP ").append(m).append(suffix).append(" ").append(help).append("\n");
+    out.append("# TYPE ").append(m).append(suffix).append(" ").append(type).append("\n");
+    out.append(m).append(suffix).append(" ").append(std::to_string(value)).append("\n");
+  };
+  line("_queued", "gauge", settings_.what + " waiting for a thread.", queued);
+  line("_busy", "gauge", "Threads running one of these now.", busy_.load(std::memory_order_relaxed));
+  line("_runs_total", "counter", settings_.what + " run.", ran_.load(std::memory_order_relaxed));
+  out.append("# HELP ")
+      .append(m)
+      .append("_refused_total ")
+      .append(settings_.what)
+      .append(" refused without running.\n");
+  out.append("# TYPE ").append(m).append("_refused_total counter\n");
+  out.append(m)
+      .append("_refused_total{reason=\"queue_full\"} ")
+      .append(std::to_string(refused_full_.load(std::memory_order_relaxed)))
+      .append("\n");
+  out.append(m)
+      .append("_refused_total{reason=\"waited_too_long\"} ")
+      .append(std::to_string(refused_waited_.load(std::memory_order_relaxed)))
+      .append("\n");
 }
 
-}  // namespace daisy::http
+}  // namespace daisy
