@@ -1,14 +1,7 @@
 #pragma once
 // Evaluates a form's business rules in a Lua 5.4 sandbox.
 //
-// Sandbox: only the base (minus load, loadstring, dofile, loadfile, require,
-// collectgarbage, print, rawset, warn), string (minus dump and the pattern
-// functions find, match, gmatch and gsub, which backtrack in C beyond the
-// reach of the instruction count), table, math and utf8 libraries, all
-// read-only; text chunks only. Library calls whose C loops the hook cannot
-// see are guarded: string.rep is capped by the memory limit, the table
-// functions by a length, and setmetatable refuses __gc (finalizers run with
-// hooks off).
+// Sandbox: script/sandbox.h (what rules can reach; budgets that stop them).
 //
 // Budgets: instructions per rule and per submission, wall time per
 // submission, memory per state. A budget that runs out stops the rule
@@ -34,6 +27,9 @@
 #include "domain/rule.h"
 
 namespace daisy {
+
+template <class State>
+class SandboxPool;
 
 struct RuleLimits {
   std::size_t instruction_budget = 200'000;    // per rule: a few milliseconds at most
@@ -72,8 +68,7 @@ class RuleSet {
 
   std::vector<Rule> rules_;
   RuleLimits limits_;
-  mutable std::mutex mu_;
-  mutable std::vector<std::unique_ptr<State>> idle_;
+  std::unique_ptr<SandboxPool<State>> pool_;
 };
 
 }  // namespace daisy
