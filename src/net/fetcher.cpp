@@ -24,6 +24,9 @@ namespace asio = boost::asio;
 
 namespace {
 
+constexpr std::size_t max_kept_headers = 64;
+constexpr std::size_t max_kept_header_bytes = 4096;
+
 bool in_v4(std::uint32_t ip, const char* net, int bits) {
   in_addr a{};
   inet_pton(AF_INET, net, &a);
@@ -126,11 +129,15 @@ struct Fetcher::Transfer {
       }
       if (name == "last-modified") t->result.last_modified = value;
       if (name == "retry-after") t->result.retry_after = value;
+      if (t->request.keep_headers && t->result.headers.size() < max_kept_headers) {
+        t->result.headers.emplace_back(std::move(name), std::string(value.substr(0, max_kept_header_bytes)));
+      }
     } else if (line.rfind("HTTP/", 0) == 0) {
       // A new response (after a redirect): forget the previous one's validators.
       t->result.etag.clear();
       t->result.last_modified.clear();
       t->result.retry_after.clear();
+      t->result.headers.clear();
     }
     return size * n;
   }
@@ -224,11 +231,14 @@ CURL* Fetcher::Transfer::open_handle() {
   if (!r.last_modified.empty()) {
     headers = curl_slist_append(headers, ("If-Modified-Since: " + r.last_modified).c_str());
   }
-  if (r.method == "POST" || r.method == "PUT") {
+  if (r.method == "DELETE" && r.body.empty()) {
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "DELETE");
+  } else if (r.method != "GET") {
     curl_easy_setopt(e, CURLOPT_POST, 1L);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, r.body.data());
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
-    if (r.method == "PUT") curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "PUT");  // a body sent as POST sends it
+    // A body is sent as POST sends it, under the method asked for.
+    if (r.method != "POST") curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r.method.c_str());
     // No "Expect: 100-continue" round trip before the body.
     headers = curl_slist_append(headers, "Expect:");
   }

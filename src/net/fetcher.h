@@ -30,17 +30,19 @@ struct FetchRequest {
   std::chrono::milliseconds timeout{5000};  // the whole transfer; connecting takes at most 3 s of it
   std::size_t max_bytes = 256u << 20;       // a larger body fails the fetch
   std::string etag, last_modified;          // sent as If-None-Match / If-Modified-Since when set
-  std::string method = "GET";               // GET, POST or PUT
-  std::string body{};                       // sent with a POST or PUT
+  std::string method = "GET";               // GET, POST, PUT, PATCH or DELETE
+  std::string body{};                       // sent with any method but GET
   bool follow_redirects = true;
+  bool keep_headers = false;  // FetchResult::headers: the response's (the first 64, each cut at 4 KiB)
 };
 
 struct FetchResult {
   long status = 0;  // HTTP status; 0 when no response came
   std::string body;
-  std::string etag, last_modified;  // from the response
-  std::string retry_after;          // the Retry-After header, as sent
-  std::string error;                // empty on a completed exchange (any status)
+  std::string etag, last_modified;                           // from the response
+  std::string retry_after;                                   // the Retry-After header, as sent
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased; only when keep_headers
+  std::string error;                                         // empty on a completed exchange (any status)
   bool timed_out = false;
   bool too_large = false;  // the body passed max_bytes
 };
