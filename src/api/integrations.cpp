@@ -11,6 +11,7 @@
 #include "http/json_body.h"
 #include "jobs/job_runner.h"
 #include "jobs/kinds/kind_registry.h"
+#include "jobs/kinds/script_code.h"
 #include "jobs/kinds/sheets_config.h"
 #include "jobs/kinds/webhook_signature.h"
 #include "jobs/replay.h"
@@ -265,6 +266,32 @@ boost::asio::awaitable<Response> replay(ApiContext& ctx, Request& req) {
   co_return json_reply(202, json::object{{"integration_id", id}, {"jobs", std::get<jobs::Replayed>(outcome).jobs}});
 }
 
+// POST /v1/integrations/{id}/test {"record": {...}}: runs the integration's
+// script (or transform) on a sample record and answers what it returned, its
+// log lines and its cost. Nothing is stored; a script's HTTP calls are made.
+boost::asio::awaitable<Response> test_script(ApiContext& ctx, Request& req) {
+  auto parsed = http::parse_body_object(req);
+  if (auto* refusal = std::get_if<Response>(&parsed)) co_return std::move(*refusal);
+  const json::object& body = std::get<json::object>(parsed);
+  std::vector<FieldError> errors;
+  reject_unknown_fields(body, {"record"}, errors);
+  const json::value* record = body.if_contains("record");
+  if (!record || !record->is_object()) errors.push_back({"record", "is required: a sample response or event (object)"});
+  if (!errors.empty()) co_return http::validation_problem(std::move(errors));
+  auto loaded = load(ctx, req.param(0));
+  if (auto* refusal = std::get_if<Response>(&loaded)) co_return std::move(*refusal);
+  auto& [row, d] = std::get<0>(loaded);
+  if (!jobs::script_of(d) || !ctx.job_runner) {
+    co_return http::problem(409, "no-script", "This integration has no script or transform to test.");
+  }
+  jobs::ActiveIntegration integration{row.id, d, {}, {}, {}, {}, {}};
+  auto run = co_await ctx.job_runner->try_script(integration, *record);
+  if (!run) co_return http::problem(503, "busy", "The script runners are busy: try again shortly.");
+  json::object reply = run->to_json();
+  if (d.type != "script") reply["skipped"] = run->ok && run->output.is_null();
+  co_return json_reply(200, reply);
+}
+
 }  // namespace
 
 void register_integration_routes(http::Router& router, ApiContext& ctx) {
@@ -286,6 +313,8 @@ void register_integration_routes(http::Router& router, ApiContext& ctx) {
              http::AsyncHandler([&ctx](Request& req) { return rotate_secret(ctx, req); }));
   router.add(Method::post, "/v1/integrations/{id}/replay", Access::admin,
              http::AsyncHandler([&ctx](Request& req) { return replay(ctx, req); }), json_body);
+  router.add(Method::post, "/v1/integrations/{id}/test", Access::admin,
+             http::AsyncHandler([&ctx](Request& req) { return test_script(ctx, req); }), json_body);
 }
 
 }  // namespace daisy::api

@@ -71,6 +71,14 @@ json::object attempt_json(const JobAttemptRow& a) {
   } else {
     o["error"] = a.error;
   }
+  if (!a.log.empty()) {
+    json::array lines;
+    std::string_view rest = a.log;
+    for (std::size_t end; (end = rest.find('\n')) != std::string_view::npos; rest.remove_prefix(end + 1)) {
+      lines.emplace_back(rest.substr(0, end));
+    }
+    o["log"] = std::move(lines);
+  }
   return o;
 }
 

@@ -8,6 +8,10 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "jobs/delivery_batches.h"
+#include "jobs/kinds/script_action.h"
+#include "jobs/kinds/script_code.h"
+#include "jobs/kinds/script_config.h"
+#include "jobs/kinds/script_http.h"
 #include "jobs/kinds/webhook_action.h"
 #include "jobs/retry_policy.h"
 #include "observability/log_value.h"
@@ -17,6 +21,7 @@
 
 namespace daisy::jobs {
 namespace asio = boost::asio;
+namespace json = boost::json;
 
 namespace {
 
@@ -28,7 +33,20 @@ constexpr std::chrono::milliseconds busy_sample_window{20};  // how often the re
 // milliseconds, too long for an I/O thread at every scrape.
 constexpr std::chrono::milliseconds queue_count_interval{1000};
 
-constexpr std::array<std::string_view, 6> outcomes = {"succeeded", "failed", "timeout", "gone", "cancelled", "other"};
+constexpr std::array<std::string_view, 7> outcomes = {"succeeded", "failed",  "timeout", "gone",
+                                                      "cancelled", "skipped", "other"};
+
+WorkerPoolSettings script_runner_settings(unsigned threads) {
+  WorkerPoolSettings settings;
+  settings.name = "script";
+  settings.metric = "daisy_script_runner";
+  settings.what = "Lua scripts and transforms";
+  settings.threads = threads;
+  settings.max_queued = 1024;
+  settings.max_wait = std::chrono::milliseconds(5000);
+  settings.lower_priority = false;  // a sync script is part of its submission
+  return settings;
+}
 
 std::size_t outcome_index(std::string_view outcome) {
   for (std::size_t i = 0; i + 1 < outcomes.size(); ++i) {
@@ -47,10 +65,13 @@ JobRunner::JobRunner(JobStore& store, IntegrationRegistry& integrations, JobRunn
       queue_timer_(io_),
       fetcher_(settings.allow_private_targets, /*background=*/true),
       sync_fetcher_(settings.allow_private_targets),
+      scripts_(script_runner_settings(settings.script_threads)),
+      script_http_(script_http_through(fetcher_)),
+      sync_script_http_(script_http_through(sync_fetcher_)),
       attempt_seconds_({0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}),
       delivery_seconds_({0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60, 300, 1800, 3600, 21600, 86400}),
       kinds_(make_action_kinds({io_, store_, fetcher_, settings.allow_private_targets, callback_base_, attempt_seconds_,
-                                settings_.form_of})) {}
+                                settings_.form_of, scripts_, script_http_})) {}
 
 void JobRunner::render_metrics(std::string& out) const {
   if (queue_counted_.load(std::memory_order_acquire)) {
@@ -69,6 +90,7 @@ void JobRunner::render_metrics(std::string& out) const {
     out += "daisy_job_attempts_total{outcome=\"" + std::string(outcomes[i]) + "\"} " +
            std::to_string(attempts_[i].load(std::memory_order_relaxed)) + "\n";
   }
+  scripts_.render_metrics(out);
   out += "# HELP daisy_job_attempt_seconds Time of one webhook request.\n# TYPE daisy_job_attempt_seconds histogram\n";
   attempt_seconds_.render(out, "daisy_job_attempt_seconds", "");
   out +=
@@ -252,6 +274,9 @@ asio::awaitable<void> JobRunner::run_delivery(std::vector<JobRow> jobs) {
     asio::steady_timer turn(io_, std::chrono::milliseconds(wait_ms));
     co_await turn.async_wait(asio::as_tuple(asio::use_awaitable));
   }
+  if (script_of(integration->definition) && integration->definition.type != "script") {
+    co_await transform_payloads(*integration, jobs, to_deliver, outcomes);
+  }
   if (to_deliver.size() == 1) {
     AttemptOutcome delivered = co_await kind->deliver(*integration, jobs[to_deliver.front()]);
     outcomes[to_deliver.front()] = std::move(delivered);
@@ -308,9 +333,92 @@ asio::awaitable<void> JobRunner::record_attempt(const JobRow& job, AttemptOutcom
 asio::awaitable<std::vector<TriggeredAction>> JobRunner::call_sync(
     std::vector<std::shared_ptr<const ActiveIntegration>> integrations, std::string type, std::string record_id,
     std::string payload) {
-  // Only webhooks answer within a request: every sync integration is one.
-  co_return co_await call_sync_webhooks(sync_fetcher_, std::move(integrations), std::move(type), std::move(record_id),
-                                        std::move(payload));
+  std::vector<TriggeredAction> actions(integrations.size());
+  std::vector<std::shared_ptr<const ActiveIntegration>> plain_webhooks;
+  std::vector<std::size_t> plain_at;
+  for (std::size_t i = 0; i < integrations.size(); ++i) {
+    if (integrations[i]->definition.type != "script" && !script_of(integrations[i]->definition)) {
+      plain_webhooks.push_back(integrations[i]);
+      plain_at.push_back(i);
+    }
+  }
+  // Webhooks without a transform are called together; the others in turn.
+  std::vector<TriggeredAction> called =
+      co_await call_sync_webhooks(sync_fetcher_, std::move(plain_webhooks), type, record_id, payload);
+  for (std::size_t k = 0; k < called.size(); ++k) actions[plain_at[k]] = std::move(called[k]);
+  for (std::size_t i = 0; i < integrations.size(); ++i) {
+    const IntegrationDefinition& definition = integrations[i]->definition;
+    if (definition.type == "script") {
+      actions[i] = co_await run_sync_script(scripts_, sync_script_http_, *integrations[i], type, payload);
+    } else if (const Script* transform = script_of(definition)) {
+      actions[i] = co_await call_transformed_webhook(integrations[i], *transform, type, record_id, payload);
+    }
+  }
+  co_return actions;
+}
+
+asio::awaitable<TriggeredAction> JobRunner::call_transformed_webhook(
+    std::shared_ptr<const ActiveIntegration> integration, const Script& transform, std::string type,
+    std::string record_id, const std::string& payload) {
+  TriggeredAction action{integration->id, "", "sync", "failed", "", ""};
+  TransformOutcome made;
+  ScriptCall call{{}, {}, integration->id, type};
+  auto ran = co_await scripts_.run([&] { made = apply_transform(transform, payload, call); });
+  if (ran != WorkerPool::Outcome::ran) {
+    action.error = "the script runners are busy";
+  } else if (!made.run.ok) {
+    action.error = error_excerpt("the transform failed: " + made.run.error);
+  } else if (made.skipped) {
+    action.status = "skipped";
+  } else {
+    std::vector<std::shared_ptr<const ActiveIntegration>> one{std::move(integration)};
+    auto called = co_await call_sync_webhooks(sync_fetcher_, std::move(one), std::move(type), std::move(record_id),
+                                              std::move(made.payload));
+    action = std::move(called.front());
+  }
+  co_return action;
+}
+
+asio::awaitable<void> JobRunner::transform_payloads(const ActiveIntegration& integration, std::vector<JobRow>& jobs,
+                                                    std::vector<std::size_t>& to_deliver,
+                                                    std::vector<AttemptOutcome>& outcomes) {
+  const Script* transform = script_of(integration.definition);
+  std::vector<std::size_t> still;
+  for (std::size_t i : to_deliver) {
+    JobRow& job = jobs[i];
+    TransformOutcome made;
+    ScriptCall call{{}, {}, integration.id, job.type};
+    auto ran = co_await scripts_.run([&] { made = apply_transform(*transform, job.payload, call); });
+    AttemptOutcome& outcome = outcomes[i];
+    outcome.attempt.started_at = now_utc();
+    outcome.attempt.log = attempt_log(made.run);
+    if (ran == WorkerPool::Outcome::ran && made.run.ok && !made.skipped) {
+      job.payload = std::move(made.payload);
+      still.push_back(i);
+      continue;
+    }
+    if (ran == WorkerPool::Outcome::ran && made.skipped) {
+      outcome.attempt.outcome = "skipped";
+      outcome.attempt.error = "the transform returned nil: nothing was sent";
+      outcome.status = "cancelled";
+      continue;
+    }
+    outcome.attempt.outcome = "failed";
+    outcome.attempt.error = ran == WorkerPool::Outcome::ran ? error_excerpt("the transform failed: " + made.run.error)
+                                                            : "the script runners are busy: tried again later";
+    fail_or_bury(outcome, integration.definition.retry_schedule_s, job.attempts);
+  }
+  to_deliver = std::move(still);
+}
+
+asio::awaitable<std::optional<ScriptRun>> JobRunner::try_script(const ActiveIntegration& integration,
+                                                                json::value record) {
+  const Script* script = script_of(integration.definition);
+  if (!script) co_return std::nullopt;
+  const ScriptConfig* config = integration.definition.config_as<ScriptConfig>();
+  ScriptCall call{config ? sync_script_http_ : ScriptHttp{},
+                  config ? config->allowed_hosts : std::vector<std::string>{}, integration.id, "test"};
+  co_return co_await run_on_script_runners(scripts_, *script, record, std::move(call));
 }
 
 std::optional<AttemptOutcome> JobRunner::undeliverable(const ActiveIntegration* integration, JobRow& job) {

@@ -31,6 +31,7 @@
 #include "net/fetcher.h"
 #include "observability/metrics.h"
 #include "store/job_store.h"
+#include "util/worker_pool.h"
 
 namespace daisy::jobs {
 
@@ -52,6 +53,7 @@ struct JobRunnerSettings {
   // eases. Measured on 2 cores shared with the load: deliveries at full speed
   // during a saturating submit load halve its rate (docs/benchmarks.md).
   double busy_request_writes_per_s = 20000;
+  unsigned script_threads = 4;  // script runners: Lua actions and transforms (an HTTP call holds one)
   std::chrono::milliseconds busy_claim_interval{1000};
   PayloadOf payload_of;  // required
   FormOf form_of;        // required
@@ -74,12 +76,18 @@ class JobRunner {
   // The latest error of an integration's deliveries in this process, while
   // none has succeeded since ("<when> <what>"); "" when none. Any thread.
   std::string last_error(std::string_view integration_id) const;
-  // Calls these sync webhook integrations at once for a record that was just
-  // stored, and returns what each answered (by the deadline of each's
-  // timeout); nothing is retried or kept. Resumes on the caller's executor.
+  // Runs these sync integrations for a record that was just stored (webhooks
+  // called at once, each by its timeout; scripts on the script runners, one
+  // after the other) and returns what each answered, in their order; nothing
+  // is retried or kept. Resumes on the caller's executor.
   boost::asio::awaitable<std::vector<TriggeredAction>> call_sync(
       std::vector<std::shared_ptr<const ActiveIntegration>> integrations, std::string type, std::string record_id,
       std::string payload);
+  // Runs an integration's script (or transform) on a sample record, keeping
+  // nothing: its output, log and cost. nullopt when the integration has no
+  // code, or the script runners were too busy.
+  boost::asio::awaitable<std::optional<ScriptRun>> try_script(const ActiveIntegration& integration,
+                                                              boost::json::value record);
   // Where microservices call back (redis integrations): this server's base
   // URL, e.g. http://daisy.example.org:8080. Set before start().
   void set_callback_base(std::string base_url) { callback_base_ = std::move(base_url); }
@@ -103,6 +111,16 @@ class JobRunner {
   boost::asio::awaitable<void> count_queue();
   // Fills job.payload when the job refers to a record's revision.
   Status render_payload(JobRow& job);
+  // Replaces the payloads of jobs[i] (i in to_deliver) by what the
+  // integration's transform makes of them; a job whose transform failed or
+  // skipped it gets its outcome instead and leaves to_deliver.
+  boost::asio::awaitable<void> transform_payloads(const ActiveIntegration& integration, std::vector<JobRow>& jobs,
+                                                  std::vector<std::size_t>& to_deliver,
+                                                  std::vector<AttemptOutcome>& outcomes);
+  // A sync webhook with a transform: the transform, then the call.
+  boost::asio::awaitable<TriggeredAction> call_transformed_webhook(std::shared_ptr<const ActiveIntegration> integration,
+                                                                   const Script& transform, std::string type,
+                                                                   std::string record_id, const std::string& payload);
   // Whether the request path writes fast enough that claims should give way.
   bool request_path_busy();
 
@@ -115,6 +133,9 @@ class JobRunner {
   // After io_: destroyed first, so that no transfer completes into a destroyed io_context.
   net::Fetcher fetcher_;       // async deliveries, at a lower priority
   net::Fetcher sync_fetcher_;  // sync calls: part of a submission's request
+  // After the fetchers: its threads stop (running what is queued) before them.
+  WorkerPool scripts_;  // the script runners: scripts and transforms
+  ScriptHttp script_http_, sync_script_http_;
   std::string callback_base_;
   std::atomic<bool> woken_{false};     // new jobs, or a free place, since the last claim began
   std::atomic<bool> sleeping_{false};  // idle until the next poll: a wake interrupts it
@@ -128,7 +149,7 @@ class JobRunner {
   std::array<std::atomic<std::int64_t>, 4> queue_{};
   std::atomic<bool> queue_counted_{false};
   // Attempts ended, by outcome (see outcome_index).
-  std::array<std::atomic<std::uint64_t>, 6> attempts_{};
+  std::array<std::atomic<std::uint64_t>, 7> attempts_{};
   Histogram attempt_seconds_;   // one delivery request
   Histogram delivery_seconds_;  // from the job's creation to its success
   // After what they deliver with (io_, fetcher_, callback_base_, attempt_seconds_): destroyed before it.

@@ -63,6 +63,7 @@ struct JobAttemptRow {
   std::string outcome;  // succeeded, failed, timeout, refused, ...
   int http_status = 0;  // 0: no HTTP response
   std::string error;
+  std::string log;  // a script's ctx.log lines, each ending in '\n'; '' for other kinds
 };
 
 // The end of one attempt: the attempt's record and the job's next state.

@@ -23,7 +23,7 @@ LAYERS = {
     "auth": {"util", "domain", "store", "observability"},
     "store": {"util", "observability", "domain"},
     "script": {"util", "domain"},
-    "jobs": {"util", "observability", "domain", "store", "net"},
+    "jobs": {"util", "observability", "domain", "store", "net", "script"},
     "forms": {"util", "observability", "domain", "store", "script", "jobs"},
     "events": {"util", "observability", "domain", "store", "jobs"},
     "feeds": {"util", "observability", "domain", "store", "net"},

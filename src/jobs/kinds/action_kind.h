@@ -22,8 +22,10 @@
 #include "jobs/integration_registry.h"
 #include "net/fetcher.h"
 #include "observability/metrics.h"
+#include "script/script.h"
 #include "store/form_store.h"
 #include "store/job_store.h"
+#include "util/worker_pool.h"
 
 namespace daisy::jobs {
 
@@ -67,6 +69,8 @@ struct ActionKindServices {
   const std::string& callback_base;  // where microservices call back (set before the runner starts)
   Histogram& attempt_seconds;        // one delivery request
   const FormOf& form_of;             // the form of a form's integration (its questions)
+  WorkerPool& scripts;               // the script runners: Lua runs there, never on the runner's thread
+  const ScriptHttp& script_http;     // ctx.http.request of async scripts (through `fetcher`)
 };
 
 // The integration's config as its kind reads it. The definition was read by

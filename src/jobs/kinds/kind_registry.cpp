@@ -7,6 +7,8 @@
 #include "jobs/kinds/action_kind.h"
 #include "jobs/kinds/redis_action.h"
 #include "jobs/kinds/redis_config.h"
+#include "jobs/kinds/script_action.h"
+#include "jobs/kinds/script_config.h"
 #include "jobs/kinds/sheets_action.h"
 #include "jobs/kinds/sheets_config.h"
 #include "jobs/kinds/webhook_action.h"
@@ -30,6 +32,7 @@ const std::vector<KindEntry>& kinds() {
       {webhook_kind_rules(), make<WebhookAction>},
       {redis_kind_rules(), make<RedisAction>},
       {sheets_kind_rules(), make<SheetsAction>},
+      {script_kind_rules(), make<ScriptAction>},
   };
   return entries;
 }

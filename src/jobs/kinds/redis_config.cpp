@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "domain/json_fields.h"
+#include "jobs/kinds/script_code.h"
 
 namespace daisy::jobs {
 namespace {
@@ -19,7 +20,7 @@ std::shared_ptr<const KindConfig> read_redis_config(const json::object& config, 
                                                     std::vector<FieldError>& errors) {
   std::size_t errors_before = errors.size();
   auto r = std::make_shared<RedisConfig>();
-  reject_unknown_fields(config, {"url", "channel", "callback_timeout_s"}, errors, "config.");
+  reject_unknown_fields(config, {"url", "channel", "callback_timeout_s", "transform"}, errors, "config.");
   read_string(config, "url", r->url, errors, "config.");
   if (r->url.empty()) {
     errors.push_back({"config.url", "is required (a redis://host:port URL)"});
@@ -31,6 +32,7 @@ std::shared_ptr<const KindConfig> read_redis_config(const json::object& config, 
     errors.push_back({"config.channel", "is required: 1 to 200 characters"});
   }
   read_int(config, "callback_timeout_s", 1, 86400, r->callback_timeout_s, errors, "config.");
+  if (!read_transform(config, r->transform_code, r->transform, errors)) return nullptr;
   if (errors.size() > errors_before) return nullptr;
   return r;
 }
@@ -38,7 +40,9 @@ std::shared_ptr<const KindConfig> read_redis_config(const json::object& config, 
 }  // namespace
 
 json::object RedisConfig::to_json() const {
-  return json::object{{"url", url}, {"channel", channel}, {"callback_timeout_s", callback_timeout_s}};
+  json::object c{{"url", url}, {"channel", channel}, {"callback_timeout_s", callback_timeout_s}};
+  if (!transform_code.empty()) c["transform"] = transform_code;
+  return c;
 }
 
 IntegrationKindRules redis_kind_rules() {

@@ -3,9 +3,11 @@
 
 #include <boost/json/object.hpp>
 
+#include <memory>
 #include <string>
 
 #include "domain/integration.h"
+#include "script/script.h"
 
 namespace daisy::jobs {
 
@@ -13,6 +15,8 @@ struct RedisConfig final : KindConfig {
   std::string url;      // redis://[:password@]host[:port][/db]
   std::string channel;  // where jobs are published
   int callback_timeout_s = 600;
+  std::string transform_code;               // Lua defining function transform(payload, ctx); "" for none
+  std::shared_ptr<const Script> transform;  // compiled from transform_code
 
   boost::json::object to_json() const override;
 };

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "domain/json_fields.h"
+#include "jobs/kinds/script_code.h"
 
 namespace daisy::jobs {
 namespace {
@@ -14,7 +15,8 @@ std::shared_ptr<const KindConfig> read_webhook_config(const json::object& config
                                                       std::vector<FieldError>& errors) {
   std::size_t errors_before = errors.size();
   auto w = std::make_shared<WebhookConfig>();
-  reject_unknown_fields(config, {"url", "headers", "timeout_ms", "max_per_second", "max_in_flight"}, errors, "config.");
+  reject_unknown_fields(config, {"url", "headers", "timeout_ms", "max_per_second", "max_in_flight", "transform"},
+                        errors, "config.");
   read_string(config, "url", w->url, errors, "config.");
   if (w->url.empty()) {
     errors.push_back({"config.url", "is required (an http:// or https:// URL)"});
@@ -33,6 +35,7 @@ std::shared_ptr<const KindConfig> read_webhook_config(const json::object& config
   read_int(config, "timeout_ms", 100, sync ? 30000 : 120000, w->timeout_ms, errors, "config.");
   read_int(config, "max_per_second", 1, 100000, w->max_per_second, errors, "config.");
   read_int(config, "max_in_flight", 1, 1000, w->max_in_flight, errors, "config.");
+  if (!read_transform(config, w->transform_code, w->transform, errors)) return nullptr;
   if (errors.size() > errors_before) return nullptr;
   return w;
 }
@@ -48,6 +51,7 @@ json::object WebhookConfig::to_json() const {
   c["timeout_ms"] = timeout_ms;
   if (max_per_second > 0) c["max_per_second"] = max_per_second;
   if (max_in_flight > 0) c["max_in_flight"] = max_in_flight;
+  if (!transform_code.empty()) c["transform"] = transform_code;
   return c;
 }
 

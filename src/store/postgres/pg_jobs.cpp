@@ -347,12 +347,12 @@ asio::awaitable<Result<bool>> PostgresStore::finish_attempt(AttemptOutcome o) {
     const JobRow& j = job.value();
     if (!outcome_applies(j, o)) return Status::ok();
     Rows attempt = db.query(
-        "INSERT INTO job_attempts (job_seq, number, started_at, duration_ms, outcome, http_status, error)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (job_seq, number) DO UPDATE SET"
+        "INSERT INTO job_attempts (job_seq, number, started_at, duration_ms, outcome, http_status, error, log)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (job_seq, number) DO UPDATE SET"
         " started_at = excluded.started_at, duration_ms = excluded.duration_ms, outcome = excluded.outcome,"
-        " http_status = excluded.http_status, error = excluded.error",
+        " http_status = excluded.http_status, error = excluded.error, log = excluded.log",
         j.seq, o.attempt_number, o.attempt.started_at, o.attempt.duration_ms, o.attempt.outcome, o.attempt.http_status,
-        o.attempt.error);
+        o.attempt.error, o.attempt.log);
     if (!attempt.ok()) return attempt.status();
     Rows update = db.query(
         "UPDATE jobs SET status = $1, due_ms = $2, last_error = $3, output = $4, callback_token_hash = $5,"
@@ -432,12 +432,12 @@ Result<JobRow> PostgresStore::get_job(std::string_view id) {
 Result<std::vector<JobAttemptRow>> PostgresStore::list_attempts(std::int64_t job_seq) {
   return read([&](Connection& db) {
     Rows r = db.query(
-        "SELECT number, started_at, duration_ms, outcome, http_status, error FROM job_attempts WHERE job_seq = $1"
+        "SELECT number, started_at, duration_ms, outcome, http_status, error, log FROM job_attempts WHERE job_seq = $1"
         " ORDER BY number",
         job_seq);
     return pg::all_rows(r, [](const Rows& rows, int i) {
       return JobAttemptRow{static_cast<int>(rows.integer(i, 0)), rows.text(i, 1), rows.integer(i, 2), rows.text(i, 3),
-                           static_cast<int>(rows.integer(i, 4)), rows.text(i, 5)};
+                           static_cast<int>(rows.integer(i, 4)), rows.text(i, 5), rows.text(i, 6)};
     });
   });
 }

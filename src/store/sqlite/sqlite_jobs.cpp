@@ -369,11 +369,11 @@ asio::awaitable<Result<bool>> SqliteStore::finish_attempt(AttemptOutcome o) {
     const JobRow& j = job.value();
     if (!outcome_applies(j, o)) return Status::ok();
     auto attempt = db.prepare(
-        "INSERT OR REPLACE INTO job_attempts (job_seq, number, started_at, duration_ms, outcome, http_status, error)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)");
+        "INSERT OR REPLACE INTO job_attempts (job_seq, number, started_at, duration_ms, outcome, http_status, error,"
+        " log) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
     attempt.bind(1, j.seq).bind(2, std::int64_t{o.attempt_number}).bind(3, o.attempt.started_at);
     attempt.bind(4, o.attempt.duration_ms).bind(5, o.attempt.outcome).bind(6, std::int64_t{o.attempt.http_status});
-    attempt.bind(7, o.attempt.error);
+    attempt.bind(7, o.attempt.error).bind(8, o.attempt.log);
     if (Status s = sqlite::status_of(attempt.step(), db); !s.is_ok()) return s;
     auto update = db.prepare(
         "UPDATE jobs SET status = ?, due_ms = ?, last_error = ?, output = ?, callback_token_hash = ?, updated_at = ?"
@@ -480,14 +480,14 @@ Result<JobRow> SqliteStore::get_job(std::string_view id) {
 Result<std::vector<JobAttemptRow>> SqliteStore::list_attempts(std::int64_t job_seq) {
   auto db = reader();
   auto stmt = db->prepare(
-      "SELECT number, started_at, duration_ms, outcome, http_status, error FROM job_attempts WHERE job_seq = ?"
+      "SELECT number, started_at, duration_ms, outcome, http_status, error, log FROM job_attempts WHERE job_seq = ?"
       " ORDER BY number");
   stmt.bind(1, job_seq);
   std::vector<JobAttemptRow> out;
   int rc;
   while ((rc = stmt.step()) == SQLITE_ROW) {
     out.push_back({static_cast<int>(stmt.integer(0)), stmt.text(1), stmt.integer(2), stmt.text(3),
-                   static_cast<int>(stmt.integer(4)), stmt.text(5)});
+                   static_cast<int>(stmt.integer(4)), stmt.text(5), stmt.text(6)});
   }
   if (rc != SQLITE_DONE) return sqlite::status_of(rc, *db);
   return out;
