@@ -89,6 +89,21 @@ ACTIONS_FORM_ID="$(admin_post "$PORT" /v1/forms "$(cat "$ROOT/bench/form.json")"
 for hook in a b; do
   admin_post "$PORT" /v1/integrations "{\"name\":\"bench-$hook\",\"source\":{\"form_id\":\"$ACTIONS_FORM_ID\"},\"type\":\"webhook\",\"config\":{\"url\":\"http://127.0.0.1:$NGINX_PORT/hook-$hook\"}}" > /dev/null
 done
+# The same form with a sync script integration (the slang lookup on a table
+# of 10,000 places), and another with the same script async.
+SCRIPT_FORM_ID="$(admin_post "$PORT" /v1/forms "$(cat "$ROOT/bench/form.json")" | json_field id)"
+ASYNC_SCRIPT_FORM_ID="$(admin_post "$PORT" /v1/forms "$(cat "$ROOT/bench/form.json")" | json_field id)"
+for mode in sync async; do
+  form="$SCRIPT_FORM_ID"; [ "$mode" = async ] && form="$ASYNC_SCRIPT_FORM_ID"
+  # The definition (600 KB) goes through a file: one argument may not pass 128 KiB.
+  /usr/bin/python3 "$ROOT/bench/slang_script.py" "$form" "$mode" > "$WORK/slang-$mode.json"
+  admin_post "$PORT" /v1/integrations "@$WORK/slang-$mode.json" > /dev/null
+done
+# The script must answer, or the round would measure failures.
+curl -sf -X POST "$BASE/v1/forms/$SCRIPT_FORM_ID/responses" -H "Authorization: Bearer $APP_TOKEN" \
+  -H 'Content-Type: application/json' -d '{"answers":{"name":"Ada Lovelace","age":36,"region":"north"}}' |
+  grep -q '"output":{"slang":"the countess of the north"}' || { echo "bench: the sync script did not answer" >&2; exit 1; }
+: > "$WORK/rounds-scripts"
 # jobs_metric NAME: a job series of the main server's /metrics
 jobs_metric() { curl -s "$BASE/metrics" | awk -v s="$1" '$1 == s {print $2}'; }
 jobs_open() {
@@ -115,7 +130,7 @@ run_wrk() {
 }
 
 declare -A CMD LABEL GOAL
-KEYS=(nginx healthz get_app submit submit_actions nginx_post event event_batch)
+KEYS=(nginx healthz get_app submit submit_actions submit_script nginx_post event event_batch)
 CMD[nginx]="wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency http://127.0.0.1:<nginx>/healthz"
 CMD[healthz]="wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency http://127.0.0.1:<daisy>/healthz"
 CMD[get_app]="wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency -H 'Authorization: Bearer <admin>' http://127.0.0.1:<daisy>/v1/apps/<id>"
@@ -140,6 +155,9 @@ GOAL[submit]="ratio >= 0.30, p99 < 20 ms"
 LABEL[submit_actions]="the same on a form with two async webhook integrations (two jobs per response; deliveries give way while the round lasts)"
 GOAL[submit_actions]="rate >= 0.85 of the row above"
 CMD[submit_actions]="the same wrk command, DAISY_FORM=<form with two integrations>"
+LABEL[submit_script]="the same on a form with one sync script integration (Lua slang lookup in a 10,000-entry ctx.data table; its output in each reply)"
+GOAL[submit_script]="rate >= 0.80 of the submit row"
+CMD[submit_script]="the same wrk command, DAISY_FORM=<form with a sync script integration>"
 LABEL[search]="Daisy GET /search (public, from memory), provider up"
 LABEL[search_down]="the same, provider down (connection refused)"
 LABEL[search_hang]="the same, provider hanging"
@@ -170,6 +188,21 @@ for round in $(seq 1 "$ROUNDS"); do
     -v d="$DURATION" -v q="$backlog" \
     'BEGIN {printf "%.0f %.0f %d %.1f\n", (b - a) / d, (t1 - t0 > 0.5 ? (c - b) / (t1 - t0) : 0), q, t1 - t0}' \
     >> "$WORK/rounds-deliveries"
+  DAISY_TOKEN="$APP_TOKEN" DAISY_FORM="$SCRIPT_FORM_ID" run_wrk submit_script "$BASE" -s "$ROOT/bench/submit.lua"
+  # Async scripts: a round of submissions making one script job each, then the
+  # rate at which the runner drains what is left.
+  done0="$(jobs_metric "$SUCCEEDED")"
+  DAISY_TOKEN="$APP_TOKEN" DAISY_FORM="$ASYNC_SCRIPT_FORM_ID" wrk_round "$WORK/wrk-async-script-$RANDOM.txt" \
+    "$BASE" -s "$ROOT/bench/submit.lua" > /dev/null
+  script_t0="$(date +%s.%N)"
+  done1="$(jobs_metric "$SUCCEEDED")"
+  script_backlog="$(jobs_open)"
+  for _ in $(seq 1 1200); do [ "$(jobs_open)" = "0" ] && break; sleep 0.1; done
+  done2="$(jobs_metric "$SUCCEEDED")"
+  awk -v a="$done0" -v b="$done1" -v c="$done2" -v t0="$script_t0" -v t1="$(date +%s.%N)" -v d="$DURATION" \
+    -v q="$script_backlog" \
+    'BEGIN {printf "%.0f %.0f %d %.1f\n", (b - a) / d, (t1 - t0 > 0.5 ? (c - b) / (t1 - t0) : 0), q, t1 - t0}' \
+    >> "$WORK/rounds-scripts"
   run_wrk nginx_post "http://127.0.0.1:$NGINX_PORT" -s "$ROOT/bench/event.lua"
   DAISY_TOKEN="$EV_APP_TOKEN" run_wrk event "$EV_BASE" -s "$ROOT/bench/event.lua"
   DAISY_TOKEN="$EV_APP_TOKEN" run_wrk event_batch "$EV_BASE" -s "$ROOT/bench/event_batch.lua"
@@ -585,7 +618,7 @@ row() {  # key [reference rate]
   echo
   echo "| scenario | req/s | p50 | p99 | ratio to nginx | goal | command |"
   echo "|---|---|---|---|---|---|---|"
-  for key in nginx healthz get_app submit submit_actions; do row "$key"; done
+  for key in nginx healthz get_app submit submit_actions submit_script; do row "$key"; done
   echo
   echo "Responses stored by the submission rounds: ${SUBMITTED:-unknown}."
   echo
@@ -607,6 +640,21 @@ row() {  # key [reference rate]
     "$backlog" "$drain_s" "$(awk -v a="$drain_rate" -v b="$nginx_rate" 'BEGIN {print a / b}')" "$during"
   echo "  submission round itself, beside the submissions. Each delivery is a signed POST with its attempt recorded."
   echo "- Per round (delivered/s during the round, delivered/s draining, jobs left, drain seconds): $(tr '\n' ';' < "$WORK/rounds-deliveries" | sed 's/;$//; s/;/; /g')"
+  echo
+  echo "## Script actions (Lua, on the script runner threads)"
+  echo
+  script_rate="$(median submit_script | awk '{print $1}')"
+  printf -- '- Submitting with one sync script integration (the slang lookup of docs/integrations.md on a 10,000-entry\n'
+  printf -- '  table; its output in every reply): **%.2f** of the submit rate without it (%.0f against %.0f req/s, median\n' \
+    "$(awk -v a="$script_rate" -v b="$submit_rate" 'BEGIN {print a / b}')" "$script_rate" "$submit_rate"
+  echo "  rounds; goal >= 0.8)."
+  drain="$(sort -n -k2,2 "$WORK/rounds-scripts" | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}')"
+  read -r during drain_rate backlog drain_s <<< "$drain"
+  printf -- '- Async script jobs (the same script, one job per response): **%.0f runs/s** while the jobs left at the end\n' \
+    "$drain_rate"
+  printf -- '  of a round drain (%s jobs in %s s, median round); %.0f/s during the submission round itself.\n' \
+    "$backlog" "$drain_s" "$during"
+  echo "- Per round (done/s during the round, done/s draining, jobs left, drain seconds): $(tr '\n' ';' < "$WORK/rounds-scripts" | sed 's/;$//; s/;/; /g')"
   echo
   echo "## Events (reference: nginx reading the same POST and answering a constant 202)"
   echo

@@ -117,6 +117,24 @@ TEST_F(ScriptTest, AnAsyncScriptsOutputAndLogAreTheJobs) {
   EXPECT_EQ(at(attempts[0], "log"), J(R"(["looked up friend in london"])"));
 }
 
+TEST_F(ScriptTest, ScriptsRunOnAnAppsEventsToo) {
+  App app = make_app(server(), "shop");
+  json::object body{{"name", "events"},
+                    {"source", json::object{{"app_id", app.id}}},
+                    {"type", "script"},
+                    {"config", json::object{{"code", R"(function run(event, ctx)
+  return {name = event.name, n = event.data.n + 1, trigger = ctx.trigger}
+end)"}}}};
+  create_id(body);
+  std::string event = R"({"session_id":"0193a1b2-c3d4-7000-8000-123456789abc","category":"ui","name":"click",)"
+                      R"("data":{"n":41},"timestamp":"2026-01-01T10:00:00Z"})";
+  HttpResponse r = server().request("POST", "/v1/events", token_json(app.token), event);
+  ASSERT_EQ(r.status, 202) << r.summary();
+  ASSERT_EQ(arr(r.json(), "actions").size(), 1u) << r.body;
+  json::value job = wait_job(str(arr(r.json(), "actions")[0], "job_id"), "succeeded");
+  EXPECT_EQ(at(job, "output"), J(R"({"name":"click","n":42,"trigger":"event.created"})")) << dump(job);
+}
+
 TEST_F(ScriptTest, ScriptsCallAllowedHostsOnlyThroughCtxHttp) {
   FakeProvider rates;
   rates.set("/rate", Reply{.status = 200, .body = R"({"eur":0.92})", .content_type = "application/json"});
