@@ -36,15 +36,18 @@ constexpr std::chrono::milliseconds queue_count_interval{1000};
 constexpr std::array<std::string_view, 7> outcomes = {"succeeded", "failed",  "timeout", "gone",
                                                       "cancelled", "skipped", "other"};
 
-WorkerPoolSettings script_runner_settings(unsigned threads) {
+// Jobs' runs at nice 10, as the rest of the runner; sync runs (part of a
+// submission) and /test on threads of their own at normal priority, so a
+// backlog of script jobs never delays a collector's reply.
+WorkerPoolSettings script_runner_settings(unsigned threads, bool sync) {
   WorkerPoolSettings settings;
-  settings.name = "script";
-  settings.metric = "daisy_script_runner";
-  settings.what = "Lua scripts and transforms";
+  settings.name = sync ? "script-sync" : "script";
+  settings.metric = sync ? "daisy_sync_script_runner" : "daisy_script_runner";
+  settings.what = sync ? "Sync Lua scripts and transforms" : "Lua scripts and transforms of jobs";
   settings.threads = threads;
   settings.max_queued = 1024;
   settings.max_wait = std::chrono::milliseconds(5000);
-  settings.lower_priority = false;  // a sync script is part of its submission
+  settings.lower_priority = !sync;
   return settings;
 }
 
@@ -65,7 +68,8 @@ JobRunner::JobRunner(JobStore& store, IntegrationRegistry& integrations, JobRunn
       queue_timer_(io_),
       fetcher_(settings.allow_private_targets, /*background=*/true),
       sync_fetcher_(settings.allow_private_targets),
-      scripts_(script_runner_settings(settings.script_threads)),
+      scripts_(script_runner_settings(settings.script_threads, false)),
+      sync_scripts_(script_runner_settings(settings.script_threads, true)),
       script_http_(script_http_through(fetcher_)),
       sync_script_http_(script_http_through(sync_fetcher_)),
       attempt_seconds_({0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}),
@@ -91,6 +95,7 @@ void JobRunner::render_metrics(std::string& out) const {
            std::to_string(attempts_[i].load(std::memory_order_relaxed)) + "\n";
   }
   scripts_.render_metrics(out);
+  sync_scripts_.render_metrics(out);
   out += "# HELP daisy_job_attempt_seconds Time of one webhook request.\n# TYPE daisy_job_attempt_seconds histogram\n";
   attempt_seconds_.render(out, "daisy_job_attempt_seconds", "");
   out +=
@@ -349,7 +354,7 @@ asio::awaitable<std::vector<TriggeredAction>> JobRunner::call_sync(
   for (std::size_t i = 0; i < integrations.size(); ++i) {
     const IntegrationDefinition& definition = integrations[i]->definition;
     if (definition.type == "script") {
-      actions[i] = co_await run_sync_script(scripts_, sync_script_http_, *integrations[i], type, payload);
+      actions[i] = co_await run_sync_script(sync_scripts_, sync_script_http_, *integrations[i], type, payload);
     } else if (const Script* transform = script_of(definition)) {
       actions[i] = co_await call_transformed_webhook(integrations[i], *transform, type, record_id, payload);
     }
@@ -363,7 +368,7 @@ asio::awaitable<TriggeredAction> JobRunner::call_transformed_webhook(
   TriggeredAction action{integration->id, "", "sync", "failed", "", ""};
   TransformOutcome made;
   ScriptCall call{{}, {}, integration->id, type};
-  auto ran = co_await scripts_.run([&] { made = apply_transform(transform, payload, call); });
+  auto ran = co_await sync_scripts_.run([&] { made = apply_transform(transform, payload, call); });
   if (ran != WorkerPool::Outcome::ran) {
     action.error = "the script runners are busy";
   } else if (!made.run.ok) {
@@ -418,7 +423,7 @@ asio::awaitable<std::optional<ScriptRun>> JobRunner::try_script(const ActiveInte
   const ScriptConfig* config = integration.definition.config_as<ScriptConfig>();
   ScriptCall call{config ? sync_script_http_ : ScriptHttp{},
                   config ? config->allowed_hosts : std::vector<std::string>{}, integration.id, "test"};
-  co_return co_await run_on_script_runners(scripts_, *script, record, std::move(call));
+  co_return co_await run_on_script_runners(sync_scripts_, *script, record, std::move(call));
 }
 
 std::optional<AttemptOutcome> JobRunner::undeliverable(const ActiveIntegration* integration, JobRow& job) {

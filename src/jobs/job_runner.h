@@ -53,7 +53,7 @@ struct JobRunnerSettings {
   // eases. Measured on 2 cores shared with the load: deliveries at full speed
   // during a saturating submit load halve its rate (docs/benchmarks.md).
   double busy_request_writes_per_s = 20000;
-  unsigned script_threads = 4;  // script runners: Lua actions and transforms (an HTTP call holds one)
+  unsigned script_threads = 4;  // script runners of each pool, jobs' and sync runs' (an HTTP call holds one)
   std::chrono::milliseconds busy_claim_interval{1000};
   PayloadOf payload_of;  // required
   FormOf form_of;        // required
@@ -134,7 +134,8 @@ class JobRunner {
   net::Fetcher fetcher_;       // async deliveries, at a lower priority
   net::Fetcher sync_fetcher_;  // sync calls: part of a submission's request
   // After the fetchers: its threads stop (running what is queued) before them.
-  WorkerPool scripts_;  // the script runners: scripts and transforms
+  WorkerPool scripts_;       // the script runners of jobs (scripts, transforms), at nice 10
+  WorkerPool sync_scripts_;  // those of sync runs and /test, at normal priority
   ScriptHttp script_http_, sync_script_http_;
   std::string callback_base_;
   std::atomic<bool> woken_{false};     // new jobs, or a free place, since the last claim began
