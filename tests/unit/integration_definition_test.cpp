@@ -123,14 +123,14 @@ TEST(IntegrationDefinition, MessagesNameTheKindsTheRegistryHolds) {
   auto* errors = std::get_if<std::vector<FieldError>>(&parsed);
   ASSERT_TRUE(errors);
   ASSERT_EQ(errors->size(), 1u);
-  EXPECT_EQ(errors->front().message, "is required: webhook, redis or sheets");
+  EXPECT_EQ(errors->front().message, "is required: webhook, redis, sheets or script");
   auto sync_redis = parse(std::string(R"({"name":"n","source":{"app_id":")") + app +
                           R"("},"type":"redis","mode":"sync","config":{"url":"redis://h","channel":"c"}})");
   errors = std::get_if<std::vector<FieldError>>(&sync_redis);
   ASSERT_TRUE(errors);
   ASSERT_EQ(errors->size(), 1u);
   EXPECT_EQ(errors->front().message,
-            "must be async for a redis integration (only webhook integrations can answer within the submission)");
+            "must be async for a redis integration (only webhook or script integrations can answer within the submission)");
   // A stored definition of a kind no longer known cannot be read.
   EXPECT_FALSE(daisy::integration_definition_from_json(
       std::string(R"({"name":"n","source":{"app_id":")") + app + R"("},"type":"fax","config":{}})",
