@@ -9,6 +9,8 @@
 #include "jobs/kinds/redis_config.h"
 #include "jobs/kinds/sheets_action.h"
 #include "jobs/kinds/sheets_config.h"
+#include "jobs/kinds/sms_action.h"
+#include "jobs/kinds/sms_config.h"
 #include "jobs/kinds/webhook_action.h"
 #include "jobs/kinds/webhook_config.h"
 
@@ -30,6 +32,7 @@ const std::vector<KindEntry>& kinds() {
       {webhook_kind_rules(), make<WebhookAction>},
       {redis_kind_rules(), make<RedisAction>},
       {sheets_kind_rules(), make<SheetsAction>},
+      {sms_kind_rules(), make<SmsAction>},
   };
   return entries;
 }
