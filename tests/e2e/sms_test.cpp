@@ -266,5 +266,28 @@ TEST_F(SmsTest, TheDefinitionIsCheckedAndTheTokenNeverShown) {
   refused({{"callback_timeout_s", 0}}, {"config.callback_timeout_s"});
 }
 
+TEST_F(SmsTest, AnAppsEventsSendWithTheEventAlias) {
+  DaisyProcess& d = start_server();
+  App app = make_app(d, "shop");
+  json::object body =
+      sms_body("", json::object{{"to", "{{event.data.phone}}"},
+                                {"body", "Paid {{ data.amount }} for {{event.name}} ({{data.note|no note}})"}});
+  body["source"] = json::object{{"app_id", app.id}};
+  HttpResponse r = d.request("POST", "/v1/integrations", admin_json(), dump(body));
+  ASSERT_EQ(r.status, 201) << r.summary();
+  json::object event{{"session_id", "0190c7a2-5b1e-7c3d-9f00-2a1b3c4d5e6f"},
+                     {"category", "checkout"},
+                     {"name", "paid"},
+                     {"data", json::object{{"amount", 42.5}, {"phone", "+15551234567"}}},
+                     {"timestamp", "2024-03-08T20:15:00Z"}};
+  r = d.request("POST", "/v1/events", token_json(app.token), dump(event));
+  ASSERT_EQ(r.status, 202) << r.summary();
+  const auto& actions = arr(r.json(), "actions");
+  ASSERT_EQ(actions.size(), 1u) << r.summary();
+  wait_job(d, str(actions[0], "job_id"), "awaiting_callback");
+  ASSERT_EQ(twilio_.messages().size(), 1u);
+  EXPECT_EQ(twilio_.messages().front().body, "Paid 42.5 for paid (no note)");
+}
+
 }  // namespace
 }  // namespace daisy_e2e

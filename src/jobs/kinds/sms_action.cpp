@@ -176,8 +176,10 @@ asio::awaitable<bool> SmsAction::await_status_first(const ActiveIntegration& int
   awaiting.attempt.started_at = outcome.attempt.started_at;
   awaiting.attempt.outcome = "awaiting_callback";
   awaiting.status = "awaiting_callback";
-  // Until the send's outcome is recorded, a late one comes back unanswered.
-  awaiting.due_ms = now_ms() + config.timeout_ms + std::int64_t{config.callback_timeout_s} * 1000;
+  // Until the send's outcome is recorded: should the process die meanwhile,
+  // the job comes back unanswered a minute after the request's timeout, and
+  // its next attempt lists what was sent.
+  awaiting.due_ms = now_ms() + config.timeout_ms + 60'000;
   auto marked = co_await services_.store.finish_attempt(awaiting);
   if (marked.is_ok() && marked.value()) co_return true;
   outcome.attempt.outcome = "failed";
