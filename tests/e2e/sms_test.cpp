@@ -59,8 +59,9 @@ class SmsTest : public OwnedServers {
                                                      std::string_view phone) {
     HttpResponse r = submit(d, form_id, json::object{{"name", name}, {"phone", phone}});
     EXPECT_EQ(r.status, 201) << r.summary();
-    const auto& actions = arr(r.json(), "actions");
-    return {str(r.json(), "id"), actions.empty() ? std::string() : str(actions[0], "job_id")};
+    json::value reply = r.json();
+    const auto& actions = arr(reply, "actions");
+    return {str(reply, "id"), actions.empty() ? std::string() : str(actions[0], "job_id")};
   }
 
   static json::value wait_job(const DaisyProcess& d, const std::string& id, std::string_view status,
@@ -282,7 +283,8 @@ TEST_F(SmsTest, AnAppsEventsSendWithTheEventAlias) {
                      {"timestamp", "2024-03-08T20:15:00Z"}};
   r = d.request("POST", "/v1/events", token_json(app.token), dump(event));
   ASSERT_EQ(r.status, 202) << r.summary();
-  const auto& actions = arr(r.json(), "actions");
+  json::value reply = r.json();
+  const auto& actions = arr(reply, "actions");
   ASSERT_EQ(actions.size(), 1u) << r.summary();
   wait_job(d, str(actions[0], "job_id"), "awaiting_callback");
   ASSERT_EQ(twilio_.messages().size(), 1u);
