@@ -78,6 +78,22 @@ class SmsTest : public OwnedServers {
     return last;
   }
 
+  // Waits until the job awaits the delivery status of a message Twilio took
+  // (its output names the sid: the job awaits from just before the send).
+  static json::value wait_sent(const DaisyProcess& d, const std::string& id) {
+    json::value last;
+    eventually(
+        [&] {
+          HttpResponse r = d.get("/v1/jobs/" + id, d.admin());
+          if (r.status == 200) last = r.json();
+          return str(last, "status") == "awaiting_callback" && at(last, "output").is_object();
+        },
+        30s);
+    EXPECT_EQ(str(last, "status"), "awaiting_callback") << dump(last);
+    EXPECT_TRUE(at(last, "output").is_object()) << dump(last);
+    return last;
+  }
+
   void TearDown() override {
     if (HasFailure()) {
       std::string calls;
@@ -97,7 +113,7 @@ TEST_F(SmsTest, TheReceiptExampleSendsOneMessageAndTakesItsDeliveryStatus) {
   std::string form_id = create_form_id(d, J(kForm));
   std::string integration = create_sms(d, form_id);
   auto [response_id, job_id] = submit_receipt(d, form_id, "Ada", "+15551234567");
-  json::value job = wait_job(d, job_id, "awaiting_callback");
+  json::value job = wait_sent(d, job_id);
   ASSERT_EQ(twilio_.messages().size(), 1u);
   FakeTwilio::Message m = twilio_.messages().front();
   EXPECT_EQ(m.to, "+15551234567");
@@ -131,7 +147,7 @@ TEST_F(SmsTest, OnlyCorrectlySignedStatusesCount) {
   std::string form_id = create_form_id(d, J(kForm));
   std::string integration = create_sms(d, form_id);
   auto [response_id, job_id] = submit_receipt(d, form_id, "Bo", "+15551234567");
-  wait_job(d, job_id, "awaiting_callback");
+  wait_sent(d, job_id);
   ASSERT_EQ(twilio_.messages().size(), 1u);
   FakeTwilio::Message m = twilio_.messages().front();
   HttpResponse r = twilio_.post_status(m, "delivered", "", Signing::wrong);
@@ -179,7 +195,7 @@ TEST_F(SmsTest, TooManyRequestsIsRetriedAndSendsOnce) {
   create_sms(d, form_id);
   twilio_.fail_next(429);
   auto [response_id, job_id] = submit_receipt(d, form_id, "Di", "+15551234567");
-  json::value job = wait_job(d, job_id, "awaiting_callback");
+  json::value job = wait_sent(d, job_id);
   const auto& log = arr(job, "attempts_log");
   ASSERT_EQ(log.size(), 2u) << dump(job);
   EXPECT_EQ(num(log[0], "http_status"), 429);
@@ -193,11 +209,13 @@ TEST_F(SmsTest, AnAttemptWhoseOutcomeIsUnknownFindsTheMessageInsteadOfSendingAga
   create_sms(d, form_id, json::object{{"timeout_ms", 500}});
   twilio_.delay_next(2500ms);  // taken at once, answered after Daisy gave up
   auto [response_id, job_id] = submit_receipt(d, form_id, "Ed", "+15551234567");
-  json::value job = wait_job(d, job_id, "awaiting_callback", 30s);
-  eventually([&] {
-    job = d.get("/v1/jobs/" + job_id, d.admin()).json();
-    return arr(job, "attempts_log").size() == 2 && str(job, "status") == "awaiting_callback";
-  });
+  json::value job;
+  eventually(
+      [&] {
+        job = d.get("/v1/jobs/" + job_id, d.admin()).json();
+        return arr(job, "attempts_log").size() == 2 && at(job, "output").is_object();
+      },
+      30s);
   ASSERT_EQ(arr(job, "attempts_log").size(), 2u) << dump(job);
   EXPECT_EQ(str(arr(job, "attempts_log")[0], "outcome"), "timeout") << dump(job);
   ASSERT_EQ(twilio_.messages().size(), 1u);
@@ -286,7 +304,7 @@ TEST_F(SmsTest, AnAppsEventsSendWithTheEventAlias) {
   json::value reply = r.json();
   const auto& actions = arr(reply, "actions");
   ASSERT_EQ(actions.size(), 1u) << r.summary();
-  wait_job(d, str(actions[0], "job_id"), "awaiting_callback");
+  wait_sent(d, str(actions[0], "job_id"));
   ASSERT_EQ(twilio_.messages().size(), 1u);
   EXPECT_EQ(twilio_.messages().front().body, "Paid 42.5 for paid (no note)");
 }
