@@ -21,5 +21,6 @@ void register_search_routes(http::Router& router, ApiContext& ctx);
 void register_item_routes(http::Router& router, ApiContext& ctx);
 void register_integration_routes(http::Router& router, ApiContext& ctx);
 void register_job_routes(http::Router& router, ApiContext& ctx);
+void register_sms_status_routes(http::Router& router, ApiContext& ctx);
 
 }  // namespace daisy::api

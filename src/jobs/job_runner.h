@@ -91,6 +91,8 @@ class JobRunner {
   // Where microservices call back (redis integrations): this server's base
   // URL, e.g. http://daisy.example.org:8080. Set before start().
   void set_callback_base(std::string base_url) { callback_base_ = std::move(base_url); }
+  // That URL (status callbacks check their signatures against it).
+  const std::string& callback_base() const { return callback_base_; }
 
  private:
   boost::asio::awaitable<void> loop();

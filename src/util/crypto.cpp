@@ -131,6 +131,14 @@ Sha256 hmac_sha256(std::string_view key, std::string_view data) {
   return out;
 }
 
+std::string hmac_sha1(std::string_view key, std::string_view data) {
+  std::array<unsigned char, 20> out{};
+  unsigned int length = 0;
+  HMAC(EVP_sha1(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
+       data.size(), out.data(), &length);
+  return {reinterpret_cast<const char*>(out.data()), length};
+}
+
 namespace {
 
 struct PkeyFree {

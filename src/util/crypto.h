@@ -30,6 +30,8 @@ std::optional<std::string> from_base64(std::string_view text);
 
 // HMAC-SHA256 of data under key (OpenSSL).
 Sha256 hmac_sha256(std::string_view key, std::string_view data);
+// HMAC-SHA1 of data under key, its 20 raw bytes (Twilio's request signatures).
+std::string hmac_sha1(std::string_view key, std::string_view data);
 
 // True when pem is an RSA private key in PEM (PKCS#8 or PKCS#1) of at least
 // 2048 bits.

@@ -123,7 +123,7 @@ TEST(IntegrationDefinition, MessagesNameTheKindsTheRegistryHolds) {
   auto* errors = std::get_if<std::vector<FieldError>>(&parsed);
   ASSERT_TRUE(errors);
   ASSERT_EQ(errors->size(), 1u);
-  EXPECT_EQ(errors->front().message, "is required: webhook, redis, sheets or script");
+  EXPECT_EQ(errors->front().message, "is required: webhook, redis, sheets, script or sms");
   auto sync_redis = parse(std::string(R"({"name":"n","source":{"app_id":")") + app +
                           R"("},"type":"redis","mode":"sync","config":{"url":"redis://h","channel":"c"}})");
   errors = std::get_if<std::vector<FieldError>>(&sync_redis);

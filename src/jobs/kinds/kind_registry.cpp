@@ -11,6 +11,8 @@
 #include "jobs/kinds/script_config.h"
 #include "jobs/kinds/sheets_action.h"
 #include "jobs/kinds/sheets_config.h"
+#include "jobs/kinds/sms_action.h"
+#include "jobs/kinds/sms_config.h"
 #include "jobs/kinds/webhook_action.h"
 #include "jobs/kinds/webhook_config.h"
 
@@ -33,6 +35,7 @@ const std::vector<KindEntry>& kinds() {
       {redis_kind_rules(), make<RedisAction>},
       {sheets_kind_rules(), make<SheetsAction>},
       {script_kind_rules(), make<ScriptAction>},
+      {sms_kind_rules(), make<SmsAction>},
   };
   return entries;
 }
