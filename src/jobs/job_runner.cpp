@@ -279,7 +279,8 @@ asio::awaitable<void> JobRunner::run_delivery(std::vector<JobRow> jobs) {
     asio::steady_timer turn(io_, std::chrono::milliseconds(wait_ms));
     co_await turn.async_wait(asio::as_tuple(asio::use_awaitable));
   }
-  if (script_of(integration->definition) && integration->definition.type != "script") {
+  // (Jobs to deliver have an integration; with none, every job was refused above.)
+  if (!to_deliver.empty() && integration->definition.type != "script" && script_of(integration->definition)) {
     co_await transform_payloads(*integration, jobs, to_deliver, outcomes);
   }
   if (to_deliver.size() == 1) {
