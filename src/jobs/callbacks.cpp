@@ -27,22 +27,29 @@ std::variant<JobRow, CallbackRefusal> job_for_callback(JobStore& store, const st
   return std::move(job.value());
 }
 
-boost::asio::awaitable<std::variant<JobRow, CallbackRefusal>> record_callback(JobStore& store,
-                                                                              const IntegrationRegistry& integrations,
-                                                                              JobRow job, CallbackReport report) {
+AttemptOutcome ending_awaited_attempt(JobStore& store, const JobRow& job) {
   AttemptOutcome outcome;
   outcome.job_id = job.id;
   outcome.attempt_number = job.attempts;
   outcome.from_status = "awaiting_callback";
-  // The attempt began when the message was published: its record says when.
   auto attempts = store.list_attempts(job.seq);
   if (attempts.is_ok() && !attempts.value().empty()) {
-    outcome.attempt.started_at = attempts.value().back().started_at;
-    if (auto started = parse_timestamp_ns(outcome.attempt.started_at)) {
+    const JobAttemptRow& last = attempts.value().back();
+    outcome.attempt.started_at = last.started_at;
+    outcome.attempt.http_status = last.http_status;
+    if (auto started = parse_timestamp_ns(last.started_at)) {
       outcome.attempt.duration_ms = (now_ns() - *started) / 1'000'000;
     }
   }
   if (outcome.attempt.started_at.empty()) outcome.attempt.started_at = now_utc();
+  return outcome;
+}
+
+boost::asio::awaitable<std::variant<JobRow, CallbackRefusal>> record_callback(JobStore& store,
+                                                                              const IntegrationRegistry& integrations,
+                                                                              JobRow job, CallbackReport report) {
+  // The attempt began when the message was published: its record says when.
+  AttemptOutcome outcome = ending_awaited_attempt(store, job);
   outcome.attempt.outcome = report.succeeded ? "succeeded" : "failed";
   outcome.output = std::move(report.output);
   if (report.succeeded) {

@@ -33,6 +33,11 @@ struct CallbackRefusal {
 std::variant<JobRow, CallbackRefusal> job_for_callback(JobStore& store, const std::string& job_id,
                                                        std::string_view token);
 
+// The start of the outcome that ends the attempt a job awaits (a
+// microservice's callback, an SMS delivery status): the attempt as its record
+// began it (when, its HTTP status), lasting until now.
+AttemptOutcome ending_awaited_attempt(JobStore& store, const JobRow& job);
+
 struct CallbackReport {
   bool succeeded = false;
   std::string output;  // JSON text; empty: none

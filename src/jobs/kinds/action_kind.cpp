@@ -31,4 +31,15 @@ std::string error_excerpt(std::string_view text) {
   return std::string(text.substr(0, max_bytes)) + "...";
 }
 
+AttemptOutcome awaiting_from_now(const JobRow& job, const std::string& started_at, std::int64_t due_ms) {
+  AttemptOutcome awaiting;
+  awaiting.job_id = job.id;
+  awaiting.attempt_number = job.attempts;
+  awaiting.attempt.started_at = started_at;
+  awaiting.attempt.outcome = "awaiting_callback";
+  awaiting.status = "awaiting_callback";
+  awaiting.due_ms = due_ms;
+  return awaiting;
+}
+
 }  // namespace daisy::jobs

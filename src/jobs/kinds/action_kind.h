@@ -87,6 +87,11 @@ const Config& config_of(const ActiveIntegration& integration) {
 // outcome comes with its request: failed, and due again per the schedule.
 AttemptOutcome unrecorded_attempt_failed(const ActiveIntegration& integration, const JobRow& job);
 
+// The record that a job awaits its outcome (a callback, a delivery status),
+// written before its request goes out, so that an answer quicker than the
+// request's own return is not lost; awaited until due_ms.
+AttemptOutcome awaiting_from_now(const JobRow& job, const std::string& started_at, std::int64_t due_ms);
+
 // An error text as attempts keep it: its first 500 bytes.
 std::string error_excerpt(std::string_view text);
 

@@ -25,14 +25,9 @@ asio::awaitable<AttemptOutcome> RedisAction::deliver(const ActiveIntegration& in
   message.append(R"(","callback_token":")").append(token).append("\"}");
   // The job awaits its callback (with the token's hash) before the message
   // goes out: a microservice may call back before PUBLISH has even returned.
-  AttemptOutcome awaiting;
-  awaiting.job_id = job.id;
-  awaiting.attempt_number = job.attempts;
-  awaiting.attempt.started_at = outcome.attempt.started_at;
-  awaiting.attempt.outcome = "awaiting_callback";
-  awaiting.status = "awaiting_callback";
+  AttemptOutcome awaiting =
+      awaiting_from_now(job, outcome.attempt.started_at, now_ms() + std::int64_t{config.callback_timeout_s} * 1000);
   awaiting.callback_token_hash = to_hex(bytes_of(sha256(token)));
-  awaiting.due_ms = now_ms() + std::int64_t{config.callback_timeout_s} * 1000;
   auto marked = co_await services_.store.finish_attempt(awaiting);
   if (!marked.is_ok() || !marked.value()) {
     // The store failed (the lease runs out and the job comes again), or the

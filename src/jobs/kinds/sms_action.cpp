@@ -170,16 +170,10 @@ asio::awaitable<AttemptOutcome> SmsAction::send(const ActiveIntegration& integra
 asio::awaitable<bool> SmsAction::await_status_first(const ActiveIntegration& integration, const JobRow& job,
                                                     AttemptOutcome& outcome) {
   const SmsConfig& config = config_of<SmsConfig>(integration);
-  AttemptOutcome awaiting;
-  awaiting.job_id = job.id;
-  awaiting.attempt_number = job.attempts;
-  awaiting.attempt.started_at = outcome.attempt.started_at;
-  awaiting.attempt.outcome = "awaiting_callback";
-  awaiting.status = "awaiting_callback";
   // Until the send's outcome is recorded: should the process die meanwhile,
   // the job comes back unanswered a minute after the request's timeout, and
   // its next attempt lists what was sent.
-  awaiting.due_ms = now_ms() + config.timeout_ms + 60'000;
+  AttemptOutcome awaiting = awaiting_from_now(job, outcome.attempt.started_at, now_ms() + config.timeout_ms + 60'000);
   auto marked = co_await services_.store.finish_attempt(awaiting);
   if (marked.is_ok() && marked.value()) co_return true;
   outcome.attempt.outcome = "failed";

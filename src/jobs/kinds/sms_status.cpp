@@ -7,10 +7,10 @@
 #include <atomic>
 #include <utility>
 
+#include "jobs/callbacks.h"
 #include "jobs/kinds/sms_config.h"
 #include "observability/log_value.h"
 #include "util/crypto.h"
-#include "util/iso8601.h"
 #include "util/time.h"
 
 namespace daisy::jobs {
@@ -32,24 +32,6 @@ std::string param(const FormParams& params, std::string_view name) {
 void count_status(std::string_view status) {
   std::size_t i = status == "delivered" ? 0 : status == "failed" ? 1 : status == "undelivered" ? 2 : 3;
   statuses_taken[i].fetch_add(1, std::memory_order_relaxed);
-}
-
-// The job's last attempt (the send) ends by the status.
-AttemptOutcome outcome_for(JobStore& store, const JobRow& job) {
-  AttemptOutcome outcome;
-  outcome.job_id = job.id;
-  outcome.attempt_number = job.attempts;
-  outcome.from_status = "awaiting_callback";
-  auto attempts = store.list_attempts(job.seq);
-  if (attempts.is_ok() && !attempts.value().empty()) {
-    const JobAttemptRow& last = attempts.value().back();
-    outcome.attempt.started_at = last.started_at;
-    outcome.attempt.http_status = last.http_status;
-    if (auto started = parse_timestamp_ns(last.started_at))
-      outcome.attempt.duration_ms = (now_ns() - *started) / 1'000'000;
-  }
-  if (outcome.attempt.started_at.empty()) outcome.attempt.started_at = now_utc();
-  return outcome;
 }
 
 bool has_ended(const JobRow& job) {
@@ -124,7 +106,7 @@ boost::asio::awaitable<SmsStatusAnswer> record_sms_status(JobStore& store, const
   spdlog::info("msg=\"sms status\" integration={} job={} sid={} status={}", integration->id, job.value().id,
                log_value(sid), log_value(status));
   count_status(status);
-  AttemptOutcome outcome = outcome_for(store, job.value());
+  AttemptOutcome outcome = ending_awaited_attempt(store, job.value());  // the send's attempt
   if (!settle_by_status(outcome, sid, status, param(report.params, "ErrorCode"))) co_return SmsStatusAnswer{};
   if (SmsStatusAnswer checked = check_job(job.value(), sid); checked.kind != Kind::taken || has_ended(job.value())) {
     co_return checked;
