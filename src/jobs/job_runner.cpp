@@ -349,9 +349,11 @@ asio::awaitable<std::vector<TriggeredAction>> JobRunner::call_sync(
     }
   }
   // Webhooks without a transform are called together; the others in turn.
-  std::vector<TriggeredAction> called =
-      co_await call_sync_webhooks(sync_fetcher_, std::move(plain_webhooks), type, record_id, payload);
-  for (std::size_t k = 0; k < called.size(); ++k) actions[plain_at[k]] = std::move(called[k]);
+  if (!plain_webhooks.empty()) {
+    std::vector<TriggeredAction> called =
+        co_await call_sync_webhooks(sync_fetcher_, std::move(plain_webhooks), type, record_id, payload);
+    for (std::size_t k = 0; k < called.size(); ++k) actions[plain_at[k]] = std::move(called[k]);
+  }
   for (std::size_t i = 0; i < integrations.size(); ++i) {
     const IntegrationDefinition& definition = integrations[i]->definition;
     if (definition.type == "script") {

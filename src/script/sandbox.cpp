@@ -213,20 +213,18 @@ void* Sandbox::allocate(void* ud, void* ptr, std::size_t osize, std::size_t nsiz
   return p;
 }
 
+void Sandbox::stop(Exhausted why) {
+  exhausted = why;
+  lua_sethook(L, &Sandbox::count_hook, LUA_MASKCOUNT, 1);
+  throw BudgetExhausted{};
+}
+
 void Sandbox::count_hook(lua_State* L, lua_Debug*) {
   Sandbox* s = sandbox_of(L);
   s->instructions += hook_every;
-  if (s->exhausted == Exhausted::none) {
-    if (s->instructions > s->budget) {
-      s->exhausted = Exhausted::instructions;
-    } else if (std::chrono::steady_clock::now() > s->deadline) {
-      s->exhausted = Exhausted::time;
-    } else {
-      return;
-    }
-    lua_sethook(L, &Sandbox::count_hook, LUA_MASKCOUNT, 1);
-  }
-  throw BudgetExhausted{};
+  if (s->exhausted != Exhausted::none) throw BudgetExhausted{};
+  if (s->instructions > s->budget) s->stop(Exhausted::instructions);
+  if (std::chrono::steady_clock::now() > s->deadline) s->stop(Exhausted::time);
 }
 
 std::vector<std::string> Sandbox::reachable_names() {

@@ -34,8 +34,9 @@
 
 namespace daisy {
 
-// Which budget ran out, if any.
-enum class Exhausted { none, instructions, time };
+// Which budget ran out, if any. `slice`: a quick run (Script::run_quickly)
+// left what it may do on the caller's thread.
+enum class Exhausted { none, instructions, time, slice };
 
 class Sandbox {
  public:
@@ -50,6 +51,9 @@ class Sandbox {
   void arm(std::size_t budget, std::chrono::steady_clock::time_point deadline);
   // Ends a run's count; which budget ran out during it.
   Exhausted disarm();
+  // Stops the run now, as a budget that runs out does: the protected call
+  // fails, and nothing the code does (pcall included) carries on.
+  [[noreturn]] void stop(Exhausted why);
 
   lua_State* L = nullptr;
   std::size_t used = 0;  // bytes the state holds now

@@ -31,6 +31,7 @@ struct RunContext {
   const std::string* entry = nullptr;
   ScriptRun* run = nullptr;
   std::size_t dropped_logs = 0;
+  bool quick = false;  // on an I/O thread: an HTTP call stops the run (Exhausted::slice)
 };
 
 }  // namespace
@@ -38,6 +39,10 @@ struct RunContext {
 struct Script::State : Sandbox {
   int chunk_ref = LUA_NOREF;
   int env_meta = LUA_NOREF;
+  // What every run's ctx shares, made at the first run: {data, log, request}.
+  // The data proxies are read-only and keep what they converted (weakly), so
+  // later runs of this state read it without converting it again.
+  int shared_ctx = LUA_NOREF;
   RunContext* current = nullptr;  // null between runs
 };
 
@@ -122,7 +127,11 @@ void push_data(lua_State* L, const json::value& v) {
   lua_newtable(L);                            // the proxy, empty for ever
   lua_createtable(L, 0, 5);
   lua_pushlightuserdata(L, node);
-  lua_newtable(L);
+  lua_newtable(L);  // the cache, weak-valued: a collection may drop what no run holds
+  lua_createtable(L, 0, 1);
+  lua_pushliteral(L, "v");
+  lua_setfield(L, -2, "__mode");
+  lua_setmetatable(L, -2);
   lua_pushcclosure(L, &data_index, 2);
   lua_setfield(L, -2, "__index");
   lua_pushcfunction(L, &refuse_data_write);
@@ -273,6 +282,11 @@ void push_http_response(lua_State* L, const ScriptHttpResponse& response) {
 
 int ctx_http_request(lua_State* L) {
   RunContext& ctx = context_of(L);
+  if (ctx.quick) {
+    void* ud = nullptr;
+    lua_getallocf(L, &ud);
+    static_cast<Sandbox*>(ud)->stop(Exhausted::slice);
+  }
   if (!ctx.call->http) return luaL_error(L, "ctx.http.request: this run cannot make HTTP requests");
   if (ctx.run->http_calls >= ctx.limits->max_http_calls) {
     return luaL_error(L, "ctx.http.request: more than %d requests in one run", int(ctx.limits->max_http_calls));
@@ -291,21 +305,36 @@ int ctx_http_request(lua_State* L) {
 }
 
 void push_ctx(lua_State* L, Script::State* state, const RunContext& ctx) {
+  if (state->shared_ctx == LUA_NOREF) {
+    lua_createtable(L, 0, 3);
+    push_data(L, *ctx.data);
+    lua_setfield(L, -2, "data");
+    lua_pushlightuserdata(L, state);
+    lua_pushcclosure(L, &ctx_log, 1);
+    lua_setfield(L, -2, "log");
+    lua_pushlightuserdata(L, state);
+    lua_pushcclosure(L, &ctx_http_request, 1);
+    lua_setfield(L, -2, "request");
+    state->shared_ctx = luaL_ref(L, LUA_REGISTRYINDEX);
+  }
+  // ctx and ctx.http are fresh tables, so that what a run writes in them
+  // never reaches the next run.
+  lua_rawgeti(L, LUA_REGISTRYINDEX, state->shared_ctx);
+  int shared = lua_gettop(L);
   lua_createtable(L, 0, 5);
-  push_data(L, *ctx.data);
+  lua_getfield(L, shared, "data");
   lua_setfield(L, -2, "data");
-  lua_pushlightuserdata(L, state);
-  lua_pushcclosure(L, &ctx_log, 1);
+  lua_getfield(L, shared, "log");
   lua_setfield(L, -2, "log");
   lua_createtable(L, 0, 1);
-  lua_pushlightuserdata(L, state);
-  lua_pushcclosure(L, &ctx_http_request, 1);
+  lua_getfield(L, shared, "request");
   lua_setfield(L, -2, "request");
   lua_setfield(L, -2, "http");
   lua_pushstring(L, ctx.call->integration_id.c_str());
   lua_setfield(L, -2, "integration_id");
   lua_pushstring(L, ctx.call->trigger.c_str());
   lua_setfield(L, -2, "trigger");
+  lua_remove(L, shared);
 }
 
 // Runs inside lua_pcall (argument 1: the State): the chunk in a fresh
@@ -400,19 +429,40 @@ std::unique_ptr<Script::State> Script::acquire(std::string* error) const {
 void Script::release(std::unique_ptr<State> state) const { pool_->give_back(std::move(state)); }
 
 ScriptRun Script::run(const json::value& record, const ScriptCall& call) const {
+  Exhausted exhausted = Exhausted::none;
+  return execute(record, call, limits_.instructions, limits_.time, false, exhausted);
+}
+
+std::optional<ScriptRun> Script::run_quickly(const json::value& record, const ScriptCall& call) const {
+  Exhausted exhausted = Exhausted::none;
+  bool fewer_instructions = quick_instructions < limits_.instructions;
+  bool less_time = quick_time < limits_.time;
+  ScriptRun run = execute(record, call, fewer_instructions ? quick_instructions : limits_.instructions,
+                          less_time ? std::chrono::steady_clock::duration(quick_time) : limits_.time, true, exhausted);
+  // Stopped by the slice, not by the script's own budgets: it needs a worker.
+  if (exhausted == Exhausted::slice || (exhausted == Exhausted::instructions && fewer_instructions) ||
+      (exhausted == Exhausted::time && less_time)) {
+    return std::nullopt;
+  }
+  return run;
+}
+
+ScriptRun Script::execute(const json::value& record, const ScriptCall& call, std::size_t instructions,
+                          std::chrono::steady_clock::duration time, bool quick, Exhausted& exhausted) const {
   ScriptRun run;
   auto started = std::chrono::steady_clock::now();
   auto state = acquire(&run.error);
   if (!state) return run;
   lua_State* L = state->L;
   RunContext ctx{&call, &limits_, &data_, &record, &entry_, &run};
+  ctx.quick = quick;
   state->current = &ctx;
-  state->arm(limits_.instructions, started + limits_.time);
+  state->arm(instructions, started + time);
   lua_pushcfunction(L, &run_entry);
   lua_pushlightuserdata(L, state.get());
   int rc = lua_pcall(L, 1, 1, 0);
   run.instructions = state->instructions;
-  Exhausted exhausted = state->disarm();
+  exhausted = state->disarm();
   run.memory_bytes = state->peak;
   if (rc == LUA_OK) {
     std::string error;

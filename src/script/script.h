@@ -16,8 +16,8 @@
 // What the entry returns becomes JSON (tables with keys 1..n are arrays).
 //
 // Runs are blocking (an HTTP call waits on the calling thread): callers run
-// them on a worker pool, never on an I/O thread. Thread-safe; prepared states
-// are pooled per Script.
+// them on a worker pool, never on an I/O thread, except run_quickly's, which
+// cannot block. Thread-safe; prepared states are pooled per Script.
 
 #include <boost/json/value.hpp>
 
@@ -25,6 +25,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <variant>
@@ -34,6 +35,7 @@ namespace daisy {
 
 template <class State>
 class SandboxPool;
+enum class Exhausted;
 
 struct ScriptLimits {
   std::size_t instructions = 1'000'000;         // per run: tens of milliseconds at most
@@ -95,6 +97,15 @@ class Script {
 
   ScriptRun run(const boost::json::value& record, const ScriptCall& call) const;
 
+  // The same run on the caller's thread (an I/O thread's), when it is short:
+  // at most quick_instructions and quick_time, and no HTTP call. A run that
+  // would do more is stopped there and nullopt returned, with nothing of it
+  // kept (its log lines included); the caller then run()s it in full on a
+  // worker. Most lookups fit, and save two thread hand-overs.
+  std::optional<ScriptRun> run_quickly(const boost::json::value& record, const ScriptCall& call) const;
+  static constexpr std::size_t quick_instructions = 20'000;
+  static constexpr std::chrono::microseconds quick_time{1000};
+
   const ScriptLimits& limits() const { return limits_; }
 
   struct State;  // a prepared sandbox; defined in script.cpp
@@ -103,6 +114,9 @@ class Script {
   Script(std::string code, std::string entry, boost::json::value data, ScriptLimits limits);
   std::unique_ptr<State> acquire(std::string* error) const;
   void release(std::unique_ptr<State> state) const;
+  // A run with these budgets; `quick`: stopped (Exhausted::slice) by an HTTP call.
+  ScriptRun execute(const boost::json::value& record, const ScriptCall& call, std::size_t instructions,
+                    std::chrono::steady_clock::duration time, bool quick, Exhausted& exhausted) const;
 
   std::string code_;
   std::string entry_;

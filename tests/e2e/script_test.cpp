@@ -86,6 +86,13 @@ class ScriptTest : public OwnedServers {
     return last;
   }
 
+  // Sync runs handed to the sync script runners (the others ran on the I/O thread).
+  double sync_runner_runs() {
+    auto v = metric_value(server().get("/metrics").body, "daisy_sync_script_runner_runs_total");
+    EXPECT_TRUE(v.has_value());
+    return v.value_or(-1);
+  }
+
   DaisyProcess* server_ = nullptr;
   std::string form_id_;
 };
@@ -102,6 +109,8 @@ TEST_F(ScriptTest, ASyncScriptLooksUpSlangAndAnswersInTheSubmitReply) {
   // A word the table does not have comes back as it was.
   reply = submit_answers(R"({"city":"london","word":"goodbye"})");
   EXPECT_EQ(at(arr(reply, "actions")[0], "output"), J(R"({"slang":"goodbye","found":false})"));
+  // A lookup this short runs where the submission is handled, without a hand-over.
+  EXPECT_EQ(sync_runner_runs(), 0);
 }
 
 TEST_F(ScriptTest, AnAsyncScriptsOutputAndLogAreTheJobs) {
@@ -147,7 +156,10 @@ end
   json::object data{{"url", rates.url("/rate")}};
   json::object allowed{{"data", data}, {"allowed_hosts", J(R"(["127.0.0.1"])")}};
   create_id(script_on_form("sync", code, allowed));
+  double runner_runs = sync_runner_runs();
   json::value reply = submit_answers(R"({"city":"x","word":"y"})");
+  // An HTTP call never waits on an I/O thread: the run went to a runner.
+  EXPECT_EQ(sync_runner_runs(), runner_runs + 1);
   const json::value& action = arr(reply, "actions")[0];
   EXPECT_EQ(at(action, "output"), J(R"({"status":200,"rate":0.92,"type":"application/json"})")) << dump(action);
   ASSERT_EQ(rates.count("/rate"), 1u);

@@ -134,4 +134,64 @@ TEST(ScriptTest, BudgetsStopARunWhateverItDoes) {
   EXPECT_EQ(run(*fine).output, 1);
 }
 
+TEST(ScriptTest, ShortRunsAreDoneQuicklyOthersAreLeftForAWorker) {
+  auto lookup = compiled("function run(r, ctx) ctx.log('looked up') return ctx.data[r.k] end", R"({"a":1})");
+  auto quick = lookup->run_quickly(json::parse(R"({"k":"a"})"), {});
+  ASSERT_TRUE(quick.has_value());
+  EXPECT_TRUE(quick->ok) << quick->error;
+  EXPECT_EQ(quick->output, 1);
+  EXPECT_EQ(quick->logs.size(), 1u);
+
+  // More instructions than the slice (within the script's budget): stopped,
+  // nothing kept, and run() does it in full.
+  auto loop =
+      compiled("function run(r, ctx) ctx.log('start') local n = 0 for i = 1, 100000 do n = n + i end return n end");
+  EXPECT_FALSE(loop->run_quickly(json::parse("{}"), {}).has_value());
+  ScriptRun full = run(*loop);
+  ASSERT_TRUE(full.ok) << full.error;
+  EXPECT_EQ(full.output, 5000050000);
+  EXPECT_GT(full.instructions, Script::quick_instructions);
+
+  // An HTTP call is never made on the caller's thread, even under pcall.
+  int calls = 0;
+  ScriptCall call;
+  call.allowed_hosts = {"api.example.org"};
+  call.http = [&](const ScriptHttpRequest&) {
+    ++calls;
+    return ScriptHttpResponse{204, {}, "", ""};
+  };
+  auto http = compiled(R"(function run(r, ctx)
+    local ok = pcall(ctx.http.request, {url = "https://api.example.org/"})
+    return {ok = ok}
+  end)");
+  EXPECT_FALSE(http->run_quickly(json::parse("{}"), call).has_value());
+  EXPECT_EQ(calls, 0);
+  EXPECT_EQ(run(*http, "{}", call).output, json::parse(R"({"ok":true})"));
+  EXPECT_EQ(calls, 1);
+
+  // A script whose own budget is smaller than the slice fails where it runs.
+  ScriptLimits small;
+  small.instructions = 5'000;
+  auto spin = compiled("function run() while true do end end", "null", small);
+  auto failed = spin->run_quickly(json::parse("{}"), {});
+  ASSERT_TRUE(failed.has_value());
+  EXPECT_EQ(failed->error, "exceeded its instruction budget");
+}
+
+TEST(ScriptTest, CtxIsFreshForEachRunAndDataStaysReadOnly) {
+  auto script = compiled(R"(function run(r, ctx)
+    local seen = {mark = ctx.mark, request = type(ctx.http.request), paris = ctx.data.cities.paris[1]}
+    ctx.mark = "left by an earlier run"
+    ctx.http.request = nil
+    ctx.log = nil
+    return seen
+  end)",
+                         R"({"cities":{"paris":["a","b"]}})");
+  for (int i = 0; i < 3; ++i) {
+    ScriptRun out = i % 2 ? run(*script) : *script->run_quickly(json::parse("{}"), {});
+    ASSERT_TRUE(out.ok) << out.error;
+    EXPECT_EQ(out.output, json::parse(R"({"request":"function","paris":"a"})")) << i;
+  }
+}
+
 }  // namespace

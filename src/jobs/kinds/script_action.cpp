@@ -69,7 +69,9 @@ asio::awaitable<TriggeredAction> run_sync_script(WorkerPool& runners, const Scri
     co_return action;
   }
   ScriptCall call{http, config->allowed_hosts, integration.id, std::move(trigger)};
-  auto run = co_await run_on_script_runners(runners, *config->script, record, std::move(call));
+  // Here, on the submission's I/O thread, when it is short; else on a runner.
+  auto run = config->script->run_quickly(record, call);
+  if (!run) run = co_await run_on_script_runners(runners, *config->script, record, std::move(call));
   if (!run) {
     action.error = "the script runners are busy";
   } else if (!run->ok) {

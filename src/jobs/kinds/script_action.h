@@ -33,7 +33,8 @@ boost::asio::awaitable<std::optional<ScriptRun>> run_on_script_runners(WorkerPoo
                                                                        const boost::json::value& record,
                                                                        ScriptCall call);
 
-// A sync script integration's action for a record just stored.
+// A sync script integration's action for a record just stored: run on the
+// caller's thread when it fits Script::run_quickly's slice, else on `runners`.
 boost::asio::awaitable<TriggeredAction> run_sync_script(WorkerPool& runners, const ScriptHttp& http,
                                                         const ActiveIntegration& integration, std::string trigger,
                                                         const std::string& payload);
