@@ -5,6 +5,8 @@
 // its listen address, where the fake's status callbacks go.
 #include <boost/json.hpp>
 
+#include <csignal>
+
 #include "fake_twilio.h"
 #include "harness.h"
 #include "postgres_server.h"
@@ -80,7 +82,7 @@ class SmsTest : public OwnedServers {
 
   // Waits until the job awaits the delivery status of a message Twilio took
   // (its output names the sid: the job awaits from just before the send).
-  static json::value wait_sent(const DaisyProcess& d, const std::string& id) {
+  static json::value wait_sent(const DaisyProcess& d, const std::string& id, std::chrono::milliseconds timeout = 30s) {
     json::value last;
     eventually(
         [&] {
@@ -88,7 +90,7 @@ class SmsTest : public OwnedServers {
           if (r.status == 200) last = r.json();
           return str(last, "status") == "awaiting_callback" && at(last, "output").is_object();
         },
-        30s);
+        timeout);
     EXPECT_EQ(str(last, "status"), "awaiting_callback") << dump(last);
     EXPECT_TRUE(at(last, "output").is_object()) << dump(last);
     return last;
@@ -225,6 +227,33 @@ TEST_F(SmsTest, AnAttemptWhoseOutcomeIsUnknownFindsTheMessageInsteadOfSendingAga
   EXPECT_EQ(str(at(job, "output"), "sid"), m.sid) << dump(job);
   EXPECT_EQ(twilio_.post_status(m, "delivered").status, 204);
   wait_job(d, job_id, "succeeded", 5s);
+}
+
+TEST_F(SmsTest, AKillDuringTheSendFindsTheMessageAfterTheRestartInsteadOfSendingAgain) {
+  DaisyProcess& d = start_server();
+  std::string form_id = create_form_id(d, J(kForm));
+  // The interrupted send's job comes back a minute after timeout_ms.
+  create_sms(d, form_id, json::object{{"timeout_ms", 500}});
+  twilio_.delay_next(10s);  // Twilio takes the message at once; Daisy dies before the answer
+  auto [response_id, job_id] = submit_receipt(d, form_id, "Iv", "+15551234567");
+  eventually([&] { return twilio_.count("send") == 1; }, 10s);
+  ASSERT_EQ(twilio_.count("send"), 1u);
+  int port = d.port();
+  EXPECT_EQ(d.kill9().signal, SIGKILL);
+
+  // The same address, so the message's StatusCallback still reaches Daisy.
+  DaisyProcess::Options o;
+  o.args = {"--allow-private-targets", "--listen", "127.0.0.1:" + std::to_string(port)};
+  if (on_postgres()) o.args.insert(o.args.end(), {"--job-lease-ms", "5000"});
+  ASSERT_TRUE(d.start(std::move(o))) << d.start_error();
+  json::value job = wait_sent(d, job_id, 90s);
+  EXPECT_EQ(twilio_.count("send"), 1u) << "the restarted server sent the receipt again";
+  EXPECT_EQ(twilio_.count("list"), 1u);
+  ASSERT_EQ(twilio_.messages().size(), 1u);
+  FakeTwilio::Message m = twilio_.messages().front();
+  EXPECT_EQ(str(at(job, "output"), "sid"), m.sid) << dump(job);
+  EXPECT_EQ(twilio_.post_status(m, "delivered").status, 204);
+  wait_job(d, job_id, "succeeded", 10s);
 }
 
 TEST_F(SmsTest, ARecordThatCannotMakeAMessageIsDeadAtOnce) {
