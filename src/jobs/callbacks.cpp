@@ -37,6 +37,7 @@ AttemptOutcome ending_awaited_attempt(JobStore& store, const JobRow& job) {
     const JobAttemptRow& last = attempts.value().back();
     outcome.attempt.started_at = last.started_at;
     outcome.attempt.http_status = last.http_status;
+    outcome.attempt.log = last.log;  // what a transform logged before the send
     if (auto started = parse_timestamp_ns(last.started_at)) {
       outcome.attempt.duration_ms = (now_ns() - *started) / 1'000'000;
     }

@@ -283,9 +283,14 @@ asio::awaitable<void> JobRunner::run_delivery(std::vector<JobRow> jobs) {
   if (!to_deliver.empty() && integration->definition.type != "script" && script_of(integration->definition)) {
     co_await transform_payloads(*integration, jobs, to_deliver, outcomes);
   }
+  // What a transform logged stays in the attempt that delivers its payload
+  // (kinds that record an attempt themselves take it from JobRow::log_before).
+  auto delivered_as = [](AttemptOutcome& outcome, AttemptOutcome delivered) {
+    if (delivered.attempt.log.empty()) delivered.attempt.log = std::move(outcome.attempt.log);
+    outcome = std::move(delivered);
+  };
   if (to_deliver.size() == 1) {
-    AttemptOutcome delivered = co_await kind->deliver(*integration, jobs[to_deliver.front()]);
-    outcomes[to_deliver.front()] = std::move(delivered);
+    delivered_as(outcomes[to_deliver.front()], co_await kind->deliver(*integration, jobs[to_deliver.front()]));
   } else if (!to_deliver.empty()) {
     std::vector<JobRow> batch;
     batch.reserve(to_deliver.size());
@@ -294,7 +299,7 @@ asio::awaitable<void> JobRunner::run_delivery(std::vector<JobRow> jobs) {
     for (std::size_t k = 0; k < to_deliver.size(); ++k) {
       AttemptOutcome& outcome = outcomes[to_deliver[k]];
       if (k < delivered.size()) {
-        outcome = std::move(delivered[k]);
+        delivered_as(outcome, std::move(delivered[k]));
         continue;
       }
       // A kind that answers for fewer jobs than it was given: the rest are tried again.
@@ -402,6 +407,7 @@ asio::awaitable<void> JobRunner::transform_payloads(const ActiveIntegration& int
     outcome.attempt.log = attempt_log(made.run);
     if (ran == WorkerPool::Outcome::ran && made.run.ok && !made.skipped) {
       job.payload = std::move(made.payload);
+      job.log_before = outcome.attempt.log;
       still.push_back(i);
       continue;
     }

@@ -54,6 +54,9 @@ struct JobRow {
   // turn the integration's max_per_second gives this job, in ms since the
   // epoch; it is sent no earlier. 0: at once.
   std::int64_t not_before_ms = 0;
+  // Set by the runner, never stored with the job: what ran before this
+  // delivery (a transform) logged, for the attempt's log.
+  std::string log_before;
 };
 
 struct JobAttemptRow {

@@ -995,6 +995,40 @@ TEST_F(RedisIntegrationsTest, PublishesTheJobAndASuccessfulCallbackEndsIt) {
   EXPECT_EQ(str(job(job_id), "status"), "succeeded");
 }
 
+// config.transform on a redis integration: what is published is what the
+// transform returns; nil skips the event (the job is cancelled, nothing goes
+// out); the transform's log lines stay in the delivering attempt.
+TEST_F(RedisIntegrationsTest, ATransformReshapesWhatIsPublishedOrSkipsTheEvent) {
+  App app = make_app(server(), "shop");
+  Subscriber subscriber(redis_.port(), "shaped");
+  ASSERT_TRUE(subscriber.ok());
+  constexpr std::string_view transform = R"(
+function transform(event, ctx)
+  if event.name == "ignored" then return nil end
+  ctx.log("shaped", event.name)
+  return {event = event.name, n = event.data.n, for_crm = true}
+end
+)";
+  json::object config{{"url", redis_.url()}, {"channel", "shaped"}, {"transform", transform}};
+  create_integration(json::object{
+      {"name", "ms"}, {"source", json::object{{"app_id", app.id}}}, {"type", "redis"}, {"config", config}});
+  std::string skipped = only_job_id(send_event(app, "ignored"));
+  std::string sent = only_job_id(send_event(app, "published"));
+
+  auto payload = subscriber.next();
+  ASSERT_TRUE(payload) << "nothing was published";
+  json::value message = J(*payload);
+  EXPECT_EQ(str(message, "job_id"), sent) << "the skipped event was published first";
+  EXPECT_EQ(at(message, "data"), J(R"({"event":"published","n":1,"for_crm":true})"));
+  json::value none = wait_status(skipped, "cancelled");
+  EXPECT_EQ(str(arr(none, "attempts_log")[0], "outcome"), "skipped") << dump(none);
+  EXPECT_FALSE(subscriber.next(500ms)) << "a skipped event was published";
+
+  ASSERT_EQ(call_back(message, R"({"status":"succeeded"})").status, 200);
+  json::value done = wait_status(sent, "succeeded");
+  EXPECT_EQ(at(arr(done, "attempts_log")[0], "log"), J(R"(["shaped published"])")) << dump(done);
+}
+
 // A microservice may call back before Daisy's PUBLISH has even returned: the
 // job awaits its callback (with the token's hash) before the message goes out.
 TEST_F(RedisIntegrationsTest, ACallbackSentTheMomentTheMessageArrivesIsAccepted) {

@@ -266,6 +266,8 @@ end
   json::value skipped = submit_answers(R"({"city":"paris","word":"skip"})");
   json::value job = wait_job(str(arr(sent, "actions")[0], "job_id"), "succeeded");
   ASSERT_EQ(str(job, "status"), "succeeded") << dump(job);
+  EXPECT_EQ(at(arr(job, "attempts_log")[0], "log"), json::value(json::array{"sending " + str(sent, "id")}))
+      << "the transform's log is the delivering attempt's";
   ASSERT_EQ(receiver.count("/hook"), 1u);
   json::value delivered = J(receiver.requests("/hook")[0].body);
   EXPECT_EQ(at(delivered, "data"), J(R"({"greeting":"bonjour","place":"PARIS"})"));

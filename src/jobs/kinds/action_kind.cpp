@@ -37,6 +37,7 @@ AttemptOutcome awaiting_from_now(const JobRow& job, const std::string& started_a
   awaiting.attempt_number = job.attempts;
   awaiting.attempt.started_at = started_at;
   awaiting.attempt.outcome = "awaiting_callback";
+  awaiting.attempt.log = job.log_before;
   awaiting.status = "awaiting_callback";
   awaiting.due_ms = due_ms;
   return awaiting;
