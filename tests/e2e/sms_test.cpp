@@ -256,6 +256,29 @@ TEST_F(SmsTest, AKillDuringTheSendFindsTheMessageAfterTheRestartInsteadOfSending
   wait_job(d, job_id, "succeeded", 10s);
 }
 
+TEST_F(SmsTest, AMessagingServiceSendsInsteadOfAFromNumber) {
+  DaisyProcess& d = start_server();
+  std::string form_id = create_form_id(d, J(kForm));
+  json::object body = sms_body(form_id, json::object{{"timeout_ms", 500}});
+  json::object& config = body["config"].as_object();
+  config.erase("from");
+  const std::string service = "MG" + std::string(32, 'a');
+  config["messaging_service_sid"] = service;
+  ASSERT_EQ(d.request("POST", "/v1/integrations", admin_json(), dump(body)).status, 201);
+  // The first answer comes too late, so the second attempt lists what was
+  // sent, by To alone (a service has no From to filter by), and finds it.
+  twilio_.delay_next(2500ms);
+  auto [response_id, job_id] = submit_receipt(d, form_id, "Jo", "+15551234567");
+  json::value job = wait_sent(d, job_id);
+  ASSERT_EQ(twilio_.messages().size(), 1u);
+  FakeTwilio::Message m = twilio_.messages().front();
+  EXPECT_EQ(m.messaging_service_sid, service);
+  EXPECT_EQ(m.from, "");
+  EXPECT_EQ(twilio_.count("send"), 1u);
+  EXPECT_EQ(twilio_.count("list"), 1u);
+  EXPECT_EQ(str(at(job, "output"), "sid"), m.sid) << dump(job);
+}
+
 TEST_F(SmsTest, ARecordThatCannotMakeAMessageIsDeadAtOnce) {
   DaisyProcess& d = start_server();
   std::string form_id = create_form_id(d, J(kForm));
