@@ -1,6 +1,7 @@
 #include "domain/integration.h"
 #include "jobs/kinds/kind_registry.h"
 #include "jobs/kinds/redis_config.h"
+#include "jobs/kinds/script_code.h"
 #include "jobs/kinds/webhook_config.h"
 
 #include <gtest/gtest.h>
@@ -129,12 +130,36 @@ TEST(IntegrationDefinition, MessagesNameTheKindsTheRegistryHolds) {
   errors = std::get_if<std::vector<FieldError>>(&sync_redis);
   ASSERT_TRUE(errors);
   ASSERT_EQ(errors->size(), 1u);
-  EXPECT_EQ(errors->front().message,
-            "must be async for a redis integration (only webhook or script integrations can answer within the submission)");
+  EXPECT_EQ(
+      errors->front().message,
+      "must be async for a redis integration (only webhook or script integrations can answer within the submission)");
   // A stored definition of a kind no longer known cannot be read.
   EXPECT_FALSE(daisy::integration_definition_from_json(
       std::string(R"({"name":"n","source":{"app_id":")") + app + R"("},"type":"fax","config":{}})",
       daisy::jobs::integration_kinds()));
+}
+
+// A definition read again (GET, listings, the registry's reloads) shares the
+// compiled Script of the same code instead of compiling it again; other code,
+// data or budgets make another.
+TEST(IntegrationDefinition, ScriptsReadAgainShareTheirCompiledCode) {
+  auto read = [](const std::string& config) {
+    auto parsed = parse(std::string(R"({"name":"n","source":{"app_id":")") + app + R"("},"type":"script","config":)" +
+                        config + "}");
+    EXPECT_TRUE(std::holds_alternative<IntegrationDefinition>(parsed)) << config;
+    return std::get<IntegrationDefinition>(std::move(parsed));
+  };
+  const std::string code = R"("code":"function run(r, ctx) return ctx.data.k end")";
+  IntegrationDefinition first = read("{" + code + R"(,"data":{"k":1}})");
+  IntegrationDefinition again = read("{" + code + R"(,"data":{"k":1}})");
+  IntegrationDefinition other_data = read("{" + code + R"(,"data":{"k":2}})");
+  IntegrationDefinition other_budget = read("{" + code + R"(,"data":{"k":1},"max_instructions":50000})");
+  const daisy::Script* shared = daisy::jobs::script_of(first);
+  ASSERT_NE(shared, nullptr);
+  EXPECT_EQ(daisy::jobs::script_of(again), shared);
+  EXPECT_NE(daisy::jobs::script_of(other_data), shared);
+  EXPECT_NE(daisy::jobs::script_of(other_budget), shared);
+  EXPECT_EQ(daisy::jobs::script_of(other_data)->run(json::parse("{}"), {}).output, 2);
 }
 
 }  // namespace

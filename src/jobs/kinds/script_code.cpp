@@ -3,16 +3,53 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <mutex>
+#include <unordered_map>
+#include <variant>
+
 #include "domain/json_fields.h"
 #include "jobs/kinds/redis_config.h"
 #include "jobs/kinds/script_config.h"
 #include "jobs/kinds/webhook_config.h"
+#include "util/crypto.h"
 
 namespace daisy::jobs {
 namespace json = boost::json;
 
 namespace {
 constexpr std::size_t max_attempt_log_bytes = 16 * 1024;
+
+// Compiled scripts by what makes them (code, entry, data, budgets), held
+// weakly: a definition read again (each GET and listing, the registry's
+// reloads) shares the Script of one still in use instead of compiling it
+// and running its top level again (up to its time budget each).
+std::variant<std::shared_ptr<const Script>, std::string> compile_shared(std::string code, const std::string& entry,
+                                                                        json::value data, const ScriptLimits& limits) {
+  static std::mutex mu;
+  static std::unordered_map<std::string, std::weak_ptr<const Script>> compiled;
+  std::string recipe = code;
+  for (const std::string& part :
+       {entry, json::serialize(data), std::to_string(limits.instructions), std::to_string(limits.memory_bytes),
+        std::to_string(limits.time.count()), std::to_string(limits.max_http_calls),
+        std::to_string(limits.max_log_lines), std::to_string(limits.max_output_bytes)}) {
+    recipe.append(1, '\0').append(part);
+  }
+  std::string key = to_hex(bytes_of(sha256(recipe)));
+  {
+    std::lock_guard lock(mu);
+    auto it = compiled.find(key);
+    if (it != compiled.end()) {
+      if (auto script = it->second.lock()) return script;
+    }
+  }
+  auto made = Script::compile(std::move(code), entry, std::move(data), limits);
+  if (auto* script = std::get_if<std::shared_ptr<const Script>>(&made)) {
+    std::lock_guard lock(mu);
+    if (compiled.size() >= 256) std::erase_if(compiled, [](const auto& kept) { return kept.second.expired(); });
+    compiled[key] = *script;
+  }
+  return made;
+}
 }  // namespace
 
 std::shared_ptr<const Script> read_script_code(const json::object& config, std::string_view key, std::string entry,
@@ -31,7 +68,7 @@ std::shared_ptr<const Script> read_script_code(const json::object& config, std::
     errors.push_back({field, "is longer than 256 KiB"});
     return nullptr;
   }
-  auto compiled = Script::compile(std::move(code), entry, std::move(data), limits);
+  auto compiled = compile_shared(std::move(code), entry, std::move(data), limits);
   if (auto* error = std::get_if<std::string>(&compiled)) {
     errors.push_back({field, "does not compile: " + *error});
     return nullptr;
