@@ -48,10 +48,13 @@ struct Script::State : Sandbox {
 
 namespace {
 
+// The state of a ctx function's run (its upvalue 1).
+Script::State& state_of(lua_State* L) { return *static_cast<Script::State*>(lua_touserdata(L, lua_upvalueindex(1))); }
+
 RunContext& context_of(lua_State* L) {
-  auto* state = static_cast<Script::State*>(lua_touserdata(L, lua_upvalueindex(1)));
-  if (!state->current) luaL_error(L, "ctx is only valid during its run");
-  return *state->current;
+  Script::State& state = state_of(L);
+  if (!state.current) luaL_error(L, "ctx is only valid during its run");
+  return *state.current;
 }
 
 int refuse_data_write(lua_State* L) { return luaL_error(L, "ctx.data is read-only"); }
@@ -282,19 +285,13 @@ void push_http_response(lua_State* L, const ScriptHttpResponse& response) {
 
 int ctx_http_request(lua_State* L) {
   RunContext& ctx = context_of(L);
-  if (ctx.quick) {
-    void* ud = nullptr;
-    lua_getallocf(L, &ud);
-    static_cast<Sandbox*>(ud)->stop(Exhausted::slice);
-  }
+  if (ctx.quick) state_of(L).stop(Exhausted::slice);
   if (!ctx.call->http) return luaL_error(L, "ctx.http.request: this run cannot make HTTP requests");
   if (ctx.run->http_calls >= ctx.limits->max_http_calls) {
     return luaL_error(L, "ctx.http.request: more than %d requests in one run", int(ctx.limits->max_http_calls));
   }
   ScriptHttpRequest request = read_http_request(L, ctx);
-  void* ud = nullptr;
-  lua_getallocf(L, &ud);
-  auto left = static_cast<Sandbox*>(ud)->deadline - std::chrono::steady_clock::now();
+  auto left = state_of(L).deadline - std::chrono::steady_clock::now();
   auto left_ms = std::chrono::duration_cast<std::chrono::milliseconds>(left);
   if (left_ms.count() <= 0) return luaL_error(L, "exceeded its time budget");
   request.timeout = std::min(request.timeout, left_ms);

@@ -25,11 +25,15 @@ constexpr std::string_view kForm = R"({"title":"shop","questions":[
 
 class SmsTest : public OwnedServers {
  protected:
-  DaisyProcess& start_server() {
+  static DaisyProcess::Options server_options() {
     DaisyProcess::Options o;
     o.args = {"--allow-private-targets"};
     if (on_postgres()) o.args.insert(o.args.end(), {"--job-lease-ms", "5000"});
-    DaisyProcess& d = make(std::move(o));
+    return o;
+  }
+
+  DaisyProcess& start_server() {
+    DaisyProcess& d = make(server_options());
     EXPECT_TRUE(d.start()) << d.start_error();
     return d;
   }
@@ -94,6 +98,19 @@ class SmsTest : public OwnedServers {
     EXPECT_EQ(str(last, "status"), "awaiting_callback") << dump(last);
     EXPECT_TRUE(at(last, "output").is_object()) << dump(last);
     return last;
+  }
+
+  // One message was sent and found again by one listing (not sent twice):
+  // the job holds its sid, and its delivered status ends the job.
+  void expect_found_once_then_delivered(const DaisyProcess& d, const std::string& job_id, const json::value& job,
+                                        std::chrono::milliseconds timeout) {
+    EXPECT_EQ(twilio_.count("send"), 1u) << "the receipt was sent again";
+    EXPECT_EQ(twilio_.count("list"), 1u);
+    ASSERT_EQ(twilio_.messages().size(), 1u);
+    FakeTwilio::Message m = twilio_.messages().front();
+    EXPECT_EQ(str(at(job, "output"), "sid"), m.sid) << dump(job);
+    EXPECT_EQ(twilio_.post_status(m, "delivered").status, 204);
+    wait_job(d, job_id, "succeeded", timeout);
   }
 
   void TearDown() override {
@@ -220,13 +237,7 @@ TEST_F(SmsTest, AnAttemptWhoseOutcomeIsUnknownFindsTheMessageInsteadOfSendingAga
       30s);
   ASSERT_EQ(arr(job, "attempts_log").size(), 2u) << dump(job);
   EXPECT_EQ(str(arr(job, "attempts_log")[0], "outcome"), "timeout") << dump(job);
-  ASSERT_EQ(twilio_.messages().size(), 1u);
-  EXPECT_EQ(twilio_.count("send"), 1u);
-  EXPECT_EQ(twilio_.count("list"), 1u);
-  FakeTwilio::Message m = twilio_.messages().front();
-  EXPECT_EQ(str(at(job, "output"), "sid"), m.sid) << dump(job);
-  EXPECT_EQ(twilio_.post_status(m, "delivered").status, 204);
-  wait_job(d, job_id, "succeeded", 5s);
+  expect_found_once_then_delivered(d, job_id, job, 5s);
 }
 
 TEST_F(SmsTest, AKillDuringTheSendFindsTheMessageAfterTheRestartInsteadOfSendingAgain) {
@@ -242,18 +253,11 @@ TEST_F(SmsTest, AKillDuringTheSendFindsTheMessageAfterTheRestartInsteadOfSending
   EXPECT_EQ(d.kill9().signal, SIGKILL);
 
   // The same address, so the message's StatusCallback still reaches Daisy.
-  DaisyProcess::Options o;
-  o.args = {"--allow-private-targets", "--listen", "127.0.0.1:" + std::to_string(port)};
-  if (on_postgres()) o.args.insert(o.args.end(), {"--job-lease-ms", "5000"});
+  DaisyProcess::Options o = server_options();
+  o.args.insert(o.args.end(), {"--listen", "127.0.0.1:" + std::to_string(port)});
   ASSERT_TRUE(d.start(std::move(o))) << d.start_error();
   json::value job = wait_sent(d, job_id, 90s);
-  EXPECT_EQ(twilio_.count("send"), 1u) << "the restarted server sent the receipt again";
-  EXPECT_EQ(twilio_.count("list"), 1u);
-  ASSERT_EQ(twilio_.messages().size(), 1u);
-  FakeTwilio::Message m = twilio_.messages().front();
-  EXPECT_EQ(str(at(job, "output"), "sid"), m.sid) << dump(job);
-  EXPECT_EQ(twilio_.post_status(m, "delivered").status, 204);
-  wait_job(d, job_id, "succeeded", 10s);
+  expect_found_once_then_delivered(d, job_id, job, 10s);
 }
 
 TEST_F(SmsTest, AMessagingServiceSendsInsteadOfAFromNumber) {
