@@ -125,6 +125,21 @@ void add_load_options(CLI::App& cmd, daisy::Config& c) {
       ->envname("DAISY_MAX_IN_FLIGHT")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20))
       ->capture_default_str();
+  cmd.add_option("--max-streams", c.max_streams, "Live streams (GET /v1/stream) open at once; beyond it 503")
+      ->envname("DAISY_MAX_STREAMS")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20))
+      ->capture_default_str();
+  cmd.add_option("--stream-ring", c.stream_ring_messages,
+                 "Recent stream messages held in memory: how far a stream may fall behind, and how far back "
+                 "Last-Event-ID resumes")
+      ->envname("DAISY_STREAM_RING")
+      ->check(CLI::Range(std::size_t{100}, std::size_t{10'000'000}))
+      ->capture_default_str();
+  cmd.add_option("--stream-heartbeat-ms", c.stream_heartbeat_ms,
+                 "A quiet live stream gets a heartbeat comment this often")
+      ->envname("DAISY_STREAM_HEARTBEAT_MS")
+      ->check(CLI::Range(100u, 600'000u))
+      ->capture_default_str();
   cmd.add_option("--reader-threads", c.reader_threads,
                  "Threads that run heavy reads (listings, queries, exports); 0: one per core")
       ->envname("DAISY_READER_THREADS")

@@ -2,6 +2,7 @@
 // What the route handlers share: the store, the authenticator and the
 // process-wide settings they need. Owned by the server's main.
 
+#include <chrono>
 #include <cstddef>
 
 #include "auth/authenticator.h"
@@ -21,6 +22,9 @@ class FeedService;
 }
 namespace forms {
 class FormCache;
+}
+namespace live {
+class LiveBus;
 }
 namespace jobs {
 class IntegrationRegistry;
@@ -42,6 +46,8 @@ struct ApiContext {
   // Where handlers that are coroutines run their heavy reads (routes marked
   // heavy_read() are run there by the dispatcher); null: on the I/O thread.
   http::ReaderPool* readers = nullptr;
+  live::LiveBus* live = nullptr;  // GET /v1/stream; null: streams are off
+  std::chrono::steady_clock::duration live_heartbeat = std::chrono::seconds(15);
 };
 
 }  // namespace daisy::api

@@ -192,7 +192,8 @@ boost::asio::awaitable<Response> ingest(ApiContext& ctx, Request& req) {
   if (!req.principal.is_app()) {
     co_return http::problem(403, "forbidden", "Events are sent with an app token, not the admin token.");
   }
-  events::EventIngest ingestion({ctx.store, *ctx.events, ctx.integrations, ctx.job_runner}, req.principal.app_id);
+  events::EventIngest ingestion({ctx.store, *ctx.events, ctx.integrations, ctx.job_runner, ctx.live},
+                                req.principal.app_id);
   std::string inflated;
   auto body = decoded_body(req, settings, ingestion, inflated);
   if (auto* refusal = std::get_if<Response>(&body)) co_return co_await log_then_reply(ingestion, std::move(*refusal));

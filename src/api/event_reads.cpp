@@ -171,21 +171,7 @@ Response list_rejections(ApiContext& ctx, Request& req) {
   auto rows = ctx.store.list_rejections(filter);
   if (!rows.is_ok()) return store_failure(rows.status(), "rejections");
   json::array items;
-  for (const auto& r : rows.value()) {
-    json::value errors_json;
-    try {
-      errors_json = json::parse(r.errors);
-    } catch (const std::exception&) {
-      errors_json = json::array();
-    }
-    items.push_back(json::object{{"id", std::to_string(r.seq)},
-                                 {"app_id", r.app_id},
-                                 {"received_at", format_utc_ns(r.received_ns)},
-                                 {"reason", r.reason},
-                                 {"errors", std::move(errors_json)},
-                                 {"payload", r.payload},
-                                 {"payload_truncated", r.truncated}});
-  }
+  for (const auto& r : rows.value()) items.push_back(rejection_json(r));
   std::string last = rows.value().empty() ? std::string() : std::to_string(rows.value().back().seq);
   return json_reply(200, page_body(std::move(items), p, std::move(last)));
 }

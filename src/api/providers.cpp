@@ -9,6 +9,7 @@
 #include "api/routes.h"
 #include "feeds/feed_service.h"
 #include "http/json_body.h"
+#include "store/record_json.h"
 #include "util/ids.h"
 #include "util/time.h"
 
@@ -29,25 +30,6 @@ json::object provider_json(const ProviderRow& row, const ProviderDefinition& def
     o["last_sync_at"] = nullptr;
   } else {
     o["last_sync_at"] = row.last_sync_at;
-  }
-  return o;
-}
-
-json::object sync_json(const SyncRow& s) {
-  json::object o{{"id", std::to_string(s.seq)},
-                 {"provider_id", s.provider_id},
-                 {"trigger", s.trigger},
-                 {"started_at", s.started_at},
-                 {"duration_ms", s.duration_ms},
-                 {"http_status", s.http_status},
-                 {"seen", s.seen},
-                 {"new", s.added},
-                 {"changed", s.changed},
-                 {"skipped", s.skipped}};
-  if (s.error.empty()) {
-    o["error"] = nullptr;
-  } else {
-    o["error"] = s.error;
   }
   return o;
 }

@@ -36,7 +36,7 @@ Response idempotency_key_reused() {
 }
 
 forms::ResponseServices services(ApiContext& ctx) {
-  return {ctx.store, ctx.store, *ctx.forms, ctx.integrations, ctx.job_runner};
+  return {ctx.store, ctx.store, *ctx.forms, ctx.integrations, ctx.job_runner, ctx.live};
 }
 
 Response refusal_reply(forms::Refusal refusal) {

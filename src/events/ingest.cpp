@@ -3,6 +3,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "jobs/record_actions.h"
+#include "live/publish.h"
 #include "store/record_json.h"
 #include "util/ids.h"
 #include "util/json_text.h"
@@ -39,8 +40,23 @@ boost::asio::awaitable<Status> EventIngest::commit() {
   Status status = co_await services_.store.insert_events(batch_);
   if (status.is_ok()) {
     for (RejectionReason reason : reasons_) services_.state.count_rejection(reason);
+    announce();
   }
   co_return status;
+}
+
+void EventIngest::announce() const {
+  for (const EventRow& row : batch_->events) {
+    live::publish(services_.live, live::Kind::event_created, {.app_id = row.app_id, .category = row.category}, [&row] {
+      std::string json;
+      append_event(json, row);
+      return json;
+    });
+  }
+  for (const RejectionRow& r : batch_->rejections) {
+    live::publish(services_.live, live::Kind::event_rejected, {.app_id = r.app_id},
+                  [&r] { return boost::json::serialize(rejection_json(r)); });
+  }
 }
 
 boost::asio::awaitable<Status> EventIngest::store_rejections() { co_return co_await commit(); }

@@ -29,6 +29,10 @@ namespace daisy::jobs {
 class JobRunner;
 }
 
+namespace daisy::live {
+class LiveBus;
+}
+
 namespace daisy::events {
 
 // One event as sent: parsed, or why it could not be.
@@ -51,6 +55,7 @@ struct IngestServices {
   EventsState& state;
   const jobs::IntegrationRegistry* integrations = nullptr;  // null: no actions
   jobs::JobRunner* runner = nullptr;
+  live::LiveBus* live = nullptr;  // told of each event and rejection stored
 };
 
 // One request's ingestion, for one app. Use once: either ingest(), or
@@ -73,6 +78,8 @@ class EventIngest {
   bool check(const SentEvent& sent, const TypeTable& types, bool reject_unknown, std::vector<FieldError>& errors,
              RejectionReason& reason, EventRow& row);
   boost::asio::awaitable<Status> commit();
+  // Tells the live streams of what commit() stored.
+  void announce() const;
 
   IngestServices services_;
   std::string app_id_;

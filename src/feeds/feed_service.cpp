@@ -1,5 +1,10 @@
 #include "feeds/feed_service.h"
 
+#include <boost/json/serialize.hpp>
+
+#include "live/publish.h"
+#include "store/record_json.h"
+
 #include <spdlog/spdlog.h>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
@@ -575,6 +580,8 @@ asio::awaitable<PullResult> FeedService::write_pull(ProviderRow& row, Pull& pull
     co_return result;
   }
   result.sync = stored.value();
+  live::publish(live_, live::Kind::sync_finished, {},
+                [&result] { return boost::json::serialize(sync_json(result.sync)); });
   if (write.success) {
     row.etag = write.etag;
     row.last_modified = write.last_modified;

@@ -32,6 +32,10 @@
 #include "store/cluster_store.h"
 #include "store/feed_store.h"
 
+namespace daisy::live {
+class LiveBus;
+}
+
 namespace daisy::feeds {
 
 struct JsonPage;
@@ -64,6 +68,8 @@ class FeedService {
   // scheduler. False (with the reason logged) when the store cannot be read.
   bool start();
   void stop();
+  // Where each finished pull is announced (sync.finished); set before start().
+  void set_live(live::LiveBus* live) { live_ = live; }
 
   // After the store has changed a provider: take it (or its removal) into
   // account. A row this node just wrote never replaces a newer one (handlers
@@ -137,6 +143,7 @@ class FeedService {
 
   FeedStore& store_;
   ClusterStore& leases_;
+  live::LiveBus* live_ = nullptr;
   FeedSettings settings_;
   SearchIndex index_;
   boost::asio::io_context io_;

@@ -1,6 +1,7 @@
 #include "forms/responses.h"
 
 #include "jobs/record_actions.h"
+#include "live/publish.h"
 #include "store/record_json.h"
 #include "util/crypto.h"
 #include "util/ids.h"
@@ -75,6 +76,11 @@ Outcome replayed(ResponseServices& s, std::shared_ptr<ResponseRow> row) {
   return out;
 }
 
+// Tells the live streams of a response just committed (its JSON as the API shows it).
+void announce(const ResponseServices& s, live::Kind kind, const ResponseRow& row, const std::string& json) {
+  live::publish(s.live, kind, {.app_id = row.app_id, .form_id = row.form_id}, [&json] { return json; });
+}
+
 }  // namespace
 
 boost::asio::awaitable<Outcome> submit(ResponseServices s, Submission sub) {
@@ -114,6 +120,7 @@ boost::asio::awaitable<Outcome> submit(ResponseServices s, Submission sub) {
   if (!stored.is_ok()) co_return store_failed(stored.status(), "response");
   if (stored.value() == SubmitOutcome::key_mismatch) co_return key_reused();
   if (stored.value() == SubmitOutcome::replayed) co_return replayed(s, row);
+  announce(s, live::Kind::response_created, *row, json);
   std::function<std::string()> payload = [&json] { return json; };
   co_await actions.committed(row->id, payload);
   co_return Stored{row, std::move(json), std::move(actions.actions()), false};
@@ -139,6 +146,7 @@ boost::asio::awaitable<Outcome> correct(ResponseServices s, Correction c) {
   Status status = co_await s.store.revise_response(row, std::move(jobs));
   if (!status.is_ok()) co_return store_failed(std::move(status), what);
   std::string json = response_json(*row);
+  announce(s, live::Kind::response_updated, *row, json);
   std::function<std::string()> payload = [&json] { return json; };
   co_await actions.committed(c.response_id, payload);
   co_return Stored{row, std::move(json), std::move(actions.actions()), false};

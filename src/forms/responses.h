@@ -26,6 +26,10 @@ namespace daisy::jobs {
 class JobRunner;
 }
 
+namespace daisy::live {
+class LiveBus;
+}
+
 namespace daisy::forms {
 
 // Why a response was not stored.
@@ -60,6 +64,7 @@ struct ResponseServices {
   FormCache& forms;
   const jobs::IntegrationRegistry* integrations = nullptr;  // null: no actions
   jobs::JobRunner* runner = nullptr;
+  live::LiveBus* live = nullptr;  // told of each response stored or corrected
 };
 
 struct Submission {

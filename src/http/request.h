@@ -2,6 +2,8 @@
 // The request and response as handlers see them: plain types with no Beast or
 // Asio in sight, so handler translation units compile fast.
 
+#include <boost/asio/awaitable.hpp>
+
 #include <array>
 #include <functional>
 #include <optional>
@@ -49,6 +51,10 @@ struct Response {
   // stream_on_readers): each call must do a bounded amount of work. An
   // exception ends the connection mid-body.
   using Stream = std::function<bool(std::string& out)>;
+  // A body without a planned end (Server-Sent Events): each call waits, on
+  // the I/O thread, until it has something to append (at most live_wait),
+  // and returns false to end the body.
+  using Live = std::function<boost::asio::awaitable<bool>(std::string& out)>;
 
   int status = 200;
   std::string_view content_type = "application/json";  // must point to static storage
@@ -58,6 +64,7 @@ struct Response {
   // The stream's parts are made on the reader pool (set by the dispatcher for
   // routes on the readers); otherwise on the I/O thread.
   bool stream_on_readers = false;
+  Live live;  // when set, the body is these parts, chunked, until it returns false
 
   Response() = default;
   Response(int s, std::string b, std::string_view type = "application/json")

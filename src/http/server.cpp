@@ -253,6 +253,7 @@ void Server::Impl::run() {
 
 void Server::Impl::begin_stop() {
   if (stop_started.exchange(true)) return;
+  if (config.on_stop) config.on_stop();
   if (config.exit_after_grace) {
     std::thread([grace = config.shutdown_grace] {
       name_this_thread("daisy-stop");
@@ -577,7 +578,7 @@ asio::awaitable<bool> Server::Impl::send(Connection& conn, const Request& req, R
   if (resp.status != 204) {
     // JSON replies end with a newline, so that `curl -s` leaves the prompt on
     // a line of its own (streamed ones add theirs with their last part).
-    if (!resp.stream && !resp.body.empty() && resp.body.back() != '\n' &&
+    if (!resp.stream && !resp.live && !resp.body.empty() && resp.body.back() != '\n' &&
         (resp.content_type == "application/json" || resp.content_type == "application/problem+json")) {
       resp.body.push_back('\n');
     }
@@ -586,7 +587,7 @@ asio::awaitable<bool> Server::Impl::send(Connection& conn, const Request& req, R
       head.append(resp.content_type);
       head.append("\r\n");
     }
-    if (resp.stream) {
+    if (resp.stream || resp.live) {
       // HTTP/1.0 has no chunked encoding: the body ends when the connection does.
       if (version != 10) head.append("Transfer-Encoding: chunked\r\n");
     } else {
@@ -606,7 +607,7 @@ asio::awaitable<bool> Server::Impl::send(Connection& conn, const Request& req, R
     head.append(value);
     head.append("\r\n");
   }
-  if (resp.stream && version == 10) keep_alive = false;
+  if ((resp.stream || resp.live) && version == 10) keep_alive = false;
   if (!keep_alive) {
     head.append("Connection: close\r\n");
   } else if (version == 10) {
@@ -616,7 +617,7 @@ asio::awaitable<bool> Server::Impl::send(Connection& conn, const Request& req, R
 
   conn.state = Connection::State::writing;
   conn.deadline = SteadyClock::now() + config.write_timeout;
-  if (!resp.stream || head_only) {
+  if ((!resp.stream && !resp.live) || head_only) {
     std::array<asio::const_buffer, 2> buffers{asio::buffer(head),
                                               head_only ? asio::const_buffer{} : asio::buffer(resp.body)};
     auto [ec, n] = co_await asio::async_write(conn.socket, buffers, use_tuple);
@@ -688,7 +689,10 @@ asio::awaitable<bool> Server::Impl::send_stream(Connection& conn, Response& resp
     }
     bool more = false;
     try {
-      if (resp.stream_on_readers && dispatcher.readers()) {
+      if (resp.live) {
+        conn.deadline = SteadyClock::now() + config.live_wait;
+        more = co_await resp.live(chunk);
+      } else if (resp.stream_on_readers && dispatcher.readers()) {
         co_await dispatcher.readers()->run([&] { more = resp.stream(chunk); }, true);
       } else {
         more = resp.stream(chunk);

@@ -38,6 +38,11 @@ struct ServerConfig {
   // Past it, a stream waits (up to write_timeout) before making its next part.
   std::size_t max_stream_buffer_bytes = 256 * 1024 * 1024;
   int log_fd = 2;  // where the per-request lines go
+  // Longest wait of a live body's part (Response::live) before the
+  // connection is taken for dead: the live parts' own wait plus a margin.
+  std::chrono::milliseconds live_wait{60'000};
+  // Called once when a stop begins (any thread): ends the live bodies.
+  std::function<void()> on_stop;
 };
 
 class Server {

@@ -6,6 +6,8 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
 
 #include "jobs/delivery_batches.h"
 #include "jobs/kinds/script_action.h"
@@ -14,6 +16,7 @@
 #include "jobs/kinds/script_http.h"
 #include "jobs/kinds/webhook_action.h"
 #include "jobs/retry_policy.h"
+#include "live/publish.h"
 #include "observability/log_value.h"
 #include "util/iso8601.h"
 #include "util/thread_name.h"
@@ -56,6 +59,20 @@ std::size_t outcome_index(std::string_view outcome) {
     if (outcomes[i] == outcome) return i;
   }
   return outcomes.size() - 1;
+}
+
+// What a stream is told of an attempt: the job's new state (GET
+// /v1/jobs/{id} has all of it, its payload included).
+std::string job_update_json(const JobRow& job, const std::string& status, const std::string& outcome,
+                            const std::string& error) {
+  return json::serialize(json::object{{"id", job.id},
+                                      {"integration_id", job.integration_id},
+                                      {"source_id", job.source_id},
+                                      {"type", job.type},
+                                      {"status", status},
+                                      {"attempts", job.attempts},
+                                      {"outcome", outcome},
+                                      {"error", error.empty() ? json::value(nullptr) : json::value(error)}});
 }
 
 }  // namespace
@@ -329,7 +346,12 @@ asio::awaitable<void> JobRunner::record_attempt(const JobRow& job, AttemptOutcom
     }
   }
   bool disables = !outcome.disable_integration.empty();
+  std::string status = outcome.status, attempt_outcome = outcome.attempt.outcome, error = outcome.attempt.error;
   auto recorded = co_await store_.finish_attempt(std::move(outcome));
+  if (recorded.is_ok()) {
+    live::publish(live_, live::Kind::job_updated, {.integration_id = job.integration_id},
+                  [&] { return job_update_json(job, status, attempt_outcome, error); });
+  }
   if (!recorded.is_ok()) {
     // The lease runs out and the job is attempted again.
     spdlog::error("msg=\"cannot record a job attempt\" job={} error={}", job.id,

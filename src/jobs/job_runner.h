@@ -33,6 +33,10 @@
 #include "store/job_store.h"
 #include "util/worker_pool.h"
 
+namespace daisy::live {
+class LiveBus;
+}
+
 namespace daisy::jobs {
 
 // A job's payload, rendered when the job holds a reference instead
@@ -91,6 +95,8 @@ class JobRunner {
   // Where microservices call back (redis integrations): this server's base
   // URL, e.g. http://daisy.example.org:8080. Set before start().
   void set_callback_base(std::string base_url) { callback_base_ = std::move(base_url); }
+  // Where each recorded attempt is announced (job.updated); set before start().
+  void set_live(live::LiveBus* live) { live_ = live; }
   // That URL (status callbacks check their signatures against it).
   const std::string& callback_base() const { return callback_base_; }
 
@@ -128,6 +134,7 @@ class JobRunner {
 
   JobStore& store_;
   IntegrationRegistry& integrations_;
+  live::LiveBus* live_ = nullptr;
   JobRunnerSettings settings_;
   boost::asio::io_context io_;
   boost::asio::steady_timer timer_;

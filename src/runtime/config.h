@@ -48,6 +48,12 @@ struct Config {
   // How often a node looks for changes made through other nodes sharing its
   // PostgreSQL database (app tokens, forms, event types, integrations, providers).
   unsigned cluster_poll_ms = 1000;
+  // Live streams (GET /v1/stream): how many may be open, how many recent
+  // messages the server holds for slow readers and resumes, and how long a
+  // quiet stream waits before a heartbeat comment.
+  std::size_t max_streams = 2000;
+  std::size_t stream_ring_messages = 10000;
+  unsigned stream_heartbeat_ms = 15000;
 };
 
 // The database location after defaults: "sqlite:<path>", or a PostgreSQL

@@ -20,6 +20,7 @@
 #include "http/server.h"
 #include "jobs/integration_registry.h"
 #include "jobs/job_runner.h"
+#include "live/live_bus.h"
 #include "observability/log_value.h"
 #include "observability/metrics.h"
 #include "runtime/cluster_sync.h"
@@ -408,6 +409,25 @@ void stop_and_close(ClusterSync& cluster, feeds::FeedService& feeds, jobs::JobRu
   spdlog::info("msg=stopped");
 }
 
+live::LiveLimits live_limits_of(const Config& config) {
+  live::LiveLimits limits;
+  limits.max_subscriptions = config.max_streams;
+  limits.ring_messages = config.stream_ring_messages;
+  return limits;
+}
+
+void render_live_metrics(const live::LiveBus& live, std::string& out) {
+  out += "# HELP daisy_streams_open Live streams (GET /v1/stream) open now.\n";
+  out += "# TYPE daisy_streams_open gauge\n";
+  out += fmt::format("daisy_streams_open {}\n", live.open());
+  out += "# HELP daisy_stream_messages_total Messages published to the live streams.\n";
+  out += "# TYPE daisy_stream_messages_total counter\n";
+  out += fmt::format("daisy_stream_messages_total {}\n", live.published());
+  out += "# HELP daisy_stream_resets_total Streams ended because they fell out of the ring of recent messages.\n";
+  out += "# TYPE daisy_stream_resets_total counter\n";
+  out += fmt::format("daisy_stream_resets_total {}\n", live.resets());
+}
+
 }  // namespace
 
 int serve(const Config& config) {
@@ -428,6 +448,8 @@ int serve(const Config& config) {
     return 1;
   }
   Metrics metrics;
+  live::LiveBus live(live_limits_of(config));
+  metrics.add_collector([&live](std::string& out) { render_live_metrics(live, out); });
   std::unique_ptr<Store> store = open_serving_store(config, metrics);
   if (!store) return 1;
   // Changes made through other nodes on the same database (none with SQLite):
@@ -442,20 +464,34 @@ int serve(const Config& config) {
   if (!load_events_state(config, *store, events)) return 1;
   metrics.add_collector([&events](std::string& out) { events.render_metrics(out); });
   feeds::FeedService feeds(*store, *store, feed_settings_of(config));
+  feeds.set_live(&live);
   if (!feeds.start()) return 1;
   metrics.add_collector([&feeds](std::string& out) { feeds.render_metrics(out); });
   jobs::IntegrationRegistry integrations;
   if (!integrations.load(*store)) return 1;
   jobs::JobRunner job_runner(*store, integrations, job_runner_settings_of(config, *store));
+  job_runner.set_live(&live);
   metrics.add_collector([&job_runner](std::string& out) { job_runner.render_metrics(out); });
   http::ReaderPool readers(reader_settings_of(config));
   metrics.add_collector([&readers](std::string& out) { readers.render_metrics(out); });
-  api::ApiContext ctx{*store, auth, &metrics, &forms, &events, &feeds, &integrations, &job_runner, &readers};
+  api::ApiContext ctx{*store,
+                      auth,
+                      &metrics,
+                      &forms,
+                      &events,
+                      &feeds,
+                      &integrations,
+                      &job_runner,
+                      &readers,
+                      &live,
+                      std::chrono::milliseconds(config.stream_heartbeat_ms)};
   http::Router router;
   api::register_routes(router, ctx);
   metrics.set_routes(router.route_labels());
 
   http::Dispatcher dispatcher(router, auth, metrics, config.max_in_flight, &readers);
+  server_config->live_wait = std::chrono::milliseconds(config.stream_heartbeat_ms) + std::chrono::seconds(30);
+  server_config->on_stop = [&live] { live.close(); };
   http::Server server(*server_config, dispatcher, metrics);
   std::optional<std::uint16_t> port = listen_port(server);
   if (!port) return 1;

@@ -1,5 +1,7 @@
 #include "store/record_json.h"
 
+#include <boost/json/parse.hpp>
+
 #include "util/json_text.h"
 #include "util/time.h"
 
@@ -70,6 +72,39 @@ Result<std::string> job_payload(FormStore& store, const JobRow& job) {
   auto response = store.get_response_revision(job.source_id, job.revision);
   if (!response.is_ok()) return response.status();
   return response_json(response.value());
+}
+
+boost::json::object sync_json(const SyncRow& s) {
+  boost::json::object o{{"id", std::to_string(s.seq)},
+                        {"provider_id", s.provider_id},
+                        {"trigger", s.trigger},
+                        {"started_at", s.started_at},
+                        {"duration_ms", s.duration_ms},
+                        {"http_status", s.http_status},
+                        {"seen", s.seen},
+                        {"new", s.added},
+                        {"changed", s.changed},
+                        {"skipped", s.skipped}};
+  if (s.error.empty()) {
+    o["error"] = nullptr;
+  } else {
+    o["error"] = s.error;
+  }
+  return o;
+}
+
+boost::json::object rejection_json(const RejectionRow& r) {
+  boost::json::object o;
+  if (r.seq > 0) o["id"] = std::to_string(r.seq);
+  boost::json::error_code ec;
+  boost::json::value errors = boost::json::parse(r.errors, ec);
+  o["app_id"] = r.app_id;
+  o["received_at"] = format_utc_ns(r.received_ns);
+  o["reason"] = r.reason;
+  o["errors"] = ec ? boost::json::value(boost::json::array()) : std::move(errors);
+  o["payload"] = r.payload;
+  o["payload_truncated"] = r.truncated;
+  return o;
 }
 
 }  // namespace daisy

@@ -1,0 +1,138 @@
+#include "live/live_bus.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+
+namespace daisy::live {
+
+namespace asio = boost::asio;
+
+namespace {
+
+std::size_t cost_of(const LiveMessage& m) {
+  return (m.data ? m.data->size() : 0) + m.app_id.size() + m.form_id.size() + m.category.size() +
+         m.integration_id.size() + sizeof(LiveMessage);
+}
+
+std::uint64_t now_ms() {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+}
+
+}  // namespace
+
+Subscription::Subscription(LiveBus& bus, LiveFilter filter, std::uint64_t cursor, bool gap, asio::any_io_executor ex)
+    : bus_(bus), filter_(std::move(filter)), executor_(ex), timer_(ex), cursor_(cursor), gap_(gap) {}
+
+Subscription::~Subscription() { bus_.forget(*this); }
+
+asio::awaitable<Subscription::Batch> Subscription::next(std::chrono::steady_clock::duration wait) {
+  auto deadline = std::chrono::steady_clock::now() + wait;
+  Batch batch;
+  for (;;) {
+    {
+      std::lock_guard lock(bus_.mu_);
+      waiting_ = false;
+      batch.gap = std::exchange(gap_, false);
+      if (bus_.closed_) {
+        batch.closed = true;
+        co_return batch;
+      }
+      const auto& ring = bus_.ring_;
+      std::uint64_t first = ring.empty() ? bus_.last_n_ + 1 : ring.front()->n;
+      if (cursor_ + 1 < first) {
+        batch.behind = true;
+        bus_.resets_.fetch_add(1, std::memory_order_relaxed);
+        co_return batch;
+      }
+      for (std::uint64_t n = cursor_ + 1; n <= bus_.last_n_; ++n) {
+        const auto& m = ring[n - first];
+        cursor_ = n;
+        if (filter_.matches(*m)) {
+          batch.messages.push_back(m);
+          if (batch.messages.size() >= bus_.limits_.batch_messages) break;
+        }
+      }
+      if (!batch.messages.empty() || batch.gap || std::chrono::steady_clock::now() >= deadline) co_return batch;
+      waiting_ = true;
+      wake_posted_ = false;
+    }
+    timer_.expires_at(deadline);
+    co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
+LiveBus::LiveBus(LiveLimits limits) : limits_(limits), epoch_(now_ms()) {}
+
+void LiveBus::wake(Subscription& s) {
+  if (!s.waiting_ || s.wake_posted_) return;
+  s.wake_posted_ = true;
+  // The timer belongs to the stream's executor: cancel it there.
+  asio::post(s.executor_, [weak = s.weak_from_this()] {
+    if (auto strong = weak.lock()) strong->timer_.cancel();
+  });
+}
+
+void LiveBus::publish(LiveMessage m) {
+  published_.fetch_add(1, std::memory_order_relaxed);
+  std::lock_guard lock(mu_);
+  if (closed_) return;
+  m.n = ++last_n_;
+  ring_bytes_ += cost_of(m);
+  ring_.push_back(std::make_shared<const LiveMessage>(std::move(m)));
+  while (ring_.size() > limits_.ring_messages || (ring_bytes_ > limits_.ring_bytes && ring_.size() > 1)) {
+    ring_bytes_ -= cost_of(*ring_.front());
+    ring_.pop_front();
+  }
+  const LiveMessage& added = *ring_.back();
+  for (Subscription* s : subscriptions_) {
+    if (s->waiting_ && s->filter_.matches(added)) wake(*s);
+  }
+}
+
+std::shared_ptr<Subscription> LiveBus::subscribe(LiveFilter filter, std::optional<std::uint64_t> after,
+                                                 asio::any_io_executor ex) {
+  std::lock_guard lock(mu_);
+  if (closed_ || subscriptions_.size() >= limits_.max_subscriptions) return nullptr;
+  std::uint64_t first = ring_.empty() ? last_n_ + 1 : ring_.front()->n;
+  std::uint64_t cursor = last_n_;
+  bool gap = false;
+  if (after) {
+    // Held: every message after it is still in the ring.
+    if (*after + 1 >= first && *after <= last_n_) {
+      cursor = *after;
+    } else {
+      gap = true;
+    }
+  }
+  for (std::size_t k = 0; k < kind_count; ++k) {
+    if (filter.wants(static_cast<Kind>(k))) wanting_[k].fetch_add(1, std::memory_order_relaxed);
+  }
+  auto s = std::make_shared<Subscription>(*this, std::move(filter), cursor, gap, std::move(ex));
+  subscriptions_.push_back(s.get());
+  open_.store(subscriptions_.size(), std::memory_order_relaxed);
+  return s;
+}
+
+void LiveBus::forget(Subscription& s) {
+  std::lock_guard lock(mu_);
+  auto it = std::find(subscriptions_.begin(), subscriptions_.end(), &s);
+  if (it == subscriptions_.end()) return;
+  subscriptions_.erase(it);
+  for (std::size_t k = 0; k < kind_count; ++k) {
+    if (s.filter_.wants(static_cast<Kind>(k))) wanting_[k].fetch_sub(1, std::memory_order_relaxed);
+  }
+  open_.store(subscriptions_.size(), std::memory_order_relaxed);
+}
+
+void LiveBus::close() {
+  std::lock_guard lock(mu_);
+  closed_ = true;
+  for (Subscription* s : subscriptions_) wake(*s);
+}
+
+}  // namespace daisy::live

@@ -1,0 +1,113 @@
+#pragma once
+// The live stream's hub. Publishers (the I/O threads after a commit, the job
+// runner, the feed service) append messages to one ring held in memory; each
+// open stream is a Subscription with a cursor into that ring, woken when a
+// message it matches arrives. Memory is bounded by the ring alone: a stream
+// whose cursor falls out of the ring (a reader too slow to keep up) is told
+// to reset and ends; it resumes with Last-Event-ID while the ring still holds
+// its place.
+//
+// Thread safety: publish, subscribe and close from any thread; a
+// Subscription is used on the executor it was made for.
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "live/live_filter.h"
+#include "live/live_message.h"
+
+namespace daisy::live {
+
+struct LiveLimits {
+  std::size_t ring_messages = 10000;     // messages kept for slow readers and resumes
+  std::size_t ring_bytes = 16u << 20;    // and at most this much of their data
+  std::size_t max_subscriptions = 2000;  // open streams
+  std::size_t batch_messages = 256;      // taken by one wake-up of a stream
+};
+
+class LiveBus;
+
+class Subscription : public std::enable_shared_from_this<Subscription> {
+ public:
+  struct Batch {
+    std::vector<std::shared_ptr<const LiveMessage>> messages;
+    bool gap = false;     // the resume point was not held (first batch only): messages were missed
+    bool behind = false;  // the stream fell out of the ring: it must reset
+    bool closed = false;  // the server is stopping
+  };
+
+  Subscription(LiveBus& bus, LiveFilter filter, std::uint64_t cursor, bool gap, boost::asio::any_io_executor ex);
+  ~Subscription();
+  Subscription(const Subscription&) = delete;
+  Subscription& operator=(const Subscription&) = delete;
+
+  // The next messages this stream matches; waits at most `wait` for some (an
+  // empty batch then: time for a heartbeat).
+  boost::asio::awaitable<Batch> next(std::chrono::steady_clock::duration wait);
+
+ private:
+  friend class LiveBus;
+  LiveBus& bus_;
+  const LiveFilter filter_;
+  boost::asio::any_io_executor executor_;
+  boost::asio::steady_timer timer_;
+  // Guarded by the bus's mutex.
+  std::uint64_t cursor_;  // the last message seen (sent or skipped)
+  bool gap_;
+  bool waiting_ = false;
+  bool wake_posted_ = false;
+};
+
+class LiveBus {
+ public:
+  explicit LiveBus(LiveLimits limits = {});
+  LiveBus(const LiveBus&) = delete;
+  LiveBus& operator=(const LiveBus&) = delete;
+
+  // Distinguishes this process's message ids from an earlier run's.
+  std::uint64_t epoch() const { return epoch_; }
+  // False when no open stream can take this kind: publishers skip making the message.
+  bool wants(Kind k) const { return wanting_[static_cast<std::size_t>(k)].load(std::memory_order_relaxed) > 0; }
+  void publish(LiveMessage m);
+  // A stream from now, or after message `after` of this epoch when the ring
+  // still holds what follows it (else from now, with Batch::gap set). Null
+  // when max_subscriptions are open.
+  std::shared_ptr<Subscription> subscribe(LiveFilter filter, std::optional<std::uint64_t> after,
+                                          boost::asio::any_io_executor ex);
+  // Ends every stream (their next batch is closed) and refuses new ones.
+  void close();
+
+  std::size_t open() const { return open_.load(std::memory_order_relaxed); }
+  std::uint64_t published() const { return published_.load(std::memory_order_relaxed); }
+  std::uint64_t resets() const { return resets_.load(std::memory_order_relaxed); }
+
+ private:
+  friend class Subscription;
+  void wake(Subscription& s);  // with mu_ held
+  void forget(Subscription& s);
+
+  const LiveLimits limits_;
+  const std::uint64_t epoch_;
+  mutable std::mutex mu_;
+  std::deque<std::shared_ptr<const LiveMessage>> ring_;  // consecutive n
+  std::size_t ring_bytes_ = 0;
+  std::uint64_t last_n_ = 0;
+  std::vector<Subscription*> subscriptions_;
+  bool closed_ = false;
+  std::array<std::atomic<int>, kind_count> wanting_{};
+  std::atomic<std::size_t> open_{0};
+  std::atomic<std::uint64_t> published_{0};
+  std::atomic<std::uint64_t> resets_{0};
+};
+
+}  // namespace daisy::live
