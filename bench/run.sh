@@ -12,13 +12,18 @@
 # 1000000), EVENT_ROWS (events seeded for the session query, default 10000000),
 # EVENT_SESSIONS (sessions they belong to, default 1000000), FEED_PLANS and
 # FEED_ZONES (the provider feed pulled and searched, default 10000 x 100),
+# STREAMS and STREAMS_ACTIVE (live streams open beside a submit round, and
+# how many of them get every response; default 1000 and 10),
 # BENCH_BASELINE (a commit whose docs/benchmarks.md the report is compared
 # with, side by side; default the report this run replaces).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 DAISY="$ROOT/build/release/daisy"
+STREAM_PROBE="$ROOT/build/release/daisy_stream_probe"
 DURATION="${DURATION:-10}"
+STREAMS="${STREAMS:-1000}"              # live streams open in the submit_streams rounds
+STREAMS_ACTIVE="${STREAMS_ACTIVE:-10}"  # of which these get every response
 ROUNDS="${ROUNDS:-3}"
 CONNECTIONS="${CONNECTIONS:-64}"
 EXPORT_ROWS="${EXPORT_ROWS:-1000000}"
@@ -111,6 +116,7 @@ jobs_open() {
 }
 SUCCEEDED='daisy_job_attempts_total{outcome="succeeded"}'
 : > "$WORK/rounds-deliveries"
+: > "$WORK/rounds-stream-probe"
 # The event scenarios get a server and database of their own, so the millions
 # of events they write do not weigh on the form figures (and the reverse).
 EV_PORT="$(free_port)"
@@ -130,7 +136,7 @@ run_wrk() {
 }
 
 declare -A CMD LABEL GOAL
-KEYS=(nginx healthz get_app submit submit_actions submit_script nginx_post event event_batch)
+KEYS=(nginx healthz get_app submit submit_actions submit_script submit_streams nginx_post event event_batch)
 CMD[nginx]="wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency http://127.0.0.1:<nginx>/healthz"
 CMD[healthz]="wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency http://127.0.0.1:<daisy>/healthz"
 CMD[get_app]="wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency -H 'Authorization: Bearer <admin>' http://127.0.0.1:<daisy>/v1/apps/<id>"
@@ -158,6 +164,9 @@ CMD[submit_actions]="the same wrk command, DAISY_FORM=<form with two integration
 LABEL[submit_script]="the same on a form with one sync script integration (Lua slang lookup in a 10,000-entry ctx.data table; its output in each reply)"
 GOAL[submit_script]="rate >= 0.80 of the submit row"
 CMD[submit_script]="the same wrk command, DAISY_FORM=<form with a sync script integration>"
+LABEL[submit_streams]="the same as the submit row while $STREAMS live streams are open (GET /v1/stream: $((STREAMS - STREAMS_ACTIVE)) on another form, $STREAMS_ACTIVE receiving every response)"
+GOAL[submit_streams]="rate >= 0.80 of the submit row"
+CMD[submit_streams]="the submit command, beside build/release/daisy_stream_probe <port> <admin> $((DURATION + 3)) types=response.created\&form_id=<other> $((STREAMS - STREAMS_ACTIVE)) types=response.created\&form_id=<id> $STREAMS_ACTIVE"
 LABEL[search]="Daisy GET /search (public, from memory), provider up"
 LABEL[search_down]="the same, provider down (connection refused)"
 LABEL[search_hang]="the same, provider hanging"
@@ -178,6 +187,15 @@ for round in $(seq 1 "$ROUNDS"); do
   # Right after the row it is compared with, before the webhook and script
   # jobs' rounds (their drains leave the database busier for a while).
   DAISY_TOKEN="$APP_TOKEN" DAISY_FORM="$SCRIPT_FORM_ID" run_wrk submit_script "$BASE" -s "$ROOT/bench/submit.lua"
+  # The same submissions while live streams are open: most watch another
+  # form (no submissions there this round), a few get every response.
+  "$STREAM_PROBE" "$PORT" "$ADMIN_TOKEN" "$((DURATION + 3))" "types=response.created&form_id=$SCRIPT_FORM_ID" \
+    "$((STREAMS - STREAMS_ACTIVE))" "types=response.created&form_id=$FORM_ID" "$STREAMS_ACTIVE" \
+    >> "$WORK/rounds-stream-probe" &
+  probe_pid=$!
+  sleep 2  # every stream open before the round starts
+  DAISY_TOKEN="$APP_TOKEN" DAISY_FORM="$FORM_ID" run_wrk submit_streams "$BASE" -s "$ROOT/bench/submit.lua"
+  wait "$probe_pid"
   delivered0="$(jobs_metric "$SUCCEEDED")"
   DAISY_TOKEN="$APP_TOKEN" DAISY_FORM="$ACTIONS_FORM_ID" run_wrk submit_actions "$BASE" -s "$ROOT/bench/submit.lua"
   # The jobs left when the round ended are delivered before the next
@@ -620,7 +638,7 @@ row() {  # key [reference rate]
   echo
   echo "| scenario | req/s | p50 | p99 | ratio to nginx | goal | command |"
   echo "|---|---|---|---|---|---|---|"
-  for key in nginx healthz get_app submit submit_actions submit_script; do row "$key"; done
+  for key in nginx healthz get_app submit submit_actions submit_script submit_streams; do row "$key"; done
   echo
   echo "Responses stored by the submission rounds: ${SUBMITTED:-unknown}."
   echo
@@ -657,6 +675,21 @@ row() {  # key [reference rate]
   printf -- '  of a round drain (%s jobs in %s s, median round); %.0f/s during the submission round itself.\n' \
     "$backlog" "$drain_s" "$during"
   echo "- Per round (done/s during the round, done/s draining, jobs left, drain seconds): $(tr '\n' ';' < "$WORK/rounds-scripts" | sed 's/;$//; s/;/; /g')"
+  echo
+  echo "## Live streams"
+  echo
+  streams_rate="$(median submit_streams | awk '{print $1}')"
+  printf -- '- Submitting while %s streams are open: **%.2f** of the submit rate without them (%.0f against %.0f req/s,\n' \
+    "$STREAMS" "$(awk -v a="$streams_rate" -v b="$submit_rate" 'BEGIN {print a / b}')" "$streams_rate" "$submit_rate"
+  printf -- '  median rounds; goal >= 0.8). %s of the streams filter on another form (a console watching it), %s\n' \
+    "$((STREAMS - STREAMS_ACTIVE))" "$STREAMS_ACTIVE"
+  echo "  on the form submitted to, so each response goes out on those while the others cost nothing per message."
+  probe="$(sort -t= -k7,7n "$WORK/rounds-stream-probe" | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}')"
+  p50="$(echo "$probe" | sed -n 's/.*p50_ms=\([0-9.]*\).*/\1/p')"
+  p99="$(echo "$probe" | sed -n 's/.*p99_ms=\([0-9.]*\).*/\1/p')"
+  printf -- '- From commit to a stream (read by the probe less the response'"'"'s received_at, ms resolution): p50 **%s ms**,\n' "$p50"
+  printf -- '  p99 **%s ms** (median round by p99; goal p99 < 50 ms).\n' "$p99"
+  echo "- Per round (probe): $(tr '\n' ';' < "$WORK/rounds-stream-probe" | sed 's/;$//; s/;/; /g')"
   echo
   echo "## Events (reference: nginx reading the same POST and answering a constant 202)"
   echo

@@ -89,15 +89,39 @@ void LiveBus::publish(LiveMessage m) {
     ring_.pop_front();
   }
   const LiveMessage& added = *ring_.back();
-  for (Subscription* s : subscriptions_) {
-    if (s->waiting_ && s->filter_.matches(added)) wake(*s);
-  }
+  for_candidates(added, [&](Subscription& s) {
+    if (s.waiting_ && s.filter_.matches(added)) wake(s);
+  });
+}
+
+LiveBus::Filed LiveBus::filed_under(const LiveFilter& f) {
+  if (!f.form_id.empty()) return {&by_form_, f.form_id};
+  if (!f.app_id.empty()) return {&by_app_, f.app_id};
+  if (!f.scope_app_id.empty()) return {&by_app_, f.scope_app_id};
+  if (!f.category.empty()) return {&by_category_, f.category};
+  if (!f.integration_id.empty()) return {&by_integration_, f.integration_id};
+  return {nullptr, {}};
+}
+
+template <class Visit>
+void LiveBus::for_candidates(const LiveMessage& m, Visit&& visit) {
+  auto visit_bucket = [&](const Buckets& buckets, const std::string& key) {
+    if (key.empty()) return;
+    auto it = buckets.find(key);
+    if (it == buckets.end()) return;
+    for (Subscription* s : it->second) visit(*s);
+  };
+  visit_bucket(by_form_, m.form_id);
+  visit_bucket(by_app_, m.app_id);
+  visit_bucket(by_category_, m.category);
+  visit_bucket(by_integration_, m.integration_id);
+  for (Subscription* s : any_) visit(*s);
 }
 
 std::shared_ptr<Subscription> LiveBus::subscribe(LiveFilter filter, std::optional<std::uint64_t> after,
                                                  asio::any_io_executor ex) {
   std::lock_guard lock(mu_);
-  if (closed_ || subscriptions_.size() >= limits_.max_subscriptions) return nullptr;
+  if (closed_ || subscription_count_ >= limits_.max_subscriptions) return nullptr;
   std::uint64_t first = ring_.empty() ? last_n_ + 1 : ring_.front()->n;
   std::uint64_t cursor = last_n_;
   bool gap = false;
@@ -113,26 +137,34 @@ std::shared_ptr<Subscription> LiveBus::subscribe(LiveFilter filter, std::optiona
     if (filter.wants(static_cast<Kind>(k))) wanting_[k].fetch_add(1, std::memory_order_relaxed);
   }
   auto s = std::make_shared<Subscription>(*this, std::move(filter), cursor, gap, std::move(ex));
-  subscriptions_.push_back(s.get());
-  open_.store(subscriptions_.size(), std::memory_order_relaxed);
+  auto [buckets, key] = filed_under(s->filter_);
+  (buckets ? (*buckets)[key] : any_).push_back(s.get());
+  open_.store(++subscription_count_, std::memory_order_relaxed);
   return s;
 }
 
 void LiveBus::forget(Subscription& s) {
   std::lock_guard lock(mu_);
-  auto it = std::find(subscriptions_.begin(), subscriptions_.end(), &s);
-  if (it == subscriptions_.end()) return;
-  subscriptions_.erase(it);
-  for (std::size_t k = 0; k < kind_count; ++k) {
-    if (s.filter_.wants(static_cast<Kind>(k))) wanting_[k].fetch_sub(1, std::memory_order_relaxed);
-  }
-  open_.store(subscriptions_.size(), std::memory_order_relaxed);
+  auto [buckets, key] = filed_under(s.filter_);
+  Bucket& bucket = buckets ? (*buckets)[key] : any_;
+  auto it = std::find(bucket.begin(), bucket.end(), &s);
+  if (it == bucket.end()) return;
+  *it = bucket.back();
+  bucket.pop_back();
+  if (buckets && bucket.empty()) buckets->erase(key);
+  open_.store(--subscription_count_, std::memory_order_relaxed);
 }
 
 void LiveBus::close() {
   std::lock_guard lock(mu_);
   closed_ = true;
-  for (Subscription* s : subscriptions_) wake(*s);
+  auto wake_all = [this](Bucket& bucket) {
+    for (Subscription* s : bucket) wake(*s);
+  };
+  for (auto* buckets : {&by_form_, &by_app_, &by_category_, &by_integration_}) {
+    for (auto& [key, bucket] : *buckets) wake_all(bucket);
+  }
+  wake_all(any_);
 }
 
 }  // namespace daisy::live

@@ -21,6 +21,8 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "live/live_filter.h"
@@ -95,6 +97,19 @@ class LiveBus {
   friend class Subscription;
   void wake(Subscription& s);  // with mu_ held
   void forget(Subscription& s);
+  // Streams are filed by their most selective attribute (form, then app,
+  // then category, then integration; else with those that take any), so a
+  // message is checked only against the streams it may match: a thousand
+  // streams watching other forms cost a publication nothing.
+  using Bucket = std::vector<Subscription*>;
+  using Buckets = std::unordered_map<std::string, Bucket>;
+  struct Filed {
+    Buckets* buckets;  // null: with any_
+    std::string key;
+  };
+  Filed filed_under(const LiveFilter& f);
+  template <class Visit>
+  void for_candidates(const LiveMessage& m, Visit&& visit);
 
   const LiveLimits limits_;
   const std::uint64_t epoch_;
@@ -102,7 +117,9 @@ class LiveBus {
   std::deque<std::shared_ptr<const LiveMessage>> ring_;  // consecutive n
   std::size_t ring_bytes_ = 0;
   std::uint64_t last_n_ = 0;
-  std::vector<Subscription*> subscriptions_;
+  std::size_t subscription_count_ = 0;
+  Buckets by_form_, by_app_, by_category_, by_integration_;
+  Bucket any_;
   bool closed_ = false;
   std::array<std::atomic<int>, kind_count> wanting_{};
   std::atomic<std::size_t> open_{0};
