@@ -152,6 +152,9 @@ void LiveBus::forget(Subscription& s) {
   *it = bucket.back();
   bucket.pop_back();
   if (buckets && bucket.empty()) buckets->erase(key);
+  for (std::size_t k = 0; k < kind_count; ++k) {
+    if (s.filter_.wants(static_cast<Kind>(k))) wanting_[k].fetch_sub(1, std::memory_order_relaxed);
+  }
   open_.store(--subscription_count_, std::memory_order_relaxed);
 }
 
