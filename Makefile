@@ -25,6 +25,7 @@ test: deps fuzz-smoke
 	@cmake --preset asan >/dev/null
 	@cmake --build --preset asan -j $(JOBS)
 	@tests/tidy.sh build/asan $(JOBS)
+	@tests/openapi_lint.sh
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release -j $(JOBS) --target daisy
 	@status=0; ctest --preset asan || status=$$?; tests/print_skip_reasons.py build/asan; exit $$status

@@ -29,12 +29,24 @@ for p in "${PACKAGES[@]}"; do
   fi
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
-fi
-
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+install_node_tools() {
+  # The Node tools of the build (the OpenAPI lint), exactly as package-lock.json
+  # pins them, with the machine's Node.js and npm.
+  local root
+  root="$(cd "$(dirname "$0")/.." && pwd)"
+  if ! cmp -s "$root/package-lock.json" "$root/node_modules/.package-lock.json.installed" 2>/dev/null; then
+    (cd "$root" && npm ci --no-audit --no-fund --loglevel=error)
+    cp "$root/package-lock.json" "$root/node_modules/.package-lock.json.installed"
+  fi
+}
+
+if [ ${#missing[@]} -eq 0 ]; then
+  install_node_tools
+  exit 0
+fi
 
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
@@ -47,3 +59,4 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
   trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
 fi
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+install_node_tools
