@@ -17,6 +17,11 @@ std::size_t cost_of(const LiveMessage& m) {
          m.integration_id.size() + sizeof(LiveMessage);
 }
 
+std::int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 std::uint64_t now_ms() {
   return static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -67,6 +72,12 @@ asio::awaitable<Subscription::Batch> Subscription::next(std::chrono::steady_cloc
 }
 
 LiveBus::LiveBus(LiveLimits limits) : limits_(limits), epoch_(now_ms()) {}
+
+bool LiveBus::wants(Kind k) const {
+  auto i = static_cast<std::size_t>(k);
+  if (wanting_[i].load(std::memory_order_relaxed) > 0) return true;
+  return steady_ms() < linger_until_ms_[i].load(std::memory_order_relaxed);
+}
 
 void LiveBus::wake(Subscription& s) {
   if (!s.waiting_ || s.wake_posted_) return;
@@ -152,8 +163,11 @@ void LiveBus::forget(Subscription& s) {
   *it = bucket.back();
   bucket.pop_back();
   if (buckets && bucket.empty()) buckets->erase(key);
+  std::int64_t until = steady_ms() + limits_.linger.count();
   for (std::size_t k = 0; k < kind_count; ++k) {
-    if (s.filter_.wants(static_cast<Kind>(k))) wanting_[k].fetch_sub(1, std::memory_order_relaxed);
+    if (!s.filter_.wants(static_cast<Kind>(k))) continue;
+    wanting_[k].fetch_sub(1, std::memory_order_relaxed);
+    linger_until_ms_[k].store(until, std::memory_order_relaxed);
   }
   open_.store(--subscription_count_, std::memory_order_relaxed);
 }

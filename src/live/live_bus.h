@@ -35,6 +35,10 @@ struct LiveLimits {
   std::size_t ring_bytes = 16u << 20;    // and at most this much of their data
   std::size_t max_subscriptions = 2000;  // open streams
   std::size_t batch_messages = 256;      // taken by one wake-up of a stream
+  // How long a kind is still recorded after the last stream that wanted it
+  // closed, so that a client that reconnects (Last-Event-ID) finds what
+  // happened meanwhile even when no other stream was open.
+  std::chrono::milliseconds linger = std::chrono::minutes(5);
 };
 
 class LiveBus;
@@ -78,8 +82,9 @@ class LiveBus {
 
   // Distinguishes this process's message ids from an earlier run's.
   std::uint64_t epoch() const { return epoch_; }
-  // False when no open stream can take this kind: publishers skip making the message.
-  bool wants(Kind k) const { return wanting_[static_cast<std::size_t>(k)].load(std::memory_order_relaxed) > 0; }
+  // False when no stream open now or closed within `linger` could take this
+  // kind: publishers skip making the message.
+  bool wants(Kind k) const;
   void publish(LiveMessage m);
   // A stream from now, or after message `after` of this epoch when the ring
   // still holds what follows it (else from now, with Batch::gap set). Null
@@ -122,6 +127,7 @@ class LiveBus {
   Bucket any_;
   bool closed_ = false;
   std::array<std::atomic<int>, kind_count> wanting_{};
+  std::array<std::atomic<std::int64_t>, kind_count> linger_until_ms_{};  // steady clock
   std::atomic<std::size_t> open_{0};
   std::atomic<std::uint64_t> published_{0};
   std::atomic<std::uint64_t> resets_{0};

@@ -19,19 +19,20 @@ LAYERS = {
     "observability": {"util"},
     "domain": {"util"},
     "net": {"util", "observability"},
+    "live": {"util"},  # the live streams' hub: publishers below the API reach it
     "http": {"util", "observability", "domain", "auth"},
     "auth": {"util", "domain", "store", "observability"},
     "store": {"util", "observability", "domain"},
     "script": {"util", "domain"},
-    "jobs": {"util", "observability", "domain", "store", "net", "script"},
-    "forms": {"util", "observability", "domain", "store", "script", "jobs"},
-    "events": {"util", "observability", "domain", "store", "jobs"},
-    "feeds": {"util", "observability", "domain", "store", "net"},
-    "api": {"util", "observability", "domain", "store", "net", "http", "auth", "script", "jobs", "forms", "events",
+    "jobs": {"live", "util", "observability", "domain", "store", "net", "script"},
+    "forms": {"live", "util", "observability", "domain", "store", "script", "jobs"},
+    "events": {"live", "util", "observability", "domain", "store", "jobs"},
+    "feeds": {"live", "util", "observability", "domain", "store", "net"},
+    "api": {"live", "util", "observability", "domain", "store", "net", "http", "auth", "script", "jobs", "forms", "events",
             "feeds"},
-    "runtime": {"util", "observability", "domain", "store", "net", "http", "auth", "script", "jobs", "forms",
+    "runtime": {"live", "util", "observability", "domain", "store", "net", "http", "auth", "script", "jobs", "forms",
                 "events", "feeds", "api"},
-    ".": {"util", "observability", "domain", "store", "net", "http", "auth", "script", "jobs", "forms", "events",
+    ".": {"live", "util", "observability", "domain", "store", "net", "http", "auth", "script", "jobs", "forms", "events",
           "feeds", "api", "runtime"},  # main.cpp: the top
 }
 

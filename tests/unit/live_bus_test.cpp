@@ -139,9 +139,11 @@ TEST(LiveBusTest, AWaitingStreamIsWokenByAMatchingPublicationFromAnotherThread) 
   EXPECT_EQ(numbers(*got), (std::vector<std::uint64_t>{3}));
 }
 
-TEST(LiveBusTest, KindsAreWantedOnlyWhileAStreamIsOpenForThem) {
+TEST(LiveBusTest, KindsAreWantedWhileAStreamIsOpenForThemAndForTheLingerAfter) {
   asio::io_context ioc;
-  LiveBus bus;
+  LiveLimits no_linger;
+  no_linger.linger = 0ms;
+  LiveBus bus(no_linger);
   EXPECT_FALSE(bus.wants(Kind::response_created));
   {
     auto s = bus.subscribe(only(Kind::response_created), std::nullopt, ioc.get_executor());
@@ -151,6 +153,21 @@ TEST(LiveBusTest, KindsAreWantedOnlyWhileAStreamIsOpenForThem) {
   }
   EXPECT_FALSE(bus.wants(Kind::response_created));
   EXPECT_EQ(bus.open(), 0u);
+
+  // With a linger, what happens after the last stream closed is still
+  // recorded, for the client that comes back with its Last-Event-ID.
+  LiveBus lingering;
+  std::uint64_t last = 0;
+  {
+    auto s = lingering.subscribe(only(Kind::response_created), std::nullopt, ioc.get_executor());
+    lingering.publish(message(Kind::response_created, "app"));
+    last = numbers(next(ioc, *s)).at(0);
+  }
+  EXPECT_TRUE(lingering.wants(Kind::response_created));
+  EXPECT_FALSE(lingering.wants(Kind::event_created));
+  lingering.publish(message(Kind::response_created, "app"));
+  auto back = lingering.subscribe(only(Kind::response_created), last, ioc.get_executor());
+  EXPECT_EQ(numbers(next(ioc, *back)), (std::vector<std::uint64_t>{last + 1}));
 }
 
 TEST(LiveBusTest, StreamsBeyondTheLimitAreRefusedAndCloseEndsTheOpenOnes) {
