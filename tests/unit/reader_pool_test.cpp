@@ -40,10 +40,15 @@ class Gate {
   explicit Gate(ReaderPool& pool) {
     auto running = started_.get_future();
     thread_ = std::thread([this, &pool] {
-      daisy::test::run_awaitable(pool.run([this] {
-        started_.set_value();
-        released_.get_future().wait();
-      }));
+      // As a continuation: exempt from the pool's wait limit, which a test
+      // may set to 1 ms and a loaded machine can take to start the reader
+      // (the gate's work was then refused and never started: a hang).
+      daisy::test::run_awaitable(pool.run(
+          [this] {
+            started_.set_value();
+            released_.get_future().wait();
+          },
+          true));
     });
     running.wait();
   }
