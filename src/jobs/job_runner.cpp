@@ -83,6 +83,7 @@ JobRunner::JobRunner(JobStore& store, IntegrationRegistry& integrations, JobRunn
       settings_(settings),
       timer_(io_),
       queue_timer_(io_),
+      lease_timer_(io_),
       fetcher_(settings.allow_private_targets, /*background=*/true),
       sync_fetcher_(settings.allow_private_targets),
       scripts_(script_runner_settings(settings.script_threads, false)),
@@ -134,6 +135,7 @@ JobRunner::~JobRunner() { stop(); }
 void JobRunner::start() {
   asio::co_spawn(io_, loop(), asio::detached);
   asio::co_spawn(io_, count_queue(), asio::detached);
+  asio::co_spawn(io_, keep_leases(), asio::detached);
   thread_ = std::thread([this] {
     name_this_thread("daisy-jobs");
     // Async deliveries yield the CPU to the request path: under load the
@@ -157,6 +159,20 @@ void JobRunner::wake() {
   // woken_ before it sleeps, or this sees sleeping_ and interrupts it.
   woken_.store(true);
   if (sleeping_.exchange(false)) asio::post(io_, [this] { timer_.cancel(); });
+}
+
+asio::awaitable<void> JobRunner::keep_leases() {
+  auto interval = std::max<std::chrono::milliseconds>(settings_.lease / 3, std::chrono::milliseconds(100));
+  for (;;) {
+    lease_timer_.expires_after(interval);
+    co_await lease_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (held_.empty()) continue;
+    std::vector<HeldJob> held;
+    held.reserve(held_.size());
+    for (const auto& [seq, attempts] : held_) held.push_back({seq, attempts});
+    Status extended = co_await store_.extend_leases(std::move(held), now_ms() + settings_.lease.count());
+    if (!extended.is_ok()) spdlog::warn("msg=\"cannot extend job leases\" error={}", log_value(extended.message()));
+  }
 }
 
 asio::awaitable<void> JobRunner::count_queue() {
@@ -271,6 +287,7 @@ std::size_t JobRunner::max_batch_of(std::string_view integration_id) const {
 }
 
 asio::awaitable<void> JobRunner::run_delivery(std::vector<JobRow> jobs) {
+  for (const JobRow& job : jobs) held_[job.seq] = job.attempts;
   auto integration = integration_for(jobs.front().integration_id);
   // Jobs that cannot be delivered, and attempts settled without a delivery,
   // have their outcomes at once; the others go to the kind.
@@ -325,7 +342,10 @@ asio::awaitable<void> JobRunner::run_delivery(std::vector<JobRow> jobs) {
       fail_or_bury(outcome, integration->definition.retry_schedule_s, jobs[to_deliver[k]].attempts);
     }
   }
-  for (std::size_t i = 0; i < jobs.size(); ++i) co_await record_attempt(jobs[i], std::move(outcomes[i]));
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    co_await record_attempt(jobs[i], std::move(outcomes[i]));
+    held_.erase(jobs[i].seq);
+  }
   --in_flight_;
   wake();  // a place is free
 }

@@ -131,6 +131,9 @@ class JobRunner {
                                                                    std::string record_id, const std::string& payload);
   // Whether the request path writes fast enough that claims should give way.
   bool request_path_busy();
+  // Every third of a lease, moves on the leases of the jobs still held, so
+  // that no delivery outlasts its lease and runs twice (JobStore::extend_leases).
+  boost::asio::awaitable<void> keep_leases();
 
   JobStore& store_;
   IntegrationRegistry& integrations_;
@@ -139,6 +142,7 @@ class JobRunner {
   boost::asio::io_context io_;
   boost::asio::steady_timer timer_;
   boost::asio::steady_timer queue_timer_;
+  boost::asio::steady_timer lease_timer_;
   // After io_: destroyed first, so that no transfer completes into a destroyed io_context.
   net::Fetcher fetcher_;       // async deliveries, at a lower priority
   net::Fetcher sync_fetcher_;  // sync calls: part of a submission's request
@@ -154,6 +158,8 @@ class JobRunner {
   std::chrono::steady_clock::time_point sampled_at_{}, last_claim_{};
   std::uint64_t sampled_writes_ = 0;
   std::atomic<std::size_t> in_flight_{0};
+  // Runner thread only: the jobs claimed and not yet recorded, seq -> attempt.
+  std::unordered_map<std::int64_t, int> held_;
   // The queue's last count, in JobStore::count_open_jobs's order of statuses.
   static constexpr std::array<std::string_view, 4> queue_statuses{"pending", "running", "awaiting_callback", "failed"};
   std::array<std::atomic<std::int64_t>, 4> queue_{};

@@ -131,6 +131,12 @@ JobRow job_after_transition(JobRow job, std::string_view to, std::int64_t due_ms
 // out, called back already), and the outcome is then ignored.
 bool outcome_applies(const JobRow& stored, const AttemptOutcome& outcome);
 
+// A job a runner holds: claimed (its attempts-th attempt) and not finished.
+struct HeldJob {
+  std::int64_t seq = 0;
+  int attempts = 0;
+};
+
 class JobStore {
  public:
   virtual ~JobStore() = default;
@@ -159,6 +165,12 @@ class JobStore {
   // running by the previous process are due now, without waiting for their
   // leases to expire.
   virtual boost::asio::awaitable<Status> requeue_running_jobs(std::int64_t now_ms) = 0;
+  // Moves the leases of jobs still being delivered on to until_ms: each job
+  // still running at that attempt (on PostgreSQL: leased by this node). A
+  // delivery that outlasts a lease (a slow receiver, a long wait for a paced
+  // turn) is then not claimed again and done twice while it runs. Jobs that
+  // moved on (cancelled, finished) are left alone.
+  virtual boost::asio::awaitable<Status> extend_leases(std::vector<HeldJob> held, std::int64_t until_ms) = 0;
   // Records an attempt's end; ignored (and false) when the job has moved on
   // since (cancelled, or claimed again after its lease expired, or called back
   // already). Where the store paces integrations, the outcome's receiver

@@ -233,6 +233,27 @@ TEST_F(IntegrationsTest, DefinitionsSurviveARestart) {
 
 // ---------------------------------------------------------------- deliveries
 
+// A delivery that takes longer than the job's lease keeps its lease (the
+// runner moves it on while the delivery runs): the job is not claimed again
+// and delivered a second time meanwhile.
+TEST_F(IntegrationsTest, ADeliveryThatOutlastsItsLeaseIsNotMadeTwice) {
+  DaisyProcess::Options options = allowing_private_targets();
+  options.args.insert(options.args.end(), {"--job-lease-ms", "1000"});
+  start(options);  // in place of SetUp's server
+  FakeProvider receiver;
+  receiver.set("/slow", Reply{.status = 200, .body = "ok", .content_type = "text/plain", .delay = 3500ms});
+  App app = make_app(server(), "slow");
+  json::object body{{"name", "slow"},
+                    {"source", json::object{{"app_id", app.id}}},
+                    {"type", "webhook"},
+                    {"config", json::object{{"url", receiver.url("/slow")}, {"timeout_ms", 10000}}}};
+  create_integration(body);
+  std::string job_id = only_job_id(send_event(app));
+  json::value done = wait_status(job_id, "succeeded");
+  EXPECT_EQ(num(done, "attempts"), 1) << dump(done);
+  EXPECT_EQ(receiver.requests("/slow").size(), 1u) << "the job was delivered again while its first delivery ran";
+}
+
 TEST_F(IntegrationsTest, WebhookSignaturesVerifyWithTheSecret) {
   FakeProvider receiver;
   receiver.set("/hook", Reply{.status = 204, .body = "", .content_type = "text/plain"});

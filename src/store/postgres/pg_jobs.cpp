@@ -338,6 +338,25 @@ asio::awaitable<Status> PostgresStore::requeue_running_jobs(std::int64_t now_ms)
   co_return co_await write(std::move(work));
 }
 
+asio::awaitable<Status> PostgresStore::extend_leases(std::vector<HeldJob> held, std::int64_t until_ms) {
+  pg::ArrayLiteral seqs, attempts;
+  for (const HeldJob& job : held) {
+    seqs.add(job.seq);
+    attempts.add(std::int64_t{job.attempts});
+  }
+  pg::Writer::Work work = [seqs = seqs.take(), attempts = attempts.take(), until_ms,
+                           node = options_.node_id](Connection& db) {
+    return db
+        .query(
+            "UPDATE jobs SET due_ms = $1 FROM unnest($2::bigint[], $3::bigint[]) AS held(seq, attempts)"
+            " WHERE jobs.seq = held.seq AND jobs.attempts = held.attempts AND jobs.status = 'running'"
+            " AND jobs.leased_by = $4",
+            until_ms, seqs, attempts, node)
+        .status();
+  };
+  co_return co_await write(std::move(work));
+}
+
 asio::awaitable<Result<bool>> PostgresStore::finish_attempt(AttemptOutcome o) {
   std::function<Status(Connection&, bool&)> work = [o = std::move(o)](Connection& db, bool& recorded) {
     // Locked, so a cancel or another node's claim waits for this outcome or

@@ -113,6 +113,7 @@ class PostgresStore final : public Store {
   boost::asio::awaitable<Result<std::vector<JobRow>>> claim_jobs(std::int64_t now_ms, std::int64_t lease_ms,
                                                                  std::size_t limit) override;
   boost::asio::awaitable<Status> requeue_running_jobs(std::int64_t now_ms) override;
+  boost::asio::awaitable<Status> extend_leases(std::vector<HeldJob> held, std::int64_t until_ms) override;
   boost::asio::awaitable<Result<bool>> finish_attempt(AttemptOutcome outcome) override;
   Result<std::vector<JobRow>> list_jobs(const JobFilter& filter) override;
   Result<JobRow> get_job(std::string_view id) override;

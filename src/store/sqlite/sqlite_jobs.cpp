@@ -359,6 +359,20 @@ asio::awaitable<Status> SqliteStore::requeue_running_jobs(std::int64_t now_ms) {
   co_return co_await write(std::move(work));
 }
 
+asio::awaitable<Status> SqliteStore::extend_leases(std::vector<HeldJob> held, std::int64_t until_ms) {
+  runner_writes_.fetch_add(1, std::memory_order_relaxed);
+  sqlite::GroupWriter::Work work = [held = std::move(held), until_ms](Connection& db) {
+    auto stmt = db.prepare("UPDATE jobs SET due_ms = ? WHERE seq = ? AND status = 'running' AND attempts = ?");
+    for (const HeldJob& job : held) {
+      stmt.bind(1, until_ms).bind(2, job.seq).bind(3, std::int64_t{job.attempts});
+      if (Status s = sqlite::status_of(stmt.step(), db); !s.is_ok()) return s;
+      stmt.reset();
+    }
+    return Status::ok();
+  };
+  co_return co_await write(std::move(work));
+}
+
 asio::awaitable<Result<bool>> SqliteStore::finish_attempt(AttemptOutcome o) {
   runner_writes_.fetch_add(1, std::memory_order_relaxed);
   auto recorded = std::make_shared<bool>(false);
