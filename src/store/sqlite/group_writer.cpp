@@ -201,6 +201,9 @@ void GroupWriter::commit_batch(std::deque<Op>& batch) {
   Connection& db = *connection_;
   std::vector<Status> results(batch.size());
   Status batch_status;
+  // A batch that changed no row (a claim with nothing due) wrote nothing to
+  // the disk: its success says nothing about whether writes work again.
+  const std::int64_t changes_before = sqlite3_total_changes64(db.handle());
   if (db.run("BEGIN IMMEDIATE") != SQLITE_OK) {
     batch_status = Status::unavailable("cannot begin a transaction: " + db.last_error());
   } else {
@@ -219,9 +222,10 @@ void GroupWriter::commit_batch(std::deque<Op>& batch) {
   }
   if (!batch_status.is_ok()) spdlog::error("msg=\"store write failed\" error={}", log_value(batch_status.message()));
   bool any_unavailable = false, any_written = false;
+  const bool changed_rows = sqlite3_total_changes64(db.handle()) != changes_before;
   for (const Status& r : results) {
     any_unavailable |= r.code() == Status::Code::unavailable;
-    any_written |= r.is_ok();
+    any_written |= r.is_ok() && changed_rows;
   }
   if (!batch_status.is_ok() || any_unavailable) {
     writes_failing_.store(true, std::memory_order_relaxed);

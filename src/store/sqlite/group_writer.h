@@ -64,7 +64,7 @@ class GroupWriter {
   std::size_t queued();
   // False while writes fail for want of the disk (full, I/O errors: the last
   // batch failed to commit or a write in it was `unavailable`), and for good
-  // after a failed sync. True again once a batch commits a write.
+  // after a failed sync. True again once a batch commits a change to a row.
   bool writing() const {
     return !sync_failed_.load(std::memory_order_relaxed) && !writes_failing_.load(std::memory_order_relaxed);
   }
