@@ -20,6 +20,11 @@ PACKAGES=(
   python3 python3-redis python3-requests openssl xxd
   # XLSX exports are opened with a real reader in the e2e tests
   python3-openpyxl
+  # the build turns docs/openapi.yaml into the JSON that /openapi.json serves
+  python3-yaml
+  # Node tools (package.json: the OpenAPI lint, the browser tests) and the browser
+  # the console's tests drive headless, with fonts for its screenshots
+  nodejs npm chromium fonts-dejavu-core
 )
 
 missing=()

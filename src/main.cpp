@@ -140,6 +140,11 @@ void add_load_options(CLI::App& cmd, daisy::Config& c) {
       ->envname("DAISY_STREAM_HEARTBEAT_MS")
       ->check(CLI::Range(100u, 600'000u))
       ->capture_default_str();
+  cmd.add_option("--console-dir", c.console_dir,
+                 "Serve the console (/ui, /docs) from this directory, read on each request (developing web/console), "
+                 "instead of the files built into the binary")
+      ->envname("DAISY_CONSOLE_DIR")
+      ->check(CLI::ExistingDirectory);
   cmd.add_option("--reader-threads", c.reader_threads,
                  "Threads that run heavy reads (listings, queries, exports); 0: one per core")
       ->envname("DAISY_READER_THREADS")

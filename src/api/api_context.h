@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <string>
 
 #include "auth/authenticator.h"
 #include "store/store.h"
@@ -48,6 +49,9 @@ struct ApiContext {
   http::ReaderPool* readers = nullptr;
   live::LiveBus* live = nullptr;  // GET /v1/stream; null: streams are off
   std::chrono::steady_clock::duration live_heartbeat = std::chrono::seconds(15);
+  // Non-empty: the console's files are read from this directory on each
+  // request (development) instead of the copies built into the binary.
+  std::string console_dir{};
 };
 
 }  // namespace daisy::api

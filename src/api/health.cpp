@@ -30,6 +30,9 @@ void register_health_routes(http::Router& router, ApiContext& ctx) {
   router.add(Method::get, "/openapi.yaml", Access::public_, http::SyncHandler([](Request&) {
                return Response(200, std::string(openapi_document()), "application/yaml");
              }));
+  router.add(Method::get, "/openapi.json", Access::public_, http::SyncHandler([](Request&) {
+               return Response(200, std::string(openapi_json_document()), "application/json");
+             }));
 }
 
 }  // namespace daisy::api

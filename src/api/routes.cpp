@@ -17,6 +17,7 @@ void register_routes(http::Router& router, ApiContext& ctx) {
   register_job_routes(router, ctx);
   register_sms_status_routes(router, ctx);
   register_stream_routes(router, ctx);
+  register_console_routes(router, ctx);
 }
 
 }  // namespace daisy::api

@@ -23,5 +23,6 @@ void register_integration_routes(http::Router& router, ApiContext& ctx);
 void register_job_routes(http::Router& router, ApiContext& ctx);
 void register_sms_status_routes(http::Router& router, ApiContext& ctx);
 void register_stream_routes(http::Router& router, ApiContext& ctx);
+void register_console_routes(http::Router& router, ApiContext& ctx);
 
 }  // namespace daisy::api

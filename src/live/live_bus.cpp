@@ -73,10 +73,35 @@ asio::awaitable<Subscription::Batch> Subscription::next(std::chrono::steady_cloc
 
 LiveBus::LiveBus(LiveLimits limits) : limits_(limits), epoch_(now_ms()) {}
 
+bool LiveBus::wanted_here(std::size_t kind, std::int64_t now_ms) const {
+  return wanting_[kind].load(std::memory_order_relaxed) > 0 ||
+         now_ms < linger_until_ms_[kind].load(std::memory_order_relaxed);
+}
+
 bool LiveBus::wants(Kind k) const {
   auto i = static_cast<std::size_t>(k);
   if (wanting_[i].load(std::memory_order_relaxed) > 0) return true;
-  return steady_ms() < linger_until_ms_[i].load(std::memory_order_relaxed);
+  std::int64_t now = steady_ms();
+  return now < linger_until_ms_[i].load(std::memory_order_relaxed) ||
+         now < remote_until_ms_[i].load(std::memory_order_relaxed);
+}
+
+KindMask LiveBus::local_interest() const {
+  std::int64_t now = steady_ms();
+  KindMask mask = 0;
+  for (std::size_t k = 0; k < kind_count; ++k)
+    if (wanted_here(k, now)) mask |= KindMask{1} << k;
+  return mask;
+}
+
+void LiveBus::add_remote_interest(KindMask kinds, std::chrono::milliseconds how_long) {
+  std::int64_t until = steady_ms() + how_long.count();
+  for (std::size_t k = 0; k < kind_count; ++k) {
+    if (!(kinds & (KindMask{1} << k))) continue;
+    std::int64_t seen = remote_until_ms_[k].load(std::memory_order_relaxed);
+    while (seen < until && !remote_until_ms_[k].compare_exchange_weak(seen, until, std::memory_order_relaxed)) {
+    }
+  }
 }
 
 void LiveBus::wake(Subscription& s) {
@@ -89,9 +114,20 @@ void LiveBus::wake(Subscription& s) {
 }
 
 void LiveBus::publish(LiveMessage m) {
+  std::shared_ptr<const LiveMessage> kept = keep(std::move(m));
+  if (kept && relay_) relay_(kept);
+}
+
+void LiveBus::publish_relayed(LiveMessage m) {
+  // Another node's message that no stream here wants is not kept.
+  if (!wanted_here(static_cast<std::size_t>(m.kind), steady_ms())) return;
+  keep(std::move(m));
+}
+
+std::shared_ptr<const LiveMessage> LiveBus::keep(LiveMessage m) {
   published_.fetch_add(1, std::memory_order_relaxed);
   std::lock_guard lock(mu_);
-  if (closed_) return;
+  if (closed_) return nullptr;
   m.n = ++last_n_;
   ring_bytes_ += cost_of(m);
   ring_.push_back(std::make_shared<const LiveMessage>(std::move(m)));
@@ -103,6 +139,7 @@ void LiveBus::publish(LiveMessage m) {
   for_candidates(added, [&](Subscription& s) {
     if (s.waiting_ && s.filter_.matches(added)) wake(s);
   });
+  return ring_.back();
 }
 
 LiveBus::Filed LiveBus::filed_under(const LiveFilter& f) {

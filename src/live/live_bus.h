@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -27,6 +28,7 @@
 
 #include "live/live_filter.h"
 #include "live/live_message.h"
+#include "live/live_wire.h"
 
 namespace daisy::live {
 
@@ -83,9 +85,25 @@ class LiveBus {
   // Distinguishes this process's message ids from an earlier run's.
   std::uint64_t epoch() const { return epoch_; }
   // False when no stream open now or closed within `linger` could take this
-  // kind: publishers skip making the message.
+  // kind, here or (with a relay) on another node: publishers skip making the
+  // message.
   bool wants(Kind k) const;
+  // A message of this node's: kept for the streams here, and handed to the
+  // relay (when set) for the other nodes.
   void publish(LiveMessage m);
+  // A message that another node published (from the relay): kept for the
+  // streams here only.
+  void publish_relayed(LiveMessage m);
+
+  // Set once, before any publication: receives every message this node
+  // publishes, on the publisher's thread (it must only queue it).
+  using Relay = std::function<void(const std::shared_ptr<const LiveMessage>&)>;
+  void set_relay(Relay relay) { relay_ = std::move(relay); }
+  // The kinds that streams here want now (or within `linger`).
+  KindMask local_interest() const;
+  // Another node has streams for these kinds: keep making their messages for
+  // `how_long` (the relay repeats this while they stay open).
+  void add_remote_interest(KindMask kinds, std::chrono::milliseconds how_long);
   // A stream from now, or after message `after` of this epoch when the ring
   // still holds what follows it (else from now, with Batch::gap set). Null
   // when max_subscriptions are open.
@@ -101,6 +119,9 @@ class LiveBus {
  private:
   friend class Subscription;
   void wake(Subscription& s);  // with mu_ held
+  // Adds m to the ring and wakes its streams; the message as kept (null once closed).
+  std::shared_ptr<const LiveMessage> keep(LiveMessage m);
+  bool wanted_here(std::size_t kind, std::int64_t now_ms) const;
   void forget(Subscription& s);
   // Streams are filed by their most selective attribute (form, then app,
   // then category, then integration; else with those that take any), so a
@@ -128,6 +149,8 @@ class LiveBus {
   bool closed_ = false;
   std::array<std::atomic<int>, kind_count> wanting_{};
   std::array<std::atomic<std::int64_t>, kind_count> linger_until_ms_{};  // steady clock
+  std::array<std::atomic<std::int64_t>, kind_count> remote_until_ms_{};  // steady clock
+  Relay relay_;
   std::atomic<std::size_t> open_{0};
   std::atomic<std::uint64_t> published_{0};
   std::atomic<std::uint64_t> resets_{0};

@@ -54,6 +54,8 @@ struct Config {
   std::size_t max_streams = 2000;
   std::size_t stream_ring_messages = 10000;
   unsigned stream_heartbeat_ms = 15000;
+  // Non-empty: the console's files are read from here instead of the binary.
+  std::string console_dir;
 };
 
 // The database location after defaults: "sqlite:<path>", or a PostgreSQL

@@ -26,6 +26,7 @@
 #include "runtime/cluster_sync.h"
 #include "runtime/data_dir_lock.h"
 #include "runtime/memory_release.h"
+#include "runtime/pg_live_relay.h"
 #include "store/postgres/pg_store.h"
 #include "store/record_json.h"
 #include "store/sqlite/integrity.h"
@@ -127,6 +128,14 @@ void print_admin_token(const std::string& token) {
       "\nDaisy admin token (shown only this once; only its hash is stored):\n\n  %s\n\n"
       "Use it as: Authorization: Bearer <token>\n\n",
       token.c_str());
+  std::fflush(stdout);
+}
+
+// Where a person starts: the console, on stdout beside the admin token.
+void print_console_url(const std::string& host, std::uint16_t port) {
+  std::string shown = host == "0.0.0.0" || host == "::" ? std::string("127.0.0.1") : host;
+  if (shown.find(':') != std::string::npos) shown = "[" + shown + "]";
+  std::printf("Daisy console: http://%s:%u/ui  (API reference: /docs)\n", shown.c_str(), static_cast<unsigned>(port));
   std::fflush(stdout);
 }
 
@@ -452,6 +461,13 @@ int serve(const Config& config) {
   metrics.add_collector([&live](std::string& out) { render_live_metrics(live, out); });
   std::unique_ptr<Store> store = open_serving_store(config, metrics);
   if (!store) return 1;
+  // Nodes sharing a PostgreSQL database pass their live messages to each other.
+  std::unique_ptr<PgLiveRelay> live_relay;
+  if (is_postgres(effective_db(config))) {
+    live_relay = std::make_unique<PgLiveRelay>(effective_db(config), live);
+    live_relay->start();
+    metrics.add_collector([&relay = *live_relay](std::string& out) { relay.render_metrics(out); });
+  }
   // Changes made through other nodes on the same database (none with SQLite):
   // what the loads below read is current up to this mark.
   ClusterSync cluster(*store, std::chrono::milliseconds(config.cluster_poll_ms));
@@ -484,7 +500,8 @@ int serve(const Config& config) {
                       &job_runner,
                       &readers,
                       &live,
-                      std::chrono::milliseconds(config.stream_heartbeat_ms)};
+                      std::chrono::milliseconds(config.stream_heartbeat_ms),
+                      config.console_dir};
   http::Router router;
   api::register_routes(router, ctx);
   metrics.set_routes(router.route_labels());
@@ -502,6 +519,7 @@ int serve(const Config& config) {
   spdlog::info("msg=listening address={}:{} threads={} db={} version={}", server_config->host, *port,
                server_config->threads, log_value(pg::redact(effective_db(config), effective_db(config))),
                DAISY_VERSION);
+  print_console_url(server_config->host, *port);
   job_runner.set_callback_base(callback_base_of(config, *server_config, *port));
   job_runner.start();
   follow_other_nodes(cluster, *store, auth, forms, events, integrations, feeds);

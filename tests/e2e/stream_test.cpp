@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "harness.h"
+#include "postgres_server.h"
 #include "suite_support.h"
 
 namespace daisy_e2e {
@@ -411,6 +412,82 @@ TEST_F(StreamLimitsTest, StreamsBeyondTheLimitAreRefusedAndAStopEndsTheOpenOnes)
   ExitStatus exit = server.wait_exit(30s);
   EXPECT_TRUE(exit.exited && exit.code == 0) << exit.describe();
   EXPECT_EQ(server.err_text().find("grace expired"), std::string::npos);
+}
+
+// Two nodes on one PostgreSQL database: a stream on one carries what was
+// written through the other (runtime/pg_live_relay: LISTEN/NOTIFY).
+class StreamAcrossNodesTest : public OwnedServers {
+ protected:
+  void SetUp() override {
+    if (!on_postgres()) GTEST_SKIP() << "several nodes need PostgreSQL: this runs in the e2e.pg pass";
+    std::string error;
+    database_ = create_database(*suite_postgres(), error);
+    ASSERT_FALSE(database_.empty()) << error;
+  }
+
+  DaisyProcess& node() {
+    DaisyProcess& d = make({.args = {"--db", database_, "--cluster-poll-ms", "200"}});
+    EXPECT_TRUE(d.start()) << d.start_error();
+    return d;
+  }
+
+  std::string database_;
+};
+
+TEST_F(StreamAcrossNodesTest, AStreamOnOneNodeCarriesWhatIsWrittenThroughTheOther) {
+  DaisyProcess& writer = node();
+  DaisyProcess& reader = node();
+  json::object def;
+  def["title"] = "relayed";
+  def["questions"] = J(R"([{"key":"n","type":"integer"},{"key":"note","type":"text","required":false}])");
+  std::string form = create_form_id(writer, def);
+  App app = make_app(writer, "relayed");
+  SseStream stream(reader, stream_path("types=response.created,event.created&form_id=" + form), reader.admin());
+  ASSERT_EQ(stream.status(), 200) << stream.head();
+
+  // The writer makes messages of a kind once it hears that a node wants it (a
+  // fraction of a second): submit until the first one comes across.
+  std::optional<SseMessage> first;
+  std::string first_id;
+  ASSERT_TRUE(eventually([&] {
+    HttpResponse r = submit(writer, form, J(R"({"n":1})"));
+    if (r.status != 201) return false;
+    first_id = str(r.json(), "id");
+    first = stream.next(300ms);
+    return first.has_value();
+  })) << "no response written through the other node reached the stream";
+  EXPECT_EQ(first->event, "response.created");
+  EXPECT_EQ(str(J(first->data), "form_id"), form);
+  while (auto more = stream.next(500ms)) {  // the submissions before the first that came across, if any
+    EXPECT_EQ(more->event, "response.created");
+  }
+
+  // A message larger than one NOTIFY payload (8000 bytes) arrives whole.
+  std::string note(20000, 'x');
+  for (std::size_t i = 0; i < note.size(); i += 100) note[i] = static_cast<char>('a' + (i / 100) % 26);
+  HttpResponse big = submit(writer, form, json::object{{"n", 2}, {"note", note}});
+  ASSERT_EQ(big.status, 201) << big.summary();
+  auto relayed = stream.next();
+  ASSERT_TRUE(relayed);
+  json::value data = J(relayed->data);
+  EXPECT_EQ(str(data, "id"), str(big.json(), "id"));
+  EXPECT_EQ(str(at(data, "answers"), "note"), note);
+
+  // The filter applies to relayed messages: another form's response is not carried.
+  json::object other_def;
+  other_def["title"] = "other";
+  other_def["questions"] = J(R"([{"key":"n","type":"integer"}])");
+  std::string other = create_form_id(writer, other_def);
+  ASSERT_EQ(submit(writer, other, J(R"({"n":3})")).status, 201);
+  HttpResponse last = submit(writer, form, J(R"({"n":4})"));
+  ASSERT_EQ(last.status, 201);
+  auto next = stream.next();
+  ASSERT_TRUE(next);
+  EXPECT_EQ(str(J(next->data), "id"), str(last.json(), "id"));
+
+  std::string metrics = writer.get("/metrics").body;
+  EXPECT_GE(metric_value(metrics, "daisy_stream_relay_sent_total").value_or(0), 3.0) << metrics.substr(0, 200);
+  EXPECT_GE(metric_value(reader.get("/metrics").body, "daisy_stream_relay_received_total").value_or(0), 3.0);
 }
 
 }  // namespace

@@ -46,7 +46,7 @@ class HealthApi : public ::testing::Test {
   http::Router router_;
 };
 
-TEST_F(HealthApi, RegistersTheFourPublicGetRoutes) {
+TEST_F(HealthApi, RegistersTheFivePublicGetRoutes) {
   std::vector<std::string> patterns;
   for (const auto& p : router_.patterns()) {
     patterns.push_back(p.pattern);
@@ -54,7 +54,7 @@ TEST_F(HealthApi, RegistersTheFourPublicGetRoutes) {
     EXPECT_EQ(p.routes[0].method, Method::get);
     EXPECT_EQ(p.routes[0].access, http::Access::public_);
   }
-  EXPECT_EQ(patterns, (std::vector<std::string>{"/healthz", "/readyz", "/metrics", "/openapi.yaml"}));
+  EXPECT_EQ(patterns, (std::vector<std::string>{"/healthz", "/readyz", "/metrics", "/openapi.yaml", "/openapi.json"}));
 }
 
 TEST_F(HealthApi, Healthz) {

@@ -195,3 +195,41 @@ TEST(LiveBusTest, StreamsBeyondTheLimitAreRefusedAndCloseEndsTheOpenOnes) {
 
 }  // namespace
 }  // namespace daisy::live
+
+namespace daisy::live {
+namespace {
+
+// With several nodes: this node's messages go to the relay, other nodes'
+// messages do not go back; another node's interest makes a kind wanted here.
+TEST(LiveBusRelayTest, OwnMessagesAreRelayedAndRelayedOnesAreKeptOnlyWhenWanted) {
+  asio::io_context ioc;
+  LiveLimits no_linger;
+  no_linger.linger = 0ms;
+  LiveBus bus(no_linger);
+  std::vector<std::shared_ptr<const LiveMessage>> relayed;
+  bus.set_relay([&](const std::shared_ptr<const LiveMessage>& m) { relayed.push_back(m); });
+
+  EXPECT_FALSE(bus.wants(Kind::event_created));
+  EXPECT_EQ(bus.local_interest(), 0u);
+  bus.add_remote_interest(KindMask{1} << static_cast<unsigned>(Kind::event_created), 60s);
+  EXPECT_TRUE(bus.wants(Kind::event_created));
+  EXPECT_FALSE(bus.wants(Kind::response_created));
+  EXPECT_EQ(bus.local_interest(), 0u) << "another node's interest is not this node's";
+
+  bus.publish(message(Kind::event_created, "app"));
+  ASSERT_EQ(relayed.size(), 1u);
+  EXPECT_EQ(relayed[0]->kind, Kind::event_created);
+
+  auto s = bus.subscribe(only(Kind::response_created), std::nullopt, ioc.get_executor());
+  EXPECT_EQ(bus.local_interest(), KindMask{1} << static_cast<unsigned>(Kind::response_created));
+  bus.publish_relayed(message(Kind::event_created, "app"));     // no stream here wants it
+  bus.publish_relayed(message(Kind::response_created, "app"));  // this one's stream does
+  EXPECT_EQ(relayed.size(), 1u) << "relayed messages do not go back out";
+  Subscription::Batch b = next(ioc, *s);
+  ASSERT_EQ(b.messages.size(), 1u);
+  EXPECT_EQ(b.messages[0]->kind, Kind::response_created);
+  EXPECT_EQ(b.messages[0]->n, 2u) << "the event nobody here wanted was not kept";
+}
+
+}  // namespace
+}  // namespace daisy::live
