@@ -23,8 +23,8 @@ PACKAGES=(
   # the build turns docs/openapi.yaml into the JSON that /openapi.json serves
   python3-yaml
   # Node tools (package.json: the OpenAPI lint, the browser tests) and the browser
-  # the console's tests drive headless, with fonts for its screenshots
-  nodejs npm chromium fonts-dejavu-core
+  # the console's tests drive headless, with fonts for its screenshots (npm: below)
+  nodejs chromium fonts-dejavu-core
 )
 
 missing=()
@@ -33,6 +33,9 @@ for p in "${PACKAGES[@]}"; do
     missing+=("$p")
   fi
 done
+# Debian's nodejs comes without npm (its own package); a nodejs that bundles npm
+# (NodeSource's) conflicts with that package, so it is added only when missing.
+if ! command -v npm >/dev/null 2>&1; then missing+=(npm); fi
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

@@ -92,7 +92,7 @@ function mountForm(root, formId) {
     const defForm = h('form', { class: 'card', novalidate: true, 'aria-labelledby': 'form-def' },
       h('h2', { id: 'form-def', text: 'Definition' }),
       archived ? h('p', { class: 'hint', text: 'This form is archived: it can be read and exported but not changed.' }) : null,
-      form ? h('p', { class: 'hint', text: `A change to the questions or rules makes a new version (now ${form.version}); responses record the version they were checked against. Daisy keeps only the current definition, not earlier versions.` }) : null,
+      form ? h('p', { class: 'hint', text: `A change to the questions or rules makes a new version (now ${form.version}); responses record the version they were checked against. Earlier definitions are recorded by the server but not yet readable through the API, so only the current one is shown.` }) : null,
       fieldset, defBox,
       h('div', { class: 'actions' }, archived ? null : saveBtn, saveStatus));
 
