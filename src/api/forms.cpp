@@ -1,6 +1,7 @@
 // /v1/forms and /v1/forms/{id}/questions: form definitions (admin only).
 // Any change to questions or rules makes a new version.
 #include <boost/json/array.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include "api/replies.h"
@@ -96,6 +97,36 @@ Response list_forms(ApiContext& ctx, Request& req) {
     items.push_back(form.value().to_json());
   }
   std::string last = rows.value().empty() ? std::string() : rows.value().back().id;
+  return json_reply(200, page_body(std::move(items), p, std::move(last)));
+}
+
+// Every version of a form, oldest first: {"version", "created_at", and the
+// definition as it was}. A new version is made when questions or rules change.
+Response list_versions(ApiContext& ctx, Request& req) {
+  auto page = page_from_query(req);
+  if (auto* refusal = std::get_if<Response>(&page)) return std::move(*refusal);
+  const Page& p = std::get<Page>(page);
+  auto after = seq_cursor(p);
+  if (!after || *after > std::numeric_limits<int>::max()) {
+    return http::validation_problem({{"after", "must be a cursor returned as next_cursor"}});
+  }
+  auto form = ctx.forms->get(req.param(0));
+  if (!form.is_ok()) return store_failure(form.status(), "form " + req.param(0));
+  auto rows = ctx.store.list_form_versions(req.param(0), static_cast<int>(*after), p.limit);
+  if (!rows.is_ok()) return store_failure(rows.status(), "form " + req.param(0));
+  json::array items;
+  for (const FormRow& row : rows.value()) {
+    boost::system::error_code ec;
+    json::value definition = json::parse(row.definition, ec);
+    if (ec || !definition.is_object())
+      return store_failure(Status::internal("a stored form version is not JSON"), "form");
+    json::object item;
+    item["version"] = row.version;
+    item["created_at"] = row.created_at;
+    for (auto& [key, value] : definition.as_object()) item[key] = std::move(value);
+    items.push_back(std::move(item));
+  }
+  std::string last = rows.value().empty() ? std::string() : std::to_string(rows.value().back().version);
   return json_reply(200, page_body(std::move(items), p, std::move(last)));
 }
 
@@ -265,6 +296,8 @@ void register_form_routes(http::Router& router, ApiContext& ctx) {
              AsyncHandler([&ctx](Request& req) { return patch_form(ctx, req); }), json_body);
   router.add(Method::del, "/v1/forms/{id}", Access::admin,
              AsyncHandler([&ctx](Request& req) { return archive_form(ctx, req); }));
+  router.add(Method::get, "/v1/forms/{id}/versions", Access::admin,
+             SyncHandler([&ctx](Request& req) { return list_versions(ctx, req); }));
   router.add(Method::get, "/v1/forms/{id}/questions", Access::admin,
              SyncHandler([&ctx](Request& req) { return list_questions(ctx, req); }));
   router.add(Method::post, "/v1/forms/{id}/questions", Access::admin,

@@ -1,17 +1,22 @@
 // GET /v1/stream: Server-Sent Events of what is committed (responses,
 // events, rejections) and what finishes (job attempts, provider pulls), with
-// filters. Each message's id is "<epoch>-<n>": a reconnect that sends it as
-// Last-Event-ID resumes right after it while the server's ring still holds
-// what followed (else a `gap` message says what was missed). A stream too
-// slow for the ring gets a final `reset` message and is closed. An app
-// token sees only its own app's responses and events.
+// filters. Each message's id is "<epoch>-<n>-<ms>" (the process, the
+// message's place in its ring, when it was published): a reconnect that sends
+// it as Last-Event-ID resumes right after it while the ring still holds what
+// followed; beyond the ring, the responses and events since <ms> are read back
+// from the store (api/stream_replay.h), and a `gap` message says when what
+// was missed could not all be sent. A stream too slow for the ring gets a
+// final `reset` message and is closed. An app token sees only its own app's
+// responses and events.
 #include <boost/asio/this_coro.hpp>
 
 #include <charconv>
 
 #include "api/routes.h"
+#include "api/stream_replay.h"
 #include "domain/field_error.h"
 #include "http/problem.h"
+#include "http/reader_pool.h"
 #include "live/live_bus.h"
 #include "util/append.h"
 
@@ -33,21 +38,33 @@ std::string known_types() {
   return list;
 }
 
-// "<epoch>-<n>" of this process, or nullopt with an error (another epoch is
-// not an error: the ring cannot hold it, so the stream starts with a gap).
-std::optional<std::uint64_t> read_last_event_id(std::string_view id, std::uint64_t epoch, bool& malformed) {
-  auto dash = id.find('-');
-  std::uint64_t e = 0, n = 0;
-  malformed = true;
-  if (dash == std::string_view::npos) return std::nullopt;
-  auto a = std::from_chars(id.data(), id.data() + dash, e);
-  auto b = std::from_chars(id.data() + dash + 1, id.data() + id.size(), n);
-  if (a.ec != std::errc{} || a.ptr != id.data() + dash || b.ec != std::errc{} || b.ptr != id.data() + id.size()) {
-    return std::nullopt;
+struct ResumePoint {
+  std::optional<std::uint64_t> after;  // the place in this process's ring; max when not of this process
+  std::optional<std::int64_t> at_ms;   // when that message was published (ids of old servers have none)
+};
+
+// "<epoch>-<n>-<ms>" (or "<epoch>-<n>" from an earlier version); nullopt when malformed.
+// Another epoch, or n = 0 (a message read back from the store), is no place
+// in this ring: the stream then resumes from the store.
+std::optional<ResumePoint> read_last_event_id(std::string_view id, std::uint64_t epoch) {
+  std::uint64_t parts[3] = {0, 0, 0};
+  std::size_t count = 0;
+  while (count < 3) {
+    auto dash = id.find('-');
+    std::string_view part = id.substr(0, dash);
+    auto r = std::from_chars(part.data(), part.data() + part.size(), parts[count]);
+    if (part.empty() || r.ec != std::errc{} || r.ptr != part.data() + part.size()) return std::nullopt;
+    ++count;
+    if (dash == std::string_view::npos) break;
+    id.remove_prefix(dash + 1);
+    if (count == 3) return std::nullopt;
   }
-  malformed = false;
-  if (e != epoch) return std::numeric_limits<std::uint64_t>::max();  // never held: a gap
-  return n;
+  if (count < 2) return std::nullopt;
+  ResumePoint point;
+  bool here = parts[0] == epoch && parts[1] != 0;
+  point.after = here ? parts[1] : std::numeric_limits<std::uint64_t>::max();
+  if (count == 3) point.at_ms = static_cast<std::int64_t>(parts[2]);
+  return point;
 }
 
 void append_message(std::string& out, std::uint64_t epoch, const live::LiveMessage& m) {
@@ -55,11 +72,34 @@ void append_message(std::string& out, std::uint64_t epoch, const live::LiveMessa
   append_decimal(out, epoch);
   out += '-';
   append_decimal(out, m.n);
+  out += '-';
+  append_decimal(out, static_cast<std::uint64_t>(m.at_ms));
   out += "\nevent: ";
   out += live::name_of(m.kind);
   out += "\ndata: ";
   out += *m.data;  // one line: compact JSON escapes every newline
   out += "\n\n";
+}
+
+// What a stream resuming beyond the ring missed, read back from the store
+// (as Server-Sent Events), when its place is not held; "" otherwise. The
+// stream is subscribed first, so that nothing published while the store is
+// read is missed (it may come twice: once read back, once from the ring).
+asio::awaitable<std::string> read_back(ApiContext& ctx, const live::LiveFilter& filter, live::Subscription& stream,
+                                       std::int64_t since_ms) {
+  if (!stream.starts_with_gap() || !replayable(filter)) co_return std::string();
+  std::optional<Result<Replay>> replay;
+  auto read = [&] { replay = replay_since(ctx.store, filter, since_ms, ctx.live->epoch()); };
+  if (ctx.readers) {
+    // Refused (the readers are busy): nothing read back, and the stream says gap.
+    auto outcome = co_await ctx.readers->run(read);
+    (void)outcome;
+  } else {
+    read();
+  }
+  if (!replay || !replay->is_ok()) co_return std::string();
+  if (replay->value().complete) stream.drop_gap();
+  co_return std::move(replay->value().text);
 }
 
 asio::awaitable<Response> open_stream(ApiContext& ctx, Request& req) {
@@ -91,15 +131,18 @@ asio::awaitable<Response> open_stream(ApiContext& ctx, Request& req) {
     }
     *target = *value;
   }
-  std::optional<std::uint64_t> after;
+  ResumePoint resume;
   std::string_view last_id = req.header("Last-Event-ID");
   auto from_query = req.query_param("last_event_id");
   if (last_id.empty() && from_query) last_id = *from_query;
   if (!last_id.empty()) {
-    bool malformed = false;
-    after = read_last_event_id(last_id, ctx.live->epoch(), malformed);
-    if (malformed)
-      errors.push_back({"Last-Event-ID", "must be the id of a message of this stream, such as 1764979200000-42"});
+    auto point = read_last_event_id(last_id, ctx.live->epoch());
+    if (point) {
+      resume = *point;
+    } else {
+      errors.push_back(
+          {"Last-Event-ID", "must be the id of a message of this stream, such as 1764979200000-42-1764979260000"});
+    }
   }
   if (!errors.empty()) co_return http::validation_problem(std::move(errors));
   if (req.principal.is_app()) {
@@ -117,21 +160,26 @@ asio::awaitable<Response> open_stream(ApiContext& ctx, Request& req) {
   }
 
   auto executor = co_await asio::this_coro::executor;
-  auto subscription = ctx.live->subscribe(std::move(filter), after, executor);
+  const live::LiveFilter replay_filter = filter;
+  auto subscription = ctx.live->subscribe(std::move(filter), resume.after, executor);
   if (!subscription) {
     Response busy = http::problem(503, "overloaded", "Too many live streams are open; try again later.");
     busy.headers.emplace_back("Retry-After", "5");
     co_return busy;
   }
+  std::string replayed;
+  if (resume.at_ms) replayed = co_await read_back(ctx, replay_filter, *subscription, *resume.at_ms);
   Response r(200, "", "text/event-stream");
   r.headers.emplace_back("Cache-Control", "no-store");
   r.headers.emplace_back("X-Accel-Buffering", "no");  // proxies pass each message on at once
-  r.live = [subscription, epoch = ctx.live->epoch(), heartbeat = ctx.live_heartbeat,
+  r.live = [subscription, epoch = ctx.live->epoch(), heartbeat = ctx.live_heartbeat, replayed = std::move(replayed),
             started = false](std::string& out) mutable -> asio::awaitable<bool> {
     if (!started) {
       // At once, so the client sees the stream open before the first message.
       started = true;
       out += "retry: 2000\n: stream open\n\n";
+      out += replayed;
+      replayed = std::string();
       co_return true;
     }
     auto batch = co_await subscription->next(heartbeat);

@@ -35,6 +35,16 @@ Subscription::Subscription(LiveBus& bus, LiveFilter filter, std::uint64_t cursor
 
 Subscription::~Subscription() { bus_.forget(*this); }
 
+bool Subscription::starts_with_gap() const {
+  std::lock_guard lock(bus_.mu_);
+  return gap_;
+}
+
+void Subscription::drop_gap() {
+  std::lock_guard lock(bus_.mu_);
+  gap_ = false;
+}
+
 asio::awaitable<Subscription::Batch> Subscription::next(std::chrono::steady_clock::duration wait) {
   auto deadline = std::chrono::steady_clock::now() + wait;
   Batch batch;
@@ -129,6 +139,7 @@ std::shared_ptr<const LiveMessage> LiveBus::keep(LiveMessage m) {
   std::lock_guard lock(mu_);
   if (closed_) return nullptr;
   m.n = ++last_n_;
+  m.at_ms = static_cast<std::int64_t>(now_ms());
   ring_bytes_ += cost_of(m);
   ring_.push_back(std::make_shared<const LiveMessage>(std::move(m)));
   while (ring_.size() > limits_.ring_messages || (ring_bytes_ > limits_.ring_bytes && ring_.size() > 1)) {

@@ -62,6 +62,11 @@ class Subscription : public std::enable_shared_from_this<Subscription> {
   // The next messages this stream matches; waits at most `wait` for some (an
   // empty batch then: time for a heartbeat).
   boost::asio::awaitable<Batch> next(std::chrono::steady_clock::duration wait);
+  // Before the first next(): whether the resume point asked for was not held
+  // (the first batch is then marked gap), and a way to drop that mark once
+  // what was missed has been sent otherwise (read back from the store).
+  bool starts_with_gap() const;
+  void drop_gap();
 
  private:
   friend class LiveBus;

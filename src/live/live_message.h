@@ -24,7 +24,8 @@ bool kind_named(std::string_view name, Kind& out);
 
 struct LiveMessage {
   Kind kind = Kind::response_created;
-  std::uint64_t n = 0;  // set by the bus: its place in the order of publication, from 1
+  std::uint64_t n = 0;     // set by the bus: its place in the order of publication, from 1
+  std::int64_t at_ms = 0;  // set by the bus: when it was published (ms since the Unix epoch)
   // Empty when the record has none (an admin's response has no app).
   std::string app_id{}, form_id{}, category{}, integration_id{};
   std::shared_ptr<const std::string> data{};  // one line of JSON

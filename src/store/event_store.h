@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -61,6 +62,24 @@ struct EventFilter {
   std::size_t limit = 100;
 };
 
+// The events received since a time, for a live stream's resume: app_id and
+// category narrow them when not empty.
+struct EventsSince {
+  std::int64_t since_ns = 0;  // received at or after this (about: see events_received_since)
+  std::string app_id{}, category{};
+  std::size_t limit = 1000;
+};
+
+// The first event at or after seq: (its seq, when it was received), or
+// nullopt when there is none.
+using EventProbe = std::function<Result<std::optional<std::pair<std::int64_t, std::int64_t>>>(std::int64_t seq)>;
+// The lowest seq from which every event was received at or after since_ns,
+// found by bisecting seq (arrival order) with `probe`: a few point reads, no
+// index on the time of arrival. Arrival times follow seq up to the moments
+// between a request's arrival and its commit, which a caller covers by asking
+// for a little earlier than it needs.
+Result<std::int64_t> first_seq_received_since(const EventProbe& probe, std::int64_t max_seq, std::int64_t since_ns);
+
 struct SessionSummary {
   std::int64_t count = 0;
   std::int64_t first_ns = 0, last_ns = 0;
@@ -91,6 +110,8 @@ class EventStore {
   // writes by group commit); rejections beyond the cap are dropped, oldest first.
   virtual boost::asio::awaitable<Status> insert_events(std::shared_ptr<const EventBatch> batch) = 0;
   virtual Result<std::vector<EventRow>> list_events(const EventFilter& filter) = 0;
+  // In arrival order (seq).
+  virtual Result<std::vector<EventRow>> events_received_since(const EventsSince& query) = 0;
   // Count and time span of a session's events (of one app when app_id is set);
   // not_found when it has none.
   virtual Result<SessionSummary> session_summary(std::string_view session_id, std::string_view app_id) = 0;

@@ -63,6 +63,14 @@ struct ResponseFilter {
   std::size_t limit = 50;
 };
 
+// The responses stored or corrected since a time (their current revision),
+// for a live stream's resume: form_id and app_id narrow them when not empty.
+struct ResponsesSince {
+  std::string since;  // updated_at at or after this (ISO 8601 UTC, as stored)
+  std::string form_id{}, app_id{};
+  std::size_t limit = 1000;
+};
+
 // What happened to a submission with an idempotency key.
 enum class SubmitOutcome {
   stored,        // a new response
@@ -87,6 +95,10 @@ class FormStore {
   // stored version + 1 (else conflict: a concurrent change won).
   virtual boost::asio::awaitable<Status> update_form(FormRow form, bool new_version) = 0;
   virtual boost::asio::awaitable<Status> archive_form(std::string id, std::string archived_at) = 0;
+  // The versions of a form after `after_version`, oldest first: each row's
+  // version, definition and created_at (when that version was made).
+  virtual Result<std::vector<FormRow>> list_form_versions(std::string_view form_id, int after_version,
+                                                          std::size_t limit) = 0;
 
   // Responses. With an idempotency key, at most one response is ever stored
   // per (form, key): on a repeat, row is replaced by the stored one. The jobs
@@ -101,6 +113,8 @@ class FormStore {
                                                                                              std::string_view key) = 0;
   virtual Result<ResponseRow> get_response(std::string_view form_id, std::string_view id) = 0;
   virtual Result<std::vector<ResponseRow>> list_responses(std::string_view form_id, const ResponseFilter& filter) = 0;
+  // Oldest change first (updated_at, then seq).
+  virtual Result<std::vector<ResponseRow>> responses_updated_since(const ResponsesSince& query) = 0;
   // Stores a correction as the next revision; row.revision is set to it. The
   // jobs are stored in the same transaction.
   virtual boost::asio::awaitable<Status> revise_response(std::shared_ptr<ResponseRow> row,

@@ -290,6 +290,46 @@ TEST_F(FormsTest, PatchOfQuestionsOrRulesMakesANewVersion) {
   EXPECT_TRUE(arr(no_rules.json(), "rules").empty());
 }
 
+// Every version keeps the definition it had, listed oldest first, paged.
+TEST_F(FormsTest, VersionsKeepTheDefinitionsTheyHad) {
+  std::string id = create_form_id(server(), simple_form());
+  ASSERT_FALSE(id.empty());
+  json::value first_questions = at(get_form(server(), id).json(), "questions");
+  ASSERT_EQ(patch_form(server(), id, J(R"({"questions":[{"key":"a","type":"integer","max":5}]})")).status, 200);
+  ASSERT_EQ(patch_form(server(), id, J(R"({"title":"renamed"})")).status, 200);  // no new version
+  ASSERT_EQ(patch_form(server(), id, J(R"({"rules":[{"name":"r","check":"true","message":"m"}]})")).status, 200);
+
+  HttpResponse all = server().get("/v1/forms/" + id + "/versions", server().admin());
+  ASSERT_EQ(all.status, 200) << all.summary();
+  json::value listed = all.json();
+  const json::array& items = arr(listed, "items");
+  ASSERT_EQ(items.size(), 3u) << all.body;
+  EXPECT_EQ(num(items[0], "version"), 1);
+  EXPECT_EQ(at(items[0], "questions"), first_questions);
+  EXPECT_EQ(num(items[1], "version"), 2);
+  EXPECT_EQ(at(items[1], "questions"), J(R"([{"key":"a","type":"integer","required":false,"max":5}])"));
+  EXPECT_TRUE(arr(items[1], "rules").empty());
+  EXPECT_EQ(num(items[2], "version"), 3);
+  EXPECT_EQ(str(items[2], "title"), "renamed");
+  EXPECT_EQ(arr(items[2], "rules").size(), 1u);
+  EXPECT_FALSE(str(items[2], "created_at").empty());
+  EXPECT_TRUE(at(listed, "next_cursor").is_null());
+
+  HttpResponse page = server().get("/v1/forms/" + id + "/versions?limit=2", server().admin());
+  ASSERT_EQ(page.status, 200) << page.summary();
+  EXPECT_EQ(arr(page.json(), "items").size(), 2u);
+  std::string cursor = str(page.json(), "next_cursor");
+  EXPECT_EQ(cursor, "2");
+  json::value rest = server().get("/v1/forms/" + id + "/versions?after=" + cursor, server().admin()).json();
+  ASSERT_EQ(arr(rest, "items").size(), 1u) << dump(rest);
+  EXPECT_EQ(num(arr(rest, "items")[0], "version"), 3);
+
+  EXPECT_TRUE(IsValidationError(server().get("/v1/forms/" + id + "/versions?after=x", server().admin()), {"after"}));
+  EXPECT_EQ(server().get("/v1/forms/0193a1b2-c3d4-7000-8000-000000000000/versions", server().admin()).status, 404);
+  App app = make_app(server(), "not-admin");
+  EXPECT_EQ(server().get("/v1/forms/" + id + "/versions", bearer(app.token)).status, 403);
+}
+
 TEST_F(FormsTest, ResponsesAreCheckedAgainstTheCurrentVersion) {
   std::string id = create_form_id(server(), simple_form());
   ASSERT_FALSE(id.empty());

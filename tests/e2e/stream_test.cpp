@@ -4,7 +4,9 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <set>
 
 #include "harness.h"
 #include "postgres_server.h"
@@ -305,7 +307,8 @@ TEST_F(StreamTest, LastEventIdResumesRightAfterItWithoutAGap) {
   ASSERT_TRUE(first);
   EXPECT_EQ(str(J(first->data), "id"), missed.front());
 
-  // An id of an earlier run (another epoch) cannot be resumed: a gap is said.
+  // An id without its time (as an earlier version wrote them) of an earlier
+  // run cannot be resumed: a gap is said.
   SseStream stale(server(), stream_path("form_id=" + form), with(server().admin(), {{"Last-Event-ID", "1-5"}}));
   auto gap = stale.next();
   ASSERT_TRUE(gap);
@@ -393,6 +396,77 @@ TEST_F(StreamLimitsTest, AReaderTooSlowForTheRingIsResetAndMemoryStaysBounded) {
   HttpResponse metrics = server.get("/metrics");
   EXPECT_NE(metrics.body.find("daisy_stream_resets_total 1"), std::string::npos);
   EXPECT_NE(metrics.body.find("daisy_streams_open 0"), std::string::npos);
+}
+
+// Beyond the ring (here after a restart, which empties it), a resume reads
+// back from the store the responses and events since the last message seen.
+TEST_F(StreamLimitsTest, AResumeBeyondTheRingReadsBackWhatWasMissedFromTheStore) {
+  DaisyProcess& server = started({"--stream-heartbeat-ms", "500"});
+  ASSERT_NE(server.port(), 0);
+  App app = make_app(server, "replayed");
+  json::object def;
+  def["title"] = "replayed";
+  def["questions"] = J(R"([{"key":"n","type":"integer"}])");
+  std::string form = create_form_id(server, def);
+  std::string last_id, first;
+  {
+    SseStream stream(server, stream_path(), server.admin());
+    ASSERT_EQ(stream.status(), 200);
+    HttpResponse a = submit(server, form, J(R"({"n":1})"));
+    ASSERT_EQ(a.status, 201) << a.summary();
+    first = str(a.json(), "id");
+    auto m = stream.next();
+    ASSERT_TRUE(m);
+    last_id = m->id;
+  }
+  ASSERT_TRUE(server.stop().exited);
+  ASSERT_TRUE(server.start()) << server.start_error();
+
+  // While no stream is open on the new process: a response, a correction of
+  // the first one and an event.
+  HttpResponse b = submit(server, form, J(R"({"n":2})"), {}, app.token);
+  ASSERT_EQ(b.status, 201) << b.summary();
+  ASSERT_EQ(correct(server, form, first, J(R"({"n":3})")).status, 200);
+  std::string event = R"({"session_id":"0193a1b2-c3d4-7000-8000-123456789abc","category":"ui","name":"missed",)"
+                      R"("data":{"n":1},"timestamp":"2026-01-01T10:00:00Z"})";
+  HttpResponse e = server.request("POST", "/v1/events", token_json(app.token), event);
+  ASSERT_EQ(e.status, 202) << e.summary();
+
+  // What a resume from last_id brings: everything in `expected` (waited for,
+  // the read-back runs on a reader), then whatever else comes within a second.
+  auto read_back = [&](const Headers& headers, const std::set<std::string>& expected) {
+    SseStream resumed(server, stream_path(), with(headers, {{"Last-Event-ID", last_id}}));
+    EXPECT_EQ(resumed.status(), 200) << resumed.head();
+    std::set<std::string> seen;
+    auto deadline = std::chrono::steady_clock::now() + 20s;
+    for (;;) {
+      bool all = std::includes(seen.begin(), seen.end(), expected.begin(), expected.end());
+      if (!all && std::chrono::steady_clock::now() > deadline) break;
+      auto m = resumed.next(all ? 1s : 2s);
+      if (!m) {
+        if (all) break;
+        continue;
+      }
+      EXPECT_NE(m->event, "gap") << m->data;
+      json::value data = J(m->data);
+      std::string what = m->event + " " + str(data, "id");
+      if (m->event == "response.updated") what += " revision " + std::to_string(num(data, "revision"));
+      seen.insert(what);
+    }
+    return seen;
+  };
+  const std::string created_b = "response.created " + str(b.json(), "id");
+  const std::string corrected_a = "response.updated " + first + " revision 2";
+  const std::string created_e = "event.created " + str(e.json(), "id");
+  std::set<std::string> admin = read_back(server.admin(), {created_b, corrected_a, created_e});
+  EXPECT_TRUE(admin.count(created_b)) << testing::PrintToString(admin);
+  EXPECT_TRUE(admin.count(corrected_a)) << testing::PrintToString(admin);
+  EXPECT_TRUE(admin.count(created_e)) << testing::PrintToString(admin);
+  // An app reads back only its own: not the admin's response.
+  std::set<std::string> own = read_back(bearer(app.token), {created_b, created_e});
+  EXPECT_TRUE(own.count(created_b)) << testing::PrintToString(own);
+  EXPECT_TRUE(own.count(created_e)) << testing::PrintToString(own);
+  EXPECT_FALSE(own.count(corrected_a)) << testing::PrintToString(own);
 }
 
 TEST_F(StreamLimitsTest, StreamsBeyondTheLimitAreRefusedAndAStopEndsTheOpenOnes) {

@@ -269,6 +269,26 @@ Result<std::vector<EventRow>> PostgresStore::list_events(const EventFilter& f) {
   return read([&](Connection& db) { return pg::all_rows(db.run(sql, params), event_of); });
 }
 
+Result<std::vector<EventRow>> PostgresStore::events_received_since(const EventsSince& q) {
+  return read([&](Connection& db) -> Result<std::vector<EventRow>> {
+    Rows last = db.query("SELECT coalesce(max(seq), 0) FROM events");
+    if (!last.ok()) return last.status();
+    EventProbe probe = [&db](std::int64_t seq) -> Result<std::optional<std::pair<std::int64_t, std::int64_t>>> {
+      Rows at = db.query("SELECT seq, received_at FROM events WHERE seq >= $1 ORDER BY seq LIMIT 1", seq);
+      if (!at.ok()) return at.status();
+      if (at.empty()) return std::optional<std::pair<std::int64_t, std::int64_t>>{};
+      return std::optional(std::pair(at.integer(0, 0), at.integer(0, 1)));
+    };
+    auto start = first_seq_received_since(probe, last.integer(0, 0), q.since_ns);
+    if (!start.is_ok()) return start.status();
+    static const std::string sql = fmt::format(
+        "SELECT {} FROM events WHERE seq >= $1 AND ($2 = '' OR app_id = $2) AND ($3 = '' OR category = $3)"
+        " ORDER BY seq LIMIT $4",
+        event_columns);
+    return pg::all_rows(db.query(sql, start.value(), q.app_id, q.category, limit_of(q.limit)), event_of);
+  });
+}
+
 Result<SessionSummary> PostgresStore::session_summary(std::string_view session_id, std::string_view app_id) {
   return read([&](Connection& db) -> Result<SessionSummary> {
     Rows r = app_id.empty()

@@ -235,6 +235,34 @@ Result<std::vector<ResponseRow>> PostgresStore::list_responses(std::string_view 
   });
 }
 
+Result<std::vector<FormRow>> PostgresStore::list_form_versions(std::string_view form_id, int after_version,
+                                                               std::size_t limit) {
+  return read([&](Connection& db) {
+    Rows rows = db.query(
+        "SELECT form_id, version, definition, created_at FROM form_versions"
+        " WHERE form_id = $1 AND version > $2 ORDER BY version LIMIT $3",
+        form_id, after_version, limit);
+    return pg::all_rows(rows, [](const Rows& r, int i) {
+      FormRow f;
+      f.id = r.text(i, 0);
+      f.version = static_cast<int>(r.integer(i, 1));
+      f.definition = r.text(i, 2);
+      f.created_at = f.updated_at = r.text(i, 3);
+      return f;
+    });
+  });
+}
+
+Result<std::vector<ResponseRow>> PostgresStore::responses_updated_since(const ResponsesSince& q) {
+  return read([&](Connection& db) {
+    static const std::string sql = fmt::format(
+        "SELECT {} FROM responses WHERE updated_at >= $1 AND ($2 = '' OR form_id = $2) AND ($3 = '' OR app_id = $3)"
+        " ORDER BY updated_at, seq LIMIT $4",
+        response_columns);
+    return pg::all_rows(db.query(sql, q.since, q.form_id, q.app_id, q.limit), response_of);
+  });
+}
+
 asio::awaitable<Status> PostgresStore::revise_response(std::shared_ptr<ResponseRow> row, std::vector<JobRow> jobs) {
   pg::Writer::Work work = [row, input = *row, jobs = std::move(jobs)](Connection& db) -> Status {
     // The row lock orders concurrent corrections of one response: the next

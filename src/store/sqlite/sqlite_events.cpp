@@ -253,6 +253,37 @@ Result<std::vector<EventRow>> SqliteStore::list_events(const EventFilter& f) {
   return out;
 }
 
+Result<std::vector<EventRow>> SqliteStore::events_received_since(const EventsSince& q) {
+  auto db = reader();
+  QueryBudget budget(*db);
+  auto last = db->prepare("SELECT coalesce(max(seq), 0) FROM events");
+  int rc = last.step();
+  if (rc != SQLITE_ROW) return sqlite::status_of(rc, *db);
+  std::int64_t max_seq = last.integer(0);
+  auto at = db->prepare("SELECT seq, received_at FROM events WHERE seq >= ? ORDER BY seq LIMIT 1");
+  EventProbe probe = [&](std::int64_t seq) -> Result<std::optional<std::pair<std::int64_t, std::int64_t>>> {
+    at.bind(1, seq);
+    int step = at.step();
+    std::optional<std::pair<std::int64_t, std::int64_t>> found;
+    if (step == SQLITE_ROW) found = std::pair(at.integer(0), at.integer(1));
+    at.reset();
+    if (step != SQLITE_ROW && step != SQLITE_DONE) return sqlite::status_of(step, *db);
+    return found;
+  };
+  auto start = first_seq_received_since(probe, max_seq, q.since_ns);
+  if (!start.is_ok()) return start.status();
+  static const std::string sql = fmt::format(
+      "SELECT {} FROM events AS e WHERE e.seq >= ?1 AND (?2 = '' OR e.app_id = ?2) AND (?3 = '' OR e.category = ?3)"
+      " ORDER BY e.seq LIMIT ?4",
+      event_columns);
+  auto stmt = db->prepare(sql.c_str());
+  stmt.bind(1, start.value()).bind(2, q.app_id).bind(3, q.category).bind(4, static_cast<std::int64_t>(q.limit));
+  std::vector<EventRow> out;
+  while ((rc = stmt.step()) == SQLITE_ROW) read_event(stmt, out.emplace_back());
+  if (rc != SQLITE_DONE) return sqlite::status_of(rc, *db);
+  return out;
+}
+
 Result<SessionSummary> SqliteStore::session_summary(std::string_view session_id, std::string_view app_id) {
   auto db = reader();
   auto session = find_session(*db, session_id);

@@ -43,6 +43,18 @@ FormRow read_form(Statement& stmt) {
   return f;
 }
 
+// Every row of a statement over response_columns.
+Result<std::vector<ResponseRow>> all_responses(Statement& stmt, Connection& db) {
+  std::vector<ResponseRow> out;
+  int rc;
+  while ((rc = stmt.step()) == SQLITE_ROW) {
+    out.emplace_back();
+    read_response(stmt, out.back());
+  }
+  if (rc != SQLITE_DONE) return sqlite::status_of(rc, db);
+  return out;
+}
+
 Status insert_form_version(Connection& db, const FormRow& form) {
   auto stmt = db.prepare("INSERT INTO form_versions (form_id, version, definition, created_at) VALUES (?, ?, ?, ?)");
   stmt.bind(1, form.id).bind(2, std::int64_t{form.version}).bind(3, form.definition).bind(4, form.updated_at);
@@ -269,14 +281,39 @@ Result<std::vector<ResponseRow>> SqliteStore::list_responses(std::string_view fo
   auto stmt = db->prepare(sql.c_str());
   stmt.bind(1, form_id).bind(2, f.after_seq).bind(3, f.status).bind(4, f.since).bind(5, f.until);
   stmt.bind(6, static_cast<std::int64_t>(f.limit));
-  std::vector<ResponseRow> out;
+  return all_responses(stmt, *db);
+}
+
+Result<std::vector<FormRow>> SqliteStore::list_form_versions(std::string_view form_id, int after_version,
+                                                             std::size_t limit) {
+  auto db = reader();
+  auto stmt = db->prepare(
+      "SELECT form_id, version, definition, created_at FROM form_versions"
+      " WHERE form_id = ? AND version > ? ORDER BY version LIMIT ?");
+  stmt.bind(1, form_id).bind(2, std::int64_t{after_version}).bind(3, static_cast<std::int64_t>(limit));
+  std::vector<FormRow> out;
   int rc;
   while ((rc = stmt.step()) == SQLITE_ROW) {
-    out.emplace_back();
-    read_response(stmt, out.back());
+    FormRow& f = out.emplace_back();
+    f.id = stmt.text(0);
+    f.version = static_cast<int>(stmt.integer(1));
+    f.definition = stmt.text(2);
+    f.created_at = f.updated_at = stmt.text(3);
   }
   if (rc != SQLITE_DONE) return sqlite::status_of(rc, *db);
   return out;
+}
+
+Result<std::vector<ResponseRow>> SqliteStore::responses_updated_since(const ResponsesSince& q) {
+  auto db = reader();
+  // responses_by_update serves the order; the other filters are checked on its rows.
+  static const std::string sql = fmt::format(
+      "SELECT {} FROM responses WHERE updated_at >= ?1 AND (?2 = '' OR form_id = ?2) AND (?3 = '' OR app_id = ?3)"
+      " ORDER BY updated_at, seq LIMIT ?4",
+      response_columns);
+  auto stmt = db->prepare(sql.c_str());
+  stmt.bind(1, q.since).bind(2, q.form_id).bind(3, q.app_id).bind(4, static_cast<std::int64_t>(q.limit));
+  return all_responses(stmt, *db);
 }
 
 asio::awaitable<Status> SqliteStore::revise_response(std::shared_ptr<ResponseRow> row, std::vector<JobRow> jobs) {

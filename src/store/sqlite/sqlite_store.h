@@ -59,6 +59,8 @@ class SqliteStore final : public Store {
   Result<FormRow> get_form(std::string_view id) override;
   boost::asio::awaitable<Status> update_form(FormRow form, bool new_version) override;
   boost::asio::awaitable<Status> archive_form(std::string id, std::string archived_at) override;
+  Result<std::vector<FormRow>> list_form_versions(std::string_view form_id, int after_version,
+                                                  std::size_t limit) override;
 
   boost::asio::awaitable<Result<SubmitOutcome>> insert_response(std::shared_ptr<ResponseRow> row,
                                                                 std::string idempotency_key, std::string request_hash,
@@ -68,11 +70,13 @@ class SqliteStore final : public Store {
   Result<ResponseRow> get_response(std::string_view form_id, std::string_view id) override;
   Result<ResponseRow> get_response_revision(std::string_view id, int revision) override;
   Result<std::vector<ResponseRow>> list_responses(std::string_view form_id, const ResponseFilter& filter) override;
+  Result<std::vector<ResponseRow>> responses_updated_since(const ResponsesSince& query) override;
   boost::asio::awaitable<Status> revise_response(std::shared_ptr<ResponseRow> row, std::vector<JobRow> jobs) override;
   Result<std::vector<RevisionRow>> list_revisions(std::string_view response_id) override;
 
   boost::asio::awaitable<Status> insert_events(std::shared_ptr<const EventBatch> batch) override;
   Result<std::vector<EventRow>> list_events(const EventFilter& filter) override;
+  Result<std::vector<EventRow>> events_received_since(const EventsSince& query) override;
   Result<SessionSummary> session_summary(std::string_view session_id, std::string_view app_id) override;
   Result<std::vector<RejectionRow>> list_rejections(const RejectionFilter& filter) override;
   Result<std::vector<EventTypeRow>> list_event_types() override;

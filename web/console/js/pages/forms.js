@@ -1,11 +1,12 @@
 // Forms: the list (#/forms), a new form (#/forms/new) and one form
 // (#/forms/<id>): its definition (questions and rules, 422 errors beside each
-// field), its version, archiving, and a preview that submits a real response
-// and shows the rule checks and actions of the reply.
+// field), its version, archiving, a preview that submits a real response
+// and shows the rule checks and actions of the reply, and every version's
+// definition.
 
-import { h, replace, timeEl, badge, jsonText } from '../dom.js';
+import { h, replace, append, timeEl, badge, jsonText } from '../dom.js';
 import { api, enc } from '../api.js';
-import { pagedTable } from '../table.js';
+import { pagedTable, simpleTable } from '../table.js';
 import { alertBox, showError, hideError, statusLine, setStatus, withBusy } from '../feedback.js';
 import { field, textInput, textArea, showFieldErrors, resetErrors, parseJsonField } from '../fields.js';
 import { questionsEditor, rulesEditor } from '../question-editor.js';
@@ -92,7 +93,7 @@ function mountForm(root, formId) {
     const defForm = h('form', { class: 'card', novalidate: true, 'aria-labelledby': 'form-def' },
       h('h2', { id: 'form-def', text: 'Definition' }),
       archived ? h('p', { class: 'hint', text: 'This form is archived: it can be read and exported but not changed.' }) : null,
-      form ? h('p', { class: 'hint', text: `A change to the questions or rules makes a new version (now ${form.version}); responses record the version they were checked against. Earlier definitions are recorded by the server but not yet readable through the API, so only the current one is shown.` }) : null,
+      form ? h('p', { class: 'hint', text: `A change to the questions or rules makes a new version (now ${form.version}); responses record the version they were checked against. Every version's definition is listed under Versions, below.` }) : null,
       fieldset, defBox,
       h('div', { class: 'actions' }, archived ? null : saveBtn, saveStatus));
 
@@ -126,6 +127,7 @@ function mountForm(root, formId) {
         heading.textContent = form.title;
         drawMeta();
         drawPreview();
+        if (before !== form.version) versions.reload();
         setStatus(saveStatus, before === form.version ? `Saved (version ${form.version} unchanged).` : `Saved as version ${form.version}.`);
       } catch (e) {
         showFieldErrors(defForm, defBox, e);
@@ -161,6 +163,7 @@ function mountForm(root, formId) {
       replace(previewSlot, pf);
     }
     drawPreview();
+    const versions = form ? versionsSection(form.id, () => form.version) : null;
 
     let archiveSection = null;
     if (form && !archived) {
@@ -180,7 +183,7 @@ function mountForm(root, formId) {
         h('h2', { id: 'form-archive', text: 'Archive' }),
         h('p', { text: 'Archiving keeps the form and its responses but stops new responses and changes.' }), archiveBtn);
     }
-    replace(body, defForm, previewSlot, archiveSection);
+    replace(body, defForm, previewSlot, versions && versions.el, archiveSection);
   }
 
   if (formId) {
@@ -194,4 +197,52 @@ function mountForm(root, formId) {
     });
   } else draw();
   return {};
+}
+
+// Every version of the form (GET /v1/forms/{id}/versions, oldest first), each
+// with its questions and rules in a <details> built when first opened.
+function versionsSection(formId, current) {
+  const table = pagedTable({
+    caption: 'Versions, oldest first',
+    empty: 'No versions recorded.',
+    key: (v) => v.version,
+    load: (after) => api.get(`/v1/forms/${enc(formId)}/versions`, { limit: 50, after }),
+    columns: [
+      { label: 'Version', header: true, render: (v) => [String(v.version), v.version === current() ? [' ', badge('current', 'info')] : null] },
+      { label: 'Created', render: (v) => timeEl(v.created_at) },
+      { label: 'Questions', render: (v) => String(v.questions.length) },
+      { label: 'Rules', render: (v) => String(v.rules.length) },
+      { label: 'Definition', cls: 'version-def', render: definitionOf },
+    ],
+  });
+  table.reload();
+  return {
+    reload: table.reload,
+    el: h('section', { class: 'card', 'aria-labelledby': 'form-versions' },
+      h('h2', { id: 'form-versions', text: 'Versions' }),
+      h('p', { class: 'hint', text: 'Each version is the whole definition as it was made; changing the title, description or metadata keeps the version.' }),
+      table.el),
+  };
+}
+
+function definitionOf(v) {
+  const n = v.version;
+  const det = h('details', null, h('summary', { text: `Definition of version ${n}` }));
+  det.addEventListener('toggle', () => {
+    if (!det.open || det.children.length > 1) return;
+    append(det, [h('p', null, 'Title: ', v.title),
+      simpleTable({ caption: `Questions of version ${n}`, empty: 'No questions.', items: v.questions, columns: [
+        { label: 'Key', header: true, render: (q) => h('code', { text: q.key }) },
+        { label: 'Type', render: (q) => q.type },
+        { label: 'Label', render: (q) => q.label || '' },
+        { label: 'Required', render: (q) => (q.required ? 'yes' : 'no') },
+      ] }),
+      simpleTable({ caption: `Rules of version ${n}`, empty: 'No rules.', items: v.rules, columns: [
+        { label: 'Name', header: true, render: (r) => r.name },
+        { label: 'Check', render: (r) => h('code', { text: r.check }) },
+        { label: 'On fail', render: (r) => r.on_fail || 'flag' },
+        { label: 'Message', render: (r) => r.message },
+      ] })]);
+  });
+  return det;
 }
