@@ -18,7 +18,6 @@
 #include "http/problem.h"
 #include "http/reader_pool.h"
 #include "live/live_bus.h"
-#include "util/append.h"
 
 namespace daisy::api {
 namespace {
@@ -65,20 +64,6 @@ std::optional<ResumePoint> read_last_event_id(std::string_view id, std::uint64_t
   point.after = here ? parts[1] : std::numeric_limits<std::uint64_t>::max();
   if (count == 3) point.at_ms = static_cast<std::int64_t>(parts[2]);
   return point;
-}
-
-void append_message(std::string& out, std::uint64_t epoch, const live::LiveMessage& m) {
-  out += "id: ";
-  append_decimal(out, epoch);
-  out += '-';
-  append_decimal(out, m.n);
-  out += '-';
-  append_decimal(out, static_cast<std::uint64_t>(m.at_ms));
-  out += "\nevent: ";
-  out += live::name_of(m.kind);
-  out += "\ndata: ";
-  out += *m.data;  // one line: compact JSON escapes every newline
-  out += "\n\n";
 }
 
 // What a stream resuming beyond the ring missed, read back from the store
@@ -194,7 +179,7 @@ asio::awaitable<Response> open_stream(ApiContext& ctx, Request& req) {
           "show\"}\n\n";
     }
     if (batch.messages.empty() && !batch.gap) out += ": heartbeat\n\n";
-    for (const auto& m : batch.messages) append_message(out, epoch, *m);
+    for (const auto& m : batch.messages) append_stream_message(out, epoch, *m);
     co_return true;
   };
   co_return r;

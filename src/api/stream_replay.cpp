@@ -19,29 +19,25 @@ constexpr std::int64_t slack_ms = 5000;
 constexpr std::size_t max_rows = 2000;
 constexpr std::size_t max_text_bytes = 8u << 20;
 
-struct Missed {
-  std::int64_t at_ms = 0;
-  live::LiveMessage message;
-};
-
-void append_missed(std::string& out, std::uint64_t epoch, const Missed& m) {
-  // n = 0: not a place in the ring; a resume from it replays again from at_ms.
-  out += "id: ";
-  append_decimal(out, epoch);
-  out += "-0-";
-  append_decimal(out, static_cast<std::uint64_t>(std::max<std::int64_t>(m.at_ms, 0)));
-  out += "\nevent: ";
-  out += live::name_of(m.message.kind);
-  out += "\ndata: ";
-  out += *m.message.data;
-  out += "\n\n";
-}
-
 std::string scope_app(const live::LiveFilter& filter) {
   return filter.scope_app_id.empty() ? filter.app_id : filter.scope_app_id;
 }
 
 }  // namespace
+
+void append_stream_message(std::string& out, std::uint64_t epoch, const live::LiveMessage& m) {
+  out += "id: ";
+  append_decimal(out, epoch);
+  out += '-';
+  append_decimal(out, m.n);
+  out += '-';
+  append_decimal(out, static_cast<std::uint64_t>(std::max<std::int64_t>(m.at_ms, 0)));
+  out += "\nevent: ";
+  out += live::name_of(m.kind);
+  out += "\ndata: ";
+  out += *m.data;  // one line: compact JSON escapes every newline
+  out += "\n\n";
+}
 
 bool replayable(const live::LiveFilter& filter) {
   return filter.wants(live::Kind::response_created) || filter.wants(live::Kind::response_updated) ||
@@ -50,7 +46,8 @@ bool replayable(const live::LiveFilter& filter) {
 
 Result<Replay> replay_since(Store& store, const live::LiveFilter& filter, std::int64_t since_ms, std::uint64_t epoch) {
   const std::int64_t from_ms = since_ms - slack_ms;
-  std::vector<Missed> missed;
+  // n = 0: no place in the ring; a resume from one reads back again from its at_ms.
+  std::vector<live::LiveMessage> missed;
   Replay replay;
   // A message without an attribute the filter names never matches: responses
   // have no category or integration, events no form or integration.
@@ -66,12 +63,12 @@ Result<Replay> replay_since(Store& store, const live::LiveFilter& filter, std::i
     if (!rows.is_ok()) return rows.status();
     replay.complete = replay.complete && rows.value().size() < max_rows;
     for (const ResponseRow& row : rows.value()) {
-      Missed m;
-      m.message.kind = row.revision > 1 ? live::Kind::response_updated : live::Kind::response_created;
-      m.message.app_id = row.app_id;
-      m.message.form_id = row.form_id;
-      if (!filter.matches(m.message)) continue;
-      m.message.data = std::make_shared<const std::string>(response_json(row));
+      live::LiveMessage m;
+      m.kind = row.revision > 1 ? live::Kind::response_updated : live::Kind::response_created;
+      m.app_id = row.app_id;
+      m.form_id = row.form_id;
+      if (!filter.matches(m)) continue;
+      m.data = std::make_shared<const std::string>(response_json(row));
       m.at_ms = parse_timestamp_ns(row.updated_at).value_or(0) / 1'000'000;
       missed.push_back(std::move(m));
     }
@@ -82,25 +79,26 @@ Result<Replay> replay_since(Store& store, const live::LiveFilter& filter, std::i
     if (!rows.is_ok()) return rows.status();
     replay.complete = replay.complete && rows.value().size() < max_rows;
     for (const EventRow& row : rows.value()) {
-      Missed m;
-      m.message.kind = live::Kind::event_created;
-      m.message.app_id = row.app_id;
-      m.message.category = row.category;
-      if (!filter.matches(m.message)) continue;
+      live::LiveMessage m;
+      m.kind = live::Kind::event_created;
+      m.app_id = row.app_id;
+      m.category = row.category;
+      if (!filter.matches(m)) continue;
       std::string json;
       append_event(json, row);
-      m.message.data = std::make_shared<const std::string>(std::move(json));
+      m.data = std::make_shared<const std::string>(std::move(json));
       m.at_ms = row.received_ns / 1'000'000;
       missed.push_back(std::move(m));
     }
   }
-  std::stable_sort(missed.begin(), missed.end(), [](const Missed& a, const Missed& b) { return a.at_ms < b.at_ms; });
-  for (const Missed& m : missed) {
+  std::stable_sort(missed.begin(), missed.end(),
+                   [](const live::LiveMessage& a, const live::LiveMessage& b) { return a.at_ms < b.at_ms; });
+  for (const live::LiveMessage& m : missed) {
     if (replay.text.size() > max_text_bytes) {
       replay.complete = false;
       break;
     }
-    append_missed(replay.text, epoch, m);
+    append_stream_message(replay.text, epoch, m);
   }
   return replay;
 }

@@ -20,6 +20,10 @@ struct Replay {
   bool complete = true;  // false: more was missed than one replay sends
 };
 
+// One message as Server-Sent Events: "id: <epoch>-<n>-<at_ms>", its type and
+// its data (one line).
+void append_stream_message(std::string& out, std::uint64_t epoch, const live::LiveMessage& m);
+
 // Whether the filter takes a kind that a replay reads back.
 bool replayable(const live::LiveFilter& filter);
 
