@@ -481,6 +481,7 @@ t0="$(date +%s.%N)"
 curl -sf "http://127.0.0.1:$EXPORT_PORT/v1/forms/$EXPORT_FORM/responses/export?format=csv" \
   -H "Authorization: Bearer $ADMIN_TOKEN" -o "$WORK/export.csv"
 t1="$(date +%s.%N)"
+export_s="$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}')"
 export_rss_kb="$(awk '/VmHWM/ {print $2}' "/proc/$DAISY_PID/status")"
 export_lines="$(grep -c $'\r$' "$WORK/export.csv")"  # rows end with CRLF; answers may hold LF
 stop_daisy "$DAISY_PID"
@@ -511,7 +512,6 @@ t2="$(date +%s.%N)"
 sqlite3 -csv "$EXPORT_DIR/daisy.db" \
   "SELECT id, submitted_at, status, answers FROM responses WHERE form_id = '$EXPORT_FORM' ORDER BY seq" > /dev/null
 t3="$(date +%s.%N)"
-export_s="$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}')"
 sqlite_s="$(awk -v a="$t2" -v b="$t3" 'BEGIN {printf "%.2f", b - a}')"
 
 # --- Google Sheets: requests per 10,000 responses ---------------------------------

@@ -23,13 +23,31 @@ constexpr auto query_budget = std::chrono::seconds(2);
 
 class QueryBudget {
  public:
-  explicit QueryBudget(Connection& db) : db_(db) { db_.set_deadline(std::chrono::steady_clock::now() + query_budget); }
+  QueryBudget(Connection& db, std::chrono::microseconds slice)
+      : db_(db), end_(std::chrono::steady_clock::now() + query_budget), slice_(slice) {
+    db_.set_deadline(end_);
+  }
   ~QueryBudget() { db_.clear_deadline(); }
   QueryBudget(const QueryBudget&) = delete;
   QueryBudget& operator=(const QueryBudget&) = delete;
 
+  // A slice of a scan: interrupted after its time, or at the budget's end.
+  void start_slice() { db_.set_deadline(std::min(end_, std::chrono::steady_clock::now() + slice_)); }
+  // After a statement ended with rc: true when only its slice ended (go on
+  // with the next one), false when it failed or the budget is spent. A slice
+  // that moved nothing forward makes the next one twice as long, so a scan
+  // always progresses however short the slices.
+  bool slice_ended(int rc, bool progressed) {
+    if (rc != SQLITE_INTERRUPT || std::chrono::steady_clock::now() >= end_) return false;
+    if (!progressed) slice_ *= 2;
+    return true;
+  }
+  void end_slices() { db_.set_deadline(end_); }
+
  private:
   Connection& db_;
+  std::chrono::steady_clock::time_point end_;
+  std::chrono::microseconds slice_;
 };
 
 // The number of a session, numbering it when it is new.
@@ -181,7 +199,7 @@ Result<std::vector<EventRow>> SqliteStore::list_events(const EventFilter& f) {
   const bool table_has_name = !by_session && !by_app;  // time and category tables carry name
 
   auto db = reader();
-  QueryBudget budget(*db);
+  QueryBudget budget(*db, options_.scan_slice);
   sqlite::RecentQuery recent_query;
   if (by_session) {
     auto session = find_session(*db, f.session_id);
@@ -198,38 +216,73 @@ Result<std::vector<EventRow>> SqliteStore::list_events(const EventFilter& f) {
   // Before the tables are read (see DeferredEventIndex::match).
   auto recent = event_index_.match(recent_query, f.limit);
 
-  std::string sql = fmt::format("SELECT {} FROM {} AS x CROSS JOIN events AS e ON e.seq = x.seq WHERE 1", event_columns,
+  // The key filters pick the index range; the other filters are checked on
+  // its rows (`matched`). A row that does not match is still returned once in
+  // every 4,096 (by seq), so that the scan learns where it is.
+  std::string matched = "1";
+  if (!f.category.empty() && !by_category) matched += " AND e.category = ?";
+  if (!f.name.empty()) matched += table_has_name ? " AND x.name = ?" : " AND e.name = ?";
+  if (!f.app_id.empty() && !by_app) matched += " AND e.app_id = ?";
+  const bool has_row_filters = matched != "1";
+  std::string sql = fmt::format("SELECT {}, {} FROM {} AS x CROSS JOIN events AS e ON e.seq = x.seq WHERE 1",
+                                event_columns, has_row_filters ? "(" + matched + ")" : "1",
                                 by_session    ? "event_idx_session"
                                 : by_category ? "event_idx_category"
                                 : by_app      ? "event_idx_app"
                                               : "event_idx_time");
   if (by_session) sql += " AND x.session_seq = ?";
-  if (!f.category.empty()) sql += by_category ? " AND x.category = ?" : " AND e.category = ?";
-  if (!f.name.empty()) sql += table_has_name ? " AND x.name = ?" : " AND e.name = ?";
-  if (!f.app_id.empty()) sql += by_app ? " AND x.app_id = ?" : " AND e.app_id = ?";
+  if (by_category) sql += " AND x.category = ?";
+  if (by_app) sql += " AND x.app_id = ?";
   if (f.since_ns) sql += " AND x.ts >= ?";
   if (f.until_ns) sql += " AND x.ts < ?";
-  if (f.after) sql += " AND (x.ts, x.seq) > (?, ?)";
+  sql += " AND (x.ts, x.seq) > (?, ?)";
+  if (has_row_filters) sql += " AND ((" + matched + ") OR (x.seq & 4095) = 0)";
   sql += " ORDER BY x.ts, x.seq LIMIT ?";
 
-  auto stmt = db->prepare_text(sql);
-  int i = 1;
-  if (by_session) stmt.bind(i++, *recent_query.session_seq);
-  if (!f.category.empty()) stmt.bind(i++, f.category);
-  if (!f.name.empty()) stmt.bind(i++, f.name);
-  if (!f.app_id.empty()) stmt.bind(i++, f.app_id);
-  if (f.since_ns) stmt.bind(i++, *f.since_ns);
-  if (f.until_ns) stmt.bind(i++, *f.until_ns);
-  if (f.after) {
-    stmt.bind(i++, f.after->first);
-    stmt.bind(i++, f.after->second);
-  }
-  stmt.bind(i, static_cast<std::int64_t>(f.limit));
-
+  // A scan runs in slices of a read transaction each (its statement, in
+  // autocommit mode), resumed after the last row it saw: an open read keeps
+  // the WAL from being checkpointed past its snapshot, so one long scan would
+  // let the WAL grow and hand the backlog to a commit when it ends.
   std::vector<EventRow> out;
-  int rc;
-  while ((rc = stmt.step()) == SQLITE_ROW) read_event(stmt, out.emplace_back());
-  if (rc != SQLITE_DONE) return sqlite::status_of(rc, *db);
+  std::pair<std::int64_t, std::int64_t> position =
+      f.after.value_or(std::pair(std::numeric_limits<std::int64_t>::min(), std::int64_t{0}));
+  auto stmt = db->prepare_text(sql);
+  for (;;) {
+    auto bind_filters = [&](int& i, bool key_filters) {
+      if (key_filters) {
+        if (by_session) stmt.bind(i++, *recent_query.session_seq);
+        if (by_category) stmt.bind(i++, f.category);
+        if (by_app) stmt.bind(i++, f.app_id);
+        return;
+      }
+      if (!f.category.empty() && !by_category) stmt.bind(i++, f.category);
+      if (!f.name.empty()) stmt.bind(i++, f.name);
+      if (!f.app_id.empty() && !by_app) stmt.bind(i++, f.app_id);
+    };
+    int i = 1;
+    if (has_row_filters) bind_filters(i, false);
+    bind_filters(i, true);
+    if (f.since_ns) stmt.bind(i++, *f.since_ns);
+    if (f.until_ns) stmt.bind(i++, *f.until_ns);
+    stmt.bind(i++, position.first);
+    stmt.bind(i++, position.second);
+    if (has_row_filters) bind_filters(i, false);
+    stmt.bind(i, static_cast<std::int64_t>(f.limit - out.size()));
+    budget.start_slice();
+    const auto started_at = position;
+    int rc;
+    while ((rc = stmt.step()) == SQLITE_ROW) {
+      EventRow row;
+      read_event(stmt, row);
+      position = {row.ts_ns, row.seq};
+      if (stmt.integer(9) != 0) out.push_back(std::move(row));
+      if (out.size() == f.limit) break;
+    }
+    stmt.reset();
+    if (rc == SQLITE_ROW || rc == SQLITE_DONE) break;
+    if (!budget.slice_ended(rc, position != started_at)) return sqlite::status_of(rc, *db);
+  }
+  budget.end_slices();
   if (recent.empty()) return out;
 
   // Each list holds the first `limit` of its own matches, so the first
@@ -240,7 +293,7 @@ Result<std::vector<EventRow>> SqliteStore::list_events(const EventFilter& f) {
   for (const auto& [ts, seq] : recent) {
     if (seen.count(seq)) continue;
     by_seq.bind(1, seq);
-    rc = by_seq.step();
+    int rc = by_seq.step();
     if (rc == SQLITE_ROW)
       read_event(by_seq, out.emplace_back());
     else if (rc != SQLITE_DONE)
@@ -255,7 +308,7 @@ Result<std::vector<EventRow>> SqliteStore::list_events(const EventFilter& f) {
 
 Result<std::vector<EventRow>> SqliteStore::events_received_since(const EventsSince& q) {
   auto db = reader();
-  QueryBudget budget(*db);
+  QueryBudget budget(*db, options_.scan_slice);
   auto last = db->prepare("SELECT coalesce(max(seq), 0) FROM events");
   int rc = last.step();
   if (rc != SQLITE_ROW) return sqlite::status_of(rc, *db);
@@ -334,7 +387,7 @@ Result<std::vector<RejectionRow>> SqliteStore::list_rejections(const RejectionFi
   if (f.until_ns) sql += " AND received_at < ?";
   sql += " ORDER BY seq LIMIT ?";
   auto db = reader();
-  QueryBudget budget(*db);
+  QueryBudget budget(*db, options_.scan_slice);
   auto stmt = db->prepare_text(sql);
   int i = 1;
   stmt.bind(i++, f.after_seq);

@@ -51,6 +51,20 @@ void configure(Connection& db, const std::string& path) {
   db.exec("PRAGMA cache_size=-16384");
 }
 
+// SQLite's own automatic checkpoint runs after every commit once the WAL
+// holds 256 frames. While reads overlap, the WAL cannot restart, so it stays
+// that long and every commit would checkpoint: two fsyncs each (WAL and
+// database file), on the writer thread. This one runs only after another 256
+// frames (1 MiB) have been appended since its last attempt.
+int checkpoint_when_due(void* checkpointed_at, sqlite3* db, const char* name, int frames) {
+  int& at = *static_cast<int*>(checkpointed_at);
+  if (frames < at) at = 0;  // the WAL restarted from its beginning
+  if (frames - at < 256) return SQLITE_OK;
+  at = frames;
+  sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  return SQLITE_OK;
+}
+
 // No mmap: mapped pages count in the process's RSS, so one export of a big
 // table would show the whole file as resident memory.
 void configure_reader(Connection& db) { db.exec("PRAGMA cache_size=-16384"); }
@@ -79,7 +93,7 @@ SqliteStore::SqliteStore(SqliteOptions options, Metrics* metrics)
   // and their cost (copy and fsync of the database file) grows with it:
   // 1 MiB of WAL instead of SQLite's 4 MiB keeps those pauses short (single
   // event p99 about 6-7 ms against 8-11 ms, measured with 5M stored events).
-  connection->exec("PRAGMA wal_autocheckpoint=256");
+  sqlite3_wal_hook(connection->handle(), &checkpoint_when_due, &wal_checkpointed_at_);
   // Reads that overlap without pause keep the WAL from restarting, and it
   // grows meanwhile (25 MB/s measured under heavy queries); at its next
   // restart it is cut back to 64 MiB rather than keeping its peak size on disk.

@@ -26,6 +26,9 @@ struct SqliteOptions {
   // Longest PRAGMA quick_check at start (damaged pages are refused; a larger
   // database than the budget covers is left to `daisy check`).
   std::chrono::milliseconds start_check_budget{2000};
+  // Long scans (event listings) run in read transactions of about this long
+  // each (see SqliteStore::list_events); tests shorten it to force many.
+  std::chrono::microseconds scan_slice{20000};
 };
 
 class SqliteStore final : public Store {
@@ -149,6 +152,7 @@ class SqliteStore final : public Store {
 
   SqliteOptions options_;
   int wal_fd_ = -1;                         // used by the sync thread only
+  int wal_checkpointed_at_ = 0;             // WAL frames at the last checkpoint (the writer's)
   sqlite::DeferredEventIndex event_index_;  // before writer_: the writer's background work uses it
   // Committed session ids and their numbers, so that most events skip a
   // lookup in the sessions table. Writer thread only; emptied when full.
