@@ -376,5 +376,31 @@ TEST_F(SheetsTest, AReplayFillsTheSheetOnce) {
   EXPECT_EQ(google_.hidden_columns("Responses"), std::vector<std::size_t>{2});
 }
 
+TEST_F(SheetsTest, AReplayBesideTheOriginalJobsInOneBatchWritesEachRowOnce) {
+  DaisyProcess& d = start_server();
+  std::string form_id = create_form_id(d, J(kForm));
+  // The batch leaves when its sixth row is due (or after a minute): the
+  // submissions' three jobs and the replay's three go in one request.
+  std::string integration = create_sheet(d, form_id, json::object{{"batch_max_rows", 6}, {"batch_max_ms", 60000}});
+  std::set<std::string> ids;
+  for (int i = 0; i < 3; ++i) ids.insert(str(submit(d, form_id, J(R"({"name":"twice"})")).json(), "id"));
+  HttpResponse r = d.request("POST", "/v1/integrations/" + integration + "/replay", admin_json(),
+                             R"({"since":"2020-01-01T00:00:00Z","until":"2099-01-01T00:00:00Z"})");
+  ASSERT_EQ(r.status, 202) << r.summary();
+  EXPECT_EQ(num(r.json(), "jobs"), 3);
+  ASSERT_TRUE(eventually(
+      [&] {
+        HttpResponse jobs = d.get("/v1/jobs?status=succeeded&integration_id=" + integration + "&limit=100", d.admin());
+        return jobs.status == 200 && arr(jobs.json(), "items").size() == 6u;
+      },
+      90s));
+  auto cells = google_.cells("Responses");
+  ASSERT_EQ(cells.size(), 4u);  // the header and one row per response
+  std::set<std::string> in_tab;
+  for (std::size_t i = 1; i < cells.size(); ++i) in_tab.insert(std::string(cells[i][0].as_string()));
+  EXPECT_EQ(in_tab, ids);
+  EXPECT_EQ(google_.count("append"), 1u);  // one batch
+}
+
 }  // namespace
 }  // namespace daisy_e2e

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <random>
+#include <unordered_set>
 
 #include "domain/answer_text.h"
 #include "domain/form.h"
@@ -222,9 +223,28 @@ asio::awaitable<void> SheetsAction::send_batch(const ActiveIntegration& integrat
     appends.push_back(std::move(row));
   }
   std::vector<Row> rewrites = place_corrections(integration, sheet, std::move(updates), appends);
+  std::vector<Row> twins = take_twins(appends);
   co_await drop_rows_already_there(integration, sheet, appends);
   if (!appends.empty()) co_await append_rows(integration, sheet, appends);
+  for (const Row& twin : twins) {
+    auto known = sheet.tab.row_of.find(twin.response_id);
+    if (known != sheet.tab.row_of.end()) {
+      succeed(integration, sheet, *twin.item, known->second, "appended once, with another job of the same response");
+    } else {  // the other job's append failed: this one is retried, and looks before appending
+      fail(integration, Failure{{}, "another job of the same response in this batch was not appended"}, *twin.item);
+    }
+  }
   co_await rewrite_rows(integration, sheet, rewrites);
+}
+
+std::vector<SheetsAction::Row> SheetsAction::take_twins(std::vector<Row>& appends) {
+  // Two jobs of one response in a batch (a replay beside the original job):
+  // one row; the later job is settled by the first one's append.
+  std::vector<Row> firsts, twins;
+  std::unordered_set<std::string> seen;
+  for (Row& row : appends) (seen.insert(row.response_id).second ? firsts : twins).push_back(std::move(row));
+  appends = std::move(firsts);
+  return twins;
 }
 
 std::vector<SheetsAction::Row> SheetsAction::place_corrections(const ActiveIntegration& integration, Sheet& sheet,

@@ -160,6 +160,7 @@ class SheetsAction final : public ActionKind {
       const ActiveIntegration& integration, Sheet& sheet);
   // A response's row: its cells by the tab's columns.
   boost::json::array row_of_response(const Tab& tab, simdjson::dom::element response) const;
+  static std::vector<Row> take_twins(std::vector<Row>& appends);
   void succeed(const ActiveIntegration& integration, Sheet& sheet, const Item& item, long row, std::string note = "");
   void fail(const ActiveIntegration& integration, const Failure& failure, const Item& item);
   // What a failed request makes of its jobs; a 429 also pauses the integration.
