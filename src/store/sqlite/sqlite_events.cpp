@@ -163,6 +163,85 @@ void read_event(Statement& stmt, EventRow& e) {
   e.received_ns = stmt.integer(8);
 }
 
+// The first `f.limit` events of one index table that pass the filters, in
+// (ts, seq) order: the most selective filter given picks the table (session,
+// then category, then app, else time).
+Result<std::vector<EventRow>> scan_index_table(Connection& db, QueryBudget& budget, const EventFilter& f,
+                                               std::optional<std::int64_t> session_seq) {
+  const bool by_session = !f.session_id.empty();
+  const bool by_category = !by_session && !f.category.empty();
+  const bool by_app = !by_session && !by_category && !f.app_id.empty();
+  const bool table_has_name = !by_session && !by_app;  // time and category tables carry name
+  // The key filters pick the index range; the other filters are checked on
+  // its rows (`matched`). A row that does not match is still returned once in
+  // every 4,096 (by seq), so that the scan learns where it is.
+  std::string matched = "1";
+  if (!f.category.empty() && !by_category) matched += " AND e.category = ?";
+  if (!f.name.empty()) matched += table_has_name ? " AND x.name = ?" : " AND e.name = ?";
+  if (!f.app_id.empty() && !by_app) matched += " AND e.app_id = ?";
+  const bool has_row_filters = matched != "1";
+  std::string sql = fmt::format("SELECT {}, {} FROM {} AS x CROSS JOIN events AS e ON e.seq = x.seq WHERE 1",
+                                event_columns, has_row_filters ? "(" + matched + ")" : "1",
+                                by_session    ? "event_idx_session"
+                                : by_category ? "event_idx_category"
+                                : by_app      ? "event_idx_app"
+                                              : "event_idx_time");
+  if (by_session) sql += " AND x.session_seq = ?";
+  if (by_category) sql += " AND x.category = ?";
+  if (by_app) sql += " AND x.app_id = ?";
+  if (f.since_ns) sql += " AND x.ts >= ?";
+  if (f.until_ns) sql += " AND x.ts < ?";
+  sql += " AND (x.ts, x.seq) > (?, ?)";
+  if (has_row_filters) sql += " AND ((" + matched + ") OR (x.seq & 4095) = 0)";
+  sql += " ORDER BY x.ts, x.seq LIMIT ?";
+
+  // A scan runs in slices of a read transaction each (its statement, in
+  // autocommit mode), resumed after the last row it saw: an open read keeps
+  // the WAL from being checkpointed past its snapshot, so one long scan would
+  // let the WAL grow and hand the backlog to a commit when it ends.
+  std::vector<EventRow> out;
+  std::pair<std::int64_t, std::int64_t> position =
+      f.after.value_or(std::pair(std::numeric_limits<std::int64_t>::min(), std::int64_t{0}));
+  auto stmt = db.prepare_text(sql);
+  for (;;) {
+    auto bind_filters = [&](int& i, bool key_filters) {
+      if (key_filters) {
+        if (by_session) stmt.bind(i++, *session_seq);
+        if (by_category) stmt.bind(i++, f.category);
+        if (by_app) stmt.bind(i++, f.app_id);
+        return;
+      }
+      if (!f.category.empty() && !by_category) stmt.bind(i++, f.category);
+      if (!f.name.empty()) stmt.bind(i++, f.name);
+      if (!f.app_id.empty() && !by_app) stmt.bind(i++, f.app_id);
+    };
+    int i = 1;
+    if (has_row_filters) bind_filters(i, false);
+    bind_filters(i, true);
+    if (f.since_ns) stmt.bind(i++, *f.since_ns);
+    if (f.until_ns) stmt.bind(i++, *f.until_ns);
+    stmt.bind(i++, position.first);
+    stmt.bind(i++, position.second);
+    if (has_row_filters) bind_filters(i, false);
+    stmt.bind(i, static_cast<std::int64_t>(f.limit - out.size()));
+    budget.start_slice();
+    const auto started_at = position;
+    int rc;
+    while ((rc = stmt.step()) == SQLITE_ROW) {
+      EventRow row;
+      read_event(stmt, row);
+      position = {row.ts_ns, row.seq};
+      if (stmt.integer(9) != 0) out.push_back(std::move(row));
+      if (out.size() == f.limit) break;
+    }
+    stmt.reset();
+    if (rc == SQLITE_ROW || rc == SQLITE_DONE) break;
+    if (!budget.slice_ended(rc, position != started_at)) return sqlite::status_of(rc, db);
+  }
+  budget.end_slices();
+  return out;
+}
+
 }  // namespace
 
 asio::awaitable<Status> SqliteStore::insert_events(std::shared_ptr<const EventBatch> batch) {
@@ -194,10 +273,6 @@ Result<std::vector<EventRow>> SqliteStore::list_events(const EventFilter& f) {
   // checked on its rows. Each table's key ends with (ts, seq), so rows come
   // out in the reply's order. The entries still in memory are merged in.
   const bool by_session = !f.session_id.empty();
-  const bool by_category = !by_session && !f.category.empty();
-  const bool by_app = !by_session && !by_category && !f.app_id.empty();
-  const bool table_has_name = !by_session && !by_app;  // time and category tables carry name
-
   auto db = reader();
   QueryBudget budget(*db, options_.scan_slice);
   sqlite::RecentQuery recent_query;
@@ -216,73 +291,9 @@ Result<std::vector<EventRow>> SqliteStore::list_events(const EventFilter& f) {
   // Before the tables are read (see DeferredEventIndex::match).
   auto recent = event_index_.match(recent_query, f.limit);
 
-  // The key filters pick the index range; the other filters are checked on
-  // its rows (`matched`). A row that does not match is still returned once in
-  // every 4,096 (by seq), so that the scan learns where it is.
-  std::string matched = "1";
-  if (!f.category.empty() && !by_category) matched += " AND e.category = ?";
-  if (!f.name.empty()) matched += table_has_name ? " AND x.name = ?" : " AND e.name = ?";
-  if (!f.app_id.empty() && !by_app) matched += " AND e.app_id = ?";
-  const bool has_row_filters = matched != "1";
-  std::string sql = fmt::format("SELECT {}, {} FROM {} AS x CROSS JOIN events AS e ON e.seq = x.seq WHERE 1",
-                                event_columns, has_row_filters ? "(" + matched + ")" : "1",
-                                by_session    ? "event_idx_session"
-                                : by_category ? "event_idx_category"
-                                : by_app      ? "event_idx_app"
-                                              : "event_idx_time");
-  if (by_session) sql += " AND x.session_seq = ?";
-  if (by_category) sql += " AND x.category = ?";
-  if (by_app) sql += " AND x.app_id = ?";
-  if (f.since_ns) sql += " AND x.ts >= ?";
-  if (f.until_ns) sql += " AND x.ts < ?";
-  sql += " AND (x.ts, x.seq) > (?, ?)";
-  if (has_row_filters) sql += " AND ((" + matched + ") OR (x.seq & 4095) = 0)";
-  sql += " ORDER BY x.ts, x.seq LIMIT ?";
-
-  // A scan runs in slices of a read transaction each (its statement, in
-  // autocommit mode), resumed after the last row it saw: an open read keeps
-  // the WAL from being checkpointed past its snapshot, so one long scan would
-  // let the WAL grow and hand the backlog to a commit when it ends.
-  std::vector<EventRow> out;
-  std::pair<std::int64_t, std::int64_t> position =
-      f.after.value_or(std::pair(std::numeric_limits<std::int64_t>::min(), std::int64_t{0}));
-  auto stmt = db->prepare_text(sql);
-  for (;;) {
-    auto bind_filters = [&](int& i, bool key_filters) {
-      if (key_filters) {
-        if (by_session) stmt.bind(i++, *recent_query.session_seq);
-        if (by_category) stmt.bind(i++, f.category);
-        if (by_app) stmt.bind(i++, f.app_id);
-        return;
-      }
-      if (!f.category.empty() && !by_category) stmt.bind(i++, f.category);
-      if (!f.name.empty()) stmt.bind(i++, f.name);
-      if (!f.app_id.empty() && !by_app) stmt.bind(i++, f.app_id);
-    };
-    int i = 1;
-    if (has_row_filters) bind_filters(i, false);
-    bind_filters(i, true);
-    if (f.since_ns) stmt.bind(i++, *f.since_ns);
-    if (f.until_ns) stmt.bind(i++, *f.until_ns);
-    stmt.bind(i++, position.first);
-    stmt.bind(i++, position.second);
-    if (has_row_filters) bind_filters(i, false);
-    stmt.bind(i, static_cast<std::int64_t>(f.limit - out.size()));
-    budget.start_slice();
-    const auto started_at = position;
-    int rc;
-    while ((rc = stmt.step()) == SQLITE_ROW) {
-      EventRow row;
-      read_event(stmt, row);
-      position = {row.ts_ns, row.seq};
-      if (stmt.integer(9) != 0) out.push_back(std::move(row));
-      if (out.size() == f.limit) break;
-    }
-    stmt.reset();
-    if (rc == SQLITE_ROW || rc == SQLITE_DONE) break;
-    if (!budget.slice_ended(rc, position != started_at)) return sqlite::status_of(rc, *db);
-  }
-  budget.end_slices();
+  auto scanned = scan_index_table(*db, budget, f, recent_query.session_seq);
+  if (!scanned.is_ok()) return scanned.status();
+  std::vector<EventRow> out = std::move(scanned.value());
   if (recent.empty()) return out;
 
   // Each list holds the first `limit` of its own matches, so the first
