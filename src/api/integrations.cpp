@@ -154,7 +154,7 @@ Response get_integration(ApiContext& ctx, Request& req) {
     body["back_off"] = std::move(o);
   }
   // This node's latest delivery error, until a delivery succeeds.
-  std::string last_error = ctx.job_runner ? ctx.job_runner->last_error(row.id) : std::string();
+  const std::string& last_error = row.last_error;
   if (last_error.empty()) {
     body["last_error"] = nullptr;
   } else {

@@ -123,13 +123,6 @@ void JobRunner::render_metrics(std::string& out) const {
   for (const auto& [type, kind] : kinds_) kind->render_metrics(out);
 }
 
-std::string JobRunner::last_error(std::string_view integration_id) const {
-  for (const auto& [type, kind] : kinds_) {
-    if (std::string error = kind->last_error(integration_id); !error.empty()) return error;
-  }
-  return {};
-}
-
 JobRunner::~JobRunner() { stop(); }
 
 void JobRunner::start() {

@@ -77,9 +77,6 @@ class JobRunner {
   void wake();
   // The queue by status, attempts by outcome, delivery times (Prometheus text).
   void render_metrics(std::string& out) const;
-  // The latest error of an integration's deliveries in this process, while
-  // none has succeeded since ("<when> <what>"); "" when none. Any thread.
-  std::string last_error(std::string_view integration_id) const;
   // Runs these sync integrations for a record that was just stored (webhooks
   // called at once, each by its timeout; scripts on the script runners, one
   // after the other) and returns what each answered, in their order; nothing

@@ -29,6 +29,7 @@ struct IntegrationRow {
   std::string secret, previous_secret, previous_until;  // webhook signing secrets
   std::string disabled_reason;                          // set when Daisy disabled it
   std::string created_at, updated_at;
+  std::string last_error{};  // its deliveries' latest error, until one succeeds; '' when none (read only)
 };
 
 // A job: one delivery of one trigger to one integration. status is one of
@@ -78,6 +79,8 @@ struct AttemptOutcome {
   std::string status;       // the job's new status
   std::int64_t due_ms = 0;  // when a failed job is retried, or when an awaited callback is late
   std::string disable_integration;  // not empty: disable the integration, for this reason
+  // Set: the integration's last_error becomes this ("" clears it).
+  std::optional<std::string> integration_error{};
   std::string output;               // JSON reported by a callback
   std::string callback_token_hash;  // set when the job now awaits a callback
   // How the receiver fared, for its integration's back-off (IntegrationPace):

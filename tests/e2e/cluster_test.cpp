@@ -186,7 +186,9 @@ TEST_F(ClusterTest, TwoNodesShareASheetsIntegrationsQuota) {
                     {"source", json::object{{"form_id", form_id}}},
                     {"type", "sheets"},
                     {"config", std::move(config)}};
-  ASSERT_EQ(a.request("POST", "/v1/integrations", admin_json(), dump(body)).status, 201);
+  HttpResponse created = a.request("POST", "/v1/integrations", admin_json(), dump(body));
+  ASSERT_EQ(created.status, 201) << created.summary();
+  const std::string integration_path = "/v1/integrations/" + str(created.json(), "id");
   std::set<std::string> ids;
   ASSERT_TRUE(eventually(
       [&] {
@@ -226,6 +228,19 @@ TEST_F(ClusterTest, TwoNodesShareASheetsIntegrationsQuota) {
     EXPECT_GE(at[i + 4] - at[i], 750ms) << "requests " << i << " to " << i + 4 << " came too close together";
   }
   EXPECT_GE(at.back() - at.front(), static_cast<int>(at.size() - 2) * 250ms) << at.size() << " requests came too fast";
+  // A delivery's error is stored with its attempt: both nodes report it,
+  // whichever delivered.
+  EXPECT_TRUE(fx::at(a.get(integration_path, a.admin()).json(), "last_error").is_null());
+  google.set_shared(false);
+  ASSERT_EQ(submit(a, form_id, J(R"({"n":99})")).status, 201);
+  for (DaisyProcess* node : {&a, &b}) {
+    EXPECT_TRUE(eventually(
+        [&] {
+          json::value shown = node->get(integration_path, node->admin()).json();
+          return str(shown, "last_error").find("share it with " + google.client_email()) != std::string::npos;
+        },
+        30s));
+  }
   EXPECT_TRUE(google.errors().empty()) << google.errors().front();
 }
 

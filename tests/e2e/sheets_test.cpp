@@ -185,6 +185,7 @@ TEST_F(SheetsTest, ResponsesBecomeRowsInAFewBatchedAppends) {
     ASSERT_EQ(arr(jobs.json(), "items").size(), 1u) << jobs.body;
     json::value job = wait_job(d, str(arr(jobs.json(), "items")[0], "id"), "succeeded");
     EXPECT_EQ(at(job, "output"), J("{\"row\":" + std::to_string(row + 1) + "}")) << dump(job);
+    EXPECT_EQ(arr(job, "attempts_log").size(), 1u) << dump(job);  // one request, one attempt
   }
   std::string metrics = d.get("/metrics").body;
   EXPECT_EQ(metric_value(metrics, "daisy_sheets_rows_written_total"), 1000.0) << metrics;
@@ -291,6 +292,15 @@ TEST_F(SheetsTest, ASheetNotSharedFailsSayingWhoToShareItWith) {
   std::size_t calls = google_.calls().size() - google_.count("token");
   EXPECT_LE(calls, 3u) << "a retry storm against a sheet that is not shared";
   EXPECT_TRUE(ids_in_tab().empty());
+  // The error is stored: it outlives a restart, and a delivery that
+  // succeeds clears it.
+  d.stop();
+  ASSERT_TRUE(d.start()) << d.start_error();
+  EXPECT_EQ(str(d.get("/v1/integrations/" + integration, d.admin()).json(), "last_error"), str(shown, "last_error"));
+  google_.set_shared(true);
+  HttpResponse later = submit(d, form_id, J(R"({"name":"z"})"));
+  wait_job(d, job_of(later.json()), "succeeded");
+  EXPECT_TRUE(at(d.get("/v1/integrations/" + integration, d.admin()).json(), "last_error").is_null());
 }
 
 // kill -9 after Google wrote the rows but before Daisy heard so: after the
@@ -400,6 +410,74 @@ TEST_F(SheetsTest, AReplayBesideTheOriginalJobsInOneBatchWritesEachRowOnce) {
   for (std::size_t i = 1; i < cells.size(); ++i) in_tab.insert(std::string(cells[i][0].as_string()));
   EXPECT_EQ(in_tab, ids);
   EXPECT_EQ(google_.count("append"), 1u);  // one batch
+}
+
+// A spreadsheet id Google does not know: the jobs fail saying so, and the
+// integration reports it.
+TEST_F(SheetsTest, AnUnknownSpreadsheetFailsSayingSo) {
+  DaisyProcess& d = start_server();
+  std::string form_id = create_form_id(d, J(kForm));
+  json::object body = sheets_body(form_id);
+  body["config"].as_object()["spreadsheet_id"] = "1NoSuchSpreadsheet000";
+  body["retry"] = json::object{{"schedule_s", J("[0,30,60]")}};
+  HttpResponse created = d.request("POST", "/v1/integrations", admin_json(), dump(body));
+  ASSERT_EQ(created.status, 201) << created.summary();
+  HttpResponse r = submit(d, form_id, J(R"({"name":"y"})"));
+  json::value job = wait_job(d, job_of(r.json()), "failed");
+  EXPECT_NE(str(job, "last_error").find("Google has no spreadsheet 1NoSuchSpreadsheet000"), std::string::npos)
+      << dump(job);
+  json::value shown = d.get("/v1/integrations/" + str(created.json(), "id"), d.admin()).json();
+  EXPECT_NE(str(shown, "last_error").find("check config.spreadsheet_id"), std::string::npos) << dump(shown);
+  EXPECT_TRUE(google_.cells("Responses").empty());
+}
+
+// Rows of long answers: a request stops short of Google's advised 2 MB, so
+// 60 rows of 40,000 characters (2.4 MB) go in two appends or more.
+TEST_F(SheetsTest, ABatchStopsShortOfTwoMegabytes) {
+  DaisyProcess& d = start_server();
+  std::string form_id = create_form_id(d, J(kForm));
+  // The batch is taken when its 60 rows are due; what it leaves goes within 15 s.
+  create_sheet(d, form_id, json::object{{"batch_max_rows", 60}, {"batch_max_ms", 15000}});
+  const std::string long_name(40000, 'x');
+  auto ids = submit_many(
+      d, form_id, 60,
+      [&](std::size_t) {
+        return json::value(json::object{{"name", long_name}});
+      },
+      unique("long"));
+  ASSERT_TRUE(eventually([&] { return ids_in_tab().size() >= 60; }, 90s)) << ids_in_tab().size();
+  std::vector<std::string> in_tab = ids_in_tab();
+  EXPECT_EQ(in_tab.size(), 60u);
+  EXPECT_EQ(std::set<std::string>(in_tab.begin(), in_tab.end()), std::set<std::string>(ids.begin(), ids.end()));
+  std::size_t appends = 0;
+  for (const auto& call : google_.calls()) {
+    if (call.kind != "append") continue;
+    ++appends;
+    EXPECT_LE(call.body_bytes, 2'000'000u);
+    EXPECT_GT(call.rows, 0u);
+  }
+  EXPECT_GE(appends, 2u);
+}
+
+// Requests keep to the integration's pace (max_requests_per_minute: 120, a
+// turn each half second), and /metrics counts the requests that waited.
+TEST_F(SheetsTest, RequestsKeepToTheIntegrationsPace) {
+  DaisyProcess& d = start_server();
+  std::string form_id = create_form_id(d, J(kForm));
+  create_sheet(d, form_id, json::object{{"max_requests_per_minute", 120}, {"batch_max_rows", 1}, {"batch_max_ms", 0}});
+  for (int i = 0; i < 4; ++i) ASSERT_EQ(submit(d, form_id, J(R"({"name":"paced"})")).status, 201);
+  ASSERT_TRUE(eventually([&] { return ids_in_tab().size() >= 4; }, 60s)) << ids_in_tab().size();
+  std::vector<std::chrono::steady_clock::time_point> sent;
+  for (const auto& call : google_.calls()) {
+    if (call.kind != "token") sent.push_back(call.at);
+  }
+  ASSERT_GE(sent.size(), 5u);  // the tab, its header, four appends
+  // A request reaches Google at or after its turn (a token fetch or a new
+  // connection may delay it by up to 250 ms), so n requests span at least
+  // (n - 1) turns less that delay.
+  auto span = std::chrono::duration_cast<std::chrono::milliseconds>(sent.back() - sent.front());
+  EXPECT_GE(span.count(), static_cast<long>(sent.size() - 1) * 500 - 250) << sent.size() << " requests";
+  EXPECT_GE(metric_value(d.get("/metrics").body, "daisy_sheets_quota_waits_total"), 1.0);
 }
 
 }  // namespace

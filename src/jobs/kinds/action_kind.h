@@ -49,12 +49,6 @@ class ActionKind {
   virtual AttemptOutcome settle_unanswered(const ActiveIntegration& integration, const JobRow& job) = 0;
   // The kind's own counters (Prometheus text); any thread.
   virtual void render_metrics(std::string& out) const { (void)out; }
-  // The latest error of an integration's deliveries in this process ("<when>
-  // <what>"), kept until one succeeds; "" when none. Any thread.
-  virtual std::string last_error(std::string_view integration_id) const {
-    (void)integration_id;
-    return {};
-  }
 };
 
 // A form as stored (FormStore::get_form); given by the wiring.

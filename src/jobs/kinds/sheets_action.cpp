@@ -229,7 +229,7 @@ asio::awaitable<void> SheetsAction::send_batch(const ActiveIntegration& integrat
   for (const Row& twin : twins) {
     auto known = sheet.tab.row_of.find(twin.response_id);
     if (known != sheet.tab.row_of.end()) {
-      succeed(integration, sheet, *twin.item, known->second, "appended once, with another job of the same response");
+      succeed(sheet, *twin.item, known->second, "appended once, with another job of the same response");
     } else {  // the other job's append failed: this one is retried, and looks before appending
       fail(integration, Failure{{}, "another job of the same response in this batch was not appended"}, *twin.item);
     }
@@ -299,7 +299,7 @@ asio::awaitable<void> SheetsAction::drop_rows_already_there(const ActiveIntegrat
   std::erase_if(appends, [&](const Row& row) {
     auto it = row.check ? found.find(row.response_id) : found.end();
     if (it == found.end()) return false;
-    succeed(integration, sheet, *row.item, it->second, "already in the sheet: not appended again");
+    succeed(sheet, *row.item, it->second, "already in the sheet: not appended again");
     return true;
   });
 }
@@ -329,7 +329,7 @@ asio::awaitable<void> SheetsAction::append_rows(const ActiveIntegration& integra
     outcome.attempt.started_at = started_at;
     outcome.attempt.duration_ms = took;
     if (first) {
-      succeed(integration, sheet, *appends[i].item, *first + static_cast<long>(i));
+      succeed(sheet, *appends[i].item, *first + static_cast<long>(i));
     } else {
       fail(integration, failed, *appends[i].item);
     }
@@ -358,7 +358,7 @@ asio::awaitable<void> SheetsAction::rewrite_rows(const ActiveIntegration& integr
     row.item->outcome().attempt.duration_ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(steady_clock::now() - started).count();
     if (result.status == 200) {
-      succeed(integration, sheet, *row.item, at);
+      succeed(sheet, *row.item, at);
     } else {
       fail(integration, failure_of(config, sheet, result), *row.item);
     }
@@ -641,13 +641,12 @@ SheetsAction::Failure SheetsAction::failure_of(const SheetsConfig& config, Sheet
     failure.error =
         "Google has no spreadsheet " + config.spreadsheet_id + " (" + failure.error + "): check config.spreadsheet_id";
   } else if (!result.error.empty() || result.status >= 500) {
-    failure.backoff = google_backoff(std::min(sheet.quota_errors, 6));
+    failure.backoff = google_backoff(sheet.server_errors++);
   }
   return failure;
 }
 
-void SheetsAction::succeed(const ActiveIntegration& integration, Sheet& sheet, const Item& item, long row,
-                           std::string note) {
+void SheetsAction::succeed(Sheet& sheet, const Item& item, long row, std::string note) {
   AttemptOutcome& outcome = item.outcome();
   outcome.status = "succeeded";
   outcome.attempt.outcome = "succeeded";
@@ -660,8 +659,8 @@ void SheetsAction::succeed(const ActiveIntegration& integration, Sheet& sheet, c
   if (!parser_.parse(item.job().payload).get(response)) sheet.tab.row_of[text_of(response["id"])] = row;
   ++item.waiter->done;
   sheet.quota_errors = 0;
-  std::lock_guard lock(errors_mu_);
-  last_errors_.erase(integration.id);
+  sheet.server_errors = 0;
+  outcome.integration_error = "";
 }
 
 void SheetsAction::fail(const ActiveIntegration& integration, const Failure& failure, const Item& item) {
@@ -678,23 +677,12 @@ void SheetsAction::fail(const ActiveIntegration& integration, const Failure& fai
     if (failure.backoff.count() > 0) wait = std::chrono::ceil<std::chrono::seconds>(failure.backoff);
     fail_or_bury(outcome, integration.definition.retry_schedule_s, item.job().attempts, wait);
   }
+  outcome.integration_error = now_utc() + " " + error_excerpt(failure.error);
   ++item.waiter->done;
-  note_error(integration.id, failure.error);
-}
-
-void SheetsAction::note_error(const std::string& integration_id, std::string error) {
-  std::lock_guard lock(errors_mu_);
-  last_errors_[integration_id] = now_utc() + " " + error_excerpt(error);
 }
 
 AttemptOutcome SheetsAction::settle_unanswered(const ActiveIntegration& integration, const JobRow& job) {
   return unrecorded_attempt_failed(integration, job);
-}
-
-std::string SheetsAction::last_error(std::string_view integration_id) const {
-  std::lock_guard lock(errors_mu_);
-  auto it = last_errors_.find(std::string(integration_id));
-  return it == last_errors_.end() ? std::string() : it->second;
 }
 
 void SheetsAction::render_metrics(std::string& out) const {

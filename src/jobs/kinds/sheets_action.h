@@ -56,7 +56,6 @@ class SheetsAction final : public ActionKind {
   // An append whose outcome never came: failed, and checked before the next.
   AttemptOutcome settle_unanswered(const ActiveIntegration& integration, const JobRow& job) override;
   void render_metrics(std::string& out) const override;
-  std::string last_error(std::string_view integration_id) const override;
 
  private:
   // One deliver_batch call: its jobs, waiting for the batches that carry them.
@@ -91,7 +90,8 @@ class SheetsAction final : public ActionKind {
     std::unique_ptr<boost::asio::steady_timer> filling;  // the leader waits on it for rows to join
     Tab tab;
     std::chrono::steady_clock::time_point next_turn{}, paused_until{};
-    int quota_errors = 0;  // 429s in a row
+    int quota_errors = 0;   // 429s in a row
+    int server_errors = 0;  // 5xx and unanswered requests in a row
   };
   // What a failed request makes of the jobs it carried.
   struct Failure {
@@ -161,19 +161,16 @@ class SheetsAction final : public ActionKind {
   // A response's row: its cells by the tab's columns.
   boost::json::array row_of_response(const Tab& tab, simdjson::dom::element response) const;
   static std::vector<Row> take_twins(std::vector<Row>& appends);
-  void succeed(const ActiveIntegration& integration, Sheet& sheet, const Item& item, long row, std::string note = "");
+  void succeed(Sheet& sheet, const Item& item, long row, std::string note = "");
   void fail(const ActiveIntegration& integration, const Failure& failure, const Item& item);
   // What a failed request makes of its jobs; a 429 also pauses the integration.
   Failure failure_of(const SheetsConfig& config, Sheet& sheet, const net::FetchResult& result);
-  void note_error(const std::string& integration_id, std::string error);
 
   ActionKindServices services_;
   GoogleTokens tokens_;
   simdjson::dom::parser parser_;
   std::unordered_map<std::string, Sheet> sheets_;  // by integration id; runner thread only
 
-  mutable std::mutex errors_mu_;
-  std::unordered_map<std::string, std::string> last_errors_;  // by integration id
   std::atomic<std::uint64_t> rows_written_{0}, quota_waits_{0}, quota_errors_{0}, checks_{0};
   std::array<std::atomic<std::uint64_t>, 5> requests_{};  // by sheets_calls
 };

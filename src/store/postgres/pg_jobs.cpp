@@ -23,9 +23,12 @@ namespace {
 constexpr const char* integration_columns =
     "id, source_id, definition, secret, previous_secret, previous_until, disabled_reason, created_at, updated_at";
 
+// What reads take: the written columns, then the state deliveries keep.
+const std::string integration_read_columns = std::string(integration_columns) + ", last_error";
+
 IntegrationRow integration_of(const Rows& r, int i) {
   return {r.text(i, 0), r.text(i, 1), r.text(i, 2), r.text(i, 3), r.text(i, 4),
-          r.text(i, 5), r.text(i, 6), r.text(i, 7), r.text(i, 8)};
+          r.text(i, 5), r.text(i, 6), r.text(i, 7), r.text(i, 8), r.text(i, 9)};
 }
 
 #define JOB_COLUMNS                                                                                                  \
@@ -252,14 +255,14 @@ asio::awaitable<Status> PostgresStore::create_integration(IntegrationRow row) {
 Result<std::vector<IntegrationRow>> PostgresStore::list_integrations(const Page& page) {
   return read([&](Connection& db) {
     static const std::string sql =
-        std::string("SELECT ") + integration_columns + " FROM integrations WHERE id > $1 ORDER BY id LIMIT $2";
+        "SELECT " + integration_read_columns + " FROM integrations WHERE id > $1 ORDER BY id LIMIT $2";
     return pg::all_rows(db.query(sql, page.after, page.limit), integration_of);
   });
 }
 
 Result<IntegrationRow> PostgresStore::get_integration(std::string_view id) {
   return read([&](Connection& db) {
-    static const std::string sql = std::string("SELECT ") + integration_columns + " FROM integrations WHERE id = $1";
+    static const std::string sql = "SELECT " + integration_read_columns + " FROM integrations WHERE id = $1";
     return pg::first_row(db.query(sql, id), integration_of, "integration");
   });
 }
@@ -384,6 +387,11 @@ asio::awaitable<Result<bool>> PostgresStore::finish_attempt(AttemptOutcome o) {
           " disabled_reason = $1, updated_at = $2 WHERE id = $3",
           o.disable_integration, now_utc(), j.integration_id);
       if (!disable.ok()) return disable.status();
+    }
+    if (o.integration_error) {
+      Rows error = db.query("UPDATE integrations SET last_error = $1 WHERE id = $2 AND last_error <> $1",
+                            *o.integration_error, j.integration_id);
+      if (!error.ok()) return error.status();
     }
     if (Status s = count_receiver_state(db, j.integration_id, o); !s.is_ok()) return s;
     recorded = true;

@@ -18,9 +18,12 @@ namespace {
 constexpr const char* integration_columns =
     "id, source_id, definition, secret, previous_secret, previous_until, disabled_reason, created_at, updated_at";
 
+// What reads take: the written columns, then the state deliveries keep.
+const std::string integration_read_columns = std::string(integration_columns) + ", last_error";
+
 IntegrationRow read_integration(Statement& stmt) {
   return {stmt.text(0), stmt.text(1), stmt.text(2), stmt.text(3), stmt.text(4),
-          stmt.text(5), stmt.text(6), stmt.text(7), stmt.text(8)};
+          stmt.text(5), stmt.text(6), stmt.text(7), stmt.text(8), stmt.text(9)};
 }
 
 constexpr const char* job_columns =
@@ -243,7 +246,7 @@ asio::awaitable<Status> SqliteStore::create_integration(IntegrationRow row) {
 Result<std::vector<IntegrationRow>> SqliteStore::list_integrations(const Page& page) {
   auto db = reader();
   static const std::string sql =
-      std::string("SELECT ") + integration_columns + " FROM integrations WHERE id > ? ORDER BY id LIMIT ?";
+      "SELECT " + integration_read_columns + " FROM integrations WHERE id > ? ORDER BY id LIMIT ?";
   auto stmt = db->prepare(sql.c_str());
   stmt.bind(1, page.after).bind(2, static_cast<std::int64_t>(page.limit));
   std::vector<IntegrationRow> out;
@@ -255,7 +258,7 @@ Result<std::vector<IntegrationRow>> SqliteStore::list_integrations(const Page& p
 
 Result<IntegrationRow> SqliteStore::get_integration(std::string_view id) {
   auto db = reader();
-  static const std::string sql = std::string("SELECT ") + integration_columns + " FROM integrations WHERE id = ?";
+  static const std::string sql = "SELECT " + integration_read_columns + " FROM integrations WHERE id = ?";
   auto stmt = db->prepare(sql.c_str());
   stmt.bind(1, id);
   int rc = stmt.step();
@@ -401,6 +404,11 @@ asio::awaitable<Result<bool>> SqliteStore::finish_attempt(AttemptOutcome o) {
           " disabled_reason = ?, updated_at = ? WHERE id = ?");
       disable.bind(1, o.disable_integration).bind(2, now_utc()).bind(3, j.integration_id);
       if (Status s = sqlite::status_of(disable.step(), db); !s.is_ok()) return s;
+    }
+    if (o.integration_error) {
+      auto error = db.prepare("UPDATE integrations SET last_error = ?1 WHERE id = ?2 AND last_error <> ?1");
+      error.bind(1, *o.integration_error).bind(2, j.integration_id);
+      if (Status s = sqlite::status_of(error.step(), db); !s.is_ok()) return s;
     }
     *recorded = true;
     return Status::ok();
