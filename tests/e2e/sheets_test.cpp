@@ -161,7 +161,8 @@ TEST_F(SheetsTest, ResponsesBecomeRowsInAFewBatchedAppends) {
   std::vector<std::string> header;
   for (const auto& c : cells[0]) header.push_back(c.is_string() ? std::string(c.as_string()) : dump(c));
   EXPECT_EQ(header,
-            (std::vector<std::string>{"response_id", "submitted_at", "status", "Your name", "Age", "ok", "tags"}));
+            (std::vector<std::string>{"response_id", "submitted_at", "status", "form_version", "app_id", "Your name",
+                                      "Age", "ok", "tags"}));
   std::vector<std::string> in_tab = ids_in_tab();
   std::set<std::string> unique_ids(in_tab.begin(), in_tab.end());
   EXPECT_EQ(in_tab.size(), 1000u);
@@ -171,12 +172,13 @@ TEST_F(SheetsTest, ResponsesBecomeRowsInAFewBatchedAppends) {
   // One row, checked cell by cell.
   for (std::size_t row = 1; row < cells.size(); ++row) {
     if (cells[row][0] != json::value(ids[7])) continue;
-    ASSERT_GE(cells[row].size(), 7u);
+    ASSERT_GE(cells[row].size(), 9u);
     EXPECT_EQ(cells[row][2], json::value("accepted"));
-    EXPECT_EQ(cells[row][3], json::value("=SUM(A1:A2) #7"));  // RAW: text, never a formula
-    EXPECT_EQ(cells[row][4], json::value(27));
-    EXPECT_EQ(cells[row][5], json::value(true));
-    EXPECT_EQ(cells[row][6], json::value("a;c"));
+    EXPECT_EQ(cells[row][3], json::value(1));  // form_version
+    EXPECT_EQ(cells[row][5], json::value("=SUM(A1:A2) #7"));  // RAW: text, never a formula
+    EXPECT_EQ(cells[row][6], json::value(27));
+    EXPECT_EQ(cells[row][7], json::value(true));
+    EXPECT_EQ(cells[row][8], json::value("a;c"));
     // The job says where its row went; its attempt is the batch's.
     HttpResponse response = d.get(responses_path(form_id) + "/" + ids[7], d.admin());
     ASSERT_EQ(response.status, 200);
@@ -211,12 +213,12 @@ TEST_F(SheetsTest, ACorrectionRewritesItsRowAndANewQuestionAddsAColumn) {
   ASSERT_EQ(fixed.status, 200) << fixed.summary();
   ASSERT_TRUE(eventually([&] {
     auto cells = google_.cells("Responses");
-    return cells.size() == 4 && cells[2].size() > 4 && cells[2][3] == json::value("fixed");
+    return cells.size() == 4 && cells[2].size() > 6 && cells[2][5] == json::value("fixed");
   })) << dump(json::value_from(google_.cells("Responses")));
   auto cells = google_.cells("Responses");
   EXPECT_EQ(cells[2][0], json::value(ids[1]));
-  EXPECT_EQ(cells[2][4], json::value(31));
-  EXPECT_EQ(cells[1][3], json::value("n0"));
+  EXPECT_EQ(cells[2][6], json::value(31));
+  EXPECT_EQ(cells[1][5], json::value("n0"));
   EXPECT_EQ(ids_in_tab().size(), 3u);
 
   const std::string questions = "/v1/forms/" + form_id + "/questions";
@@ -229,9 +231,9 @@ TEST_F(SheetsTest, ACorrectionRewritesItsRowAndANewQuestionAddsAColumn) {
   ASSERT_EQ(cells.size(), 5u);
   std::vector<json::value> header(cells[0].begin(), cells[0].end());
   EXPECT_EQ(json::value_from(header),
-            J(R"(["response_id","submitted_at","status","Your name","Age","ok","tags","City"])"));
-  EXPECT_EQ(cells[4][3], json::value("later"));
-  EXPECT_EQ(cells[4][7], json::value("Lyon"));
+            J(R"(["response_id","submitted_at","status","form_version","app_id","Your name","Age","ok","tags","City"])"));
+  EXPECT_EQ(cells[4][5], json::value("later"));
+  EXPECT_EQ(cells[4][9], json::value("Lyon"));
 }
 
 // 429s delay the rows, with Google's backoff, and lose or repeat none; a 500
@@ -346,10 +348,10 @@ TEST_F(SheetsTest, AFormWiderThanANewTabGetsColumnsAdded) {
   wait_job(d, job_of(r.json()), "succeeded");
   auto cells = google_.cells("Responses");
   ASSERT_EQ(cells.size(), 2u);
-  ASSERT_EQ(cells[0].size(), 33u);
-  EXPECT_EQ(cells[0][32], json::value("q29"));
-  ASSERT_EQ(cells[1].size(), 33u);
-  EXPECT_EQ(cells[1][32], json::value(29));
+  ASSERT_EQ(cells[0].size(), 35u);
+  EXPECT_EQ(cells[0][34], json::value("q29"));
+  ASSERT_EQ(cells[1].size(), 35u);
+  EXPECT_EQ(cells[1][34], json::value(29));
 }
 
 // A replay fills the tab with past responses; a second replay writes none twice.

@@ -82,7 +82,7 @@ std::vector<std::pair<std::string, std::string>> wanted_columns(const SheetsConf
                                                                 const std::vector<Question>& questions) {
   std::vector<std::string> keys = config.columns;
   if (keys.empty()) {
-    keys = {"response_id", "submitted_at", "status"};
+    keys.assign(std::begin(sheet_metadata_columns), std::end(sheet_metadata_columns));
     for (const Question& q : questions) keys.push_back(q.key);
   }
   if (std::find(keys.begin(), keys.end(), "response_id") == keys.end()) keys.emplace_back("response_id");
