@@ -153,7 +153,7 @@ Response get_integration(ApiContext& ctx, Request& req) {
     }
     body["back_off"] = std::move(o);
   }
-  // This node's latest delivery error, until a delivery succeeds.
+  // The latest delivery error (stored with its attempt), until a delivery succeeds.
   const std::string& last_error = row.last_error;
   if (last_error.empty()) {
     body["last_error"] = nullptr;
