@@ -12,6 +12,7 @@
 namespace daisy {
 class Metrics;
 class WorkerPool;
+class KeyRateLimiter;
 namespace http {
 using ReaderPool = WorkerPool;
 }
@@ -52,6 +53,7 @@ struct ApiContext {
   // Non-empty: the console's files are read from this directory on each
   // request (development) instead of the copies built into the binary.
   std::string console_dir{};
+  KeyRateLimiter* key_limits = nullptr;  // publishable keys' buckets; null: unlimited
 };
 
 }  // namespace daisy::api

@@ -11,6 +11,7 @@
 #include <optional>
 #include <variant>
 
+#include "api/publishable_key_limits.h"
 #include "api/replies.h"
 #include "api/routes.h"
 #include "events/ingest.h"
@@ -189,7 +190,7 @@ std::optional<Response> read_events(const Request& req, std::string_view body, c
 
 boost::asio::awaitable<Response> ingest(ApiContext& ctx, Request& req) {
   const events::EventSettings& settings = ctx.events->settings;
-  if (!req.principal.is_app()) {
+  if (!req.principal.acts_for_app()) {
     co_return http::problem(403, "forbidden", "Events are sent with an app token, not the admin token.");
   }
   events::EventIngest ingestion({ctx.store, *ctx.events, ctx.integrations, ctx.job_runner, ctx.live},
@@ -207,6 +208,11 @@ boost::asio::awaitable<Response> ingest(ApiContext& ctx, Request& req) {
           read_events(req, std::get<std::string_view>(body), settings, storage, ingestion, items, owned, single)) {
     co_return co_await log_then_reply(ingestion, std::move(*refusal));
   }
+  // Refused before anything is stored (not even as rejections: a flood
+  // would fill the log).
+  if (auto refusal = refuse_over_rate(ctx, req.principal, static_cast<std::int64_t>(items.size()))) {
+    co_return std::move(*refusal);
+  }
 
   events::IngestResult result = co_await ingestion.ingest(items, single);
   if (!result.status.is_ok()) co_return store_failure(result.status, "events");
@@ -223,8 +229,11 @@ boost::asio::awaitable<Response> ingest(ApiContext& ctx, Request& req) {
 void register_event_ingest_routes(http::Router& router, ApiContext& ctx) {
   http::RouteOptions options;
   options.batch = true;
-  options.content_types = {"application/json", "application/x-ndjson"};
+  // text/plain: navigator.sendBeacon's JSON, which avoids a preflight.
+  options.content_types = {"application/json", "application/x-ndjson", "text/plain"};
   options.gzip = true;
+  options.publishable = true;
+  options.key_in_query = true;
   router.add(http::Method::post, "/v1/events", http::Access::app_or_admin,
              http::AsyncHandler([&ctx](Request& req) { return ingest(ctx, req); }), options);
 }

@@ -7,6 +7,7 @@
 
 #include <charconv>
 
+#include "api/publishable_key_limits.h"
 #include "api/replies.h"
 #include "api/routes.h"
 #include "forms/form_cache.h"
@@ -14,6 +15,7 @@
 #include "forms/responses.h"
 #include "http/json_body.h"
 #include "store/record_json.h"
+#include "util/ids.h"
 #include "util/iso8601.h"
 #include "util/json_text.h"
 #include "util/time.h"
@@ -90,6 +92,10 @@ const json::object* read_answers(const json::object& body, std::vector<FieldErro
 
 boost::asio::awaitable<Response> submit(ApiContext& ctx, Request& req) {
   std::string form_id = req.param(0);
+  if (auto refusal = refuse_unlisted_form(req.principal, is_uuid(form_id) ? lower_case_uuid(form_id) : form_id)) {
+    co_return std::move(*refusal);
+  }
+  if (auto refusal = refuse_over_rate(ctx, req.principal, 1)) co_return std::move(*refusal);
   auto body = http::parse_body_object(req);
   if (auto* refusal = std::get_if<Response>(&body)) co_return std::move(*refusal);
   const json::object& o = std::get<json::object>(body);
@@ -294,9 +300,11 @@ void register_response_routes(http::Router& router, ApiContext& ctx) {
   using http::SyncHandler;
   http::RouteOptions json_body;
   json_body.content_types = {"application/json"};
+  http::RouteOptions from_pages = json_body;
+  from_pages.publishable = true;
 
   router.add(Method::post, "/v1/forms/{id}/responses", Access::app_or_admin,
-             AsyncHandler([&ctx](Request& req) { return submit(ctx, req); }), json_body);
+             AsyncHandler([&ctx](Request& req) { return submit(ctx, req); }), from_pages);
   router.add(Method::get, "/v1/forms/{id}/responses", Access::admin,
              SyncHandler([&ctx](Request& req) { return list_responses(ctx, req); }), http::heavy_read());
   // Before /{rid}, which would also match "export".

@@ -8,6 +8,7 @@ void register_routes(http::Router& router, ApiContext& ctx) {
   register_form_routes(router, ctx);
   register_response_routes(router, ctx);
   register_event_ingest_routes(router, ctx);
+  register_posthog_routes(router, ctx);
   register_event_read_routes(router, ctx);
   register_event_type_routes(router, ctx);
   register_provider_routes(router, ctx);

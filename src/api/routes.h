@@ -14,6 +14,7 @@ void register_app_routes(http::Router& router, ApiContext& ctx);
 void register_form_routes(http::Router& router, ApiContext& ctx);
 void register_response_routes(http::Router& router, ApiContext& ctx);
 void register_event_ingest_routes(http::Router& router, ApiContext& ctx);
+void register_posthog_routes(http::Router& router, ApiContext& ctx);  // /capture, /batch
 void register_event_read_routes(http::Router& router, ApiContext& ctx);
 void register_event_type_routes(http::Router& router, ApiContext& ctx);
 void register_provider_routes(http::Router& router, ApiContext& ctx);

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "auth/tokens.h"
 #include "util/ascii.h"
 
 namespace daisy {
@@ -49,7 +50,40 @@ bool Authenticator::replace_app_tokens_if_unchanged(const std::vector<AppToken>&
   if (local_changes_ != local_changes_seen) return false;
   app_by_hash_ = std::move(by_hash);
   hash_by_app_ = std::move(by_app);
+  app_by_key_hash_.clear();
+  access_by_app_.clear();
+  for (const auto& t : tokens) put_access_locked(t.app_id, t.access);
   return true;
+}
+
+void Authenticator::put_access(const std::string& app_id, const AppAccess& access) {
+  std::unique_lock lock(mu_);
+  ++local_changes_;
+  put_access_locked(app_id, access);
+}
+
+void Authenticator::put_access_locked(const std::string& app_id, const AppAccess& access) {
+  if (auto it = access_by_app_.find(app_id); it != access_by_app_.end()) {
+    app_by_key_hash_.erase(key_of(sha256(it->second->publishable_key)));
+  }
+  if (!access.publishable_key.empty()) app_by_key_hash_[key_of(sha256(access.publishable_key))] = app_id;
+  access_by_app_[app_id] = std::make_shared<const AppAccess>(access);
+}
+
+std::shared_ptr<const AppAccess> Authenticator::access(const std::string& app_id) const {
+  std::shared_lock lock(mu_);
+  auto it = access_by_app_.find(app_id);
+  return it == access_by_app_.end() ? nullptr : it->second;
+}
+
+bool Authenticator::any_app_allows_origin(std::string_view origin) const {
+  std::shared_lock lock(mu_);
+  for (const auto& [app, access] : access_by_app_) {
+    for (const auto& pattern : access->allowed_origins) {
+      if (origin_matches(pattern, origin)) return true;
+    }
+  }
+  return false;
 }
 
 void Authenticator::put_app(const std::string& app_id, const Sha256& hash) {
@@ -69,6 +103,10 @@ void Authenticator::remove_app(const std::string& app_id) {
     app_by_hash_.erase(it->second);
     hash_by_app_.erase(it);
   }
+  if (auto it = access_by_app_.find(app_id); it != access_by_app_.end()) {
+    app_by_key_hash_.erase(key_of(sha256(it->second->publishable_key)));
+    access_by_app_.erase(it);
+  }
 }
 
 Authenticator::Outcome Authenticator::authenticate(std::string_view authorization, Principal& out) const {
@@ -82,6 +120,9 @@ Authenticator::Outcome Authenticator::authenticate(std::string_view authorizatio
   while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
   while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
   if (token.empty() || token.size() > 512) return Outcome::malformed;
+  if (token.substr(0, publishable_key_prefix.size()) == publishable_key_prefix) {
+    return authenticate_publishable_key(token, out);
+  }
 
   std::string presented = key_of(sha256(token));
   std::shared_lock lock(mu_);
@@ -96,6 +137,22 @@ Authenticator::Outcome Authenticator::authenticate(std::string_view authorizatio
     return Outcome::ok;
   }
   return Outcome::unknown;
+}
+
+Authenticator::Outcome Authenticator::authenticate_publishable_key(std::string_view key, Principal& out) const {
+  out = Principal{};
+  if (key.empty()) return Outcome::missing;
+  if (key.size() > 512 || key.substr(0, publishable_key_prefix.size()) != publishable_key_prefix) {
+    return Outcome::malformed;
+  }
+  std::string presented = key_of(sha256(key));
+  std::shared_lock lock(mu_);
+  auto it = app_by_key_hash_.find(presented);
+  if (it == app_by_key_hash_.end() || !constant_time_equal(presented, it->first)) return Outcome::unknown;
+  out.kind = Principal::Kind::publishable;
+  out.app_id = it->second;
+  if (auto access = access_by_app_.find(it->second); access != access_by_app_.end()) out.access = access->second;
+  return Outcome::ok;
 }
 
 }  // namespace daisy

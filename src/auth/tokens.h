@@ -11,6 +11,8 @@ namespace daisy {
 
 inline constexpr std::string_view admin_token_prefix = "dsy_admin_";
 inline constexpr std::string_view app_token_prefix = "dsy_app_";
+// Not a secret (pages carry it); hashed all the same for lookups.
+inline constexpr std::string_view publishable_key_prefix = "dpk_";
 
 std::string generate_token(std::string_view prefix);
 inline Sha256 hash_token(std::string_view token) { return sha256(token); }

@@ -1,8 +1,10 @@
 #pragma once
-// An app's token as the server keeps it: only its SHA-256 hash.
+// An app's credentials as the server keeps them: its token's SHA-256 hash
+// only, and what its publishable key may do.
 
 #include <string>
 
+#include "domain/app.h"
 #include "util/crypto.h"
 
 namespace daisy {
@@ -10,6 +12,7 @@ namespace daisy {
 struct AppToken {
   std::string app_id;
   Sha256 token_hash;
+  AppAccess access{};
 };
 
 }  // namespace daisy

@@ -72,6 +72,13 @@ EventCheck check_event(const json::value& value, std::int64_t now_ns, std::int64
       result.event.session_id = lower_case_uuid(*s);
     }
   }
+  if (const json::value* id = obj.if_contains("id"); id && !id->is_null()) {
+    if (!id->is_string() || !is_uuid(id->get_string())) {
+      errors.push_back({"id", "must be a UUID the client made, such as 0190c7a2-5b1e-7c3d-9f00-2a1b3c4d5e6f"});
+    } else {
+      result.event.id = lower_case_uuid(id->get_string());
+    }
+  }
   check_name(obj, "category", result.event.category, errors);
   check_name(obj, "name", result.event.name, errors);
 
@@ -105,7 +112,8 @@ EventCheck check_event(const json::value& value, std::int64_t now_ns, std::int64
 
   for (const auto& field : obj) {
     std::string_view key = field.key();
-    if (key != "session_id" && key != "category" && key != "name" && key != "data" && key != "timestamp") {
+    if (key != "id" && key != "session_id" && key != "category" && key != "name" && key != "data" &&
+        key != "timestamp") {
       errors.push_back({std::string(key), "is not a known field"});
     }
   }

@@ -13,6 +13,7 @@
 namespace daisy {
 
 struct Event {
+  std::string id;          // the client's id for it (lower-case canonical UUID), or empty
   std::string session_id;  // lower-case canonical UUID
   std::string category;
   std::string name;
@@ -32,7 +33,7 @@ struct EventCheck {
   RejectionReason reason = RejectionReason::invalid;
 };
 
-// Checks the envelope of one event: session_id (UUID), category and name
+// Checks the envelope of one event: id (optional, a UUID), session_id (UUID), category and name
 // (1..128 characters), data (an object), timestamp (ISO 8601, see
 // util/iso8601.h) no later than now_ns + max_skew_ns. Unknown fields are refused.
 EventCheck check_event(const boost::json::value& value, std::int64_t now_ns, std::int64_t max_skew_ns);

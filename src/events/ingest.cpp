@@ -2,6 +2,8 @@
 
 #include <boost/json/serialize.hpp>
 
+#include <unordered_set>
+
 #include "jobs/record_actions.h"
 #include "live/publish.h"
 #include "store/record_json.h"
@@ -46,7 +48,9 @@ boost::asio::awaitable<Status> EventIngest::commit() {
 }
 
 void EventIngest::announce() const {
-  for (const EventRow& row : batch_->events) {
+  for (std::size_t i = 0; i < batch_->events.size(); ++i) {
+    if (batch_->is_repeated(i)) continue;
+    const EventRow& row = batch_->events[i];
     live::publish(services_.live, live::Kind::event_created, {.app_id = row.app_id, .category = row.category}, [&row] {
       std::string json;
       append_event(json, row);
@@ -60,6 +64,15 @@ void EventIngest::announce() const {
 }
 
 boost::asio::awaitable<Status> EventIngest::store_rejections() { co_return co_await commit(); }
+
+void EventIngest::drop_actions_of_repeats(std::vector<jobs::TriggeredAction>& actions) const {
+  std::unordered_set<std::string_view> not_made;  // jobs of repeats: the store skipped them
+  auto repeats = batch_->repeated_ids();
+  for (const JobRow& job : batch_->jobs) {
+    if (repeats.count(job.source_id)) not_made.insert(job.id);
+  }
+  std::erase_if(actions, [&](const jobs::TriggeredAction& a) { return not_made.count(a.job_id) > 0; });
+}
 
 bool EventIngest::check(const SentEvent& sent, const TypeTable& types, bool reject_unknown,
                         std::vector<FieldError>& errors, RejectionReason& reason, EventRow& row) {
@@ -89,7 +102,8 @@ bool EventIngest::check(const SentEvent& sent, const TypeTable& types, bool reje
     reason = RejectionReason::unknown_type;
   }
   if (!errors.empty()) return false;
-  row.id = new_uuid_v7();
+  row.client_id = !check.event.id.empty();
+  row.id = row.client_id ? std::move(check.event.id) : new_uuid_v7();
   row.app_id = app_id_;
   row.session_id = std::move(check.event.session_id);
   row.category = std::move(check.event.category);
@@ -105,6 +119,7 @@ boost::asio::awaitable<IngestResult> EventIngest::ingest(std::vector<SentEvent>&
   auto types = services_.state.types.snapshot();
   bool reject_unknown = services_.state.unknown_types.rejects(app_id_);
   batch_->events.reserve(events.size());
+  std::unordered_set<std::string> client_ids;  // a request's repeats are stored once
   for (std::size_t i = 0; i < events.size(); ++i) {
     const SentEvent& sent = events[i];
     std::vector<FieldError> errors;
@@ -112,7 +127,7 @@ boost::asio::awaitable<IngestResult> EventIngest::ingest(std::vector<SentEvent>&
     EventRow row;
     if (check(sent, *types, reject_unknown, errors, reason, row)) {
       result.ids.push_back(row.id);
-      batch_->events.push_back(std::move(row));
+      if (!row.client_id || client_ids.insert(row.id).second) batch_->events.push_back(std::move(row));
       continue;
     }
     std::string_view raw = sent.raw;
@@ -136,13 +151,14 @@ boost::asio::awaitable<IngestResult> EventIngest::ingest(std::vector<SentEvent>&
   }
   result.status = co_await commit();
   if (!result.status.is_ok()) co_return result;
+  if (!batch_->repeated.empty()) drop_actions_of_repeats(actions.actions());
   // Sync integrations answer within a single event's request (a batch would
   // make one call per event: they are not called for batches).
   // (Computed before the co_await: g++ 12 miscompiles a conditional inside
   // a co_await's arguments.)
   std::string_view single_id;
   const EventRow* one = nullptr;
-  if (single && !batch_->events.empty()) {
+  if (single && !batch_->events.empty() && !batch_->is_repeated(0)) {
     one = &batch_->events.front();
     single_id = one->id;
   }

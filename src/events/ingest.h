@@ -80,6 +80,9 @@ class EventIngest {
   boost::asio::awaitable<Status> commit();
   // Tells the live streams of what commit() stored.
   void announce() const;
+  // Removes from the reply's actions the jobs of events that were repeats
+  // (acknowledged again, not stored: their jobs were not made either).
+  void drop_actions_of_repeats(std::vector<jobs::TriggeredAction>& actions) const;
 
   IngestServices services_;
   std::string app_id_;

@@ -89,7 +89,7 @@ boost::asio::awaitable<Outcome> submit(ResponseServices s, Submission sub) {
   // The hash covers the caller too, so another app's key never returns this one's data.
   std::string hash;
   if (!sub.idempotency_key.empty()) {
-    std::string caller = sub.caller.is_app() ? "app:" + sub.caller.app_id : std::string("admin");
+    std::string caller = sub.caller.acts_for_app() ? "app:" + sub.caller.app_id : std::string("admin");
     hash = to_hex(bytes_of(sha256(caller + "\n" + std::string(sub.request_bytes))));
     auto earlier = s.store.find_by_idempotency_key(sub.form_id, sub.idempotency_key);
     if (!earlier.is_ok()) co_return store_failed(earlier.status(), "response");
@@ -109,7 +109,7 @@ boost::asio::awaitable<Outcome> submit(ResponseServices s, Submission sub) {
   row->received_at = received_at;
   row->updated_at = received_at;
   row->revision = 1;
-  if (sub.caller.is_app()) row->app_id = sub.caller.app_id;
+  if (sub.caller.acts_for_app()) row->app_id = sub.caller.app_id;
 
   std::string json = response_json(*row);
   jobs::RecordActions actions(s.integrations, s.runner, sub.form_id, trigger_response_created);

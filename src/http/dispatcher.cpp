@@ -2,6 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <variant>
+
+#include "http/cors.h"
 #include "http/problem.h"
 #include "observability/log_value.h"
 #include "util/ascii.h"
@@ -17,10 +21,34 @@ std::string_view media_type(std::string_view content_type) {
   return t;
 }
 
+// The refusal of a ?key= that is not a publishable key: the one credential
+// that may be put in a URL (which proxies and browsers keep).
+std::optional<Response> check_key_in_query(Request& req, const Authenticator& auth) {
+  auto key = req.query_param("key");
+  switch (auth.authenticate_publishable_key(key.value_or(""), req.principal)) {
+    case Authenticator::Outcome::ok:
+      return std::nullopt;
+    case Authenticator::Outcome::unknown:
+      return unauthorized("The publishable key in ?key= is not valid (unknown, rotated or deleted).", true);
+    case Authenticator::Outcome::missing:
+    case Authenticator::Outcome::malformed:
+      break;
+  }
+  return unauthorized(
+      "Only an app's publishable key (dpk_...) may be sent in ?key=; send a secret token in "
+      "the Authorization header.",
+      true);
+}
+
 // nullopt when the request may proceed; otherwise the refusal.
 std::optional<Response> check_access(const Route& route, Request& req, const Authenticator& auth) {
   if (route.access == Access::public_) return std::nullopt;
-  switch (auth.authenticate(req.header("Authorization"), req.principal)) {
+  std::string_view header = req.header("Authorization");
+  if (header.empty() && route.options.key_in_query && req.query_param("key")) {
+    if (auto refusal = check_key_in_query(req, auth)) return refusal;
+    return std::nullopt;  // a publishable key, which the route takes
+  }
+  switch (auth.authenticate(header, req.principal)) {
     case Authenticator::Outcome::missing:
       return unauthorized("This route needs a bearer token: Authorization: Bearer <token>.", false);
     case Authenticator::Outcome::malformed:
@@ -32,6 +60,11 @@ std::optional<Response> check_access(const Route& route, Request& req, const Aut
   }
   if (route.access == Access::admin && !req.principal.is_admin()) {
     return problem(403, "forbidden", "This route needs the admin token.");
+  }
+  if (req.principal.is_publishable() && !route.options.publishable) {
+    return problem(403, "forbidden",
+                   "A publishable key (dpk_...) only sends events and responses; this route needs the app's "
+                   "secret token or the admin token.");
   }
   return std::nullopt;
 }
@@ -84,7 +117,13 @@ boost::asio::awaitable<Response> respond_on_readers(ReaderPool* readers, std::fu
 
 Response Dispatcher::not_found_reply() { return problem(404, "not-found", "No route matches this path."); }
 
-Response Dispatcher::method_not_allowed_reply(const RoutePattern& pattern) {
+Response Dispatcher::unmatched_method_reply(const RoutePattern& pattern, const Request& req) const {
+  bool pages_call_it = std::any_of(pattern.routes.begin(), pattern.routes.end(),
+                                   [](const Route& route) { return route.options.publishable; });
+  if (req.method == Method::options && pages_call_it) {
+    std::string_view origin = req.header("Origin");
+    return preflight_reply(origin, !origin.empty() && auth_.any_app_allows_origin(origin));
+  }
   Response r =
       problem(405, "method-not-allowed", "This path does not accept that method; allowed: " + pattern.allow + ".");
   r.headers.emplace_back("Allow", pattern.allow);
@@ -93,6 +132,18 @@ Response Dispatcher::method_not_allowed_reply(const RoutePattern& pattern) {
 
 boost::asio::awaitable<Response> Dispatcher::dispatch(const Route& route, Request& req) {
   if (auto refusal = check_access(route, req, auth_)) co_return std::move(*refusal);
+  std::string_view cors_origin;
+  if (route.options.publishable) {
+    auto origin = check_page_origin(req, auth_);
+    if (auto* refusal = std::get_if<Response>(&origin)) co_return std::move(*refusal);
+    cors_origin = std::get<std::string_view>(origin);
+  }
+  Response response = co_await dispatch_allowed(route, req);
+  if (!cors_origin.empty()) add_cors_headers(response, cors_origin);
+  co_return response;
+}
+
+boost::asio::awaitable<Response> Dispatcher::dispatch_allowed(const Route& route, Request& req) {
   if (auto refusal = check_content_type(route, req)) co_return std::move(*refusal);
   if (auto refusal = check_content_encoding(route, req)) co_return std::move(*refusal);
 

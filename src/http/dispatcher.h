@@ -35,9 +35,13 @@ class Dispatcher {
   boost::asio::awaitable<Response> dispatch(const Route& route, Request& req);
 
   static Response not_found_reply();
-  static Response method_not_allowed_reply(const RoutePattern& pattern);
+  // 405, or for OPTIONS on a path that pages call, the CORS preflight reply.
+  Response unmatched_method_reply(const RoutePattern& pattern, const Request& req) const;
 
  private:
+  // dispatch() once the caller may call the route.
+  boost::asio::awaitable<Response> dispatch_allowed(const Route& route, Request& req);
+
   const Router& router_;
   const Authenticator& auth_;
   Metrics& metrics_;

@@ -40,6 +40,13 @@ struct RouteOptions {
   // The handler (a SyncHandler) and its streamed body run on the reader pool,
   // not the I/O thread: for reads whose cost can pass about a millisecond.
   bool on_readers = false;
+  // Pages call it with an app's publishable key (dpk_...), cross-origin:
+  // the key is accepted here (403 elsewhere), preflights are answered, and
+  // an Origin the key's app does not allow is refused (dispatcher.cpp).
+  bool publishable = false;
+  // The publishable key may come as ?key= instead (navigator.sendBeacon
+  // cannot set headers); never a secret token.
+  bool key_in_query = false;
 };
 
 // The options of a read that runs on the readers.

@@ -536,7 +536,7 @@ asio::awaitable<void> Server::Impl::serve(Worker& w, Connection& conn, const std
       if (!match.pattern) {
         resp = Dispatcher::not_found_reply();
       } else if (!match.route) {
-        resp = Dispatcher::method_not_allowed_reply(*match.pattern);
+        resp = dispatcher.unmatched_method_reply(*match.pattern, req);
       } else {
         conn.state = Connection::State::handling;
         conn.deadline = SteadyClock::time_point::max();

@@ -98,6 +98,24 @@ void append_logfmt_value(std::string& out, std::string_view value) {
   out.push_back('"');
 }
 
+namespace {
+
+// The target with the value of any key= query parameter replaced: only a
+// publishable key belongs there, but a secret token sent by mistake must not
+// reach the log.
+std::string redacted_target(std::string_view target) {
+  std::string out(target.substr(0, 512));
+  std::size_t query = out.find('?');
+  for (std::size_t at = query; at != std::string::npos && at + 1 < out.size(); at = out.find('&', at + 1)) {
+    if (out.compare(at + 1, 4, "key=") != 0) continue;
+    std::size_t value = at + 5, end = out.find('&', value);
+    out.replace(value, (end == std::string::npos ? out.size() : end) - value, "[redacted]");
+  }
+  return out;
+}
+
+}  // namespace
+
 void append_access_line(std::string& out, const AccessRecord& r) {
   out.append("ts=");
   append_timestamp(out);
@@ -106,7 +124,7 @@ void append_access_line(std::string& out, const AccessRecord& r) {
   out.append(" method=");
   append_logfmt_value(out, r.method);
   out.append(" target=");
-  append_logfmt_value(out, r.target.size() > 512 ? r.target.substr(0, 512) : r.target);
+  append_logfmt_value(out, redacted_target(r.target));
   out.append(" route=");
   append_logfmt_value(out, r.route.empty() ? std::string_view("-") : r.route);
   out.append(" status=");

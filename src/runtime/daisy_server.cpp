@@ -13,6 +13,7 @@
 #include "api/routes.h"
 #include "auth/admin_token.h"
 #include "auth/authenticator.h"
+#include "auth/key_rate_limiter.h"
 #include "events/events_state.h"
 #include "feeds/feed_service.h"
 #include "forms/form_cache.h"
@@ -501,7 +502,8 @@ int serve(const Config& config) {
                       &readers,
                       &live,
                       std::chrono::milliseconds(config.stream_heartbeat_ms),
-                      config.console_dir};
+                      config.console_dir,
+                      &key_limits};
   http::Router router;
   api::register_routes(router, ctx);
   metrics.set_routes(router.route_labels());
@@ -509,6 +511,7 @@ int serve(const Config& config) {
   http::Dispatcher dispatcher(router, auth, metrics, config.max_in_flight, &readers);
   server_config->live_wait = std::chrono::milliseconds(config.stream_heartbeat_ms) + std::chrono::seconds(30);
   server_config->on_stop = [&live] { live.close(); };
+  KeyRateLimiter key_limits;
   http::Server server(*server_config, dispatcher, metrics);
   std::optional<std::uint16_t> port = listen_port(server);
   if (!port) return 1;

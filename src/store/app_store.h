@@ -34,9 +34,11 @@ class AppStore {
   virtual Result<App> get_app(std::string_view id) = 0;  // not_found when absent or deleted
   virtual boost::asio::awaitable<Status> delete_app(std::string id) = 0;
   virtual boost::asio::awaitable<Status> set_app_token(std::string id, Sha256 token_hash) = 0;
-  virtual Result<std::vector<AppToken>> app_tokens() = 0;  // live apps only
-  // policy: "accept" or "reject" (checked by the caller).
-  virtual boost::asio::awaitable<Status> set_unknown_event_types(std::string id, std::string policy) = 0;
+  virtual boost::asio::awaitable<Status> set_publishable_key(std::string id, std::string key) = 0;
+  virtual Result<std::vector<AppToken>> app_tokens() = 0;  // live apps only, with their access settings
+  // Writes the app's settings: unknown_event_types and access (but its
+  // publishable key), all checked by the caller.
+  virtual boost::asio::awaitable<Status> update_app_settings(App app) = 0;
   virtual Result<std::vector<std::string>> apps_rejecting_unknown_event_types() = 0;
 };
 

@@ -1,6 +1,25 @@
 #include "store/event_store.h"
 
+#include <unordered_set>
+
 namespace daisy {
+
+std::unordered_set<std::string_view> EventBatch::repeated_ids() const {
+  std::unordered_set<std::string_view> ids;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    if (is_repeated(i)) ids.insert(events[i].id);
+  }
+  return ids;
+}
+
+std::vector<JobRow> EventBatch::jobs_of_stored_events() const {
+  auto skipped = repeated_ids();
+  std::vector<JobRow> out;
+  for (const JobRow& job : jobs) {
+    if (!skipped.count(job.source_id)) out.push_back(job);
+  }
+  return out;
+}
 
 Result<std::int64_t> first_seq_received_since(const EventProbe& probe, std::int64_t max_seq, std::int64_t since_ns) {
   auto first = probe(0);

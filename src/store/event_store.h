@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -32,6 +33,7 @@ struct EventRow {
   std::int64_t ts_ns = 0;
   std::string data;  // JSON object
   std::int64_t received_ns = 0;
+  bool client_id = false;  // id was given by the client: stored once per app, however often sent
 };
 
 // A rejected event, kept for monitoring.
@@ -51,6 +53,19 @@ struct EventBatch {
   std::vector<RejectionRow> rejections;
   std::vector<JobRow> jobs;            // for the integrations the events trigger
   std::size_t rejection_cap = 100000;  // rows kept; the oldest beyond it are dropped
+  // Set by the store as it writes the batch (hence mutable: the batch is
+  // otherwise read-only there), read once the write completed:
+  // repeated[i] when events[i] carries a client id already stored for its
+  // app. Such an event is not stored again, and neither are its jobs. Empty
+  // when none repeated. (A batch holds a client id at most once: the caller
+  // drops repeats within a request.)
+  mutable std::vector<bool> repeated;
+
+  bool is_repeated(std::size_t i) const { return i < repeated.size() && repeated[i]; }
+  // The ids of the events that were repeats (viewing the batch's strings).
+  std::unordered_set<std::string_view> repeated_ids() const;
+  // The jobs of the events that were stored (all of them when none repeated).
+  std::vector<JobRow> jobs_of_stored_events() const;
 };
 
 // Filters of an event query; empty strings and nullopts mean "any". Results

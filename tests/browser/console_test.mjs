@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 
-import { startDaisy, launchBrowser, Monitor, Screenshots, Api, DESKTOP, CHROMIUM } from './harness.mjs';
+import { startDaisy, launchBrowser, Monitor, Screenshots, Api, DESKTOP, CHROMIUM, withTimeout } from './harness.mjs';
 import { FLOWS } from './flows.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -40,14 +40,6 @@ function parseArgs(argv) {
     else throw new Error(`unknown argument ${a}`);
   }
   return o;
-}
-
-function withTimeout(promise, ms, what) {
-  let t;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => { t = setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms); }),
-  ]).finally(() => clearTimeout(t));
 }
 
 async function main() {

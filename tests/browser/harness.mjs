@@ -17,6 +17,15 @@ export const CHROMIUM = process.env.DAISY_TEST_CHROMIUM || '/usr/bin/chromium';
 export const DESKTOP = { width: 1280, height: 800 };
 export const PHONE = { width: 390, height: 844, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
 
+// The promise, or a rejection saying what took too long once ms have passed.
+export function withTimeout(promise, ms, what) {
+  let t;
+  return Promise.race([
+    promise,
+    new Promise((_, reject) => { t = setTimeout(() => reject(new Error(`${what} took over ${ms / 1000} s`)), ms); }),
+  ]).finally(() => clearTimeout(t));
+}
+
 // A port nobody listens on right now: bind port 0, read it, close.
 export function freePort() {
   return new Promise((resolve, reject) => {

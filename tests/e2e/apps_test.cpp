@@ -89,7 +89,8 @@ TEST_F(AppsTest, CreateReturnsTheAppItsTokenAndLocation) {
   EXPECT_TRUE(is_app_token(body.at("token").as_string())) << body.at("token");
   EXPECT_TRUE(is_timestamp(body.at("created_at").as_string())) << body.at("created_at");
   EXPECT_EQ(body.at("unknown_event_types").as_string(), "accept");
-  EXPECT_EQ(body.size(), 5u) << r.body;
+  EXPECT_EQ(std::string(body.at("publishable_key").as_string()).rfind("dpk_", 0), 0u) << r.body;
+  EXPECT_EQ(body.size(), 9u) << r.body;
   EXPECT_EQ(r.header("Location"), "/v1/apps/" + id);
 }
 

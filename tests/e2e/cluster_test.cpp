@@ -619,6 +619,55 @@ TEST_F(ClusterTest, DuplicatesSentToTwoNodesAtOnceStoreOneResponse) {
 TEST_F(ClusterTest, OneNodePullsAProviderOnSchedule) {
   FakeProvider feed;
   feed.set("/items", Reply{.status = 200, .body = R"([{"id":"i1","v":1}])", .content_type = "application/json"});
+// Events carrying client ids sent to both nodes at once (a retry that went
+// to another node): each id is stored once, and both nodes acknowledge it.
+TEST_F(ClusterTest, EventIdsSentToTwoNodesAtOnceAreStoredOnce) {
+  DaisyProcess& a = node();
+  DaisyProcess& b = node();
+  App app = make_app(a, "web");
+  ASSERT_TRUE(eventually([&] { return b.get("/v1/events?limit=1", bearer(app.token)).status == 200; }, 10s));
+  constexpr int rounds = 20, per_batch = 50;
+  for (int k = 0; k < rounds; ++k) {
+    json::array events;
+    for (int i = 0; i < per_batch; ++i) {
+      std::string n = std::to_string(1'000'000 * (k + 1) + i);  // 7 to 8 digits
+      std::string id = "0193a1b2-c3d4-7000-8000-" + std::string(12 - n.size(), '0') + n;
+      events.push_back(json::object{{"id", id},
+                                    {"session_id", "0193a1b2-c3d4-7000-8000-123456789abc"},
+                                    {"category", "ui"},
+                                    {"name", "dup"},
+                                    {"timestamp", "2026-01-01T10:00:00Z"},
+                                    {"data", json::object{}}});
+    }
+    std::string body = dump(json::object{{"events", events}});
+    int status[2] = {0, 0};
+    auto send = [&](const DaisyProcess& d, int i) {
+      status[i] = d.request("POST", "/v1/events", token_json(app.token), body).status;
+    };
+    std::thread to_b([&] { send(b, 1); });
+    send(a, 0);
+    to_b.join();
+    EXPECT_EQ(status[0], 202) << k;
+    EXPECT_EQ(status[1], 202) << k;
+  }
+  std::set<std::string> ids;
+  std::size_t rows = 0;
+  std::string after;
+  for (int page = 0; page < 100; ++page) {
+    HttpResponse r = b.get("/v1/events?name=dup&limit=500" + after, bearer(app.token));
+    ASSERT_EQ(r.status, 200) << r.summary();
+    json::value v = r.json();
+    for (const auto& e : arr(v, "items")) {
+      ++rows;
+      ids.insert(str(e, "id"));
+    }
+    if (at(v, "next_cursor").is_null()) break;
+    after = "&after=" + str(v, "next_cursor");
+  }
+  EXPECT_EQ(rows, static_cast<std::size_t>(rounds * per_batch)) << "an id stored twice";
+  EXPECT_EQ(ids.size(), static_cast<std::size_t>(rounds * per_batch));
+}
+
   DaisyProcess& a = node();
   DaisyProcess& b = node();
   HttpResponse created =

@@ -83,7 +83,7 @@ class AppsApi : public ::testing::Test {
 };
 
 TEST_F(AppsApi, AllRoutesAreAdminOnly) {
-  ASSERT_EQ(router_.patterns().size(), 3u);
+  ASSERT_EQ(router_.patterns().size(), 4u);
   for (const auto& p : router_.patterns()) {
     for (const auto& r : p.routes) EXPECT_EQ(r.access, http::Access::admin) << p.pattern;
   }
@@ -94,7 +94,7 @@ TEST_F(AppsApi, CreateReturnsTheAppWithItsToken) {
   ASSERT_EQ(r.status, 201) << r.body;
   EXPECT_EQ(r.content_type, "application/json");
   json::object b = json::parse(r.body).as_object();
-  EXPECT_EQ(b.size(), 5u);
+  EXPECT_EQ(b.size(), 9u) << "the app's fields (publishable key and settings included) and its token";
   EXPECT_EQ(b.at("unknown_event_types").as_string(), "accept");
   std::string id(b.at("id").as_string());
   EXPECT_TRUE(is_uuid(id));
@@ -176,7 +176,9 @@ TEST_F(AppsApi, ListPagesWithNextCursor) {
   json::object p1 = json::parse(first.body).as_object();
   ASSERT_EQ(p1.at("items").as_array().size(), 2u);
   json::object item = p1.at("items").as_array()[0].as_object();
-  EXPECT_EQ(item.size(), 4u) << "id, name, created_at, unknown_event_types; never the token";
+  EXPECT_EQ(item.size(), 8u) << "id, name, created_at, unknown_event_types, publishable_key, allowed_origins, "
+                                "forms, rate_limit; never the token";
+  EXPECT_FALSE(item.contains("token"));
   EXPECT_EQ(item.at("id").as_string(), ids[0]);
   EXPECT_EQ(item.at("name").as_string(), "a");
   ASSERT_TRUE(p1.at("next_cursor").is_string());
@@ -204,7 +206,8 @@ TEST_F(AppsApi, GetApp) {
   Response r = call(Method::get, "/v1/apps/" + id);
   ASSERT_EQ(r.status, 200);
   json::object b = json::parse(r.body).as_object();
-  EXPECT_EQ(b.size(), 4u);
+  EXPECT_EQ(b.size(), 8u);
+  EXPECT_FALSE(b.contains("token"));
   EXPECT_EQ(b.at("id").as_string(), id);
   EXPECT_EQ(b.at("name").as_string(), "one");
   EXPECT_EQ(b.at("created_at"), created.at("created_at"));

@@ -284,7 +284,12 @@ TEST(DispatcherReplies, NotFoundAndMethodNotAllowed) {
   Router router;
   router.add(Method::get, "/v1/apps", Access::admin, SyncHandler([](Request&) { return Response(200, "{}"); }));
   router.add(Method::post, "/v1/apps", Access::admin, SyncHandler([](Request&) { return Response(200, "{}"); }));
-  Response na = Dispatcher::method_not_allowed_reply(router.patterns().front());
+  Authenticator auth;
+  Metrics metrics;
+  Dispatcher dispatcher(router, auth, metrics, 16);
+  Request req;
+  req.method = Method::del;
+  Response na = dispatcher.unmatched_method_reply(router.patterns().front(), req);
   EXPECT_EQ(na.status, 405);
   EXPECT_EQ(type_of(na), "urn:daisy:problem:method-not-allowed");
   EXPECT_EQ(header_of(na, "Allow"), "GET, HEAD, POST");

@@ -7,7 +7,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <deque>
 #include <limits>
+#include <set>
 
 #include "store/postgres/pg_locks.h"
 #include "store/postgres/pg_store.h"
@@ -24,10 +26,53 @@ std::size_t room(std::size_t n, std::size_t bytes) { return bytes + 3 * n; }
 
 using Batches = std::vector<std::shared_ptr<const EventBatch>>;
 
+// Claims the client ids of the flush's events, one statement for all, and
+// marks in each batch the events whose id another event already holds (they
+// are not stored again). A concurrent claim of the same id by another node
+// waits on the primary key until that transaction ends, then wins or loses.
+Status claim_client_ids(Connection& db, const Batches& batches) {
+  std::size_t n = 0;
+  for (const auto& batch : batches) {
+    batch->repeated.clear();  // the work may run twice
+    for (const EventRow& e : batch->events) n += e.client_id ? 1 : 0;
+  }
+  if (n == 0) return Status::ok();
+  pg::ArrayLiteral app(room(n, 36 * n)), id(room(n, 36 * n));
+  for (const auto& batch : batches) {
+    for (const EventRow& e : batch->events) {
+      if (!e.client_id) continue;
+      app.add(e.app_id);
+      id.add(e.id);
+    }
+  }
+  Rows claimed = db.query(
+      "INSERT INTO event_client_ids (app_id, id) SELECT * FROM unnest($1::text[], $2::text[])"
+      " ON CONFLICT DO NOTHING RETURNING app_id, id",
+      app.take(), id.take());
+  if (!claimed.ok()) return claimed.status();
+  if (static_cast<std::size_t>(claimed.size()) == n) return Status::ok();
+  // An id sent twice in one flush (by two requests) is returned once: the
+  // first event to hold it is stored, the other is a repeat.
+  std::set<std::pair<std::string, std::string>> won;
+  for (int i = 0; i < claimed.size(); ++i) won.emplace(claimed.text(i, 0), claimed.text(i, 1));
+  for (const auto& batch : batches) {
+    for (std::size_t i = 0; i < batch->events.size(); ++i) {
+      const EventRow& e = batch->events[i];
+      if (!e.client_id || won.erase({e.app_id, e.id}) > 0) continue;
+      batch->repeated.resize(batch->events.size());
+      batch->repeated[i] = true;
+    }
+  }
+  return Status::ok();
+}
+
+// Inserts the flush's events but the repeats claim_client_ids marked.
 Status insert_event_rows(Connection& db, const Batches& batches) {
   std::size_t n = 0, data_bytes = 0, category_bytes = 0, name_bytes = 0;
   for (const auto& batch : batches) {
-    for (const EventRow& e : batch->events) {
+    for (std::size_t i = 0; i < batch->events.size(); ++i) {
+      if (batch->is_repeated(i)) continue;
+      const EventRow& e = batch->events[i];
       ++n;
       data_bytes += e.data.size();
       category_bytes += e.category.size();
@@ -39,7 +84,9 @@ Status insert_event_rows(Connection& db, const Batches& batches) {
       category(room(n, category_bytes)), name(room(n, name_bytes)), ts(20 * n),
       data(room(n, data_bytes + data_bytes / 8)), received(20 * n);
   for (const auto& batch : batches) {
-    for (const EventRow& e : batch->events) {
+    for (std::size_t i = 0; i < batch->events.size(); ++i) {
+      if (batch->is_repeated(i)) continue;
+      const EventRow& e = batch->events[i];
       id.add(e.id);
       app.add(e.app_id);
       session.add(e.session_id);
@@ -154,11 +201,14 @@ EventTypeRow event_type_of(const Rows& r, int i) {
 // The writes of one flush: every batch's events, rejections and jobs, each
 // kind in one statement.
 Status insert_event_batches(Connection& db, const Batches& batches) {
+  if (Status s = claim_client_ids(db, batches); !s.is_ok()) return s;
   if (Status s = insert_event_rows(db, batches); !s.is_ok()) return s;
   if (Status s = insert_rejection_rows(db, batches); !s.is_ok()) return s;
   std::vector<const std::vector<JobRow>*> jobs;
+  std::deque<std::vector<JobRow>> kept;  // the jobs of batches that hold repeats
   for (const auto& batch : batches) {
-    if (!batch->jobs.empty()) jobs.push_back(&batch->jobs);
+    if (batch->jobs.empty()) continue;
+    jobs.push_back(batch->repeated.empty() ? &batch->jobs : &kept.emplace_back(batch->jobs_of_stored_events()));
   }
   return insert_job_rows(db, jobs);
 }

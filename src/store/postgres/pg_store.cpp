@@ -197,23 +197,42 @@ static Status change_app(const Rows& r) {
 }
 
 asio::awaitable<Status> PostgresStore::create_app(App app, Sha256 token_hash) {
+namespace {
+
+constexpr const char* app_columns =
+    "id, name, created_at, unknown_event_types, coalesce(publishable_key, ''), allowed_origins, forms,"
+    " events_per_second, burst";
+
+// Row i's app, whose app_columns start at column `first`.
+App app_at(const Rows& r, int i, int first) {
+  auto text = [&](int c) { return r.text(i, first + c); };
+  App app{text(0), text(1), text(2), text(3)};
+  app.access = {text(4), split_words(text(5)), split_words(text(6)), r.integer(i, first + 7), r.integer(i, first + 8)};
+  return app;
+}
+
+App app_of(const Rows& r, int i) { return app_at(r, i, 0); }
+
+}  // namespace
+
   // g++ 12 mis-destroys a lambda built in the same expression as co_await.
   pg::Writer::Work work = [app = std::move(app), token_hash](Connection& db) {
     return db
-        .query("INSERT INTO apps (id, name, token_hash, created_at) VALUES ($1, $2, $3, $4)", app.id, app.name,
-               to_hex(bytes_of(token_hash)), app.created_at)
+    const AppAccess& a = app.access;
+        .query(
+            "INSERT INTO apps (id, name, token_hash, created_at, publishable_key, allowed_origins, forms,"
+            " events_per_second, burst) VALUES ($1, $2, $3, $4, nullif($5, ''), $6, $7, $8, $9)",
+            app.id, app.name, to_hex(bytes_of(token_hash)), app.created_at, a.publishable_key,
+            join_words(a.allowed_origins), join_words(a.forms), a.events_per_second, a.burst)
         .status();
   };
   co_return co_await write(std::move(work));
 }
 
-static App app_of(const Rows& r, int i) { return App{r.text(i, 0), r.text(i, 1), r.text(i, 2), r.text(i, 3)}; }
-
 Result<std::vector<App>> PostgresStore::list_apps(const Page& page) {
   return read([&](Connection& db) {
     Rows r = db.query(
-        "SELECT id, name, created_at, unknown_event_types FROM apps WHERE deleted_at IS NULL AND id > $1"
-        " ORDER BY id LIMIT $2",
+        fmt::format("SELECT {} FROM apps WHERE deleted_at IS NULL AND id > $1 ORDER BY id LIMIT $2", app_columns),
         page.after, page.limit);
     return pg::all_rows(r, app_of);
   });
@@ -221,8 +240,7 @@ Result<std::vector<App>> PostgresStore::list_apps(const Page& page) {
 
 Result<App> PostgresStore::get_app(std::string_view id) {
   return read([&](Connection& db) {
-    Rows r =
-        db.query("SELECT id, name, created_at, unknown_event_types FROM apps WHERE id = $1 AND deleted_at IS NULL", id);
+    Rows r = db.query(fmt::format("SELECT {} FROM apps WHERE id = $1 AND deleted_at IS NULL", app_columns), id);
     return pg::first_row(r, app_of, "app");
   });
 }
@@ -230,7 +248,7 @@ Result<App> PostgresStore::get_app(std::string_view id) {
 asio::awaitable<Status> PostgresStore::delete_app(std::string id) {
   pg::Writer::Work work = [id = std::move(id)](Connection& db) {
     return change_app(
-        db.query("UPDATE apps SET deleted_at = $1, token_hash = NULL"
+        db.query("UPDATE apps SET deleted_at = $1, token_hash = NULL, publishable_key = NULL"
                  " WHERE id = $2 AND deleted_at IS NULL",
                  now_utc(), id));
   };
@@ -245,10 +263,21 @@ asio::awaitable<Status> PostgresStore::set_app_token(std::string id, Sha256 toke
   co_return co_await write(std::move(work));
 }
 
-asio::awaitable<Status> PostgresStore::set_unknown_event_types(std::string id, std::string policy) {
-  pg::Writer::Work work = [id = std::move(id), policy = std::move(policy)](Connection& db) {
+asio::awaitable<Status> PostgresStore::set_publishable_key(std::string id, std::string key) {
+  pg::Writer::Work work = [id = std::move(id), key = std::move(key)](Connection& db) {
+    return change_app(db.query("UPDATE apps SET publishable_key = $1 WHERE id = $2 AND deleted_at IS NULL", key, id));
+  };
+  co_return co_await write(std::move(work));
+}
+
+asio::awaitable<Status> PostgresStore::update_app_settings(App app) {
+  pg::Writer::Work work = [app = std::move(app)](Connection& db) {
+    const AppAccess& a = app.access;
     return change_app(
-        db.query("UPDATE apps SET unknown_event_types = $1 WHERE id = $2 AND deleted_at IS NULL", policy, id));
+        db.query("UPDATE apps SET unknown_event_types = $1, allowed_origins = $2, forms = $3, events_per_second = $4,"
+                 " burst = $5 WHERE id = $6 AND deleted_at IS NULL",
+                 app.unknown_event_types, join_words(a.allowed_origins), join_words(a.forms), a.events_per_second,
+                 a.burst, app.id));
   };
   co_return co_await write(std::move(work));
 }
@@ -265,16 +294,18 @@ Result<std::vector<std::string>> PostgresStore::apps_rejecting_unknown_event_typ
 
 Result<std::vector<AppToken>> PostgresStore::app_tokens() {
   return read([&](Connection& db) -> Result<std::vector<AppToken>> {
-    Rows r = db.exec("SELECT id, token_hash FROM apps WHERE token_hash IS NOT NULL");
+    Rows r = db.query(fmt::format("SELECT token_hash, {} FROM apps WHERE token_hash IS NOT NULL", app_columns));
     if (!r.ok()) return r.status();
     std::vector<AppToken> out;
     for (int i = 0; i < r.size(); ++i) {
       AppToken t;
-      t.app_id = r.text(i, 0);
-      std::string h = from_hex(r.view(i, 1));
+      std::string h = from_hex(r.view(i, 0));
       if (h.size() != t.token_hash.size()) continue;
       std::copy(h.begin(), h.end(), t.token_hash.begin());
       out.push_back(std::move(t));
+      App app = app_at(r, i, 1);
+      t.app_id = std::move(app.id);
+      t.access = std::move(app.access);
     }
     return out;
   });

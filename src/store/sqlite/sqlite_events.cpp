@@ -69,11 +69,28 @@ Result<std::int64_t> session_number(Connection& db, const std::string& session_i
 // Inserts the events and records what the deferred indexes need of each.
 // Session numbers come from `known` (committed ones) or the database; the
 // events whose number came from the database are listed in `looked_up`.
-Status insert_event_rows(Connection& db, const std::vector<EventRow>& events,
+// Claims the client id of an event for its app; false when another event
+// already holds it (the event is then a repeat, not stored again).
+Result<bool> claim_client_id(Connection& db, const EventRow& e) {
+  auto stmt = db.prepare("INSERT OR IGNORE INTO event_client_ids (app_id, id) VALUES (?, ?)");
+  stmt.bind_ref(1, e.app_id).bind_ref(2, e.id);
+  int rc = stmt.step();
+  if (rc != SQLITE_DONE) return sqlite::status_of(rc, db);
+  return sqlite3_changes(db.handle()) > 0;
+}
+
+// Inserts the batch's events but its repeats (marked in batch.repeated).
+// entries[k] is the index entry of the k-th event stored; looked_up lists
+// (event index, entry index) of the events whose session number was read
+// from the table, not from `known`.
+Status insert_event_rows(Connection& db, const EventBatch& batch,
                          const std::unordered_map<std::string, std::int64_t>& known,
-                         std::vector<sqlite::IndexEntry>& entries, std::vector<std::size_t>& looked_up) {
+                         std::vector<sqlite::IndexEntry>& entries,
+                         std::vector<std::pair<std::size_t, std::size_t>>& looked_up) {
+  const std::vector<EventRow>& events = batch.events;
   entries.clear();  // the work may run twice
   looked_up.clear();
+  batch.repeated.clear();
   if (events.empty()) return Status::ok();
   entries.reserve(events.size());
   auto stmt = db.prepare(
@@ -81,7 +98,17 @@ Status insert_event_rows(Connection& db, const std::vector<EventRow>& events,
       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
   const std::string* last_session = nullptr;
   std::int64_t last_number = 0;
-  for (const EventRow& e : events) {
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const EventRow& e = events[i];
+    if (e.client_id) {
+      auto claimed = claim_client_id(db, e);
+      if (!claimed.is_ok()) return claimed.status();
+      if (!claimed.value()) {
+        batch.repeated.resize(events.size());
+        batch.repeated[i] = true;
+        continue;
+      }
+    }
     // A batch often holds runs of one session's events: look each run up once.
     if (!last_session || *last_session != e.session_id) {
       last_session = &e.session_id;
@@ -91,7 +118,7 @@ Status insert_event_rows(Connection& db, const std::vector<EventRow>& events,
         auto number = session_number(db, e.session_id);
         if (!number.is_ok()) return number.status();
         last_number = number.value();
-        looked_up.push_back(entries.size());
+        looked_up.emplace_back(i, entries.size());
       }
     }
     // The batch outlives the statement: bind without copying.
@@ -247,21 +274,22 @@ Result<std::vector<EventRow>> scan_index_table(Connection& db, QueryBudget& budg
 asio::awaitable<Status> SqliteStore::insert_events(std::shared_ptr<const EventBatch> batch) {
   // The entries view strings of the batch, which the closures keep alive.
   auto entries = std::make_shared<std::vector<sqlite::IndexEntry>>();  // an entry per event, in order
-  auto looked_up = std::make_shared<std::vector<std::size_t>>();
+  auto looked_up = std::make_shared<std::vector<std::pair<std::size_t, std::size_t>>>();
   // g++ 12 mis-destroys a lambda built in the same expression as co_await.
   sqlite::GroupWriter::Work work = [this, batch, entries, looked_up](Connection& db) {
-    Status s = insert_event_rows(db, batch->events, session_numbers_, *entries, *looked_up);
+    Status s = insert_event_rows(db, *batch, session_numbers_, *entries, *looked_up);
     if (!s.is_ok()) return s;
     s = insert_rejection_rows(db, batch->rejections, batch->rejection_cap);
     if (!s.is_ok()) return s;
+    if (!batch->repeated.empty()) return sqlite::insert_outbox_rows(db, batch->jobs_of_stored_events());
     return sqlite::insert_outbox_rows(db, batch->jobs);
   };
   sqlite::GroupWriter::AfterCommit committed = [this, batch, entries, looked_up] {
     // Numbers are remembered only once committed: a rolled-back write's
     // new sessions do not exist.
     if (session_numbers_.size() > max_known_sessions) session_numbers_.clear();
-    for (std::size_t i : *looked_up)
-      session_numbers_.try_emplace(batch->events[i].session_id, (*entries)[i].session_seq);
+    for (auto [event, entry] : *looked_up)
+      session_numbers_.try_emplace(batch->events[event].session_id, (*entries)[entry].session_seq);
     event_index_.add(*entries);
   };
   co_return co_await write(std::move(work), std::move(committed));

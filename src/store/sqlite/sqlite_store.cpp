@@ -267,37 +267,54 @@ Status SqliteStore::put_setting_blocking(std::string key, std::string value) {
 }
 
 asio::awaitable<Status> SqliteStore::create_app(App app, Sha256 token_hash) {
+namespace {
+
+constexpr const char* app_columns =
+    "id, name, created_at, unknown_event_types, coalesce(publishable_key, ''), allowed_origins, forms,"
+    " events_per_second, burst";
+
+// The app whose app_columns start at column `first`.
+App app_of(const sqlite::Statement& stmt, int first = 0) {
+  auto text = [&](int i) { return stmt.text(first + i); };
+  App app{text(0), text(1), text(2), text(3)};
+  app.access = {text(4), split_words(text(5)), split_words(text(6)), stmt.integer(first + 7), stmt.integer(first + 8)};
+  return app;
+}
+
+}  // namespace
+
   // g++ 12 mis-destroys a lambda built in the same expression as co_await.
   sqlite::GroupWriter::Work work = [app = std::move(app), token_hash](Connection& db) {
-    auto stmt = db.prepare("INSERT INTO apps (id, name, token_hash, created_at) VALUES (?, ?, ?, ?)");
+    auto stmt = db.prepare(
+        "INSERT INTO apps (id, name, token_hash, created_at, publishable_key, allowed_origins, forms,"
+        " events_per_second, burst) VALUES (?, ?, ?, ?, nullif(?, ''), ?, ?, ?, ?)");
+    const AppAccess& a = app.access;
     stmt.bind(1, app.id).bind(2, app.name).bind_blob(3, bytes_of(token_hash)).bind(4, app.created_at);
     return sqlite::status_of(stmt.step(), db);
+    stmt.bind(5, a.publishable_key).bind(6, join_words(a.allowed_origins)).bind(7, join_words(a.forms));
+    stmt.bind(8, a.events_per_second).bind(9, a.burst);
   };
   co_return co_await write(std::move(work));
 }
 
 Result<std::vector<App>> SqliteStore::list_apps(const Page& page) {
   auto db = reader();
-  auto stmt = db->prepare(
-      "SELECT id, name, created_at, unknown_event_types FROM apps WHERE deleted_at IS NULL AND id > ?"
-      " ORDER BY id LIMIT ?");
+  auto stmt = db->prepare_text(
+      fmt::format("SELECT {} FROM apps WHERE deleted_at IS NULL AND id > ? ORDER BY id LIMIT ?", app_columns));
   stmt.bind(1, page.after).bind(2, static_cast<std::int64_t>(page.limit));
   std::vector<App> apps;
   int rc;
-  while ((rc = stmt.step()) == SQLITE_ROW) {
-    apps.push_back({stmt.text(0), stmt.text(1), stmt.text(2), stmt.text(3)});
-  }
+  while ((rc = stmt.step()) == SQLITE_ROW) apps.push_back(app_of(stmt));
   if (rc != SQLITE_DONE) return sqlite::status_of(rc, *db);
   return apps;
 }
 
 Result<App> SqliteStore::get_app(std::string_view id) {
   auto db = reader();
-  auto stmt =
-      db->prepare("SELECT id, name, created_at, unknown_event_types FROM apps WHERE id = ? AND deleted_at IS NULL");
+  auto stmt = db->prepare_text(fmt::format("SELECT {} FROM apps WHERE id = ? AND deleted_at IS NULL", app_columns));
   stmt.bind(1, id);
   int rc = stmt.step();
-  if (rc == SQLITE_ROW) return App{stmt.text(0), stmt.text(1), stmt.text(2), stmt.text(3)};
+  if (rc == SQLITE_ROW) return app_of(stmt);
   if (rc == SQLITE_DONE) return Status::not_found("app");
   return sqlite::status_of(rc, *db);
 }
@@ -305,7 +322,9 @@ Result<App> SqliteStore::get_app(std::string_view id) {
 asio::awaitable<Status> SqliteStore::delete_app(std::string id) {
   // g++ 12 mis-destroys a lambda built in the same expression as co_await.
   sqlite::GroupWriter::Work work = [id = std::move(id)](Connection& db) {
-    auto stmt = db.prepare("UPDATE apps SET deleted_at = ?, token_hash = NULL WHERE id = ? AND deleted_at IS NULL");
+    auto stmt = db.prepare(
+        "UPDATE apps SET deleted_at = ?, token_hash = NULL, publishable_key = NULL WHERE id = ? AND deleted_at IS "
+        "NULL");
     stmt.bind(1, now_utc()).bind(2, id);
     Status s = sqlite::status_of(stmt.step(), db);
     if (s.is_ok() && sqlite3_changes(db.handle()) == 0) return Status::not_found("app");
@@ -326,11 +345,27 @@ asio::awaitable<Status> SqliteStore::set_app_token(std::string id, Sha256 token_
   co_return co_await write(std::move(work));
 }
 
-asio::awaitable<Status> SqliteStore::set_unknown_event_types(std::string id, std::string policy) {
+asio::awaitable<Status> SqliteStore::set_publishable_key(std::string id, std::string key) {
   // g++ 12 mis-destroys a lambda built in the same expression as co_await.
-  sqlite::GroupWriter::Work work = [id = std::move(id), policy = std::move(policy)](Connection& db) {
-    auto stmt = db.prepare("UPDATE apps SET unknown_event_types = ? WHERE id = ? AND deleted_at IS NULL");
-    stmt.bind(1, policy).bind(2, id);
+  sqlite::GroupWriter::Work work = [id = std::move(id), key = std::move(key)](Connection& db) {
+    auto stmt = db.prepare("UPDATE apps SET publishable_key = ? WHERE id = ? AND deleted_at IS NULL");
+    stmt.bind(1, key).bind(2, id);
+    Status s = sqlite::status_of(stmt.step(), db);
+    if (s.is_ok() && sqlite3_changes(db.handle()) == 0) return Status::not_found("app");
+    return s;
+  };
+  co_return co_await write(std::move(work));
+}
+
+asio::awaitable<Status> SqliteStore::update_app_settings(App app) {
+  // g++ 12 mis-destroys a lambda built in the same expression as co_await.
+  sqlite::GroupWriter::Work work = [app = std::move(app)](Connection& db) {
+    auto stmt = db.prepare(
+        "UPDATE apps SET unknown_event_types = ?, allowed_origins = ?, forms = ?, events_per_second = ?, burst = ?"
+        " WHERE id = ? AND deleted_at IS NULL");
+    const AppAccess& a = app.access;
+    stmt.bind(1, app.unknown_event_types).bind(2, join_words(a.allowed_origins)).bind(3, join_words(a.forms));
+    stmt.bind(4, a.events_per_second).bind(5, a.burst).bind(6, app.id);
     Status s = sqlite::status_of(stmt.step(), db);
     if (s.is_ok() && sqlite3_changes(db.handle()) == 0) return Status::not_found("app");
     return s;
@@ -350,16 +385,19 @@ Result<std::vector<std::string>> SqliteStore::apps_rejecting_unknown_event_types
 
 Result<std::vector<AppToken>> SqliteStore::app_tokens() {
   auto db = reader();
-  auto stmt = db->prepare("SELECT id, token_hash FROM apps WHERE token_hash IS NOT NULL");
+  auto stmt =
+      db->prepare_text(fmt::format("SELECT token_hash, {} FROM apps WHERE token_hash IS NOT NULL", app_columns));
   std::vector<AppToken> out;
   int rc;
   while ((rc = stmt.step()) == SQLITE_ROW) {
     AppToken t;
-    t.app_id = stmt.text(0);
-    std::string h = stmt.blob(1);
+    std::string h = stmt.blob(0);
     if (h.size() != t.token_hash.size()) continue;
     std::copy(h.begin(), h.end(), t.token_hash.begin());
     out.push_back(std::move(t));
+    App app = app_of(stmt, 1);
+    t.app_id = std::move(app.id);
+    t.access = std::move(app.access);
   }
   if (rc != SQLITE_DONE) return sqlite::status_of(rc, *db);
   return out;

@@ -54,7 +54,8 @@ class SqliteStore final : public Store {
   boost::asio::awaitable<Status> delete_app(std::string id) override;
   boost::asio::awaitable<Status> set_app_token(std::string id, Sha256 token_hash) override;
   Result<std::vector<AppToken>> app_tokens() override;
-  boost::asio::awaitable<Status> set_unknown_event_types(std::string id, std::string policy) override;
+  boost::asio::awaitable<Status> set_publishable_key(std::string id, std::string key) override;
+  boost::asio::awaitable<Status> update_app_settings(App app) override;
   Result<std::vector<std::string>> apps_rejecting_unknown_event_types() override;
 
   boost::asio::awaitable<Status> create_form(FormRow form) override;
