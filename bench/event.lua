@@ -4,12 +4,17 @@
 -- current second (as live traffic has them). The requests are formatted once,
 -- in init, around the timestamp's second, which request() fills in, so the
 -- load generator spends as little as possible of the shared CPU per request.
--- Environment: DAISY_TOKEN (an app token). Also run against nginx for the POST
--- ceiling, so both sides pay the same load-generator cost.
+-- Environment: DAISY_TOKEN (an app token or publishable key). Also run against
+-- nginx for the POST ceiling, so both sides pay the same load-generator cost.
+-- Optional: DAISY_ORIGIN, sent as the Origin header (a page's request);
+-- DAISY_EVENT_IDS=new gives each event a client id never sent before,
+-- DAISY_EVENT_IDS=repeat one of 16384 fixed ids (sent again and again).
 wrk.method = "POST"
 wrk.path = "/v1/events"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer " .. (os.getenv("DAISY_TOKEN") or "none")
+if os.getenv("DAISY_ORIGIN") then wrk.headers["Origin"] = os.getenv("DAISY_ORIGIN") end
+local ids = os.getenv("DAISY_EVENT_IDS")
 
 local thread_counter = 0
 function setup(thread)
@@ -20,9 +25,11 @@ end
 -- Stands for the timestamp's second ("2026-01-01T00:00:00") in the formatted
 -- requests; as long as it, so that their Content-Length holds.
 local SECOND = string.rep("\1", 19)
-local heads, tails = {}, {}  -- each request split at SECOND
+local ID = string.rep("\2", 36)  -- stands for the event's id, filled in likewise
+local heads, middles, tails = {}, {}, {}  -- each request split at ID (when ids) and SECOND
 local pool = 16384
-local template = '{"session_id":"%08x-%04x-4000-8000-%012x","category":"page interaction","name":"pageview",' ..
+local template = (ids and '{"id":"' .. ID .. '",' or '{') ..
+  '"session_id":"%08x-%04x-4000-8000-%012x","category":"page interaction","name":"pageview",' ..
   '"data":{"host":"example.org","path":"/pricing","referrer":"https://search.example/"},' ..
   '"timestamp":"' .. SECOND .. '.%06dZ"}'
 
@@ -35,13 +42,23 @@ function init(args)
     local at = string.find(request, SECOND, 1, true)
     heads[i] = string.sub(request, 1, at - 1)
     tails[i] = string.sub(request, at + #SECOND)
+    if ids then
+      local id_at = string.find(heads[i], ID, 1, true)
+      middles[i] = string.sub(heads[i], id_at + #ID)
+      heads[i] = string.sub(heads[i], 1, id_at - 1)
+    end
   end
 end
 
-local n, now, second = 0, 0, ""
+local n, now, second, sent = 0, 0, "", 0
+local started = os.time()
 function request()
   local t = os.time()
   if t ~= now then now, second = t, os.date("!%Y-%m-%dT%H:%M:%S", t) end
   n = n % pool + 1
-  return heads[n] .. second .. tails[n]
+  if not ids then return heads[n] .. second .. tails[n] end
+  sent = sent + 1
+  local id = ids == "repeat" and string.format("00000000-0000-7000-8000-%012x", n)
+    or string.format("%08x-%04x-7000-8000-%012x", started, thread_id or 0, sent)
+  return heads[n] .. id .. middles[n] .. second .. tails[n]
 end
