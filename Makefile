@@ -1,6 +1,6 @@
 # Daisy's entry points. Every target installs missing Debian packages first
 # (scripts/install-deps.sh is idempotent and quick when nothing is missing).
-.PHONY: deps build run test test-release test-tsan bench bench-ab soak fuzz fuzz-smoke fuzz-build format clean
+.PHONY: deps build run deb test test-release test-tsan bench bench-ab soak fuzz fuzz-smoke fuzz-build format clean
 
 JOBS ?= $(shell nproc)
 
@@ -13,8 +13,21 @@ build: deps
 
 # Starts Daisy on 127.0.0.1:8080 with SQLite under ./daisy-data; the admin
 # token is printed on first start.
-run: build
+# Builds only the server (not the test suites).
+run: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS) --target daisy
 	./build/release/daisy serve
+
+# The Debian package of the server: build/deb/daisy_<version>_<arch>.deb
+# (/usr/bin/daisy, the systemd unit daisy.service, /etc/default/daisy; files
+# in deploy/, layout in scripts/build-deb.sh). Install it with
+# apt install ./build/deb/daisy_*.deb; tests/deb_test.sh checks it.
+deb: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS) --target daisy
+	@rm -f build/deb/daisy_*.deb
+	@scripts/build-deb.sh build/release/daisy build/deb
 
 # The fuzz targets for a few seconds each (fuzz-smoke, below), then the unit
 # and end-to-end tests on the ASan+UBSan build (warnings are errors), and the

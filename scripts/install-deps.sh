@@ -12,10 +12,17 @@ PACKAGES=(
   libsimdjson-dev libsqlite3-dev libpq-dev liblua5.4-dev libpugixml-dev
   libhiredis-dev libxlsxwriter-dev libvalijson-dev libfmt-dev libspdlog-dev libcli11-dev
   libcurl4-openssl-dev libssl-dev zlib1g-dev libhowardhinnant-date-dev tzdata libre2-dev libgoogle-perftools-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libsystemd-dev  # sd_notify: readiness, stopping and the watchdog under systemd (Type=notify)
   clang-14 libclang-rt-14-dev llvm-14  # make fuzz, fuzz-smoke: clang, libFuzzer, llvm-symbolizer
   clang-format-14 clang-tidy-14  # make format (.clang-format); make test runs clang-tidy (.clang-tidy)
   # servers and tools used by tests and benchmarks
   sqlite3 wrk nginx-light redis-server postgresql curl procps
+  # promtool (the prometheus package): tests/prometheus_rules.sh checks and unit-tests
+  # deploy/prometheus/alerts.yml; its service is not started (policy-rc.d, below)
+  prometheus
+  # make deb (scripts/build-deb.sh: dpkg-shlibdeps, strip) and tests/deb_test.sh
+  # (lintian, systemd-analyze verify)
+  dpkg-dev binutils lintian systemd
   # the documentation's examples, run by make test (tests/docs/run_examples.py)
   python3 python3-redis python3-requests openssl xxd
   # XLSX exports are opened with a real reader in the e2e tests

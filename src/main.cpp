@@ -1,4 +1,4 @@
-// The daisy command line: serve, migrate, check, admin-token, version.
+// The daisy command line: serve, migrate, check, backup, admin-token, version.
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
@@ -6,12 +6,14 @@
 #include <cstdio>
 
 #include "observability/log_format.h"
+#include "runtime/backup_command.h"
 #include "runtime/config.h"
 #include "runtime/daisy_server.h"
 
 namespace {
 
-void setup_logging(const std::string& level) {
+void setup_logging(const std::string& level, const std::string& format) {
+  daisy::set_log_format(format == "json" ? daisy::LogFormat::json : daisy::LogFormat::logfmt);
   auto logger = spdlog::stderr_logger_mt("daisy");
   logger->set_formatter(daisy::make_log_formatter());
   logger->set_level(spdlog::level::from_str(level));
@@ -35,6 +37,11 @@ void add_store_options(CLI::App& cmd, daisy::Config& c) {
   cmd.add_option("--log-level", c.log_level, "trace, debug, info, warn, error")
       ->envname("DAISY_LOG_LEVEL")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
+      ->capture_default_str();
+  cmd.add_option("--log-format", c.log_format,
+                 "logfmt (key=value) or json (one object per line, for log shippers); access lines too")
+      ->envname("DAISY_LOG_FORMAT")
+      ->check(CLI::IsMember({"logfmt", "json"}))
       ->capture_default_str();
 }
 
@@ -193,13 +200,14 @@ struct Commands {
   CLI::App* serve = nullptr;
   CLI::App* migrate = nullptr;
   CLI::App* check = nullptr;
+  CLI::App* backup = nullptr;
   CLI::App* admin_token = nullptr;
   CLI::App* version = nullptr;
 };
 
-// Adds every command to app. Their options write to config, and admin-token's
-// --reset to reset: both must outlive parsing.
-Commands add_commands(CLI::App& app, daisy::Config& config, bool& reset) {
+// Adds every command to app. Their options write to config, admin-token's
+// --reset to reset and backup's --to to backup_to: all must outlive parsing.
+Commands add_commands(CLI::App& app, daisy::Config& config, bool& reset, std::string& backup_to) {
   Commands commands;
   commands.serve = app.add_subcommand("serve", "Run the HTTP server");
   add_store_options(*commands.serve, config);
@@ -215,6 +223,13 @@ Commands add_commands(CLI::App& app, daisy::Config& config, bool& reset) {
       "check", "Check the SQLite database page by page (PRAGMA integrity_check); exit 0 when it is sound");
   add_store_options(*commands.check, config);
 
+  commands.backup = app.add_subcommand(
+      "backup",
+      "Copy the SQLite database to a new file while a server may be writing to it (a consistent snapshot); "
+      "restore by putting the file as daisy.db in an empty data dir");
+  add_store_options(*commands.backup, config);
+  commands.backup->add_option("--to", backup_to, "The backup file to create (refused if it exists)")->required();
+
   commands.admin_token = app.add_subcommand(
       "admin-token", "With --reset: make a new admin token, store its hash and print it (the old one stops working)");
   add_store_options(*commands.admin_token, config);
@@ -227,9 +242,10 @@ Commands add_commands(CLI::App& app, daisy::Config& config, bool& reset) {
 
 // Runs the command the parsed app names and returns its exit code; when it
 // names none, prints the help and returns 2.
-int run_command(const CLI::App& app, const Commands& commands, const daisy::Config& config) {
+int run_command(const CLI::App& app, const Commands& commands, const daisy::Config& config,
+                const std::string& backup_to) {
   if (app.get_subcommands().empty()) {
-    std::fprintf(stderr, "%s\ndaisy: name a command (serve, migrate, check, admin-token, version)\n",
+    std::fprintf(stderr, "%s\ndaisy: name a command (serve, migrate, check, backup, admin-token, version)\n",
                  app.help().c_str());
     return 2;
   }
@@ -238,10 +254,11 @@ int run_command(const CLI::App& app, const Commands& commands, const daisy::Conf
     std::printf("daisy %s\n", DAISY_VERSION);
     return 0;
   }
-  setup_logging(config.log_level);
+  setup_logging(config.log_level, config.log_format);
   if (commands.serve->parsed()) return daisy::serve(config);
   if (commands.migrate->parsed()) return daisy::migrate(config);
   if (commands.check->parsed()) return daisy::check(config);
+  if (commands.backup->parsed()) return daisy::backup(config, backup_to);
   if (commands.admin_token->parsed()) return daisy::reset_admin_token(config);
   return 2;
 }
@@ -256,8 +273,9 @@ int main(int argc, char** argv) {
   app.set_version_flag("-V,--version", std::string("daisy ") + DAISY_VERSION);
   daisy::Config config;
   bool reset = false;
-  Commands commands = add_commands(app, config, reset);
+  std::string backup_to;
+  Commands commands = add_commands(app, config, reset, backup_to);
 
   CLI11_PARSE(app, argc, argv);
-  return run_command(app, commands, config);
+  return run_command(app, commands, config, backup_to);
 }

@@ -262,6 +262,7 @@ boost::asio::awaitable<Response> job_callback(ApiContext& ctx, Request& req) {
   auto recorded =
       co_await jobs::record_callback(ctx.store, *ctx.integrations, std::move(std::get<JobRow>(job)), std::move(report));
   if (auto* refusal = std::get_if<jobs::CallbackRefusal>(&recorded)) co_return callback_refusal_reply(*refusal, id);
+  if (std::get<JobRow>(recorded).status == "dead" && ctx.job_runner) ctx.job_runner->count_dead();
   co_return json_reply(200, job_json(ctx.store, std::get<JobRow>(recorded)));
 }
 

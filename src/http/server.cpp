@@ -120,6 +120,8 @@ struct Server::Impl {
     Connection* head = nullptr;
     std::string log_buffer;
     std::thread thread;
+    // When its sweep last ran (steady clock, ns): the watchdog's proof of life.
+    std::atomic<std::int64_t> last_sweep_ns{SteadyClock::now().time_since_epoch().count()};
 
     void link(Connection* c) {
       c->next = head;
@@ -309,6 +311,7 @@ asio::awaitable<void> Server::Impl::sweep(Worker& w) {
     timer.expires_after(stopping.load() ? std::chrono::milliseconds(50) : sweep_interval);
     co_await timer.async_wait(use_tuple);
     auto now = SteadyClock::now();
+    w.last_sweep_ns.store(now.time_since_epoch().count(), std::memory_order_relaxed);
     bool stop = stopping.load();
     bool force = stop && now >= stop_deadline;
     for (Connection* c = w.head; c; c = c->next) {
@@ -780,5 +783,13 @@ Server::~Server() = default;
 std::uint16_t Server::listen() { return impl_->listen(); }
 void Server::run() { impl_->run(); }
 void Server::stop() { impl_->begin_stop(); }
+
+bool Server::responsive(std::chrono::milliseconds max_age) const {
+  auto oldest = (SteadyClock::now() - max_age).time_since_epoch().count();
+  for (const auto& w : impl_->workers) {
+    if (w->last_sweep_ns.load(std::memory_order_relaxed) < oldest) return false;
+  }
+  return true;
+}
 
 }  // namespace daisy::http

@@ -58,6 +58,9 @@ class Server {
   void run();
   // Thread-safe; starts a graceful stop.
   void stop();
+  // Thread-safe: true when every I/O thread has run its periodic sweep within
+  // max_age, i.e. none is stuck (for the systemd watchdog).
+  bool responsive(std::chrono::milliseconds max_age) const;
 
  private:
   struct Impl;

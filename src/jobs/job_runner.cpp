@@ -112,9 +112,17 @@ void JobRunner::render_metrics(std::string& out) const {
     out += "daisy_job_attempts_total{outcome=\"" + std::string(outcomes[i]) + "\"} " +
            std::to_string(attempts_[i].load(std::memory_order_relaxed)) + "\n";
   }
+  out +=
+      "# HELP daisy_jobs_dead_total Jobs that ended dead through this node (no attempt left, or refused for "
+      "good): see GET /v1/jobs?status=dead.\n# TYPE daisy_jobs_dead_total counter\n";
+  out += "daisy_jobs_dead_total " + std::to_string(dead_.load(std::memory_order_relaxed)) + "\n";
   scripts_.render_metrics(out);
   sync_scripts_.render_metrics(out);
-  out += "# HELP daisy_job_attempt_seconds Time of one webhook request.\n# TYPE daisy_job_attempt_seconds histogram\n";
+  out +=
+      "# HELP daisy_job_attempt_seconds Time of one delivery attempt, of every integration type: webhook (the HTTP "
+      "request), sheets (the append to Google Sheets), sms (the send to Twilio), script (the Lua run); redis "
+      "publishes are not timed (the callback ends them).\n"
+      "# TYPE daisy_job_attempt_seconds histogram\n";
   attempt_seconds_.render(out, "daisy_job_attempt_seconds", "");
   out +=
       "# HELP daisy_job_delivery_seconds From a job's creation to its successful delivery.\n"
@@ -362,6 +370,7 @@ asio::awaitable<void> JobRunner::record_attempt(const JobRow& job, AttemptOutcom
   std::string status = outcome.status, attempt_outcome = outcome.attempt.outcome, error = outcome.attempt.error;
   auto recorded = co_await store_.finish_attempt(std::move(outcome));
   if (recorded.is_ok()) {
+    if (status == "dead") count_dead();
     live::publish(live_, live::Kind::job_updated, {.integration_id = job.integration_id},
                   [&] { return job_update_json(job, status, attempt_outcome, error); });
   }

@@ -77,6 +77,9 @@ class JobRunner {
   void wake();
   // The queue by status, attempts by outcome, delivery times (Prometheus text).
   void render_metrics(std::string& out) const;
+  // A job ended dead outside the runner (a redis microservice's last failed
+  // callback): counted with those the runner buries. Any thread.
+  void count_dead() { dead_.fetch_add(1, std::memory_order_relaxed); }
   // Runs these sync integrations for a record that was just stored (webhooks
   // called at once, each by its timeout; scripts on the script runners, one
   // after the other) and returns what each answered, in their order; nothing
@@ -155,6 +158,7 @@ class JobRunner {
   std::chrono::steady_clock::time_point sampled_at_{}, last_claim_{};
   std::uint64_t sampled_writes_ = 0;
   std::atomic<std::size_t> in_flight_{0};
+  std::atomic<std::uint64_t> dead_{0};  // jobs ended dead through this node
   // Runner thread only: the jobs claimed and not yet recorded, seq -> attempt.
   std::unordered_map<std::int64_t, int> held_;
   // The queue's last count, in JobStore::count_open_jobs's order of statuses.

@@ -1,5 +1,7 @@
 #include "observability/access_log.h"
 
+#include "observability/log_format.h"
+
 #include "util/append.h"
 #include "util/utf8.h"
 
@@ -116,7 +118,9 @@ std::string redacted_target(std::string_view target) {
 
 }  // namespace
 
-void append_access_line(std::string& out, const AccessRecord& r) {
+namespace {
+
+void append_logfmt_access_line(std::string& out, const AccessRecord& r) {
   out.append("ts=");
   append_timestamp(out);
   out.append(" level=info msg=request request_id=");
@@ -139,6 +143,19 @@ void append_access_line(std::string& out, const AccessRecord& r) {
   append_logfmt_value(out, r.principal);
   out.append(" remote=");
   append_logfmt_value(out, r.remote);
+}
+
+}  // namespace
+
+void append_access_line(std::string& out, const AccessRecord& r) {
+  if (log_format() == LogFormat::json) {
+    thread_local std::string line;
+    line.clear();
+    append_logfmt_access_line(line, r);
+    out += logfmt_to_json(line);
+  } else {
+    append_logfmt_access_line(out, r);
+  }
   out.push_back('\n');
 }
 

@@ -39,6 +39,7 @@ struct Config {
   bool allow_private_targets = false;       // provider pulls and webhooks may reach internal addresses
   std::size_t feed_max_bytes = 256u << 20;  // largest provider response
   std::string log_level = "info";
+  std::string log_format = "logfmt";  // or json
   // Wall time for all the rules of one submission (the instruction and memory
   // budgets usually stop a runaway rule first).
   unsigned rule_time_budget_ms = 250;

@@ -24,10 +24,12 @@
 #include "live/live_bus.h"
 #include "observability/log_value.h"
 #include "observability/metrics.h"
+#include "observability/process_metrics.h"
 #include "runtime/cluster_sync.h"
 #include "runtime/data_dir_lock.h"
 #include "runtime/memory_release.h"
 #include "runtime/pg_live_relay.h"
+#include "runtime/systemd_notify.h"
 #include "store/postgres/pg_store.h"
 #include "store/record_json.h"
 #include "store/sqlite/integrity.h"
@@ -438,6 +440,36 @@ void render_live_metrics(const live::LiveBus& live, std::string& out) {
   out += fmt::format("daisy_stream_resets_total {}\n", live.resets());
 }
 
+// The alerts' view of /readyz (deploy/prometheus/alerts.yml): whether the
+// database answers, and whether writes go through as well.
+void render_store_health(Store& store, std::string_view backend, std::string& out) {
+  out += "# HELP daisy_store_up 1 when the database answers a trivial query (PostgreSQL: is reachable).\n";
+  out += "# TYPE daisy_store_up gauge\n";
+  out += fmt::format("daisy_store_up{{backend=\"{}\"}} {}\n", backend, store.answers() ? 1 : 0);
+  out += "# HELP daisy_ready 1 when GET /readyz answers 200: the database answers and writes go through.\n";
+  out += "# TYPE daisy_ready gauge\n";
+  out += fmt::format("daisy_ready{{backend=\"{}\"}} {}\n", backend, store.ready() ? 1 : 0);
+}
+
+// What a stop does first, on the thread that begins it: systemd hears of it,
+// and the live streams end (so that draining does not wait for them).
+std::function<void()> on_stop_of(live::LiveBus& live, SystemdNotifier& systemd) {
+  return [&live, &systemd] {
+    systemd.stopping();
+    live.close();
+  };
+}
+
+// The process, the build, the disk and the store's health at each scrape.
+void add_health_metrics(Metrics& metrics, const Config& config, Store& store) {
+  metrics.add_collector([&config, &store](std::string& out) {
+    render_process_metrics(out);
+    render_build_info(out);
+    render_data_dir_metrics(config.data_dir, out);
+    render_store_health(store, is_postgres(effective_db(config)) ? "postgres" : "sqlite", out);
+  });
+}
+
 }  // namespace
 
 int serve(const Config& config) {
@@ -462,6 +494,7 @@ int serve(const Config& config) {
   metrics.add_collector([&live](std::string& out) { render_live_metrics(live, out); });
   std::unique_ptr<Store> store = open_serving_store(config, metrics);
   if (!store) return 1;
+  add_health_metrics(metrics, config, *store);
   // Nodes sharing a PostgreSQL database pass their live messages to each other.
   std::unique_ptr<PgLiveRelay> live_relay;
   if (is_postgres(effective_db(config))) {
@@ -491,6 +524,7 @@ int serve(const Config& config) {
   metrics.add_collector([&job_runner](std::string& out) { job_runner.render_metrics(out); });
   http::ReaderPool readers(reader_settings_of(config));
   metrics.add_collector([&readers](std::string& out) { readers.render_metrics(out); });
+  KeyRateLimiter key_limits;
   api::ApiContext ctx{*store,
                       auth,
                       &metrics,
@@ -510,8 +544,8 @@ int serve(const Config& config) {
 
   http::Dispatcher dispatcher(router, auth, metrics, config.max_in_flight, &readers);
   server_config->live_wait = std::chrono::milliseconds(config.stream_heartbeat_ms) + std::chrono::seconds(30);
-  server_config->on_stop = [&live] { live.close(); };
-  KeyRateLimiter key_limits;
+  SystemdNotifier systemd;
+  server_config->on_stop = on_stop_of(live, systemd);
   http::Server server(*server_config, dispatcher, metrics);
   std::optional<std::uint16_t> port = listen_port(server);
   if (!port) return 1;
@@ -528,8 +562,11 @@ int serve(const Config& config) {
   follow_other_nodes(cluster, *store, auth, forms, events, integrations, feeds);
   cluster.start();
   MemoryReleaser memory;
+  systemd.ready(fmt::format("serving on {}:{}", server_config->host, *port),
+                [&server](std::chrono::milliseconds max_age) { return server.responsive(max_age); });
 
   server.run();
+  systemd.stop_watchdog();
   readers.stop();
   stop_and_close(cluster, feeds, job_runner, *store);
   return 0;

@@ -43,7 +43,10 @@ class Store : public AppStore,
 
   // Applies pending migrations; returns the versions applied.
   virtual Result<std::vector<int>> migrate() = 0;
-  // True when the store answers a trivial query now.
+  // True when the database answers a trivial query now.
+  virtual bool answers() = 0;
+  // True when it answers and writes are going through (not stalled, e.g. by a
+  // full disk): what GET /readyz reports.
   virtual bool ready() = 0;
   // Commits everything submitted so far and stops accepting writes.
   virtual void close() = 0;

@@ -485,10 +485,15 @@ TEST_F(ClusterTest, EveryAcknowledgedWriteSurvivesAPostgresRestart) {
   ASSERT_TRUE(pg_->stop());
   EXPECT_TRUE(eventually([&] { return a.get("/readyz").status == 503; }, 10s));
   EXPECT_TRUE(eventually([&] { return unavailable > 0; }, 10s));
+  // What the DaisyPostgresUnreachable alert reads (deploy/prometheus/alerts.yml).
+  std::string down = a.get("/metrics").body;
+  EXPECT_EQ(metric_value(down, R"(daisy_store_up{backend="postgres"})"), 0.0) << down.substr(0, 200);
+  EXPECT_EQ(metric_value(down, R"(daisy_ready{backend="postgres"})"), 0.0);
   ASSERT_TRUE(pg_->restart());
   std::size_t before = count();
   EXPECT_TRUE(eventually([&] { return count() >= before + 200; }, 30s)) << "the nodes did not reconnect";
   EXPECT_TRUE(eventually([&] { return a.get("/readyz").status == 200 && b.get("/readyz").status == 200; }, 10s));
+  EXPECT_EQ(metric_value(a.get("/metrics").body, R"(daisy_store_up{backend="postgres"})"), 1.0);
   stop = true;
   for (auto& t : workers) t.join();
   EXPECT_EQ(other.load(), 0) << bad_reply;
@@ -614,11 +619,6 @@ TEST_F(ClusterTest, DuplicatesSentToTwoNodesAtOnceStoreOneResponse) {
   EXPECT_EQ(list_all_responses(b, form_id).size(), 20u);
 }
 
-// A scheduled pull is made by one node: with a provider pulled hourly, both
-// nodes find it due at once, and only the one holding its lease pulls.
-TEST_F(ClusterTest, OneNodePullsAProviderOnSchedule) {
-  FakeProvider feed;
-  feed.set("/items", Reply{.status = 200, .body = R"([{"id":"i1","v":1}])", .content_type = "application/json"});
 // Events carrying client ids sent to both nodes at once (a retry that went
 // to another node): each id is stored once, and both nodes acknowledge it.
 TEST_F(ClusterTest, EventIdsSentToTwoNodesAtOnceAreStoredOnce) {
@@ -668,6 +668,11 @@ TEST_F(ClusterTest, EventIdsSentToTwoNodesAtOnceAreStoredOnce) {
   EXPECT_EQ(ids.size(), static_cast<std::size_t>(rounds * per_batch));
 }
 
+// A scheduled pull is made by one node: with a provider pulled hourly, both
+// nodes find it due at once, and only the one holding its lease pulls.
+TEST_F(ClusterTest, OneNodePullsAProviderOnSchedule) {
+  FakeProvider feed;
+  feed.set("/items", Reply{.status = 200, .body = R"([{"id":"i1","v":1}])", .content_type = "application/json"});
   DaisyProcess& a = node();
   DaisyProcess& b = node();
   HttpResponse created =

@@ -143,34 +143,6 @@ std::string gzip(std::string_view in) {
   return out;
 }
 
-// Every item a paged list route returns for this query, walking the cursor.
-std::vector<json::value> read_all_pages(const DaisyProcess& d, const std::string& path, const Headers& auth,
-                                        const std::string& query, int limit) {
-  std::vector<json::value> out;
-  std::string after;
-  for (int page = 0; page < 100'000; ++page) {
-    std::string target = path + "?limit=" + std::to_string(limit);
-    if (!query.empty()) target += "&" + query;
-    if (!after.empty()) target += "&after=" + url_encode(after);
-    HttpResponse r = d.get(target, auth);
-    if (r.status != 200) {
-      ADD_FAILURE() << target << ": " << r.summary();
-      return out;
-    }
-    json::value v = r.json();
-    for (const auto& item : arr(v, "items")) out.push_back(item);
-    json::value next = at(v, "next_cursor");
-    if (next.is_null()) return out;
-    if (!next.is_string() || arr(v, "items").empty()) {
-      ADD_FAILURE() << "bad next_cursor on a page: " << r.body.substr(0, 300);
-      return out;
-    }
-    after = std::string(next.get_string());
-  }
-  ADD_FAILURE() << "pagination did not end";
-  return out;
-}
-
 std::vector<json::value> read_events(const DaisyProcess& d, const Headers& auth, const std::string& query = "",
                                      int limit = 1000) {
   return read_all_pages(d, "/v1/events", auth, query, limit);

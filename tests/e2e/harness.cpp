@@ -575,20 +575,23 @@ bool DaisyProcess::start() {
   }
   drainer_ = std::thread([this] { drain(); });
 
-  static constexpr std::string_view marker = "msg=listening address=";
+  // The listening line in either log format (--log-format logfmt or json).
+  static constexpr std::string_view markers[] = {"msg=listening address=", R"("msg":"listening","address":")"};
+  auto find_marker = [&]() -> std::pair<std::size_t, std::size_t> {
+    for (std::string_view marker : markers) {
+      auto at = err_.find(marker);
+      if (at != std::string::npos && err_.find('\n', at) != std::string::npos) return {at, marker.size()};
+    }
+    return {std::string::npos, 0};
+  };
   std::string line;
   {
     std::unique_lock lock(mu_);
-    cv_.wait_for(lock, 30s, [&] {
-      auto at = err_.find(marker);
-      return (at != std::string::npos && err_.find('\n', at) != std::string::npos) || drained_;
-    });
-    auto at = err_.find(marker);
-    if (at != std::string::npos && err_.find('\n', at) != std::string::npos) {
-      line = err_.substr(at + marker.size(), err_.find('\n', at) - at - marker.size());
-    }
+    cv_.wait_for(lock, 30s, [&] { return find_marker().first != std::string::npos || drained_; });
+    auto [at, length] = find_marker();
+    if (at != std::string::npos) line = err_.substr(at + length, err_.find('\n', at) - at - length);
   }
-  std::string address = line.substr(0, line.find(' '));
+  std::string address = line.substr(0, line.find_first_of(" \""));
   auto colon = address.rfind(':');
   if (colon != std::string::npos) port_ = std::atoi(address.c_str() + colon + 1);
   if (port_ <= 0) {
@@ -715,9 +718,8 @@ bool DaisyProcess::wait_for_out(std::string_view needle, std::chrono::millisecon
 
 std::string DaisyProcess::sanitizer_report() const {
   std::lock_guard lock(mu_);
-  for (std::string_view marker :
-       {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:", "ERROR: UndefinedBehaviorSanitizer",
-        "WARNING: ThreadSanitizer"}) {
+  for (std::string_view marker : {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                                  "runtime error:", "ERROR: UndefinedBehaviorSanitizer", "WARNING: ThreadSanitizer"}) {
     auto at = err_.find(marker);
     if (at != std::string::npos) {
       std::size_t from = at > 300 ? at - 300 : 0;

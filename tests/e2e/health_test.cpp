@@ -5,6 +5,7 @@
 #include <set>
 
 #include "harness.h"
+#include "postgres_server.h"
 
 namespace daisy_e2e {
 namespace {
@@ -81,6 +82,42 @@ TEST_F(HealthTest, MetricsExposePrometheusText) {
   // An app was created: at least one group commit happened.
   EXPECT_GE(metric_value(r.body, "daisy_store_commit_batch_size_count").value_or(0), 1.0);
   EXPECT_GE(metric_value(r.body, "daisy_store_commit_seconds_count").value_or(0), 1.0);
+}
+
+// The series operators' alerts and dashboard read beside the requests'
+// (deploy/prometheus/alerts.yml, deploy/grafana/daisy.json).
+TEST_F(HealthTest, MetricsDescribeTheProcessTheBuildAndTheDisk) {
+  std::string text = metrics();
+  for (std::string_view family : {"process_cpu_seconds_total counter", "process_resident_memory_bytes gauge",
+                                  "process_open_fds gauge", "process_max_fds gauge", "process_start_time_seconds gauge",
+                                  "daisy_build_info gauge", "daisy_data_dir_free_bytes gauge",
+                                  "daisy_data_dir_size_bytes gauge", "daisy_ready gauge", "daisy_store_up gauge"}) {
+    EXPECT_NE(text.find("# TYPE " + std::string(family) + "\n"), std::string::npos) << family;
+  }
+  EXPECT_GT(metric_value(text, "process_cpu_seconds_total").value_or(0), 0.0);
+  EXPECT_GT(metric_value(text, "process_resident_memory_bytes").value_or(0), 1e6);
+  // The server holds at least its listening socket, the database and its logs.
+  EXPECT_GE(metric_value(text, "process_open_fds").value_or(0), 3.0);
+  EXPECT_GE(metric_value(text, "process_max_fds").value_or(0), metric_value(text, "process_open_fds").value_or(1));
+  double started = metric_value(text, "process_start_time_seconds").value_or(0);
+  double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  EXPECT_LE(started, now + 1);
+  EXPECT_GT(started, now - 24 * 3600) << "started by this suite, so within the day";
+  auto build = text.find("daisy_build_info{version=\"" DAISY_TEST_VERSION "\",commit=\"");
+  ASSERT_NE(build, std::string::npos) << text.substr(text.find("daisy_build_info"), 120);
+  std::string line = text.substr(build, text.find('\n', build) - build);
+  std::string commit = line.substr(line.find("commit=\"") + 8);
+  ASSERT_TRUE(commit.ends_with("\"} 1")) << line;
+  commit.resize(commit.size() - 4);
+  EXPECT_TRUE(commit == "unknown" ||
+              (commit.size() == 12 && commit.find_first_not_of("0123456789abcdef") == std::string::npos))
+      << line;
+  double free_bytes = metric_value(text, "daisy_data_dir_free_bytes").value_or(-1);
+  EXPECT_GT(free_bytes, 0.0);
+  EXPECT_LE(free_bytes, metric_value(text, "daisy_data_dir_size_bytes").value_or(0));
+  std::string backend = on_postgres() ? "postgres" : "sqlite";
+  EXPECT_EQ(metric_value(text, "daisy_ready{backend=\"" + backend + "\"}"), 1.0);
+  EXPECT_EQ(metric_value(text, "daisy_store_up{backend=\"" + backend + "\"}"), 1.0);
 }
 
 TEST_F(HealthTest, RequestCounterIncreasesByTheNumberOfRequests) {

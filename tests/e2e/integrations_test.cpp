@@ -354,9 +354,14 @@ TEST_F(IntegrationsTest, DeadAfterTheLastAttemptThenManualRetryAndCancel) {
   receiver.set("/down", Reply{.status = 503, .body = "down", .content_type = "text/plain"});
   App app = make_app(server(), "shop");
   json::value integration = webhook_on_app(app.id, receiver.url("/down"), "[0,1]");
+  auto dead_total = [&] { return metric_value(server().get("/metrics").body, "daisy_jobs_dead_total").value_or(-1); };
+  double dead_before = dead_total();
+  ASSERT_GE(dead_before, 0.0);
   std::string job_id = only_job_id(send_event(app));
 
   json::value dead = wait_status(job_id, "dead");
+  // Counted just after the job is recorded dead: what the DaisyDeadJobs alert reads.
+  EXPECT_TRUE(eventually([&] { return dead_total() == dead_before + 1; })) << dead_total();
   EXPECT_EQ(num(dead, "attempts"), 2);
   EXPECT_EQ(arr(dead, "attempts_log").size(), 2u);
   EXPECT_NE(str(dead, "last_error").find("503"), std::string::npos);

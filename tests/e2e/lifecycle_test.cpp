@@ -2,11 +2,15 @@
 // durability, and the command line (version, --help, migrate, bad flags).
 #include <boost/json.hpp>
 
+#include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
 
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -423,15 +427,113 @@ TEST_F(LifecycleTest, ServerLogsItsVersionWhenListening) {
   EXPECT_NE(d.err_text().find("version=" + project_version()), std::string::npos) << d.err_text();
 }
 
+// --log-format json: every line the server writes, its own and the access
+// lines, is one JSON object, values from outside included.
+TEST_F(LifecycleTest, JsonLogsAreOneObjectPerLine) {
+  DaisyProcess& d = make({.args = {"--log-format", "json"}});
+  ASSERT_TRUE(d.start()) << d.start_error();
+  ASSERT_EQ(d.get("/no/such%22route%0A?x=y").status, 404);
+  ASSERT_EQ(d.get("/healthz").status, 200);
+  ExitStatus stopped = d.stop();
+  EXPECT_EQ(stopped.code, 0) << stopped.describe();
+  std::istringstream lines(d.err_text());
+  int objects = 0, requests = 0;
+  for (std::string line; std::getline(lines, line);) {
+    boost::system::error_code ec;
+    json::value v = json::parse(line, ec);
+    ASSERT_FALSE(ec) << "not JSON: " << line;
+    ASSERT_TRUE(v.is_object()) << line;
+    ++objects;
+    EXPECT_TRUE(v.at("ts").is_string()) << line;
+    EXPECT_TRUE(v.at("level").is_string()) << line;
+    if (v.at("msg") != "request") continue;
+    ++requests;
+    EXPECT_TRUE(v.at("status").is_int64()) << line;
+    if (v.at("status") == 404) {
+      EXPECT_EQ(v.at("target"), "/no/such%22route%0A?x=y") << line;
+    }
+  }
+  EXPECT_GE(requests, 2) << d.err_text();
+  EXPECT_GE(objects, requests + 2) << "the server's own lines too (listening, stopped): " << d.err_text();
+  EXPECT_NE(d.err_text().find(R"("msg":"listening","address":")"), std::string::npos) << d.err_text();
+}
+
+// The messages systemd would receive on a Type=notify unit's socket
+// (sd_notify(3)): a datagram socket of our own named by NOTIFY_SOCKET.
+class NotifySocket {
+ public:
+  NotifySocket() {
+    path_ = "/tmp/daisy-e2e-notify-" + std::to_string(::getpid()) + ".sock";
+    ::unlink(path_.c_str());
+    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path_.c_str());
+    bound_ = ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    timeval tv{0, 200'000};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  ~NotifySocket() {
+    ::close(fd_);
+    ::unlink(path_.c_str());
+  }
+  bool bound() const { return bound_; }
+  const std::string& path() const { return path_; }
+  // Every message received so far, in order.
+  const std::vector<std::string>& messages() {
+    char buf[4096];
+    for (ssize_t n; (n = ::recv(fd_, buf, sizeof buf, MSG_DONTWAIT)) > 0;) messages_.emplace_back(buf, n);
+    return messages_;
+  }
+  bool received(std::string_view needle) {
+    for (const auto& m : messages()) {
+      if (m.find(needle) != std::string::npos) return true;
+    }
+    return false;
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  bool bound_ = false;
+  std::vector<std::string> messages_;
+};
+
+// Under systemd (Type=notify, WatchdogSec): ready once it serves, the
+// watchdog fed while it runs, stopping when a stop begins.
+TEST_F(LifecycleTest, TellsSystemdWhenReadyAliveAndStopping) {
+  NotifySocket notify;
+  ASSERT_TRUE(notify.bound()) << std::strerror(errno);
+  ::setenv("NOTIFY_SOCKET", notify.path().c_str(), 1);
+  ::setenv("WATCHDOG_USEC", "400000", 1);
+  DaisyProcess& d = make();
+  bool started = d.start();
+  ::unsetenv("NOTIFY_SOCKET");
+  ::unsetenv("WATCHDOG_USEC");
+  ASSERT_TRUE(started) << d.start_error();
+  ASSERT_TRUE(eventually([&] { return notify.received("READY=1"); }, 10s));
+  EXPECT_TRUE(notify.received("STATUS=serving on 127.0.0.1:" + std::to_string(d.port()))) << notify.messages()[0];
+  EXPECT_EQ(d.get("/readyz").status, 200) << "ready means serving";
+  auto pings = [&] {
+    return std::count(notify.messages().begin(), notify.messages().end(), std::string("WATCHDOG=1"));
+  };
+  EXPECT_TRUE(eventually([&] { return pings() >= 3; }, 20s)) << pings();
+  EXPECT_FALSE(notify.received("STOPPING=1"));
+  EXPECT_EQ(d.stop().code, 0);
+  EXPECT_TRUE(notify.received("STOPPING=1"));
+  EXPECT_TRUE(d.wait_for_err("systemd watchdog", 1s)) << d.err_tail();
+}
+
 TEST_F(LifecycleTest, HelpExitsZero) {
   RunResult r = run_daisy({"--help"});
   EXPECT_TRUE(r.status.exited && r.status.code == 0) << r.status.describe();
-  for (std::string word : {"serve", "migrate", "check", "admin-token", "version"}) {
+  for (std::string word : {"serve", "migrate", "check", "backup", "admin-token", "version"}) {
     EXPECT_NE(r.out.find(word), std::string::npos) << word << " missing from:\n" << r.out;
   }
   RunResult serve = run_daisy({"serve", "--help"});
   EXPECT_TRUE(serve.status.exited && serve.status.code == 0) << serve.status.describe();
-  for (std::string flag : {"--listen", "--data-dir", "--admin-token", "--max-body-bytes", "--header-timeout-ms"}) {
+  for (std::string flag :
+       {"--listen", "--data-dir", "--admin-token", "--max-body-bytes", "--header-timeout-ms", "--log-format"}) {
     EXPECT_NE(serve.out.find(flag), std::string::npos) << flag << " missing from:\n" << serve.out;
   }
   // Every option with a fixed default shows it.
@@ -483,7 +585,8 @@ TEST_F(LifecycleTest, BadCommandLinesFail) {
     std::string mentions;
   };
   std::vector<Case> cases = {
-      {{}, "name a command (serve, migrate, check, admin-token, version)"},
+      {{}, "name a command (serve, migrate, check, backup, admin-token, version)"},
+      {{"serve", "--data-dir", dir.path, "--log-format", "xml"}, "--log-format"},
       {{"frobnicate"}, "frobnicate"},
       {{"--bogus"}, "--bogus"},
       {{"serve", "--data-dir", dir.path, "--listen", "nonsense"}, "--listen"},

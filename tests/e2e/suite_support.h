@@ -62,6 +62,36 @@ inline const json::array& arr(const json::value& v, std::string_view key) {
   return p && p->is_array() ? p->get_array() : empty;
 }
 
+// ---------------------------------------------------------------- paging
+
+// Every item a paged list route returns for this query, walking the cursor.
+inline std::vector<json::value> read_all_pages(const DaisyProcess& d, const std::string& path, const Headers& auth,
+                                               const std::string& query, int limit) {
+  std::vector<json::value> out;
+  std::string after;
+  for (int page = 0; page < 100'000; ++page) {
+    std::string target = path + "?limit=" + std::to_string(limit);
+    if (!query.empty()) target += "&" + query;
+    if (!after.empty()) target += "&after=" + url_encode(after);
+    HttpResponse r = d.get(target, auth);
+    if (r.status != 200) {
+      ADD_FAILURE() << target << ": " << r.summary();
+      return out;
+    }
+    json::value v = r.json();
+    for (const auto& item : arr(v, "items")) out.push_back(item);
+    json::value next = at(v, "next_cursor");
+    if (next.is_null()) return out;
+    if (!next.is_string() || arr(v, "items").empty()) {
+      ADD_FAILURE() << "bad next_cursor on a page: " << r.body.substr(0, 300);
+      return out;
+    }
+    after = std::string(next.get_string());
+  }
+  ADD_FAILURE() << "pagination did not end";
+  return out;
+}
+
 // ---------------------------------------------------------------- problems
 
 // The errors[].field values of a problem reply, in order.

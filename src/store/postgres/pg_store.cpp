@@ -119,8 +119,9 @@ Result<std::vector<int>> PostgresStore::migrate() {
   return done;
 }
 
-bool PostgresStore::ready() {
-  if (writer_->stalled_for() > stalled_writes) return false;
+bool PostgresStore::ready() { return writer_->stalled_for() <= stalled_writes && answers(); }
+
+bool PostgresStore::answers() {
   std::lock_guard lock(health_mu_);
   for (int attempt = 0; attempt < 2; ++attempt) {
     if (!health_ || health_->broken()) {
@@ -196,7 +197,6 @@ static Status change_app(const Rows& r) {
   return Status::ok();
 }
 
-asio::awaitable<Status> PostgresStore::create_app(App app, Sha256 token_hash) {
 namespace {
 
 constexpr const char* app_columns =
@@ -215,10 +215,11 @@ App app_of(const Rows& r, int i) { return app_at(r, i, 0); }
 
 }  // namespace
 
+asio::awaitable<Status> PostgresStore::create_app(App app, Sha256 token_hash) {
   // g++ 12 mis-destroys a lambda built in the same expression as co_await.
   pg::Writer::Work work = [app = std::move(app), token_hash](Connection& db) {
-    return db
     const AppAccess& a = app.access;
+    return db
         .query(
             "INSERT INTO apps (id, name, token_hash, created_at, publishable_key, allowed_origins, forms,"
             " events_per_second, burst) VALUES ($1, $2, $3, $4, nullif($5, ''), $6, $7, $8, $9)",
@@ -302,10 +303,10 @@ Result<std::vector<AppToken>> PostgresStore::app_tokens() {
       std::string h = from_hex(r.view(i, 0));
       if (h.size() != t.token_hash.size()) continue;
       std::copy(h.begin(), h.end(), t.token_hash.begin());
-      out.push_back(std::move(t));
       App app = app_at(r, i, 1);
       t.app_id = std::move(app.id);
       t.access = std::move(app.access);
+      out.push_back(std::move(t));
     }
     return out;
   });

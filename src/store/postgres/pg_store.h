@@ -41,6 +41,7 @@ class PostgresStore final : public Store {
   Result<std::vector<int>> migrate() override;
   Status claim_node() override;
   Status keep_node_claim() override;
+  bool answers() override;
   bool ready() override;
   std::uint64_t request_writes() override {
     return writes_.load(std::memory_order_relaxed) - runner_writes_.load(std::memory_order_relaxed);
@@ -56,8 +57,8 @@ class PostgresStore final : public Store {
   Result<App> get_app(std::string_view id) override;
   boost::asio::awaitable<Status> delete_app(std::string id) override;
   boost::asio::awaitable<Status> set_app_token(std::string id, Sha256 token_hash) override;
-  Result<std::vector<AppToken>> app_tokens() override;
   boost::asio::awaitable<Status> set_publishable_key(std::string id, std::string key) override;
+  Result<std::vector<AppToken>> app_tokens() override;
   boost::asio::awaitable<Status> update_app_settings(App app) override;
   Result<std::vector<std::string>> apps_rejecting_unknown_event_types() override;
 

@@ -222,8 +222,9 @@ Result<std::vector<int>> SqliteStore::migrate() {
   return done;
 }
 
-bool SqliteStore::ready() {
-  if (!writer_->writing()) return false;
+bool SqliteStore::ready() { return writer_->writing() && answers(); }
+
+bool SqliteStore::answers() {
   try {
     auto db = reader();
     auto stmt = db->prepare("SELECT 1");
@@ -266,7 +267,6 @@ Status SqliteStore::put_setting_blocking(std::string key, std::string value) {
   return future.get();
 }
 
-asio::awaitable<Status> SqliteStore::create_app(App app, Sha256 token_hash) {
 namespace {
 
 constexpr const char* app_columns =
@@ -283,6 +283,7 @@ App app_of(const sqlite::Statement& stmt, int first = 0) {
 
 }  // namespace
 
+asio::awaitable<Status> SqliteStore::create_app(App app, Sha256 token_hash) {
   // g++ 12 mis-destroys a lambda built in the same expression as co_await.
   sqlite::GroupWriter::Work work = [app = std::move(app), token_hash](Connection& db) {
     auto stmt = db.prepare(
@@ -290,9 +291,9 @@ App app_of(const sqlite::Statement& stmt, int first = 0) {
         " events_per_second, burst) VALUES (?, ?, ?, ?, nullif(?, ''), ?, ?, ?, ?)");
     const AppAccess& a = app.access;
     stmt.bind(1, app.id).bind(2, app.name).bind_blob(3, bytes_of(token_hash)).bind(4, app.created_at);
-    return sqlite::status_of(stmt.step(), db);
     stmt.bind(5, a.publishable_key).bind(6, join_words(a.allowed_origins)).bind(7, join_words(a.forms));
     stmt.bind(8, a.events_per_second).bind(9, a.burst);
+    return sqlite::status_of(stmt.step(), db);
   };
   co_return co_await write(std::move(work));
 }
@@ -394,10 +395,10 @@ Result<std::vector<AppToken>> SqliteStore::app_tokens() {
     std::string h = stmt.blob(0);
     if (h.size() != t.token_hash.size()) continue;
     std::copy(h.begin(), h.end(), t.token_hash.begin());
-    out.push_back(std::move(t));
     App app = app_of(stmt, 1);
     t.app_id = std::move(app.id);
     t.access = std::move(app.access);
+    out.push_back(std::move(t));
   }
   if (rc != SQLITE_DONE) return sqlite::status_of(rc, *db);
   return out;
