@@ -1,6 +1,6 @@
 # Daisy's entry points. Every target installs missing Debian packages first
 # (scripts/install-deps.sh is idempotent and quick when nothing is missing).
-.PHONY: deps build run deb test test-release test-tsan bench bench-ab soak fuzz fuzz-smoke fuzz-build format clean
+.PHONY: deps build run deb test test-release test-tsan bench bench-ab bench-backup soak fuzz fuzz-smoke fuzz-build format clean
 
 JOBS ?= $(shell nproc)
 
@@ -62,6 +62,11 @@ bench: build
 # by side in one run, rounds alternating; writes its section of docs/benchmarks.md.
 bench-ab: build
 	@bench/ab.sh
+
+# daisy backup of a 10 GiB database (BACKUP_GB to change it), idle and under
+# load, and a restore; writes its section of docs/benchmarks.md.
+bench-backup: build
+	@bench/backup.sh
 
 # An hour of mixed load (SOAK_SECONDS to change it) on the release build;
 # writes the soak section of docs/benchmarks.md, fails on any error.

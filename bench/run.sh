@@ -891,10 +891,11 @@ if [ -s "$WORK/baseline.md" ]; then
   { echo; python3 "$ROOT/bench/compare.py" "$WORK/baseline.md" "$OUT.tmp"; } >> "$WORK/compared.md"
   cat "$WORK/compared.md" >> "$OUT.tmp"
 fi
-# The sections written by make bench-ab (bench/ab.sh) and make soak
-# (bench/soak.sh) are kept as they were.
+# The sections written by make bench-ab (bench/ab.sh), make bench-backup
+# (bench/backup.sh) and make soak (bench/soak.sh) are kept as they were.
 if [ -f "$OUT" ]; then
-  awk '/^## / {keep = ($0 == "## This tree against an earlier commit (make bench-ab)" || $0 == "## Soak (make soak)")} keep' \
+  awk '/^## / {keep = ($0 == "## This tree against an earlier commit (make bench-ab)" || $0 == "## Soak (make soak)" ||
+    $0 == "## Backup and restore (make bench-backup)")} keep' \
     "$OUT" > "$WORK/kept-sections"
   if [ -s "$WORK/kept-sections" ]; then { echo; cat "$WORK/kept-sections"; } >> "$OUT.tmp"; fi
 fi
