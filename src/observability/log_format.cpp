@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "util/crypto.h"
 #include "util/json_text.h"
 #include "util/utf8.h"
 
@@ -91,13 +92,6 @@ void append_utf8_or_escape(std::string& out, std::string_view bytes) {
   }
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 struct Field {
   std::string key, value;
   bool number = false;
@@ -121,10 +115,10 @@ std::optional<std::string> quoted_value(std::string_view line, std::size_t& i) {
       continue;
     }
     char e = line[++i];
-    if (e == 'x' && i + 2 < line.size() && hex_value(line[i + 1]) >= 0 && hex_value(line[i + 2]) >= 0) {
-      int byte = hex_value(line[i + 1]) * 16 + hex_value(line[i + 2]);
-      if (byte < 0x80) {
-        raw.push_back(static_cast<char>(byte));
+    std::string byte = e == 'x' && i + 2 < line.size() ? from_hex(line.substr(i + 1, 2)) : std::string();
+    if (byte.size() == 1) {
+      if (static_cast<unsigned char>(byte[0]) < 0x80) {
+        raw += byte;
       } else {
         raw.append(line.substr(i - 1, 4));
       }

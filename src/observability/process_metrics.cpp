@@ -60,8 +60,9 @@ void render_process_metrics(std::string& out) {
           (std::stod(f[utime]) + std::stod(f[stime])) / ticks);
     gauge(out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", std::stod(f[rss]) * page);
     gauge(out, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.", std::stod(f[vsize]));
+    static const double started = boot_time_seconds() + std::stod(f[starttime]) / ticks;  // read once
     gauge(out, "process_start_time_seconds", "gauge", "Start time of the process since the Unix epoch, in seconds.",
-          boot_time_seconds() + std::stod(f[starttime]) / ticks);
+          started);
   }
   gauge(out, "process_open_fds", "gauge", "Open file descriptors.", open_fds());
   rlimit limit{};

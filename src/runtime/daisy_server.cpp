@@ -445,10 +445,11 @@ void render_live_metrics(const live::LiveBus& live, std::string& out) {
 void render_store_health(Store& store, std::string_view backend, std::string& out) {
   out += "# HELP daisy_store_up 1 when the database answers a trivial query (PostgreSQL: is reachable).\n";
   out += "# TYPE daisy_store_up gauge\n";
-  out += fmt::format("daisy_store_up{{backend=\"{}\"}} {}\n", backend, store.answers() ? 1 : 0);
+  bool up = store.answers();  // one query a scrape: ready is up and writing
+  out += fmt::format("daisy_store_up{{backend=\"{}\"}} {}\n", backend, up ? 1 : 0);
   out += "# HELP daisy_ready 1 when GET /readyz answers 200: the database answers and writes go through.\n";
   out += "# TYPE daisy_ready gauge\n";
-  out += fmt::format("daisy_ready{{backend=\"{}\"}} {}\n", backend, store.ready() ? 1 : 0);
+  out += fmt::format("daisy_ready{{backend=\"{}\"}} {}\n", backend, up && store.writes_go_through() ? 1 : 0);
 }
 
 // What a stop does first, on the thread that begins it: systemd hears of it,

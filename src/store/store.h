@@ -45,9 +45,10 @@ class Store : public AppStore,
   virtual Result<std::vector<int>> migrate() = 0;
   // True when the database answers a trivial query now.
   virtual bool answers() = 0;
-  // True when it answers and writes are going through (not stalled, e.g. by a
-  // full disk): what GET /readyz reports.
-  virtual bool ready() = 0;
+  // True when writes are going through (not stalled, e.g. by a full disk).
+  virtual bool writes_go_through() = 0;
+  // Both: what GET /readyz reports.
+  bool ready() { return writes_go_through() && answers(); }
   // Commits everything submitted so far and stops accepting writes.
   virtual void close() = 0;
 };

@@ -119,7 +119,7 @@ Result<std::vector<int>> PostgresStore::migrate() {
   return done;
 }
 
-bool PostgresStore::ready() { return writer_->stalled_for() <= stalled_writes && answers(); }
+bool PostgresStore::writes_go_through() { return writer_->stalled_for() <= stalled_writes; }
 
 bool PostgresStore::answers() {
   std::lock_guard lock(health_mu_);

@@ -42,7 +42,7 @@ class PostgresStore final : public Store {
   Status claim_node() override;
   Status keep_node_claim() override;
   bool answers() override;
-  bool ready() override;
+  bool writes_go_through() override;
   std::uint64_t request_writes() override {
     return writes_.load(std::memory_order_relaxed) - runner_writes_.load(std::memory_order_relaxed);
   }

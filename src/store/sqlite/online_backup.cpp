@@ -46,6 +46,7 @@ Status copy_pages(Connection& source, const std::string& partial,
     progress.pages_total = sqlite3_backup_pagecount(backup);
     progress.pages_done = progress.pages_total - sqlite3_backup_remaining(backup);
     if (rc == SQLITE_OK || rc == SQLITE_DONE) on_progress(progress);
+    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) sqlite3_sleep(50);  // held by another writer: try again shortly
   } while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
   sqlite3_backup_finish(backup);
   if (rc != SQLITE_DONE) return Status::internal("the copy failed: " + std::string(sqlite3_errstr(rc)));

@@ -222,7 +222,7 @@ Result<std::vector<int>> SqliteStore::migrate() {
   return done;
 }
 
-bool SqliteStore::ready() { return writer_->writing() && answers(); }
+bool SqliteStore::writes_go_through() { return writer_->writing(); }
 
 bool SqliteStore::answers() {
   try {

@@ -39,7 +39,7 @@ class SqliteStore final : public Store {
 
   Result<std::vector<int>> migrate() override;
   bool answers() override;
-  bool ready() override;
+  bool writes_go_through() override;
   std::uint64_t request_writes() override {
     return writes_.load(std::memory_order_relaxed) - runner_writes_.load(std::memory_order_relaxed);
   }
