@@ -1,6 +1,6 @@
 # Daisy's entry points. Every target installs missing Debian packages first
 # (scripts/install-deps.sh is idempotent and quick when nothing is missing).
-.PHONY: deps build run deb test test-release test-tsan bench bench-ab bench-backup soak fuzz fuzz-smoke fuzz-build format clean
+.PHONY: deps build run deb test test-release test-tsan bench bench-ab bench-backup bench-retention soak fuzz fuzz-smoke fuzz-build format clean
 
 JOBS ?= $(shell nproc)
 
@@ -67,6 +67,12 @@ bench-ab: build
 # load, and a restore; writes its section of docs/benchmarks.md.
 bench-backup: build
 	@bench/backup.sh
+
+# Single events and submissions while a retention pass deletes 10 million
+# expired events (RETENTION_EVENTS to change it), against the same with
+# retention off; writes its section of docs/benchmarks.md.
+bench-retention: build
+	@bench/retention.sh
 
 # An hour of mixed load (SOAK_SECONDS to change it) on the release build;
 # writes the soak section of docs/benchmarks.md, fails on any error.

@@ -27,35 +27,10 @@ OUT="$ROOT/docs/benchmarks.md"
 ADMIN_TOKEN="bench-admin-token-$(date +%s%N)"
 HEADING="## Backup and restore (make bench-backup)"
 
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
-
-now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.1f", b - a}'; }
-
-# A start on a large database takes longer than wait_http's 10 s: up to 10 min.
-start_daisy() {  # data-dir port -> pid in DAISY_PID
-  "$DAISY" serve --listen "127.0.0.1:$2" --data-dir "$1" --admin-token "$ADMIN_TOKEN" \
-    > "$WORK/daisy-$2.out" 2> "$WORK/daisy-$2.log" &
-  DAISY_PID=$!
-  pids+=("$DAISY_PID")
-  for _ in $(seq 1 6000); do
-    if curl -sf -o /dev/null -m 2 "http://127.0.0.1:$2/readyz"; then return 0; fi
-    if ! kill -0 "$DAISY_PID" 2>/dev/null; then break; fi
-    sleep 0.1
-  done
-  echo "bench-backup: daisy did not start on $1:" >&2
-  tail -20 "$WORK/daisy-$2.log" >&2
-  exit 1
-}
+pids=()
+trap stop_all_and_clean EXIT
 
 # --- the database -----------------------------------------------------------------
 DATA="$WORK/data"
@@ -68,33 +43,11 @@ APP_TOKEN="$(curl -sf -X POST "http://127.0.0.1:$PORT/v1/apps/$APP_ID/token" \
 kill -TERM "$DAISY_PID"; wait "$DAISY_PID" 2>/dev/null || true
 
 seed_t0="$(now)"
-sqlite3 "$DATA/daisy.db" <<SQL
-PRAGMA journal_mode=WAL;
-WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < $EVENT_SESSIONS - 1)
-INSERT INTO sessions (seq, session_id) SELECT i + 1, printf('%08x-0000-4000-8000-%012x', i, i) FROM n;
-SQL
+seed_sessions "$DATA/daisy.db" "$EVENT_SESSIONS"
 events=0
 target_bytes=$((BACKUP_GB * 1024 * 1024 * 1024))
 while [ "$(stat -c %s "$DATA/daisy.db")" -lt "$target_bytes" ]; do
-  sqlite3 "$DATA/daisy.db" <<SQL
-PRAGMA cache_size=-2000000;
-BEGIN;
-WITH RECURSIVE n(i) AS (SELECT $events UNION ALL SELECT i + 1 FROM n WHERE i < $events + $SLICE - 1)
-INSERT INTO events (id, app_id, session_id, session_seq, category, name, ts, data, received_at)
-SELECT printf('01900000-0000-7000-8000-%012d', i), '$APP_ID',
-       printf('%08x-0000-4000-8000-%012x', i % $EVENT_SESSIONS, i % $EVENT_SESSIONS), i % $EVENT_SESSIONS + 1,
-       'page interaction', CASE i % 4 WHEN 0 THEN 'cta click' ELSE 'pageview' END,
-       1767225600000000000 + i * 1000000,
-       '{"host":"example.org","path":"/pricing","element":"buy"}',
-       1767225600000000000 + i * 1000000
-FROM n;
-INSERT INTO event_idx_session SELECT session_seq, ts, seq FROM events WHERE seq > $events ORDER BY 1, 2, 3;
-INSERT INTO event_idx_time SELECT ts, seq, name FROM events WHERE seq > $events ORDER BY 1, 2;
-INSERT INTO event_idx_category SELECT category, ts, seq, name FROM events WHERE seq > $events ORDER BY 1, 2, 3;
-INSERT INTO event_idx_app SELECT app_id, ts, seq FROM events WHERE seq > $events ORDER BY 1, 2, 3;
-UPDATE event_index_state SET indexed_through = (SELECT max(seq) FROM events);
-COMMIT;
-SQL
+  seed_events "$DATA/daisy.db" "$APP_ID" "$events" "$SLICE" "$EVENT_SESSIONS" 1767225600000000000
   events=$((events + SLICE))
 done
 seed_s="$(since "$seed_t0")"
@@ -177,16 +130,5 @@ mbps() { awk -v b="$db_bytes" -v s="$1" 'BEGIN {printf "%.0f", b / 1024 / 1024 /
   echo "  and the 2 cores."
 } > "$WORK/section.md"
 
-python3 - "$OUT" "$WORK/section.md" "$HEADING" <<'PY'
-import sys
-out, section, heading = sys.argv[1], open(sys.argv[2]).read(), sys.argv[3]
-text = open(out).read()
-if heading in text:
-    start = text.index(heading)
-    end = text.find("\n## ", start + len(heading))
-    text = text[:start] + section + (text[end + 1:] if end != -1 else "")
-else:
-    text = text.rstrip("\n") + "\n\n" + section
-open(out, "w").write(text)
-PY
+write_section "$OUT" "$WORK/section.md" "$HEADING"
 cat "$WORK/section.md"

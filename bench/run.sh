@@ -48,14 +48,6 @@ trap cleanup EXIT
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
 
-start_daisy() {  # data-dir port [serve options...] -> pid in DAISY_PID
-  "$DAISY" serve --listen "127.0.0.1:$2" --data-dir "$1" --admin-token "$ADMIN_TOKEN" "${@:3}" \
-    > "$WORK/daisy-$2.out" 2> "$WORK/daisy-$2.log" &
-  DAISY_PID=$!
-  pids+=("$DAISY_PID")
-  wait_http "http://127.0.0.1:$2/healthz"
-}
-
 stop_daisy() {  # pid
   kill -TERM "$1"
   wait "$1" 2>/dev/null || true
@@ -357,26 +349,8 @@ stop_daisy "$DAISY_PID"
 # server writes): EVENT_ROWS events, EVENT_SESSIONS sessions, interleaved in
 # time the way concurrent visitors are.
 seed_t0="$(date +%s.%N)"
-sqlite3 "$SESSION_DIR/daisy.db" <<SQL
-PRAGMA journal_mode=WAL;
-PRAGMA cache_size=-2000000;
-WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < $EVENT_SESSIONS - 1)
-INSERT INTO sessions (seq, session_id) SELECT i + 1, printf('%08x-0000-4000-8000-%012x', i, i) FROM n;
-WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < $EVENT_ROWS - 1)
-INSERT INTO events (id, app_id, session_id, session_seq, category, name, ts, data, received_at)
-SELECT printf('01900000-0000-7000-8000-%012d', i), '$SESSION_APP',
-       printf('%08x-0000-4000-8000-%012x', i % $EVENT_SESSIONS, i % $EVENT_SESSIONS), i % $EVENT_SESSIONS + 1,
-       'page interaction', CASE i % 4 WHEN 0 THEN 'cta click' ELSE 'pageview' END,
-       1767225600000000000 + i * 1000000,
-       '{"host":"example.org","path":"/pricing","element":"buy"}',
-       1767225600000000000 + i * 1000000
-FROM n;
-INSERT INTO event_idx_session SELECT session_seq, ts, seq FROM events ORDER BY 1, 2, 3;
-INSERT INTO event_idx_time SELECT ts, seq, name FROM events ORDER BY 1, 2;
-INSERT INTO event_idx_category SELECT category, ts, seq, name FROM events ORDER BY 1, 2, 3;
-INSERT INTO event_idx_app SELECT app_id, ts, seq FROM events ORDER BY 1, 2, 3;
-UPDATE event_index_state SET indexed_through = (SELECT max(seq) FROM events);
-SQL
+seed_sessions "$SESSION_DIR/daisy.db" "$EVENT_SESSIONS"
+seed_events "$SESSION_DIR/daisy.db" "$SESSION_APP" 0 "$EVENT_ROWS" "$EVENT_SESSIONS" 1767225600000000000
 seed_exact="$(awk -v a="$seed_t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.3f", b - a}')"
 seed_s="$(awk -v s="$seed_exact" 'BEGIN {printf "%.0f", s}')"
 sync  # write the seeded file back now, not while the rounds are measured
@@ -892,10 +866,11 @@ if [ -s "$WORK/baseline.md" ]; then
   cat "$WORK/compared.md" >> "$OUT.tmp"
 fi
 # The sections written by make bench-ab (bench/ab.sh), make bench-backup
-# (bench/backup.sh) and make soak (bench/soak.sh) are kept as they were.
+# (bench/backup.sh), make bench-retention (bench/retention.sh) and make soak
+# (bench/soak.sh) are kept as they were.
 if [ -f "$OUT" ]; then
   awk '/^## / {keep = ($0 == "## This tree against an earlier commit (make bench-ab)" || $0 == "## Soak (make soak)" ||
-    $0 == "## Backup and restore (make bench-backup)")} keep' \
+    $0 == "## Backup and restore (make bench-backup)" || $0 == "## Retention (make bench-retention)")} keep' \
     "$OUT" > "$WORK/kept-sections"
   if [ -s "$WORK/kept-sections" ]; then { echo; cat "$WORK/kept-sections"; } >> "$OUT.tmp"; fi
 fi

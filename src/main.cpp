@@ -125,6 +125,32 @@ void add_background_options(CLI::App& cmd, daisy::Config& c) {
       ->capture_default_str();
 }
 
+// How long records are kept (runtime/retention.h).
+void add_retention_options(CLI::App& cmd, daisy::Config& c) {
+  cmd.add_option("--event-retention-days", c.event_retention_days,
+                 "Delete events received more than this many days ago (0: keep them for ever)")
+      ->envname("DAISY_EVENT_RETENTION_DAYS")
+      ->check(CLI::Range(0u, 36'500u))
+      ->capture_default_str();
+  cmd.add_option("--response-retention-days", c.response_retention_days,
+                 "Delete responses last changed more than this many days ago, with their revisions and jobs "
+                 "(0: keep them for ever)")
+      ->envname("DAISY_RESPONSE_RETENTION_DAYS")
+      ->check(CLI::Range(0u, 36'500u))
+      ->capture_default_str();
+  cmd.add_option("--job-retention-days", c.job_retention_days,
+                 "Delete jobs that ended (succeeded, dead, cancelled) more than this many days ago, with their "
+                 "attempts (0: keep them for ever)")
+      ->envname("DAISY_JOB_RETENTION_DAYS")
+      ->check(CLI::Range(0u, 36'500u))
+      ->capture_default_str();
+  cmd.add_option("--retention-interval", c.retention_interval_seconds,
+                 "Seconds between two retention passes (the first runs at start-up)")
+      ->envname("DAISY_RETENTION_INTERVAL")
+      ->check(CLI::Range(1u, 86'400u))
+      ->capture_default_str();
+}
+
 // How much load the server takes, and for how long requests, rules and a
 // shutdown may run.
 void add_load_options(CLI::App& cmd, daisy::Config& c) {
@@ -214,6 +240,7 @@ Commands add_commands(CLI::App& app, daisy::Config& config, bool& reset, std::st
   add_listen_options(*commands.serve, config);
   add_event_options(*commands.serve, config);
   add_background_options(*commands.serve, config);
+  add_retention_options(*commands.serve, config);
   add_load_options(*commands.serve, config);
 
   commands.migrate = app.add_subcommand("migrate", "Apply pending database migrations and exit");

@@ -55,6 +55,12 @@ struct Config {
   std::size_t max_streams = 2000;
   std::size_t stream_ring_messages = 10000;
   unsigned stream_heartbeat_ms = 15000;
+  // Retention (runtime/retention.h), in days; 0: kept for ever. Jobs: the
+  // ended ones (succeeded, dead, cancelled), with their attempts.
+  unsigned event_retention_days = 0;
+  unsigned response_retention_days = 0;
+  unsigned job_retention_days = 30;
+  unsigned retention_interval_seconds = 600;  // between two passes
   // Non-empty: the console's files are read from here instead of the binary.
   std::string console_dir;
 };

@@ -29,6 +29,7 @@
 #include "runtime/data_dir_lock.h"
 #include "runtime/memory_release.h"
 #include "runtime/pg_live_relay.h"
+#include "runtime/retention.h"
 #include "runtime/systemd_notify.h"
 #include "store/postgres/pg_store.h"
 #include "store/record_json.h"
@@ -337,6 +338,25 @@ feeds::FeedSettings feed_settings_of(const Config& config) {
   return settings;
 }
 
+RetentionSettings retention_settings_of(const Config& config) {
+  RetentionSettings settings;
+  auto days = [](unsigned n) -> std::optional<std::chrono::hours> {
+    if (n == 0) return std::nullopt;
+    return std::chrono::hours(24) * n;
+  };
+  settings.events = days(config.event_retention_days);
+  settings.responses = days(config.response_retention_days);
+  settings.jobs = days(config.job_retention_days);
+  settings.interval = std::chrono::seconds(config.retention_interval_seconds);
+  settings.node_id = node_id(config);
+  return settings;
+}
+
+void start_retention(Retention& retention, Metrics& metrics) {
+  metrics.add_collector([&retention](std::string& out) { retention.render_metrics(out); });
+  retention.start();
+}
+
 // The settings read from store, which must outlive the job runner given them.
 jobs::JobRunnerSettings job_runner_settings_of(const Config& config, Store& store) {
   jobs::JobRunnerSettings settings;
@@ -412,8 +432,10 @@ void follow_other_nodes(ClusterSync& cluster, Store& store, Authenticator& auth,
 
 // Once the server has drained: stops what works in the background, all of
 // which writes to the store, and only then flushes and closes the store.
-void stop_and_close(ClusterSync& cluster, feeds::FeedService& feeds, jobs::JobRunner& job_runner, Store& store) {
+void stop_and_close(ClusterSync& cluster, Retention& retention, feeds::FeedService& feeds, jobs::JobRunner& job_runner,
+                    Store& store) {
   cluster.stop();
+  retention.stop();
   feeds.stop();
   job_runner.stop();
   spdlog::info("msg=\"connections drained; flushing the store\"");
@@ -562,6 +584,8 @@ int serve(const Config& config) {
   job_runner.start();
   follow_other_nodes(cluster, *store, auth, forms, events, integrations, feeds);
   cluster.start();
+  Retention retention(*store, *store, retention_settings_of(config));
+  start_retention(retention, metrics);
   MemoryReleaser memory;
   systemd.ready(fmt::format("serving on {}:{}", server_config->host, *port),
                 [&server](std::chrono::milliseconds max_age) { return server.responsive(max_age); });
@@ -569,7 +593,7 @@ int serve(const Config& config) {
   server.run();
   systemd.stop_watchdog();
   readers.stop();
-  stop_and_close(cluster, feeds, job_runner, *store);
+  stop_and_close(cluster, retention, feeds, job_runner, *store);
   return 0;
 }
 

@@ -8,6 +8,7 @@
 //   FeedStore     providers, pulls, items          store/feed_store.h
 //   JobStore      integrations and jobs            store/job_store.h
 //   ClusterStore  node ids, change versions, leases store/cluster_store.h
+//   RetentionStore deleting what outlived its time  store/retention_store.h
 // Nothing above these interfaces knows which database is underneath.
 //
 // Contract, for every interface:
@@ -28,6 +29,7 @@
 #include "store/feed_store.h"
 #include "store/form_store.h"
 #include "store/job_store.h"
+#include "store/retention_store.h"
 #include "store/status.h"
 
 namespace daisy {
@@ -37,7 +39,8 @@ class Store : public AppStore,
               public EventStore,
               public FeedStore,
               public JobStore,
-              public ClusterStore {
+              public ClusterStore,
+              public RetentionStore {
  public:
   ~Store() override = default;
 

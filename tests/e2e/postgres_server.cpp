@@ -29,7 +29,9 @@ std::optional<std::string> run_script(const std::string& args) {
   return out;
 }
 
-bool exec(const std::string& uri, const std::string& sql, std::string& error) {
+}  // namespace
+
+bool exec_sql(const std::string& uri, const std::string& sql, std::string& error) {
   PGconn* conn = PQconnectdb(uri.c_str());
   bool ok = PQstatus(conn) == CONNECTION_OK;
   if (ok) {
@@ -43,8 +45,6 @@ bool exec(const std::string& uri, const std::string& sql, std::string& error) {
   PQfinish(conn);
   return ok;
 }
-
-}  // namespace
 
 std::optional<std::string> suite_postgres() {
   static const std::optional<std::string> uri = []() -> std::optional<std::string> {
@@ -67,7 +67,7 @@ std::string create_database(const std::string& base_uri, std::string& error) {
   static thread_local std::mt19937_64 random{std::random_device{}()};
   char name[32];
   std::snprintf(name, sizeof name, "t_%016llx", static_cast<unsigned long long>(random()));
-  if (!exec(base_uri + "postgres", std::string("CREATE DATABASE ") + name, error)) return {};
+  if (!exec_sql(base_uri + "postgres", std::string("CREATE DATABASE ") + name, error)) return {};
   return base_uri + name;
 }
 
@@ -75,8 +75,8 @@ void drop_database(const std::string& database_uri) {
   auto slash = database_uri.rfind('/');
   if (slash == std::string::npos) return;
   std::string error;
-  exec(database_uri.substr(0, slash + 1) + "postgres",
-       "DROP DATABASE IF EXISTS " + database_uri.substr(slash + 1) + " WITH (FORCE)", error);
+  exec_sql(database_uri.substr(0, slash + 1) + "postgres",
+           "DROP DATABASE IF EXISTS " + database_uri.substr(slash + 1) + " WITH (FORCE)", error);
 }
 
 PostgresServer::PostgresServer() {

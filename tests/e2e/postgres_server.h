@@ -22,6 +22,8 @@ inline bool on_postgres() { return suite_postgres().has_value(); }
 // Creates an empty database on the server at base_uri; returns its URI, or ""
 // with error set.
 std::string create_database(const std::string& base_uri, std::string& error);
+// Runs statements that return no rows; false with error set when they fail.
+bool exec_sql(const std::string& uri, const std::string& sql, std::string& error);
 // Drops it (closing whatever is still connected).
 void drop_database(const std::string& database_uri);
 

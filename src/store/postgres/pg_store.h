@@ -132,6 +132,9 @@ class PostgresStore final : public Store {
   boost::asio::awaitable<Result<JobRow>> retry_job(std::string id, std::int64_t now_ms) override;
   boost::asio::awaitable<Result<JobRow>> cancel_job(std::string id) override;
 
+  boost::asio::awaitable<Result<ExpirySlice>> delete_expired(Expiring what, std::int64_t before_ms, std::int64_t after,
+                                                             std::size_t limit) override;
+
   // pg_cluster.cpp
   Result<std::vector<std::pair<std::string, std::int64_t>>> change_versions() override;
   boost::asio::awaitable<Result<bool>> try_lease(std::string name, std::string holder, std::int64_t now_ms,

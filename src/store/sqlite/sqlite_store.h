@@ -122,6 +122,9 @@ class SqliteStore final : public Store {
   boost::asio::awaitable<Result<JobRow>> retry_job(std::string id, std::int64_t now_ms) override;
   boost::asio::awaitable<Result<JobRow>> cancel_job(std::string id) override;
 
+  boost::asio::awaitable<Result<ExpirySlice>> delete_expired(Expiring what, std::int64_t before_ms, std::int64_t after,
+                                                             std::size_t limit) override;
+
  private:
   // A pooled read-only connection, returned to the pool when the lease ends.
   class ReaderLease {
