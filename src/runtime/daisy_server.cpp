@@ -338,7 +338,8 @@ feeds::FeedSettings feed_settings_of(const Config& config) {
   return settings;
 }
 
-RetentionSettings retention_settings_of(const Config& config) {
+// The store must outlive the retention given these settings.
+RetentionSettings retention_settings_of(const Config& config, Store& store) {
   RetentionSettings settings;
   auto days = [](unsigned n) -> std::optional<std::chrono::hours> {
     if (n == 0) return std::nullopt;
@@ -349,6 +350,7 @@ RetentionSettings retention_settings_of(const Config& config) {
   settings.jobs = days(config.job_retention_days);
   settings.interval = std::chrono::seconds(config.retention_interval_seconds);
   settings.node_id = node_id(config);
+  settings.request_writes = [&store] { return store.request_writes(); };
   return settings;
 }
 
@@ -584,7 +586,7 @@ int serve(const Config& config) {
   job_runner.start();
   follow_other_nodes(cluster, *store, auth, forms, events, integrations, feeds);
   cluster.start();
-  Retention retention(*store, *store, retention_settings_of(config));
+  Retention retention(*store, *store, retention_settings_of(config, *store));
   start_retention(retention, metrics);
   MemoryReleaser memory;
   systemd.ready(fmt::format("serving on {}:{}", server_config->host, *port),

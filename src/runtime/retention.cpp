@@ -99,9 +99,7 @@ asio::awaitable<bool> Retention::pass(Expiring what, std::chrono::hours keep) {
     slice = result.value();
     deleted += slice.deleted;
     deleted_[k].fetch_add(slice.deleted);
-    auto took = steady_clock::now() - slice_started;
-    if (slice.more && !co_await wait(std::chrono::duration_cast<steady_clock::duration>(took * settings_.rest_factor)))
-      co_return true;
+    if (slice.more && !co_await wait(rest_after(steady_clock::now() - slice_started))) co_return true;
   } while (slice.more);
   if (deleted > 0) {
     auto seconds = std::chrono::duration<double>(steady_clock::now() - started).count();
@@ -109,6 +107,20 @@ asio::awaitable<bool> Retention::pass(Expiring what, std::chrono::hours keep) {
                  seconds, format_utc(Clock::time_point(std::chrono::milliseconds(before_ms))));
   }
   co_return true;
+}
+
+steady_clock::duration Retention::rest_after(steady_clock::duration took) {
+  auto now = steady_clock::now();
+  std::uint64_t writes = settings_.request_writes ? settings_.request_writes() : 0;
+  double seconds = std::chrono::duration<double>(now - last_rest_).count();
+  bool busy = last_rest_ != steady_clock::time_point{} && seconds > 0 &&
+              // Signed: the counters behind request_writes() are read apart.
+              static_cast<double>(static_cast<std::int64_t>(writes - writes_at_last_rest_)) >
+                  settings_.busy_writes_per_s * seconds;
+  last_rest_ = now;
+  writes_at_last_rest_ = writes;
+  double factor = busy ? settings_.rest_factor_busy : settings_.rest_factor_idle;
+  return std::chrono::duration_cast<steady_clock::duration>(took * factor);
 }
 
 void Retention::render_metrics(std::string& out) const {
