@@ -48,7 +48,10 @@ void Retention::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+// stop() sets stopping_ before it posts the timer's cancel: a wait that
+// begins after that cancel ran (the pass was in a slice then) sees the flag.
 asio::awaitable<bool> Retention::wait(steady_clock::duration d) {
+  if (stopping_.load()) co_return false;
   timer_.expires_after(d);
   boost::system::error_code ec;
   co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
