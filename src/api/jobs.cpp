@@ -13,6 +13,7 @@
 #include "http/dispatcher.h"
 #include "http/json_body.h"
 #include "jobs/callbacks.h"
+#include "jobs/job_reads.h"
 #include "jobs/job_runner.h"
 #include "store/record_json.h"
 #include "util/ids.h"
@@ -24,66 +25,6 @@ namespace {
 using http::Request;
 using http::Response;
 namespace json = boost::json;
-
-std::string ms_to_utc(std::int64_t ms) {
-  return format_utc(Clock::time_point{std::chrono::duration_cast<Clock::duration>(std::chrono::milliseconds(ms))});
-}
-
-json::object job_json(Store& store, const JobRow& j) {
-  json::object o{{"id", j.id},
-                 {"integration_id", j.integration_id},
-                 {"source_id", j.source_id},
-                 {"type", j.type},
-                 {"status", j.status},
-                 {"attempts", j.attempts}};
-  bool waiting = j.status == "pending" || j.status == "failed";
-  if (waiting) {
-    o["next_attempt_at"] = ms_to_utc(j.due_ms);
-  } else {
-    o["next_attempt_at"] = nullptr;
-  }
-  if (j.last_error.empty()) {
-    o["last_error"] = nullptr;
-  } else {
-    o["last_error"] = j.last_error;
-  }
-  json::error_code ec;
-  auto payload = job_payload(store, j);
-  json::value data = payload.is_ok() ? json::parse(payload.value(), ec) : json::value(nullptr);
-  o["data"] = ec ? json::value(nullptr) : std::move(data);
-  json::value output = j.output.empty() ? json::value(nullptr) : json::parse(j.output, ec);
-  o["output"] = ec ? json::value(nullptr) : std::move(output);
-  o["created_at"] = j.created_at;
-  o["updated_at"] = j.updated_at;
-  return o;
-}
-
-json::object attempt_json(const JobAttemptRow& a) {
-  json::object o{
-      {"number", a.number}, {"started_at", a.started_at}, {"duration_ms", a.duration_ms}, {"outcome", a.outcome}};
-  if (a.http_status) {
-    o["http_status"] = a.http_status;
-  } else {
-    o["http_status"] = nullptr;
-  }
-  if (a.error.empty()) {
-    o["error"] = nullptr;
-  } else {
-    o["error"] = a.error;
-  }
-  if (!a.log.empty()) {
-    json::array lines;
-    std::string_view rest = a.log;
-    for (std::size_t end; (end = rest.find('\n')) != std::string_view::npos; rest.remove_prefix(end + 1)) {
-      lines.emplace_back(rest.substr(0, end));
-    }
-    o["log"] = std::move(lines);
-  }
-  return o;
-}
-
-constexpr std::string_view statuses[] = {"pending", "running", "awaiting_callback", "succeeded",
-                                         "failed",  "dead",    "cancelled"};
 
 struct JobQuery {
   JobFilter filter;
@@ -99,10 +40,7 @@ std::variant<Response, JobQuery> job_query(ApiContext& ctx, Request& req) {
   filter.limit = q.page.limit;
   std::vector<FieldError> errors;
   if (auto status = req.query_param("status")) {
-    if (std::find(std::begin(statuses), std::end(statuses), *status) == std::end(statuses)) {
-      errors.push_back(
-          {"status", "must be one of pending, running, awaiting_callback, succeeded, failed, dead, cancelled"});
-    }
+    if (!jobs::is_job_status(*status)) errors.push_back({"status", std::string(jobs::job_status_error)});
     filter.status = *status;
   }
   if (auto id = req.query_param("integration_id")) filter.integration_id = *id;
@@ -122,66 +60,27 @@ std::variant<Response, JobQuery> job_query(ApiContext& ctx, Request& req) {
   return q;
 }
 
-// One page of the filed jobs; `full` tells whether it holds `limit` of them.
-Response jobs_page(ApiContext& ctx, const JobQuery& q, bool& full) {
-  auto rows = ctx.store.list_jobs(q.filter);
-  if (!rows.is_ok()) return store_failure(rows.status(), "jobs");
-  full = rows.value().size() >= q.filter.limit;
-  json::array items;
-  for (const auto& j : rows.value()) items.push_back(job_json(ctx.store, j));
-  std::string last = rows.value().empty() ? std::string() : rows.value().back().id;
-  return json_reply(200, page_body(std::move(items), q.page, std::move(last)));
-}
-
-// Commits may leave their jobs in the outbox (SQLite) until they are filed
-// (JobStore::file_pending_jobs). A page that is not full is read again after
-// filing the oldest waiting rows, a page's worth at first and eight times
-// more each round: the listing sees every job acknowledged so far without
-// first filing a backlog of a million. Jobs still in the outbox are pending,
-// so a listing of any other status needs none filed.
 boost::asio::awaitable<Response> list_jobs(ApiContext& ctx, Request& req) {
   auto query = job_query(ctx, req);
   if (auto* refusal = std::get_if<Response>(&query)) co_return std::move(*refusal);
   const JobQuery& q = std::get<JobQuery>(query);
-  bool outbox_may_match = q.filter.status.empty() || q.filter.status == "pending";
-  std::size_t slice = q.filter.limit;
-  for (;;) {
-    bool full = false;
-    Response reply = co_await http::respond_on_readers(ctx.readers, [&] { return jobs_page(ctx, q, full); });
-    if (full || reply.status != 200 || !outbox_may_match) co_return reply;
-    auto filed = co_await ctx.store.file_pending_jobs(slice);
-    if (!filed.is_ok()) co_return store_failure(filed.status(), "jobs");
-    if (filed.value() == 0) co_return reply;
-    slice = std::min<std::size_t>(slice * 8, std::size_t{1} << 20);
-  }
+  http::ReaderPool::Outcome refused = http::ReaderPool::Outcome::ran;
+  auto rows = co_await jobs::list_filed_jobs(ctx.store, q.filter, runner_on(ctx.readers, &refused));
+  if (refused != http::ReaderPool::Outcome::ran) co_return http::readers_busy_reply(refused);
+  if (!rows.is_ok()) co_return store_failure(rows.status(), "jobs");
+  json::array items;
+  for (const auto& j : rows.value()) items.push_back(jobs::job_json(ctx.store, j));
+  std::string last = rows.value().empty() ? std::string() : rows.value().back().id;
+  co_return json_reply(200, page_body(std::move(items), q.page, std::move(last)));
 }
 
-// A job not filed yet is found once every job waiting has been filed.
-boost::asio::awaitable<Response> after_filing(ApiContext& ctx, Request& req, Response (*read)(ApiContext&, Request&)) {
-  auto filed = co_await ctx.store.file_pending_jobs(std::numeric_limits<std::size_t>::max());
-  if (!filed.is_ok()) co_return store_failure(filed.status(), "jobs");
-  co_return read(ctx, req);
-}
-
-Response get_job(ApiContext& ctx, Request& req);
-
-// A job already filed is read at once: filing the outbox first (which can
-// take seconds with a backlog of hundreds of thousands) is only for the rest.
-boost::asio::awaitable<Response> get_job_filed(ApiContext& ctx, Request& req) {
-  if (ctx.store.get_job(req.param(0)).is_ok()) co_return get_job(ctx, req);
-  co_return co_await after_filing(ctx, req, get_job);
-}
-
-Response get_job(ApiContext& ctx, Request& req) {
-  auto job = ctx.store.get_job(req.param(0));
-  if (!job.is_ok()) return store_failure(job.status(), "job " + req.param(0));
-  auto attempts = ctx.store.list_attempts(job.value().seq);
-  if (!attempts.is_ok()) return store_failure(attempts.status(), "job " + req.param(0));
-  json::object body = job_json(ctx.store, job.value());
-  json::array list;
-  for (const auto& a : attempts.value()) list.push_back(attempt_json(a));
-  body["attempts_log"] = std::move(list);
-  return json_reply(200, body);
+boost::asio::awaitable<Response> get_job(ApiContext& ctx, Request& req) {
+  const std::string& id = req.param(0);
+  auto job = co_await jobs::get_filed_job(ctx.store, id);
+  if (!job.is_ok()) co_return store_failure(job.status(), "job " + id);
+  auto body = jobs::job_detail_json(ctx.store, ctx.store, job.value());
+  if (!body.is_ok()) co_return store_failure(body.status(), "job " + id);
+  co_return json_reply(200, body.value());
 }
 
 boost::asio::awaitable<Response> retry_job(ApiContext& ctx, Request& req) {
@@ -189,14 +88,14 @@ boost::asio::awaitable<Response> retry_job(ApiContext& ctx, Request& req) {
   auto job = co_await ctx.store.retry_job(id, now_ms());
   if (!job.is_ok()) co_return store_failure(job.status(), "job " + id);
   if (ctx.job_runner) ctx.job_runner->wake();
-  co_return json_reply(200, job_json(ctx.store, job.value()));
+  co_return json_reply(200, jobs::job_json(ctx.store, job.value()));
 }
 
 boost::asio::awaitable<Response> cancel_job(ApiContext& ctx, Request& req) {
   const std::string& id = req.param(0);
   auto job = co_await ctx.store.cancel_job(id);
   if (!job.is_ok()) co_return store_failure(job.status(), "job " + id);
-  co_return json_reply(200, job_json(ctx.store, job.value()));
+  co_return json_reply(200, jobs::job_json(ctx.store, job.value()));
 }
 
 constexpr std::size_t max_callback_output = 64 * 1024;
@@ -263,7 +162,7 @@ boost::asio::awaitable<Response> job_callback(ApiContext& ctx, Request& req) {
       co_await jobs::record_callback(ctx.store, *ctx.integrations, std::move(std::get<JobRow>(job)), std::move(report));
   if (auto* refusal = std::get_if<jobs::CallbackRefusal>(&recorded)) co_return callback_refusal_reply(*refusal, id);
   if (std::get<JobRow>(recorded).status == "dead" && ctx.job_runner) ctx.job_runner->count_dead();
-  co_return json_reply(200, job_json(ctx.store, std::get<JobRow>(recorded)));
+  co_return json_reply(200, jobs::job_json(ctx.store, std::get<JobRow>(recorded)));
 }
 
 }  // namespace
@@ -274,7 +173,7 @@ void register_job_routes(http::Router& router, ApiContext& ctx) {
   router.add(Method::get, "/v1/jobs", Access::admin,
              http::AsyncHandler([&ctx](Request& req) { return list_jobs(ctx, req); }));
   router.add(Method::get, "/v1/jobs/{id}", Access::admin,
-             http::AsyncHandler([&ctx](Request& req) { return get_job_filed(ctx, req); }));
+             http::AsyncHandler([&ctx](Request& req) { return get_job(ctx, req); }));
   router.add(Method::post, "/v1/jobs/{id}/retry", Access::admin,
              http::AsyncHandler([&ctx](Request& req) { return retry_job(ctx, req); }));
   router.add(Method::post, "/v1/jobs/{id}/cancel", Access::admin,

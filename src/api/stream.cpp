@@ -10,14 +10,13 @@
 // responses and events.
 #include <boost/asio/this_coro.hpp>
 
-#include <charconv>
-
 #include "api/routes.h"
 #include "api/stream_replay.h"
 #include "domain/field_error.h"
 #include "http/problem.h"
 #include "http/reader_pool.h"
 #include "live/live_bus.h"
+#include "live/stream_cursor.h"
 
 namespace daisy::api {
 namespace {
@@ -35,35 +34,6 @@ std::string known_types() {
     list += name;
   }
   return list;
-}
-
-struct ResumePoint {
-  std::optional<std::uint64_t> after;  // the place in this process's ring; max when not of this process
-  std::optional<std::int64_t> at_ms;   // when that message was published (ids of old servers have none)
-};
-
-// "<epoch>-<n>-<ms>" (or "<epoch>-<n>" from an earlier version); nullopt when malformed.
-// Another epoch, or n = 0 (a message read back from the store), is no place
-// in this ring: the stream then resumes from the store.
-std::optional<ResumePoint> read_last_event_id(std::string_view id, std::uint64_t epoch) {
-  std::uint64_t parts[3] = {0, 0, 0};
-  std::size_t count = 0;
-  while (count < 3) {
-    auto dash = id.find('-');
-    std::string_view part = id.substr(0, dash);
-    auto r = std::from_chars(part.data(), part.data() + part.size(), parts[count]);
-    if (part.empty() || r.ec != std::errc{} || r.ptr != part.data() + part.size()) return std::nullopt;
-    ++count;
-    if (dash == std::string_view::npos) break;
-    id.remove_prefix(dash + 1);
-    if (count == 3) return std::nullopt;
-  }
-  if (count < 2) return std::nullopt;
-  ResumePoint point;
-  bool here = parts[0] == epoch && parts[1] != 0;
-  point.after = here ? parts[1] : std::numeric_limits<std::uint64_t>::max();
-  if (count == 3) point.at_ms = static_cast<std::int64_t>(parts[2]);
-  return point;
 }
 
 // What a stream resuming beyond the ring missed, read back from the store
@@ -116,12 +86,12 @@ asio::awaitable<Response> open_stream(ApiContext& ctx, Request& req) {
     }
     *target = *value;
   }
-  ResumePoint resume;
+  live::ResumePoint resume;
   std::string_view last_id = req.header("Last-Event-ID");
   auto from_query = req.query_param("last_event_id");
   if (last_id.empty() && from_query) last_id = *from_query;
   if (!last_id.empty()) {
-    auto point = read_last_event_id(last_id, ctx.live->epoch());
+    auto point = live::read_cursor(last_id, ctx.live->epoch());
     if (point) {
       resume = *point;
     } else {
@@ -131,17 +101,8 @@ asio::awaitable<Response> open_stream(ApiContext& ctx, Request& req) {
   }
   if (!errors.empty()) co_return http::validation_problem(std::move(errors));
   if (req.principal.is_app()) {
-    if (!filter.app_id.empty() && filter.app_id != req.principal.app_id) {
-      co_return http::problem(403, "forbidden", "An app token streams only its own app's responses and events.");
-    }
-    for (auto kind : {live::Kind::job_updated, live::Kind::sync_finished}) {
-      if (filter.kinds.test(static_cast<std::size_t>(kind))) {
-        co_return http::problem(403, "forbidden",
-                                "An app token streams only responses and events; " + std::string(live::name_of(kind)) +
-                                    " needs the admin token.");
-      }
-    }
-    filter.scope_app_id = req.principal.app_id;
+    std::string refusal = live::scope_to_app(filter, req.principal.app_id);
+    if (!refusal.empty()) co_return http::problem(403, "forbidden", refusal);
   }
 
   auto executor = co_await asio::this_coro::executor;

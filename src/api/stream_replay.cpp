@@ -4,6 +4,7 @@
 #include <memory>
 #include <vector>
 
+#include "live/stream_cursor.h"
 #include "store/record_json.h"
 #include "util/append.h"
 #include "util/iso8601.h"
@@ -27,11 +28,7 @@ std::string scope_app(const live::LiveFilter& filter) {
 
 void append_stream_message(std::string& out, std::uint64_t epoch, const live::LiveMessage& m) {
   out += "id: ";
-  append_decimal(out, epoch);
-  out += '-';
-  append_decimal(out, m.n);
-  out += '-';
-  append_decimal(out, static_cast<std::uint64_t>(std::max<std::int64_t>(m.at_ms, 0)));
+  live::append_cursor(out, epoch, m);
   out += "\nevent: ";
   out += live::name_of(m.kind);
   out += "\ndata: ";

@@ -35,4 +35,18 @@ bool LiveFilter::matches(const LiveMessage& m) const {
          attribute_matches(category, m.category) && attribute_matches(integration_id, m.integration_id);
 }
 
+std::string scope_to_app(LiveFilter& filter, const std::string& app_id) {
+  if (!filter.app_id.empty() && filter.app_id != app_id) {
+    return "An app token streams only its own app's responses and events.";
+  }
+  for (auto kind : {Kind::job_updated, Kind::sync_finished}) {
+    if (filter.kinds.test(static_cast<std::size_t>(kind))) {
+      return "An app token streams only responses and events; " + std::string(name_of(kind)) +
+             " needs the admin token.";
+    }
+  }
+  filter.scope_app_id = app_id;
+  return {};
+}
+
 }  // namespace daisy::live

@@ -21,4 +21,9 @@ struct LiveFilter {
   bool wants(Kind k) const;
 };
 
+// Limits the filter to an app's own records, as an app token's streams are
+// (responses and events, not job updates): "" when it may stream so, else
+// why not.
+std::string scope_to_app(LiveFilter& filter, const std::string& app_id);
+
 }  // namespace daisy::live
