@@ -53,7 +53,7 @@ BIN_B="$ROOT/build/release/daisy"
 start_server() {  # binary name -> "port app-token form-id"; pid appended to pids
   local port
   port="$(free_port)"
-  "$1" serve --listen "127.0.0.1:$port" --data-dir "$WORK/$2-data" --admin-token "$ADMIN_TOKEN" \
+  "$1" serve --listen "127.0.0.1:$port" --grpc-listen 127.0.0.1:0 --data-dir "$WORK/$2-data" --admin-token "$ADMIN_TOKEN" \
     > "$WORK/$2.out" 2> "$WORK/$2.log" &
   pids+=($!)
   wait_http "http://127.0.0.1:$port/healthz"

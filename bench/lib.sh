@@ -1,5 +1,5 @@
 # Helpers the bench scripts share (bench/run.sh, soak.sh, ab.sh, backup.sh,
-# retention.sh); sourced. start_daisy uses the caller's DAISY, ADMIN_TOKEN,
+# retention.sh, grpc.sh); sourced. start_daisy uses the caller's DAISY, ADMIN_TOKEN,
 # WORK and pids.
 
 now() { date +%s.%N; }
@@ -24,6 +24,10 @@ wait_http() {  # url
   echo "$(basename "$0"): $1 did not come up" >&2
   exit 1
 }
+
+# The median of the numbers on stdin, one per line (run.sh has its own
+# median, of a key's rounds).
+median_of() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 
 json_field() {  # field: reads JSON on stdin
   python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"
@@ -100,9 +104,11 @@ PY
 
 # start_daisy DATA_DIR PORT [serve options...]: starts the server (pid in
 # DAISY_PID, added to pids) and waits until /readyz answers: up to 10 min, as
-# a start on a large database checks and recovers it first.
+# a start on a large database checks and recovers it first. Its gRPC port is
+# $GRPC_PORT when set, else any free one.
 start_daisy() {
-  "$DAISY" serve --listen "127.0.0.1:$2" --data-dir "$1" --admin-token "$ADMIN_TOKEN" "${@:3}" \
+  "$DAISY" serve --listen "127.0.0.1:$2" --grpc-listen "127.0.0.1:${GRPC_PORT:-0}" --data-dir "$1" \
+    --admin-token "$ADMIN_TOKEN" "${@:3}" \
     > "$WORK/daisy-$2.out" 2> "$WORK/daisy-$2.log" &
   DAISY_PID=$!
   pids+=("$DAISY_PID")

@@ -97,7 +97,7 @@ wait_http "http://127.0.0.1:$NGINX_PORT/"
 PORT="$(free_port)"
 BASE="http://127.0.0.1:$PORT"
 # --allow-private-targets: the webhook and the provider are on loopback.
-"$DAISY" serve --listen "127.0.0.1:$PORT" --data-dir "$WORK/daisy-data" --admin-token "$ADMIN_TOKEN" \
+"$DAISY" serve --listen "127.0.0.1:$PORT" --grpc-listen 127.0.0.1:0 --data-dir "$WORK/daisy-data" --admin-token "$ADMIN_TOKEN" \
   --allow-private-targets > "$WORK/daisy.out" 2> "$WORK/daisy.log" &
 DAISY_PID=$!
 pids+=("$DAISY_PID")

@@ -51,6 +51,10 @@ void add_listen_options(CLI::App& cmd, daisy::Config& c) {
   cmd.add_option("--listen", c.listen, "Address to listen on, host:port (port 0: any free port)")
       ->envname("DAISY_LISTEN")
       ->capture_default_str();
+  cmd.add_option("--grpc-listen", c.grpc_listen,
+                 "Address of the gRPC interface, host:port (port 0: any free port), or off")
+      ->envname("DAISY_GRPC_LISTEN")
+      ->capture_default_str();
   cmd.add_option("--admin-token", c.admin_token,
                  "Admin token (at least 16 characters); without it one is generated on first start")
       ->envname("DAISY_ADMIN_TOKEN");

@@ -176,8 +176,8 @@ class DaisyServer:
         self.log = open(self.log_path, "w")
         self.url = None
         self.proc = subprocess.Popen(
-            [binary, "serve", "--listen", "127.0.0.1:0", "--data-dir", os.path.join(self.dir, "data"),
-             "--admin-token", ADMIN_TOKEN],
+            [binary, "serve", "--listen", "127.0.0.1:0", "--grpc-listen", "127.0.0.1:0",
+             "--data-dir", os.path.join(self.dir, "data"), "--admin-token", ADMIN_TOKEN],
             stdout=self.log, stderr=subprocess.STDOUT)
         try:
             address = self._wait(self._address, 60, "daisy to log its address")

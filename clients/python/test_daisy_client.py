@@ -63,8 +63,8 @@ class DaisyServer:
         self.log_path = os.path.join(self.dir, "daisy.log")
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(
-            [binary, "serve", "--listen", "127.0.0.1:0", "--data-dir", os.path.join(self.dir, "data"),
-             "--admin-token", ADMIN_TOKEN, "--allow-private-targets"],
+            [binary, "serve", "--listen", "127.0.0.1:0", "--grpc-listen", "127.0.0.1:0",
+             "--data-dir", os.path.join(self.dir, "data"), "--admin-token", ADMIN_TOKEN, "--allow-private-targets"],
             stdout=self.log, stderr=subprocess.STDOUT)
         try:
             address = wait_until(self._address, timeout=60, what="daisy to log its address")

@@ -10,6 +10,7 @@ namespace daisy {
 
 struct Config {
   std::string listen = "127.0.0.1:8080";
+  std::string grpc_listen = "127.0.0.1:9090";  // "off": no gRPC server
   std::string data_dir = "./daisy-data";
   std::string db;  // default: sqlite:<data_dir>/daisy.db
   std::string admin_token;

@@ -25,6 +25,7 @@
 #include "observability/log_value.h"
 #include "observability/metrics.h"
 #include "observability/process_metrics.h"
+#include "rpc/rpc_server.h"
 #include "runtime/cluster_sync.h"
 #include "runtime/data_dir_lock.h"
 #include "runtime/memory_release.h"
@@ -495,6 +496,36 @@ void add_health_metrics(Metrics& metrics, const Config& config, Store& store) {
   });
 }
 
+// The line tests and operators wait for (the gRPC one comes before it), and
+// the console's address for a person at a terminal.
+void announce_listening(const Config& config, const http::ServerConfig& server_config, std::uint16_t port) {
+  spdlog::info("msg=listening address={}:{} threads={} db={} version={}", server_config.host, port,
+               server_config.threads, log_value(pg::redact(effective_db(config), effective_db(config))), DAISY_VERSION);
+  print_console_url(server_config.host, port);
+}
+
+// The gRPC server of --grpc-listen, serving; null when it is off, nullopt
+// (logged) when it cannot listen.
+std::optional<std::unique_ptr<rpc::RpcServer>> grpc_server_of(const Config& config, const rpc::RpcContext& ctx) {
+  if (config.grpc_listen == "off") return std::unique_ptr<rpc::RpcServer>();
+  rpc::RpcSettings settings;
+  if (!parse_listen(config.grpc_listen, settings.host, settings.port)) {
+    spdlog::critical("msg=\"--grpc-listen must be host:port or off\" value={}", log_value(config.grpc_listen));
+    return std::nullopt;
+  }
+  settings.threads = config.threads ? config.threads : std::max(1u, std::thread::hardware_concurrency());
+  settings.max_message_bytes = config.max_batch_body_bytes;
+  auto server = std::make_unique<rpc::RpcServer>(settings, ctx);
+  std::string error;
+  auto port = server->start(error);
+  if (!port) {
+    spdlog::critical("msg=\"cannot start\" error={}", log_value(error));
+    return std::nullopt;
+  }
+  spdlog::info("msg=\"grpc listening\" address={}:{}", settings.host, *port);
+  return server;
+}
+
 }  // namespace
 
 int serve(const Config& config) {
@@ -566,7 +597,6 @@ int serve(const Config& config) {
   http::Router router;
   api::register_routes(router, ctx);
   metrics.set_routes(router.route_labels());
-
   http::Dispatcher dispatcher(router, auth, metrics, config.max_in_flight, &readers);
   server_config->live_wait = std::chrono::milliseconds(config.stream_heartbeat_ms) + std::chrono::seconds(30);
   SystemdNotifier systemd;
@@ -578,10 +608,10 @@ int serve(const Config& config) {
   // that cannot listen never generates (and loses) a token; connections wait
   // in the backlog until server.run() below.
   if (!establish_admin(config, *store, auth)) return 1;
-  spdlog::info("msg=listening address={}:{} threads={} db={} version={}", server_config->host, *port,
-               server_config->threads, log_value(pg::redact(effective_db(config), effective_db(config))),
-               DAISY_VERSION);
-  print_console_url(server_config->host, *port);
+  auto grpc =
+      grpc_server_of(config, {*store, auth, forms, events, &integrations, &job_runner, &live, config.max_in_flight});
+  if (!grpc) return 1;
+  announce_listening(config, *server_config, *port);
   job_runner.set_callback_base(callback_base_of(config, *server_config, *port));
   job_runner.start();
   follow_other_nodes(cluster, *store, auth, forms, events, integrations, feeds);
@@ -594,6 +624,7 @@ int serve(const Config& config) {
 
   server.run();
   systemd.stop_watchdog();
+  grpc->reset();
   readers.stop();
   stop_and_close(cluster, retention, feeds, job_runner, *store);
   return 0;

@@ -69,7 +69,8 @@ export async function waitUntil(what, fn, { timeout = 15000, interval = 100 } = 
 export async function startDaisy({ binary, consoleDir, adminToken }) {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'daisy-browser-'));
   const port = await freePort();
-  const args = ['serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, '--admin-token', adminToken,
+  const args = ['serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, '--grpc-listen', '127.0.0.1:0',
+    '--admin-token', adminToken,
     '--allow-private-targets', '--log-level', 'warn'];
   if (consoleDir) args.push('--console-dir', consoleDir);
   const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });

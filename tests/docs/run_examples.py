@@ -32,6 +32,8 @@ The only rewrites made to the examples' text (everything else runs verbatim):
    starts: a feed, a webhook receiver) gets a free port instead.
 4. `127.0.0.1:6379` and `port=6379` (Redis' default port) become the port of a
    redis-server the runner starts for the document (when it mentions 6379).
+5. `localhost:9090` (the gRPC interface's default) becomes localhost:<the
+   server's gRPC port>.
 
 The environment is prepared, not rewritten: `daisy` is the binary under test (a
 directory holding a `daisy` symlink comes first on PATH); TMPDIR is a directory of
@@ -383,9 +385,15 @@ def python_for(source):
     for c in (shutil.which("python3"), "/usr/bin/python3"):
         if c and c not in candidates and os.access(c, os.X_OK):
             candidates.append(c)
-    probe = "import " + ", ".join(sorted(modules)) if modules else "pass"
+    def imports(c, names):
+        probe = "import " + ", ".join(sorted(names)) if names else "pass"
+        return subprocess.run([c, "-c", probe], capture_output=True).returncode == 0
+
+    # A module no interpreter has is one the example makes (stubs protoc
+    # generated into a directory it puts on sys.path): not a requirement.
+    modules = {m for m in modules if any(imports(c, {m}) for c in candidates)}
     for c in candidates:
-        if subprocess.run([c, "-c", probe], capture_output=True).returncode == 0:
+        if imports(c, modules):
             return c, None
     return None, (f"no python3 imports {', '.join(sorted(modules))} "
                   "(scripts/install-deps.sh installs python3-redis and python3-requests)")
@@ -400,18 +408,19 @@ class Server:
         self.err = open(os.path.join(self.dir, "stderr"), "wb")
         self.proc = subprocess.Popen(
             [binary, "serve", "--allow-private-targets", "--data-dir", os.path.join(self.dir, "data"),
-             "--listen", "127.0.0.1:0"],
+             "--listen", "127.0.0.1:0", "--grpc-listen", "127.0.0.1:0"],
             stdout=self.out, stderr=self.err, stdin=subprocess.DEVNULL, env=clean_env(),
             start_new_session=True)
-        self.token = self.port = None
+        self.token = self.port = self.grpc_port = None
         deadline = time.time() + 90
         while time.time() < deadline:
             out = self.read("stdout")
             err = self.read("stderr")
             t = re.search(r"Daisy admin token.*?\n\s*\n\s*(dsy_admin_\S+)", out, re.S)
             p = re.search(r"msg=listening address=[\d.]+:(\d+)", err)
-            if t and p:
-                self.token, self.port = t.group(1), int(p.group(1))
+            g = re.search(r'msg="grpc listening" address=[\d.]+:(\d+)', err)
+            if t and p and g:
+                self.token, self.port, self.grpc_port = t.group(1), int(p.group(1)), int(g.group(1))
                 return
             if self.proc.poll() is not None:
                 break
@@ -551,9 +560,11 @@ class Runner:
             print("  " + f.split("\n")[0])
         return 1 if self.failures else 0
 
-    # Rewrites 1-4 (see the top of this file).
+    # Rewrites 1-5 (see the top of this file).
     def rewrite(self, text, ctx):
         text = text.replace("localhost:8080", f"localhost:{ctx['port']}") if ctx.get("port") else text
+        if ctx.get("grpc_port"):
+            text = text.replace("localhost:9090", f"localhost:{ctx['grpc_port']}")
         if ctx.get("token"):
             text = re.sub(r"^(\s*)TOKEN=dsy_admin_\.\.\.", lambda m: m.group(1) + "TOKEN=" + ctx["token"],
                           text, flags=re.M)
@@ -652,7 +663,7 @@ class Runner:
         try:
             if "localhost:8080" in content or "TOKEN=dsy_admin_..." in content:
                 server = Server(self.binary, self.tmp)
-                ctx["port"], ctx["token"] = server.port, server.token
+                ctx["port"], ctx["token"], ctx["grpc_port"] = server.port, server.token, server.grpc_port
             if re.search(r"127\.0\.0\.1:6379|port=6379", content):
                 redis = Redis(self.tmp)
                 ctx["redis"] = redis.port

@@ -542,10 +542,11 @@ bool DaisyProcess::start() {
     port_ = 0;
   }
   std::vector<std::string> argv{daisy_binary(), "serve", "--data-dir", data_dir_};
-  bool own_listen = false, own_db = false;
+  bool own_listen = false, own_db = false, own_grpc = false;
   for (const auto& a : options_.args) {
     own_listen = own_listen || a == "--listen";
     own_db = own_db || a == "--db";
+    own_grpc = own_grpc || a == "--grpc-listen";
   }
   // Against PostgreSQL, each server gets a database of its own, kept across
   // its restarts as its data dir is.
@@ -556,6 +557,10 @@ bool DaisyProcess::start() {
   }
   if (!own_listen) {
     argv.push_back("--listen");
+    argv.push_back("127.0.0.1:0");
+  }
+  if (!own_grpc) {  // any free port: servers side by side never compete for 9090
+    argv.push_back("--grpc-listen");
     argv.push_back("127.0.0.1:0");
   }
   if (options_.admin_token) {
@@ -590,6 +595,15 @@ bool DaisyProcess::start() {
     cv_.wait_for(lock, 30s, [&] { return find_marker().first != std::string::npos || drained_; });
     auto [at, length] = find_marker();
     if (at != std::string::npos) line = err_.substr(at + length, err_.find('\n', at) - at - length);
+    // The gRPC port, logged before the listening line (none when it is off).
+    grpc_port_ = 0;
+    for (std::string_view marker : {R"(msg="grpc listening" address=)", R"("msg":"grpc listening","address":")"}) {
+      auto grpc_at = err_.find(marker);
+      if (grpc_at == std::string::npos) continue;
+      std::string address = err_.substr(grpc_at + marker.size(), err_.find('\n', grpc_at) - grpc_at - marker.size());
+      address = address.substr(0, address.find_first_of(" \""));
+      grpc_port_ = std::atoi(address.c_str() + address.rfind(':') + 1);
+    }
   }
   std::string address = line.substr(0, line.find_first_of(" \""));
   auto colon = address.rfind(':');

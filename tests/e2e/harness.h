@@ -173,6 +173,9 @@ class DaisyProcess {
   ExitStatus wait_exit(std::chrono::milliseconds timeout);
 
   int port() const { return port_; }
+  // The gRPC interface's port (the harness passes --grpc-listen 127.0.0.1:0
+  // unless the test gives its own); 0 when it is off.
+  int grpc_port() const { return grpc_port_; }
   const std::string& data_dir() const { return data_dir_; }
   // The PostgreSQL database it was given when the suite runs against
   // PostgreSQL ("" on SQLite).
@@ -217,6 +220,7 @@ class DaisyProcess {
   std::string database_;
   pid_t pid_ = -1;
   int port_ = 0;
+  int grpc_port_ = 0;
   int out_fd_ = -1;
   int err_fd_ = -1;
   std::thread drainer_;

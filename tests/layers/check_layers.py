@@ -30,10 +30,12 @@ LAYERS = {
     "feeds": {"live", "util", "observability", "domain", "store", "net"},
     "api": {"live", "util", "observability", "domain", "store", "net", "http", "auth", "script", "jobs", "forms", "events",
             "feeds"},
+    # the gRPC transport: beside http/ and api/, calling the same operations
+    "rpc": {"live", "util", "observability", "domain", "store", "auth", "script", "jobs", "forms", "events"},
     "runtime": {"live", "util", "observability", "domain", "store", "net", "http", "auth", "script", "jobs", "forms",
-                "events", "feeds", "api"},
+                "events", "feeds", "api", "rpc"},
     ".": {"live", "util", "observability", "domain", "store", "net", "http", "auth", "script", "jobs", "forms", "events",
-          "feeds", "api", "runtime"},  # main.cpp: the top
+          "feeds", "api", "rpc", "runtime"},  # main.cpp: the top
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)

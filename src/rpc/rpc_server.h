@@ -1,0 +1,64 @@
+#pragma once
+// The gRPC server (--grpc-listen): daisy.v1.Daisy, the standard
+// grpc.health.v1.Health (SERVING while GET /readyz would answer 200) and
+// server reflection, on a port of its own. The methods' operations run on a
+// small pool of threads of its own; gRPC's threads read and write messages.
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "rpc/rpc_context.h"
+
+namespace grpc {
+class Server;
+}
+
+namespace daisy::rpc {
+
+class DaisyService;
+
+struct RpcSettings {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 9090;  // 0: any free port
+  unsigned threads = 2;       // the operations' pool
+  std::size_t max_message_bytes = 16 * 1024 * 1024;
+  unsigned max_concurrent_streams = 100;  // per connection
+  // Pings: a client may ping at most this often without data (more is a
+  // GOAWAY), and the server pings idle connections at this interval.
+  std::chrono::milliseconds min_client_ping_interval{10'000};
+  std::chrono::milliseconds keepalive_time{60'000};
+  std::chrono::milliseconds keepalive_timeout{20'000};
+  std::chrono::milliseconds health_interval{1'000};
+};
+
+class RpcServer {
+ public:
+  RpcServer(RpcSettings settings, RpcContext ctx);
+  ~RpcServer();
+  RpcServer(const RpcServer&) = delete;
+  RpcServer& operator=(const RpcServer&) = delete;
+
+  // Binds and serves; the bound port, or nullopt with `error` set.
+  std::optional<std::uint16_t> start(std::string& error);
+  // Ends the calls in flight after at most `grace` (streams are cancelled),
+  // then joins the pool. The destructor stops with a grace of 2 s.
+  void stop(std::chrono::milliseconds grace);
+
+ private:
+  void watch_health();
+
+  RpcSettings settings_;
+  RpcContext ctx_;
+  boost::asio::thread_pool pool_;
+  boost::asio::steady_timer health_timer_;
+  std::unique_ptr<DaisyService> service_;
+  std::unique_ptr<grpc::Server> server_;
+};
+
+}  // namespace daisy::rpc

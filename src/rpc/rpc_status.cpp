@@ -1,0 +1,47 @@
+#include "rpc/rpc_status.h"
+
+#include <spdlog/spdlog.h>
+
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+#include "observability/log_value.h"
+
+namespace daisy::rpc {
+
+grpc::Status invalid_argument(std::string message, const std::vector<FieldError>& errors) {
+  google::rpc::BadRequest bad_request;
+  for (const auto& e : errors) {
+    auto* violation = bad_request.add_field_violations();
+    violation->set_field(e.field);
+    violation->set_description(e.message);
+  }
+  google::rpc::Status details;
+  details.set_code(grpc::StatusCode::INVALID_ARGUMENT);
+  details.set_message(message);
+  details.add_details()->PackFrom(bad_request);
+  if (!errors.empty() && message.find(':') == std::string::npos) {
+    // Tools that show only the message still name the first field.
+    message += " (" + errors.front().field + ": " + errors.front().message + ")";
+  }
+  return {grpc::StatusCode::INVALID_ARGUMENT, message, details.SerializeAsString()};
+}
+
+grpc::Status store_failure(const Status& status, std::string_view what) {
+  switch (status.code()) {
+    case Status::Code::not_found:
+      return {grpc::StatusCode::NOT_FOUND, std::string(what) + " was not found."};
+    case Status::Code::conflict:
+      return {grpc::StatusCode::ABORTED, status.message()};
+    case Status::Code::unavailable:
+      return {grpc::StatusCode::UNAVAILABLE, "The store cannot take this request now; retry shortly."};
+    case Status::Code::too_costly:
+      return invalid_argument(status.message(), {});
+    case Status::Code::internal:
+    case Status::Code::ok:
+      break;
+  }
+  spdlog::error("msg=\"store failure\" transport=grpc what={} error={}", log_value(what), log_value(status.message()));
+  return {grpc::StatusCode::INTERNAL, "The store failed; the error has been logged."};
+}
+
+}  // namespace daisy::rpc
