@@ -42,7 +42,6 @@ admin_post() {  # path body
 deleted_events() {
   curl -sf "http://127.0.0.1:$PORT/metrics" | awk '$1 == "daisy_retention_deleted_total{kind=\"events\"}" {print $2}'
 }
-median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 
 # --- the database -----------------------------------------------------------------
 DATA="$WORK/data"
@@ -109,7 +108,7 @@ page_size="$(sqlite3 "$DATA/daisy.db" 'PRAGMA page_size')"
 left="$(sqlite3 "$DATA/daisy.db" "SELECT count(*) FROM events WHERE received_at <= $received_ns + $RETENTION_EVENTS * 1000000")"
 
 # --- the report ------------------------------------------------------------------------------
-col() { awk -v c="$1" '{print $c}' "$2" | median; }
+col() { awk -v c="$1" '{print $c}' "$2" | median_of; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 gib() { awk -v b="$1" 'BEGIN {printf "%.2f", b / 1024 / 1024 / 1024}'; }
 {

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# make bench-grpc: the gRPC interface against the HTTP API, in the same run
+# on the same server (docs/grpc.md). Writes the section
+# "## gRPC (make bench-grpc)" of docs/benchmarks.md (replacing it, or
+# appending it; make bench keeps it).
+#
+# - Events: CLIENTS (16) StreamEvents streams, 100 events per message, each
+#   message sent once the previous one is acknowledged
+#   (build/release/daisy_grpc_load); the reference is wrk posting the same
+#   batches of 100 (bench/event_batch.lua) on as many connections. Goal: the
+#   streams' rate >= 1.2x HTTP's.
+# - Submissions: SUBMIT_CLIENTS (64) clients calling Submit in a loop; the
+#   reference is wrk on bench/submit.lua with as many connections.
+#
+# Each pair runs back to back, in alternating order from round to round (the
+# later round meets a larger database), after the event index has caught up.
+#
+# Environment: DURATION (s per round, default 10), ROUNDS (default 3; the
+# median is reported), CLIENTS, SUBMIT_CLIENTS.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+DAISY="$ROOT/build/release/daisy"
+LOAD="$ROOT/build/release/daisy_grpc_load"
+DURATION="${DURATION:-10}"
+ROUNDS="${ROUNDS:-3}"
+CLIENTS="${CLIENTS:-16}"
+SUBMIT_CLIENTS="${SUBMIT_CLIENTS:-64}"
+THREADS="$(nproc)"
+WORK="$(mktemp -d /tmp/daisy-bench-grpc.XXXXXX)"
+OUT="$ROOT/docs/benchmarks.md"
+ADMIN_TOKEN="bench-admin-token-$(date +%s%N)"
+HEADING="## gRPC (make bench-grpc)"
+
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+pids=()
+trap stop_all_and_clean EXIT
+admin_post() {  # path body
+  curl -sf -X POST "http://127.0.0.1:$PORT$1" -H "Authorization: Bearer $ADMIN_TOKEN" \
+    -H 'Content-Type: application/json' --data-binary "$2"
+}
+index_caught_up() {
+  for _ in $(seq 1 1200); do
+    pending="$(curl -sf "http://127.0.0.1:$PORT/metrics" | awk '$1 == "daisy_event_index_pending" {print $2}')"
+    if [ "$pending" = "0" ]; then return 0; fi
+    sleep 0.1
+  done
+}
+
+PORT="$(free_port)"
+GRPC_PORT="$(free_port)"
+export GRPC_PORT
+start_daisy "$WORK/data" "$PORT"
+APP_ID="$(admin_post /v1/apps '{"name":"grpc bench"}' | json_field id)"
+APP_TOKEN="$(admin_post "/v1/apps/$APP_ID/token" '' | json_field token)"
+FORM_ID="$(admin_post /v1/forms "$(cat "$ROOT/bench/form.json")" | json_field id)"
+
+http_batch() {
+  index_caught_up
+  DAISY_TOKEN="$APP_TOKEN" CONNECTIONS="$CLIENTS" wrk_round "$WORK/wrk.txt" "http://127.0.0.1:$PORT" \
+    -s "$ROOT/bench/event_batch.lua" | awk '{printf "%.0f %s %s\n", $1 * 100, $2, $3}' >> "$WORK/http-batch"
+}
+grpc_stream() {
+  index_caught_up
+  "$LOAD" stream "127.0.0.1:$GRPC_PORT" "$APP_TOKEN" "$CLIENTS" 100 "$DURATION" |
+    awk '{printf "%s %.2fms %.2fms\n", $2, $3, $4}' >> "$WORK/grpc-stream"
+}
+http_submit() {
+  DAISY_TOKEN="$APP_TOKEN" DAISY_FORM="$FORM_ID" CONNECTIONS="$SUBMIT_CLIENTS" wrk_round "$WORK/wrk.txt" \
+    "http://127.0.0.1:$PORT" -s "$ROOT/bench/submit.lua" >> "$WORK/http-submit"
+}
+grpc_submit() {
+  "$LOAD" submit "127.0.0.1:$GRPC_PORT" "$APP_TOKEN" "$SUBMIT_CLIENTS" "$FORM_ID" "$DURATION" |
+    awk '{printf "%s %.2fms %.2fms\n", $1, $3, $4}' >> "$WORK/grpc-submit"
+}
+
+for round in $(seq 1 "$ROUNDS"); do
+  echo "bench-grpc: round $round/$ROUNDS" >&2
+  if [ $((round % 2)) -eq 1 ]; then
+    http_batch; grpc_stream; http_submit; grpc_submit
+  else
+    grpc_stream; http_batch; grpc_submit; http_submit
+  fi
+done
+events_stored="$(curl -sf "http://127.0.0.1:$PORT/v1/events?limit=1" -H "Authorization: Bearer $ADMIN_TOKEN" > /dev/null && echo ok)"
+kill -TERM "$DAISY_PID"; wait "$DAISY_PID" 2>/dev/null || true
+
+col() { awk -v c="$1" '{print $c}' "$2" | median_of; }
+at_median() {  # file: the p50 and p99 of the round whose rate is the median
+  local m; m="$(col 1 "$1")"
+  awk -v m="$m" '$1 == m {print $2 ", p99 " $3; exit}' "$1"
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
+{
+  echo "$HEADING"
+  echo
+  echo "- Run: $(date -u +%Y-%m-%dT%H:%M:%SZ), $THREADS cores, commit $(git -C "$ROOT" rev-parse --short HEAD);"
+  echo "  bench/grpc.sh, release build, SQLite with synchronous=FULL. Rounds of $DURATION s, the median of $ROUNDS;"
+  echo "  each pair back to back on the same server, in alternating order. The reference of each gRPC figure is"
+  echo "  the HTTP API doing the same work in the same run (not nginx: the question is what the transport costs)."
+  echo "  Load generators: wrk ($THREADS threads) and build/release/daisy_grpc_load (a thread per client), on the"
+  echo "  same $THREADS cores as the server."
+  echo
+  echo "| load | HTTP (rate; p50, p99) | gRPC (rate; p50, p99) | gRPC / HTTP | goal |"
+  echo "|---|---|---|---|---|"
+  printf '| events in messages of 100, %s clients (events/s) | %.0f; %s | %.0f; %s | **%s** | >= 1.2 |\n' \
+    "$CLIENTS" "$(col 1 "$WORK/http-batch")" "$(at_median "$WORK/http-batch")" \
+    "$(col 1 "$WORK/grpc-stream")" "$(at_median "$WORK/grpc-stream")" \
+    "$(ratio "$(col 1 "$WORK/grpc-stream")" "$(col 1 "$WORK/http-batch")")"
+  printf '| form submissions (10 questions, 2 rules), %s clients (per s) | %.0f; %s | %.0f; %s | **%s** | - |\n' \
+    "$SUBMIT_CLIENTS" "$(col 1 "$WORK/http-submit")" "$(at_median "$WORK/http-submit")" \
+    "$(col 1 "$WORK/grpc-submit")" "$(at_median "$WORK/grpc-submit")" \
+    "$(ratio "$(col 1 "$WORK/grpc-submit")" "$(col 1 "$WORK/http-submit")")"
+  echo
+  echo "- HTTP: POST /v1/events with {\"events\": [...]} (bench/event_batch.lua), one request per connection at a"
+  echo "  time; gRPC: one StreamEvents stream per client, the next message sent once the previous one's Ack"
+  echo "  came (the ack follows the commit). The same events: 100 sessions per message, pageview data checked"
+  echo "  against its schema, timestamps in the current second."
+  echo "- Per round (rate p50 p99): HTTP batches: $(tr '\n' ';' < "$WORK/http-batch" | sed 's/;$//; s/;/; /g');"
+  echo "  gRPC streams: $(tr '\n' ';' < "$WORK/grpc-stream" | sed 's/;$//; s/;/; /g');"
+  echo "  HTTP submit: $(tr '\n' ';' < "$WORK/http-submit" | sed 's/;$//; s/;/; /g');"
+  echo "  gRPC Submit: $(tr '\n' ';' < "$WORK/grpc-submit" | sed 's/;$//; s/;/; /g')."
+} > "$WORK/section.md"
+[ "$events_stored" = ok ] || { echo "bench-grpc: the server did not answer at the end" >&2; exit 1; }
+
+write_section "$OUT" "$WORK/section.md" "$HEADING"
+cat "$WORK/section.md"
