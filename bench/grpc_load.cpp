@@ -1,14 +1,15 @@
 // make bench-grpc's load generator for the gRPC interface: N clients, each on
 // a channel of its own, for a fixed time, then one line of figures.
 //
-//   daisy_grpc_load stream <host:port> <app token> <clients> <events per message> <seconds>
+//   daisy_grpc_load stream <host:port> <app token> <clients> <events per message> <seconds> [<ahead>]
 //   daisy_grpc_load submit <host:port> <app token> <clients> <form id> <seconds>
 //
-// stream: each client keeps one StreamEvents stream and sends a message, waits
-// for its Ack, sends the next (as an HTTP client sends a batch and waits for
-// its 202). The messages are made before the clock starts: 256 per client,
-// 100 sessions each lasting 8 messages, timestamps in the current second, as
-// bench/event_batch.lua makes its bodies.
+// stream: each client keeps one StreamEvents stream and keeps <ahead>
+// messages (default 1) sent and not yet acknowledged: with 1, it sends a
+// message, waits for its Ack, sends the next (as an HTTP client sends a batch
+// and waits for its 202). The messages are made before the clock starts: 256
+// per client, 100 sessions each lasting 8 messages, timestamps in the current
+// second, as bench/event_batch.lua makes its bodies.
 // submit: each client calls Submit in a loop with bench/submit.lua's answers.
 //
 // Output: "<calls/s> <events/s> <p50 ms> <p99 ms> <calls> <failures>". Loopback
@@ -21,6 +22,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
 #include <string>
 #include <thread>
 #include <vector>
@@ -66,28 +68,39 @@ std::vector<v1::EventBatch> make_batches(int client, int per_message) {
   return batches;
 }
 
-void stream_client(const std::string& target, const std::string& token, int client, int per_message,
-                   Clock::time_point end, ClientResult& out) {
-  auto batches = make_batches(client, per_message);
+void stream_client(const std::string& target, const std::string& token, const std::vector<v1::EventBatch>& batches,
+                   int per_message, int ahead, Clock::time_point end, ClientResult& out) {
   auto stub = v1::Daisy::NewStub(channel_to(target));
   grpc::ClientContext ctx;
   ctx.AddMetadata("authorization", "Bearer " + token);
   auto stream = stub->StreamEvents(&ctx);
   v1::Ack ack;
-  for (std::size_t n = 0; Clock::now() < end; ++n) {
-    auto t0 = Clock::now();
-    if (!stream->Write(batches[n % batches.size()]) || !stream->Read(&ack)) {
-      ++out.failures;
+  std::deque<Clock::time_point> sent;  // when each unacknowledged message went
+  std::size_t n = 0;
+  bool broken = false;
+  while (!broken && (Clock::now() < end || !sent.empty())) {
+    while (Clock::now() < end && sent.size() < static_cast<std::size_t>(ahead)) {
+      sent.push_back(Clock::now());
+      if (!stream->Write(batches[n++ % batches.size()])) {
+        broken = true;
+        break;
+      }
+    }
+    if (broken || sent.empty()) break;
+    if (!stream->Read(&ack)) {
+      broken = true;
       break;
     }
-    out.latencies_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    out.latencies_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - sent.front()).count());
+    sent.pop_front();
     ++out.calls;
     out.events += ack.accepted();
     if (ack.accepted() != static_cast<std::uint32_t>(per_message)) ++out.failures;
   }
+  if (broken) ++out.failures;
   stream->WritesDone();
   grpc::Status status = stream->Finish();
-  if (!status.ok()) std::fprintf(stderr, "stream %d: %s\n", client, status.error_message().c_str());
+  if (!status.ok()) std::fprintf(stderr, "stream: %s\n", status.error_message().c_str());
 }
 
 void submit_client(const std::string& target, const std::string& token, const std::string& form_id,
@@ -120,9 +133,9 @@ void submit_client(const std::string& target, const std::string& token, const st
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 7) {
+  if (argc != 7 && argc != 8) {
     std::fprintf(stderr,
-                 "usage: %s stream <host:port> <token> <clients> <events per message> <seconds>\n"
+                 "usage: %s stream <host:port> <token> <clients> <events per message> <seconds> [<ahead>]\n"
                  "       %s submit <host:port> <token> <clients> <form id> <seconds>\n",
                  argv[0], argv[0]);
     return 2;
@@ -130,8 +143,14 @@ int main(int argc, char** argv) {
   std::string mode = argv[1], target = argv[2], token = argv[3], arg = argv[5];
   int clients = std::atoi(argv[4]);
   int seconds = std::atoi(argv[6]);
+  int ahead = argc == 8 ? std::atoi(argv[7]) : 1;
   if (clients < 1 || seconds < 1 || (mode != "stream" && mode != "submit")) return 2;
   std::vector<ClientResult> results(static_cast<std::size_t>(clients));
+  // Every client's messages are made before the clock starts.
+  std::vector<std::vector<v1::EventBatch>> batches(static_cast<std::size_t>(clients));
+  if (mode == "stream") {
+    for (int c = 0; c < clients; ++c) batches[c] = make_batches(c, std::atoi(arg.c_str()));
+  }
   std::vector<std::thread> threads;
   auto start = Clock::now() + std::chrono::milliseconds(200);  // every client connects first
   auto end = start + std::chrono::seconds(seconds);
@@ -139,7 +158,7 @@ int main(int argc, char** argv) {
     threads.emplace_back([&, c] {
       std::this_thread::sleep_until(start);
       if (mode == "stream") {
-        stream_client(target, token, c, std::atoi(arg.c_str()), end, results[c]);
+        stream_client(target, token, batches[c], std::atoi(arg.c_str()), ahead, end, results[c]);
       } else {
         submit_client(target, token, arg, end, results[c]);
       }

@@ -84,7 +84,55 @@ void fill_actions(const std::vector<jobs::TriggeredAction>& actions,
     action.set_mode(a.mode);
     action.set_status(a.status);
     action.set_error(a.error);
-    if (!a.output.empty()) json_to_message(a.output, *action.mutable_output());
+    if (!a.output.empty()) json_text_to_value(a.output, *action.mutable_output());
+  }
+}
+
+// The text of a JSON field, or "" (null, absent, not a string).
+std::string text_of(const json::object& o, std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  return v && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+std::int64_t number_of(const json::object& o, std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  if (!v) return 0;
+  if (auto n = v->if_int64()) return *n;
+  if (auto n = v->if_uint64()) return static_cast<std::int64_t>(*n);
+  return 0;
+}
+
+// A job as jobs::job_json (and job_detail_json) shows it, field by field.
+void fill_job(const json::object& o, v1::Job& job) {
+  job.set_id(text_of(o, "id"));
+  job.set_integration_id(text_of(o, "integration_id"));
+  job.set_source_id(text_of(o, "source_id"));
+  job.set_type(text_of(o, "type"));
+  job.set_status(text_of(o, "status"));
+  job.set_attempts(static_cast<std::uint32_t>(number_of(o, "attempts")));
+  job.set_next_attempt_at(text_of(o, "next_attempt_at"));
+  job.set_last_error(text_of(o, "last_error"));
+  if (const auto* data = o.if_contains("data")) json_to_value(*data, *job.mutable_data());
+  if (const auto* output = o.if_contains("output")) json_to_value(*output, *job.mutable_output());
+  job.set_created_at(text_of(o, "created_at"));
+  job.set_updated_at(text_of(o, "updated_at"));
+  const json::value* log = o.if_contains("attempts_log");
+  if (!log || !log->is_array()) return;
+  for (const auto& entry : log->get_array()) {
+    if (!entry.is_object()) continue;
+    const json::object& a = entry.get_object();
+    v1::JobAttempt& attempt = *job.add_attempts_log();
+    attempt.set_number(static_cast<std::uint32_t>(number_of(a, "number")));
+    attempt.set_started_at(text_of(a, "started_at"));
+    attempt.set_duration_ms(number_of(a, "duration_ms"));
+    attempt.set_outcome(text_of(a, "outcome"));
+    attempt.set_http_status(static_cast<std::int32_t>(number_of(a, "http_status")));
+    attempt.set_error(text_of(a, "error"));
+    if (const json::value* lines = a.if_contains("log"); lines && lines->is_array()) {
+      for (const auto& line : lines->get_array()) {
+        if (line.is_string()) attempt.add_log(std::string(line.get_string()));
+      }
+    }
   }
 }
 
@@ -161,7 +209,7 @@ asio::awaitable<grpc::Status> submit(RpcContext& ctx, const v1::SubmitRequest& r
       {ctx.store, ctx.store, ctx.forms, ctx.integrations, ctx.job_runner, ctx.live}, std::move(submission));
   if (auto* refusal = std::get_if<forms::Refusal>(&outcome)) co_return refusal_status(*refusal);
   const auto& stored = std::get<forms::Stored>(outcome);
-  if (!json_to_message(stored.json, *reply.mutable_response())) {
+  if (!json_text_to_struct(stored.json, *reply.mutable_response())) {
     co_return grpc::Status(grpc::StatusCode::INTERNAL, "The stored response could not be sent.");
   }
   fill_actions(stored.actions, *reply.mutable_actions());
@@ -196,9 +244,7 @@ asio::awaitable<grpc::Status> get_job(RpcContext& ctx, const v1::GetJobRequest& 
   if (!job.is_ok()) co_return store_failure(job.status(), "job " + request.id());
   auto body = jobs::job_detail_json(ctx.store, ctx.store, job.value());
   if (!body.is_ok()) co_return store_failure(body.status(), "job " + request.id());
-  if (!json_to_message(json::serialize(body.value()), reply)) {
-    co_return grpc::Status(grpc::StatusCode::INTERNAL, "The job could not be sent.");
-  }
+  fill_job(body.value(), reply);
   co_return grpc::Status::OK;
 }
 
@@ -225,9 +271,7 @@ asio::awaitable<grpc::Status> list_jobs(RpcContext& ctx, const v1::ListJobsReque
   auto rows = co_await jobs::list_filed_jobs(ctx.store, filter, {});
   if (!rows.is_ok()) co_return store_failure(rows.status(), "jobs");
   for (const auto& row : rows.value()) {
-    if (!json_to_message(json::serialize(jobs::job_json(ctx.store, row)), *reply.add_items())) {
-      co_return grpc::Status(grpc::StatusCode::INTERNAL, "A job could not be sent.");
-    }
+    fill_job(jobs::job_json(ctx.store, row), *reply.add_items());
   }
   if (rows.value().size() >= filter.limit) reply.set_next_cursor(rows.value().back().id);
   co_return grpc::Status::OK;

@@ -1,5 +1,6 @@
 #include "rpc/event_messages.h"
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/object.hpp>
 
 #include "events/events_state.h"
@@ -10,12 +11,13 @@ namespace daisy::rpc {
 
 namespace json = boost::json;
 
-std::vector<events::SentEvent> sent_events(const daisy::v1::EventBatch& batch, std::deque<json::value>& owned) {
+std::vector<events::SentEvent> sent_events(const daisy::v1::EventBatch& batch, const json::storage_ptr& storage,
+                                           std::deque<json::value>& owned) {
   std::vector<events::SentEvent> sent;
   sent.reserve(static_cast<std::size_t>(batch.events_size()));
   for (const auto& event : batch.events()) {
     events::SentEvent& item = sent.emplace_back();
-    json::object envelope;
+    json::object envelope(storage);
     // Empty strings are left out, as proto3 cannot tell them from absent: the
     // checks then say the field is required.
     if (!event.id().empty()) envelope["id"] = event.id();
@@ -57,8 +59,10 @@ boost::asio::awaitable<BatchOutcome> ingest_batch(RpcContext& ctx, const daisy::
         logged.is_ok() ? invalid_argument("The batch is not valid.", errors) : store_failure(logged, "rejected event");
     co_return outcome;
   }
+  // One arena for the batch's JSON: its many small allocations are one.
+  json::storage_ptr storage = json::make_shared_resource<json::monotonic_resource>();
   std::deque<json::value> owned;
-  auto items = sent_events(batch, owned);
+  auto items = sent_events(batch, storage, owned);
   outcome.result = co_await ingestion.ingest(items, false);
   if (!outcome.result.status.is_ok()) outcome.status = store_failure(outcome.result.status, "events");
   co_return outcome;

@@ -18,9 +18,11 @@
 namespace daisy::rpc {
 
 // The batch's events as SentEvents pointing into `owned` (kept in place as
-// it grows). An event whose data holds a number JSON cannot (NaN,
-// infinity) or whose timestamp is out of range comes with a parse_error.
-std::vector<events::SentEvent> sent_events(const daisy::v1::EventBatch& batch, std::deque<boost::json::value>& owned);
+// it grows), their JSON allocated from `storage`. An event whose data holds
+// a number JSON cannot (NaN, infinity) or whose timestamp is out of range
+// comes with a parse_error.
+std::vector<events::SentEvent> sent_events(const daisy::v1::EventBatch& batch, const boost::json::storage_ptr& storage,
+                                           std::deque<boost::json::value>& owned);
 
 struct BatchOutcome {
   grpc::Status status;  // not OK: nothing was stored but, for a batch refused whole, its rejection

@@ -1,13 +1,21 @@
-// StreamEvents: batches of events on one long-lived stream. One message is
-// worked on at a time: read, ingested (on the service's executor), its Ack
-// written after the commit, then the next read. So acks come in order, a
-// client's flow control is the stream's, and a call cut mid-way leaves every
-// acked batch stored and nothing acked that was not.
+// StreamEvents: batches of events on one long-lived stream. Up to
+// `window` messages of a stream are worked on at once (read, ingested on the
+// service's executor, committed), so a producer that sends ahead of its acks
+// fills the group commits as several connections would; their Acks are
+// written in the order the messages came, each after its own commit. A
+// message that cannot be stored ends the stream once the acks before it are
+// written: every acked batch is stored, and nothing is acked that was not.
+// Memory per stream is bounded by `window` messages of at most the message
+// size limit.
 #include <boost/asio/co_spawn.hpp>
 
 #include <spdlog/spdlog.h>
 
-#include "observability/log_value.h"
+#include <map>
+#include <memory>
+#include <mutex>
+#include <variant>
+
 #include "rpc/call_auth.h"
 #include "rpc/daisy_service.h"
 #include "rpc/event_messages.h"
@@ -18,63 +26,126 @@ namespace {
 namespace asio = boost::asio;
 namespace v1 = daisy::v1;
 
+constexpr std::size_t window = 8;  // messages of one stream in flight
+
 class EventStream final : public grpc::ServerBidiReactor<v1::EventBatch, v1::Ack> {
  public:
   EventStream(DaisyService& service, std::string app_id) : service_(service), app_id_(std::move(app_id)) {
-    StartRead(&batch_);
+    std::lock_guard lock(mu_);
+    read_next();
   }
 
   void OnReadDone(bool ok) override {
+    std::lock_guard lock(mu_);
+    reading_ = false;
     if (!ok) {  // the client closed its side, or the call ended
-      Finish(grpc::Status::OK);
+      reads_done_ = true;
+      finish_if_done();
+      return;
+    }
+    if (failed_) {
+      finish_if_done();
       return;
     }
     auto slot = service_.enter();
     if (!slot) {
-      Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                          "Too many calls are in flight; retry this batch shortly with backoff."));
+      fail(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                        "Too many calls are in flight; retry this batch shortly with backoff."));
       return;
     }
+    auto batch = std::make_shared<v1::EventBatch>();
+    batch->Swap(&read_buffer_);
+    std::uint64_t sequence = ++read_count_;
+    ++in_flight_;
     asio::co_spawn(
         service_.executor(),
-        [](EventStream& self, DaisyService::InFlight) -> asio::awaitable<BatchOutcome> {
-          co_return co_await ingest_batch(self.service_.context(), self.batch_, self.app_id_);
-        }(*this, std::move(*slot)),
-        [this](std::exception_ptr error, BatchOutcome outcome) { acknowledge(error, outcome); });
+        [](EventStream& self, std::shared_ptr<v1::EventBatch> batch,
+           DaisyService::InFlight) -> asio::awaitable<BatchOutcome> {
+          co_return co_await ingest_batch(self.service_.context(), *batch, self.app_id_);
+        }(*this, std::move(batch), std::move(*slot)),
+        [this, sequence](std::exception_ptr error, BatchOutcome outcome) {
+          std::lock_guard lock(mu_);
+          --in_flight_;
+          if (error) {
+            spdlog::error("msg=\"grpc stream failed\" method=StreamEvents");
+            outcome.status = grpc::Status(grpc::StatusCode::INTERNAL, "The stream failed; the error has been logged.");
+          }
+          done_[sequence] = std::move(outcome);
+          write_next();
+          read_next();
+          finish_if_done();
+        });
+    read_next();
   }
 
   void OnWriteDone(bool ok) override {
+    std::lock_guard lock(mu_);
+    writing_ = false;
     if (!ok) {
-      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "The stream ended before the ack was sent."));
+      fail(grpc::Status(grpc::StatusCode::CANCELLED, "The stream ended before the ack was sent."));
       return;
     }
-    StartRead(&batch_);
+    write_next();
+    read_next();
+    finish_if_done();
   }
 
   void OnDone() override { delete this; }
 
  private:
-  void acknowledge(const std::exception_ptr& error, const BatchOutcome& outcome) {
-    if (error) {
-      spdlog::error("msg=\"grpc stream failed\" method=StreamEvents");
-      Finish(grpc::Status(grpc::StatusCode::INTERNAL, "The stream failed; the error has been logged."));
-      return;
-    }
+  // The members below are guarded by mu_: gRPC's reactions and the
+  // ingestions' completions come on different threads.
+  void read_next() {
+    if (reading_ || reads_done_ || failed_ || in_flight_ + done_.size() >= window) return;
+    reading_ = true;
+    StartRead(&read_buffer_);
+  }
+
+  // The next ack in order, once its message is committed; a failed message
+  // ends the stream instead.
+  void write_next() {
+    if (writing_ || failed_) return;
+    auto it = done_.find(written_ + 1);
+    if (it == done_.end()) return;
+    BatchOutcome outcome = std::move(it->second);
+    done_.erase(it);
+    ++written_;
     if (!outcome.status.ok()) {
-      Finish(outcome.status);
+      fail(outcome.status);
       return;
     }
     ack_.Clear();
-    ack_.set_sequence(++sequence_);
+    ack_.set_sequence(written_);
     fill_outcome(outcome.result, ack_);
+    writing_ = true;
     StartWrite(&ack_);
+  }
+
+  void fail(const grpc::Status& status) {
+    if (!failed_) status_ = status;
+    failed_ = true;
+    finish_if_done();
+  }
+
+  // Finish only once no ingestion still refers to this reactor (OnDone
+  // deletes it) and no write is pending.
+  void finish_if_done() {
+    if (finished_ || in_flight_ > 0 || writing_) return;
+    if (!failed_ && !(reads_done_ && done_.empty())) return;
+    finished_ = true;
+    Finish(failed_ ? status_ : grpc::Status::OK);
   }
 
   DaisyService& service_;
   std::string app_id_;
-  v1::EventBatch batch_;
+  std::recursive_mutex mu_;  // recursive: a Start* call may run its reaction inline
+  v1::EventBatch read_buffer_;
   v1::Ack ack_;
-  std::uint64_t sequence_ = 0;
+  std::map<std::uint64_t, BatchOutcome> done_;  // committed (or failed), not acked yet, by sequence
+  std::uint64_t read_count_ = 0, written_ = 0;
+  std::size_t in_flight_ = 0;
+  bool reading_ = false, writing_ = false, reads_done_ = false, failed_ = false, finished_ = false;
+  grpc::Status status_;
 };
 
 // A stream refused before its first read.

@@ -1,9 +1,8 @@
 #include "rpc/proto_json.h"
 
-#include <google/protobuf/util/json_util.h>
-
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
 
 #include <cmath>
 #include <limits>
@@ -26,7 +25,7 @@ bool value_to_json(const Value& in, json::value& out, const std::string& path, s
       out = in.number_value();
       return true;
     case Value::kStringValue:
-      out = json::string(in.string_value());
+      out.emplace_string().assign(in.string_value());  // in out's storage (an arena, for a batch)
       return true;
     case Value::kBoolValue:
       out = in.bool_value();
@@ -73,10 +72,57 @@ bool timestamp_text(const google::protobuf::Timestamp& t, std::string& out) {
   return true;
 }
 
-bool json_to_message(std::string_view json, google::protobuf::Message& out) {
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = true;
-  return google::protobuf::util::JsonStringToMessage(std::string(json), &out, options).ok();
+void json_to_value(const json::value& in, Value& out) {
+  switch (in.kind()) {
+    case json::kind::null:
+      out.set_null_value(google::protobuf::NULL_VALUE);
+      return;
+    case json::kind::bool_:
+      out.set_bool_value(in.get_bool());
+      return;
+    case json::kind::int64:
+      out.set_number_value(static_cast<double>(in.get_int64()));
+      return;
+    case json::kind::uint64:
+      out.set_number_value(static_cast<double>(in.get_uint64()));
+      return;
+    case json::kind::double_:
+      out.set_number_value(in.get_double());
+      return;
+    case json::kind::string:
+      out.set_string_value(std::string(in.get_string()));
+      return;
+    case json::kind::array: {
+      auto* list = out.mutable_list_value();
+      list->mutable_values()->Reserve(static_cast<int>(in.get_array().size()));
+      for (const auto& element : in.get_array()) json_to_value(element, *list->add_values());
+      return;
+    }
+    case json::kind::object:
+      json_to_struct(in.get_object(), *out.mutable_struct_value());
+      return;
+  }
+}
+
+void json_to_struct(const json::object& in, google::protobuf::Struct& out) {
+  auto& fields = *out.mutable_fields();
+  for (const auto& field : in) json_to_value(field.value(), fields[std::string(field.key())]);
+}
+
+bool json_text_to_struct(std::string_view text, google::protobuf::Struct& out) {
+  json::error_code ec;
+  json::value parsed = json::parse(text, ec);
+  if (ec || !parsed.is_object()) return false;
+  json_to_struct(parsed.get_object(), out);
+  return true;
+}
+
+bool json_text_to_value(std::string_view text, Value& out) {
+  json::error_code ec;
+  json::value parsed = json::parse(text, ec);
+  if (ec) return false;
+  json_to_value(parsed, out);
+  return true;
 }
 
 }  // namespace daisy::rpc

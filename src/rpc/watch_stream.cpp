@@ -91,7 +91,7 @@ class WatchStream final : public grpc::ServerWriteReactor<v1::Change> {
       live::append_cursor(cursor, epoch_, *m);
       change.set_cursor(std::move(cursor));
       change.set_type(std::string(live::name_of(m->kind)));
-      json_to_message(*m->data, *change.mutable_data());
+      json_text_to_struct(*m->data, *change.mutable_data());
     }
   }
 

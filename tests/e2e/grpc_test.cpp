@@ -6,6 +6,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <cstdio>
+#include <map>
 #include <random>
 #include <set>
 
@@ -287,6 +288,34 @@ TEST_F(GrpcTest, StreamEventsAcknowledgesEachMessageInOrderAfterItsCommit) {
   as_admin->Write(v1::EventBatch());
   EXPECT_EQ(as_admin->Finish().error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(session_events(app, session).size(), 50u);
+}
+
+TEST_F(GrpcTest, MessagesSentAheadOfTheirAcksAreAcknowledgedInOrder) {
+  App app = make_app(server(), unique("grpc-ahead"));
+  auto daisy = stub();
+  std::string session = new_session();
+  auto ctx = call_as(app.token);
+  auto stream = daisy->StreamEvents(ctx.get());
+  // Twelve messages before reading any ack (more than the server works on at
+  // once), message m holding m events named "m<m>".
+  for (int m = 1; m <= 12; ++m) {
+    v1::EventBatch batch;
+    for (int i = 0; i < m; ++i) *batch.add_events() = event(session, "m" + std::to_string(m));
+    ASSERT_TRUE(stream->Write(batch));
+  }
+  std::vector<v1::Ack> acks(12);
+  for (int m = 1; m <= 12; ++m) ASSERT_TRUE(stream->Read(&acks[m - 1])) << "ack " << m;
+  ASSERT_TRUE(stream->WritesDone());
+  EXPECT_TRUE(stream->Finish().ok());
+  std::map<std::string, std::string> name_of_id;
+  for (const auto& e : session_events(app, session)) name_of_id[str(e, "id")] = str(e, "name");
+  for (int m = 1; m <= 12; ++m) {
+    const v1::Ack& ack = acks[m - 1];
+    EXPECT_EQ(ack.sequence(), static_cast<std::uint64_t>(m));
+    ASSERT_EQ(ack.ids_size(), m) << "ack " << m << " carries another message's ids";
+    for (const auto& id : ack.ids()) EXPECT_EQ(name_of_id[id], "m" + std::to_string(m)) << id;
+  }
+  EXPECT_EQ(name_of_id.size(), 78u);
 }
 
 TEST_F(GrpcTest, AStreamCutMidwayLosesNoAckedEventAndAResendStoresNoneTwice) {
