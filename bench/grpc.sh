@@ -56,33 +56,45 @@ APP_ID="$(admin_post /v1/apps '{"name":"grpc bench"}' | json_field id)"
 APP_TOKEN="$(admin_post "/v1/apps/$APP_ID/token" '' | json_field token)"
 FORM_ID="$(admin_post /v1/forms "$(cat "$ROOT/bench/form.json")" | json_field id)"
 
-http_batch() {
-  index_caught_up
-  DAISY_TOKEN="$APP_TOKEN" CONNECTIONS="$CLIENTS" wrk_round "$WORK/wrk.txt" "http://127.0.0.1:$PORT" \
-    -s "$ROOT/bench/event_batch.lua" | awk '{printf "%.0f %s %s\n", $1 * 100, $2, $3}' >> "$WORK/http-batch"
+# Each round prints "rate p50 p99"; measured adds the server's CPU time per
+# unit of the rate (µs of user + system time per event or submission).
+server_ticks() { awk '{print $14 + $15}' "/proc/$DAISY_PID/stat"; }
+measured() {  # FILE FUNCTION [args]: appends "rate p50 p99 cpu_us" to $WORK/FILE
+  local file="$1" t0 t1 line; shift
+  t0="$(server_ticks)"
+  line="$("$@")"
+  t1="$(server_ticks)"
+  echo "$line" | awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" -v d="$DURATION" \
+    '{printf "%s %s %s %.1f\n", $1, $2, $3, t / hz * 1e6 / ($1 * d)}' >> "$WORK/$file"
 }
-grpc_stream() {  # [messages ahead of their acks] [file]
-  index_caught_up
+http_batch() {
+  DAISY_TOKEN="$APP_TOKEN" CONNECTIONS="$CLIENTS" wrk_round "$WORK/wrk.txt" "http://127.0.0.1:$PORT" \
+    -s "$ROOT/bench/event_batch.lua" | awk '{printf "%.0f %s %s\n", $1 * 100, $2, $3}'
+}
+grpc_stream() {  # [messages ahead of their acks]
   "$LOAD" stream "127.0.0.1:$GRPC_PORT" "$APP_TOKEN" "$CLIENTS" 100 "$DURATION" "${1:-1}" |
-    awk '{printf "%s %.2fms %.2fms\n", $2, $3, $4}' >> "$WORK/${2:-grpc-stream}"
+    awk '{printf "%s %.2fms %.2fms\n", $2, $3, $4}'
 }
 http_submit() {
   DAISY_TOKEN="$APP_TOKEN" DAISY_FORM="$FORM_ID" CONNECTIONS="$SUBMIT_CLIENTS" wrk_round "$WORK/wrk.txt" \
-    "http://127.0.0.1:$PORT" -s "$ROOT/bench/submit.lua" >> "$WORK/http-submit"
+    "http://127.0.0.1:$PORT" -s "$ROOT/bench/submit.lua"
 }
 grpc_submit() {
   "$LOAD" submit "127.0.0.1:$GRPC_PORT" "$APP_TOKEN" "$SUBMIT_CLIENTS" "$FORM_ID" "$DURATION" |
-    awk '{printf "%s %.2fms %.2fms\n", $1, $3, $4}' >> "$WORK/grpc-submit"
+    awk '{printf "%s %.2fms %.2fms\n", $1, $3, $4}'
 }
+events_http() { index_caught_up; measured http-batch http_batch; }
+events_grpc() { index_caught_up; measured grpc-stream grpc_stream 1; }
 
 for round in $(seq 1 "$ROUNDS"); do
   echo "bench-grpc: round $round/$ROUNDS" >&2
   if [ $((round % 2)) -eq 1 ]; then
-    http_batch; grpc_stream; http_submit; grpc_submit
+    events_http; events_grpc; measured http-submit http_submit; measured grpc-submit grpc_submit
   else
-    grpc_stream; http_batch; grpc_submit; http_submit
+    events_grpc; events_http; measured grpc-submit grpc_submit; measured http-submit http_submit
   fi
-  grpc_stream 4 grpc-stream-ahead
+  index_caught_up
+  measured grpc-stream-ahead grpc_stream 4
 done
 events_stored="$(curl -sf "http://127.0.0.1:$PORT/v1/events?limit=1" -H "Authorization: Bearer $ADMIN_TOKEN" > /dev/null && echo ok)"
 kill -TERM "$DAISY_PID"; wait "$DAISY_PID" 2>/dev/null || true
@@ -103,25 +115,27 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
   echo "  Load generators: wrk ($THREADS threads) and build/release/daisy_grpc_load (a thread per client), on the"
   echo "  same $THREADS cores as the server."
   echo
-  echo "| load | HTTP (rate; p50, p99) | gRPC (rate; p50, p99) | gRPC / HTTP | goal |"
+  echo "| load | HTTP (rate; p50, p99; server CPU per unit) | gRPC (rate; p50, p99; server CPU per unit) | gRPC / HTTP | goal |"
   echo "|---|---|---|---|---|"
-  printf '| events in messages of 100, %s clients (events/s) | %.0f; %s | %.0f; %s | **%s** | >= 1.2 |\n' \
-    "$CLIENTS" "$(col 1 "$WORK/http-batch")" "$(at_median "$WORK/http-batch")" \
-    "$(col 1 "$WORK/grpc-stream")" "$(at_median "$WORK/grpc-stream")" \
+  printf '| events in messages of 100, %s clients (events/s) | %.0f; %s; %s µs | %.0f; %s; %s µs | **%s** | >= 1.2 |\n' \
+    "$CLIENTS" "$(col 1 "$WORK/http-batch")" "$(at_median "$WORK/http-batch")" "$(col 4 "$WORK/http-batch")" \
+    "$(col 1 "$WORK/grpc-stream")" "$(at_median "$WORK/grpc-stream")" "$(col 4 "$WORK/grpc-stream")" \
     "$(ratio "$(col 1 "$WORK/grpc-stream")" "$(col 1 "$WORK/http-batch")")"
-  printf '| the same, each stream 4 messages ahead of its acks (events/s) | | %.0f; %s | %s | - |\n' \
-    "$(col 1 "$WORK/grpc-stream-ahead")" "$(at_median "$WORK/grpc-stream-ahead")" \
+  printf '| the same, each stream 4 messages ahead of its acks (events/s) | | %.0f; %s; %s µs | %s | - |\n' \
+    "$(col 1 "$WORK/grpc-stream-ahead")" "$(at_median "$WORK/grpc-stream-ahead")" "$(col 4 "$WORK/grpc-stream-ahead")" \
     "$(ratio "$(col 1 "$WORK/grpc-stream-ahead")" "$(col 1 "$WORK/http-batch")")"
-  printf '| form submissions (10 questions, 2 rules), %s clients (per s) | %.0f; %s | %.0f; %s | **%s** | - |\n' \
-    "$SUBMIT_CLIENTS" "$(col 1 "$WORK/http-submit")" "$(at_median "$WORK/http-submit")" \
-    "$(col 1 "$WORK/grpc-submit")" "$(at_median "$WORK/grpc-submit")" \
+  printf '| form submissions (10 questions, 2 rules), %s clients (per s) | %.0f; %s; %s µs | %.0f; %s; %s µs | **%s** | - |\n' \
+    "$SUBMIT_CLIENTS" "$(col 1 "$WORK/http-submit")" "$(at_median "$WORK/http-submit")" "$(col 4 "$WORK/http-submit")" \
+    "$(col 1 "$WORK/grpc-submit")" "$(at_median "$WORK/grpc-submit")" "$(col 4 "$WORK/grpc-submit")" \
     "$(ratio "$(col 1 "$WORK/grpc-submit")" "$(col 1 "$WORK/http-submit")")"
   echo
   echo "- HTTP: POST /v1/events with {\"events\": [...]} (bench/event_batch.lua), one request per connection at a"
   echo "  time; gRPC: one StreamEvents stream per client, the next message sent once the previous one's Ack"
   echo "  came (the ack follows the commit). The same events: 100 sessions per message, pageview data checked"
   echo "  against its schema, timestamps in the current second."
-  echo "- Per round (rate p50 p99): HTTP batches: $(tr '\n' ';' < "$WORK/http-batch" | sed 's/;$//; s/;/; /g');"
+  echo "- Server CPU per unit: the server process's user and system time during the round over what it"
+  echo "  acknowledged (the medians of the rounds), so the load generators' share of the cores is left out."
+  echo "- Per round (rate p50 p99 µs): HTTP batches: $(tr '\n' ';' < "$WORK/http-batch" | sed 's/;$//; s/;/; /g');"
   echo "  gRPC streams: $(tr '\n' ';' < "$WORK/grpc-stream" | sed 's/;$//; s/;/; /g');"
   echo "  gRPC streams 4 ahead: $(tr '\n' ';' < "$WORK/grpc-stream-ahead" | sed 's/;$//; s/;/; /g');"
   echo "  HTTP submit: $(tr '\n' ';' < "$WORK/http-submit" | sed 's/;$//; s/;/; /g');"

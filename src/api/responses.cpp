@@ -27,10 +27,6 @@ using http::Request;
 using http::Response;
 namespace json = boost::json;
 
-constexpr auto future_skew = std::chrono::minutes(5);
-constexpr std::size_t max_idempotency_key = 255;
-constexpr std::size_t max_metadata_bytes = 16 * 1024;
-
 Response idempotency_key_reused() {
   return http::problem(422, "idempotency-key-reused",
                        "This Idempotency-Key was already used on this form with a different body or by another caller.",
@@ -72,14 +68,6 @@ Response outcome_reply(forms::Outcome outcome, int status) {
   return r;
 }
 
-bool valid_idempotency_key(std::string_view key) {
-  if (key.empty() || key.size() > max_idempotency_key) return false;
-  for (unsigned char c : key) {
-    if (c < 0x21 || c > 0x7e) return false;
-  }
-  return true;
-}
-
 // The "answers" object of a submission or correction, or null with an error.
 const json::object* read_answers(const json::object& body, std::vector<FieldError>& errors) {
   auto it = body.find("answers");
@@ -108,7 +96,7 @@ boost::asio::awaitable<Response> submit(ApiContext& ctx, Request& req) {
       errors.push_back({"metadata", "must be an object"});
     } else {
       metadata = to_json_text(it->value());
-      if (metadata.size() > max_metadata_bytes) errors.push_back({"metadata", "must be at most 16 KiB"});
+      if (metadata.size() > forms::max_metadata_bytes) errors.push_back({"metadata", "must be at most 16 KiB"});
     }
   }
   std::string submitted_at;  // empty: when received
@@ -119,7 +107,7 @@ boost::asio::awaitable<Response> submit(ApiContext& ctx, Request& req) {
       errors.push_back({"submitted_at", "must be an ISO 8601 date and time"});
     } else {
       Clock::time_point t{std::chrono::duration_cast<Clock::duration>(std::chrono::nanoseconds(*ns))};
-      if (t > Clock::now() + future_skew) {
+      if (t > Clock::now() + forms::submitted_at_max_skew) {
         errors.push_back({"submitted_at", "is in the future"});
       } else {
         submitted_at = format_utc(t);
@@ -133,7 +121,7 @@ boost::asio::awaitable<Response> submit(ApiContext& ctx, Request& req) {
     }
   }
   std::string key(req.header("Idempotency-Key"));
-  if (!key.empty() && !valid_idempotency_key(key)) {
+  if (!key.empty() && !forms::valid_idempotency_key(key)) {
     errors.push_back({"Idempotency-Key", "must be 1 to 255 visible ASCII characters"});
   }
   if (!errors.empty()) co_return http::validation_problem(std::move(errors));

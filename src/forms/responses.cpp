@@ -9,6 +9,14 @@
 #include "util/time.h"
 
 namespace daisy::forms {
+
+bool valid_idempotency_key(std::string_view key) {
+  if (key.empty() || key.size() > 255) return false;
+  for (unsigned char c : key) {
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
 namespace {
 
 namespace json = boost::json;

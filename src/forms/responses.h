@@ -9,6 +9,8 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/object.hpp>
 
+#include <chrono>
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -66,6 +68,14 @@ struct ResponseServices {
   jobs::JobRunner* runner = nullptr;
   live::LiveBus* live = nullptr;  // told of each response stored or corrected
 };
+
+// The limits of a submission's own fields, which each front end checks as
+// it reads them: the metadata's JSON text, how far submitted_at may be ahead
+// of the server's clock, and an idempotency key (1 to 255 visible ASCII
+// characters).
+inline constexpr std::size_t max_metadata_bytes = 16 * 1024;
+inline constexpr auto submitted_at_max_skew = std::chrono::minutes(5);
+bool valid_idempotency_key(std::string_view key);
 
 struct Submission {
   std::string form_id;

@@ -24,9 +24,6 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 namespace v1 = daisy::v1;
 
-constexpr auto future_skew = std::chrono::minutes(5);
-constexpr std::size_t max_idempotency_key = 255;
-constexpr std::size_t max_metadata_bytes = 16 * 1024;
 constexpr std::size_t default_page = 100, max_page = 1000;
 
 const grpc::Status overloaded(grpc::StatusCode::RESOURCE_EXHAUSTED,
@@ -42,6 +39,8 @@ void finish_after(grpc::ServerUnaryReactor* reactor, const asio::any_io_executor
         std::rethrow_exception(error);
       } catch (const std::exception& e) {
         spdlog::error("msg=\"grpc call failed\" error={}", log_value(e.what()));
+      } catch (...) {
+        spdlog::error("msg=\"grpc call failed\" error=unknown");
       }
       status = grpc::Status(grpc::StatusCode::INTERNAL, "The call failed; the error has been logged.");
     }
@@ -53,14 +52,6 @@ grpc::ServerUnaryReactor* finish_now(grpc::CallbackServerContext* call, const gr
   auto* reactor = call->DefaultReactor();
   reactor->Finish(status);
   return reactor;
-}
-
-bool valid_idempotency_key(std::string_view key) {
-  if (key.size() > max_idempotency_key) return false;
-  for (unsigned char c : key) {
-    if (c < 0x21 || c > 0x7e) return false;
-  }
-  return true;
 }
 
 // The request's bytes with map entries in a fixed order, so that the same
@@ -174,7 +165,7 @@ asio::awaitable<grpc::Status> submit(RpcContext& ctx, const v1::SubmitRequest& r
       errors.push_back({bad_path, "must be a finite number"});
     }
     metadata = json::serialize(object);
-    if (metadata.size() > max_metadata_bytes) errors.push_back({"metadata", "must be at most 16 KiB"});
+    if (metadata.size() > forms::max_metadata_bytes) errors.push_back({"metadata", "must be at most 16 KiB"});
   }
   std::string submitted_at;
   if (request.has_submitted_at()) {
@@ -185,14 +176,14 @@ asio::awaitable<grpc::Status> submit(RpcContext& ctx, const v1::SubmitRequest& r
     } else {
       std::chrono::nanoseconds ns(at.seconds() * 1'000'000'000 + at.nanos());
       Clock::time_point t{std::chrono::duration_cast<Clock::duration>(ns)};
-      if (t > Clock::now() + future_skew) {
+      if (t > Clock::now() + forms::submitted_at_max_skew) {
         errors.push_back({"submitted_at", "is in the future"});
       } else {
         submitted_at = format_utc(t);
       }
     }
   }
-  if (!valid_idempotency_key(request.idempotency_key())) {
+  if (!request.idempotency_key().empty() && !forms::valid_idempotency_key(request.idempotency_key())) {
     errors.push_back({"idempotency_key", "must be 1 to 255 visible ASCII characters"});
   }
   if (!errors.empty()) co_return invalid_argument("The request is not valid.", errors);

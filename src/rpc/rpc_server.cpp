@@ -34,6 +34,9 @@ std::optional<std::uint16_t> RpcServer::start(std::string& error) {
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
                              static_cast<int>(settings_.min_client_ping_interval.count()));
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(metrics_.interceptor_factory());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   server_ = builder.BuildAndStart();
   if (!server_ || port == 0) {
     error = "cannot listen for gRPC on " + settings_.host + ":" + std::to_string(settings_.port) +

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 
+#include "rpc/call_metrics.h"
 #include "rpc/rpc_context.h"
 
 namespace grpc {
@@ -49,12 +50,15 @@ class RpcServer {
   // Ends the calls in flight after at most `grace` (streams are cancelled),
   // then joins the pool. The destructor stops with a grace of 2 s.
   void stop(std::chrono::milliseconds grace);
+  // daisy_grpc_calls_total (rpc/call_metrics.h).
+  void render_metrics(std::string& out) const { metrics_.render(out); }
 
  private:
   void watch_health();
 
   RpcSettings settings_;
   RpcContext ctx_;
+  CallMetrics metrics_;
   boost::asio::thread_pool pool_;
   boost::asio::steady_timer health_timer_;
   std::unique_ptr<DaisyService> service_;

@@ -506,7 +506,8 @@ void announce_listening(const Config& config, const http::ServerConfig& server_c
 
 // The gRPC server of --grpc-listen, serving; null when it is off, nullopt
 // (logged) when it cannot listen.
-std::optional<std::unique_ptr<rpc::RpcServer>> grpc_server_of(const Config& config, const rpc::RpcContext& ctx) {
+std::optional<std::unique_ptr<rpc::RpcServer>> grpc_server_of(const Config& config, const rpc::RpcContext& ctx,
+                                                              Metrics& metrics) {
   if (config.grpc_listen == "off") return std::unique_ptr<rpc::RpcServer>();
   rpc::RpcSettings settings;
   if (!parse_listen(config.grpc_listen, settings.host, settings.port)) {
@@ -523,6 +524,7 @@ std::optional<std::unique_ptr<rpc::RpcServer>> grpc_server_of(const Config& conf
     return std::nullopt;
   }
   spdlog::info("msg=\"grpc listening\" address={}:{}", settings.host, *port);
+  metrics.add_collector([&grpc = *server](std::string& out) { grpc.render_metrics(out); });
   return server;
 }
 
@@ -608,8 +610,8 @@ int serve(const Config& config) {
   // that cannot listen never generates (and loses) a token; connections wait
   // in the backlog until server.run() below.
   if (!establish_admin(config, *store, auth)) return 1;
-  auto grpc =
-      grpc_server_of(config, {*store, auth, forms, events, &integrations, &job_runner, &live, config.max_in_flight});
+  auto grpc = grpc_server_of(
+      config, {*store, auth, forms, events, &integrations, &job_runner, &live, config.max_in_flight}, metrics);
   if (!grpc) return 1;
   announce_listening(config, *server_config, *port);
   job_runner.set_callback_base(callback_base_of(config, *server_config, *port));

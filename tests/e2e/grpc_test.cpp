@@ -193,6 +193,16 @@ TEST_F(GrpcTest, SubmitRefusalsCarryTheirCodeAndNameTheFields) {
   status = daisy->Submit(call_as("dsy_app_not-a-real-token").get(), fine, &reply);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_EQ(list_all_responses(server(), form_id).size(), 0u) << "a refused submission was stored";
+
+  // Each refusal is counted by method and code.
+  HttpResponse metrics = server().get("/metrics");
+  ASSERT_EQ(metrics.status, 200);
+  for (std::string_view code : {"INVALID_ARGUMENT", "NOT_FOUND", "UNAUTHENTICATED"}) {
+    std::string series = "daisy_grpc_calls_total{method=\"daisy.v1.Daisy/Submit\",code=\"" + std::string(code) + "\"} ";
+    auto at_series = metrics.body.find(series);
+    ASSERT_NE(at_series, std::string::npos) << series;
+    EXPECT_GE(std::atoi(metrics.body.c_str() + at_series + series.size()), code == "UNAUTHENTICATED" ? 2 : 1) << series;
+  }
 }
 
 TEST_F(GrpcTest, SendEventsStoresTheAcceptedOnesAndNamesWhatIsWrongWithTheOthers) {
