@@ -94,6 +94,7 @@ boost::asio::awaitable<Result<std::vector<JobRow>>> list_filed_jobs(JobStore& st
                                                                     const ReadRunner& run_read) {
   bool outbox_may_match = filter.status.empty() || filter.status == "pending";
   std::size_t slice = filter.limit;
+  bool outbox_empty = false;
   for (;;) {
     std::optional<Result<std::vector<JobRow>>> rows;
     auto read = [&] { rows = store.list_jobs(filter); };
@@ -102,10 +103,14 @@ boost::asio::awaitable<Result<std::vector<JobRow>>> list_filed_jobs(JobStore& st
     } else if (!co_await run_read(read)) {
       co_return std::vector<JobRow>{};
     }
-    if (!rows->is_ok() || rows->value().size() >= filter.limit || !outbox_may_match) co_return std::move(*rows);
+    if (!rows->is_ok() || rows->value().size() >= filter.limit || !outbox_may_match || outbox_empty) {
+      co_return std::move(*rows);
+    }
     auto filed = co_await store.file_pending_jobs(slice);
     if (!filed.is_ok()) co_return filed.status();
-    if (filed.value() == 0) co_return std::move(*rows);
+    // Nothing left to file: but the job runner may have filed what this
+    // page lacked between the read above and now, so it is read once more.
+    outbox_empty = filed.value() == 0;
     slice = std::min<std::size_t>(slice * 8, std::size_t{1} << 20);
   }
 }

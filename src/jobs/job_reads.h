@@ -32,7 +32,9 @@ boost::json::object attempt_json(const JobAttemptRow& attempt);
 // and eight times more each round, so the listing sees every job
 // acknowledged so far without first filing a backlog of a million. Jobs
 // still in the outbox are pending, so a listing of any other status needs
-// none filed. The reads run through `run_read`; when it refuses one, the
+// none filed. Once the outbox is found empty the page is read one last time
+// (the job runner files too, and may have done so since the previous read).
+// The reads run through `run_read`; when it refuses one, the
 // result is the rows read so far (the caller knows it refused).
 boost::asio::awaitable<Result<std::vector<JobRow>>> list_filed_jobs(JobStore& store, const JobFilter& filter,
                                                                     const ReadRunner& run_read);

@@ -151,6 +151,10 @@ async function beaconOnLeave(ctx) {
   assertEqual(proxy.batches().length, 0, 'requests to Daisy before leaving');
   await page.goto('about:blank'); // pagehide
   checkStored(await d.waitForEvents(sessionId, 2, 'the events queued when the page was left'), sent, sessionId);
+  // Stored is not yet relayed: the proxy records the status once Daisy's
+  // reply has reached it, which can come after the commit on a busy machine.
+  await waitUntil('the proxy to relay the beacon\'s reply', async () =>
+    proxy.batches().every((r) => r.status !== undefined || r.error !== undefined), { timeout: 20000, interval: 100 });
   const out = proxy.batches();
   assertEqual(out.map((r) => [r.url, r.headers['content-type'], r.headers.authorization, r.headers.origin, r.status]),
     [[`/v1/events?key=${d.key}`, 'text/plain', undefined, site.origin, 202]],
