@@ -1,6 +1,6 @@
 # Daisy's entry points. Every target installs missing Debian packages first
 # (scripts/install-deps.sh is idempotent and quick when nothing is missing).
-.PHONY: deps build run deb test test-release test-tsan bench bench-ab bench-backup bench-retention bench-grpc soak fuzz fuzz-smoke fuzz-build format clean
+.PHONY: deps build run deb test test-release test-tsan bench bench-ab bench-backup bench-retention bench-grpc bench-ingest soak fuzz fuzz-smoke fuzz-build format clean
 
 JOBS ?= $(shell nproc)
 
@@ -77,6 +77,11 @@ bench-retention: build
 # The gRPC interface against the HTTP API in the same run (bench/grpc.sh).
 bench-grpc: build
 	@bench/grpc.sh
+
+# Single events, form submissions and 60 s of batches against nginx with its
+# access log off, with perf's top entries (bench/ingest.sh, issue 25).
+bench-ingest: build
+	@bench/ingest.sh
 
 # An hour of mixed load (SOAK_SECONDS to change it) on the release build;
 # writes the soak section of docs/benchmarks.md, fails on any error.

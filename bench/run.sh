@@ -867,12 +867,12 @@ if [ -s "$WORK/baseline.md" ]; then
 fi
 # The sections written by make bench-ab (bench/ab.sh), make bench-backup
 # (bench/backup.sh), make bench-retention (bench/retention.sh), make
-# bench-grpc (bench/grpc.sh) and make soak
+# bench-grpc (bench/grpc.sh), make bench-ingest (bench/ingest.sh) and make soak
 # (bench/soak.sh) are kept as they were.
 if [ -f "$OUT" ]; then
   awk '/^## / {keep = ($0 == "## This tree against an earlier commit (make bench-ab)" || $0 == "## Soak (make soak)" ||
     $0 == "## Backup and restore (make bench-backup)" || $0 == "## Retention (make bench-retention)" ||
-    $0 == "## gRPC (make bench-grpc)")} keep' \
+    $0 == "## gRPC (make bench-grpc)" || $0 == "## Durable ingestion (make bench-ingest)")} keep' \
     "$OUT" > "$WORK/kept-sections"
   if [ -s "$WORK/kept-sections" ]; then { echo; cat "$WORK/kept-sections"; } >> "$OUT.tmp"; fi
 fi

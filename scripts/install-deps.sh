@@ -20,6 +20,7 @@ PACKAGES=(
   clang-format-14 clang-tidy-14  # make format (.clang-format); make test runs clang-tidy (.clang-tidy)
   # servers and tools used by tests and benchmarks
   sqlite3 wrk nginx-light redis-server postgresql curl procps
+  linux-perf  # make bench-ingest: the top entries of its profiles
   # promtool (the prometheus package): tests/prometheus_rules.sh checks and unit-tests
   # deploy/prometheus/alerts.yml; its service is not started (policy-rc.d, below)
   prometheus
