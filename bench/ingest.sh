@@ -157,7 +157,7 @@ rounds_of() { tr '\n' ';' < "$WORK/$1" | sed 's/;$//; s/;/; /g'; }
 {
   echo "$HEADING"
   echo
-  echo "- Run: $(date -u +%Y-%m-%dT%H:%M:%SZ), $THREADS cores, commit $(git -C "$ROOT" rev-parse --short HEAD);"
+  echo "- Run: $(date -u +%Y-%m-%dT%H:%M:%SZ), $THREADS cores, commit $(git -C "$ROOT" describe --always --dirty);"
   echo "  bench/ingest.sh, release build, SQLite with synchronous=FULL (every acknowledgement follows an"
   echo "  fdatasync that covers it), Daisy's access log on. Reference: nginx ($THREADS workers) answering a"
   echo "  constant body with its access log off, loaded with the same wrk script ($THREADS threads,"
@@ -194,5 +194,26 @@ rounds_of() { tr '\n' ';' < "$WORK/$1" | sed 's/;$//; s/;/; /g'; }
   fi
 } > "$WORK/section.md"
 
+# The figures of the run this one replaces, so the section shows before and after.
+previous="$(python3 - "$OUT" "$HEADING" <<'PY'
+import os, re, sys
+text = open(sys.argv[1]).read() if os.path.exists(sys.argv[1]) else ""
+start = text.find(sys.argv[2])
+if start == -1:
+    sys.exit(0)
+end = text.find("\n## ", start + 1)
+section = text[start:end if end != -1 else len(text)]
+run = re.search(r"- Run: (\S+), .*?commit (\w+)", section)
+rows = [r for r in section.splitlines() if r.startswith("| ") and "**" in r or r.startswith("| events in batches")]
+figures = []
+for r in rows:
+    cells = [c.strip() for c in r.strip("|").split("|")]
+    daisy = cells[2].split(";")
+    figures.append(f"{cells[0]}: {daisy[0]}, p99 {daisy[1].split('p99')[-1].strip()}" + (f" ({cells[3]} of nginx)" if cells[3] else ""))
+if run and figures:
+    print(f"- Before (the run this one replaced: {run.group(1)}, commit {run.group(2)}): " + "; ".join(figures) + ".")
+PY
+)"
+if [ -n "$previous" ]; then echo "$previous" >> "$WORK/section.md"; fi
 write_section "$OUT" "$WORK/section.md" "$HEADING"
 cat "$WORK/section.md"

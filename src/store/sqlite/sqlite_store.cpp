@@ -51,20 +51,6 @@ void configure(Connection& db, const std::string& path) {
   db.exec("PRAGMA cache_size=-16384");
 }
 
-// SQLite's own automatic checkpoint runs after every commit once the WAL
-// holds 256 frames. While reads overlap, the WAL cannot restart, so it stays
-// that long and every commit would checkpoint: two fsyncs each (WAL and
-// database file), on the writer thread. This one runs only after another 256
-// frames (1 MiB) have been appended since its last attempt.
-int checkpoint_when_due(void* checkpointed_at, sqlite3* db, const char* name, int frames) {
-  int& at = *static_cast<int*>(checkpointed_at);
-  if (frames < at) at = 0;  // the WAL restarted from its beginning
-  if (frames - at < 256) return SQLITE_OK;
-  at = frames;
-  sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-  return SQLITE_OK;
-}
-
 // No mmap: mapped pages count in the process's RSS, so one export of a big
 // table would show the whole file as resident memory.
 void configure_reader(Connection& db) { db.exec("PRAGMA cache_size=-16384"); }
@@ -89,18 +75,22 @@ SqliteStore::SqliteStore(SqliteOptions options, Metrics* metrics)
         "budget_ms={}",
         options_.start_check_budget.count());
   }
-  // Checkpoints run in whichever commit or index step crosses the threshold,
-  // and their cost (copy and fsync of the database file) grows with it:
-  // 1 MiB of WAL instead of SQLite's 4 MiB keeps those pauses short (single
-  // event p99 about 6-7 ms against 8-11 ms, measured with 5M stored events).
-  sqlite3_wal_hook(connection->handle(), &checkpoint_when_due, &wal_checkpointed_at_);
+  // SQLite's own automatic checkpoint would run on the writer after every
+  // commit once the WAL holds 256 frames (and, while reads overlap and the WAL
+  // cannot restart, after every commit): two syncs each, which every commit
+  // behind it waits for. The checkpointer runs them on a thread of its own.
+  checkpointer_ = std::make_unique<sqlite::WalCheckpointer>(options_.path, sqlite::WalCheckpointer::Options{});
+  checkpointer_->attach(connection->handle());
   // Reads that overlap without pause keep the WAL from restarting, and it
   // grows meanwhile (25 MB/s measured under heavy queries); at its next
   // restart it is cut back to 64 MiB rather than keeping its peak size on disk.
   connection->exec("PRAGMA journal_size_limit=67108864");
   sqlite::GroupWriter::Sync sync;
   if (options_.synchronous_full) sync = [this] { return sync_wal(); };
-  sqlite::GroupWriter::Background index_events = [this](Connection& db) { return event_index_.step(db); };
+  sqlite::GroupWriter::Background index_events = [this](Connection& db) {
+    sqlite::WalCheckpointer::IgnoringCommitSizes index_step(*checkpointer_);
+    return event_index_.step(db);
+  };
   writer_ = std::make_unique<sqlite::GroupWriter>(std::move(connection), metrics, 2048, std::move(sync),
                                                   std::move(index_events));
   if (metrics) {
@@ -137,6 +127,9 @@ bool SqliteStore::sync_wal() {
 }
 
 void SqliteStore::close() {
+  // Checkpoints go back to the writer first: the last connection to close
+  // checkpoints the whole WAL and removes it.
+  if (checkpointer_) checkpointer_->stop();
   if (writer_) writer_->close();
 }
 

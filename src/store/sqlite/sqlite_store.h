@@ -13,6 +13,7 @@
 #include "store/sqlite/connection.h"
 #include "store/sqlite/deferred_event_index.h"
 #include "store/sqlite/group_writer.h"
+#include "store/sqlite/wal_checkpointer.h"
 #include "store/store.h"
 
 namespace daisy {
@@ -156,9 +157,9 @@ class SqliteStore final : public Store {
                                        sqlite::GroupWriter::AfterCommit after_commit = {});
 
   SqliteOptions options_;
-  int wal_fd_ = -1;                         // used by the sync thread only
-  int wal_checkpointed_at_ = 0;             // WAL frames at the last checkpoint (the writer's)
-  sqlite::DeferredEventIndex event_index_;  // before writer_: the writer's background work uses it
+  int wal_fd_ = -1;                                        // used by the sync thread only
+  std::unique_ptr<sqlite::WalCheckpointer> checkpointer_;  // before writer_: its WAL hook uses it
+  sqlite::DeferredEventIndex event_index_;                 // before writer_: the writer's background work uses it
   // Committed session ids and their numbers, so that most events skip a
   // lookup in the sessions table. Writer thread only; emptied when full.
   static constexpr std::size_t max_known_sessions = 100'000;
