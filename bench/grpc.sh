@@ -36,10 +36,6 @@ HEADING="## gRPC (make bench-grpc)"
 source "$ROOT/bench/lib.sh"
 pids=()
 trap stop_all_and_clean EXIT
-admin_post() {  # path body
-  curl -sf -X POST "http://127.0.0.1:$PORT$1" -H "Authorization: Bearer $ADMIN_TOKEN" \
-    -H 'Content-Type: application/json' --data-binary "$2"
-}
 index_caught_up() {
   for _ in $(seq 1 1200); do
     pending="$(curl -sf "http://127.0.0.1:$PORT/metrics" | awk '$1 == "daisy_event_index_pending" {print $2}')"
@@ -52,9 +48,9 @@ PORT="$(free_port)"
 GRPC_PORT="$(free_port)"
 export GRPC_PORT
 start_daisy "$WORK/data" "$PORT"
-APP_ID="$(admin_post /v1/apps '{"name":"grpc bench"}' | json_field id)"
-APP_TOKEN="$(admin_post "/v1/apps/$APP_ID/token" '' | json_field token)"
-FORM_ID="$(admin_post /v1/forms "$(cat "$ROOT/bench/form.json")" | json_field id)"
+APP_ID="$(admin_post "$PORT" /v1/apps '{"name":"grpc bench"}' | json_field id)"
+APP_TOKEN="$(admin_post "$PORT" "/v1/apps/$APP_ID/token" '' | json_field token)"
+FORM_ID="$(admin_post "$PORT" /v1/forms "$(cat "$ROOT/bench/form.json")" | json_field id)"
 
 # Each round prints "rate p50 p99"; measured adds the server's CPU time per
 # unit of the rate (µs of user + system time per event or submission).

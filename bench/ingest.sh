@@ -39,10 +39,6 @@ HEADING="## Durable ingestion (make bench-ingest)"
 source "$ROOT/bench/lib.sh"
 pids=()
 trap stop_all_and_clean EXIT
-admin_post() {  # path body
-  curl -sf -X POST "http://127.0.0.1:$PORT$1" -H "Authorization: Bearer $ADMIN_TOKEN" \
-    -H 'Content-Type: application/json' --data-binary "$2"
-}
 index_pending() { curl -sf "http://127.0.0.1:$PORT/metrics" | awk '$1 == "daisy_event_index_pending" {print $2}'; }
 # Seconds until the event index has no entry left in memory (at most 10 min).
 index_catch_up() {
@@ -69,11 +65,11 @@ NGINX="http://127.0.0.1:$NGINX_PORT"
 PORT="$(free_port)"
 start_daisy "$WORK/data" "$PORT"
 DAISY_URL="http://127.0.0.1:$PORT"
-APP_ID="$(admin_post /v1/apps '{"name":"ingest bench"}' | json_field id)"
+APP_ID="$(admin_post "$PORT" /v1/apps '{"name":"ingest bench"}' | json_field id)"
 export DAISY_TOKEN
-DAISY_TOKEN="$(admin_post "/v1/apps/$APP_ID/token" '' | json_field token)"
+DAISY_TOKEN="$(admin_post "$PORT" "/v1/apps/$APP_ID/token" '' | json_field token)"
 export DAISY_FORM
-DAISY_FORM="$(admin_post /v1/forms "$(cat "$ROOT/bench/form.json")" | json_field id)"
+DAISY_FORM="$(admin_post "$PORT" /v1/forms "$(cat "$ROOT/bench/form.json")" | json_field id)"
 
 # --- rounds ---------------------------------------------------------------------
 # CPU ticks of a process and of its children (nginx's workers are children of

@@ -29,6 +29,12 @@ wait_http() {  # url
 # median, of a key's rounds).
 median_of() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 
+# admin_post PORT PATH BODY: a POST with the caller's ADMIN_TOKEN; prints the reply.
+admin_post() {
+  curl -sf -X POST "http://127.0.0.1:$1$2" -H "Authorization: Bearer $ADMIN_TOKEN" \
+    -H 'Content-Type: application/json' --data-binary "$3"
+}
+
 json_field() {  # field: reads JSON on stdin
   python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"
 }

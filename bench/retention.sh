@@ -35,10 +35,6 @@ HEADING="## Retention (make bench-retention)"
 source "$ROOT/bench/lib.sh"
 pids=()
 trap stop_all_and_clean EXIT
-admin_post() {  # path body
-  curl -sf -X POST "http://127.0.0.1:$PORT$1" -H "Authorization: Bearer $ADMIN_TOKEN" \
-    -H 'Content-Type: application/json' --data-binary "$2"
-}
 deleted_events() {
   curl -sf "http://127.0.0.1:$PORT/metrics" | awk '$1 == "daisy_retention_deleted_total{kind=\"events\"}" {print $2}'
 }
@@ -47,9 +43,9 @@ deleted_events() {
 DATA="$WORK/data"
 PORT="$(free_port)"
 start_daisy "$DATA" "$PORT"
-APP_ID="$(admin_post /v1/apps '{"name":"retention bench"}' | json_field id)"
-APP_TOKEN="$(admin_post "/v1/apps/$APP_ID/token" '' | json_field token)"
-FORM_ID="$(admin_post /v1/forms "$(cat "$ROOT/bench/form.json")" | json_field id)"
+APP_ID="$(admin_post "$PORT" /v1/apps '{"name":"retention bench"}' | json_field id)"
+APP_TOKEN="$(admin_post "$PORT" "/v1/apps/$APP_ID/token" '' | json_field token)"
+FORM_ID="$(admin_post "$PORT" /v1/forms "$(cat "$ROOT/bench/form.json")" | json_field id)"
 kill -TERM "$DAISY_PID"; wait "$DAISY_PID" 2>/dev/null || true
 
 seed_t0="$(now)"

@@ -53,10 +53,6 @@ stop_daisy() {  # pid
   wait "$1" 2>/dev/null || true
 }
 
-admin_post() {  # port path body
-  curl -sf -X POST "http://127.0.0.1:$1$2" -H "Authorization: Bearer $ADMIN_TOKEN" \
-    -H 'Content-Type: application/json' --data-binary "$3"
-}
 
 admin_patch() {  # port path body
   curl -sf -X PATCH "http://127.0.0.1:$1$2" -H "Authorization: Bearer $ADMIN_TOKEN" \
