@@ -7,7 +7,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "events/events_state.h"
 #include "forms/responses.h"
 #include "jobs/job_reads.h"
 #include "observability/log_value.h"

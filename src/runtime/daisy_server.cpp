@@ -268,6 +268,12 @@ int check(const Config& config) {
 
 namespace {
 
+// --threads, or one per core: the HTTP server's I/O threads and the RPC
+// server's pool alike.
+unsigned io_threads_of(const Config& config) {
+  return config.threads ? config.threads : std::max(1u, std::thread::hardware_concurrency());
+}
+
 // The HTTP server's settings; none (logged) when --listen is not host:port.
 std::optional<http::ServerConfig> server_config_of(const Config& config) {
   http::ServerConfig server_config;
@@ -275,7 +281,7 @@ std::optional<http::ServerConfig> server_config_of(const Config& config) {
     spdlog::critical("msg=\"--listen must be host:port\" value={}", log_value(config.listen));
     return std::nullopt;
   }
-  server_config.threads = config.threads ? config.threads : std::max(1u, std::thread::hardware_concurrency());
+  server_config.threads = io_threads_of(config);
   server_config.max_header_bytes = config.max_header_bytes;
   server_config.max_body_bytes = config.max_body_bytes;
   server_config.max_batch_body_bytes = config.max_batch_body_bytes;
@@ -514,7 +520,7 @@ std::optional<std::unique_ptr<rpc::RpcServer>> grpc_server_of(const Config& conf
     spdlog::critical("msg=\"--grpc-listen must be host:port or off\" value={}", log_value(config.grpc_listen));
     return std::nullopt;
   }
-  settings.threads = config.threads ? config.threads : std::max(1u, std::thread::hardware_concurrency());
+  settings.threads = io_threads_of(config);
   settings.max_message_bytes = config.max_batch_body_bytes;
   auto server = std::make_unique<rpc::RpcServer>(settings, ctx);
   std::string error;
