@@ -27,7 +27,7 @@ void WalCheckpointer::stop() {
     std::lock_guard lock(mu_);
     stopping_ = true;
   }
-  cv_.notify_one();
+  cv_.notify_all();
   if (thread_.joinable()) thread_.join();
   connection_.reset();
 }
@@ -46,14 +46,21 @@ int WalCheckpointer::on_commit(void* self_ptr, sqlite3* db, const char* name, in
     std::lock_guard lock(self.mu_);
     if (!self.stopping_) {
       self.wanted_ = true;
-      self.cv_.notify_one();
+      self.cv_.notify_all();
       return SQLITE_OK;
     }
   }
   // On the writer: every checkpoint while commits are small; while they are
   // large, the frames the background checkpoints have not copied yet (few,
-  // when they keep up), so that the next write can restart the WAL. Busy
-  // while a background checkpoint runs: a later commit tries again.
+  // when they keep up), so that the next write can restart the WAL. A
+  // background checkpoint under way holds the checkpoint lock: the writer
+  // waits for it rather than fail busy again and again while the WAL grows
+  // (a slow background thread let it reach 6 times restart_frames).
+  {
+    std::unique_lock lock(self.mu_);
+    self.wanted_ = false;
+    self.cv_.wait(lock, [&] { return !self.running_; });
+  }
   sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
   return SQLITE_OK;
 }
@@ -65,9 +72,15 @@ void WalCheckpointer::run() {
       cv_.wait(lock, [&] { return wanted_ || stopping_; });
       if (stopping_) return;
       wanted_ = false;
+      running_ = true;
     }
     sqlite3_wal_checkpoint_v2(connection_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
     background_checkpoints_.fetch_add(1);
+    {
+      std::lock_guard lock(mu_);
+      running_ = false;
+    }
+    cv_.notify_all();
   }
 }
 

@@ -76,6 +76,7 @@ class WalCheckpointer {
   std::mutex mu_;
   std::condition_variable cv_;
   bool wanted_ = false;
+  bool running_ = false;  // a background checkpoint is under way
   bool stopping_ = false;
   // Writer thread only: WAL frames at the last checkpoint and at the last
   // commit, and until when commits count as large.
