@@ -4,18 +4,18 @@
 // message's place in its ring, when it was published): a reconnect that sends
 // it as Last-Event-ID resumes right after it while the ring still holds what
 // followed; beyond the ring, the responses and events since <ms> are read back
-// from the store (api/stream_replay.h), and a `gap` message says when what
+// from the store (live/missed_messages.h), and a `gap` message says when what
 // was missed could not all be sent. A stream too slow for the ring gets a
 // final `reset` message and is closed. An app token sees only its own app's
 // responses and events.
 #include <boost/asio/this_coro.hpp>
 
 #include "api/routes.h"
-#include "api/stream_replay.h"
 #include "domain/field_error.h"
 #include "http/problem.h"
 #include "http/reader_pool.h"
 #include "live/live_bus.h"
+#include "live/missed_messages.h"
 #include "live/stream_cursor.h"
 
 namespace daisy::api {
@@ -36,15 +36,27 @@ std::string known_types() {
   return list;
 }
 
+// One message as Server-Sent Events: "id: <epoch>-<n>-<at_ms>", its type and
+// its data (one line).
+void append_stream_message(std::string& out, std::uint64_t epoch, const live::LiveMessage& m) {
+  out += "id: ";
+  live::append_cursor(out, epoch, m);
+  out += "\nevent: ";
+  out += live::name_of(m.kind);
+  out += "\ndata: ";
+  out += *m.data;  // one line: compact JSON escapes every newline
+  out += "\n\n";
+}
+
 // What a stream resuming beyond the ring missed, read back from the store
 // (as Server-Sent Events), when its place is not held; "" otherwise. The
 // stream is subscribed first, so that nothing published while the store is
 // read is missed (it may come twice: once read back, once from the ring).
 asio::awaitable<std::string> read_back(ApiContext& ctx, const live::LiveFilter& filter, live::Subscription& stream,
                                        std::int64_t since_ms) {
-  if (!stream.starts_with_gap() || !replayable(filter)) co_return std::string();
-  std::optional<Result<Replay>> replay;
-  auto read = [&] { replay = replay_since(ctx.store, filter, since_ms, ctx.live->epoch()); };
+  if (!stream.starts_with_gap() || !live::replayable(filter)) co_return std::string();
+  std::optional<Result<live::MissedMessages>> missed;
+  auto read = [&] { missed = live::read_missed(ctx.store, filter, since_ms); };
   if (ctx.readers) {
     // Refused (the readers are busy): nothing read back, and the stream says gap.
     auto outcome = co_await ctx.readers->run(read);
@@ -52,9 +64,11 @@ asio::awaitable<std::string> read_back(ApiContext& ctx, const live::LiveFilter& 
   } else {
     read();
   }
-  if (!replay || !replay->is_ok()) co_return std::string();
-  if (replay->value().complete) stream.drop_gap();
-  co_return std::move(replay->value().text);
+  if (!missed || !missed->is_ok()) co_return std::string();
+  if (missed->value().complete) stream.drop_gap();
+  std::string text;
+  for (const live::LiveMessage& m : missed->value().messages) append_stream_message(text, ctx.live->epoch(), m);
+  co_return text;
 }
 
 asio::awaitable<Response> open_stream(ApiContext& ctx, Request& req) {

@@ -1,16 +1,20 @@
 // Watch: GET /v1/stream's messages as a server stream of Changes. The
 // subscription is the live bus's (live/live_bus.h), with the same filters,
-// the same app scope and the same cursors; a resume beyond the ring starts
-// with a "gap" Change (HTTP reads such a gap back from the store; Watch does
-// not yet). One write at a time: the next batch is awaited only once the
+// the same app scope and the same cursors. A resume beyond the ring first
+// reads what was missed back from the store, as HTTP does
+// (live/missed_messages.h), and starts with a "gap" Change only when that
+// could not all be read back. One write at a time: the next batch is awaited only once the
 // previous Changes are written, so a slow watcher is held to the ring's
 // bound and then ended (ABORTED), never buffered without limit.
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 
 #include <atomic>
 #include <deque>
+#include <optional>
 
 #include "live/live_bus.h"
+#include "live/missed_messages.h"
 #include "live/stream_cursor.h"
 #include "rpc/call_auth.h"
 #include "rpc/daisy_service.h"
@@ -29,10 +33,31 @@ constexpr auto wait_slice = std::chrono::seconds(1);
 
 class WatchStream final : public grpc::ServerWriteReactor<v1::Change> {
  public:
-  WatchStream(asio::any_io_executor executor, std::shared_ptr<live::Subscription> subscription, std::uint64_t epoch)
+  // read_back: the filter and the time of the client's last Change when it
+  // resumes from a place the ring may no longer hold.
+  struct ReadBack {
+    Store& store;
+    live::LiveFilter filter;
+    std::int64_t since_ms;
+  };
+  WatchStream(asio::any_io_executor executor, std::shared_ptr<live::Subscription> subscription, std::uint64_t epoch,
+              std::optional<ReadBack> read_back)
       : executor_(std::move(executor)), subscription_(std::move(subscription)), epoch_(epoch) {
     // At once: a client waiting for the headers knows the watch is subscribed.
     StartSendInitialMetadata();
+    if (read_back && subscription_->starts_with_gap() && live::replayable(read_back->filter)) {
+      asio::post(executor_, [this, read_back = std::move(*read_back)] {
+        // Subscribed first: what is published while the store is read comes
+        // from the ring too (perhaps twice), never not at all.
+        auto missed = live::read_missed(read_back.store, read_back.filter, read_back.since_ms);
+        if (missed.is_ok()) {
+          if (missed.value().complete) subscription_->drop_gap();
+          for (const live::LiveMessage& m : missed.value().messages) add_change(m);
+        }
+        write_next();
+      });
+      return;
+    }
     fetch();
   }
 
@@ -85,14 +110,16 @@ class WatchStream final : public grpc::ServerWriteReactor<v1::Change> {
       (*gap.mutable_data()->mutable_fields())["reason"].set_string_value(
           "the messages after `after` are no longer held; reload what you show");
     }
-    for (const auto& m : batch.messages) {
-      v1::Change& change = pending_.emplace_back();
-      std::string cursor;
-      live::append_cursor(cursor, epoch_, *m);
-      change.set_cursor(std::move(cursor));
-      change.set_type(std::string(live::name_of(m->kind)));
-      json_text_to_struct(*m->data, *change.mutable_data());
-    }
+    for (const auto& m : batch.messages) add_change(*m);
+  }
+
+  void add_change(const live::LiveMessage& m) {
+    v1::Change& change = pending_.emplace_back();
+    std::string cursor;
+    live::append_cursor(cursor, epoch_, m);
+    change.set_cursor(std::move(cursor));
+    change.set_type(std::string(live::name_of(m.kind)));
+    json_text_to_struct(*m.data, *change.mutable_data());
   }
 
   asio::any_io_executor executor_;
@@ -150,6 +177,7 @@ grpc::ServerWriteReactor<v1::Change>* DaisyService::Watch(grpc::CallbackServerCo
   live::LiveFilter filter;
   if (auto refusal = read_filter(*request, caller, filter)) return new RefusedWatch(*refusal);
   std::optional<std::uint64_t> after;
+  std::optional<WatchStream::ReadBack> read_back;
   if (!request->after().empty()) {
     auto point = live::read_cursor(request->after(), bus->epoch());
     if (!point) {
@@ -157,13 +185,14 @@ grpc::ServerWriteReactor<v1::Change>* DaisyService::Watch(grpc::CallbackServerCo
           invalid_argument("The request is not valid.", {{"after", "must be the cursor of a Change of this stream"}}));
     }
     after = point->after;
+    if (point->at_ms) read_back.emplace(WatchStream::ReadBack{context().store, filter, *point->at_ms});
   }
   auto subscription = bus->subscribe(std::move(filter), after, executor());
   if (!subscription) {
     return new RefusedWatch(
         grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "Too many live streams are open; try again later."));
   }
-  return new WatchStream(executor(), std::move(subscription), bus->epoch());
+  return new WatchStream(executor(), std::move(subscription), bus->epoch(), std::move(read_back));
 }
 
 }  // namespace daisy::rpc

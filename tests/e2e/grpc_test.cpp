@@ -5,6 +5,7 @@
 #include <google/protobuf/util/json_util.h>
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <random>
@@ -499,6 +500,67 @@ TEST_F(GrpcTest, WatchSendsWhatIsCommittedAndResumesAfterACursor) {
   grpc::Status status = bad->Finish();
   ASSERT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(violated_fields(status), std::vector<std::string>{"types[0]"});
+}
+
+// A cursor whose place the ring no longer holds (here one of a Change read
+// back, "<epoch>-0-<ms>", as after a restart or through another node): what
+// was missed since its time is read back from the store, as GET /v1/stream
+// does, with no gap, and an app reads back only its own.
+TEST_F(GrpcTest, WatchResumingBeyondTheRingReadsBackWhatWasMissedFromTheStore) {
+  App app = make_app(server(), unique("grpc-watch-back"));
+  App other = make_app(server(), unique("grpc-watch-other"));
+  auto daisy = stub();
+  std::string session = new_session();
+  auto send = [&](const App& to, std::string_view name) {
+    v1::EventBatch batch;
+    *batch.add_events() = event(session, name);
+    v1::BatchReply reply;
+    grpc::Status status = daisy->SendEvents(call_as(to.token).get(), batch, &reply);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return reply.ids_size() == 1 ? reply.ids(0) : std::string();
+  };
+  v1::WatchRequest request;
+  request.add_types("event.created");
+  request.add_types("response.created");
+  auto ctx = call_as(app.token);
+  auto watch = daisy->Watch(ctx.get(), request);
+  watch->WaitForInitialMetadata();
+  send(app, "seen");
+  v1::Change change;
+  ASSERT_TRUE(watch->Read(&change));
+  ASSERT_EQ(change.type(), "event.created");
+  // "<epoch>-<n>-<ms>" -> "<epoch>-0-<ms>": the same time, no place in the ring.
+  std::string cursor = change.cursor();
+  std::size_t first_dash = cursor.find('-'), last_dash = cursor.rfind('-');
+  ASSERT_TRUE(first_dash != std::string::npos && last_dash > first_dash) << cursor;
+  std::string beyond = cursor.substr(0, first_dash) + "-0" + cursor.substr(last_dash);
+  ctx->TryCancel();
+  watch->Finish();
+
+  // Missed while away: an event and a response of this app, an event of another.
+  std::string missed_event = send(app, "missed");
+  std::string others_event = send(other, "not yours");
+  HttpResponse response = submit(server(), survey_form(), J(R"({"name": "Ada"})"), {}, app.token);
+  ASSERT_EQ(response.status, 201) << response.summary();
+  std::string missed_response = str(response.json(), "id");
+
+  v1::WatchRequest resume = request;
+  resume.set_after(beyond);
+  auto ctx2 = call_as(app.token);
+  auto again = daisy->Watch(ctx2.get(), resume);
+  std::set<std::string> seen;
+  const std::set<std::string> expected = {"event.created " + missed_event, "response.created " + missed_response};
+  while (!std::includes(seen.begin(), seen.end(), expected.begin(), expected.end()) && again->Read(&change)) {
+    EXPECT_NE(change.type(), "gap") << json_of(change);
+    EXPECT_FALSE(change.cursor().empty());
+    auto id = change.data().fields().find("id");
+    seen.insert(change.type() + " " + (id == change.data().fields().end() ? "" : id->second.string_value()));
+  }
+  ctx2->TryCancel();
+  again->Finish();
+  EXPECT_TRUE(seen.count("event.created " + missed_event)) << testing::PrintToString(seen);
+  EXPECT_TRUE(seen.count("response.created " + missed_response)) << testing::PrintToString(seen);
+  EXPECT_FALSE(seen.count("event.created " + others_event)) << testing::PrintToString(seen);
 }
 
 }  // namespace

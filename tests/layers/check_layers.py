@@ -19,7 +19,9 @@ LAYERS = {
     "observability": {"util"},
     "domain": {"util"},
     "net": {"util", "observability"},
-    "live": {"util"},  # the live streams' hub: publishers below the API reach it
+    # the live streams' hub (publishers below the API reach it), and what a
+    # resumed stream missed, read back from the store
+    "live": {"util", "observability", "domain", "store"},
     "http": {"util", "observability", "domain", "auth"},
     "auth": {"util", "domain", "store", "observability"},
     "store": {"util", "observability", "domain"},
