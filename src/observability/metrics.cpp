@@ -16,8 +16,12 @@ std::size_t status_slot(int status) {
   return status_slots - 1;
 }
 
+}  // namespace
+
 const std::vector<double> latency_bounds = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                             0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
+
+namespace {
 
 constexpr std::size_t shard_count = 16;
 

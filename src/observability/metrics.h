@@ -16,6 +16,9 @@
 
 namespace daisy {
 
+// Seconds, from 100 µs to 10 s: the bounds of every duration histogram.
+extern const std::vector<double> latency_bounds;
+
 // A cumulative histogram with fixed upper bounds.
 class Histogram {
  public:

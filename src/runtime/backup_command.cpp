@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "store/sqlite/online_backup.h"
+#include "util/time.h"
 
 namespace daisy {
 
@@ -33,7 +34,7 @@ int backup(const Config& config, const std::string& to) {
     std::fprintf(stderr, "daisy backup: %s\n", status.message().c_str());
     return status.code() == Status::Code::internal ? 1 : 2;
   }
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  double seconds = seconds_since(started);
   std::printf("%s: backed up from %s in %.1f s; restore by putting it as daisy.db in an empty data dir\n", to.c_str(),
               from.c_str(), seconds);
   return 0;

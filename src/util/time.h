@@ -26,6 +26,11 @@ std::int64_t now_ns();
 // Milliseconds since the epoch (job due times).
 std::int64_t now_ms();
 
+// Seconds elapsed on the steady clock since `start` (durations for metrics).
+inline double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 // The IMF-fixdate form required by the HTTP Date header, cached per second.
 std::string_view http_date_now();
 

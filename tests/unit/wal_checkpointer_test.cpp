@@ -57,6 +57,17 @@ bool background_checkpointed(const WalCheckpointer& c) {
   return c.background_checkpoints() > 0;
 }
 
+// daisy_store_checkpoint_seconds_count{thread="<thread>"} as rendered; -1
+// when the line is missing.
+long long checkpoint_count(const WalCheckpointer& c, const std::string& thread) {
+  std::string out;
+  c.render_metrics(out);
+  std::string key = "daisy_store_checkpoint_seconds_count{thread=\"" + thread + "\"} ";
+  auto at = out.find(key);
+  if (at == std::string::npos) return -1;
+  return std::stoll(out.substr(at + key.size()));
+}
+
 }  // namespace
 
 TEST(WalCheckpointer, SmallCommitsAreCheckpointedByTheWriterAndTheWalStaysShort) {
@@ -69,6 +80,9 @@ TEST(WalCheckpointer, SmallCommitsAreCheckpointedByTheWriterAndTheWalStaysShort)
   // Checkpointed every 256 frames and restarted: never near 16 MB.
   EXPECT_LT(f.wal_bytes(), 4u * 1024 * 1024);
   EXPECT_EQ(f.rows(), 4000);
+  // /metrics: each checkpoint timed, all of them the writer's.
+  EXPECT_GE(checkpoint_count(checkpointer, "writer"), 4000 / 256);
+  EXPECT_EQ(checkpoint_count(checkpointer, "background"), 0);
 }
 
 TEST(WalCheckpointer, LargeCommitsAreCheckpointedInTheBackgroundAndTheWalStillRestarts) {
@@ -80,6 +94,8 @@ TEST(WalCheckpointer, LargeCommitsAreCheckpointedInTheBackgroundAndTheWalStillRe
   // 100 commits of 200 pages each (800 KB): 80 MB through the WAL.
   for (int i = 0; i < 100; ++i) f.commit(200, kPage - 200);
   EXPECT_TRUE(background_checkpointed(checkpointer));
+  EXPECT_GT(checkpoint_count(checkpointer, "background"), 0);
+  EXPECT_GT(checkpoint_count(checkpointer, "writer"), 0);  // at restart_frames
   // The writer completed the checkpoints at restart_frames, so the WAL
   // restarted instead of growing with everything written (80 MB).
   EXPECT_LT(f.wal_bytes(), 16u * 1024 * 1024);

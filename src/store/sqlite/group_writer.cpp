@@ -7,6 +7,7 @@
 #include "observability/log_value.h"
 #include "observability/metrics.h"
 #include "util/thread_name.h"
+#include "util/time.h"
 
 namespace daisy::sqlite {
 
@@ -83,7 +84,7 @@ void GroupWriter::run_syncer() {
     auto start = std::chrono::steady_clock::now();
     bool durable = sync_();
     if (metrics_) {
-      metrics_->sync_seconds.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      metrics_->sync_seconds.observe(seconds_since(start));
     }
     if (!durable && !sync_failed_.exchange(true)) {
       // After a failed fsync the kernel may have dropped the dirty pages, and a
@@ -112,8 +113,7 @@ GroupWriter::Backlog GroupWriter::run_background() {
     spdlog::error("msg=\"store background work failed\" error={}", log_value(e.what()));
   }
   if (metrics_ && backlog != Backlog::none) {
-    metrics_->background_seconds.observe(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    metrics_->background_seconds.observe(seconds_since(start));
   }
   return backlog;
 }
@@ -243,7 +243,7 @@ void GroupWriter::commit_batch(std::deque<Op>& batch) {
     }
   }
   if (metrics_) {
-    metrics_->commit_seconds.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    metrics_->commit_seconds.observe(seconds_since(start));
     metrics_->commit_batch_size.observe(static_cast<double>(batch.size()));
   }
   if (sync_ && batch_status.is_ok()) {

@@ -100,6 +100,7 @@ SqliteStore::SqliteStore(SqliteOptions options, Metrics* metrics)
           "the index tables.\n";
       out += "# TYPE daisy_event_index_pending gauge\n";
       out += fmt::format("daisy_event_index_pending {}\n", event_index_.pending());
+      checkpointer_->render_metrics(out);
     });
   }
 }

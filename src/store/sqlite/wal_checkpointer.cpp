@@ -2,6 +2,7 @@
 
 #include "store/sqlite/connection.h"
 #include "util/thread_name.h"
+#include "util/time.h"
 
 namespace daisy::sqlite {
 
@@ -61,7 +62,9 @@ int WalCheckpointer::on_commit(void* self_ptr, sqlite3* db, const char* name, in
     self.wanted_ = false;
     self.cv_.wait(lock, [&] { return !self.running_; });
   }
+  const auto start = std::chrono::steady_clock::now();
   sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  self.writer_seconds_.observe(seconds_since(start));
   return SQLITE_OK;
 }
 
@@ -74,7 +77,9 @@ void WalCheckpointer::run() {
       wanted_ = false;
       running_ = true;
     }
+    const auto start = std::chrono::steady_clock::now();
     sqlite3_wal_checkpoint_v2(connection_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    background_seconds_.observe(seconds_since(start));
     background_checkpoints_.fetch_add(1);
     {
       std::lock_guard lock(mu_);
@@ -82,6 +87,15 @@ void WalCheckpointer::run() {
     }
     cv_.notify_all();
   }
+}
+
+void WalCheckpointer::render_metrics(std::string& out) const {
+  out +=
+      "# HELP daisy_store_checkpoint_seconds Duration of one WAL checkpoint (copying the WAL into the database file), "
+      "by the thread that ran it: the writer, or the background thread while commits are large.\n";
+  out += "# TYPE daisy_store_checkpoint_seconds histogram\n";
+  writer_seconds_.render(out, "daisy_store_checkpoint_seconds", "thread=\"writer\"");
+  background_seconds_.render(out, "daisy_store_checkpoint_seconds", "thread=\"background\"");
 }
 
 }  // namespace daisy::sqlite

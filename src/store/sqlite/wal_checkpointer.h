@@ -31,6 +31,8 @@
 #include <string>
 #include <thread>
 
+#include "observability/metrics.h"
+
 namespace daisy::sqlite {
 
 class Connection;
@@ -66,6 +68,9 @@ class WalCheckpointer {
   };
   // Checkpoints run on the background thread so far (for tests and metrics).
   std::uint64_t background_checkpoints() const { return background_checkpoints_.load(); }
+  // daisy_store_checkpoint_seconds{thread="writer"|"background"}: how long
+  // each checkpoint took, and on which thread.
+  void render_metrics(std::string& out) const;
 
  private:
   static int on_commit(void* self, sqlite3* db, const char* name, int frames);
@@ -84,6 +89,8 @@ class WalCheckpointer {
   int last_frames_ = 0;
   bool ignore_sizes_ = false;
   std::atomic<std::uint64_t> background_checkpoints_{0};
+  Histogram writer_seconds_{latency_bounds};
+  Histogram background_seconds_{latency_bounds};
   std::chrono::steady_clock::time_point large_commits_until_{};
   std::thread thread_;
 };
