@@ -5,14 +5,10 @@
 
 #include <algorithm>
 
+#include "rpc/rpc_status.h"
+
 namespace daisy::rpc {
 namespace {
-
-constexpr std::array<std::string_view, CallMetrics::code_count> code_names = {
-    "OK",        "CANCELLED",      "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
-    "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
-    "ABORTED",   "OUT_OF_RANGE",   "UNIMPLEMENTED",     "INTERNAL",           "UNAVAILABLE",
-    "DATA_LOSS", "UNAUTHENTICATED"};
 
 class CountingInterceptor final : public grpc::experimental::Interceptor {
  public:
@@ -58,7 +54,8 @@ void CallMetrics::render(std::string& out) const {
     for (std::size_t c = 0; c < code_count; ++c) {
       std::uint64_t n = counts_[m][c].load(std::memory_order_relaxed);
       if (n == 0 && c != 0) continue;  // OK always, so a rate has a series from the start
-      out += fmt::format("daisy_grpc_calls_total{{method=\"{}\",code=\"{}\"}} {}\n", method, code_names[c], n);
+      out += fmt::format("daisy_grpc_calls_total{{method=\"{}\",code=\"{}\"}} {}\n", method,
+                         code_name(static_cast<grpc::StatusCode>(c)), n);
     }
   }
 }

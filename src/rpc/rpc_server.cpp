@@ -8,6 +8,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "rpc/call_log.h"
 #include "rpc/daisy_service.h"
 
 namespace daisy::rpc {
@@ -36,6 +37,7 @@ std::optional<std::uint16_t> RpcServer::start(std::string& error) {
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(metrics_.interceptor_factory());
+  interceptors.push_back(call_log_interceptor_factory());
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   server_ = builder.BuildAndStart();
   if (!server_ || port == 0) {

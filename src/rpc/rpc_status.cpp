@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
+
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "observability/log_value.h"
@@ -42,6 +44,16 @@ grpc::Status store_failure(const Status& status, std::string_view what) {
   }
   spdlog::error("msg=\"store failure\" transport=grpc what={} error={}", log_value(what), log_value(status.message()));
   return {grpc::StatusCode::INTERNAL, "The store failed; the error has been logged."};
+}
+
+std::string_view code_name(grpc::StatusCode code) {
+  static constexpr std::array<std::string_view, 17> names = {
+      "OK",        "CANCELLED",      "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
+      "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+      "ABORTED",   "OUT_OF_RANGE",   "UNIMPLEMENTED",     "INTERNAL",           "UNAVAILABLE",
+      "DATA_LOSS", "UNAUTHENTICATED"};
+  auto c = static_cast<std::size_t>(code);
+  return c < names.size() ? names[c] : names[static_cast<std::size_t>(grpc::StatusCode::UNKNOWN)];
 }
 
 }  // namespace daisy::rpc

@@ -20,4 +20,8 @@ grpc::Status invalid_argument(std::string message, const std::vector<FieldError>
 // UNAVAILABLE, INVALID_ARGUMENT for a query too costly, INTERNAL (logged).
 grpc::Status store_failure(const Status& status, std::string_view what);
 
+// The code's name as gRPC spells it (OK, CANCELLED, ... UNAUTHENTICATED);
+// UNKNOWN for a number beyond them.
+std::string_view code_name(grpc::StatusCode code);
+
 }  // namespace daisy::rpc

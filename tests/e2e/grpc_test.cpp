@@ -10,6 +10,7 @@
 #include <map>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "daisy/v1/daisy.grpc.pb.h"
 #include "google/rpc/error_details.pb.h"
@@ -561,6 +562,47 @@ TEST_F(GrpcTest, WatchResumingBeyondTheRingReadsBackWhatWasMissedFromTheStore) {
   EXPECT_TRUE(seen.count("event.created " + missed_event)) << testing::PrintToString(seen);
   EXPECT_TRUE(seen.count("response.created " + missed_response)) << testing::PrintToString(seen);
   EXPECT_FALSE(seen.count("event.created " + others_event)) << testing::PrintToString(seen);
+}
+
+// Each call is one log line when it ends, as each HTTP request is one access
+// line: its method, its status code, its duration and the peer.
+TEST_F(GrpcTest, EachCallIsLoggedWhenItEnds) {
+  auto count = [&](const std::string& needle) {
+    std::string log = server().err_text();
+    std::size_t n = 0;
+    for (auto at = log.find(needle); at != std::string::npos; at = log.find(needle, at + 1)) ++n;
+    return n;
+  };
+  // Lines are written when gRPC is done with the call: waited for, up to 10 s.
+  auto grows_from = [&](const std::string& needle, std::size_t before) {
+    for (int i = 0; i < 100 && count(needle) <= before; ++i) std::this_thread::sleep_for(100ms);
+    return count(needle) > before;
+  };
+  auto daisy = stub();
+  const std::string not_found = "msg=call transport=grpc method=/daisy.v1.Daisy/GetJob code=NOT_FOUND duration_ms=";
+  std::size_t before = count(not_found);
+  v1::GetJobRequest get;
+  get.set_id(new_session());
+  v1::Job job;
+  ASSERT_EQ(daisy->GetJob(call_as(kAdminToken).get(), get, &job).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_TRUE(grows_from(not_found, before)) << server().err_text();
+  std::string log = server().err_text();
+  std::size_t line = log.rfind(not_found);
+  ASSERT_NE(line, std::string::npos);
+  std::string rest = log.substr(line, log.find('\n', line) - line);
+  EXPECT_NE(rest.find(" peer=ipv4:127.0.0.1:"), std::string::npos) << rest;
+
+  // A watch the client cancels: CANCELLED.
+  const std::string cancelled = "msg=call transport=grpc method=/daisy.v1.Daisy/Watch code=CANCELLED duration_ms=";
+  before = count(cancelled);
+  v1::WatchRequest request;
+  request.add_types("event.created");
+  auto ctx = call_as(kAdminToken);
+  auto watch = daisy->Watch(ctx.get(), request);
+  watch->WaitForInitialMetadata();
+  ctx->TryCancel();
+  watch->Finish();
+  EXPECT_TRUE(grows_from(cancelled, before)) << server().err_text();
 }
 
 }  // namespace
