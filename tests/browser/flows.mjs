@@ -149,6 +149,43 @@ async function appsFlow(ctx) {
   const again = await page.evaluate((t) => document.body.innerText.includes(t) ||
     [...document.querySelectorAll('input')].some((i) => i.value === t), token);
   if (again) throw new Error('the app token is shown again after leaving the page and coming back');
+
+  // Page access: the app's publishable key as the API has it, then origins
+  // and a rate limit saved; an origin that is not one is named beside its box.
+  await click(await row(page, [name]), 'button', 'Page access');
+  const access = await byRole(page, 'form', `Page access of ${name}`);
+  const keyBox = await byRole(access, 'textbox', `Publishable key of ${name}`);
+  if (await valueOf(keyBox) !== app.publishable_key) {
+    throw new Error(`the console shows the publishable key "${await valueOf(keyBox)}", the API "${app.publishable_key}"`);
+  }
+  ctx.monitor.allow(422, `${ctx.server.url}/v1/apps/`, 'an allowed origin that is not an origin is refused');
+  await fill(access, 'Allowed origins', 'https://shop.example.org\nnot an origin');
+  await click(access, 'button', 'Save page access');
+  await waitForText(page, 'allowed_origins[1]:', { root: access });
+  ctx.monitor.disallow();
+  await shots.take(page, 'apps-page-access-refused');
+  await fill(access, 'Allowed origins', 'https://shop.example.org');
+  await fill(access, 'Events per second', '5');
+  await fill(access, 'Burst', '10');
+  await click(access, 'button', 'Save page access');
+  await waitForText(page, 'Saved.', { root: access });
+  const saved = await api.get(`/v1/apps/${app.id}`);
+  if (JSON.stringify(saved.allowed_origins) !== '["https://shop.example.org"]' ||
+      saved.rate_limit.events_per_second !== 5 || saved.rate_limit.burst !== 10) {
+    throw new Error(`the page access saved is not what was entered: ${JSON.stringify(saved)}`);
+  }
+  await shots.take(page, 'apps-page-access');
+
+  // Rotating the key (after its confirmation) shows the new one, which the API has too.
+  await click(access, 'button', 'Rotate key');
+  const confirm = await byRole(page, 'dialog',
+    `Rotate the publishable key of "${name}"? Pages that carry the current key stop sending at once.`);
+  await click(confirm, 'button', 'Rotate key');
+  await waitForText(page, 'Key rotated', { root: access });
+  const rotated = await api.get(`/v1/apps/${app.id}`);
+  if (rotated.publishable_key === app.publishable_key) throw new Error('rotating the key did not change it');
+  if (await valueOf(keyBox) !== rotated.publishable_key) throw new Error('the console does not show the rotated key');
+  await noAlerts(page, 'after saving the page access and rotating the key');
 }
 
 async function formsFlow(ctx) {

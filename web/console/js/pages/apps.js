@@ -1,6 +1,7 @@
 // Apps: list, create (its token shown once, with a copy button), rotate a
-// token (shown once), delete (after a confirmation), and each app's policy
-// for events of unknown types (PATCH /v1/apps/{id}).
+// token (shown once), delete (after a confirmation), each app's policy for
+// events of unknown types, and its page access (publishable key, origins,
+// forms, rate limit: page-access.js), both with PATCH /v1/apps/{id}.
 
 import { h, replace, timeEl, copyButton } from '../dom.js';
 import { api, enc } from '../api.js';
@@ -9,6 +10,7 @@ import { alertBox, showError, hideError, statusLine, setStatus, withBusy, action
 import { field, textInput, selectEl, showFieldErrors, resetErrors } from '../fields.js';
 import { confirmDialog } from '../dialog.js';
 import { remember, forget } from '../names.js';
+import { pageAccessPanel } from '../page-access.js';
 
 // A panel that shows a secret once, with a copy button.
 export function secretPanel(title, secret, note) {
@@ -21,6 +23,7 @@ export function secretPanel(title, secret, note) {
 
 export function mount(root) {
   const tokenSlot = h('div', { 'aria-live': 'polite' });
+  const accessSlot = h('div');
   const pageBox = alertBox();
 
   const nameInput = textInput('', { name: 'name', maxlength: 200 });
@@ -62,6 +65,7 @@ export function mount(root) {
       { label: 'Created', render: (a) => timeEl(a.created_at) },
       { label: 'Unknown event types', render: (a) => policySelect(a) },
       { label: 'Actions', render: (a) => h('div', { class: 'row-actions' },
+        actionButton('Page access', async () => openAccess(a), { box: pageBox, cls: 'secondary' }),
         actionButton('Rotate token', () => rotate(a), { box: pageBox, cls: 'secondary', busyLabel: 'Rotating…',
           confirm: () => confirmDialog(`Rotate the token of "${a.name}"? The current token stops working at once.`, 'Rotate token') }),
         actionButton('Delete', () => remove(a), { box: pageBox, cls: 'danger', busyLabel: 'Deleting…',
@@ -92,6 +96,13 @@ export function mount(root) {
     return h('span', { class: 'inline' }, sel, st);
   }
 
+  function openAccess(app) {
+    accessSlot.dataset.app = app.id;
+    replace(accessSlot, pageAccessPanel(app, (updated) => table.upsert(updated)));
+    accessSlot.querySelector('h2').scrollIntoView({ block: 'nearest' });
+    accessSlot.querySelector('textarea').focus();
+  }
+
   async function rotate(app) {
     const res = await api.post(`/v1/apps/${enc(app.id)}/token`);
     showToken(res, `Token of "${app.name}" rotated: the previous one no longer works`, `New token of ${app.name}`);
@@ -102,6 +113,7 @@ export function mount(root) {
     table.remove(app.id);
     forget('app');
     replace(tokenSlot, statusLine(`App "${app.name}" deleted.`));
+    if (accessSlot.dataset.app === app.id) replace(accessSlot);
   }
 
   replace(root,
@@ -109,6 +121,7 @@ export function mount(root) {
     h('p', { class: 'lede', text: 'Client applications and their tokens. An app token sends events and responses, and reads its own events.' }),
     tokenSlot,
     createForm,
+    accessSlot,
     h('section', { 'aria-labelledby': 'apps-list' }, h('h2', { id: 'apps-list', text: 'All apps' }), pageBox, table.el));
   table.reload();
   return {};
