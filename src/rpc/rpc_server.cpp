@@ -10,13 +10,14 @@
 
 #include "rpc/call_log.h"
 #include "rpc/daisy_service.h"
+#include "util/thread_name.h"
 
 namespace daisy::rpc {
 
 RpcServer::RpcServer(RpcSettings settings, RpcContext ctx)
     : settings_(std::move(settings)), ctx_(ctx), pool_(settings_.threads), health_timer_(pool_.get_executor()) {}
 
-RpcServer::~RpcServer() { stop(std::chrono::seconds(2)); }
+RpcServer::~RpcServer() { stop(stop_grace); }
 
 std::optional<std::uint16_t> RpcServer::start(std::string& error) {
   grpc::EnableDefaultHealthCheckService(true);
@@ -60,11 +61,21 @@ void RpcServer::watch_health() {
   });
 }
 
+void RpcServer::begin_stop(std::chrono::milliseconds grace) {
+  std::lock_guard lock(stop_mu_);
+  if (!server_ || stopper_.joinable()) return;
+  boost::asio::post(pool_, [this] { health_timer_.cancel(); });
+  if (auto* health = server_->GetHealthCheckService()) health->Shutdown();
+  stopper_ = std::thread([server = server_.get(), deadline = std::chrono::system_clock::now() + grace] {
+    name_this_thread("daisy-grpc-stop");
+    server->Shutdown(deadline);
+  });
+}
+
 void RpcServer::stop(std::chrono::milliseconds grace) {
+  begin_stop(grace);
+  if (stopper_.joinable()) stopper_.join();
   if (server_) {
-    boost::asio::post(pool_, [this] { health_timer_.cancel(); });
-    if (auto* health = server_->GetHealthCheckService()) health->Shutdown();
-    server_->Shutdown(std::chrono::system_clock::now() + grace);
     server_->Wait();
     server_.reset();
   }

@@ -10,8 +10,10 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "rpc/call_metrics.h"
 #include "rpc/rpc_context.h"
@@ -47,9 +49,17 @@ class RpcServer {
 
   // Binds and serves; the bound port, or nullopt with `error` set.
   std::optional<std::uint16_t> start(std::string& error);
-  // Ends the calls in flight after at most `grace` (streams are cancelled),
-  // then joins the pool. The destructor stops with a grace of 2 s.
+  // Takes no new call from now on (health answers NOT_SERVING, new calls
+  // UNAVAILABLE) and ends the calls in flight after at most `grace`
+  // (streams are cancelled), on a thread of its own: called when the HTTP
+  // server begins to stop, so that both drain together. Once only.
+  void begin_stop(std::chrono::milliseconds grace);
+  // begin_stop(grace) unless begun, waits for it, then joins the pool. The
+  // destructor stops with stop_grace.
   void stop(std::chrono::milliseconds grace);
+  // How long calls in flight may go on once a stop begins: streams are
+  // long-lived, so they are cut after it rather than waited for.
+  static constexpr std::chrono::seconds stop_grace{2};
   // daisy_grpc_calls_total (rpc/call_metrics.h).
   void render_metrics(std::string& out) const { metrics_.render(out); }
 
@@ -63,6 +73,8 @@ class RpcServer {
   boost::asio::steady_timer health_timer_;
   std::unique_ptr<DaisyService> service_;
   std::unique_ptr<grpc::Server> server_;
+  std::mutex stop_mu_;
+  std::thread stopper_;  // runs grpc::Server::Shutdown, which blocks until the calls end
 };
 
 }  // namespace daisy::rpc

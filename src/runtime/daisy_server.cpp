@@ -485,11 +485,25 @@ void render_store_health(Store& store, std::string_view backend, std::string& ou
 
 // What a stop does first, on the thread that begins it: systemd hears of it,
 // and the live streams end (so that draining does not wait for them).
-std::function<void()> on_stop_of(live::LiveBus& live, SystemdNotifier& systemd) {
-  return [&live, &systemd] {
+// When the HTTP server begins to stop: the gRPC server too (`grpc`, set once
+// it serves: null when it is off), so that both drain together and neither
+// takes new work while the other finishes.
+std::function<void()> on_stop_of(live::LiveBus& live, SystemdNotifier& systemd, rpc::RpcServer*& grpc) {
+  return [&live, &systemd, &grpc] {
     systemd.stopping();
     live.close();
+    if (grpc) grpc->begin_stop(rpc::RpcServer::stop_grace);
   };
+}
+
+// Nodes sharing a PostgreSQL database pass their live messages to each other
+// (null with SQLite).
+std::unique_ptr<PgLiveRelay> start_live_relay(const Config& config, live::LiveBus& live, Metrics& metrics) {
+  if (!is_postgres(effective_db(config))) return nullptr;
+  auto relay = std::make_unique<PgLiveRelay>(effective_db(config), live);
+  relay->start();
+  metrics.add_collector([&relay = *relay](std::string& out) { relay.render_metrics(out); });
+  return relay;
 }
 
 // The process, the build, the disk and the store's health at each scrape.
@@ -559,13 +573,7 @@ int serve(const Config& config) {
   std::unique_ptr<Store> store = open_serving_store(config, metrics);
   if (!store) return 1;
   add_health_metrics(metrics, config, *store);
-  // Nodes sharing a PostgreSQL database pass their live messages to each other.
-  std::unique_ptr<PgLiveRelay> live_relay;
-  if (is_postgres(effective_db(config))) {
-    live_relay = std::make_unique<PgLiveRelay>(effective_db(config), live);
-    live_relay->start();
-    metrics.add_collector([&relay = *live_relay](std::string& out) { relay.render_metrics(out); });
-  }
+  std::unique_ptr<PgLiveRelay> live_relay = start_live_relay(config, live, metrics);
   // Changes made through other nodes on the same database (none with SQLite):
   // what the loads below read is current up to this mark.
   ClusterSync cluster(*store, std::chrono::milliseconds(config.cluster_poll_ms));
@@ -608,7 +616,8 @@ int serve(const Config& config) {
   http::Dispatcher dispatcher(router, auth, metrics, config.max_in_flight, &readers);
   server_config->live_wait = std::chrono::milliseconds(config.stream_heartbeat_ms) + std::chrono::seconds(30);
   SystemdNotifier systemd;
-  server_config->on_stop = on_stop_of(live, systemd);
+  rpc::RpcServer* grpc_to_stop = nullptr;  // on_stop runs only within server.run(), once it is set
+  server_config->on_stop = on_stop_of(live, systemd, grpc_to_stop);
   http::Server server(*server_config, dispatcher, metrics);
   std::optional<std::uint16_t> port = listen_port(server);
   if (!port) return 1;
@@ -619,6 +628,7 @@ int serve(const Config& config) {
   auto grpc = grpc_server_of(
       config, {*store, auth, forms, events, &integrations, &job_runner, &live, config.max_in_flight}, metrics);
   if (!grpc) return 1;
+  grpc_to_stop = grpc->get();
   announce_listening(config, *server_config, *port);
   job_runner.set_callback_base(callback_base_of(config, *server_config, *port));
   job_runner.start();

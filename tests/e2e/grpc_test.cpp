@@ -605,5 +605,53 @@ TEST_F(GrpcTest, EachCallIsLoggedWhenItEnds) {
   EXPECT_TRUE(grows_from(cancelled, before)) << server().err_text();
 }
 
+class GrpcStopTest : public OwnedServers {};
+
+// A stop begins for both transports at once: while HTTP lets a request in
+// progress finish, the gRPC port takes no new call (UNAVAILABLE), and the
+// process then exits cleanly.
+TEST_F(GrpcStopTest, WhileHttpDrainsTheGrpcPortTakesNoNewCall) {
+  DaisyProcess& d = make();
+  ASSERT_TRUE(d.start()) << d.start_error();
+  const std::string address = "127.0.0.1:" + std::to_string(d.grpc_port());
+  auto daisy = v1::Daisy::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  auto get_job = [&](v1::Daisy::Stub& stub) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + 5s);
+    ctx.AddMetadata("authorization", "Bearer " + std::string(kAdminToken));
+    v1::GetJobRequest get;
+    get.set_id("0193a1b2-c3d4-7000-8000-000000000000");
+    v1::Job job;
+    return stub.GetJob(&ctx, get, &job).error_code();
+  };
+  ASSERT_EQ(get_job(*daisy), grpc::StatusCode::NOT_FOUND);  // serving
+
+  // An HTTP request in progress keeps the HTTP server in its grace.
+  Client c = d.connect();
+  std::string body = R"({"name":"in flight at the stop"})";
+  ASSERT_TRUE(begin_held_request(c, "/v1/apps", body.size()));
+  d.signal(SIGTERM);
+  ASSERT_TRUE(d.wait_for_err("msg=\"stopping\"")) << d.err_tail();
+  // Refused (the gRPC server closes its port as its shutdown begins, on a
+  // thread of its own: waited for, up to 10 s): UNAVAILABLE on a new
+  // connection, CANCELLED or UNAVAILABLE on the one already open.
+  grpc::StatusCode on_new_connection = grpc::StatusCode::OK;
+  for (int i = 0; i < 100 && on_new_connection != grpc::StatusCode::UNAVAILABLE; ++i) {
+    if (i > 0) std::this_thread::sleep_for(100ms);
+    auto fresh = v1::Daisy::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+    on_new_connection = get_job(*fresh);
+  }
+  EXPECT_EQ(on_new_connection, grpc::StatusCode::UNAVAILABLE);
+  grpc::StatusCode on_open_connection = get_job(*daisy);
+  EXPECT_TRUE(on_open_connection == grpc::StatusCode::CANCELLED || on_open_connection == grpc::StatusCode::UNAVAILABLE)
+      << on_open_connection;
+  ASSERT_TRUE(d.running()) << "the HTTP request kept the process in its grace";
+
+  ASSERT_TRUE(c.send_raw(body));
+  EXPECT_EQ(c.read_response().status, 201);
+  ExitStatus stopped = d.wait_exit(60s);
+  EXPECT_TRUE(stopped.exited && stopped.code == 0) << stopped.describe();
+}
+
 }  // namespace
 }  // namespace daisy_e2e

@@ -866,4 +866,11 @@ std::string url_encode(std::string_view s) {
   return out;
 }
 
+bool begin_held_request(Client& c, std::string_view target, std::size_t body_size) {
+  Headers headers = with(bearer(kAdminToken), {{"Content-Type", "application/json"},
+                                               {"Expect", "100-continue"},
+                                               {"Content-Length", std::to_string(body_size)}});
+  return c.send_raw(build_request("POST", target, headers)) && c.read_response().status == 100;
+}
+
 }  // namespace daisy_e2e

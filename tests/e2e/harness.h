@@ -283,6 +283,13 @@ class SharedServer : public ::testing::Test {
 
 // A fixture for tests that start (and restart, kill...) servers of their own:
 // each is checked for sanitizer reports when the test ends.
+// Begins an admin's POST of a JSON body of body_size bytes to target on c,
+// with Expect: 100-continue, and holds the body back: true once the server
+// has answered 100 Continue, which proves it is reading this request's body.
+// A request in progress (it keeps a stopping server in its grace); send the
+// body on c to finish it.
+bool begin_held_request(Client& c, std::string_view target, std::size_t body_size);
+
 class OwnedServers : public ::testing::Test {
  protected:
   void TearDown() override {

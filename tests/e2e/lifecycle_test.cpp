@@ -205,12 +205,7 @@ TEST_F(LifecycleTest, SigtermLetsARequestInProgressFinish) {
   ASSERT_TRUE(d.start()) << d.start_error();
   Client c = d.connect();
   std::string body = R"({"name":"in-flight at shutdown"})";
-  ASSERT_TRUE(c.send_raw(build_request("POST", "/v1/apps",
-                                       with(d.admin(), {{"Content-Type", "application/json"},
-                                                        {"Expect", "100-continue"},
-                                                        {"Content-Length", std::to_string(body.size())}}))));
-  // The interim reply proves the server is now reading this request's body.
-  ASSERT_EQ(c.read_response().status, 100);
+  ASSERT_TRUE(begin_held_request(c, "/v1/apps", body.size()));
   d.signal(SIGTERM);
   ASSERT_TRUE(d.wait_for_err("msg=\"stopping\"")) << d.err_tail();
   ASSERT_TRUE(c.send_raw(body));
