@@ -3,6 +3,10 @@
 #include <fmt/format.h>
 
 namespace daisy {
+
+const std::vector<double> latency_bounds = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                            0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
+
 namespace {
 
 constexpr std::array<int, 26> tracked_statuses = {100, 200, 201, 202, 204, 206, 301, 302, 304, 400, 401, 403, 404,
@@ -15,13 +19,6 @@ std::size_t status_slot(int status) {
   }
   return status_slots - 1;
 }
-
-}  // namespace
-
-const std::vector<double> latency_bounds = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                            0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
-
-namespace {
 
 constexpr std::size_t shard_count = 16;
 

@@ -10,6 +10,7 @@
 
 #include "observability/log_value.h"
 #include "rpc/rpc_status.h"
+#include "util/time.h"
 
 namespace daisy::rpc {
 namespace {
@@ -21,9 +22,9 @@ class LoggingInterceptor final : public grpc::experimental::Interceptor {
 
   // gRPC destroys a call's interceptors when the call is over.
   ~LoggingInterceptor() override {
-    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_).count();
     spdlog::info("msg=call transport=grpc method={} code={} duration_ms={:.3f} peer={}", log_value(method_),
-                 code_name(code_.value_or(grpc::StatusCode::CANCELLED)), ms, log_value(peer_.empty() ? "-" : peer_));
+                 code_name(code_.value_or(grpc::StatusCode::CANCELLED)), seconds_since(start_) * 1000,
+                 log_value(peer_.empty() ? "-" : peer_));
   }
   LoggingInterceptor(const LoggingInterceptor&) = delete;
   LoggingInterceptor& operator=(const LoggingInterceptor&) = delete;

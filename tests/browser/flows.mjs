@@ -486,9 +486,19 @@ async function phoneFlow(ctx) {
       }
     }
     // Nothing wider than the screen (no sideways scrolling of the page).
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    const overflowNow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    let overflow = await overflowNow();
     if (overflow > 1) throw new Error(`the page is ${overflow} px wider than the phone's screen`);
     await shots.take(page, 'phone-nav');
+
+    // An app's page access (its panel has the widest row: the key and two buttons) fits too.
+    await page.evaluate(() => { location.hash = '#/apps'; });
+    await byRole(page, 'heading', 'Apps');
+    await click(await row(page, ['Page access']), 'button', 'Page access');
+    await waitForText(page, 'Page access of ');
+    overflow = await overflowNow();
+    if (overflow > 1) throw new Error(`the Apps page with a page access panel is ${overflow} px wider than the phone's screen`);
+    await shots.take(page, 'phone-apps-page-access');
   } catch (e) {
     await shots.take(page, 'FAILED-phone');
     throw e;

@@ -80,7 +80,6 @@ void WalCheckpointer::run() {
     const auto start = std::chrono::steady_clock::now();
     sqlite3_wal_checkpoint_v2(connection_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
     background_seconds_.observe(seconds_since(start));
-    background_checkpoints_.fetch_add(1);
     {
       std::lock_guard lock(mu_);
       running_ = false;

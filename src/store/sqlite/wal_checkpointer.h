@@ -22,7 +22,6 @@
 
 #include <sqlite3.h>
 
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -67,7 +66,7 @@ class WalCheckpointer {
     WalCheckpointer& c_;
   };
   // Checkpoints run on the background thread so far (for tests and metrics).
-  std::uint64_t background_checkpoints() const { return background_checkpoints_.load(); }
+  std::uint64_t background_checkpoints() const { return background_seconds_.snapshot().count; }
   // daisy_store_checkpoint_seconds{thread="writer"|"background"}: how long
   // each checkpoint took, and on which thread.
   void render_metrics(std::string& out) const;
@@ -88,7 +87,6 @@ class WalCheckpointer {
   int requested_at_ = 0;
   int last_frames_ = 0;
   bool ignore_sizes_ = false;
-  std::atomic<std::uint64_t> background_checkpoints_{0};
   Histogram writer_seconds_{latency_bounds};
   Histogram background_seconds_{latency_bounds};
   std::chrono::steady_clock::time_point large_commits_until_{};
