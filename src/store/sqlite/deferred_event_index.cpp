@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <functional>  // std::equal_to, std::hash
 #include <future>
 #include <mutex>
 #include <thread>
@@ -60,6 +61,13 @@ const std::string& insert_sql(std::size_t kind, std::size_t rows, std::string& s
 // tables need for locality (the groups' own order does not matter).
 std::uintptr_t address(std::string_view s) { return reinterpret_cast<std::uintptr_t>(s.data()); }
 
+// Lets the interned strings be looked up by string_view, without building a
+// std::string for each event's category, name and app.
+struct ViewHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
@@ -71,7 +79,7 @@ struct DeferredEventIndex::Generation {
   using Progress = std::array<std::size_t, kinds>;  // rows written per table
 
   std::vector<IndexEntry> entries;  // in seq order
-  std::unordered_set<std::string> strings;
+  std::unordered_set<std::string, ViewHash, std::equal_to<>> strings;
   std::unordered_multimap<std::int64_t, std::uint32_t> by_session;  // session_seq -> entries index
   std::int64_t first_added_ms = 0;
   std::int64_t max_seq = 0;
@@ -94,7 +102,10 @@ struct DeferredEventIndex::Generation {
   }
   static constexpr std::size_t kCommitMargin = 16384;
 
-  std::string_view intern(std::string_view s) { return *strings.emplace(s).first; }
+  std::string_view intern(std::string_view s) {
+    if (auto it = strings.find(s); it != strings.end()) return *it;
+    return *strings.emplace(s).first;
+  }
 
   void add(const IndexEntry& e) {
     if (entries.empty()) first_added_ms = now_ms();
