@@ -14,7 +14,7 @@ PACKAGES=(
   libcurl4-openssl-dev libssl-dev zlib1g-dev libhowardhinnant-date-dev tzdata libre2-dev libgoogle-perftools-dev libgtest-dev libgmock-dev libbenchmark-dev
   # the gRPC interface (proto/daisy/v1/daisy.proto): the C++ library, protoc and its
   # gRPC plugins; grpc-proto: health.proto and reflection.proto for the tests' clients
-  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc grpc-proto
+  libgrpc++-dev libabsl-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc grpc-proto
   libsystemd-dev  # sd_notify: readiness, stopping and the watchdog under systemd (Type=notify)
   clang-14 libclang-rt-14-dev llvm-14  # make fuzz, fuzz-smoke: clang, libFuzzer, llvm-symbolizer
   clang-format-14 clang-tidy-14  # make format (.clang-format); make test runs clang-tidy (.clang-tidy)
