@@ -15,11 +15,27 @@ namespace {
 namespace json = boost::json;
 using google::protobuf::Value;
 
-bool value_to_json(const Value& in, json::value& out, const std::string& path, std::string& bad_path) {
+// Where a value sits in the message, spelled out only when a value is
+// refused: the walk builds no string for the values it accepts.
+struct Trail {
+  const Trail* parent = nullptr;
+  std::string_view key;  // a field's name (the root's: the path given)...
+  int index = -1;        // ...or, when not negative, a list element's place
+  std::string text() const {
+    std::string head = parent ? parent->text() : std::string();
+    if (index >= 0) return head + "[" + std::to_string(index) + "]";
+    return head.empty() || key.empty() ? head + std::string(key) : head + "." + std::string(key);
+  }
+};
+
+bool struct_fields_to_json(const google::protobuf::Struct& in, json::object& out, const Trail& at,
+                           std::string& bad_path);
+
+bool value_to_json(const Value& in, json::value& out, const Trail& at, std::string& bad_path) {
   switch (in.kind_case()) {
     case Value::kNumberValue:
       if (!std::isfinite(in.number_value())) {
-        bad_path = path;
+        bad_path = at.text();
         return false;
       }
       out = in.number_value();
@@ -31,15 +47,13 @@ bool value_to_json(const Value& in, json::value& out, const std::string& path, s
       out = in.bool_value();
       return true;
     case Value::kStructValue:
-      return struct_to_json(in.struct_value(), out.emplace_object(), path, bad_path);
+      return struct_fields_to_json(in.struct_value(), out.emplace_object(), at, bad_path);
     case Value::kListValue: {
       json::array& list = out.emplace_array();
       const auto& values = in.list_value().values();
       list.reserve(static_cast<std::size_t>(values.size()));
       for (int i = 0; i < values.size(); ++i) {
-        if (!value_to_json(values[i], list.emplace_back(nullptr), path + "[" + std::to_string(i) + "]", bad_path)) {
-          return false;
-        }
+        if (!value_to_json(values[i], list.emplace_back(nullptr), Trail{&at, {}, i}, bad_path)) return false;
       }
       return true;
     }
@@ -52,15 +66,20 @@ bool value_to_json(const Value& in, json::value& out, const std::string& path, s
   return true;
 }
 
-}  // namespace
-
-bool struct_to_json(const google::protobuf::Struct& in, json::object& out, const std::string& path,
-                    std::string& bad_path) {
+bool struct_fields_to_json(const google::protobuf::Struct& in, json::object& out, const Trail& at,
+                           std::string& bad_path) {
   out.reserve(static_cast<std::size_t>(in.fields().size()));
   for (const auto& [key, value] : in.fields()) {
-    if (!value_to_json(value, out[key], path.empty() ? key : path + "." + key, bad_path)) return false;
+    if (!value_to_json(value, out[key], Trail{&at, key}, bad_path)) return false;
   }
   return true;
+}
+
+}  // namespace
+
+bool struct_to_json(const google::protobuf::Struct& in, json::object& out, std::string_view path,
+                    std::string& bad_path) {
+  return struct_fields_to_json(in, out, Trail{nullptr, path}, bad_path);
 }
 
 bool timestamp_text(const google::protobuf::Timestamp& t, std::string& out) {

@@ -16,7 +16,7 @@ namespace daisy::rpc {
 
 // The Struct as a JSON object. False, with `bad_path` (below `path`), when a
 // number is not finite (JSON has no NaN or infinity).
-bool struct_to_json(const google::protobuf::Struct& in, boost::json::object& out, const std::string& path,
+bool struct_to_json(const google::protobuf::Struct& in, boost::json::object& out, std::string_view path,
                     std::string& bad_path);
 // A protobuf timestamp as the ISO 8601 text the API reads and shows (UTC,
 // ns); false when it is outside what the API holds (1677 to 2262).
