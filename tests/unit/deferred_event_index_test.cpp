@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <string>
 #include <thread>
@@ -91,6 +93,35 @@ TEST(DeferredEventIndex, MatchesFiltersInTimeThenArrivalOrderUpToTheLimit) {
   RecentQuery none;
   none.category = "unknown";
   EXPECT_TRUE(index.match(none, 100).empty());
+}
+
+// Scans take the lock a slice at a time; commits add meanwhile, growing (and
+// moving) the generation's entries past its reservation. Each scan still
+// finds every entry held when it began, in order.
+TEST(DeferredEventIndex, AScanSeesEveryEntryHeldWhenItBeganWhileCommitsAddMore) {
+  DeferredEventIndex index;
+  index.add(entries(1, 20001));
+  std::atomic<bool> adding{true};
+  std::thread writer([&] {
+    for (int from = 20001; from < 120001; from += 1000) index.add(entries(from, from + 1000));
+    adding = false;
+  });
+  RecentQuery even;
+  even.category = "c0";  // the even entries
+  int scans = 0;
+  do {
+    Pairs found = index.match(even, 1000000);
+    std::size_t early = 0;
+    for (const auto& [ts, seq] : found) {
+      EXPECT_EQ(seq % 2, 0);
+      if (seq <= 20000) ++early;
+    }
+    EXPECT_EQ(early, 10000u);
+    EXPECT_TRUE(std::is_sorted(found.begin(), found.end()));
+    ++scans;
+  } while (adding || scans < 2);
+  writer.join();
+  EXPECT_EQ(index.match(even, 1000000).size(), 60000u);
 }
 
 TEST(DeferredEventIndex, WritesAFrozenGenerationInSlicesThenForgetsIt) {

@@ -30,6 +30,9 @@ constexpr std::array<const char*, kinds> insert_head = {
 };
 constexpr std::array<int, kinds> columns = {3, 3, 4, 3};
 
+// Entries a reader scans per hold of the lock (match): some tens of µs.
+constexpr std::size_t scan_slice = 4096;
+
 // Rows per INSERT: one statement of many rows costs much less per row than
 // a statement per row.
 constexpr std::size_t rows_per_insert = 64;
@@ -200,7 +203,7 @@ DeferredEventIndex::~DeferredEventIndex() = default;
 void DeferredEventIndex::add(const std::vector<IndexEntry>& entries) {
   if (entries.empty()) return;
   std::unique_lock lock(mu_);
-  if (!active_) active_ = std::make_unique<Generation>(options_.generation_entries);
+  if (!active_) active_ = std::make_shared<Generation>(options_.generation_entries);
   for (const IndexEntry& e : entries) active_->add(e);
 }
 
@@ -221,7 +224,7 @@ Status DeferredEventIndex::recover(Connection& db) {
   auto stmt = db.prepare("SELECT seq, ts, session_seq, category, name, app_id FROM events WHERE seq > ? ORDER BY seq");
   stmt.bind(1, indexed_through);
   std::unique_lock lock(mu_);
-  if (!active_) active_ = std::make_unique<Generation>(options_.generation_entries);
+  if (!active_) active_ = std::make_shared<Generation>(options_.generation_entries);
   int rc;
   std::string category, name, app_id;
   while ((rc = stmt.step()) == SQLITE_ROW) {
@@ -353,16 +356,30 @@ std::vector<std::pair<std::int64_t, std::int64_t>> DeferredEventIndex::match(con
     if (q.after && std::pair(e.ts, e.seq) <= *q.after) return;
     out.emplace_back(e.ts, e.seq);
   };
+  // Session lookups are short and done under one hold of the lock; scans
+  // take it a slice at a time, so that the writer (whose add() needs the lock
+  // exclusively) never waits for a whole scan, however long, nor for a
+  // reader (at a lower priority) that the scheduler paused mid-scan. Only the
+  // entries held when the query began are scanned; a generation written out
+  // meanwhile stays alive for the scan through its shared_ptr.
+  std::array<std::pair<std::shared_ptr<const Generation>, std::size_t>, 2> scans;
   {
     std::shared_lock lock(mu_);
-    for (const Generation* g : {frozen_.get(), active_.get()}) {
+    std::size_t n = 0;
+    for (const auto& g : {frozen_, active_}) {
       if (!g) continue;
       if (q.session_seq) {
         auto [from, to] = g->by_session.equal_range(*q.session_seq);
         for (auto it = from; it != to; ++it) consider(g->entries[it->second]);
       } else {
-        for (const IndexEntry& e : g->entries) consider(e);
+        scans[n++] = {g, g->entries.size()};
       }
+    }
+  }
+  for (const auto& [g, size] : scans) {
+    for (std::size_t i = 0; i < size;) {
+      std::shared_lock lock(mu_);  // the active generation's vector may have grown (moved) between slices
+      for (std::size_t end = std::min(size, i + scan_slice); i < end; ++i) consider(g->entries[i]);
     }
   }
   if (out.size() > limit) {

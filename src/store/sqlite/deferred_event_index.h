@@ -106,8 +106,9 @@ class DeferredEventIndex {
 
   DeferredIndexOptions options_;
   mutable RwLock mu_;  // guards the pointers and the active generation's contents
-  std::unique_ptr<Generation> active_;
-  std::unique_ptr<Generation> frozen_;  // contents immutable once frozen
+  // Shared with the readers scanning them (match).
+  std::shared_ptr<Generation> active_;
+  std::shared_ptr<Generation> frozen_;  // contents immutable once frozen
 };
 
 }  // namespace daisy::sqlite
