@@ -2,8 +2,9 @@
 // What /metrics shows of the gRPC interface: calls ended, by method and
 // status code (daisy_grpc_calls_total), counted by a server interceptor when
 // a call sends its status, so every method (health and reflection too) and
-// every refusal is seen in one place. A call the client cancelled sends no
-// status and is not counted.
+// every refusal is seen in one place. A call the client cancels is counted
+// with the status the server ends it with (a Watch: CANCELLED; a unary call
+// already under way: what it finishes with, though the client never sees it).
 
 #include <grpcpp/support/server_interceptor.h>
 

@@ -603,6 +603,12 @@ TEST_F(GrpcTest, EachCallIsLoggedWhenItEnds) {
   ctx->TryCancel();
   watch->Finish();
   EXPECT_TRUE(grows_from(cancelled, before)) << server().err_text();
+  // ...and counted so in /metrics (docs/grpc.md).
+  HttpResponse metrics = server().get("/metrics");
+  const std::string series = "daisy_grpc_calls_total{method=\"daisy.v1.Daisy/Watch\",code=\"CANCELLED\"} ";
+  auto at = metrics.body.find(series);
+  ASSERT_NE(at, std::string::npos) << metrics.body;
+  EXPECT_GE(std::atoi(metrics.body.c_str() + at + series.size()), 1);
 }
 
 class GrpcStopTest : public OwnedServers {};
