@@ -8,9 +8,9 @@
 // Memory per stream is bounded by `window` messages of at most the message
 // size limit.
 //
-// Each message is read into an arena of its own (its ~10 allocations per
-// event become a few blocks), handed with it to the ingestion and freed
-// whole when the batch is done.
+// Each message is read into an arena of its own (an event's strings, Struct
+// map and Values, each allocated alone before, become a few blocks), handed
+// with it to the ingestion and freed whole when the batch is done.
 #include <google/protobuf/arena.h>
 
 #include <boost/asio/co_spawn.hpp>

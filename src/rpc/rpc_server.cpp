@@ -23,7 +23,7 @@ RpcServer::~RpcServer() { stop(stop_grace); }
 std::optional<std::uint16_t> RpcServer::start(std::string& error) {
   // Debian builds Abseil without NDEBUG, so its Mutex keeps a lock-order graph
   // (behind a global lock, with a stack trace per lock) for deadlock reports:
-  // about 4% of the server's CPU under gRPC load, measured with perf.
+  // about 3% of the server's CPU samples under Submit load (perf).
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
