@@ -23,16 +23,29 @@ constexpr auto query_budget = std::chrono::seconds(2);
 
 class QueryBudget {
  public:
-  QueryBudget(Connection& db, std::chrono::microseconds slice)
-      : db_(db), end_(std::chrono::steady_clock::now() + query_budget), slice_(slice) {
+  QueryBudget(Connection& db, std::chrono::microseconds slice, sqlite::WalRestartGate& gate)
+      : db_(db), gate_(gate), end_(std::chrono::steady_clock::now() + query_budget), slice_(slice) {
     db_.set_deadline(end_);
   }
-  ~QueryBudget() { db_.clear_deadline(); }
+  ~QueryBudget() {
+    finish_slice();
+    db_.clear_deadline();
+  }
   QueryBudget(const QueryBudget&) = delete;
   QueryBudget& operator=(const QueryBudget&) = delete;
 
   // A slice of a scan: interrupted after its time, or at the budget's end.
-  void start_slice() { db_.set_deadline(std::min(end_, std::chrono::steady_clock::now() + slice_)); }
+  // It begins once the WAL may restart (see WalRestartGate).
+  void start_slice() {
+    gate_.before_slice();
+    in_slice_ = true;
+    db_.set_deadline(std::min(end_, std::chrono::steady_clock::now() + slice_));
+  }
+  // Once the slice's statement is reset (its read transaction ended).
+  void finish_slice() {
+    if (in_slice_) gate_.after_slice();
+    in_slice_ = false;
+  }
   // After a statement ended with rc: true when only its slice ended (go on
   // with the next one), false when it failed or the budget is spent. A slice
   // that moved nothing forward makes the next one twice as long, so a scan
@@ -46,6 +59,8 @@ class QueryBudget {
 
  private:
   Connection& db_;
+  sqlite::WalRestartGate& gate_;
+  bool in_slice_ = false;
   std::chrono::steady_clock::time_point end_;
   std::chrono::microseconds slice_;
 };
@@ -262,6 +277,7 @@ Result<std::vector<EventRow>> scan_index_table(Connection& db, QueryBudget& budg
       if (out.size() == f.limit) break;
     }
     stmt.reset();
+    budget.finish_slice();
     if (rc == SQLITE_ROW || rc == SQLITE_DONE) break;
     if (!budget.slice_ended(rc, position != started_at)) return sqlite::status_of(rc, db);
   }
@@ -302,7 +318,7 @@ Result<std::vector<EventRow>> SqliteStore::list_events(const EventFilter& f) {
   // out in the reply's order. The entries still in memory are merged in.
   const bool by_session = !f.session_id.empty();
   auto db = reader();
-  QueryBudget budget(*db, options_.scan_slice);
+  QueryBudget budget(*db, options_.scan_slice, wal_restart_gate_);
   sqlite::RecentQuery recent_query;
   if (by_session) {
     auto session = find_session(*db, f.session_id);
@@ -347,7 +363,7 @@ Result<std::vector<EventRow>> SqliteStore::list_events(const EventFilter& f) {
 
 Result<std::vector<EventRow>> SqliteStore::events_received_since(const EventsSince& q) {
   auto db = reader();
-  QueryBudget budget(*db, options_.scan_slice);
+  QueryBudget budget(*db, options_.scan_slice, wal_restart_gate_);
   auto last = db->prepare("SELECT coalesce(max(seq), 0) FROM events");
   int rc = last.step();
   if (rc != SQLITE_ROW) return sqlite::status_of(rc, *db);
@@ -426,7 +442,7 @@ Result<std::vector<RejectionRow>> SqliteStore::list_rejections(const RejectionFi
   if (f.until_ns) sql += " AND received_at < ?";
   sql += " ORDER BY seq LIMIT ?";
   auto db = reader();
-  QueryBudget budget(*db, options_.scan_slice);
+  QueryBudget budget(*db, options_.scan_slice, wal_restart_gate_);
   auto stmt = db->prepare_text(sql);
   int i = 1;
   stmt.bind(i++, f.after_seq);

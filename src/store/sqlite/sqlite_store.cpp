@@ -79,11 +79,12 @@ SqliteStore::SqliteStore(SqliteOptions options, Metrics* metrics)
   // commit once the WAL holds 256 frames (and, while reads overlap and the WAL
   // cannot restart, after every commit): two syncs each, which every commit
   // behind it waits for. The checkpointer runs them on a thread of its own.
-  checkpointer_ = std::make_unique<sqlite::WalCheckpointer>(options_.path, sqlite::WalCheckpointer::Options{});
+  checkpointer_ =
+      std::make_unique<sqlite::WalCheckpointer>(options_.path, sqlite::WalCheckpointer::Options{}, &wal_restart_gate_);
   checkpointer_->attach(connection->handle());
-  // Reads that overlap without pause keep the WAL from restarting, and it
-  // grows meanwhile (25 MB/s measured under heavy queries); at its next
-  // restart it is cut back to 64 MiB rather than keeping its peak size on disk.
+  // A WAL that grew (a long read held it, or large commits outran the
+  // checkpoints) is cut back to 64 MiB at its next restart rather than
+  // keeping its peak size on disk.
   connection->exec("PRAGMA journal_size_limit=67108864");
   sqlite::GroupWriter::Sync sync;
   if (options_.synchronous_full) sync = [this] { return sync_wal(); };

@@ -14,6 +14,7 @@
 #include "store/sqlite/deferred_event_index.h"
 #include "store/sqlite/group_writer.h"
 #include "store/sqlite/wal_checkpointer.h"
+#include "store/sqlite/wal_restart_gate.h"
 #include "store/store.h"
 
 namespace daisy {
@@ -158,6 +159,7 @@ class SqliteStore final : public Store {
 
   SqliteOptions options_;
   int wal_fd_ = -1;                                        // used by the sync thread only
+  sqlite::WalRestartGate wal_restart_gate_;                // before checkpointer_, which asks it
   std::unique_ptr<sqlite::WalCheckpointer> checkpointer_;  // before writer_: its WAL hook uses it
   sqlite::DeferredEventIndex event_index_;                 // before writer_: the writer's background work uses it
   // Committed session ids and their numbers, so that most events skip a

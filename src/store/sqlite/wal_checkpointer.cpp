@@ -1,13 +1,14 @@
 #include "store/sqlite/wal_checkpointer.h"
 
 #include "store/sqlite/connection.h"
+#include "store/sqlite/wal_restart_gate.h"
 #include "util/thread_name.h"
 #include "util/time.h"
 
 namespace daisy::sqlite {
 
-WalCheckpointer::WalCheckpointer(const std::string& path, Options options)
-    : options_(options), connection_(std::make_unique<Connection>(path, Connection::Mode::read_write)) {
+WalCheckpointer::WalCheckpointer(const std::string& path, Options options, WalRestartGate* gate)
+    : options_(options), gate_(gate), connection_(std::make_unique<Connection>(path, Connection::Mode::read_write)) {
   // NORMAL in WAL mode: a checkpoint syncs the WAL before it copies frames
   // and the database file after, so a restart never overwrites frames whose
   // pages are not yet durable in the file.
@@ -35,22 +36,51 @@ void WalCheckpointer::stop() {
 
 int WalCheckpointer::on_commit(void* self_ptr, sqlite3* db, const char* name, int frames) {
   auto& self = *static_cast<WalCheckpointer*>(self_ptr);
-  if (frames < self.last_frames_) self.requested_at_ = self.last_frames_ = 0;  // the WAL restarted
+  if (frames < self.last_frames_) {  // the WAL restarted
+    self.requested_at_ = self.last_frames_ = 0;
+    self.backfilled_.store(0, std::memory_order_relaxed);
+    if (self.gate_) self.gate_->restarted();
+  }
   const auto now = std::chrono::steady_clock::now();
   if (!self.ignore_sizes_ && frames - self.last_frames_ >= self.options_.large_commit_frames) {
     self.large_commits_until_ = now + self.options_.large_commits_for;
   }
   self.last_frames_ = frames;
+  const bool long_wal = frames >= self.options_.restart_frames;
+  const bool scans = self.gate_ && self.gate_->scans_within(self.options_.scans_for);
+  if (long_wal && scans && frames < 4 * self.options_.restart_frames) {
+    // New slices wait (the gate); the background copies what the slices
+    // under way allow, and once none is left and little remains, the
+    // writer copies the rest itself so that the next commit restarts the WAL.
+    // (Past 4 times restart_frames the background is not catching up: the
+    // writer checkpoints as without scans.)
+    self.gate_->ask();
+    const int remaining = frames - self.backfilled_.load(std::memory_order_relaxed);
+    // (Not while a background checkpoint is under way: the writer would wait for it.)
+    bool last_few = self.gate_->slices_under_way() == 0 && remaining <= self.options_.final_frames;
+    if (last_few) {
+      std::lock_guard lock(self.mu_);
+      last_few = !self.running_;
+    }
+    if (!last_few && self.wake_background()) return SQLITE_OK;
+    return self.checkpoint_on_writer(db, name);
+  }
   if (frames - self.requested_at_ < self.options_.checkpoint_frames) return SQLITE_OK;
   self.requested_at_ = frames;
-  if (now < self.large_commits_until_ && frames < self.options_.restart_frames) {
-    std::lock_guard lock(self.mu_);
-    if (!self.stopping_) {
-      self.wanted_ = true;
-      self.cv_.notify_all();
-      return SQLITE_OK;
-    }
-  }
+  // While scans run, the writer's checkpoints could not copy past them anyway.
+  if (!long_wal && (now < self.large_commits_until_ || scans) && self.wake_background()) return SQLITE_OK;
+  return self.checkpoint_on_writer(db, name);
+}
+
+bool WalCheckpointer::wake_background() {
+  std::lock_guard lock(mu_);
+  if (stopping_) return false;
+  wanted_ = true;
+  cv_.notify_all();
+  return true;
+}
+
+int WalCheckpointer::checkpoint_on_writer(sqlite3* db, const char* name) {
   // On the writer: every checkpoint while commits are small; while they are
   // large, the frames the background checkpoints have not copied yet (few,
   // when they keep up), so that the next write can restart the WAL. A
@@ -58,13 +88,15 @@ int WalCheckpointer::on_commit(void* self_ptr, sqlite3* db, const char* name, in
   // waits for it rather than fail busy again and again while the WAL grows
   // (a slow background thread let it reach 6 times restart_frames).
   {
-    std::unique_lock lock(self.mu_);
-    self.wanted_ = false;
-    self.cv_.wait(lock, [&] { return !self.running_; });
+    std::unique_lock lock(mu_);
+    wanted_ = false;
+    cv_.wait(lock, [&] { return !running_; });
   }
   const auto start = std::chrono::steady_clock::now();
-  sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-  self.writer_seconds_.observe(seconds_since(start));
+  int log_frames = 0, copied = 0;
+  sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &log_frames, &copied);
+  if (copied >= 0) backfilled_.store(copied, std::memory_order_relaxed);
+  writer_seconds_.observe(seconds_since(start));
   return SQLITE_OK;
 }
 
@@ -78,7 +110,9 @@ void WalCheckpointer::run() {
       running_ = true;
     }
     const auto start = std::chrono::steady_clock::now();
-    sqlite3_wal_checkpoint_v2(connection_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    int log_frames = 0, copied = 0;
+    sqlite3_wal_checkpoint_v2(connection_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_frames, &copied);
+    if (copied > 0) backfilled_.store(copied, std::memory_order_relaxed);
     background_seconds_.observe(seconds_since(start));
     {
       std::lock_guard lock(mu_);
@@ -91,7 +125,8 @@ void WalCheckpointer::run() {
 void WalCheckpointer::render_metrics(std::string& out) const {
   out +=
       "# HELP daisy_store_checkpoint_seconds Duration of one WAL checkpoint (copying the WAL into the database file), "
-      "by the thread that ran it: the writer, or the background thread while commits are large.\n";
+      "by the thread that ran it: the writer, or the background thread while commits are large or event queries "
+      "scan.\n";
   out += "# TYPE daisy_store_checkpoint_seconds histogram\n";
   writer_seconds_.render(out, "daisy_store_checkpoint_seconds", "thread=\"writer\"");
   background_seconds_.render(out, "daisy_store_checkpoint_seconds", "thread=\"background\"");

@@ -17,11 +17,19 @@
 // that copied every frame; so once the WAL is long (restart_frames) the
 // writer checkpoints itself, copying the little the background has not.
 //
+// Scans that overlap without pause would keep the WAL from ever restarting
+// (see WalRestartGate). While they run, checkpoints go to the background
+// (the writer's could not copy past the slices anyway, and beside them took
+// 5-30 ms each); once the WAL is long, the gate holds new slices back, and
+// when none is under way and at most final_frames are left to copy, the
+// writer copies them so that its next commit restarts the WAL.
+//
 // Threads: the WAL hook runs on the writer thread; background checkpoints on
 // `daisy-checkpoint` (nice 10).
 
 #include <sqlite3.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -35,6 +43,7 @@
 namespace daisy::sqlite {
 
 class Connection;
+class WalRestartGate;
 
 class WalCheckpointer {
  public:
@@ -43,8 +52,11 @@ class WalCheckpointer {
     int large_commit_frames = 128;                      // a commit of this many frames (512 KiB) is large...
     std::chrono::milliseconds large_commits_for{1000};  // ...and makes checkpoints background ones this long
     int restart_frames = 4096;                          // 16 MiB of WAL: the writer checkpoints itself
+    std::chrono::milliseconds scans_for{1000};          // a scan's slice began this recently: scans are running
+    int final_frames = 64;                              // while they run, the most the writer copies itself
   };
-  WalCheckpointer(const std::string& path, Options options);
+  // gate, when given, must outlive the checkpointer.
+  WalCheckpointer(const std::string& path, Options options, WalRestartGate* gate = nullptr);
   ~WalCheckpointer();  // same as stop()
   WalCheckpointer(const WalCheckpointer&) = delete;
   WalCheckpointer& operator=(const WalCheckpointer&) = delete;
@@ -73,9 +85,13 @@ class WalCheckpointer {
 
  private:
   static int on_commit(void* self, sqlite3* db, const char* name, int frames);
+  // False once stopped: then the writer checkpoints.
+  bool wake_background();
+  int checkpoint_on_writer(sqlite3* db, const char* name);
   void run();
 
   Options options_;
+  WalRestartGate* gate_;
   std::unique_ptr<Connection> connection_;  // used by the thread only
   std::mutex mu_;
   std::condition_variable cv_;
@@ -90,6 +106,7 @@ class WalCheckpointer {
   Histogram writer_seconds_{latency_bounds};
   Histogram background_seconds_{latency_bounds};
   std::chrono::steady_clock::time_point large_commits_until_{};
+  std::atomic<int> backfilled_{0};  // WAL frames copied, as the last checkpoint said
   std::thread thread_;
 };
 
