@@ -48,13 +48,14 @@ int WalCheckpointer::on_commit(void* self_ptr, sqlite3* db, const char* name, in
   self.last_frames_ = frames;
   const bool long_wal = frames >= self.options_.restart_frames;
   const bool scans = self.gate_ && self.gate_->scans_within(self.options_.scans_for);
+  // New slices wait (the gate) while the WAL is long, so that a checkpoint
+  // can copy every frame and the next commit restart the WAL.
+  if (long_wal && scans) self.gate_->ask();
   if (long_wal && scans && frames < 4 * self.options_.restart_frames) {
-    // New slices wait (the gate); the background copies what the slices
-    // under way allow, and once none is left and little remains, the
-    // writer copies the rest itself so that the next commit restarts the WAL.
-    // (Past 4 times restart_frames the background is not catching up: the
-    // writer checkpoints as without scans.)
-    self.gate_->ask();
+    // The background copies what the slices under way allow; once none is
+    // left and little remains, the writer copies the rest itself. (Past 4
+    // times restart_frames the background is not catching up: the writer
+    // checkpoints as without scans, the gate still holding slices back.)
     const int remaining = frames - self.backfilled_.load(std::memory_order_relaxed);
     // (Not while a background checkpoint is under way: the writer would wait for it.)
     bool last_few = self.gate_->slices_under_way() == 0 && remaining <= self.options_.final_frames;
