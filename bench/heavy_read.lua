@@ -2,7 +2,8 @@
 -- seeded by bench/run.sh (10M in 1M sessions, names "pageview" and "cta
 -- click"): a name that matches none (it reads until its 2 s budget), a whole
 -- category, a one-hour window and one session, 1000 events a page. Not every
--- reply is 200: the name that matches none ends at its budget (503).
+-- reply is 200: the name that matches none ends at its budget (422,
+-- query-too-costly).
 -- Environment: DAISY_TOKEN (the admin token), DAISY_SESSIONS.
 wrk.method = "GET"
 wrk.headers["Authorization"] = "Bearer " .. os.getenv("DAISY_TOKEN")

@@ -88,6 +88,8 @@ class WalCheckpointer {
   // False once stopped: then the writer checkpoints.
   bool wake_background();
   int checkpoint_on_writer(sqlite3* db, const char* name);
+  // While scans run and the WAL is long: brings the WAL to where it can restart.
+  int toward_restart(sqlite3* db, const char* name, int frames);
   void run();
 
   Options options_;

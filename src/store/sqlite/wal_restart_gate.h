@@ -13,8 +13,9 @@
 // So once the WAL is long, the writer asks for a restart, and scans wait
 // before their next slice until it has happened: the slices under way end
 // within their length, then the WalCheckpointer copies what is left and the
-// next commit restarts the WAL. Commits never wait for readers; a scan waits at most max_wait per slice, and not at all
-// once the writer has gone quiet (no commit would restart the WAL).
+// next commit restarts the WAL. Commits never wait for readers; a scan
+// waits at most max_wait per slice, and not at all once the writer has gone
+// quiet (no commit would restart the WAL).
 //
 // Threads: ask(), restarted(), scans_within() and slices_under_way() on the
 // writer (its WAL hook), before_slice() and after_slice() on any reader.
