@@ -158,6 +158,13 @@ if [ "$lint_status" -ne 0 ] || grep -q '^E:' <<<"$lint"; then
 else
   ok "lintian: no errors"
 fi
+# The binary is built with Debian's hardening (CMakeLists.txt): lintian
+# finds the fortified libc calls and the full RELRO.
+if grep -qE 'hardening-no-(fortify-functions|relro|bindnow)' <<<"$lint"; then
+  fail "lintian finds the binary built without hardening: $(grep -E 'hardening-no-' <<<"$lint" | tr '\n' ' ')"
+else
+  ok "lintian: built with hardening (fortify, relro, bindnow)"
+fi
 
 if [ "$failures" -ne 0 ]; then
   echo "deb_test: $failures check(s) failed" >&2
