@@ -777,7 +777,7 @@ row() {  # key [reference rate]
     "$hrate" "$hp50" "$hp99" "$(awk -v a="$hrate" -v b="$irate" 'BEGIN {print a / b}')"
   echo
   echo "- The queries (\`DAISY_TOKEN=<admin> DAISY_SESSIONS=$EVENT_SESSIONS wrk -t1 -c4 --timeout 5s -s bench/heavy_read.lua\`),"
-  echo "  in turn: a name that matches none of the events (it reads until its 2 s budget, then 503), a whole category,"
+  echo "  in turn: a name that matches none of the events (it reads until its 2 s budget, then 422 query-too-costly), a whole category,"
   echo "  a one-hour window (3.6M events) and one session, 1000 events a page. They completed"
   echo "  $(tr '\n' ' ' < "$WORK/heavy-rates")queries/s in the rounds; the readers refused ${HEAVY_REFUSED:-unknown} (503 readers-busy)."
   echo "- Ingestion: the \`event\` command above, against this server. Per round (req/s p50 p99): alone"
