@@ -56,11 +56,9 @@ int WalCheckpointer::on_commit(void* self_ptr, sqlite3* db, const char* name, in
     // writer checkpoints as without scans, the gate still holding slices back.
     if (frames < 4 * self.options_.restart_frames) return self.toward_restart(db, name, frames);
   }
-  if (frames - self.requested_at_ < self.options_.checkpoint_frames) return SQLITE_OK;
-  self.requested_at_ = frames;
   // While scans run, the writer's checkpoints could not copy past them anyway.
-  if (!long_wal && (now < self.large_commits_until_ || scans) && self.wake_background()) return SQLITE_OK;
-  return self.checkpoint_on_writer(db, name);
+  const bool in_background = !long_wal && (now < self.large_commits_until_ || scans);
+  return self.paced_checkpoint(db, name, frames, /*due_now=*/false, in_background);
 }
 
 int WalCheckpointer::toward_restart(sqlite3* db, const char* name, int frames) {
@@ -82,9 +80,13 @@ int WalCheckpointer::toward_restart(sqlite3* db, const char* name, int frames) {
   // 10 s, paced 433-759; single events' p99 the same). Woken once more when
   // the slices that held the last one back have ended.
   const bool held_back = no_slices && backfilled < requested_at_;
-  if (frames - requested_at_ < options_.checkpoint_frames && !held_back) return SQLITE_OK;
+  return paced_checkpoint(db, name, frames, /*due_now=*/held_back, /*in_background=*/true);
+}
+
+int WalCheckpointer::paced_checkpoint(sqlite3* db, const char* name, int frames, bool due_now, bool in_background) {
+  if (frames - requested_at_ < options_.checkpoint_frames && !due_now) return SQLITE_OK;
   requested_at_ = frames;
-  if (wake_background()) return SQLITE_OK;
+  if (in_background && wake_background()) return SQLITE_OK;
   return checkpoint_on_writer(db, name);
 }
 

@@ -90,6 +90,10 @@ class WalCheckpointer {
   int checkpoint_on_writer(sqlite3* db, const char* name);
   // While scans run and the WAL is long: brings the WAL to where it can restart.
   int toward_restart(sqlite3* db, const char* name, int frames);
+  // Checkpoints once checkpoint_frames frames have come since the last one
+  // was asked for (or at once when due_now): on the background thread when
+  // in_background and it runs, else on the writer.
+  int paced_checkpoint(sqlite3* db, const char* name, int frames, bool due_now, bool in_background);
   void run();
 
   Options options_;
