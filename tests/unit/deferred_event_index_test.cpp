@@ -147,6 +147,75 @@ TEST(DeferredEventIndex, WritesAFrozenGenerationInSlicesThenForgetsIt) {
   EXPECT_EQ(database.scalar("SELECT indexed_through FROM event_index_state"), 25);
 }
 
+// A written generation is emptied and reused for the next one (for its
+// memory): nothing of the old one may show through, in memory or in the
+// tables, and the next one is written and forgotten the same way.
+TEST(DeferredEventIndex, TheNextGenerationStartsEmptyWhenAWrittenOneIsReused) {
+  Database database;
+  Connection db(database.path, Connection::Mode::read_write);
+  DeferredIndexOptions options;
+  options.generation_entries = 10;
+  options.generation_age = std::chrono::hours(1);
+  DeferredEventIndex index(options);
+  for (int round = 0; round < 3; ++round) {
+    const int from = 1 + 30 * round;
+    index.add(entries(from, from + 30));
+    EXPECT_EQ(index.pending(), 30u);
+    RecentQuery by_session;
+    by_session.session_seq = from % 3 + 1;  // every third entry of this round, from `from`
+    Pairs found = index.match(by_session, 100);
+    ASSERT_EQ(found.size(), 10u) << "round " << round;
+    for (const auto& [ts, seq] : found) {
+      EXPECT_GE(seq, from);
+      EXPECT_EQ((seq - from) % 3, 0);
+    }
+    RecentQuery c1;
+    c1.category = "c1";
+    EXPECT_EQ(index.match(c1, 100).size(), 15u) << "round " << round;
+    write_all(index, db);
+    EXPECT_EQ(index.pending(), 0u);
+    EXPECT_TRUE(index.match(c1, 100).empty());
+    EXPECT_EQ(database.scalar("SELECT count(*) FROM event_idx_time"), from + 29);
+    EXPECT_EQ(database.scalar("SELECT indexed_through FROM event_index_state"), from + 29);
+  }
+}
+
+// Scans hold a generation while the writer writes it out: it must not be
+// emptied for reuse under them. Each scan finds only what it asked for, in
+// order, each entry once.
+TEST(DeferredEventIndex, ScansWhileGenerationsAreWrittenAndReusedFindOnlyTheirMatches) {
+  Database database;
+  DeferredIndexOptions options;
+  options.generation_entries = 2000;
+  options.generation_age = std::chrono::milliseconds(1);
+  DeferredEventIndex index(options);
+  std::atomic<bool> writing{true};
+  std::thread writer([&] {
+    Connection db(database.path, Connection::Mode::read_write);
+    for (int from = 1; from < 60001; from += 500) {
+      index.add(entries(from, from + 500));
+      index.step(db);
+    }
+    write_all(index, db);
+    writing = false;
+  });
+  RecentQuery even;
+  even.category = "c0";
+  int scans = 0;
+  do {
+    Pairs found = index.match(even, 1000000);
+    for (const auto& [ts, seq] : found) {
+      EXPECT_EQ(seq % 2, 0);
+      EXPECT_EQ(ts, 1000 - 10 * seq);
+    }
+    EXPECT_TRUE(std::adjacent_find(found.begin(), found.end()) == found.end());
+    EXPECT_TRUE(std::is_sorted(found.begin(), found.end()));
+    ++scans;
+  } while (writing || scans < 2);
+  writer.join();
+  EXPECT_EQ(database.scalar("SELECT count(*) FROM event_idx_category WHERE category = 'c0'"), 30000);
+}
+
 // A step stops at its time limit after the statement that crossed it (one
 // statement: up to 64 rows of one table), so with no time at all each step
 // writes one statement's rows; the whole generation is written all the same.

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <functional>  // std::equal_to, std::hash
 #include <future>
 #include <mutex>
@@ -105,6 +106,24 @@ struct DeferredEventIndex::Generation {
   }
   static constexpr std::size_t kCommitMargin = 16384;
 
+  // Empties the generation for reuse as the next active one. Its entries'
+  // and session map's room is kept: under batches, a fresh generation's
+  // page faults and its growth past the first reservation made add() 17% of
+  // the writer's CPU; reused, 8% (perf, 15 s of batches). The room kept is
+  // that of the largest generation so far: at most max_pending entries of
+  // 72 bytes, 19 MB. The sorted copies are dropped: they are filled on the
+  // sorting thread, and keeping them would hold four times more.
+  void reset_for_reuse() {
+    entries.clear();
+    strings.clear();
+    by_session.clear();
+    first_added_ms = 0;
+    max_seq = 0;
+    for (auto& o : order) std::vector<IndexEntry>().swap(o);
+    sorting = {};
+    written = {};
+  }
+
   std::string_view intern(std::string_view s) {
     if (auto it = strings.find(s); it != strings.end()) return *it;
     return *strings.emplace(s).first;
@@ -203,7 +222,7 @@ DeferredEventIndex::~DeferredEventIndex() = default;
 void DeferredEventIndex::add(const std::vector<IndexEntry>& entries) {
   if (entries.empty()) return;
   std::unique_lock lock(mu_);
-  if (!active_) active_ = std::make_shared<Generation>(options_.generation_entries);
+  if (!active_) active_ = spare_ ? std::move(spare_) : std::make_shared<Generation>(options_.generation_entries);
   for (const IndexEntry& e : entries) active_->add(e);
 }
 
@@ -313,7 +332,18 @@ GroupWriter::Backlog DeferredEventIndex::step(Connection& db) {
                                                               : GroupWriter::Backlog::none;
   }
   std::unique_lock lock(mu_);
-  if (g->complete(g->written)) frozen_.reset();
+  if (g->complete(g->written)) {
+    // Reused only when no reader holds it: none can take it from here on,
+    // since it is reachable only through frozen_, under this lock.
+    if (frozen_.use_count() == 1) {
+      // Pairs with the release in the last reader's drop of its copy, so
+      // that reader's scan happens before the entries are cleared.
+      std::atomic_thread_fence(std::memory_order_acquire);
+      frozen_->reset_for_reuse();
+      spare_ = std::move(frozen_);
+    }
+    frozen_.reset();
+  }
   return backlog_locked();
 }
 

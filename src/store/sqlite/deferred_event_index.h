@@ -109,6 +109,7 @@ class DeferredEventIndex {
   // Shared with the readers scanning them (match).
   std::shared_ptr<Generation> active_;
   std::shared_ptr<Generation> frozen_;  // contents immutable once frozen
+  std::shared_ptr<Generation> spare_;   // a written generation, emptied, kept for its memory
 };
 
 }  // namespace daisy::sqlite
