@@ -331,20 +331,30 @@ GroupWriter::Backlog DeferredEventIndex::step(Connection& db) {
     return backlog_locked() == GroupWriter::Backlog::too_much ? GroupWriter::Backlog::too_much
                                                               : GroupWriter::Backlog::none;
   }
-  std::unique_lock lock(mu_);
-  if (g->complete(g->written)) {
-    // Reused only when no reader holds it: none can take it from here on,
-    // since it is reachable only through frozen_, under this lock.
-    if (frozen_.use_count() == 1) {
-      // Pairs with the release in the last reader's drop of its copy, so
-      // that reader's scan happens before the entries are cleared.
-      std::atomic_thread_fence(std::memory_order_acquire);
-      frozen_->reset_for_reuse();
-      spare_ = std::move(frozen_);
+  std::shared_ptr<Generation> reusable;
+  GroupWriter::Backlog backlog;
+  {
+    std::unique_lock lock(mu_);
+    if (g->complete(g->written)) {
+      // Reused only when no reader holds it: none can take it from here on,
+      // since it is reachable only through frozen_, under this lock.
+      if (frozen_.use_count() == 1) {
+        // Pairs with the release in the last reader's drop of its copy, so
+        // that reader's scan happens before the entries are cleared.
+        std::atomic_thread_fence(std::memory_order_acquire);
+        reusable = std::move(frozen_);
+      }
+      frozen_.reset();
     }
-    frozen_.reset();
+    backlog = backlog_locked();
   }
-  return backlog_locked();
+  // Emptied without the lock that readers wait on: freeing its strings and
+  // session map takes milliseconds for a full generation.
+  if (reusable) {
+    reusable->reset_for_reuse();
+    spare_ = std::move(reusable);
+  }
+  return backlog;
 }
 
 Status DeferredEventIndex::write_slice(Connection& db, Generation& g, std::size_t budget,

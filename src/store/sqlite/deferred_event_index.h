@@ -109,7 +109,9 @@ class DeferredEventIndex {
   // Shared with the readers scanning them (match).
   std::shared_ptr<Generation> active_;
   std::shared_ptr<Generation> frozen_;  // contents immutable once frozen
-  std::shared_ptr<Generation> spare_;   // a written generation, emptied, kept for its memory
+  // A written generation, emptied, kept for its memory. Writer thread only
+  // (step and add); readers never see it.
+  std::shared_ptr<Generation> spare_;
 };
 
 }  // namespace daisy::sqlite
