@@ -348,8 +348,8 @@ GroupWriter::Backlog DeferredEventIndex::step(Connection& db) {
     }
     backlog = backlog_locked();
   }
-  // Emptied without the lock that readers wait on: freeing its strings and
-  // session map takes milliseconds for a full generation.
+  // Emptied without the lock that readers wait on: a full generation frees
+  // up to max_pending session-map nodes and its strings.
   if (reusable) {
     reusable->reset_for_reuse();
     spare_ = std::move(reusable);
