@@ -49,7 +49,7 @@ class WalCheckpointer {
  public:
   struct Options {
     int checkpoint_frames = 256;                        // frames appended since the last checkpoint before another
-    int large_commit_frames = 128;                      // a commit of this many frames (512 KiB) is large...
+    int large_commit_frames = 64;                       // a commit of this many frames (256 KiB) is large...
     std::chrono::milliseconds large_commits_for{1000};  // ...and makes checkpoints background ones this long
     int restart_frames = 4096;                          // 16 MiB of WAL: the writer checkpoints itself
     std::chrono::milliseconds scans_for{1000};          // a scan's slice began this recently: scans are running
