@@ -8,7 +8,7 @@
 // 2 ms lower than checkpoints on another thread, whose copying and syncs
 // compete with the request path for the 2 cores and the disk.
 //
-// While commits are large (batches of events: a commit of a few MiB), the
+// While commits are large (batches of events: commits of 256 KiB or more), the
 // syncs on the writer stalled it: it spent about 30% of its time waiting for
 // them (perf, 2026-12-07). Then a thread of its own, on a connection of its
 // own, runs PASSIVE checkpoints while the writer goes on (batches: +35%).
