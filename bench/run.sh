@@ -370,21 +370,45 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 # Collection beside heavy reads: single events sent to this server (its 10M
 # events) alone, then while 4 clients run the heaviest event queries in a
-# loop (bench/heavy_read.lua). The queries run on the readers at nice 10.
+# loop (bench/heavy_read.lua), then alone once more right after the queries
+# stopped. The queries run on the readers at nice 10. Every round alone runs
+# before the first round beside the queries, so that no round of the
+# reference runs while the WAL they let grow is being checkpointed; the round
+# after them is a figure of its own.
 SESSION_APP_TOKEN="$(admin_post "$SESSION_PORT" "/v1/apps/$SESSION_APP/token" '' | json_field token)"
 : > "$WORK/rounds-ingest_alone"
 : > "$WORK/rounds-ingest_heavy"
+: > "$WORK/rounds-ingest_after"
 : > "$WORK/heavy-rates"
+# sync_counts PORT: "syncs slow" so far, slow meaning over 5 ms (daisy_store_sync_seconds).
+sync_counts() {
+  curl -sf "http://127.0.0.1:$1/metrics" | awk '
+    $1 ~ /^daisy_store_sync_seconds_bucket\{le="0.005"\}/ {fast = $2}
+    $1 == "daisy_store_sync_seconds_count" {n = $2}
+    END {print n + 0, n - fast}'
+}
+# ingest_round KEY: one round of single events; appends "syncs slow" of the round to syncs-KEY.
+ingest_round() {
+  local before after
+  before="$(sync_counts "$SESSION_PORT")"
+  DAISY_TOKEN="$SESSION_APP_TOKEN" run_wrk "$1" "http://127.0.0.1:$SESSION_PORT" -s "$ROOT/bench/event.lua"
+  after="$(sync_counts "$SESSION_PORT")"
+  awk -v b="$before" -v a="$after" 'BEGIN {split(b, x, " "); split(a, y, " "); print y[1] - x[1], y[2] - x[2]}' \
+    >> "$WORK/syncs-$1"
+}
 for round in $(seq 1 "$ROUNDS"); do
-  DAISY_TOKEN="$SESSION_APP_TOKEN" run_wrk ingest_alone "http://127.0.0.1:$SESSION_PORT" -s "$ROOT/bench/event.lua"
+  ingest_round ingest_alone
+done
+for round in $(seq 1 "$ROUNDS"); do
   DAISY_TOKEN="$ADMIN_TOKEN" DAISY_SESSIONS="$EVENT_SESSIONS" wrk -t1 -c4 -d"$((DURATION + 2))s" --timeout 5s \
     -s "$ROOT/bench/heavy_read.lua" "http://127.0.0.1:$SESSION_PORT" > "$WORK/heavy-$round.txt" &
   heavy_pid=$!
   sleep 1  # the queries are under way before the ingestion starts
-  DAISY_TOKEN="$SESSION_APP_TOKEN" run_wrk ingest_heavy "http://127.0.0.1:$SESSION_PORT" -s "$ROOT/bench/event.lua"
+  ingest_round ingest_heavy
   wait "$heavy_pid"
   awk '/^Requests\/sec:/ {print $2}' "$WORK/heavy-$round.txt" >> "$WORK/heavy-rates"
 done
+ingest_round ingest_after
 HEAVY_REFUSED="$(curl -s "http://127.0.0.1:$SESSION_PORT/metrics" |
   awk '$1 ~ /^daisy_reader_refused_total/ {n += $2} END {print n + 0}')"
 stop_daisy "$DAISY_PID"
@@ -775,6 +799,9 @@ row() {  # key [reference rate]
   read -r hrate hp50 hp99 <<< "$(median ingest_heavy)"
   printf '| the same while 4 clients run the heaviest event queries in a loop | %.0f | %s | %s | %.2f | >= 0.50, p99 < 10 ms |\n' \
     "$hrate" "$hp50" "$hp99" "$(awk -v a="$hrate" -v b="$irate" 'BEGIN {print a / b}')"
+  read -r arate ap50 ap99 <<< "$(median ingest_after)"
+  printf '| the same, alone again, in the %s s right after the queries stopped | %.0f | %s | %s | %.2f | - |\n' \
+    "$DURATION" "$arate" "$ap50" "$ap99" "$(awk -v a="$arate" -v b="$irate" 'BEGIN {print a / b}')"
   echo
   echo "- The queries (\`DAISY_TOKEN=<admin> DAISY_SESSIONS=$EVENT_SESSIONS wrk -t1 -c4 --timeout 5s -s bench/heavy_read.lua\`),"
   echo "  in turn: a name that matches none of the events (it reads until its 2 s budget, then 422 query-too-costly), a whole category,"
@@ -782,7 +809,15 @@ row() {  # key [reference rate]
   echo "  $(tr '\n' ' ' < "$WORK/heavy-rates")queries/s in the rounds; the readers refused ${HEAVY_REFUSED:-unknown} (503 readers-busy)."
   echo "- Ingestion: the \`event\` command above, against this server. Per round (req/s p50 p99): alone"
   echo "  $(tr '\n' ';' < "$WORK/rounds-ingest_alone" | sed 's/;$//; s/;/; /g'); beside the queries"
-  echo "  $(tr '\n' ';' < "$WORK/rounds-ingest_heavy" | sed 's/;$//; s/;/; /g')."
+  echo "  $(tr '\n' ';' < "$WORK/rounds-ingest_heavy" | sed 's/;$//; s/;/; /g'); right after them"
+  echo "  $(tr '\n' ';' < "$WORK/rounds-ingest_after" | sed 's/;$//; s/;/; /g')."
+  echo "- Every round alone ran before the first round beside the queries, so the reference holds no round run"
+  echo "  just after them (a WAL that grew while they held their snapshots is checkpointed then); one more round"
+  echo "  followed the last of them, on its own row."
+  echo "- WAL syncs (each acknowledgement waits for one) per round, all and over 5 ms: alone"
+  echo "  $(tr '\n' ';' < "$WORK/syncs-ingest_alone" | sed 's/;$//; s/;/; /g'); beside the queries"
+  echo "  $(tr '\n' ';' < "$WORK/syncs-ingest_heavy" | sed 's/;$//; s/;/; /g'); right after them"
+  echo "  $(tr '\n' ';' < "$WORK/syncs-ingest_after" | sed 's/;$//; s/;/; /g')."
   echo
   echo "## Job listings over $JOB_ROWS waiting jobs"
   echo
