@@ -131,11 +131,11 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
   echo "  against its schema, timestamps in the current second."
   echo "- Server CPU per unit: the server process's user and system time during the round over what it"
   echo "  acknowledged (the medians of the rounds), so the load generators' share of the cores is left out."
-  echo "- Per round (rate p50 p99 µs): HTTP batches: $(tr '\n' ';' < "$WORK/http-batch" | sed 's/;$//; s/;/; /g');"
-  echo "  gRPC streams: $(tr '\n' ';' < "$WORK/grpc-stream" | sed 's/;$//; s/;/; /g');"
-  echo "  gRPC streams 4 ahead: $(tr '\n' ';' < "$WORK/grpc-stream-ahead" | sed 's/;$//; s/;/; /g');"
-  echo "  HTTP submit: $(tr '\n' ';' < "$WORK/http-submit" | sed 's/;$//; s/;/; /g');"
-  echo "  gRPC Submit: $(tr '\n' ';' < "$WORK/grpc-submit" | sed 's/;$//; s/;/; /g')."
+  echo "- Per round (rate p50 p99 µs): HTTP batches: $(joined_lines "$WORK/http-batch");"
+  echo "  gRPC streams: $(joined_lines "$WORK/grpc-stream");"
+  echo "  gRPC streams 4 ahead: $(joined_lines "$WORK/grpc-stream-ahead");"
+  echo "  HTTP submit: $(joined_lines "$WORK/http-submit");"
+  echo "  gRPC Submit: $(joined_lines "$WORK/grpc-submit")."
 } > "$WORK/section.md"
 [ "$events_stored" = ok ] || { echo "bench-grpc: the server did not answer at the end" >&2; exit 1; }
 

@@ -149,7 +149,7 @@ at_median() {  # file: "p50, p99" of the round whose rate is the median
   awk -v m="$m" '$1 == m {print $2 ", p99 " $3; exit}' "$WORK/$1"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
-rounds_of() { tr '\n' ';' < "$WORK/$1" | sed 's/;$//; s/;/; /g'; }
+rounds_of() { joined_lines "$WORK/$1"; }
 {
   echo "$HEADING"
   echo

@@ -25,6 +25,10 @@ wait_http() {  # url
   exit 1
 }
 
+# joined_lines FILE: the file's lines on one line, separated by "; " (a
+# scenario's rounds, as the reports list them).
+joined_lines() { tr '\n' ';' < "$1" | sed 's/;$//; s/;/; /g'; }
+
 # The median of the numbers on stdin, one per line (run.sh has its own
 # median, of a key's rounds).
 median_of() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }

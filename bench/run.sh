@@ -683,7 +683,7 @@ row() {  # key [reference rate]
   printf -- '  (%s jobs in %s s, median round; goal >= 5,000/s), %.2f of the nginx ceiling above; %.0f/s during the\n' \
     "$backlog" "$drain_s" "$(awk -v a="$drain_rate" -v b="$nginx_rate" 'BEGIN {print a / b}')" "$during"
   echo "  submission round itself, beside the submissions. Each delivery is a signed POST with its attempt recorded."
-  echo "- Per round (delivered/s during the round, delivered/s draining, jobs left, drain seconds): $(tr '\n' ';' < "$WORK/rounds-deliveries" | sed 's/;$//; s/;/; /g')"
+  echo "- Per round (delivered/s during the round, delivered/s draining, jobs left, drain seconds): $(joined_lines "$WORK/rounds-deliveries")"
   echo
   echo "## Script actions (Lua, on the script runner threads)"
   echo
@@ -698,7 +698,7 @@ row() {  # key [reference rate]
     "$drain_rate"
   printf -- '  of a round drain (%s jobs in %s s, median round); %.0f/s during the submission round itself.\n' \
     "$backlog" "$drain_s" "$during"
-  echo "- Per round (done/s during the round, done/s draining, jobs left, drain seconds): $(tr '\n' ';' < "$WORK/rounds-scripts" | sed 's/;$//; s/;/; /g')"
+  echo "- Per round (done/s during the round, done/s draining, jobs left, drain seconds): $(joined_lines "$WORK/rounds-scripts")"
   echo
   echo "## Live streams"
   echo
@@ -713,7 +713,7 @@ row() {  # key [reference rate]
   p99="$(echo "$probe" | sed -n 's/.*p99_ms=\([0-9.]*\).*/\1/p')"
   printf -- '- From commit to a stream (read by the probe less the response'"'"'s received_at, ms resolution): p50 **%s ms**,\n' "$p50"
   printf -- '  p99 **%s ms** (median round by p99; goal p99 < 50 ms).\n' "$p99"
-  echo "- Per round (probe): $(tr '\n' ';' < "$WORK/rounds-stream-probe" | sed 's/;$//; s/;/; /g')"
+  echo "- Per round (probe): $(joined_lines "$WORK/rounds-stream-probe")"
   echo
   echo "## Events (reference: nginx reading the same POST and answering a constant 202)"
   echo
@@ -770,7 +770,7 @@ row() {  # key [reference rate]
   echo
   echo "- Stored on PostgreSQL by these rounds: ${PG_RESPONSES_STORED:-unknown} responses, ${PG_EVENTS_STORED:-unknown} events."
   echo "- The SQLite column is the rows above (the events ran on a server of their own there)."
-  echo "- Per round: $(for k in pg_submit pg_event pg_event_batch pg2_submit pg2_event pg2_event_batch; do printf '%s: %s. ' "$k" "$(tr '\n' ';' < "$WORK/rounds-$k" | sed 's/;$//; s/;/; /g')"; done)"
+  echo "- Per round: $(for k in pg_submit pg_event pg_event_batch pg2_submit pg2_event pg2_event_batch; do printf '%s: %s. ' "$k" "$(joined_lines "$WORK/rounds-$k")"; done)"
   echo
   echo "## One session among $EVENT_ROWS stored events"
   echo
@@ -808,16 +808,16 @@ row() {  # key [reference rate]
   echo "  a one-hour window (3.6M events) and one session, 1000 events a page. They completed"
   echo "  $(tr '\n' ' ' < "$WORK/heavy-rates")queries/s in the rounds; the readers refused ${HEAVY_REFUSED:-unknown} (503 readers-busy)."
   echo "- Ingestion: the \`event\` command above, against this server. Per round (req/s p50 p99): alone"
-  echo "  $(tr '\n' ';' < "$WORK/rounds-ingest_alone" | sed 's/;$//; s/;/; /g'); beside the queries"
-  echo "  $(tr '\n' ';' < "$WORK/rounds-ingest_heavy" | sed 's/;$//; s/;/; /g'); right after them"
-  echo "  $(tr '\n' ';' < "$WORK/rounds-ingest_after" | sed 's/;$//; s/;/; /g')."
+  echo "  $(joined_lines "$WORK/rounds-ingest_alone"); beside the queries"
+  echo "  $(joined_lines "$WORK/rounds-ingest_heavy"); right after them"
+  echo "  $(joined_lines "$WORK/rounds-ingest_after")."
   echo "- Every round alone ran before the first round beside the queries, so the reference holds no round run"
   echo "  just after them (a WAL that grew while they held their snapshots is checkpointed then); one more round"
   echo "  followed the last of them, on its own row."
   echo "- WAL syncs (each acknowledgement waits for one) per round, all and over 5 ms: alone"
-  echo "  $(tr '\n' ';' < "$WORK/syncs-ingest_alone" | sed 's/;$//; s/;/; /g'); beside the queries"
-  echo "  $(tr '\n' ';' < "$WORK/syncs-ingest_heavy" | sed 's/;$//; s/;/; /g'); right after them"
-  echo "  $(tr '\n' ';' < "$WORK/syncs-ingest_after" | sed 's/;$//; s/;/; /g')."
+  echo "  $(joined_lines "$WORK/syncs-ingest_alone"); beside the queries"
+  echo "  $(joined_lines "$WORK/syncs-ingest_heavy"); right after them"
+  echo "  $(joined_lines "$WORK/syncs-ingest_after")."
   echo
   echo "## Job listings over $JOB_ROWS waiting jobs"
   echo
@@ -835,7 +835,7 @@ row() {  # key [reference rate]
   echo "Per-round figures (req/s p50 p99):"
   echo
   for key in "${KEYS[@]}" session session_latency search search_latency search_down search_hang; do
-    echo "- $key: $(tr '\n' ';' < "$WORK/rounds-$key" | sed 's/;$//; s/;/; /g')"
+    echo "- $key: $(joined_lines "$WORK/rounds-$key")"
   done
   echo
   echo "## Provider feeds"
