@@ -29,10 +29,11 @@ const grpc::Status overloaded(grpc::StatusCode::RESOURCE_EXHAUSTED,
                               "Too many calls are in flight; retry shortly with backoff.");
 
 // Runs `operation` on the service's executor and finishes the call with
-// its status (INTERNAL, logged, if it throws).
-void finish_after(grpc::ServerUnaryReactor* reactor, const asio::any_io_executor& executor,
-                  asio::awaitable<grpc::Status> operation) {
-  asio::co_spawn(executor, std::move(operation), [reactor](std::exception_ptr error, grpc::Status status) {
+// its status (INTERNAL, logged, if it throws; see abandoned() if the client
+// gave up meanwhile).
+void finish_after(grpc::CallbackServerContext* call, grpc::ServerUnaryReactor* reactor,
+                  const asio::any_io_executor& executor, asio::awaitable<grpc::Status> operation) {
+  asio::co_spawn(executor, std::move(operation), [call, reactor](std::exception_ptr error, grpc::Status status) {
     if (error) {
       try {
         std::rethrow_exception(error);
@@ -43,6 +44,7 @@ void finish_after(grpc::ServerUnaryReactor* reactor, const asio::any_io_executor
       }
       status = grpc::Status(grpc::StatusCode::INTERNAL, "The call failed; the error has been logged.");
     }
+    if (call->IsCancelled()) status = abandoned(*call);
     reactor->Finish(status);
   });
 }
@@ -287,7 +289,7 @@ grpc::ServerUnaryReactor* DaisyService::Submit(grpc::CallbackServerContext* call
   auto slot = enter();
   if (!slot) return finish_now(call, overloaded);
   auto* reactor = call->DefaultReactor();
-  finish_after(reactor, executor_,
+  finish_after(call, reactor, executor_,
                [](RpcContext& ctx, const v1::SubmitRequest& request, v1::SubmitReply& reply, Principal caller,
                   InFlight) -> asio::awaitable<grpc::Status> {
                  co_return co_await submit(ctx, request, reply, std::move(caller));
@@ -302,7 +304,7 @@ grpc::ServerUnaryReactor* DaisyService::SendEvents(grpc::CallbackServerContext* 
   auto slot = enter();
   if (!slot) return finish_now(call, overloaded);
   auto* reactor = call->DefaultReactor();
-  finish_after(reactor, executor_,
+  finish_after(call, reactor, executor_,
                [](RpcContext& ctx, const v1::EventBatch& batch, v1::BatchReply& reply, std::string app_id,
                   InFlight) -> asio::awaitable<grpc::Status> {
                  co_return co_await send_events(ctx, batch, reply, app_id);
@@ -315,7 +317,7 @@ grpc::ServerUnaryReactor* DaisyService::GetJob(grpc::CallbackServerContext* call
   Principal caller;
   if (auto refusal = authorize(*call, ctx_.auth, Needs::admin, caller)) return finish_now(call, *refusal);
   auto* reactor = call->DefaultReactor();
-  finish_after(reactor, executor_, get_job(ctx_, *request, *reply));
+  finish_after(call, reactor, executor_, get_job(ctx_, *request, *reply));
   return reactor;
 }
 
@@ -324,7 +326,7 @@ grpc::ServerUnaryReactor* DaisyService::ListJobs(grpc::CallbackServerContext* ca
   Principal caller;
   if (auto refusal = authorize(*call, ctx_.auth, Needs::admin, caller)) return finish_now(call, *refusal);
   auto* reactor = call->DefaultReactor();
-  finish_after(reactor, executor_, list_jobs(ctx_, *request, *reply));
+  finish_after(call, reactor, executor_, list_jobs(ctx_, *request, *reply));
   return reactor;
 }
 

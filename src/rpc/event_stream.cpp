@@ -26,6 +26,7 @@
 #include "rpc/call_auth.h"
 #include "rpc/daisy_service.h"
 #include "rpc/event_messages.h"
+#include "rpc/rpc_status.h"
 
 namespace daisy::rpc {
 namespace {
@@ -37,7 +38,8 @@ constexpr std::size_t window = 8;  // messages of one stream in flight
 
 class EventStream final : public grpc::ServerBidiReactor<v1::EventBatch, v1::Ack> {
  public:
-  EventStream(DaisyService& service, std::string app_id) : service_(service), app_id_(std::move(app_id)) {
+  EventStream(DaisyService& service, const grpc::CallbackServerContext& call, std::string app_id)
+      : service_(service), call_(call), app_id_(std::move(app_id)) {
     std::lock_guard lock(mu_);
     read_next();
   }
@@ -145,10 +147,15 @@ class EventStream final : public grpc::ServerBidiReactor<v1::EventBatch, v1::Ack
     if (finished_ || in_flight_ > 0 || writing_) return;
     if (!failed_ && !(reads_done_ && done_.empty())) return;
     finished_ = true;
-    Finish(failed_ ? status_ : grpc::Status::OK);
+    if (call_.IsCancelled()) {
+      Finish(abandoned(call_));
+    } else {
+      Finish(failed_ ? status_ : grpc::Status::OK);
+    }
   }
 
   DaisyService& service_;
+  const grpc::CallbackServerContext& call_;  // outlives the reactor (gRPC's contract)
   std::string app_id_;
   std::recursive_mutex mu_;  // recursive: a Start* call may run its reaction inline
   std::unique_ptr<google::protobuf::Arena> read_arena_;
@@ -173,7 +180,7 @@ class RefusedStream final : public grpc::ServerBidiReactor<v1::EventBatch, v1::A
 grpc::ServerBidiReactor<v1::EventBatch, v1::Ack>* DaisyService::StreamEvents(grpc::CallbackServerContext* call) {
   Principal caller;
   if (auto refusal = authorize(*call, context().auth, Needs::app, caller)) return new RefusedStream(*refusal);
-  return new EventStream(*this, caller.app_id);
+  return new EventStream(*this, *call, caller.app_id);
 }
 
 }  // namespace daisy::rpc

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <chrono>
 
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
@@ -44,6 +45,13 @@ grpc::Status store_failure(const Status& status, std::string_view what) {
   }
   spdlog::error("msg=\"store failure\" transport=grpc what={} error={}", log_value(what), log_value(status.message()));
   return {grpc::StatusCode::INTERNAL, "The store failed; the error has been logged."};
+}
+
+grpc::Status abandoned(const grpc::ServerContextBase& call) {
+  if (call.deadline() <= std::chrono::system_clock::now()) {
+    return {grpc::StatusCode::DEADLINE_EXCEEDED, "The call's deadline passed before it finished."};
+  }
+  return {grpc::StatusCode::CANCELLED, "The client cancelled the call before it finished."};
 }
 
 std::string_view code_name(grpc::StatusCode code) {

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "daisy/v1/daisy.grpc.pb.h"
+#include "fake_provider.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "suite_support.h"
@@ -22,6 +23,7 @@ namespace {
 
 using namespace fx;
 namespace v1 = daisy::v1;
+using daisy::e2e::FakeProvider;
 
 // A random (version 4) UUID, for sessions and event ids.
 std::string new_session() {
@@ -105,6 +107,29 @@ class GrpcTest : public SharedServer<GrpcTest> {
   // The events of a session as GET /v1/events shows them.
   std::vector<json::value> session_events(const App& app, const std::string& session) {
     return read_all_pages(server(), "/v1/events", bearer(app.token), "session_id=" + session, 1000);
+  }
+
+  // How many lines of the server's log hold `needle`.
+  std::size_t log_count(const std::string& needle) {
+    std::string log = server().err_text();
+    std::size_t n = 0;
+    for (auto at = log.find(needle); at != std::string::npos; at = log.find(needle, at + 1)) ++n;
+    return n;
+  }
+
+  // Call lines are written when gRPC is done with the call: waited for, up to 10 s.
+  bool log_grows_from(const std::string& needle, std::size_t before) {
+    for (int i = 0; i < 100 && log_count(needle) <= before; ++i) std::this_thread::sleep_for(100ms);
+    return log_count(needle) > before;
+  }
+
+  // daisy_grpc_calls_total{method, code} in /metrics (-1: no such series).
+  int calls_counted(std::string_view method, std::string_view code) {
+    HttpResponse metrics = server().get("/metrics");
+    const std::string series =
+        "daisy_grpc_calls_total{method=\"" + std::string(method) + "\",code=\"" + std::string(code) + "\"} ";
+    auto at = metrics.body.find(series);
+    return at == std::string::npos ? -1 : std::atoi(metrics.body.c_str() + at + series.size());
   }
 
   std::string survey_form() {
@@ -338,6 +363,8 @@ TEST_F(GrpcTest, AStreamCutMidwayLosesNoAckedEventAndAResendStoresNoneTwice) {
   for (int m = 0; m < 4; ++m) {
     for (int i = 0; i < 25; ++i) *batches[m].add_events() = event(session, "cut", new_session());
   }
+  const std::string cut_line = "msg=call transport=grpc method=/daisy.v1.Daisy/StreamEvents code=CANCELLED";
+  std::size_t cut_before = log_count(cut_line);
   {
     auto ctx = call_as(app.token);
     auto stream = daisy->StreamEvents(ctx.get());
@@ -351,6 +378,7 @@ TEST_F(GrpcTest, AStreamCutMidwayLosesNoAckedEventAndAResendStoresNoneTwice) {
     EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
   }
   EXPECT_EQ(session_events(app, session).size(), 75u) << "every acknowledged event is stored";
+  EXPECT_TRUE(log_grows_from(cut_line, cut_before)) << "logged as the client saw it end\n" << server().err_text();
 
   // The producer resends everything from its first message: acked again, stored once.
   auto ctx = call_as(app.token);
@@ -567,25 +595,14 @@ TEST_F(GrpcTest, WatchResumingBeyondTheRingReadsBackWhatWasMissedFromTheStore) {
 // Each call is one log line when it ends, as each HTTP request is one access
 // line: its method, its status code, its duration and the peer.
 TEST_F(GrpcTest, EachCallIsLoggedWhenItEnds) {
-  auto count = [&](const std::string& needle) {
-    std::string log = server().err_text();
-    std::size_t n = 0;
-    for (auto at = log.find(needle); at != std::string::npos; at = log.find(needle, at + 1)) ++n;
-    return n;
-  };
-  // Lines are written when gRPC is done with the call: waited for, up to 10 s.
-  auto grows_from = [&](const std::string& needle, std::size_t before) {
-    for (int i = 0; i < 100 && count(needle) <= before; ++i) std::this_thread::sleep_for(100ms);
-    return count(needle) > before;
-  };
   auto daisy = stub();
   const std::string not_found = "msg=call transport=grpc method=/daisy.v1.Daisy/GetJob code=NOT_FOUND duration_ms=";
-  std::size_t before = count(not_found);
+  std::size_t before = log_count(not_found);
   v1::GetJobRequest get;
   get.set_id(new_session());
   v1::Job job;
   ASSERT_EQ(daisy->GetJob(call_as(kAdminToken).get(), get, &job).error_code(), grpc::StatusCode::NOT_FOUND);
-  EXPECT_TRUE(grows_from(not_found, before)) << server().err_text();
+  EXPECT_TRUE(log_grows_from(not_found, before)) << server().err_text();
   std::string log = server().err_text();
   std::size_t line = log.rfind(not_found);
   ASSERT_NE(line, std::string::npos);
@@ -594,7 +611,7 @@ TEST_F(GrpcTest, EachCallIsLoggedWhenItEnds) {
 
   // A watch the client cancels: CANCELLED.
   const std::string cancelled = "msg=call transport=grpc method=/daisy.v1.Daisy/Watch code=CANCELLED duration_ms=";
-  before = count(cancelled);
+  before = log_count(cancelled);
   v1::WatchRequest request;
   request.add_types("event.created");
   auto ctx = call_as(kAdminToken);
@@ -602,13 +619,48 @@ TEST_F(GrpcTest, EachCallIsLoggedWhenItEnds) {
   watch->WaitForInitialMetadata();
   ctx->TryCancel();
   watch->Finish();
-  EXPECT_TRUE(grows_from(cancelled, before)) << server().err_text();
+  EXPECT_TRUE(log_grows_from(cancelled, before)) << server().err_text();
   // ...and counted so in /metrics (docs/grpc.md).
-  HttpResponse metrics = server().get("/metrics");
-  const std::string series = "daisy_grpc_calls_total{method=\"daisy.v1.Daisy/Watch\",code=\"CANCELLED\"} ";
-  auto at = metrics.body.find(series);
-  ASSERT_NE(at, std::string::npos) << metrics.body;
-  EXPECT_GE(std::atoi(metrics.body.c_str() + at + series.size()), 1);
+  EXPECT_GE(calls_counted("daisy.v1.Daisy/Watch", "CANCELLED"), 1);
+}
+
+// A unary call whose deadline passes while it works (here a Submit waiting on
+// a slow sync webhook) is logged and counted as its client saw it end, not
+// with the OK its handler reaches later; its write committed, so a resend
+// with its idempotency key answers the stored response.
+TEST_F(GrpcTest, AUnaryCallWhoseDeadlinePassedIsLoggedAsTheClientSawIt) {
+  FakeProvider receiver;
+  receiver.set("/slow",
+               FakeProvider::Reply{.status = 200, .body = "{}", .content_type = "application/json", .delay = 1500ms});
+  std::string form_id = survey_form();
+  HttpResponse hook = server().request(
+      "POST", "/v1/integrations", admin_json(),
+      dump(json::object{{"name", "slow"},
+                        {"source", json::object{{"form_id", form_id}}},
+                        {"type", "webhook"},
+                        {"mode", "sync"},
+                        {"config", json::object{{"url", receiver.url("/slow")}, {"timeout_ms", 5000}}}}));
+  ASSERT_EQ(hook.status, 201) << hook.summary();
+  const std::string late = "msg=call transport=grpc method=/daisy.v1.Daisy/Submit code=DEADLINE_EXCEEDED duration_ms=";
+  std::size_t before = log_count(late);
+  int counted_before = std::max(calls_counted("daisy.v1.Daisy/Submit", "DEADLINE_EXCEEDED"), 0);
+
+  auto daisy = stub();
+  v1::SubmitRequest request;
+  request.set_form_id(form_id);
+  *request.mutable_answers() = to_struct(R"({"name": "Ada"})");
+  request.set_idempotency_key(unique("late"));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + 300ms);
+  ctx.AddMetadata("authorization", "Bearer " + std::string(kAdminToken));
+  v1::SubmitReply reply;
+  ASSERT_EQ(daisy->Submit(&ctx, request, &reply).error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_TRUE(log_grows_from(late, before)) << server().err_text();
+  EXPECT_EQ(calls_counted("daisy.v1.Daisy/Submit", "DEADLINE_EXCEEDED"), counted_before + 1);
+
+  grpc::Status again = daisy->Submit(call_as(kAdminToken).get(), request, &reply);
+  ASSERT_TRUE(again.ok()) << again.error_message();
+  EXPECT_TRUE(reply.replayed());
 }
 
 class GrpcStopTest : public OwnedServers {};
