@@ -155,7 +155,7 @@ class EventStream final : public grpc::ServerBidiReactor<v1::EventBatch, v1::Ack
   }
 
   DaisyService& service_;
-  const grpc::CallbackServerContext& call_;  // outlives the reactor (gRPC's contract)
+  const grpc::CallbackServerContext& call_;  // valid until OnDone (gRPC's contract)
   std::string app_id_;
   std::recursive_mutex mu_;  // recursive: a Start* call may run its reaction inline
   std::unique_ptr<google::protobuf::Arena> read_arena_;
