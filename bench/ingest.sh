@@ -94,15 +94,31 @@ round() {
     '{printf "%.0f %s %s %.1f\n", $1 * per, $2, $3, t / hz * 1e6 / ($1 * per * d)}' >> "$WORK/$file"
 }
 daisy_ticks() { ticks_of "$DAISY_PID"; }
+# daisy_round FILE SCRIPT: a Daisy round, and what bounds it appended to
+# $WORK/FILE-bounds: "WAL syncs per s, their mean in ms, the share of the
+# round the sync thread spent in them, the machine's CPU busy (%)". A sync
+# thread busy most of the round means the disk bounds the rate; the CPU
+# near 100% busy means the cores do.
+daisy_round() {
+  local s0 s1 m0 m1
+  s0="$(wal_syncs "$PORT")"; m0="$(machine_ticks)"
+  round "$1" daisy_ticks "$DAISY_URL" "$2"
+  s1="$(wal_syncs "$PORT")"; m1="$(machine_ticks)"
+  awk -v s0="$s0" -v s1="$s1" -v m0="$m0" -v m1="$m1" -v d="$DURATION" 'BEGIN {
+    split(s0, a, " "); split(s1, b, " "); split(m0, c, " "); split(m1, e, " ")
+    n = b[1] - a[1]; t = b[3] - a[3]
+    printf "%.0f %.3fms %.2f %.0f%%\n", n / d, n ? t / n * 1000 : 0, t / d, 100 * (e[1] - c[1]) / (e[2] - c[2])
+  }' >> "$WORK/$1-bounds"
+}
 
 for r in $(seq 1 "$ROUNDS"); do
   echo "bench-ingest: round $r/$ROUNDS" >&2
   if [ $((r % 2)) -eq 1 ]; then
-    round nginx-event nginx_ticks "$NGINX" event.lua; round event daisy_ticks "$DAISY_URL" event.lua
-    round nginx-submit nginx_ticks "$NGINX" submit.lua; round submit daisy_ticks "$DAISY_URL" submit.lua
+    round nginx-event nginx_ticks "$NGINX" event.lua; daisy_round event event.lua
+    round nginx-submit nginx_ticks "$NGINX" submit.lua; daisy_round submit submit.lua
   else
-    round event daisy_ticks "$DAISY_URL" event.lua; round nginx-event nginx_ticks "$NGINX" event.lua
-    round submit daisy_ticks "$DAISY_URL" submit.lua; round nginx-submit nginx_ticks "$NGINX" submit.lua
+    daisy_round event event.lua; round nginx-event nginx_ticks "$NGINX" event.lua
+    daisy_round submit submit.lua; round nginx-submit nginx_ticks "$NGINX" submit.lua
   fi
 done
 echo "bench-ingest: batches of 100 for $SUSTAIN s" >&2
@@ -176,6 +192,9 @@ rounds_of() { joined_lines "$WORK/$1"; }
   echo "  had written them all $CATCH_UP_S s later (goal: within 5 s)."
   echo "- Per round (rate p50 p99 µs): nginx events: $(rounds_of nginx-event); Daisy events: $(rounds_of event);"
   echo "  nginx submissions: $(rounds_of nginx-submit); Daisy submissions: $(rounds_of submit)."
+  echo "- What bounds Daisy's rounds (per round: WAL syncs per s, their mean, the share of the round the sync"
+  echo "  thread spent in them, the machine's CPU busy): events: $(rounds_of event-bounds);"
+  echo "  submissions: $(rounds_of submit-bounds)."
   if [ "$PROFILED" = 1 ]; then
     for load in event submit batch; do
       echo

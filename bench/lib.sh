@@ -29,6 +29,22 @@ wait_http() {  # url
 # scenario's rounds, as the reports list them).
 joined_lines() { tr '\n' ';' < "$1" | sed 's/;$//; s/;/; /g'; }
 
+# wal_syncs PORT: "count slow seconds" of the server's WAL syncs so far, slow
+# meaning over 5 ms (daisy_store_sync_seconds).
+wal_syncs() {
+  curl -sf "http://127.0.0.1:$1/metrics" | awk '
+    $1 ~ /^daisy_store_sync_seconds_bucket\{le="0.005"\}/ {fast = $2}
+    $1 == "daisy_store_sync_seconds_count" {n = $2}
+    $1 == "daisy_store_sync_seconds_sum" {t = $2}
+    END {print n + 0, n - fast, t + 0}'
+}
+
+# machine_ticks: "busy total" CPU ticks of the whole machine (every core) so
+# far; idle and iowait are not busy.
+machine_ticks() {
+  awk '$1 == "cpu" {total = 0; for (i = 2; i <= 9; i++) total += $i; print total - $5 - $6, total}' /proc/stat
+}
+
 # The median of the numbers on stdin, one per line (run.sh has its own
 # median, of a key's rounds).
 median_of() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }

@@ -380,19 +380,12 @@ SESSION_APP_TOKEN="$(admin_post "$SESSION_PORT" "/v1/apps/$SESSION_APP/token" ''
 : > "$WORK/rounds-ingest_heavy"
 : > "$WORK/rounds-ingest_after"
 : > "$WORK/heavy-rates"
-# sync_counts PORT: "syncs slow" so far, slow meaning over 5 ms (daisy_store_sync_seconds).
-sync_counts() {
-  curl -sf "http://127.0.0.1:$1/metrics" | awk '
-    $1 ~ /^daisy_store_sync_seconds_bucket\{le="0.005"\}/ {fast = $2}
-    $1 == "daisy_store_sync_seconds_count" {n = $2}
-    END {print n + 0, n - fast}'
-}
 # ingest_round KEY: one round of single events; appends "syncs slow" of the round to syncs-KEY.
 ingest_round() {
   local before after
-  before="$(sync_counts "$SESSION_PORT")"
+  before="$(wal_syncs "$SESSION_PORT")"
   DAISY_TOKEN="$SESSION_APP_TOKEN" run_wrk "$1" "http://127.0.0.1:$SESSION_PORT" -s "$ROOT/bench/event.lua"
-  after="$(sync_counts "$SESSION_PORT")"
+  after="$(wal_syncs "$SESSION_PORT")"
   awk -v b="$before" -v a="$after" 'BEGIN {split(b, x, " "); split(a, y, " "); print y[1] - x[1], y[2] - x[2]}' \
     >> "$WORK/syncs-$1"
 }
